@@ -1,0 +1,46 @@
+"""sdl-tracker: evidence for IEC 62443-4-1/4-2 and the EU Cyber Resilience Act."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+
+from flask import Flask
+
+from .config import load_settings
+from .db import Database
+from .resources import resource_dir
+
+try:
+    __version__ = version("sdl-tracker")
+except PackageNotFoundError:  # running from a checkout that was never installed
+    __version__ = "0.0.0+checkout"
+
+DB_EXTENSION = "sdl_tracker.db"
+SETTINGS_EXTENSION = "sdl_tracker.settings"
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
+    """Build the app: defaults, then SDL_TRACKER_* environment, then `config`; fail fast on bad settings."""
+    app = Flask(
+        __name__,
+        template_folder=str(resource_dir("templates")),
+        static_folder="web/static",
+        instance_relative_config=False,
+    )
+    settings = load_settings(app.instance_path, config)
+    app.config.update(settings.flask_config())
+    app.extensions[SETTINGS_EXTENSION] = settings
+    app.extensions[DB_EXTENSION] = Database(
+        settings.DATABASE_URL, busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS
+    )
+    logging.getLogger("sdl_tracker").setLevel(settings.LOG_LEVEL)
+
+    # Imported here, not at module level, so that importing the package builds nothing.
+    from .api import init_api
+    from .web import init_web
+
+    init_web(app)
+    init_api(app)
+    return app

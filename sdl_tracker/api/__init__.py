@@ -1,0 +1,63 @@
+"""The JSON door: /api/v1, bearer tokens only, problem+json errors, OpenAPI 3.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
+from werkzeug import Response
+
+from ..auth import Principal
+from ..errors import Unauthorized
+from ..web.context import client_origin, db_session
+from .openapi import build_openapi
+
+# Resolves a bearer token to a Principal (or None). The accounts feature installs the real one;
+# until tokens exist the default refuses every token, so the API answers 401.
+TokenAuthenticator = Callable[[Session, str, str], Principal | None]
+TOKEN_AUTHENTICATOR = "sdl_tracker.token_authenticator"
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _no_tokens(_session: Session, _token: str, _origin: str) -> Principal | None:
+    return None
+
+
+def set_token_authenticator(app: Flask, authenticator: TokenAuthenticator) -> None:
+    """Install the function that turns a bearer token into a Principal."""
+    app.extensions[TOKEN_AUTHENTICATOR] = authenticator
+
+
+@bp.before_request
+def authenticate_bearer() -> None:
+    """Every API route but the OpenAPI document needs `Authorization: Bearer <token>`."""
+    if request.endpoint == "api.openapi":
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>")
+    authenticator = cast(TokenAuthenticator, current_app.extensions[TOKEN_AUTHENTICATOR])
+    principal = authenticator(db_session(), token.strip(), client_origin("api"))
+    if principal is None:
+        raise Unauthorized("the token is unknown, expired or revoked")
+    g.principal = principal
+
+
+@bp.route("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 document, generated from the schemas that validate the API's input."""
+    return jsonify(build_openapi(current_app))
+
+
+def init_api(app: Flask) -> None:
+    """Register the API blueprints; the API uses no cookies, so CSRF does not apply to it."""
+    from ..products.api import bp as products_api
+
+    app.extensions.setdefault(TOKEN_AUTHENTICATOR, _no_tokens)
+    bp.register_blueprint(products_api)
+    app.extensions["sdl_tracker.csrf"].exempt(bp)
+    app.register_blueprint(bp)

@@ -1,0 +1,118 @@
+"""The `sdl-tracker` command: Flask's group (run, routes, shell) plus each feature's commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import __version__, create_app, schema
+from .commands import fail
+from .config import ConfigError
+from .web.context import app_db
+
+
+def _create_app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        click.echo(f"error: setting {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+@click.version_option(__version__, prog_name="sdl-tracker")
+def cli() -> None:
+    """sdl-tracker: evidence for IEC 62443-4-1/4-2 and the EU Cyber Resilience Act."""
+
+
+@cli.command()
+@with_appcontext
+def info() -> None:
+    """Print the version, the database URL (without password) and the data directory."""
+    from . import SETTINGS_EXTENSION
+
+    settings = current_app.extensions[SETTINGS_EXTENSION]
+    database = app_db(current_app)
+    click.echo(f"sdl-tracker {__version__}")
+    click.echo(f"database:       {database.safe_url()}")
+    click.echo(f"data directory: {settings.DATA_DIR}")
+
+
+@cli.group()
+def db() -> None:
+    """Migrate the database schema."""
+
+
+@db.command()
+@click.argument("revision", default="head")
+@with_appcontext
+def upgrade(revision: str) -> None:
+    """Migrate up to REVISION (default: the newest)."""
+    _alembic(lambda: schema.upgrade(app_db(current_app), revision))
+    click.echo(f"database at {schema.current_revision(app_db(current_app)) or 'base'}")
+
+
+@db.command()
+@click.argument("revision")
+@with_appcontext
+def downgrade(revision: str) -> None:
+    """Migrate down to REVISION (`base` removes every table)."""
+    _alembic(lambda: schema.downgrade(app_db(current_app), revision))
+    click.echo(f"database at {schema.current_revision(app_db(current_app)) or 'base'}")
+
+
+@db.command()
+@with_appcontext
+def current() -> None:
+    """Print the revision the database is at, and whether it is the newest."""
+    revision = schema.current_revision(app_db(current_app))
+    state = "head" if revision in schema.heads() else "behind: run `sdl-tracker db upgrade`"
+    click.echo(f"{revision or 'base'} ({state})")
+
+
+@db.command()
+@with_appcontext
+def check() -> None:
+    """Exit 1 if the models and the migrated schema differ."""
+    drift = schema.check(app_db(current_app))
+    if drift:
+        fail(f"schema drift: {drift}", code=1)
+    click.echo("no drift: the models match the migrations")
+
+
+@db.command()
+@click.option("-m", "--message", required=True, help="What the revision does.")
+@with_appcontext
+def revision(message: str) -> None:
+    """Autogenerate a migration from the models (developers)."""
+    schema.revision(app_db(current_app), message)
+
+
+def _alembic(action: object) -> None:
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        action()  # type: ignore[operator]
+    except (CommandError, SQLAlchemyError) as exc:
+        fail(str(exc).splitlines()[0])
+
+
+def _register_features() -> None:
+    from .accounts.cli import user
+    from .demo import demo
+    from .products.cli import product, release, repo
+
+    for command in (user, product, release, repo, demo):
+        cli.add_command(command)
+
+
+_register_features()
+
+
+def main() -> None:
+    """Console script entry point."""
+    cli.main(prog_name="sdl-tracker")

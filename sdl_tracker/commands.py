@@ -1,0 +1,75 @@
+"""Shared machinery of the server commands: one transaction, an actor, one-line errors, --json."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from .auth import Principal
+from .errors import DomainError, Invalid
+from .web.context import app_db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error and exit with `code` (2: error, 1: a negative answer)."""
+    click.echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+def acting_principal(session: Session, as_email: str | None) -> Principal:
+    """The operator (audited as cli:<os user>), or the user named by --as with their own rights."""
+    if not as_email:
+        return Principal.operator(getpass.getuser())
+    from .accounts.services import find_user, principal_for
+
+    user = find_user(session, as_email)
+    if user is None or user.disabled:
+        raise Invalid.field("--as", f"no active user {as_email}")
+    return principal_for(session, user, origin="cli")
+
+
+def server_command(*, read_only: bool = False) -> Callable[[F], F]:
+    """Run the command as f(session, actor, **options) in one transaction, with --as and error handling."""
+
+    def decorate(f: F) -> F:
+        @click.option("--as", "as_email", metavar="EMAIL", help="Act as this user, with their permissions.")
+        @functools.wraps(f)
+        def wrapper(*args: Any, as_email: str | None = None, **kwargs: Any) -> Any:
+            database = app_db(current_app)
+            try:
+                with database.unit_of_work(read_only=read_only) as session:
+                    actor = acting_principal(session, as_email)
+                    return f(session, actor, *args, **kwargs)
+            except DomainError as exc:
+                fail(exc.one_line())
+            except SQLAlchemyError as exc:
+                # The operator needs the cause, on one line; the trace would only hide it.
+                fail(f"database: {str(exc.orig if hasattr(exc, 'orig') and exc.orig else exc).splitlines()[0]}")
+            return None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def json_option(f: F) -> F:
+    """Add --json: print machine-readable output."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
+    """Print `data` as JSON, or call `text` to print it for people."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    else:
+        text()

@@ -1,0 +1,192 @@
+"""Settings: defaults, then SDL_TRACKER_* environment, then the override mapping; validated."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "SDL_TRACKER_"
+
+# Variables read by the client commands (hooks, CI), not by the server: allowed in the environment.
+CLIENT_ENV = frozenset({"SDL_TRACKER_SERVER", "SDL_TRACKER_TOKEN", "SDL_TRACKER_TEST_POSTGRES_URL"})
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it on one line."""
+
+
+def _parse_bool(name: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _parse_int(name: str, raw: object) -> int:
+    if isinstance(raw, bool):
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}")
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+
+
+def _parse_str(name: str, raw: object) -> str:
+    return str(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings of one app; each field is also SDL_TRACKER_<FIELD> in the environment."""
+
+    DATA_DIR: str = ""
+    DATABASE_URL: str = ""
+    SECRET_KEY: str = ""
+    MAX_UPLOAD_BYTES: int = 100 * 1024 * 1024
+    MAX_FORM_FIELD_BYTES: int = 64 * 1024
+    SECURE_COOKIES: bool = False
+    SQLITE_BUSY_TIMEOUT_MS: int = 15_000
+    LOG_LEVEL: str = "INFO"
+    TESTING: bool = False
+
+    def flask_config(self) -> dict[str, Any]:
+        """The Flask config keys these settings imply."""
+        return {
+            "SECRET_KEY": self.SECRET_KEY,
+            "MAX_CONTENT_LENGTH": self.MAX_UPLOAD_BYTES,
+            "MAX_FORM_MEMORY_SIZE": self.MAX_FORM_FIELD_BYTES,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.SECURE_COOKIES,
+            "SESSION_COOKIE_NAME": "sdl_tracker_session",
+            "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+            "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, which has its own lifetime
+            "TESTING": self.TESTING,
+        }
+
+
+_PARSERS: dict[str, Callable[[str, object], Any]] = {
+    "DATA_DIR": _parse_str,
+    "DATABASE_URL": _parse_str,
+    "SECRET_KEY": _parse_str,
+    "MAX_UPLOAD_BYTES": _parse_int,
+    "MAX_FORM_FIELD_BYTES": _parse_int,
+    "SECURE_COOKIES": _parse_bool,
+    "SQLITE_BUSY_TIMEOUT_MS": _parse_int,
+    "LOG_LEVEL": _parse_str,
+    "TESTING": _parse_bool,
+}
+SETTING_NAMES = frozenset(f.name for f in fields(Settings))
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def load_settings(
+    instance_path: str,
+    overrides: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge defaults, environment and overrides, then validate; raise ConfigError naming the setting."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key in CLIENT_ENV:
+            continue
+        name = key[len(ENV_PREFIX) :]
+        if name not in SETTING_NAMES:
+            raise ConfigError(f"{key}: unknown setting (known: {', '.join(sorted(SETTING_NAMES))})")
+        raw[name] = value
+    for name, value in (overrides or {}).items():
+        if name not in SETTING_NAMES:
+            raise ConfigError(f"{name}: unknown setting (known: {', '.join(sorted(SETTING_NAMES))})")
+        raw[name] = value
+
+    values = {name: _PARSERS[name](name, value) for name, value in raw.items()}
+    settings = Settings(**values)
+    return _complete(settings, instance_path)
+
+
+def _complete(settings: Settings, instance_path: str) -> Settings:
+    """Fill derived defaults (data dir, database URL, secret key) and check every value."""
+    data_dir = Path(settings.DATA_DIR or instance_path).expanduser().resolve()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"DATA_DIR: cannot create {data_dir}: {exc.strerror}") from None
+    if not os.access(data_dir, os.W_OK):
+        raise ConfigError(f"DATA_DIR: {data_dir} is not writable")
+
+    database_url = settings.DATABASE_URL or f"sqlite:///{data_dir / 'sdl-tracker.db'}"
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL: not a database URL (sqlite:///path or postgresql+psycopg://...)") from None
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigError(f"DATABASE_URL: unsupported database {url.get_backend_name()!r} (sqlite or postgresql)")
+
+    if settings.MAX_UPLOAD_BYTES < 1024:
+        raise ConfigError("MAX_UPLOAD_BYTES: must be at least 1024")
+    if settings.MAX_FORM_FIELD_BYTES < 1024:
+        raise ConfigError("MAX_FORM_FIELD_BYTES: must be at least 1024")
+    if settings.SQLITE_BUSY_TIMEOUT_MS < 0:
+        raise ConfigError("SQLITE_BUSY_TIMEOUT_MS: must not be negative")
+    log_level = settings.LOG_LEVEL.upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")
+
+    secret_key = settings.SECRET_KEY or load_or_create_secret_key(data_dir)
+    if len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY: must be at least 32 characters")
+
+    return Settings(
+        **{
+            **{f.name: getattr(settings, f.name) for f in fields(Settings)},
+            "DATA_DIR": str(data_dir),
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": secret_key,
+            "LOG_LEVEL": log_level,
+        }
+    )
+
+
+def load_or_create_secret_key(data_dir: Path) -> str:
+    """Read the installation's secret key, creating it once; concurrent workers agree on one key."""
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return _read_secret(path)
+    # Write the whole key to a private temporary file, then link it into place: link() fails
+    # if the name exists, so exactly one worker wins and nobody ever reads a half-written key.
+    tmp = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    key = path.read_text().strip()
+    if not key:
+        raise ConfigError(f"SECRET_KEY: {path} is empty; remove it to generate a new key")
+    return key

@@ -1,0 +1,152 @@
+"""One declarative base, the UTC type, and the engine and sessions of an app."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import Enum as SAEnum
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """The base of every model; constraint names follow NAMING_CONVENTION."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite hands back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def str_enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
+    """An enum stored by value as a string with a CHECK constraint, visible to `alembic check`."""
+    return SAEnum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+        length=max(len(m.value) for m in enum_cls),
+    )
+
+
+def short_text(length: int = 200) -> String:
+    """A bounded string column."""
+    return String(length)
+
+
+# Execution option that marks a read-only unit of work, so SQLite need not take the write lock.
+READ_ONLY = "sdl_tracker_read_only"
+
+
+class Database:
+    """The engine of one app and the factory of its sessions."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 15_000) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(url, busy_timeout_ms)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def session(self, *, read_only: bool = False) -> Session:
+        """A new session; read-only ones begin without the SQLite write lock."""
+        if read_only:
+            return self._factory(bind=self.engine.execution_options(**{READ_ONLY: True}))
+        return self._factory()
+
+    @contextmanager
+    def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A session that commits once at the end, or rolls back on any error."""
+        session = self.session(read_only=read_only)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def bind_to(self, connection: Connection) -> None:
+        """Make every session join `connection`'s transaction (tests roll it back at the end)."""
+        self._factory = sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+
+    def safe_url(self) -> str:
+        """The database URL without its password."""
+        return self.url.render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+    # NullPool: SQLite connections are cheap, and a pool would keep files open across forks.
+    engine = create_engine(url, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The documented pysqlite workaround: let SQLAlchemy, not the driver, emit BEGIN, so
+        # savepoints work and write transactions can take the lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A deferred transaction that later writes fails at once with SQLITE_BUSY when another
+        # writer holds the lock (busy_timeout cannot help); IMMEDIATE waits for it instead.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

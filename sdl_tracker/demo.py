@@ -1,0 +1,177 @@
+"""`sdl-tracker demo`: a realistic portfolio to look around in; running it again changes nothing."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import SETTINGS_EXTENSION, schema
+from .accounts.services import add_member, create_user, find_user
+from .auth import Principal
+from .commands import fail
+from .products.models import Product, Release
+from .products.services import InterfaceData, create_product, create_release
+from .web.context import app_db
+
+DEMO_ADMIN = "admin@example.com"
+DEMO_MEMBERS = (
+    ("officer@example.com", "Sofia Officer", "security_officer"),
+    ("dev@example.com", "Dana Developer", "developer"),
+    ("auditor@example.com", "Arno Auditor", "auditor"),
+)
+PASSWORD_FILE = "demo-password"
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    """One product of the demo portfolio."""
+
+    name: str
+    component_type: str
+    target_sl: dict[str, int]
+    description: str
+    cra_category: str
+    interfaces: list[InterfaceData]
+    releases: list[tuple[str, str, date | None, str]]  # version, status, date, git tag
+    support_period_end: date = date(2032, 12, 31)
+    vendor: str = "Northwind Automation"
+    contact: str = "psirt@northwind.example"
+    cvd_url: str = "https://northwind.example/security/cvd"
+    members: tuple[str, ...] = field(default=("officer@example.com", "dev@example.com", "auditor@example.com"))
+
+
+def _levels(*levels: int) -> dict[str, int]:
+    return {f"FR{i}": level for i, level in enumerate(levels, start=1)}
+
+
+PORTFOLIO = [
+    DemoProduct(
+        name="NW-PLC 5000 firmware",
+        component_type="EDR",
+        target_sl=_levels(3, 3, 3, 3, 3, 3, 3),
+        description="Firmware of the NW-PLC 5000 programmable logic controller for process automation.",
+        cra_category="important_class_i",
+        interfaces=[
+            InterfaceData("eth0", "network", "Modbus TCP", 502),
+            InterfaceData("eth0-opcua", "network", "OPC UA", 4840),
+            InterfaceData("web-admin", "network", "HTTPS", 443),
+            InterfaceData("service-usb", "usb", "USB mass storage"),
+            InterfaceData("jtag", "debug", "JTAG"),
+        ],
+        releases=[
+            ("4.1.0", "released", date(2025, 11, 14), "v4.1.0"),
+            ("4.2.0", "released", date(2026, 6, 2), "v4.2.0"),
+            ("4.3.0-rc1", "candidate", None, "v4.3.0-rc1"),
+        ],
+    ),
+    DemoProduct(
+        name="NW-HMI Studio",
+        component_type="SAR",
+        target_sl=_levels(2, 2, 2, 2, 2, 2, 2),
+        description="Operator HMI runtime and engineering application for Windows and Linux panels.",
+        cra_category="default",
+        interfaces=[
+            InterfaceData("opcua-client", "network", "OPC UA", 4840),
+            InterfaceData("rest-api", "network", "HTTPS", 8443),
+        ],
+        releases=[
+            ("2.8.1", "released", date(2026, 3, 20), "v2.8.1"),
+            ("3.0.0", "development", None, ""),
+        ],
+    ),
+    DemoProduct(
+        name="NW-Switch 24G",
+        component_type="NDR",
+        target_sl=_levels(2, 2, 2, 1, 2, 2, 2),
+        description="Managed 24-port industrial Ethernet switch with VLANs and port security.",
+        cra_category="important_class_i",
+        interfaces=[
+            InterfaceData("mgmt-ssh", "network", "SSH", 22),
+            InterfaceData("mgmt-web", "network", "HTTPS", 443),
+            InterfaceData("snmp", "network", "SNMPv3", 161),
+            InterfaceData("console", "serial", "RS-232 console"),
+        ],
+        releases=[("1.4.2", "released", date(2026, 1, 30), "v1.4.2")],
+    ),
+]
+
+
+def demo_password(data_dir: Path) -> str:
+    """The demo users' password: generated once into the data directory, then reused."""
+    path = data_dir / PASSWORD_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(12))
+    return path.read_text().strip()
+
+
+def load_demo(session: Session, actor: Principal, password: str) -> list[str]:
+    """Create what is missing of the demo portfolio; returns what was created."""
+    created: list[str] = []
+    if find_user(session, DEMO_ADMIN) is None:
+        create_user(session, actor, email=DEMO_ADMIN, password=password, name="Demo Admin", is_admin=True)
+        created.append(f"user {DEMO_ADMIN}")
+    for email, name, _role in DEMO_MEMBERS:
+        if find_user(session, email) is None:
+            create_user(session, actor, email=email, password=password, name=name)
+            created.append(f"user {email}")
+    roles = {email: role for email, _name, role in DEMO_MEMBERS}
+    for spec in PORTFOLIO:
+        product = session.scalar(select(Product).where(Product.name == spec.name))
+        if product is None:
+            product = create_product(
+                session,
+                actor,
+                name=spec.name,
+                component_type=spec.component_type,
+                target_sl=spec.target_sl,
+                vendor=spec.vendor,
+                description=spec.description,
+                cra_category=spec.cra_category,
+                support_period_end=spec.support_period_end,
+                security_contact=spec.contact,
+                cvd_policy_url=spec.cvd_url,
+                interfaces=spec.interfaces,
+            )
+            for email in spec.members:
+                add_member(session, actor, product.id, email=email, role=roles[email])
+            created.append(f"product {spec.name}")
+        existing = set(session.scalars(select(Release.version).where(Release.product_id == product.id)))
+        for version, status, released_on, tag in spec.releases:
+            if version not in existing:
+                create_release(session, actor, product.id, version=version, status=status,
+                               release_date=released_on, git_ref=tag)  # fmt: skip
+                created.append(f"release {spec.name} {version}")
+    return created
+
+
+@click.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Migrate, then load a demo portfolio (three products, releases, users); print the login."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    database = app_db(current_app)
+    settings = current_app.extensions[SETTINGS_EXTENSION]
+    try:
+        schema.upgrade(database)
+        password = demo_password(Path(settings.DATA_DIR))
+        with database.unit_of_work() as session:
+            created = load_demo(session, Principal.operator("demo"), password)
+    except SQLAlchemyError as exc:
+        fail(f"database: {str(exc).splitlines()[0]}")
+        return
+    click.echo(f"demo data: {len(created)} item(s) created" + ("" if created else " (already loaded)"))
+    click.echo("open http://127.0.0.1:5000/ after `sdl-tracker run`")
+    click.echo(f"login: {DEMO_ADMIN}  password: {password}")
+    click.echo("(also officer@, dev@ and auditor@example.com with the same password, one per role)")

@@ -1,0 +1,87 @@
+"""The domain's error vocabulary, raised by services and rendered by each door."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One rejected input field and why."""
+
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base of the errors a user may see; `status` is the HTTP rendering."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, message: str, *, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """This error as an RFC 9457 problem document."""
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.message,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+        return body
+
+    def one_line(self) -> str:
+        """The error as one line for the command line."""
+        if self.errors:
+            details = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
+            return f"{self.message} ({details})"
+        return self.message
+
+
+class Unauthorized(DomainError):
+    """No valid credentials were presented."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    """The actor may see the object but not do this to it."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(DomainError):
+    """No such object, or one the actor may not know exists."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (a duplicate name, for example)."""
+
+    status = 409
+    title = "Conflict"
+
+
+class Invalid(DomainError):
+    """The input breaks a rule; `errors` names the fields."""
+
+    status = 422
+    title = "Invalid input"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> Invalid:
+        """An error about a single field."""
+        return cls(message, errors=[FieldError(field, message)])

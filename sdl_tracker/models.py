@@ -1,0 +1,10 @@
+"""Imports every feature's models, so the metadata is complete for Alembic and relationships."""
+
+from __future__ import annotations
+
+from .accounts import models as accounts_models
+from .audit import models as audit_models
+from .db import Base
+from .products import models as products_models
+
+__all__ = ["Base", "accounts_models", "audit_models", "products_models"]

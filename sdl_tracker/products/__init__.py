@@ -1,0 +1,1 @@
+"""Products, their releases, repositories and interfaces."""

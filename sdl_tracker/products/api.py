@@ -1,0 +1,327 @@
+"""Products, releases and repositories over /api/v1."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, g, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+from werkzeug import Response
+
+from ..api.openapi import operation, paginated, parse_body
+from ..web.context import commit, db_session
+from .models import ComponentType, CraCategory, InterfaceKind, Product, Release, ReleaseStatus, Repository
+from .services import (
+    InterfaceData,
+    add_repository,
+    create_product,
+    create_release,
+    get_product,
+    get_release,
+    list_products,
+    list_releases,
+    list_repositories,
+    update_product,
+    update_release,
+)
+
+bp = Blueprint("products_api", __name__)
+Level = Field(ge=1, le=4, description="SL-C level 1-4")
+
+
+class Strict(BaseModel):
+    """Input models name every field they accept (allow-list): anything else is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TargetSl(Strict):
+    """A target SL-C vector: one level per foundational requirement."""
+
+    FR1: int = Level
+    FR2: int = Level
+    FR3: int = Level
+    FR4: int = Level
+    FR5: int = Level
+    FR6: int = Level
+    FR7: int = Level
+
+
+class InterfaceIn(Strict):
+    """An external interface."""
+
+    name: str = Field(min_length=1, max_length=120)
+    kind: InterfaceKind
+    protocol: str = Field(default="", max_length=120)
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+
+class ProductIn(Strict):
+    """A new product."""
+
+    name: str = Field(min_length=1, max_length=120)
+    component_type: ComponentType
+    target_sl: TargetSl
+    vendor: str = Field(default="", max_length=120)
+    description: str = Field(default="", max_length=20_000)
+    cra_category: CraCategory = CraCategory.DEFAULT
+    support_period_end: date | None = None
+    security_contact: str = Field(default="", max_length=320)
+    cvd_policy_url: str = Field(default="", max_length=500)
+    interfaces: list[InterfaceIn] = Field(default_factory=list, max_length=200)
+
+
+class ProductPatch(Strict):
+    """Changes to a product: only the fields given change."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    component_type: ComponentType | None = None
+    target_sl: TargetSl | None = None
+    vendor: str | None = Field(default=None, max_length=120)
+    description: str | None = Field(default=None, max_length=20_000)
+    cra_category: CraCategory | None = None
+    support_period_end: date | None = None
+    security_contact: str | None = Field(default=None, max_length=320)
+    cvd_policy_url: str | None = Field(default=None, max_length=500)
+    interfaces: list[InterfaceIn] | None = Field(default=None, max_length=200)
+
+
+class InterfaceOut(BaseModel):
+    """An interface as returned."""
+
+    id: int
+    name: str
+    kind: InterfaceKind
+    protocol: str
+    port: int | None
+
+
+class ProductOut(BaseModel):
+    """A product as returned."""
+
+    id: int
+    name: str
+    vendor: str
+    description: str
+    component_type: ComponentType
+    target_sl: dict[str, int]
+    cra_category: CraCategory
+    support_period_end: date | None
+    security_contact: str
+    cvd_policy_url: str
+    interfaces: list[InterfaceOut]
+    created_at: datetime
+
+
+class ProductPage(BaseModel):
+    """A page of products."""
+
+    items: list[ProductOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class ReleaseIn(Strict):
+    """A new release."""
+
+    version: str = Field(min_length=1, max_length=64)
+    status: ReleaseStatus = ReleaseStatus.PLANNED
+    release_date: date | None = None
+    git_ref: str = Field(default="", max_length=255)
+
+
+class ReleasePatch(Strict):
+    """Changes to a release; its version is its identity and cannot change."""
+
+    status: ReleaseStatus | None = None
+    release_date: date | None = None
+    git_ref: str | None = Field(default=None, max_length=255)
+
+
+class ReleaseOut(BaseModel):
+    """A release as returned."""
+
+    id: int
+    product_id: int
+    version: str
+    status: ReleaseStatus
+    release_date: date | None
+    git_ref: str
+    created_at: datetime
+
+
+class ReleasePage(BaseModel):
+    """A page of releases, oldest first in release order."""
+
+    items: list[ReleaseOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class RepositoryIn(Strict):
+    """A repository to register."""
+
+    name: str = Field(min_length=1, max_length=120)
+    location: str = Field(min_length=1, max_length=1000)
+
+
+class RepositoryOut(BaseModel):
+    """A repository as returned."""
+
+    id: int
+    product_id: int
+    name: str
+    location: str
+    created_at: datetime
+
+
+class RepositoryPage(BaseModel):
+    """A page of repositories."""
+
+    items: list[RepositoryOut]
+    total: int
+    page: int
+    per_page: int
+
+
+def product_json(product: Product) -> dict[str, Any]:
+    """A product as the API and `--json` print it."""
+    return ProductOut.model_validate(
+        {
+            "id": product.id,
+            "name": product.name,
+            "vendor": product.vendor,
+            "description": product.description,
+            "component_type": product.component_type,
+            "target_sl": product.target_sl,
+            "cra_category": product.cra_category,
+            "support_period_end": product.support_period_end,
+            "security_contact": product.security_contact,
+            "cvd_policy_url": product.cvd_policy_url,
+            "interfaces": [
+                {"id": i.id, "name": i.name, "kind": i.kind, "protocol": i.protocol, "port": i.port}
+                for i in product.interfaces
+            ],
+            "created_at": product.created_at,
+        }
+    ).model_dump(mode="json")
+
+
+def release_json(release: Release) -> dict[str, Any]:
+    """A release as the API and `--json` print it."""
+    return ReleaseOut.model_validate(release, from_attributes=True).model_dump(mode="json")
+
+
+def repository_json(repository: Repository) -> dict[str, Any]:
+    """A repository as the API and `--json` print it."""
+    return RepositoryOut.model_validate(repository, from_attributes=True).model_dump(mode="json")
+
+
+def _interfaces(items: list[InterfaceIn]) -> list[InterfaceData]:
+    return [InterfaceData(name=i.name, kind=i.kind.value, protocol=i.protocol, port=i.port) for i in items]
+
+
+def _created(body: dict[str, Any]) -> tuple[Response, int]:
+    return jsonify(body), 201
+
+
+@bp.get("/products")
+@operation("List the products you may see", response=ProductPage, tag="products",
+           query={"page": "page number from 1", "per_page": "1-200, default 50"})  # fmt: skip
+def products_list() -> Response:
+    """List products."""
+    return jsonify(paginated(list_products(db_session(), g.principal), product_json))
+
+
+@bp.post("/products")
+@operation("Create a product (administrators)", body=ProductIn, response=ProductOut, status=201, tag="products")
+def products_create() -> tuple[Response, int]:
+    """Create a product."""
+    data = parse_body(ProductIn)
+    product = create_product(
+        db_session(),
+        g.principal,
+        **data.model_dump(exclude={"interfaces", "target_sl"}, mode="python"),
+        target_sl=data.target_sl.model_dump(),
+        interfaces=_interfaces(data.interfaces),
+    )
+    commit()
+    return _created(product_json(product))
+
+
+@bp.get("/products/<int:product_id>")
+@operation("Show a product", response=ProductOut, tag="products")
+def products_show(product_id: int) -> Response:
+    """Show a product."""
+    return jsonify(product_json(get_product(db_session(), g.principal, product_id)))
+
+
+@bp.patch("/products/<int:product_id>")
+@operation("Change a product", body=ProductPatch, response=ProductOut, tag="products")
+def products_update(product_id: int) -> Response:
+    """Change a product."""
+    data = parse_body(ProductPatch)
+    changes = data.model_dump(exclude_unset=True, exclude={"interfaces", "target_sl"})
+    if data.target_sl is not None:
+        changes["target_sl"] = data.target_sl.model_dump()
+    if data.interfaces is not None:
+        changes["interfaces"] = _interfaces(data.interfaces)
+    product = update_product(db_session(), g.principal, product_id, changes=changes)
+    commit()
+    return jsonify(product_json(product))
+
+
+@bp.get("/products/<int:product_id>/releases")
+@operation("List a product's releases in release order", response=ReleasePage, tag="releases",
+           query={"page": "page number from 1", "per_page": "1-200, default 50"})  # fmt: skip
+def releases_list(product_id: int) -> Response:
+    """List releases."""
+    return jsonify(paginated(list_releases(db_session(), g.principal, product_id), release_json))
+
+
+@bp.post("/products/<int:product_id>/releases")
+@operation("Create a release", body=ReleaseIn, response=ReleaseOut, status=201, tag="releases")
+def releases_create(product_id: int) -> tuple[Response, int]:
+    """Create a release."""
+    data = parse_body(ReleaseIn)
+    release = create_release(db_session(), g.principal, product_id, **data.model_dump(mode="python"))
+    commit()
+    return _created(release_json(release))
+
+
+@bp.get("/releases/<int:release_id>")
+@operation("Show a release", response=ReleaseOut, tag="releases")
+def releases_show(release_id: int) -> Response:
+    """Show a release."""
+    return jsonify(release_json(get_release(db_session(), g.principal, release_id)))
+
+
+@bp.patch("/releases/<int:release_id>")
+@operation("Change a release's status, date or git ref", body=ReleasePatch, response=ReleaseOut, tag="releases")
+def releases_update(release_id: int) -> Response:
+    """Change a release."""
+    data = parse_body(ReleasePatch)
+    release = update_release(db_session(), g.principal, release_id, **data.model_dump(exclude_unset=True))
+    commit()
+    return jsonify(release_json(release))
+
+
+@bp.get("/products/<int:product_id>/repositories")
+@operation("List a product's repositories", response=RepositoryPage, tag="repositories",
+           query={"page": "page number from 1", "per_page": "1-200, default 50"})  # fmt: skip
+def repositories_list(product_id: int) -> Response:
+    """List repositories."""
+    return jsonify(paginated(list_repositories(db_session(), g.principal, product_id), repository_json))
+
+
+@bp.post("/products/<int:product_id>/repositories")
+@operation("Register a repository", body=RepositoryIn, response=RepositoryOut, status=201, tag="repositories")
+def repositories_create(product_id: int) -> tuple[Response, int]:
+    """Register a repository."""
+    data = parse_body(RepositoryIn)
+    repository = add_repository(db_session(), g.principal, product_id, name=data.name, location=data.location)
+    commit()
+    return _created(repository_json(repository))

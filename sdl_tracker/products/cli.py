@@ -1,0 +1,185 @@
+"""`sdl-tracker product|release|repo` commands."""
+
+from __future__ import annotations
+
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from ..auth import Principal
+from ..commands import emit, json_option, server_command
+from ..errors import Invalid
+from .api import product_json, release_json, repository_json
+from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
+from .rules import format_target_sl, parse_target_sl
+from .services import (
+    InterfaceData,
+    add_repository,
+    create_product,
+    create_release,
+    get_product_by_name,
+    list_products,
+    list_releases,
+    list_repositories,
+)
+
+product = AppGroup("product", help="Products: create, list, show.")
+release = AppGroup("release", help="Releases of a product.")
+repo = AppGroup("repo", help="Source repositories of a product.")
+
+
+def _parse_interface(text: str) -> InterfaceData:
+    """NAME:KIND[:PROTOCOL[:PORT]], e.g. `eth0:network:Modbus TCP:502`."""
+    parts = text.split(":")
+    if len(parts) < 2 or len(parts) > 4:
+        raise Invalid.field("--interface", f"expected NAME:KIND[:PROTOCOL[:PORT]], got {text!r}")
+    port: int | None = None
+    if len(parts) == 4 and parts[3]:
+        if not parts[3].isdigit():
+            raise Invalid.field("--interface", f"port must be a number, got {parts[3]!r}")
+        port = int(parts[3])
+    return InterfaceData(name=parts[0], kind=parts[1], protocol=parts[2] if len(parts) > 2 else "", port=port)
+
+
+def _print_product_line(p: dict[str, object]) -> None:
+    target = format_target_sl(p["target_sl"])  # type: ignore[arg-type]
+    click.echo(f"{p['id']:>4}  {p['name']:<32} {p['component_type']}  SL-C target {target}  {p['vendor']}")
+
+
+@product.command("create")
+@click.argument("name")
+@click.option("--type", "component_type", required=True, type=click.Choice([t.value for t in ComponentType], case_sensitive=False), help="IEC 62443-4-2 component type.")
+@click.option("--target-sl", required=True, metavar="LEVEL|FR1=n,...", help="One level 1-4 for every FR, or FR1=n,...,FR7=n.")
+@click.option("--vendor", default="")
+@click.option("--description", default="")
+@click.option("--cra-category", default=CraCategory.DEFAULT.value, type=click.Choice([c.value for c in CraCategory]))
+@click.option("--support-end", type=click.DateTime(["%Y-%m-%d"]), help="End of the support period (YYYY-MM-DD).")
+@click.option("--security-contact", default="", help="Email or URL for vulnerability reports.")
+@click.option("--cvd-url", default="", help="URL of the coordinated vulnerability disclosure policy.")
+@click.option("--interface", "interfaces", multiple=True, metavar="NAME:KIND[:PROTOCOL[:PORT]]", help=f"Repeatable; KIND is one of {', '.join(k.value for k in InterfaceKind)}.")
+@json_option
+@server_command()
+def product_create(session: Session, actor: Principal, name: str, component_type: str, target_sl: str,
+                   vendor: str, description: str, cra_category: str, support_end: object,
+                   security_contact: str, cvd_url: str, interfaces: tuple[str, ...], as_json: bool) -> None:  # fmt: skip
+    """Create a product NAME (administrators)."""
+    created = create_product(
+        session,
+        actor,
+        name=name,
+        component_type=component_type.upper(),
+        target_sl=parse_target_sl(target_sl),
+        vendor=vendor,
+        description=description,
+        cra_category=cra_category,
+        support_period_end=support_end.date() if support_end else None,  # type: ignore[attr-defined]
+        security_contact=security_contact,
+        cvd_policy_url=cvd_url,
+        interfaces=[_parse_interface(i) for i in interfaces],
+    )
+    data = product_json(created)
+    emit(data, as_json, lambda: click.echo(f"created product {created.name} (id {created.id})"))
+
+
+@product.command("list")
+@json_option
+@server_command(read_only=True)
+def product_list(session: Session, actor: Principal, as_json: bool) -> None:
+    """List the products you may see."""
+    items = [product_json(p) for p in list_products(session, actor)]
+    emit(items, as_json, lambda: [_print_product_line(p) for p in items] or click.echo("no products"))
+
+
+@product.command("show")
+@click.argument("name")
+@json_option
+@server_command(read_only=True)
+def product_show(session: Session, actor: Principal, name: str, as_json: bool) -> None:
+    """Show the product NAME."""
+    found = get_product_by_name(session, actor, name)
+    data = product_json(found)
+    data["releases"] = [release_json(r) for r in list_releases(session, actor, found.id)]
+
+    def text() -> None:
+        click.echo(f"{found.name}  ({found.component_type.value}, CRA {found.cra_category.value})")
+        click.echo(f"  vendor:          {found.vendor or '-'}")
+        click.echo(f"  target SL-C:     {format_target_sl(found.target_sl)}")
+        click.echo(f"  support ends:    {found.support_period_end or '-'}")
+        click.echo(f"  security contact {found.security_contact or '-'}")
+        for i in found.interfaces:
+            click.echo(f"  interface        {i.name} ({i.kind.value} {i.protocol} {i.port or ''})".rstrip())
+        for r in data["releases"]:
+            click.echo(f"  release          {r['version']} [{r['status']}]")
+
+    emit(data, as_json, text)
+
+
+@release.command("create")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.option("--tag", default="", help="Git tag or commit of the release.")
+@click.option("--status", default=ReleaseStatus.PLANNED.value, type=click.Choice([s.value for s in ReleaseStatus]))
+@click.option("--date", "release_date", type=click.DateTime(["%Y-%m-%d"]), help="Release date (YYYY-MM-DD).")
+@json_option
+@server_command()
+def release_create(session: Session, actor: Principal, product_name: str, version: str, tag: str,
+                   status: str, release_date: object, as_json: bool) -> None:  # fmt: skip
+    """Create release VERSION of PRODUCT."""
+    found = get_product_by_name(session, actor, product_name)
+    created = create_release(
+        session,
+        actor,
+        found.id,
+        version=version,
+        status=status,
+        release_date=release_date.date() if release_date else None,  # type: ignore[attr-defined]
+        git_ref=tag,
+    )
+    emit(release_json(created), as_json,
+         lambda: click.echo(f"created release {found.name} {created.version} (id {created.id})"))  # fmt: skip
+
+
+@release.command("list")
+@click.argument("product_name", metavar="PRODUCT")
+@json_option
+@server_command(read_only=True)
+def release_list(session: Session, actor: Principal, product_name: str, as_json: bool) -> None:
+    """List PRODUCT's releases, oldest first in release order."""
+    found = get_product_by_name(session, actor, product_name)
+    items = [release_json(r) for r in list_releases(session, actor, found.id)]
+
+    def text() -> None:
+        for r in items:
+            click.echo(f"{r['version']:<20} {r['status']:<12} {r['release_date'] or '':<10} {r['git_ref']}")
+        if not items:
+            click.echo("no releases")
+
+    emit(items, as_json, text)
+
+
+@repo.command("add")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("location")
+@click.option("--name", default="", help="Defaults to the last part of LOCATION.")
+@json_option
+@server_command()
+def repo_add(session: Session, actor: Principal, product_name: str, location: str, name: str, as_json: bool) -> None:
+    """Register the repository at LOCATION for PRODUCT."""
+    found = get_product_by_name(session, actor, product_name)
+    name = name or location.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git") or location
+    created = add_repository(session, actor, found.id, name=name, location=location)
+    emit(repository_json(created), as_json, lambda: click.echo(f"added repository {created.name} (id {created.id})"))
+
+
+@repo.command("list")
+@click.argument("product_name", metavar="PRODUCT")
+@json_option
+@server_command(read_only=True)
+def repo_list(session: Session, actor: Principal, product_name: str, as_json: bool) -> None:
+    """List PRODUCT's repositories."""
+    found = get_product_by_name(session, actor, product_name)
+    items = [repository_json(r) for r in list_repositories(session, actor, found.id)]
+    emit(items, as_json, lambda: [click.echo(f"{r['name']:<24} {r['location']}") for r in items] or click.echo("no repositories"))
+
+

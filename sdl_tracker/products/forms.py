@@ -1,0 +1,120 @@
+"""Product and release forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
+
+from .models import FOUNDATIONAL_REQUIREMENTS, ComponentType, CraCategory, InterfaceKind, ReleaseStatus
+from .services import InterfaceData
+
+LEVEL_CHOICES = [(str(n), f"SL {n}") for n in (1, 2, 3, 4)]
+COMPONENT_TYPE_LABELS = {
+    ComponentType.SAR: "SAR: software application",
+    ComponentType.EDR: "EDR: embedded device",
+    ComponentType.HDR: "HDR: host device",
+    ComponentType.NDR: "NDR: network device",
+}
+CRA_CATEGORY_LABELS = {
+    CraCategory.DEFAULT: "Default",
+    CraCategory.IMPORTANT_CLASS_I: "Important, class I",
+    CraCategory.IMPORTANT_CLASS_II: "Important, class II",
+    CraCategory.CRITICAL: "Critical",
+}
+BLANK_INTERFACE_ROWS = 2
+
+
+class InterfaceForm(Form):
+    """One interface row; a row with no name is ignored."""
+
+    name = StringField("Name", validators=[Optional(), Length(max=120)])
+    kind = SelectField("Kind", choices=[(k.value, k.value) for k in InterfaceKind])
+    protocol = StringField("Protocol", validators=[Optional(), Length(max=120)])
+    port = IntegerField("Port", validators=[Optional(), NumberRange(1, 65535)])
+
+
+class ProductForm(FlaskForm):
+    """Create or edit a product."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    vendor = StringField("Vendor", validators=[Optional(), Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
+    component_type = SelectField(
+        "Component type", choices=[(k.value, v) for k, v in COMPONENT_TYPE_LABELS.items()]
+    )
+    target_fr1 = SelectField("FR1", choices=LEVEL_CHOICES, default="2")
+    target_fr2 = SelectField("FR2", choices=LEVEL_CHOICES, default="2")
+    target_fr3 = SelectField("FR3", choices=LEVEL_CHOICES, default="2")
+    target_fr4 = SelectField("FR4", choices=LEVEL_CHOICES, default="2")
+    target_fr5 = SelectField("FR5", choices=LEVEL_CHOICES, default="2")
+    target_fr6 = SelectField("FR6", choices=LEVEL_CHOICES, default="2")
+    target_fr7 = SelectField("FR7", choices=LEVEL_CHOICES, default="2")
+    cra_category = SelectField(
+        "CRA category", choices=[(k.value, v) for k, v in CRA_CATEGORY_LABELS.items()]
+    )
+    support_period_end = DateField("Support period ends", validators=[Optional()])
+    security_contact = StringField("Security contact", validators=[Optional(), Length(max=320)])
+    cvd_policy_url = StringField(
+        "CVD policy URL", validators=[Optional(), Length(max=500), URL(require_tld=False)]
+    )
+    interfaces = FieldList(FormField(InterfaceForm), min_entries=BLANK_INTERFACE_ROWS)
+
+    # Service errors name `target_sl.FR1`; the form's fields are target_fr1..target_fr7.
+    error_aliases = {f"target_sl.{fr}": f"target_{fr.lower()}" for fr in FOUNDATIONAL_REQUIREMENTS}
+
+    def target_fields(self) -> list[Any]:
+        """The seven level selectors in FR order."""
+        return [getattr(self, f"target_{fr.lower()}") for fr in FOUNDATIONAL_REQUIREMENTS]
+
+    def target_sl(self) -> dict[str, Any]:
+        """The chosen target SL-C vector."""
+        return {fr: int(field.data) for fr, field in zip(FOUNDATIONAL_REQUIREMENTS, self.target_fields(), strict=True)}
+
+    def interface_data(self) -> list[InterfaceData]:
+        """The interface rows that have a name."""
+        return [
+            InterfaceData(
+                name=(row.form.name.data or "").strip(),
+                kind=row.form.kind.data,
+                protocol=row.form.protocol.data or "",
+                port=row.form.port.data,
+            )
+            for row in self.interfaces
+            if (row.form.name.data or "").strip()
+        ]
+
+    def values(self) -> dict[str, Any]:
+        """Every field as the services take it."""
+        return {
+            "name": (self.name.data or "").strip(),
+            "vendor": self.vendor.data or "",
+            "description": self.description.data or "",
+            "component_type": self.component_type.data,
+            "target_sl": self.target_sl(),
+            "cra_category": self.cra_category.data,
+            "support_period_end": self.support_period_end.data,
+            "security_contact": self.security_contact.data or "",
+            "cvd_policy_url": self.cvd_policy_url.data or "",
+            "interfaces": self.interface_data(),
+        }
+
+
+class ReleaseForm(FlaskForm):
+    """Create a release."""
+
+    version = StringField("Version", validators=[DataRequired(), Length(max=64)])
+    status = SelectField("Status", choices=[(s.value, s.value.capitalize()) for s in ReleaseStatus])
+    release_date = DateField("Release date", validators=[Optional()])
+    git_ref = StringField("Git tag or commit", validators=[Optional(), Length(max=255)])

@@ -1,0 +1,514 @@
+"""Product, release, interface and repository operations; every one checks authorize() and audits."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from ..audit.services import record
+from ..auth import Permission, Principal, authorize, visible_products_clause
+from ..errors import Conflict, FieldError, Invalid, NotFound
+from . import signals
+from .models import (
+    ComponentType,
+    CraCategory,
+    Interface,
+    InterfaceKind,
+    Product,
+    Release,
+    ReleaseStatus,
+    Repository,
+)
+from .rules import name_problem, order_releases, validate_target_sl, version_problem
+
+# A tag name or commit SHA: what git accepts as a ref, never something git could take for an option.
+GIT_REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<!\.lock)(?<![./])$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class InterfaceData:
+    """An interface as given by a door."""
+
+    name: str
+    kind: str
+    protocol: str = ""
+    port: int | None = None
+
+
+def _enum_value(enum_cls: Any, value: object, field: str, errors: list[FieldError]) -> Any:
+    try:
+        return enum_cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum_cls)
+        errors.append(FieldError(field, f"unknown value {value!r} (one of: {allowed})"))
+        return None
+
+
+def _check_url(url: str, field: str, errors: list[FieldError]) -> None:
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.netloc or any(c.isspace() for c in url):
+        errors.append(FieldError(field, "must be an http(s) URL"))
+
+
+def _check_contact(contact: str, errors: list[FieldError]) -> None:
+    if not contact:
+        return
+    if EMAIL.match(contact):
+        return
+    parts = urlsplit(contact)
+    if parts.scheme in {"https", "http", "mailto"} and (parts.netloc or parts.path):
+        return
+    errors.append(FieldError("security_contact", "must be an email address or a URL"))
+
+
+def _validate_interfaces(interfaces: Sequence[InterfaceData], errors: list[FieldError]) -> list[Interface]:
+    rows: list[Interface] = []
+    seen: set[str] = set()
+    for index, data in enumerate(interfaces):
+        prefix = f"interfaces[{index}]"
+        problem = name_problem(data.name, "interface name")
+        if problem:
+            errors.append(FieldError(f"{prefix}.name", problem))
+        elif data.name.lower() in seen:
+            errors.append(FieldError(f"{prefix}.name", f"interface {data.name!r} is listed twice"))
+        seen.add(data.name.lower())
+        kind = _enum_value(InterfaceKind, data.kind, f"{prefix}.kind", errors)
+        if data.port is not None and not 1 <= data.port <= 65535:
+            errors.append(FieldError(f"{prefix}.port", "a port is 1-65535"))
+        if len(data.protocol) > 120:
+            errors.append(FieldError(f"{prefix}.protocol", "at most 120 characters"))
+        rows.append(Interface(name=data.name, kind=kind, protocol=data.protocol.strip(), port=data.port))
+    return rows
+
+
+def _product_fields(
+    *,
+    vendor: str,
+    description: str,
+    cra_category: str,
+    support_period_end: date | None,
+    security_contact: str,
+    cvd_policy_url: str,
+    errors: list[FieldError],
+) -> dict[str, Any]:
+    if len(vendor) > 120:
+        errors.append(FieldError("vendor", "at most 120 characters"))
+    if len(description) > 20_000:
+        errors.append(FieldError("description", "at most 20,000 characters"))
+    category = _enum_value(CraCategory, cra_category, "cra_category", errors)
+    _check_contact(security_contact.strip(), errors)
+    _check_url(cvd_policy_url.strip(), "cvd_policy_url", errors)
+    return {
+        "vendor": vendor.strip(),
+        "description": description,
+        "cra_category": category,
+        "support_period_end": support_period_end,
+        "security_contact": security_contact.strip(),
+        "cvd_policy_url": cvd_policy_url.strip(),
+    }
+
+
+def _name_taken(session: Session, name: str, *, except_id: int | None = None) -> bool:
+    query = select(Product.id).where(func.lower(Product.name) == name.lower())
+    if except_id is not None:
+        query = query.where(Product.id != except_id)
+    return session.scalar(query) is not None
+
+
+def _flush_or_conflict(session: Session, message: str) -> None:
+    # The pre-checks catch duplicates; this catches the race between two concurrent writers.
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(message) from None
+
+
+def _product_summary(product: Product) -> dict[str, Any]:
+    return {
+        "name": product.name,
+        "vendor": product.vendor,
+        "component_type": product.component_type.value,
+        "target_sl": product.target_sl,
+        "cra_category": product.cra_category.value,
+        "support_period_end": product.support_period_end,
+        "security_contact": product.security_contact,
+        "cvd_policy_url": product.cvd_policy_url,
+        "interfaces": [
+            {"name": i.name, "kind": i.kind.value, "protocol": i.protocol, "port": i.port}
+            for i in product.interfaces
+        ],
+    }
+
+
+def create_product(
+    session: Session,
+    actor: Principal,
+    *,
+    name: str,
+    component_type: str,
+    target_sl: dict[str, Any],
+    vendor: str = "",
+    description: str = "",
+    cra_category: str = CraCategory.DEFAULT.value,
+    support_period_end: date | None = None,
+    security_contact: str = "",
+    cvd_policy_url: str = "",
+    interfaces: Sequence[InterfaceData] = (),
+) -> Product:
+    """Create a product (administrators only)."""
+    authorize(actor, Permission.PRODUCT_CREATE)
+    errors: list[FieldError] = []
+    problem = name_problem(name)
+    if problem:
+        errors.append(FieldError("name", problem))
+    elif _name_taken(session, name):
+        raise Conflict(f"a product named {name!r} already exists", errors=[FieldError("name", "already exists")])
+    ctype = _enum_value(ComponentType, component_type, "component_type", errors)
+    vector = _target_or_errors(target_sl, errors)
+    fields = _product_fields(
+        vendor=vendor,
+        description=description,
+        cra_category=cra_category,
+        support_period_end=support_period_end,
+        security_contact=security_contact,
+        cvd_policy_url=cvd_policy_url,
+        errors=errors,
+    )
+    interface_rows = _validate_interfaces(interfaces, errors)
+    if errors:
+        raise Invalid("the product was not created", errors=errors)
+
+    product = Product(name=name, component_type=ctype, **fields)
+    product.target_sl = vector
+    product.interfaces = interface_rows
+    session.add(product)
+    _flush_or_conflict(session, f"a product named {name!r} already exists")
+    record(
+        session,
+        actor,
+        "products:product:create",
+        target_type="product",
+        target_id=product.id,
+        product_id=product.id,
+        details=_product_summary(product),
+    )
+    return product
+
+
+def _target_or_errors(target_sl: dict[str, Any], errors: list[FieldError]) -> dict[str, int]:
+    try:
+        return validate_target_sl(target_sl)
+    except Invalid as exc:
+        errors.extend(exc.errors)
+        return {}
+
+
+def update_product(
+    session: Session,
+    actor: Principal,
+    product_id: int,
+    *,
+    changes: dict[str, Any],
+) -> Product:
+    """Change a product's fields; `changes` names only the fields to change."""
+    product = get_product(session, actor, product_id)
+    authorize(actor, Permission.PRODUCT_MANAGE, product.id)
+    allowed = {
+        "name", "vendor", "description", "component_type", "target_sl", "cra_category",
+        "support_period_end", "security_contact", "cvd_policy_url", "interfaces",
+    }  # fmt: skip
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise Invalid("unknown fields", errors=[FieldError(f, "unknown field") for f in unknown])
+
+    before = _product_summary(product)
+    errors: list[FieldError] = []
+    name = changes.get("name", product.name)
+    problem = name_problem(name)
+    if problem:
+        errors.append(FieldError("name", problem))
+    elif _name_taken(session, name, except_id=product.id):
+        raise Conflict(f"a product named {name!r} already exists", errors=[FieldError("name", "already exists")])
+    ctype = _enum_value(ComponentType, changes.get("component_type", product.component_type), "component_type", errors)
+    vector = _target_or_errors(changes.get("target_sl", product.target_sl), errors)
+    fields = _product_fields(
+        vendor=changes.get("vendor", product.vendor),
+        description=changes.get("description", product.description),
+        cra_category=changes.get("cra_category", product.cra_category),
+        support_period_end=changes.get("support_period_end", product.support_period_end),
+        security_contact=changes.get("security_contact", product.security_contact),
+        cvd_policy_url=changes.get("cvd_policy_url", product.cvd_policy_url),
+        errors=errors,
+    )
+    interface_rows = None
+    if "interfaces" in changes:
+        interface_rows = _validate_interfaces(changes["interfaces"], errors)
+    if errors:
+        raise Invalid("the product was not changed", errors=errors)
+
+    product.name = name
+    product.component_type = ctype
+    product.target_sl = vector
+    for key, value in fields.items():
+        setattr(product, key, value)
+    if interface_rows is not None:
+        _replace_interfaces(session, product, interface_rows)
+    _flush_or_conflict(session, f"a product named {name!r} already exists")
+    after = _product_summary(product)
+    changed = {k: {"old": before[k], "new": after[k]} for k in after if before[k] != after[k]}
+    if changed:
+        record(
+            session,
+            actor,
+            "products:product:update",
+            target_type="product",
+            target_id=product.id,
+            product_id=product.id,
+            details=changed,
+        )
+    return product
+
+
+def _replace_interfaces(session: Session, product: Product, rows: Iterable[Interface]) -> None:
+    # Keep rows whose name survives (their ids may be referenced later, e.g. by fuzz campaigns).
+    new_by_name = {row.name.lower(): row for row in rows}
+    for existing in list(product.interfaces):
+        replacement = new_by_name.pop(existing.name.lower(), None)
+        if replacement is None:
+            product.interfaces.remove(existing)
+        else:
+            existing.name = replacement.name
+            existing.kind = replacement.kind
+            existing.protocol = replacement.protocol
+            existing.port = replacement.port
+    session.flush()  # deletes first, so a renamed interface cannot collide with a removed one
+    product.interfaces.extend(new_by_name.values())
+
+
+def list_products(session: Session, actor: Principal) -> list[Product]:
+    """The products the actor may see, by name."""
+    query = (
+        select(Product)
+        .where(visible_products_clause(actor, Product.id))
+        .options(selectinload(Product.interfaces))
+        .order_by(func.lower(Product.name))
+    )
+    return list(session.scalars(query))
+
+
+def get_product(session: Session, actor: Principal, product_id: int) -> Product:
+    """A product the actor may see, else NotFound."""
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound("product not found")
+    authorize(actor, Permission.PRODUCT_READ, product.id)
+    return product
+
+
+def get_product_by_name(session: Session, actor: Principal, name: str) -> Product:
+    """A product by its name (case-insensitive) that the actor may see, else NotFound."""
+    product_id = session.scalar(select(Product.id).where(func.lower(Product.name) == name.lower()))
+    if product_id is None:
+        raise NotFound(f"no product named {name!r}")
+    try:
+        return get_product(session, actor, product_id)
+    except NotFound:
+        raise NotFound(f"no product named {name!r}") from None
+
+
+def _check_git_ref(git_ref: str, errors: list[FieldError]) -> None:
+    if git_ref and not GIT_REF.match(git_ref):
+        errors.append(FieldError("git_ref", "not a valid tag name or commit SHA"))
+
+
+def create_release(
+    session: Session,
+    actor: Principal,
+    product_id: int,
+    *,
+    version: str,
+    status: str = ReleaseStatus.PLANNED.value,
+    release_date: date | None = None,
+    git_ref: str = "",
+) -> Release:
+    """Add a release to a product; later features react through `signals.release_created`."""
+    product = get_product(session, actor, product_id)
+    authorize(actor, Permission.RELEASE_MANAGE, product.id)
+    errors: list[FieldError] = []
+    problem = version_problem(version)
+    if problem:
+        errors.append(FieldError("version", problem))
+    elif session.scalar(
+        select(Release.id).where(Release.product_id == product.id, Release.version == version)
+    ):
+        raise Conflict(
+            f"{product.name} already has a release {version!r}",
+            errors=[FieldError("version", "already exists")],
+        )
+    release_status = _enum_value(ReleaseStatus, status, "status", errors)
+    _check_git_ref(git_ref.strip(), errors)
+    if errors:
+        raise Invalid("the release was not created", errors=errors)
+
+    release = Release(
+        product=product,
+        version=version,
+        status=release_status,
+        release_date=release_date,
+        git_ref=git_ref.strip(),
+    )
+    session.add(release)
+    _flush_or_conflict(session, f"{product.name} already has a release {version!r}")
+    record(
+        session,
+        actor,
+        "products:release:create",
+        target_type="release",
+        target_id=release.id,
+        product_id=product.id,
+        details={"version": version, "status": release.status.value, "git_ref": release.git_ref,
+                 "release_date": release_date},
+    )  # fmt: skip
+    signals.release_created.send(session, release=release, actor=actor)
+    return release
+
+
+def update_release(
+    session: Session,
+    actor: Principal,
+    release_id: int,
+    *,
+    status: str | None = None,
+    release_date: date | None = None,
+    git_ref: str | None = None,
+) -> Release:
+    """Change a release's status, date or git ref (the version is its identity and stays)."""
+    release = get_release(session, actor, release_id)
+    authorize(actor, Permission.RELEASE_MANAGE, release.product_id)
+    errors: list[FieldError] = []
+    new_status = release.status if status is None else _enum_value(ReleaseStatus, status, "status", errors)
+    new_ref = release.git_ref if git_ref is None else git_ref.strip()
+    _check_git_ref(new_ref, errors)
+    if errors:
+        raise Invalid("the release was not changed", errors=errors)
+    before = {"status": release.status.value, "release_date": release.release_date, "git_ref": release.git_ref}
+    release.status = new_status
+    release.git_ref = new_ref
+    if release_date is not None:
+        release.release_date = release_date
+    after = {"status": release.status.value, "release_date": release.release_date, "git_ref": release.git_ref}
+    changed = {k: {"old": before[k], "new": after[k]} for k in after if before[k] != after[k]}
+    if changed:
+        session.flush()
+        record(
+            session,
+            actor,
+            "products:release:update",
+            target_type="release",
+            target_id=release.id,
+            product_id=release.product_id,
+            details=changed,
+        )
+    return release
+
+
+def list_releases(session: Session, actor: Principal, product_id: int) -> list[Release]:
+    """A product's releases, oldest first in release order (DESIGN.md: version semantics)."""
+    product = get_product(session, actor, product_id)
+    releases = session.scalars(select(Release).where(Release.product_id == product.id)).all()
+    return order_releases(releases)
+
+
+def get_release(session: Session, actor: Principal, release_id: int) -> Release:
+    """A release the actor may see, else NotFound."""
+    release = session.get(Release, release_id)
+    if release is None or not actor.can_see(release.product_id):
+        raise NotFound("release not found")
+    return release
+
+
+def get_release_by_version(session: Session, actor: Principal, product_id: int, version: str) -> Release:
+    """A product's release by version, else NotFound."""
+    product = get_product(session, actor, product_id)
+    release = session.scalar(
+        select(Release).where(Release.product_id == product.id, Release.version == version)
+    )
+    if release is None:
+        raise NotFound(f"{product.name} has no release {version!r}")
+    return release
+
+
+def _location_problem(location: str, actor: Principal) -> str | None:
+    # Issue-level detail (mirroring, protocol allow-lists) lives with the git feature; these are
+    # the rules no repository may break: nothing git could read as an option or a remote helper.
+    if not location or len(location) > 1000:
+        return "a location of 1-1000 characters is required"
+    if location.startswith("-") or any(unicodedata.category(c).startswith("C") for c in location):
+        return "a location may not begin with '-' or contain control characters"
+    if "::" in location.split("/", 1)[0]:
+        return "remote helpers (such as ext::) are not allowed"
+    scheme = urlsplit(location).scheme if "://" in location else ""
+    if scheme in {"https", "ssh"}:
+        return None
+    if scheme == "file" or (not scheme and location.startswith("/")):
+        return None if actor.is_admin else "only an administrator may register a local path"
+    if not scheme and re.match(r"^[\w.-]+@[\w.-]+:", location):
+        return None  # scp-style ssh: git@host:org/repo.git
+    return "use an https:// or ssh:// URL (or, for administrators, a local path)"
+
+
+def add_repository(
+    session: Session, actor: Principal, product_id: int, *, name: str, location: str
+) -> Repository:
+    """Register a source repository for a product."""
+    product = get_product(session, actor, product_id)
+    authorize(actor, Permission.REPOSITORY_MANAGE, product.id)
+    errors: list[FieldError] = []
+    problem = name_problem(name, "repository name")
+    if problem:
+        errors.append(FieldError("name", problem))
+    location_problem = _location_problem(location.strip(), actor)
+    if location_problem:
+        errors.append(FieldError("location", location_problem))
+    if errors:
+        raise Invalid("the repository was not added", errors=errors)
+    if session.scalar(
+        select(Repository.id).where(Repository.product_id == product.id, Repository.name == name)
+    ):
+        raise Conflict(f"{product.name} already has a repository {name!r}")
+    repository = Repository(product=product, name=name, location=location.strip())
+    session.add(repository)
+    _flush_or_conflict(session, f"{product.name} already has a repository {name!r}")
+    record(
+        session,
+        actor,
+        "products:repository:create",
+        target_type="repository",
+        target_id=repository.id,
+        product_id=product.id,
+        details={"name": name, "location": repository.location},
+    )
+    return repository
+
+
+def list_repositories(session: Session, actor: Principal, product_id: int) -> list[Repository]:
+    """A product's repositories by name."""
+    product = get_product(session, actor, product_id)
+    return list(
+        session.scalars(
+            select(Repository).where(Repository.product_id == product.id).order_by(Repository.name)
+        )
+    )

@@ -1,0 +1,142 @@
+"""Product and release pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from werkzeug import Response
+
+from ..auth import Permission, authorize
+from ..errors import DomainError
+from ..web.context import commit, db_session
+from ..web.forms import apply_errors
+from .forms import BLANK_INTERFACE_ROWS, ProductForm, ReleaseForm
+from .models import FOUNDATIONAL_REQUIREMENTS
+from .services import (
+    create_product,
+    create_release,
+    get_product,
+    get_release,
+    list_products,
+    list_releases,
+    list_repositories,
+    update_product,
+)
+
+bp = Blueprint("products", __name__, url_prefix="/products")
+
+
+@bp.route("/")
+def index() -> str:
+    """Every product the user may see."""
+    products = list_products(db_session(), g.principal)
+    return render_template("products/index.html", products=products)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create() -> Response | str:
+    """Create a product (administrators)."""
+    authorize(g.principal, Permission.PRODUCT_CREATE)
+    form = ProductForm()
+    if form.validate_on_submit():
+        try:
+            product = create_product(db_session(), g.principal, **form.values())
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash(f"Product {product.name} created.", "success")
+            return redirect(url_for("products.detail", product_id=product.id))
+    return render_template("products/form.html", form=form, product=None)
+
+
+@bp.route("/<int:product_id>")
+def detail(product_id: int) -> str:
+    """A product: target levels, interfaces, releases and repositories."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    releases = list(reversed(list_releases(session, g.principal, product.id)))
+    repositories = list_repositories(session, g.principal, product.id)
+    return render_template(
+        "products/detail.html",
+        product=product,
+        releases=releases,
+        repositories=repositories,
+        frs=FOUNDATIONAL_REQUIREMENTS,
+    )
+
+
+@bp.route("/<int:product_id>/edit", methods=["GET", "POST"])
+def edit(product_id: int) -> Response | str:
+    """Edit a product (security officers and administrators)."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    authorize(g.principal, Permission.PRODUCT_MANAGE, product.id)
+    form = ProductForm(obj=product)
+    if not form.is_submitted():
+        for fr, field in zip(FOUNDATIONAL_REQUIREMENTS, form.target_fields(), strict=True):
+            field.data = str(product.target_sl[fr])
+        _fill_interfaces(form, product)
+    if form.validate_on_submit():
+        try:
+            update_product(session, g.principal, product.id, changes=form.values())
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash("Product saved.", "success")
+            return redirect(url_for("products.detail", product_id=product.id))
+    return render_template("products/form.html", form=form, product=product)
+
+
+def _fill_interfaces(form: ProductForm, product: object) -> None:
+    while len(form.interfaces.entries):
+        form.interfaces.pop_entry()
+    for interface in getattr(product, "interfaces", []):
+        form.interfaces.append_entry(
+            {"name": interface.name, "kind": interface.kind.value,
+             "protocol": interface.protocol, "port": interface.port}
+        )  # fmt: skip
+    for _ in range(BLANK_INTERFACE_ROWS):
+        form.interfaces.append_entry()
+
+
+@bp.route("/<int:product_id>/releases/new", methods=["GET", "POST"])
+def create_release_view(product_id: int) -> Response | str:
+    """Add a release to a product."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    authorize(g.principal, Permission.RELEASE_MANAGE, product.id)
+    form = ReleaseForm()
+    if form.validate_on_submit():
+        try:
+            release = create_release(
+                session,
+                g.principal,
+                product.id,
+                version=(form.version.data or "").strip(),
+                status=form.status.data,
+                release_date=form.release_date.data,
+                git_ref=form.git_ref.data or "",
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash(f"Release {release.version} created.", "success")
+            return redirect(url_for("products.release_detail", release_id=release.id))
+    return render_template("products/release_form.html", form=form, product=product)
+
+
+@bp.route("/releases/<int:release_id>")
+def release_detail(release_id: int) -> str:
+    """A release and its place in the product's release order."""
+    session = db_session()
+    release = get_release(session, g.principal, release_id)
+    ordered = list_releases(session, g.principal, release.product_id)
+    index = next((i for i, r in enumerate(ordered) if r.id == release.id), None)
+    if index is None:
+        abort(404)
+    previous = ordered[index - 1] if index > 0 else None
+    return render_template(
+        "products/release_detail.html", release=release, product=release.product, previous=previous
+    )

@@ -1,0 +1,74 @@
+"""Error pages for the HTML door and problem+json for the API, from one vocabulary."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import DomainError
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def wants_problem_json() -> bool:
+    """API paths answer with problem+json; everything else with a page."""
+    return request.path.startswith("/api/")
+
+
+def problem_response(status: int, title: str, detail: str, extra: dict[str, object] | None = None) -> Response:
+    """An RFC 9457 problem response."""
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body["instance"] = request.path
+    body.update(extra or {})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def _render(status: int, title: str, detail: str) -> tuple[str, int]:
+    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+
+
+def _domain_error(error: DomainError) -> Response | tuple[str, int]:
+    if wants_problem_json():
+        response = jsonify(error.problem(request.path))
+        response.status_code = error.status
+        response.mimetype = PROBLEM_JSON
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="sdl-tracker"'
+        return response
+    return _render(error.status, error.title, error.message)
+
+
+def _http_error(error: HTTPException) -> Response | tuple[str, int]:
+    status = error.code or 500
+    title = error.name
+    detail = error.description or title
+    if status == 413:
+        detail = "the upload is larger than this server accepts"
+    if wants_problem_json():
+        response = problem_response(status, title, detail)
+        if status == 405 and error.get_response().headers.get("Allow"):
+            response.headers["Allow"] = error.get_response().headers["Allow"]
+        return response
+    return _render(status, title, detail)
+
+
+def _unexpected(error: Exception) -> Response | tuple[str, int]:
+    # Logged with its trace for the operator; the user sees no internals.
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    detail = "Something went wrong on our side; the error has been logged."
+    if wants_problem_json():
+        return problem_response(500, "Internal Server Error", detail)
+    return _render(500, "Internal Server Error", detail)
+
+
+def init_error_pages(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,46 @@
+"""Form helpers shared by every feature's HTML views."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import DomainError
+
+_INDEXED = re.compile(r"^(\w+)\[(\d+)\]$")
+
+
+def _resolve(form: Any, path: str) -> Any | None:
+    """Find the field a service error names: `name`, `interfaces[0].port`, or an alias the form declares."""
+    path = getattr(form, "error_aliases", {}).get(path, path)
+    node: Any = form
+    for part in path.split("."):
+        match = _INDEXED.match(part)
+        name, index = (match.group(1), int(match.group(2))) if match else (part, None)
+        fields = getattr(node, "_fields", None)
+        if fields is None and hasattr(node, "form"):  # a FormField entry of a FieldList
+            fields = node.form._fields
+        node = fields.get(name) if fields is not None else None
+        if node is None:
+            return None
+        if index is not None:
+            entries = getattr(node, "entries", [])
+            if index >= len(entries):
+                return None
+            node = entries[index]
+    return node
+
+
+def apply_errors(form: Any, error: DomainError) -> None:
+    """Put a service's field errors on the form's fields; the rest become form-level errors."""
+    placed = False
+    for field_error in error.errors:
+        field = _resolve(form, field_error.field)
+        if field is not None and hasattr(field, "errors") and not hasattr(field, "entries"):
+            field.errors = [*list(field.errors), field_error.message]
+            placed = True
+        else:
+            form.form_errors.append(f"{field_error.field}: {field_error.message}")
+            placed = True
+    if not placed:
+        form.form_errors.append(error.message)

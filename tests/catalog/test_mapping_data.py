@@ -1,0 +1,177 @@
+"""Pure data checks for the IEC 62443 -> CRA Annex I mapping (no database, no Flask)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "sdl_tracker" / "catalog" / "data"
+MAPPING_FILE = DATA / "mapping-cra.json"
+
+STD_41 = "IEC 62443-4-1"
+STD_42 = "IEC 62443-4-2"
+MAX_RATIONALE = 240
+
+
+def _catalog_file(name):
+    """The shipped catalog copy if present, else the shared reference copy."""
+    shipped = DATA / name
+    if shipped.exists():
+        return shipped
+    return ROOT.parent / "shared" / "reference" / name
+
+
+def _load(path):
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@pytest.fixture(scope="module")
+def mapping():
+    return _load(MAPPING_FILE)
+
+
+@pytest.fixture(scope="module")
+def rows(mapping):
+    assert isinstance(mapping.get("rows"), list), "mapping has no 'rows' list"
+    return mapping["rows"]
+
+
+@pytest.fixture(scope="module")
+def ids_41():
+    return [r["id"] for r in _load(_catalog_file("iec62443-4-1.json"))["requirements"]]
+
+
+@pytest.fixture(scope="module")
+def crs_42():
+    return _load(_catalog_file("iec62443-4-2.json"))["component_requirements"]
+
+
+@pytest.fixture(scope="module")
+def ids_42(crs_42):
+    return [cr["id"] for cr in crs_42]
+
+
+@pytest.fixture(scope="module")
+def catalog_order(ids_41, ids_42):
+    return [(STD_41, i) for i in ids_41] + [(STD_42, i) for i in ids_42]
+
+
+@pytest.fixture(scope="module")
+def known_points():
+    cra = _load(_catalog_file("cra.json"))
+    points = {"I." + key for key in cra["annex_i_part_i"]}
+    points |= {"II." + key for key in cra["annex_i_part_ii"]}
+    return points
+
+
+def _key(row):
+    return (row.get("standard"), row.get("requirement"))
+
+
+def test_header(mapping):
+    assert mapping.get("mapping") == "iec62443-to-cra-annex-i"
+    assert isinstance(mapping.get("version"), str) and mapping["version"]
+    assert set(mapping.get("source_editions", {})) == {STD_41, STD_42, "CRA"}
+    assert isinstance(mapping.get("content_policy"), str) and mapping["content_policy"]
+
+
+def test_catalog_sizes(ids_41, ids_42):
+    assert len(ids_41) == 47, f"expected 47 IEC 62443-4-1 requirements, found {len(ids_41)}"
+    assert len(ids_42) == 58, f"expected 58 IEC 62443-4-2 CRs, found {len(ids_42)}"
+
+
+def test_known_point_ids(known_points):
+    expected = {"I.1"} | {"I.2" + c for c in "abcdefghijklm"} | {f"II.{n}" for n in range(1, 9)}
+    assert known_points == expected
+
+
+def test_every_requirement_has_exactly_one_row(rows, catalog_order):
+    counts = {}
+    for row in rows:
+        counts[_key(row)] = counts.get(_key(row), 0) + 1
+    missing = [f"{std} {rid}" for std, rid in catalog_order if counts.get((std, rid), 0) == 0]
+    duplicated = [
+        f"{std} {rid} (x{counts[(std, rid)]})"
+        for std, rid in catalog_order
+        if counts.get((std, rid), 0) > 1
+    ]
+    assert not missing, f"requirements without a mapping row: {missing}"
+    assert not duplicated, f"requirements with more than one row: {duplicated}"
+
+
+def test_no_row_names_unknown_requirement(rows, catalog_order):
+    known = set(catalog_order)
+    unknown = [
+        f"{row.get('standard')!r} {row.get('requirement')!r}"
+        for row in rows
+        if _key(row) not in known
+    ]
+    assert not unknown, f"rows naming unknown requirements: {unknown}"
+
+
+def test_cra_points_are_known(rows, known_points):
+    bad = []
+    for row in rows:
+        points = row.get("cra_points")
+        if not isinstance(points, list):
+            bad.append(f"{row.get('requirement')}: cra_points is not a list")
+            continue
+        if len(points) != len(set(points)):
+            bad.append(f"{row.get('requirement')}: duplicate CRA points {points}")
+        unknown = [p for p in points if p not in known_points]
+        if unknown:
+            bad.append(f"{row.get('requirement')}: unknown CRA points {unknown}")
+    assert not bad, "invalid cra_points: " + "; ".join(bad)
+
+
+def test_rationales_are_single_nonempty_lines(rows):
+    bad = []
+    for row in rows:
+        text = row.get("rationale")
+        rid = row.get("requirement")
+        if not isinstance(text, str) or not text.strip():
+            bad.append(f"{rid}: empty rationale")
+        elif len(text.splitlines()) != 1 or "\n" in text or "\r" in text:
+            bad.append(f"{rid}: rationale spans several lines")
+        elif len(text) >= MAX_RATIONALE:
+            bad.append(f"{rid}: rationale is {len(text)} chars (limit {MAX_RATIONALE})")
+    assert not bad, "bad rationales: " + "; ".join(bad)
+
+
+def test_empty_mappings_are_explained(rows):
+    unexplained = [
+        row.get("requirement")
+        for row in rows
+        if row.get("cra_points") == []
+        and not (isinstance(row.get("rationale"), str) and row["rationale"].strip())
+    ]
+    assert not unexplained, f"rows mapping to no CRA point without a rationale: {unexplained}"
+
+
+def test_no_component_requirement_maps_to_nothing(rows, crs_42):
+    """A CR with no component-level requirement has nothing to evidence on a component."""
+    by_key = {_key(row): row for row in rows}
+    bad = [
+        cr["id"]
+        for cr in crs_42
+        if cr.get("kind") == "no_component_requirement"
+        and by_key.get((STD_42, cr["id"]), {}).get("cra_points") not in ([], None)
+    ]
+    assert not bad, f"CRs without component requirement that map to CRA points: {bad}"
+
+
+def test_rows_in_catalog_order(rows, catalog_order):
+    position = {key: n for n, key in enumerate(catalog_order)}
+    previous = None
+    for row in rows:
+        key = _key(row)
+        if key not in position:
+            continue  # reported by test_no_row_names_unknown_requirement
+        if previous is not None:
+            assert position[key] > position[previous], (
+                f"row {key[0]} {key[1]} is out of catalog order "
+                f"(it follows {previous[0]} {previous[1]})"
+            )
+        previous = key
