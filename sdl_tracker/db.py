@@ -89,12 +89,17 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._bound = False
 
     def session(self, *, read_only: bool = False) -> Session:
         """A new session; read-only ones begin without the SQLite write lock."""
-        if read_only:
+        if read_only and not self._bound:
             return self._factory(bind=self.engine.execution_options(**{READ_ONLY: True}))
         return self._factory()
+
+    def read_connection(self) -> Connection:
+        """A connection for reading only (no SQLite write lock)."""
+        return self.engine.execution_options(**{READ_ONLY: True}).connect()
 
     @contextmanager
     def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
@@ -114,6 +119,7 @@ class Database:
         self._factory = sessionmaker(
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
+        self._bound = True
 
     def safe_url(self) -> str:
         """The database URL without its password."""

@@ -164,7 +164,8 @@ def demo() -> None:
     database = app_db(current_app)
     settings = current_app.extensions[SETTINGS_EXTENSION]
     try:
-        schema.upgrade(database)
+        if schema.current_revision(database) not in schema.heads():
+            schema.upgrade(database)
         password = demo_password(Path(settings.DATA_DIR))
         with database.unit_of_work() as session:
             created = load_demo(session, Principal.operator("demo"), password)

@@ -33,7 +33,7 @@ def heads() -> list[str]:
 
 def current_revision(database: Database) -> str | None:
     """The revision the database is at (None when never migrated)."""
-    with database.engine.connect() as connection:
+    with database.read_connection() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -19,9 +19,6 @@ from .openapi import build_openapi
 TokenAuthenticator = Callable[[Session, str, str], Principal | None]
 TOKEN_AUTHENTICATOR = "sdl_tracker.token_authenticator"
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
 def _no_tokens(_session: Session, _token: str, _origin: str) -> Principal | None:
     return None
 
@@ -31,7 +28,6 @@ def set_token_authenticator(app: Flask, authenticator: TokenAuthenticator) -> No
     app.extensions[TOKEN_AUTHENTICATOR] = authenticator
 
 
-@bp.before_request
 def authenticate_bearer() -> None:
     """Every API route but the OpenAPI document needs `Authorization: Bearer <token>`."""
     if request.endpoint == "api.openapi":
@@ -47,17 +43,19 @@ def authenticate_bearer() -> None:
     g.principal = principal
 
 
-@bp.route("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 document, generated from the schemas that validate the API's input."""
     return jsonify(build_openapi(current_app))
 
 
 def init_api(app: Flask) -> None:
-    """Register the API blueprints; the API uses no cookies, so CSRF does not apply to it."""
+    """Register the API blueprints; the API takes no cookies, so CSRF does not apply (see web)."""
     from ..products.api import bp as products_api
 
     app.extensions.setdefault(TOKEN_AUTHENTICATOR, _no_tokens)
-    bp.register_blueprint(products_api)
-    app.extensions["sdl_tracker.csrf"].exempt(bp)
-    app.register_blueprint(bp)
+    # A new parent blueprint per app: nesting mutates the parent, so it cannot be module-level.
+    api = Blueprint("api", __name__, url_prefix="/api/v1")
+    api.before_request(authenticate_bearer)
+    api.add_url_rule("/openapi.json", view_func=openapi)
+    api.register_blueprint(products_api)
+    app.register_blueprint(api)

@@ -11,6 +11,7 @@ from wtforms import (
     Form,
     FormField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -20,7 +21,7 @@ from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 from .models import FOUNDATIONAL_REQUIREMENTS, ComponentType, CraCategory, InterfaceKind, ReleaseStatus
 from .services import InterfaceData
 
-LEVEL_CHOICES = [(str(n), f"SL {n}") for n in (1, 2, 3, 4)]
+LEVEL_CHOICES = [SelectChoice(str(n), f"SL {n}") for n in (1, 2, 3, 4)]
 COMPONENT_TYPE_LABELS = {
     ComponentType.SAR: "SAR: software application",
     ComponentType.EDR: "EDR: embedded device",
@@ -40,7 +41,7 @@ class InterfaceForm(Form):
     """One interface row; a row with no name is ignored."""
 
     name = StringField("Name", validators=[Optional(), Length(max=120)])
-    kind = SelectField("Kind", choices=[(k.value, k.value) for k in InterfaceKind])
+    kind = SelectField("Kind", choices=[SelectChoice(k.value) for k in InterfaceKind])
     protocol = StringField("Protocol", validators=[Optional(), Length(max=120)])
     port = IntegerField("Port", validators=[Optional(), NumberRange(1, 65535)])
 
@@ -52,7 +53,7 @@ class ProductForm(FlaskForm):
     vendor = StringField("Vendor", validators=[Optional(), Length(max=120)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
     component_type = SelectField(
-        "Component type", choices=[(k.value, v) for k, v in COMPONENT_TYPE_LABELS.items()]
+        "Component type", choices=[SelectChoice(k.value, v) for k, v in COMPONENT_TYPE_LABELS.items()]
     )
     target_fr1 = SelectField("FR1", choices=LEVEL_CHOICES, default="2")
     target_fr2 = SelectField("FR2", choices=LEVEL_CHOICES, default="2")
@@ -62,7 +63,7 @@ class ProductForm(FlaskForm):
     target_fr6 = SelectField("FR6", choices=LEVEL_CHOICES, default="2")
     target_fr7 = SelectField("FR7", choices=LEVEL_CHOICES, default="2")
     cra_category = SelectField(
-        "CRA category", choices=[(k.value, v) for k, v in CRA_CATEGORY_LABELS.items()]
+        "CRA category", choices=[SelectChoice(k.value, v) for k, v in CRA_CATEGORY_LABELS.items()]
     )
     support_period_end = DateField("Support period ends", validators=[Optional()])
     security_contact = StringField("Security contact", validators=[Optional(), Length(max=320)])
@@ -115,6 +116,6 @@ class ReleaseForm(FlaskForm):
     """Create a release."""
 
     version = StringField("Version", validators=[DataRequired(), Length(max=64)])
-    status = SelectField("Status", choices=[(s.value, s.value.capitalize()) for s in ReleaseStatus])
+    status = SelectField("Status", choices=[SelectChoice(s.value, s.value.capitalize()) for s in ReleaseStatus])
     release_date = DateField("Release date", validators=[Optional()])
     git_ref = StringField("Git tag or commit", validators=[Optional(), Length(max=255)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
 from .context import init_request_context
@@ -17,8 +17,16 @@ def init_web(app: Flask) -> None:
     from .views import bp as web_bp
     from .views import init_template_helpers
 
+    # CSRF is checked here, for every non-API path, rather than per blueprint: an exemption list
+    # keyed by blueprint name misses nested blueprints, and a forgotten entry fails open.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf = CSRFProtect(app)
-    app.extensions["sdl_tracker.csrf"] = csrf
+
+    def protect_forms() -> None:
+        if not request.path.startswith("/api/"):
+            csrf.protect()
+
+    app.before_request(protect_forms)
     init_request_context(app)
     init_security_headers(app)
     init_error_pages(app)

@@ -1,0 +1,121 @@
+"""Fixtures: the schema migrated once per backend, each database test rolled back at its end.
+
+Database tests run on SQLite and, when SDL_TRACKER_TEST_POSTGRES_URL names a server, on PostgreSQL
+too (CI always sets it). Tests that use no database fixture run once.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from sdl_tracker import create_app, schema
+from sdl_tracker.db import Database
+from sdl_tracker.web.context import app_db
+
+POSTGRES_URL = os.environ.get("SDL_TRACKER_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+def pytest_report_header() -> str:
+    """Say which databases this run covers, so a run without PostgreSQL is visible as such."""
+    if POSTGRES_URL:
+        return f"databases: sqlite, postgresql ({make_url(POSTGRES_URL).render_as_string(hide_password=True)})"
+    return "databases: sqlite only (set SDL_TRACKER_TEST_POSTGRES_URL to add PostgreSQL)"
+
+
+def _create_postgres_database() -> tuple[str, str]:
+    """A fresh, uniquely named database on the test server: (its URL, its name)."""
+    name = f"sdl_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_postgres_database(name: str) -> None:
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A factory of empty databases: fresh_database_url(backend) -> URL, dropped at the end."""
+    created: list[str] = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        url, name = _create_postgres_database()
+        created.append(name)
+        return url
+
+    yield make
+    for name in created:
+        _drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend this test runs on."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def migrated_url(backend: str, fresh_database_url: Any) -> str:
+    """A database migrated to head once per run and backend, shared by the rolled-back tests."""
+    url = str(fresh_database_url(backend))
+    database = Database(url)
+    schema.upgrade(database)
+    database.dispose()
+    return url
+
+
+@pytest.fixture
+def app(migrated_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app on the migrated database whose every session joins one transaction, rolled back at the end."""
+    application = create_app(
+        {"DATABASE_URL": migrated_url, "DATA_DIR": str(tmp_path / "data"), "TESTING": True}
+    )
+    database = app_db(application)
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    database.bind_to(connection)
+    application.extensions["sdl_tracker.test_connection"] = connection
+    yield application
+    transaction.rollback()
+    connection.close()
+    database.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A session inside the test's transaction."""
+    db_session = app_db(app).session()
+    yield db_session
+    db_session.close()
+
+
+@pytest.fixture
+def connection(app: Flask) -> Connection:
+    """The test's connection (for raw SQL checks)."""
+    return app.extensions["sdl_tracker.test_connection"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A browser-like test client (cookies kept)."""
+    return app.test_client()

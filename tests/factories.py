@@ -1,0 +1,65 @@
+"""Test data through the real services (so every row is as valid as the app would make it)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from sdl_tracker.accounts.models import User
+from sdl_tracker.accounts.services import add_member, create_user, principal_for
+from sdl_tracker.auth import Principal
+from sdl_tracker.products.models import Product, Release
+from sdl_tracker.products.services import InterfaceData, create_product, create_release
+
+OPERATOR = Principal.operator("tests")
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+def make_user(session: Session, email: str | None = None, *, admin: bool = False) -> User:
+    """A user with PASSWORD."""
+    email = email or f"user{next(_counter)}@example.com"
+    return create_user(session, OPERATOR, email=email, password=PASSWORD, name=email.split("@")[0], is_admin=admin)
+
+
+def make_product(session: Session, name: str | None = None, **fields: Any) -> Product:
+    """A product with sensible defaults."""
+    values: dict[str, Any] = {
+        "component_type": "EDR",
+        "target_sl": dict.fromkeys(("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7"), 2),
+        "vendor": "Test Vendor",
+        "interfaces": [InterfaceData("eth0", "network", "Modbus TCP", 502)],
+    }
+    values.update(fields)
+    return create_product(session, OPERATOR, name=name or f"Product {next(_counter)}", **values)
+
+
+def make_release(session: Session, product: Product, version: str, **fields: Any) -> Release:
+    """A release of `product`."""
+    return create_release(session, OPERATOR, product.id, version=version, **fields)
+
+
+def member(session: Session, product: Product, role: str, email: str | None = None) -> Principal:
+    """A new user with `role` in `product`, as a Principal."""
+    user = make_user(session, email)
+    add_member(session, OPERATOR, product.id, email=user.email, role=role)
+    return principal_for(session, user)
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token of the form on `path`."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the real login form."""
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)

@@ -1,0 +1,104 @@
+"""Settings: defaults, environment, overrides, validation, the generated secret key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from sdl_tracker import create_app
+from sdl_tracker.config import ConfigError, load_or_create_secret_key, load_settings
+
+
+def test_defaults_put_everything_in_the_data_dir(tmp_path: Path) -> None:
+    settings = load_settings(str(tmp_path / "instance"), environ={})
+    assert settings.DATA_DIR == str((tmp_path / "instance").resolve())
+    assert settings.DATABASE_URL == f"sqlite:///{tmp_path.resolve() / 'instance' / 'sdl-tracker.db'}"
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+    assert len(settings.SECRET_KEY) >= 32
+
+
+def test_environment_then_overrides(tmp_path: Path) -> None:
+    env = {"SDL_TRACKER_DATA_DIR": str(tmp_path / "env"), "SDL_TRACKER_MAX_UPLOAD_BYTES": "2048",
+           "SDL_TRACKER_SECURE_COOKIES": "yes"}  # fmt: skip
+    settings = load_settings(str(tmp_path / "i"), {"MAX_UPLOAD_BYTES": 4096}, environ=env)
+    assert settings.DATA_DIR == str((tmp_path / "env").resolve())
+    assert settings.MAX_UPLOAD_BYTES == 4096  # the override mapping wins over the environment
+    assert settings.SECURE_COOKIES is True
+
+
+def test_client_variables_are_not_server_settings(tmp_path: Path) -> None:
+    env = {"SDL_TRACKER_SERVER": "https://x", "SDL_TRACKER_TOKEN": "t"}
+    load_settings(str(tmp_path), environ=env)
+
+
+@pytest.mark.parametrize(
+    ("env", "overrides", "named"),
+    [
+        ({"SDL_TRACKER_DATABSE_URL": "sqlite://"}, {}, "SDL_TRACKER_DATABSE_URL"),
+        ({}, {"NO_SUCH": 1}, "NO_SUCH"),
+        ({"SDL_TRACKER_MAX_UPLOAD_BYTES": "lots"}, {}, "MAX_UPLOAD_BYTES"),
+        ({}, {"MAX_UPLOAD_BYTES": 10}, "MAX_UPLOAD_BYTES"),
+        ({"SDL_TRACKER_SECURE_COOKIES": "maybe"}, {}, "SECURE_COOKIES"),
+        ({}, {"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({}, {"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({}, {"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({}, {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({}, {"TESTING": "perhaps"}, "TESTING"),
+    ],
+)
+def test_bad_settings_fail_fast_naming_the_setting(tmp_path: Path, env: dict[str, str], overrides: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(str(tmp_path), overrides, environ=env)
+    message = str(caught.value)
+    assert message.startswith(named) and "\n" not in message
+
+
+def test_unwritable_data_dir(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match="DATA_DIR"):
+        load_settings(str(tmp_path), {"DATA_DIR": str(blocker / "sub")}, environ={})
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = load_or_create_secret_key(tmp_path)
+    assert load_or_create_secret_key(tmp_path) == first
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary files left
+
+
+def test_concurrent_workers_agree_on_one_key(tmp_path: Path) -> None:
+    with ProcessPoolExecutor(max_workers=8) as pool:
+        keys = set(pool.map(load_or_create_secret_key, [tmp_path] * 32))
+    assert len(keys) == 1
+
+
+def test_explicit_secret_key_writes_no_file(tmp_path: Path) -> None:
+    load_settings(str(tmp_path), {"SECRET_KEY": "k" * 40}, environ={})
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_create_app_applies_settings(tmp_path: Path) -> None:
+    app = create_app({"DATA_DIR": str(tmp_path), "MAX_UPLOAD_BYTES": 5000, "SECURE_COOKIES": True})
+    assert app.config["MAX_CONTENT_LENGTH"] == 5000
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_importing_every_module_has_no_side_effect(tmp_path: Path) -> None:
+    """Importing builds no app, opens no database and writes no file."""
+    code = (
+        "import pkgutil, importlib, sdl_tracker, sys\n"
+        "for m in pkgutil.walk_packages(sdl_tracker.__path__, 'sdl_tracker.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "import sqlalchemy.pool\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,153 @@
+"""The database layer: migrations, UTC times, SQLite settings, constraints in the schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import Session
+
+from sdl_tracker import schema
+from sdl_tracker.audit.models import AuditEvent
+from sdl_tracker.db import Database
+from sdl_tracker.products.models import Product
+from tests.factories import make_product
+
+
+def test_migrations_have_a_single_head() -> None:
+    assert len(schema.heads()) == 1
+
+
+def test_upgrade_downgrade_upgrade_and_no_drift(backend: str, fresh_database_url: Any) -> None:
+    database = Database(fresh_database_url(backend))
+    try:
+        schema.upgrade(database)
+        assert schema.current_revision(database) == schema.heads()[0]
+        assert schema.check(database) is None
+        schema.downgrade(database, "base")
+        assert schema.current_revision(database) is None
+        assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
+        schema.upgrade(database)
+        assert schema.check(database) is None
+    finally:
+        database.dispose()
+
+
+def test_times_come_back_aware_in_utc(session: Session) -> None:
+    product = make_product(session)
+    plus_two = timezone(timedelta(hours=2))
+    product.created_at = datetime(2026, 9, 11, 12, 0, tzinfo=plus_two)
+    session.flush()
+    session.expire_all()
+    loaded = session.get(Product, product.id)
+    assert loaded is not None
+    assert loaded.created_at == datetime(2026, 9, 11, 10, 0, tzinfo=UTC)
+    assert loaded.created_at.tzinfo is not None
+
+
+def test_naive_datetimes_are_refused(session: Session) -> None:
+    product = make_product(session)
+    product.created_at = datetime(2026, 1, 1)  # noqa: DTZ001 - the point of the test
+    with pytest.raises(StatementError, match="naive"):
+        session.flush()
+    session.rollback()
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=1234)
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+    database.dispose()
+
+
+def test_sqlite_writers_wait_for_each_other_instead_of_failing(tmp_path: Path) -> None:
+    """Write transactions take the lock up front (BEGIN IMMEDIATE), so a read-then-write never
+    dies with 'database is locked' while another writer holds the lock."""
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=10_000)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE counter (n INTEGER)")
+        connection.exec_driver_sql("INSERT INTO counter VALUES (0)")
+
+    def bump(_: int) -> None:
+        with database.unit_of_work() as session:
+            current = session.execute(text("SELECT n FROM counter")).scalar_one()
+            time.sleep(0.005)  # widen the window between the read and the write
+            session.execute(text("UPDATE counter SET n = :n"), {"n": current + 1})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(bump, range(40)))
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT n FROM counter").scalar() == 40  # no lost update
+    database.dispose()
+
+
+def test_read_only_sessions_do_not_take_the_write_lock(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=100)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+    writer = database.session()
+    writer.execute(text("INSERT INTO t VALUES (1)"))  # holds the write lock
+    reader = database.session(read_only=True)
+    assert reader.execute(text("SELECT count(*) FROM t")).scalar() == 0  # WAL: the reader is not blocked
+    reader.close()
+    writer.rollback()
+    writer.close()
+    database.dispose()
+
+
+def _product_row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "name": "Raw", "vendor": "", "description": "", "component_type": "EDR",
+        "cra_category": "default", "security_contact": "", "cvd_policy_url": "",
+        "created_at": datetime.now(UTC),
+        **{f"target_sl_fr{i}": 2 for i in range(1, 8)},
+    }  # fmt: skip
+    row.update(overrides)
+    return row
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"target_sl_fr3": 5}, {"target_sl_fr1": 0}, {"component_type": "PLC"}, {"cra_category": "huge"}],
+)
+def test_the_schema_itself_rejects_bad_values(connection: Connection, overrides: dict[str, Any]) -> None:
+    """Invariants hold even for writes that bypass the services."""
+    row = _product_row(**overrides)
+    row["created_at"] = row["created_at"].isoformat()
+    columns = ", ".join(row)
+    values = ", ".join(f":{name}" for name in row)
+    nested = connection.begin_nested()
+    with pytest.raises(IntegrityError):  # raw SQL, so only the database's CHECK can refuse it
+        connection.execute(text(f"INSERT INTO product ({columns}) VALUES ({values})"), row)
+    nested.rollback()
+
+
+def test_foreign_keys_are_enforced(connection: Connection) -> None:
+    nested = connection.begin_nested()
+    with pytest.raises(IntegrityError):
+        connection.execute(
+            text("INSERT INTO release (product_id, version, status, git_ref, created_at) "
+                 "VALUES (987654, '1.0', 'planned', '', :at)"),
+            {"at": datetime.now(UTC).isoformat()},
+        )  # fmt: skip
+    nested.rollback()
+
+
+def test_each_test_starts_clean(session: Session) -> None:
+    """The rolled-back transaction leaves nothing behind for the next test."""
+    assert session.scalar(select(Product).where(Product.name == "Leftover")) is None
+    assert session.scalars(select(AuditEvent)).first() is None
+    make_product(session, "Leftover")
+
+
+def test_each_test_starts_clean_again(session: Session) -> None:
+    assert session.scalar(select(Product).where(Product.name == "Leftover")) is None
+    make_product(session, "Leftover")

@@ -1,0 +1,232 @@
+"""The HTML door: login, product and release pages, form errors, CSRF, headers, error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sdl_tracker.audit.models import AuditEvent
+from sdl_tracker.products.models import Product, Release
+from sdl_tracker.resources import resource_dir
+from tests.factories import PASSWORD, csrf_token, login, make_product, make_release, make_user, member
+
+PRODUCT_FORM = {
+    "name": "NW-RTU 300", "vendor": "Northwind", "description": "Remote terminal unit",
+    "component_type": "EDR", "cra_category": "important_class_i",
+    **{f"target_fr{i}": "3" for i in range(1, 8)},
+    "support_period_end": "2031-12-31", "security_contact": "psirt@northwind.example",
+    "cvd_policy_url": "https://northwind.example/cvd",
+    "interfaces-0-name": "eth0", "interfaces-0-kind": "network", "interfaces-0-protocol": "DNP3",
+    "interfaces-0-port": "20000", "interfaces-1-name": "", "interfaces-1-kind": "network",
+}  # fmt: skip
+
+
+@pytest.fixture
+def admin_client(client: FlaskClient, session: Session) -> FlaskClient:
+    make_user(session, "admin@example.com", admin=True)
+    session.commit()
+    login(client, "admin@example.com")
+    return client
+
+
+def test_pages_need_a_login_except_login_and_health(client: FlaskClient) -> None:
+    for path in ("/", "/products/", "/products/1", "/products/new"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+    assert client.get("/login").status_code == 200
+    assert client.get("/health").get_json() == {"status": "ok"}
+
+
+def test_wrong_password_shows_a_form_error_and_is_audited(client: FlaskClient, session: Session) -> None:
+    make_user(session, "dev@example.com")
+    session.commit()
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": "dev@example.com", "password": "wrong password!", "csrf_token": token})
+    assert response.status_code == 200
+    assert "wrong email or password" in response.get_data(as_text=True)
+    fails = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:login:fail")).all()
+    assert len(fails) == 1 and "wrong" not in str(fails[0].details)
+
+
+def test_unknown_user_gets_the_same_answer(client: FlaskClient) -> None:
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": "nobody@example.com", "password": "whatever123456", "csrf_token": token})
+    assert "wrong email or password" in response.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(client: FlaskClient, session: Session) -> None:
+    make_user(session, "dev@example.com")
+    session.commit()
+    response = client.post("/login", data={"email": "dev@example.com", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+
+
+def test_login_redirects_only_to_local_paths(client: FlaskClient, session: Session) -> None:
+    make_user(session, "dev@example.com")
+    session.commit()
+    for target, expected in (("/products/", "/products/"), ("https://evil.example/", "/"), ("//evil.example/", "/")):
+        client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
+        token = csrf_token(client, f"/login?next={target}")
+        response = client.post(f"/login?next={target}", data={"email": "dev@example.com", "password": PASSWORD, "csrf_token": token})
+        assert response.headers["Location"] == expected
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+
+def test_admin_creates_a_product_through_the_form(admin_client: FlaskClient, session: Session) -> None:
+    data = {**PRODUCT_FORM, "csrf_token": csrf_token(admin_client, "/products/new")}
+    response = admin_client.post("/products/new", data=data, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Product NW-RTU 300 created." in page
+    product = session.scalars(select(Product).where(Product.name == "NW-RTU 300")).one()
+    assert product.target_sl == dict.fromkeys(product.target_sl, 3)
+    assert [(i.name, i.protocol, i.port) for i in product.interfaces] == [("eth0", "DNP3", 20000)]
+    assert "NW-RTU 300" in admin_client.get("/products/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": ""}, "This field is required."),
+        ({"target_fr2": "7"}, "Not a valid choice"),
+        ({"cvd_policy_url": "not a url"}, "Invalid URL"),
+        ({"security_contact": "nobody"}, "must be an email address or a URL"),
+        ({"interfaces-0-port": "99999"}, "Number must be between 1 and 65535"),
+        ({"component_type": "PLC"}, "Not a valid choice"),
+    ],
+)
+def test_bad_product_form_shows_errors_and_writes_nothing(admin_client: FlaskClient, session: Session, changes: dict, message: str) -> None:
+    data = {**PRODUCT_FORM, **changes, "csrf_token": csrf_token(admin_client, "/products/new")}
+    response = admin_client.post("/products/new", data=data)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_duplicate_name_is_a_form_error(admin_client: FlaskClient, session: Session) -> None:
+    make_product(session, "nw-rtu 300")
+    session.commit()
+    data = {**PRODUCT_FORM, "csrf_token": csrf_token(admin_client, "/products/new")}
+    page = admin_client.post("/products/new", data=data).get_data(as_text=True)
+    assert "already exists" in page
+    assert session.scalar(select(func.count()).select_from(Product)) == 1
+
+
+def test_form_post_without_csrf_is_refused(admin_client: FlaskClient, session: Session) -> None:
+    response = admin_client.post("/products/new", data=PRODUCT_FORM)
+    assert response.status_code == 400
+    assert session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_oversize_fields_are_refused(admin_client: FlaskClient, app: Flask, session: Session) -> None:
+    data = {**PRODUCT_FORM, "description": "x" * (app.config["MAX_FORM_MEMORY_SIZE"] + 10),
+            "csrf_token": csrf_token(admin_client, "/products/new")}  # fmt: skip
+    too_long = admin_client.post("/products/new", data=data)
+    assert too_long.status_code == 200
+    assert "cannot be longer than 20000 characters" in too_long.get_data(as_text=True)
+    multipart = admin_client.post("/products/new", data=data, content_type="multipart/form-data")
+    assert multipart.status_code == 413
+    assert "larger than this server accepts" in multipart.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_edit_product_and_add_release(admin_client: FlaskClient, session: Session) -> None:
+    product = make_product(session, "Editable")
+    session.commit()
+    edit_page = admin_client.get(f"/products/{product.id}/edit").get_data(as_text=True)
+    assert 'value="Editable"' in edit_page and 'value="eth0"' in edit_page
+    data = {**PRODUCT_FORM, "name": "Edited", "csrf_token": csrf_token(admin_client, f"/products/{product.id}/edit")}
+    assert admin_client.post(f"/products/{product.id}/edit", data=data).status_code == 302
+    session.expire_all()
+    assert session.get(Product, product.id).name == "Edited"  # type: ignore[union-attr]
+
+    path = f"/products/{product.id}/releases/new"
+    bad = admin_client.post(path, data={"version": "1 0", "status": "planned", "csrf_token": csrf_token(admin_client, path)})
+    assert "whitespace" in bad.get_data(as_text=True)
+    good = admin_client.post(path, data={"version": "2.0.0", "status": "candidate", "git_ref": "v2.0.0",
+                                         "csrf_token": csrf_token(admin_client, path)}, follow_redirects=True)  # fmt: skip
+    assert "Release 2.0.0 created." in good.get_data(as_text=True)
+    assert session.scalar(select(Release.git_ref).where(Release.version == "2.0.0")) == "v2.0.0"
+
+
+def test_members_see_their_products_only(client: FlaskClient, session: Session) -> None:
+    mine, theirs = make_product(session, "Mine"), make_product(session, "Theirs")
+    release = make_release(session, theirs, "1.0")
+    member(session, mine, "developer", email="dev@example.com")
+    session.commit()
+    login(client, "dev@example.com")
+    dashboard = client.get("/").get_data(as_text=True)
+    assert "Mine" in dashboard and "Theirs" not in dashboard
+    assert client.get(f"/products/{theirs.id}").status_code == 404
+    assert client.get(f"/products/releases/{release.id}").status_code == 404
+    assert client.get(f"/products/{theirs.id}/edit").status_code == 404
+    assert client.get(f"/products/{mine.id}/edit").status_code == 403  # a developer does not manage products
+    assert client.get("/products/new").status_code == 403
+    assert "New product" not in dashboard
+
+
+def test_logout_kills_the_old_cookie(admin_client: FlaskClient) -> None:
+    cookie = admin_client.get_cookie("sdl_tracker_session")
+    assert cookie is not None
+    admin_client.post("/logout", data={"csrf_token": csrf_token(admin_client, "/")})
+    admin_client.set_cookie("sdl_tracker_session", cookie.value)  # replay the session from before
+    response = admin_client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_security_headers_on_every_page(admin_client: FlaskClient) -> None:
+    for path in ("/", "/login", "/products/", "/no-such-page"):
+        headers = admin_client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_session_cookie_flags(client: FlaskClient, session: Session) -> None:
+    make_user(session, "dev@example.com")
+    session.commit()
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": "dev@example.com", "password": PASSWORD, "csrf_token": token})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_error_pages_are_pages_not_traces(admin_client: FlaskClient) -> None:
+    response = admin_client.get("/products/999999")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "Back to the dashboard" in response.get_data(as_text=True)
+
+
+def test_every_template_compiles(app: Flask) -> None:
+    templates = sorted(p.relative_to(resource_dir("templates")).as_posix() for p in resource_dir("templates").rglob("*.html"))
+    assert templates
+    for name in templates:
+        app.jinja_env.get_template(name)
+
+
+def test_no_inline_script_or_style_in_templates() -> None:
+    """The CSP forbids inline script and style; a template that used them would break silently."""
+    for path in Path(resource_dir("templates")).rglob("*.html"):
+        text = path.read_text()
+        assert "<script>" not in text and " style=" not in text and "onclick=" not in text, path
+
+
+def test_every_form_route_refuses_a_post_without_csrf_token(app: Flask, admin_client: FlaskClient, session: Session) -> None:
+    """CSRF protection covers every non-API route that takes a POST; nothing can opt out by accident."""
+    product = make_product(session)
+    session.commit()
+    posted = 0
+    for rule in app.url_map.iter_rules():
+        if "POST" not in (rule.methods or set()) or rule.rule.startswith("/api/"):
+            continue
+        path = rule.rule.replace("<int:product_id>", str(product.id)).replace("<int:release_id>", "1")
+        response = admin_client.post(path, data={"name": "x"})
+        assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True), path
+        posted += 1
+    assert posted >= 5
