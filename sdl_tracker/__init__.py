@@ -32,9 +32,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     settings = load_settings(app.instance_path, config)
     app.config.update(settings.flask_config())
     app.extensions[SETTINGS_EXTENSION] = settings
-    app.extensions[DB_EXTENSION] = Database(
-        settings.DATABASE_URL, busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS
-    )
+    app.extensions[DB_EXTENSION] = Database(settings.DATABASE_URL, busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS)
     logging.getLogger("sdl_tracker").setLevel(settings.LOG_LEVEL)
 
     # Imported here, not at module level, so that importing the package builds nothing.

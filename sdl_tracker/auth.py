@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, true
+from sqlalchemy.orm import InstrumentedAttribute
 
 from .errors import Forbidden, NotFound
 
@@ -40,9 +41,7 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit:read"
 
 
-GLOBAL_PERMISSIONS = frozenset(
-    {Permission.PRODUCT_CREATE, Permission.USERS_MANAGE, Permission.ORGANISATION_MANAGE}
-)
+GLOBAL_PERMISSIONS = frozenset({Permission.PRODUCT_CREATE, Permission.USERS_MANAGE, Permission.ORGANISATION_MANAGE})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SECURITY_OFFICER: frozenset(
@@ -61,12 +60,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
         }
     ),
-    Role.DEVELOPER: frozenset(
-        {Permission.PRODUCT_READ, Permission.EVIDENCE_ATTACH, Permission.SBOM_UPLOAD}
-    ),
-    Role.AUDITOR: frozenset(
-        {Permission.PRODUCT_READ, Permission.DOSSIER_EXPORT, Permission.AUDIT_READ}
-    ),
+    Role.DEVELOPER: frozenset({Permission.PRODUCT_READ, Permission.EVIDENCE_ATTACH, Permission.SBOM_UPLOAD}),
+    Role.AUDITOR: frozenset({Permission.PRODUCT_READ, Permission.DOSSIER_EXPORT, Permission.AUDIT_READ}),
 }
 
 
@@ -128,7 +123,7 @@ def authorize(actor: Principal, permission: Permission, product_id: int | None =
         raise Forbidden(f"a {role.value.replace('_', ' ')} may not do this ({permission.value})")
 
 
-def visible_products_clause(actor: Principal, product_id_column: ColumnElement[int]) -> ColumnElement[bool]:
+def visible_products_clause(actor: Principal, product_id_column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
     """A WHERE clause limiting a query to the products the actor may see."""
     if actor.is_admin and actor.token_products is None:
         return true()

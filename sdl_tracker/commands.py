@@ -67,6 +67,16 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
 
 
+def echo_lines(lines: list[str], empty: str) -> Callable[[], None]:
+    """A text printer for emit(): the lines, or `empty` when there are none."""
+
+    def text() -> None:
+        for line in lines or [empty]:
+            click.echo(line)
+
+    return text
+
+
 def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
     """Print `data` as JSON, or call `text` to print it for people."""
     if as_json:

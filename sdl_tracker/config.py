@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -16,9 +17,9 @@ from sqlalchemy.exc import ArgumentError
 ENV_PREFIX = "SDL_TRACKER_"
 
 # Variables read by the client commands (hooks, CI), not by the server: allowed in the environment.
-CLIENT_ENV = frozenset({"SDL_TRACKER_SERVER", "SDL_TRACKER_TOKEN", "SDL_TRACKER_TEST_POSTGRES_URL"})
+CLIENT_ENV = frozenset({"SDL_TRACKER_SERVER", "SDL_TRACKER_TOKEN"})
 
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 class ConfigError(Exception):
@@ -109,10 +110,10 @@ def load_settings(
         if name not in SETTING_NAMES:
             raise ConfigError(f"{key}: unknown setting (known: {', '.join(sorted(SETTING_NAMES))})")
         raw[name] = value
-    for name, value in (overrides or {}).items():
-        if name not in SETTING_NAMES:
-            raise ConfigError(f"{name}: unknown setting (known: {', '.join(sorted(SETTING_NAMES))})")
-        raw[name] = value
+    for override, setting in (overrides or {}).items():
+        if override not in SETTING_NAMES:
+            raise ConfigError(f"{override}: unknown setting (known: {', '.join(sorted(SETTING_NAMES))})")
+        raw[override] = setting
 
     values = {name: _PARSERS[name](name, value) for name, value in raw.items()}
     settings = Settings(**values)
@@ -176,10 +177,8 @@ def load_or_create_secret_key(data_dir: Path) -> str:
             handle.write(secrets.token_urlsafe(48))
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another worker won: read its key below
             os.link(tmp, path)
-        except FileExistsError:
-            pass
     finally:
         tmp.unlink(missing_ok=True)
     return _read_secret(path)

@@ -116,9 +116,7 @@ class Database:
 
     def bind_to(self, connection: Connection) -> None:
         """Make every session join `connection`'s transaction (tests roll it back at the end)."""
-        self._factory = sessionmaker(
-            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
+        self._factory = sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
         self._bound = True
 
     def safe_url(self) -> str:

@@ -28,7 +28,7 @@ DEMO_MEMBERS = (
     ("dev@example.com", "Dana Developer", "developer"),
     ("auditor@example.com", "Arno Auditor", "auditor"),
 )
-PASSWORD_FILE = "demo-password"
+PASSWORD_FILE = "demo-password"  # noqa: S105 - a file name, not a secret
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,9 @@ def load_demo(session: Session, actor: Principal, password: str) -> list[str]:
         existing = set(session.scalars(select(Release.version).where(Release.product_id == product.id)))
         for version, status, released_on, tag in spec.releases:
             if version not in existing:
-                create_release(session, actor, product.id, version=version, status=status,
-                               release_date=released_on, git_ref=tag)  # fmt: skip
+                create_release(
+                    session, actor, product.id, version=version, status=status, release_date=released_on, git_ref=tag
+                )
                 created.append(f"release {spec.name} {version}")
     return created
 

@@ -1,6 +1,6 @@
 """Fixtures: the schema migrated once per backend, each database test rolled back at its end.
 
-Database tests run on SQLite and, when SDL_TRACKER_TEST_POSTGRES_URL names a server, on PostgreSQL
+Database tests run on SQLite and, when SDL_TEST_POSTGRES_URL names a server, on PostgreSQL
 too (CI always sets it). Tests that use no database fixture run once.
 """
 
@@ -23,7 +23,7 @@ from sdl_tracker import create_app, schema
 from sdl_tracker.db import Database
 from sdl_tracker.web.context import app_db
 
-POSTGRES_URL = os.environ.get("SDL_TRACKER_TEST_POSTGRES_URL", "")
+POSTGRES_URL = os.environ.get("SDL_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
@@ -31,7 +31,7 @@ def pytest_report_header() -> str:
     """Say which databases this run covers, so a run without PostgreSQL is visible as such."""
     if POSTGRES_URL:
         return f"databases: sqlite, postgresql ({make_url(POSTGRES_URL).render_as_string(hide_password=True)})"
-    return "databases: sqlite only (set SDL_TRACKER_TEST_POSTGRES_URL to add PostgreSQL)"
+    return "databases: sqlite only (set SDL_TEST_POSTGRES_URL to add PostgreSQL)"
 
 
 def _create_postgres_database() -> tuple[str, str]:
@@ -87,9 +87,7 @@ def migrated_url(backend: str, fresh_database_url: Any) -> str:
 @pytest.fixture
 def app(migrated_url: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on the migrated database whose every session joins one transaction, rolled back at the end."""
-    application = create_app(
-        {"DATABASE_URL": migrated_url, "DATA_DIR": str(tmp_path / "data"), "TESTING": True}
-    )
+    application = create_app({"DATABASE_URL": migrated_url, "DATA_DIR": str(tmp_path / "data"), "TESTING": True})
     database = app_db(application)
     connection = database.engine.connect()
     transaction = connection.begin()

@@ -21,7 +21,14 @@ def test_global_permissions_need_an_admin(actor: Principal) -> None:
     authorize(ADMIN, Permission.PRODUCT_CREATE)
 
 
-@pytest.mark.parametrize("permission", [p for p in Permission if p.value.split(":")[0] not in {"users", "organisation"} and p is not Permission.PRODUCT_CREATE])
+@pytest.mark.parametrize(
+    "permission",
+    [
+        p
+        for p in Permission
+        if p.value.split(":")[0] not in {"users", "organisation"} and p is not Permission.PRODUCT_CREATE
+    ],
+)
 def test_non_members_get_not_found_never_forbidden(permission: Permission) -> None:
     with pytest.raises(NotFound):
         authorize(STRANGER, permission, 10)
@@ -49,7 +56,9 @@ def test_developer_cannot_review_or_sign_off_but_attaches() -> None:
 
 
 def test_auditor_is_read_only() -> None:
-    writes = {p for p in Permission if p not in {Permission.PRODUCT_READ, Permission.DOSSIER_EXPORT, Permission.AUDIT_READ}}
+    writes = {
+        p for p in Permission if p not in {Permission.PRODUCT_READ, Permission.DOSSIER_EXPORT, Permission.AUDIT_READ}
+    }
     assert not writes & ROLE_PERMISSIONS[Role.AUDITOR]
 
 

@@ -18,7 +18,7 @@ from sdl_tracker.accounts.models import Membership, User
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.cli import cli
 from sdl_tracker.products.models import Product, Release, Repository
-from tests.factories import PASSWORD, make_product, make_user, member
+from tests.factories import PASSWORD, make_product, member
 
 
 def run(app: Flask, *args: str, input: str | None = None) -> Result:
@@ -33,9 +33,23 @@ def assert_one_line_error(result: Result, fragment: str) -> None:
 
 
 def test_product_create_list_show(app: Flask, session: Session) -> None:
-    created = run(app, "product", "create", "NW-PLC", "--type", "edr", "--target-sl", "3",
-                  "--interface", "eth0:network:Modbus TCP:502", "--interface", "jtag:debug",
-                  "--support-end", "2031-12-31", "--json")  # fmt: skip
+    created = run(
+        app,
+        "product",
+        "create",
+        "NW-PLC",
+        "--type",
+        "edr",
+        "--target-sl",
+        "3",
+        "--interface",
+        "eth0:network:Modbus TCP:502",
+        "--interface",
+        "jtag:debug",
+        "--support-end",
+        "2031-12-31",
+        "--json",
+    )
     assert created.exit_code == 0, created.output
     data = json.loads(created.output)
     assert data["component_type"] == "EDR" and data["target_sl"] == {f"FR{i}": 3 for i in range(1, 8)}
@@ -73,7 +87,9 @@ def test_unknown_component_type_is_a_usage_error(app: Flask) -> None:
 
 def test_duplicate_and_unknown_products(app: Flask, session: Session) -> None:
     make_product(session, "NW-PLC")
-    assert_one_line_error(run(app, "product", "create", "nw-plc", "--type", "EDR", "--target-sl", "2"), "already exists")
+    assert_one_line_error(
+        run(app, "product", "create", "nw-plc", "--type", "EDR", "--target-sl", "2"), "already exists"
+    )
     assert_one_line_error(run(app, "product", "show", "Nope"), "no product named 'Nope'")
     assert_one_line_error(run(app, "release", "create", "Nope", "1.0"), "no product named 'Nope'")
 
@@ -94,18 +110,35 @@ def test_as_user_applies_their_permissions(app: Flask, session: Session) -> None
     mine, theirs = make_product(session, "Mine"), make_product(session, "Theirs")
     member(session, mine, "developer", email="dev@example.com")
     session.commit()
-    assert [p["name"] for p in json.loads(run(app, "product", "list", "--json", "--as", "dev@example.com").output)] == ["Mine"]
+    assert [p["name"] for p in json.loads(run(app, "product", "list", "--json", "--as", "dev@example.com").output)] == [
+        "Mine"
+    ]
     assert_one_line_error(run(app, "product", "show", "Theirs", "--as", "dev@example.com"), "no product named")
     assert_one_line_error(run(app, "release", "create", "Mine", "1.0", "--as", "dev@example.com"), "developer may not")
-    assert_one_line_error(run(app, "product", "create", "X", "--type", "SAR", "--target-sl", "1", "--as", "dev@example.com"), "administrator")
+    assert_one_line_error(
+        run(app, "product", "create", "X", "--type", "SAR", "--target-sl", "1", "--as", "dev@example.com"),
+        "administrator",
+    )
     assert_one_line_error(run(app, "product", "list", "--as", "ghost@example.com"), "no active user")
     _ = theirs
 
 
 def test_user_create_reads_the_password_from_stdin(app: Flask, session: Session) -> None:
     make_product(session, "NW-PLC")
-    result = run(app, "user", "create", "New@Example.com", "--name", "New", "--role", "auditor", "--product", "NW-PLC", "--json",
-                 input=PASSWORD + "\n")  # fmt: skip
+    result = run(
+        app,
+        "user",
+        "create",
+        "New@Example.com",
+        "--name",
+        "New",
+        "--role",
+        "auditor",
+        "--product",
+        "NW-PLC",
+        "--json",
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     user = session.scalars(select(User).where(User.email == "new@example.com")).one()
     assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
@@ -141,12 +174,16 @@ def test_demo_loads_once(app: Flask, session: Session) -> None:
     first = run(app, "demo")
     assert first.exit_code == 0, first.output
     assert "login: admin@example.com  password: " in first.output
-    counts = {m.__name__: session.scalar(select(func.count()).select_from(m)) for m in (User, Product, Release, Membership)}
+    counts = {
+        m.__name__: session.scalar(select(func.count()).select_from(m)) for m in (User, Product, Release, Membership)
+    }
     assert counts["Product"] == 3 and counts["User"] == 4 and counts["Release"] >= 5
     second = run(app, "demo")
     assert "already loaded" in second.output
     assert second.output.splitlines()[-2] == first.output.splitlines()[-2]  # same login, same password
-    assert {m.__name__: session.scalar(select(func.count()).select_from(m)) for m in (User, Product, Release, Membership)} == counts
+    assert {
+        m.__name__: session.scalar(select(func.count()).select_from(m)) for m in (User, Product, Release, Membership)
+    } == counts
     plc = session.scalars(select(Product).where(Product.component_type == "EDR")).one()
     assert plc.target_sl == {f"FR{i}": 3 for i in range(1, 8)} and len(plc.interfaces) >= 3
 
@@ -170,8 +207,13 @@ def test_the_installed_console_script(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
     duplicate = _console(tmp_path, "product", "create", "P", "--type", "NDR", "--target-sl", "2")
     assert duplicate.returncode == 2 and duplicate.stderr.count("\n") == 1 and duplicate.stderr.startswith("error: ")
-    bad_setting = subprocess.run([str(Path(sys.executable).with_name("sdl-tracker")), "info"], capture_output=True, text=True,
-                                 env={**os.environ, "SDL_TRACKER_DATA_DIR": str(tmp_path), "SDL_TRACKER_UPLOAD": "1"}, check=False)  # fmt: skip
+    bad_setting = subprocess.run(
+        [str(Path(sys.executable).with_name("sdl-tracker")), "info"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SDL_TRACKER_DATA_DIR": str(tmp_path), "SDL_TRACKER_UPLOAD": "1"},
+        check=False,
+    )
     assert bad_setting.returncode == 2
     assert bad_setting.stderr.strip() == bad_setting.stderr.strip().splitlines()[0]
     assert "SDL_TRACKER_UPLOAD: unknown setting" in bad_setting.stderr
@@ -180,5 +222,11 @@ def test_the_installed_console_script(tmp_path: Path) -> None:
 def test_secret_password_url_is_hidden_by_info(tmp_path: Path) -> None:
     env_url = "postgresql+psycopg://user:s3cr3t@127.0.0.1:1/x"
     env = {**os.environ, "SDL_TRACKER_DATA_DIR": str(tmp_path), "SDL_TRACKER_DATABASE_URL": env_url}
-    result = subprocess.run([str(Path(sys.executable).with_name("sdl-tracker")), "info"], capture_output=True, text=True, env=env, check=False)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("sdl-tracker")), "info"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 0 and "s3cr3t" not in result.stdout and "***" in result.stdout

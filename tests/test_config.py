@@ -15,17 +15,20 @@ from sdl_tracker.config import ConfigError, load_or_create_secret_key, load_sett
 
 def test_defaults_put_everything_in_the_data_dir(tmp_path: Path) -> None:
     settings = load_settings(str(tmp_path / "instance"), environ={})
-    assert settings.DATA_DIR == str((tmp_path / "instance").resolve())
-    assert settings.DATABASE_URL == f"sqlite:///{tmp_path.resolve() / 'instance' / 'sdl-tracker.db'}"
+    assert str((tmp_path / "instance").resolve()) == settings.DATA_DIR
+    assert f"sqlite:///{tmp_path.resolve() / 'instance' / 'sdl-tracker.db'}" == settings.DATABASE_URL
     assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
     assert len(settings.SECRET_KEY) >= 32
 
 
 def test_environment_then_overrides(tmp_path: Path) -> None:
-    env = {"SDL_TRACKER_DATA_DIR": str(tmp_path / "env"), "SDL_TRACKER_MAX_UPLOAD_BYTES": "2048",
-           "SDL_TRACKER_SECURE_COOKIES": "yes"}  # fmt: skip
+    env = {
+        "SDL_TRACKER_DATA_DIR": str(tmp_path / "env"),
+        "SDL_TRACKER_MAX_UPLOAD_BYTES": "2048",
+        "SDL_TRACKER_SECURE_COOKIES": "yes",
+    }
     settings = load_settings(str(tmp_path / "i"), {"MAX_UPLOAD_BYTES": 4096}, environ=env)
-    assert settings.DATA_DIR == str((tmp_path / "env").resolve())
+    assert str((tmp_path / "env").resolve()) == settings.DATA_DIR
     assert settings.MAX_UPLOAD_BYTES == 4096  # the override mapping wins over the environment
     assert settings.SECURE_COOKIES is True
 
@@ -50,7 +53,9 @@ def test_client_variables_are_not_server_settings(tmp_path: Path) -> None:
         ({}, {"TESTING": "perhaps"}, "TESTING"),
     ],
 )
-def test_bad_settings_fail_fast_naming_the_setting(tmp_path: Path, env: dict[str, str], overrides: dict[str, object], named: str) -> None:
+def test_bad_settings_fail_fast_naming_the_setting(
+    tmp_path: Path, env: dict[str, str], overrides: dict[str, object], named: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(str(tmp_path), overrides, environ=env)
     message = str(caught.value)
@@ -98,7 +103,13 @@ def test_importing_every_module_has_no_side_effect(tmp_path: Path) -> None:
         "import sqlalchemy.pool\n"
         "print('ok')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == []

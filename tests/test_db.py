@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ def test_times_come_back_aware_in_utc(session: Session) -> None:
 
 def test_naive_datetimes_are_refused(session: Session) -> None:
     product = make_product(session)
-    product.created_at = datetime(2026, 1, 1)  # noqa: DTZ001 - the point of the test
+    product.created_at = datetime(2026, 1, 1)
     with pytest.raises(StatementError, match="naive"):
         session.flush()
     session.rollback()
@@ -105,11 +105,16 @@ def test_read_only_sessions_do_not_take_the_write_lock(tmp_path: Path) -> None:
 
 def _product_row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "name": "Raw", "vendor": "", "description": "", "component_type": "EDR",
-        "cra_category": "default", "security_contact": "", "cvd_policy_url": "",
+        "name": "Raw",
+        "vendor": "",
+        "description": "",
+        "component_type": "EDR",
+        "cra_category": "default",
+        "security_contact": "",
+        "cvd_policy_url": "",
         "created_at": datetime.now(UTC),
         **{f"target_sl_fr{i}": 2 for i in range(1, 8)},
-    }  # fmt: skip
+    }
     row.update(overrides)
     return row
 
@@ -126,7 +131,7 @@ def test_the_schema_itself_rejects_bad_values(connection: Connection, overrides:
     values = ", ".join(f":{name}" for name in row)
     nested = connection.begin_nested()
     with pytest.raises(IntegrityError):  # raw SQL, so only the database's CHECK can refuse it
-        connection.execute(text(f"INSERT INTO product ({columns}) VALUES ({values})"), row)
+        connection.execute(text(f"INSERT INTO product ({columns}) VALUES ({values})"), row)  # noqa: S608 - fixed names
     nested.rollback()
 
 
@@ -134,10 +139,12 @@ def test_foreign_keys_are_enforced(connection: Connection) -> None:
     nested = connection.begin_nested()
     with pytest.raises(IntegrityError):
         connection.execute(
-            text("INSERT INTO release (product_id, version, status, git_ref, created_at) "
-                 "VALUES (987654, '1.0', 'planned', '', :at)"),
+            text(
+                "INSERT INTO release (product_id, version, status, git_ref, created_at) "
+                "VALUES (987654, '1.0', 'planned', '', :at)"
+            ),
             {"at": datetime.now(UTC).isoformat()},
-        )  # fmt: skip
+        )
     nested.rollback()
 
 

@@ -36,8 +36,17 @@ def read_password(password_stdin: bool) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @json_option
 @server_command()
-def user_create(session: Session, actor: Principal, email: str, name: str, admin: bool, role: str | None,
-                product_name: str | None, password_stdin: bool, as_json: bool) -> None:  # fmt: skip
+def user_create(
+    session: Session,
+    actor: Principal,
+    email: str,
+    name: str,
+    admin: bool,
+    role: str | None,
+    product_name: str | None,
+    password_stdin: bool,
+    as_json: bool,
+) -> None:
     """Create a user EMAIL; the password is prompted for (or read from standard input)."""
     if bool(role) != bool(product_name):
         raise Invalid.field("--role", "--role and --product go together")

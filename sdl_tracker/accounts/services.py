@@ -129,8 +129,13 @@ def logout(session: Session, user_id: int, *, origin: str) -> None:
     if user is None:
         return
     user.session_epoch += 1
-    record(session, principal_for(session, user, origin=origin), "accounts:logout:create",
-           target_type="user", target_id=user.id)  # fmt: skip
+    record(
+        session,
+        principal_for(session, user, origin=origin),
+        "accounts:logout:create",
+        target_type="user",
+        target_id=user.id,
+    )
 
 
 def principal_for(session: Session, user: User, *, origin: str = "") -> Principal:

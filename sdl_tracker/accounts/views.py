@@ -53,9 +53,7 @@ def login() -> Response | str:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(
-                db_session(), form.email.data, form.password.data, origin=client_origin("web")
-            )
+            user = authenticate(db_session(), form.email.data, form.password.data, origin=client_origin("web"))
         except Unauthorized as exc:
             commit()  # the failed attempt is audited
             form.password.errors = [exc.message]

@@ -17,7 +17,8 @@ from .openapi import build_openapi
 # Resolves a bearer token to a Principal (or None). The accounts feature installs the real one;
 # until tokens exist the default refuses every token, so the API answers 401.
 TokenAuthenticator = Callable[[Session, str, str], Principal | None]
-TOKEN_AUTHENTICATOR = "sdl_tracker.token_authenticator"
+TOKEN_AUTHENTICATOR = "sdl_tracker.token_authenticator"  # noqa: S105 - an extension key
+
 
 def _no_tokens(_session: Session, _token: str, _origin: str) -> Principal | None:
     return None

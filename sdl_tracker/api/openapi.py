@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from flask import Flask, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
-
 from werkzeug.routing import IntegerConverter, Rule
 
 from ..errors import FieldError, Invalid
@@ -119,9 +118,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             if model is not None:
                 models.add(model)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(_openapi_path(rule.rule), {})[method.lower()] = _operation_doc(
-                rule, spec
-            )
+            paths.setdefault(_openapi_path(rule.rule), {})[method.lower()] = _operation_doc(rule, spec)
 
     _, schema = models_json_schema(
         [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
@@ -164,7 +161,11 @@ def _operation_doc(rule: Rule, spec: Operation) -> dict[str, Any]:
             str(spec.status): {
                 "description": "success",
                 **(
-                    {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{spec.response.__name__}"}}}}
+                    {
+                        "content": {
+                            "application/json": {"schema": {"$ref": f"#/components/schemas/{spec.response.__name__}"}}
+                        }
+                    }
                     if spec.response
                     else {}
                 ),

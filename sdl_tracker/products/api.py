@@ -229,8 +229,12 @@ def _created(body: dict[str, Any]) -> tuple[Response, int]:
 
 
 @bp.get("/products")
-@operation("List the products you may see", response=ProductPage, tag="products",
-           query={"page": "page number from 1", "per_page": "1-200, default 50"})  # fmt: skip
+@operation(
+    "List the products you may see",
+    response=ProductPage,
+    tag="products",
+    query={"page": "page number from 1", "per_page": "1-200, default 50"},
+)
 def products_list() -> Response:
     """List products."""
     return jsonify(paginated(list_products(db_session(), g.principal), product_json))
@@ -275,8 +279,12 @@ def products_update(product_id: int) -> Response:
 
 
 @bp.get("/products/<int:product_id>/releases")
-@operation("List a product's releases in release order", response=ReleasePage, tag="releases",
-           query={"page": "page number from 1", "per_page": "1-200, default 50"})  # fmt: skip
+@operation(
+    "List a product's releases in release order",
+    response=ReleasePage,
+    tag="releases",
+    query={"page": "page number from 1", "per_page": "1-200, default 50"},
+)
 def releases_list(product_id: int) -> Response:
     """List releases."""
     return jsonify(paginated(list_releases(db_session(), g.principal, product_id), release_json))
@@ -310,8 +318,12 @@ def releases_update(release_id: int) -> Response:
 
 
 @bp.get("/products/<int:product_id>/repositories")
-@operation("List a product's repositories", response=RepositoryPage, tag="repositories",
-           query={"page": "page number from 1", "per_page": "1-200, default 50"})  # fmt: skip
+@operation(
+    "List a product's repositories",
+    response=RepositoryPage,
+    tag="repositories",
+    query={"page": "page number from 1", "per_page": "1-200, default 50"},
+)
 def repositories_list(product_id: int) -> Response:
     """List repositories."""
     return jsonify(paginated(list_repositories(db_session(), g.principal, product_id), repository_json))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import emit, json_option, server_command
+from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
 from .api import product_json, release_json, repository_json
 from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
@@ -42,27 +43,53 @@ def _parse_interface(text: str) -> InterfaceData:
     return InterfaceData(name=parts[0], kind=parts[1], protocol=parts[2] if len(parts) > 2 else "", port=port)
 
 
-def _print_product_line(p: dict[str, object]) -> None:
-    target = format_target_sl(p["target_sl"])  # type: ignore[arg-type]
-    click.echo(f"{p['id']:>4}  {p['name']:<32} {p['component_type']}  SL-C target {target}  {p['vendor']}")
+def _product_line(p: dict[str, Any]) -> str:
+    target = format_target_sl(p["target_sl"])
+    return f"{p['id']:>4}  {p['name']:<32} {p['component_type']}  SL-C target {target}  {p['vendor']}"
 
 
 @product.command("create")
 @click.argument("name")
-@click.option("--type", "component_type", required=True, type=click.Choice([t.value for t in ComponentType], case_sensitive=False), help="IEC 62443-4-2 component type.")
-@click.option("--target-sl", required=True, metavar="LEVEL|FR1=n,...", help="One level 1-4 for every FR, or FR1=n,...,FR7=n.")
+@click.option(
+    "--type",
+    "component_type",
+    required=True,
+    type=click.Choice([t.value for t in ComponentType], case_sensitive=False),
+    help="IEC 62443-4-2 component type.",
+)
+@click.option(
+    "--target-sl", required=True, metavar="LEVEL|FR1=n,...", help="One level 1-4 for every FR, or FR1=n,...,FR7=n."
+)
 @click.option("--vendor", default="")
 @click.option("--description", default="")
 @click.option("--cra-category", default=CraCategory.DEFAULT.value, type=click.Choice([c.value for c in CraCategory]))
 @click.option("--support-end", type=click.DateTime(["%Y-%m-%d"]), help="End of the support period (YYYY-MM-DD).")
 @click.option("--security-contact", default="", help="Email or URL for vulnerability reports.")
 @click.option("--cvd-url", default="", help="URL of the coordinated vulnerability disclosure policy.")
-@click.option("--interface", "interfaces", multiple=True, metavar="NAME:KIND[:PROTOCOL[:PORT]]", help=f"Repeatable; KIND is one of {', '.join(k.value for k in InterfaceKind)}.")
+@click.option(
+    "--interface",
+    "interfaces",
+    multiple=True,
+    metavar="NAME:KIND[:PROTOCOL[:PORT]]",
+    help=f"Repeatable; KIND is one of {', '.join(k.value for k in InterfaceKind)}.",
+)
 @json_option
 @server_command()
-def product_create(session: Session, actor: Principal, name: str, component_type: str, target_sl: str,
-                   vendor: str, description: str, cra_category: str, support_end: object,
-                   security_contact: str, cvd_url: str, interfaces: tuple[str, ...], as_json: bool) -> None:  # fmt: skip
+def product_create(
+    session: Session,
+    actor: Principal,
+    name: str,
+    component_type: str,
+    target_sl: str,
+    vendor: str,
+    description: str,
+    cra_category: str,
+    support_end: object,
+    security_contact: str,
+    cvd_url: str,
+    interfaces: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Create a product NAME (administrators)."""
     created = create_product(
         session,
@@ -88,7 +115,7 @@ def product_create(session: Session, actor: Principal, name: str, component_type
 def product_list(session: Session, actor: Principal, as_json: bool) -> None:
     """List the products you may see."""
     items = [product_json(p) for p in list_products(session, actor)]
-    emit(items, as_json, lambda: [_print_product_line(p) for p in items] or click.echo("no products"))
+    emit(items, as_json, echo_lines([_product_line(p) for p in items], "no products"))
 
 
 @product.command("show")
@@ -123,8 +150,16 @@ def product_show(session: Session, actor: Principal, name: str, as_json: bool) -
 @click.option("--date", "release_date", type=click.DateTime(["%Y-%m-%d"]), help="Release date (YYYY-MM-DD).")
 @json_option
 @server_command()
-def release_create(session: Session, actor: Principal, product_name: str, version: str, tag: str,
-                   status: str, release_date: object, as_json: bool) -> None:  # fmt: skip
+def release_create(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    version: str,
+    tag: str,
+    status: str,
+    release_date: object,
+    as_json: bool,
+) -> None:
     """Create release VERSION of PRODUCT."""
     found = get_product_by_name(session, actor, product_name)
     created = create_release(
@@ -136,8 +171,11 @@ def release_create(session: Session, actor: Principal, product_name: str, versio
         release_date=release_date.date() if release_date else None,  # type: ignore[attr-defined]
         git_ref=tag,
     )
-    emit(release_json(created), as_json,
-         lambda: click.echo(f"created release {found.name} {created.version} (id {created.id})"))  # fmt: skip
+    emit(
+        release_json(created),
+        as_json,
+        lambda: click.echo(f"created release {found.name} {created.version} (id {created.id})"),
+    )
 
 
 @release.command("list")
@@ -148,14 +186,8 @@ def release_list(session: Session, actor: Principal, product_name: str, as_json:
     """List PRODUCT's releases, oldest first in release order."""
     found = get_product_by_name(session, actor, product_name)
     items = [release_json(r) for r in list_releases(session, actor, found.id)]
-
-    def text() -> None:
-        for r in items:
-            click.echo(f"{r['version']:<20} {r['status']:<12} {r['release_date'] or '':<10} {r['git_ref']}")
-        if not items:
-            click.echo("no releases")
-
-    emit(items, as_json, text)
+    lines = [f"{r['version']:<20} {r['status']:<12} {r['release_date'] or '':<10} {r['git_ref']}" for r in items]
+    emit(items, as_json, echo_lines(lines, "no releases"))
 
 
 @repo.command("add")
@@ -180,6 +212,4 @@ def repo_list(session: Session, actor: Principal, product_name: str, as_json: bo
     """List PRODUCT's repositories."""
     found = get_product_by_name(session, actor, product_name)
     items = [repository_json(r) for r in list_repositories(session, actor, found.id)]
-    emit(items, as_json, lambda: [click.echo(f"{r['name']:<24} {r['location']}") for r in items] or click.echo("no repositories"))
-
-
+    emit(items, as_json, echo_lines([f"{r['name']:<24} {r['location']}" for r in items], "no repositories"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -67,13 +67,13 @@ class ProductForm(FlaskForm):
     )
     support_period_end = DateField("Support period ends", validators=[Optional()])
     security_contact = StringField("Security contact", validators=[Optional(), Length(max=320)])
-    cvd_policy_url = StringField(
-        "CVD policy URL", validators=[Optional(), Length(max=500), URL(require_tld=False)]
-    )
+    cvd_policy_url = StringField("CVD policy URL", validators=[Optional(), Length(max=500), URL(require_tld=False)])
     interfaces = FieldList(FormField(InterfaceForm), min_entries=BLANK_INTERFACE_ROWS)
 
     # Service errors name `target_sl.FR1`; the form's fields are target_fr1..target_fr7.
-    error_aliases = {f"target_sl.{fr}": f"target_{fr.lower()}" for fr in FOUNDATIONAL_REQUIREMENTS}
+    error_aliases: ClassVar[dict[str, str]] = {
+        f"target_sl.{fr}": f"target_{fr.lower()}" for fr in FOUNDATIONAL_REQUIREMENTS
+    }
 
     def target_fields(self) -> list[Any]:
         """The seven level selectors in FR order."""

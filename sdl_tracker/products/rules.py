@@ -69,9 +69,7 @@ def parse_target_sl(text: str) -> dict[str, int]:
 def validate_target_sl(vector: dict[str, Any]) -> dict[str, int]:
     """Check a vector names exactly FR1..FR7, each with a level 1-4."""
     errors = [
-        FieldError(f"target_sl.{fr}", "a level 1-4 is required")
-        for fr in FOUNDATIONAL_REQUIREMENTS
-        if fr not in vector
+        FieldError(f"target_sl.{fr}", "a level 1-4 is required") for fr in FOUNDATIONAL_REQUIREMENTS if fr not in vector
     ]
     errors += [
         FieldError(f"target_sl.{key}", "unknown foundational requirement")

@@ -147,8 +147,7 @@ def _product_summary(product: Product) -> dict[str, Any]:
         "security_contact": product.security_contact,
         "cvd_policy_url": product.cvd_policy_url,
         "interfaces": [
-            {"name": i.name, "kind": i.kind.value, "protocol": i.protocol, "port": i.port}
-            for i in product.interfaces
+            {"name": i.name, "kind": i.kind.value, "protocol": i.protocol, "port": i.port} for i in product.interfaces
         ],
     }
 
@@ -227,9 +226,17 @@ def update_product(
     product = get_product(session, actor, product_id)
     authorize(actor, Permission.PRODUCT_MANAGE, product.id)
     allowed = {
-        "name", "vendor", "description", "component_type", "target_sl", "cra_category",
-        "support_period_end", "security_contact", "cvd_policy_url", "interfaces",
-    }  # fmt: skip
+        "name",
+        "vendor",
+        "description",
+        "component_type",
+        "target_sl",
+        "cra_category",
+        "support_period_end",
+        "security_contact",
+        "cvd_policy_url",
+        "interfaces",
+    }
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise Invalid("unknown fields", errors=[FieldError(f, "unknown field") for f in unknown])
@@ -351,9 +358,7 @@ def create_release(
     problem = version_problem(version)
     if problem:
         errors.append(FieldError("version", problem))
-    elif session.scalar(
-        select(Release.id).where(Release.product_id == product.id, Release.version == version)
-    ):
+    elif session.scalar(select(Release.id).where(Release.product_id == product.id, Release.version == version)):
         raise Conflict(
             f"{product.name} already has a release {version!r}",
             errors=[FieldError("version", "already exists")],
@@ -379,9 +384,13 @@ def create_release(
         target_type="release",
         target_id=release.id,
         product_id=product.id,
-        details={"version": version, "status": release.status.value, "git_ref": release.git_ref,
-                 "release_date": release_date},
-    )  # fmt: skip
+        details={
+            "version": version,
+            "status": release.status.value,
+            "git_ref": release.git_ref,
+            "release_date": release_date,
+        },
+    )
     signals.release_created.send(session, release=release, actor=actor)
     return release
 
@@ -443,9 +452,7 @@ def get_release(session: Session, actor: Principal, release_id: int) -> Release:
 def get_release_by_version(session: Session, actor: Principal, product_id: int, version: str) -> Release:
     """A product's release by version, else NotFound."""
     product = get_product(session, actor, product_id)
-    release = session.scalar(
-        select(Release).where(Release.product_id == product.id, Release.version == version)
-    )
+    release = session.scalar(select(Release).where(Release.product_id == product.id, Release.version == version))
     if release is None:
         raise NotFound(f"{product.name} has no release {version!r}")
     return release
@@ -470,9 +477,7 @@ def _location_problem(location: str, actor: Principal) -> str | None:
     return "use an https:// or ssh:// URL (or, for administrators, a local path)"
 
 
-def add_repository(
-    session: Session, actor: Principal, product_id: int, *, name: str, location: str
-) -> Repository:
+def add_repository(session: Session, actor: Principal, product_id: int, *, name: str, location: str) -> Repository:
     """Register a source repository for a product."""
     product = get_product(session, actor, product_id)
     authorize(actor, Permission.REPOSITORY_MANAGE, product.id)
@@ -485,9 +490,7 @@ def add_repository(
         errors.append(FieldError("location", location_problem))
     if errors:
         raise Invalid("the repository was not added", errors=errors)
-    if session.scalar(
-        select(Repository.id).where(Repository.product_id == product.id, Repository.name == name)
-    ):
+    if session.scalar(select(Repository.id).where(Repository.product_id == product.id, Repository.name == name)):
         raise Conflict(f"{product.name} already has a repository {name!r}")
     repository = Repository(product=product, name=name, location=location.strip())
     session.add(repository)
@@ -508,7 +511,5 @@ def list_repositories(session: Session, actor: Principal, product_id: int) -> li
     """A product's repositories by name."""
     product = get_product(session, actor, product_id)
     return list(
-        session.scalars(
-            select(Repository).where(Repository.product_id == product.id).order_by(Repository.name)
-        )
+        session.scalars(select(Repository).where(Repository.product_id == product.id).order_by(Repository.name))
     )

@@ -93,9 +93,13 @@ def _fill_interfaces(form: ProductForm, product: object) -> None:
         form.interfaces.pop_entry()
     for interface in getattr(product, "interfaces", []):
         form.interfaces.append_entry(
-            {"name": interface.name, "kind": interface.kind.value,
-             "protocol": interface.protocol, "port": interface.port}
-        )  # fmt: skip
+            {
+                "name": interface.name,
+                "kind": interface.kind.value,
+                "protocol": interface.protocol,
+                "port": interface.port,
+            }
+        )
     for _ in range(BLANK_INTERFACE_ROWS):
         form.interfaces.append_entry()
 
@@ -137,6 +141,4 @@ def release_detail(release_id: int) -> str:
     if index is None:
         abort(404)
     previous = ordered[index - 1] if index > 0 else None
-    return render_template(
-        "products/release_detail.html", release=release, product=release.product, previous=previous
-    )
+    return render_template("products/release_detail.html", release=release, product=release.product, previous=previous)

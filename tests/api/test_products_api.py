@@ -14,10 +14,14 @@ from tests.factories import make_product, make_release, make_user, member
 
 LEVELS = {f"FR{i}": 2 for i in range(1, 8)}
 NEW_PRODUCT = {
-    "name": "NW-Gateway", "component_type": "NDR", "target_sl": LEVELS, "vendor": "Northwind",
-    "cra_category": "important_class_ii", "support_period_end": "2032-06-30",
+    "name": "NW-Gateway",
+    "component_type": "NDR",
+    "target_sl": LEVELS,
+    "vendor": "Northwind",
+    "cra_category": "important_class_ii",
+    "support_period_end": "2032-06-30",
     "interfaces": [{"name": "wan", "kind": "network", "protocol": "IPsec", "port": 500}],
-}  # fmt: skip
+}
 
 
 @pytest.fixture
@@ -76,7 +80,9 @@ def test_create_show_list_and_patch_a_product(api: ApiClient, admin_token: str, 
         ({**NEW_PRODUCT, "security_contact": "nobody"}, "security_contact"),
     ],
 )
-def test_invalid_bodies_get_422_naming_the_field(api: ApiClient, admin_token: str, session: Session, body: dict, field: str) -> None:
+def test_invalid_bodies_get_422_naming_the_field(
+    api: ApiClient, admin_token: str, session: Session, body: dict, field: str
+) -> None:
     response = api.call("POST", "/api/v1/products", admin_token, json=body)
     assert response.status_code == 422
     problem = _problem(response)
@@ -85,7 +91,9 @@ def test_invalid_bodies_get_422_naming_the_field(api: ApiClient, admin_token: st
 
 
 def test_not_json_is_a_clear_error(api: ApiClient, admin_token: str) -> None:
-    response = api.call("POST", "/api/v1/products", admin_token, data="name=x", content_type="application/x-www-form-urlencoded")
+    response = api.call(
+        "POST", "/api/v1/products", admin_token, data="name=x", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 422
     assert "JSON" in _problem(response)["detail"]
     broken = api.call("POST", "/api/v1/products", admin_token, data="{not json", content_type="application/json")
@@ -104,7 +112,9 @@ def test_releases_through_the_api(api: ApiClient, admin_token: str, session: Ses
     session.commit()
     path = f"/api/v1/products/{product.id}/releases"
     for version in ("1.10", "1.9"):
-        assert api.call("POST", path, admin_token, json={"version": version, "git_ref": f"v{version}"}).status_code == 201
+        assert (
+            api.call("POST", path, admin_token, json={"version": version, "git_ref": f"v{version}"}).status_code == 201
+        )
     assert [r["version"] for r in api.call("GET", path, admin_token).get_json()["items"]] == ["1.9", "1.10"]
     bad = api.call("POST", path, admin_token, json={"version": "1 9"})
     assert bad.status_code == 422 and _problem(bad)["errors"][0]["field"] == "version"
@@ -123,10 +133,15 @@ def test_other_products_are_404_for_members(api: ApiClient, session: Session) ->
     session.commit()
     token = api.as_user("so@example.com")
     assert [p["name"] for p in api.call("GET", "/api/v1/products", token).get_json()["items"]] == ["Mine"]
-    for method, path in (("GET", f"/api/v1/products/{theirs.id}"), ("PATCH", f"/api/v1/products/{theirs.id}"),
-                         ("GET", f"/api/v1/products/{theirs.id}/releases"), ("POST", f"/api/v1/products/{theirs.id}/releases"),
-                         ("GET", f"/api/v1/releases/{release.id}"), ("PATCH", f"/api/v1/releases/{release.id}"),
-                         ("GET", f"/api/v1/products/{theirs.id}/repositories")):  # fmt: skip
+    for method, path in (
+        ("GET", f"/api/v1/products/{theirs.id}"),
+        ("PATCH", f"/api/v1/products/{theirs.id}"),
+        ("GET", f"/api/v1/products/{theirs.id}/releases"),
+        ("POST", f"/api/v1/products/{theirs.id}/releases"),
+        ("GET", f"/api/v1/releases/{release.id}"),
+        ("PATCH", f"/api/v1/releases/{release.id}"),
+        ("GET", f"/api/v1/products/{theirs.id}/repositories"),
+    ):
         response = api.call(method, path, token, json={"version": "9"} if method == "POST" else {})
         assert response.status_code == 404, (method, path)
         assert "Theirs" not in response.get_data(as_text=True)

@@ -92,22 +92,14 @@ def test_every_requirement_has_exactly_one_row(rows, catalog_order):
     for row in rows:
         counts[_key(row)] = counts.get(_key(row), 0) + 1
     missing = [f"{std} {rid}" for std, rid in catalog_order if counts.get((std, rid), 0) == 0]
-    duplicated = [
-        f"{std} {rid} (x{counts[(std, rid)]})"
-        for std, rid in catalog_order
-        if counts.get((std, rid), 0) > 1
-    ]
+    duplicated = [f"{std} {rid} (x{counts[(std, rid)]})" for std, rid in catalog_order if counts.get((std, rid), 0) > 1]
     assert not missing, f"requirements without a mapping row: {missing}"
     assert not duplicated, f"requirements with more than one row: {duplicated}"
 
 
 def test_no_row_names_unknown_requirement(rows, catalog_order):
     known = set(catalog_order)
-    unknown = [
-        f"{row.get('standard')!r} {row.get('requirement')!r}"
-        for row in rows
-        if _key(row) not in known
-    ]
+    unknown = [f"{row.get('standard')!r} {row.get('requirement')!r}" for row in rows if _key(row) not in known]
     assert not unknown, f"rows naming unknown requirements: {unknown}"
 
 
@@ -144,8 +136,7 @@ def test_empty_mappings_are_explained(rows):
     unexplained = [
         row.get("requirement")
         for row in rows
-        if row.get("cra_points") == []
-        and not (isinstance(row.get("rationale"), str) and row["rationale"].strip())
+        if row.get("cra_points") == [] and not (isinstance(row.get("rationale"), str) and row["rationale"].strip())
     ]
     assert not unexplained, f"rows mapping to no CRA point without a rationale: {unexplained}"
 
@@ -171,7 +162,6 @@ def test_rows_in_catalog_order(rows, catalog_order):
             continue  # reported by test_no_row_names_unknown_requirement
         if previous is not None:
             assert position[key] > position[previous], (
-                f"row {key[0]} {key[1]} is out of catalog order "
-                f"(it follows {previous[0]} {previous[1]})"
+                f"row {key[0]} {key[1]} is out of catalog order (it follows {previous[0]} {previous[1]})"
             )
         previous = key

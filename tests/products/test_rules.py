@@ -35,15 +35,24 @@ def test_acceptable_versions(version: str) -> None:
 
 @pytest.mark.parametrize(
     ("version", "reason"),
-    [("", "required"), ("x" * 65, "at most 64"), ("1 0", "whitespace"), ("1.0\n", "whitespace"),
-     ("1.0\x00", "control"), ("1.0\t", "whitespace"), ("1.\u200b0", "control")],
-)  # fmt: skip
+    [
+        ("", "required"),
+        ("x" * 65, "at most 64"),
+        ("1 0", "whitespace"),
+        ("1.0\n", "whitespace"),
+        ("1.0\x00", "control"),
+        ("1.0\t", "whitespace"),
+        ("1.\u200b0", "control"),
+    ],
+)
 def test_unacceptable_versions(version: str, reason: str) -> None:
     problem = version_problem(version)
     assert problem is not None and reason in problem
 
 
-@pytest.mark.parametrize(("name", "ok"), [("PLC", True), ("", False), (" PLC", False), ("a" * 121, False), ("P\x07", False)])
+@pytest.mark.parametrize(
+    ("name", "ok"), [("PLC", True), ("", False), (" PLC", False), ("a" * 121, False), ("P\x07", False)]
+)
 def test_names(name: str, ok: bool) -> None:
     assert (name_problem(name) is None) is ok
 
@@ -59,9 +68,16 @@ def test_vector_form_case_insensitive_and_spaced() -> None:
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
-    [("0", "1-4"), ("5", "1-4"), ("FR1=3", "FR2"), ("FR1=3,FR1=2", "twice"), ("FR8=1", "FR8=1"),
-     ("FR1=x,FR2=1,FR3=1,FR4=1,FR5=1,FR6=1,FR7=1", "number"), ("three", "expected")],
-)  # fmt: skip
+    [
+        ("0", "1-4"),
+        ("5", "1-4"),
+        ("FR1=3", "FR2"),
+        ("FR1=3,FR1=2", "twice"),
+        ("FR8=1", "FR8=1"),
+        ("FR1=x,FR2=1,FR3=1,FR4=1,FR5=1,FR6=1,FR7=1", "number"),
+        ("three", "expected"),
+    ],
+)
 def test_bad_target_levels_name_the_problem(text: str, fragment: str) -> None:
     with pytest.raises(Invalid) as caught:
         parse_target_sl(text)

@@ -36,16 +36,26 @@ def _count(session: Session, model: type) -> int:
 
 def test_create_product_with_everything(session: Session) -> None:
     product = create_product(
-        session, OPERATOR, name="NW-PLC", component_type="EDR", target_sl=LEVELS, vendor="Northwind",
-        cra_category="important_class_i", support_period_end=date(2031, 12, 31),
-        security_contact="psirt@northwind.example", cvd_policy_url="https://northwind.example/cvd",
+        session,
+        OPERATOR,
+        name="NW-PLC",
+        component_type="EDR",
+        target_sl=LEVELS,
+        vendor="Northwind",
+        cra_category="important_class_i",
+        support_period_end=date(2031, 12, 31),
+        security_contact="psirt@northwind.example",
+        cvd_policy_url="https://northwind.example/cvd",
         interfaces=[InterfaceData("eth0", "network", "Modbus TCP", 502), InterfaceData("jtag", "debug")],
-    )  # fmt: skip
+    )
     session.expire_all()
     loaded = session.get(Product, product.id)
     assert loaded is not None
     assert loaded.target_sl == LEVELS
-    assert [(i.name, i.kind.value, i.port) for i in loaded.interfaces] == [("eth0", "network", 502), ("jtag", "debug", None)]
+    assert [(i.name, i.kind.value, i.port) for i in loaded.interfaces] == [
+        ("eth0", "network", 502),
+        ("jtag", "debug", None),
+    ]
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "products:product:create")).one()
     assert event.actor == "cli:tests" and event.product_id == product.id
     assert event.details["target_sl"] == LEVELS and len(event.digest) == 64
@@ -104,8 +114,16 @@ def test_members_see_only_their_products(session: Session) -> None:
 def test_update_product_records_old_and_new(session: Session) -> None:
     product = make_product(session, "Old")
     officer = member(session, product, "security_officer")
-    update_product(session, officer, product.id, changes={"name": "New", "target_sl": LEVELS,
-                   "interfaces": [InterfaceData("eth0", "network", "OPC UA", 4840), InterfaceData("usb", "usb")]})  # fmt: skip
+    update_product(
+        session,
+        officer,
+        product.id,
+        changes={
+            "name": "New",
+            "target_sl": LEVELS,
+            "interfaces": [InterfaceData("eth0", "network", "OPC UA", 4840), InterfaceData("usb", "usb")],
+        },
+    )
     assert product.name == "New" and product.target_sl == LEVELS
     assert [(i.name, i.protocol) for i in product.interfaces] == [("eth0", "OPC UA"), ("usb", "")]
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "products:product:update")).one()
@@ -145,10 +163,16 @@ def test_releases_order_by_version_and_reject_duplicates(session: Session) -> No
 
 @pytest.mark.parametrize(
     ("fields", "field"),
-    [({"version": "1 0"}, "version"), ({"version": ""}, "version"), ({"version": "v" * 65}, "version"),
-     ({"version": "1.0", "status": "shipped"}, "status"), ({"version": "1.0", "git_ref": "--upload-pack=x"}, "git_ref"),
-     ({"version": "1.0", "git_ref": "a..b"}, "git_ref"), ({"version": "1.0", "git_ref": "tag with space"}, "git_ref")],
-)  # fmt: skip
+    [
+        ({"version": "1 0"}, "version"),
+        ({"version": ""}, "version"),
+        ({"version": "v" * 65}, "version"),
+        ({"version": "1.0", "status": "shipped"}, "status"),
+        ({"version": "1.0", "git_ref": "--upload-pack=x"}, "git_ref"),
+        ({"version": "1.0", "git_ref": "a..b"}, "git_ref"),
+        ({"version": "1.0", "git_ref": "tag with space"}, "git_ref"),
+    ],
+)
 def test_bad_release_input(session: Session, fields: dict, field: str) -> None:
     product = make_product(session)
     with pytest.raises(Invalid) as caught:
@@ -196,10 +220,17 @@ def test_release_created_signal_fires_inside_the_transaction(session: Session) -
 
 @pytest.mark.parametrize(
     ("location", "ok_for_officer"),
-    [("https://git.example.com/plc.git", True), ("ssh://git@example.com/plc.git", True),
-     ("git@example.com:org/plc.git", True), ("/srv/git/plc", False), ("file:///srv/git/plc", False),
-     ("ext::sh -c touch% /tmp/pwned", None), ("--upload-pack=touch /tmp/x", None), ("ftp://x/y", None)],
-)  # fmt: skip
+    [
+        ("https://git.example.com/plc.git", True),
+        ("ssh://git@example.com/plc.git", True),
+        ("git@example.com:org/plc.git", True),
+        ("/srv/git/plc", False),
+        ("file:///srv/git/plc", False),
+        ("ext::sh -c touch% /tmp/pwned", None),
+        ("--upload-pack=touch /tmp/x", None),
+        ("ftp://x/y", None),
+    ],
+)
 def test_repository_locations(session: Session, location: str, ok_for_officer: bool | None) -> None:
     product = make_product(session)
     officer = member(session, product, "security_officer")

@@ -16,14 +16,22 @@ from sdl_tracker.resources import resource_dir
 from tests.factories import PASSWORD, csrf_token, login, make_product, make_release, make_user, member
 
 PRODUCT_FORM = {
-    "name": "NW-RTU 300", "vendor": "Northwind", "description": "Remote terminal unit",
-    "component_type": "EDR", "cra_category": "important_class_i",
+    "name": "NW-RTU 300",
+    "vendor": "Northwind",
+    "description": "Remote terminal unit",
+    "component_type": "EDR",
+    "cra_category": "important_class_i",
     **{f"target_fr{i}": "3" for i in range(1, 8)},
-    "support_period_end": "2031-12-31", "security_contact": "psirt@northwind.example",
+    "support_period_end": "2031-12-31",
+    "security_contact": "psirt@northwind.example",
     "cvd_policy_url": "https://northwind.example/cvd",
-    "interfaces-0-name": "eth0", "interfaces-0-kind": "network", "interfaces-0-protocol": "DNP3",
-    "interfaces-0-port": "20000", "interfaces-1-name": "", "interfaces-1-kind": "network",
-}  # fmt: skip
+    "interfaces-0-name": "eth0",
+    "interfaces-0-kind": "network",
+    "interfaces-0-protocol": "DNP3",
+    "interfaces-0-port": "20000",
+    "interfaces-1-name": "",
+    "interfaces-1-kind": "network",
+}
 
 
 @pytest.fixture
@@ -46,7 +54,9 @@ def test_wrong_password_shows_a_form_error_and_is_audited(client: FlaskClient, s
     make_user(session, "dev@example.com")
     session.commit()
     token = csrf_token(client, "/login")
-    response = client.post("/login", data={"email": "dev@example.com", "password": "wrong password!", "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": "dev@example.com", "password": "wrong password!", "csrf_token": token}
+    )
     assert response.status_code == 200
     assert "wrong email or password" in response.get_data(as_text=True)
     fails = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:login:fail")).all()
@@ -55,7 +65,9 @@ def test_wrong_password_shows_a_form_error_and_is_audited(client: FlaskClient, s
 
 def test_unknown_user_gets_the_same_answer(client: FlaskClient) -> None:
     token = csrf_token(client, "/login")
-    response = client.post("/login", data={"email": "nobody@example.com", "password": "whatever123456", "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": "nobody@example.com", "password": "whatever123456", "csrf_token": token}
+    )
     assert "wrong email or password" in response.get_data(as_text=True)
 
 
@@ -73,7 +85,9 @@ def test_login_redirects_only_to_local_paths(client: FlaskClient, session: Sessi
     for target, expected in (("/products/", "/products/"), ("https://evil.example/", "/"), ("//evil.example/", "/")):
         client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
         token = csrf_token(client, f"/login?next={target}")
-        response = client.post(f"/login?next={target}", data={"email": "dev@example.com", "password": PASSWORD, "csrf_token": token})
+        response = client.post(
+            f"/login?next={target}", data={"email": "dev@example.com", "password": PASSWORD, "csrf_token": token}
+        )
         assert response.headers["Location"] == expected
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
 
@@ -100,7 +114,9 @@ def test_admin_creates_a_product_through_the_form(admin_client: FlaskClient, ses
         ({"component_type": "PLC"}, "Not a valid choice"),
     ],
 )
-def test_bad_product_form_shows_errors_and_writes_nothing(admin_client: FlaskClient, session: Session, changes: dict, message: str) -> None:
+def test_bad_product_form_shows_errors_and_writes_nothing(
+    admin_client: FlaskClient, session: Session, changes: dict, message: str
+) -> None:
     data = {**PRODUCT_FORM, **changes, "csrf_token": csrf_token(admin_client, "/products/new")}
     response = admin_client.post("/products/new", data=data)
     assert response.status_code == 200
@@ -124,8 +140,11 @@ def test_form_post_without_csrf_is_refused(admin_client: FlaskClient, session: S
 
 
 def test_oversize_fields_are_refused(admin_client: FlaskClient, app: Flask, session: Session) -> None:
-    data = {**PRODUCT_FORM, "description": "x" * (app.config["MAX_FORM_MEMORY_SIZE"] + 10),
-            "csrf_token": csrf_token(admin_client, "/products/new")}  # fmt: skip
+    data = {
+        **PRODUCT_FORM,
+        "description": "x" * (app.config["MAX_FORM_MEMORY_SIZE"] + 10),
+        "csrf_token": csrf_token(admin_client, "/products/new"),
+    }
     too_long = admin_client.post("/products/new", data=data)
     assert too_long.status_code == 200
     assert "cannot be longer than 20000 characters" in too_long.get_data(as_text=True)
@@ -146,10 +165,20 @@ def test_edit_product_and_add_release(admin_client: FlaskClient, session: Sessio
     assert session.get(Product, product.id).name == "Edited"  # type: ignore[union-attr]
 
     path = f"/products/{product.id}/releases/new"
-    bad = admin_client.post(path, data={"version": "1 0", "status": "planned", "csrf_token": csrf_token(admin_client, path)})
+    bad = admin_client.post(
+        path, data={"version": "1 0", "status": "planned", "csrf_token": csrf_token(admin_client, path)}
+    )
     assert "whitespace" in bad.get_data(as_text=True)
-    good = admin_client.post(path, data={"version": "2.0.0", "status": "candidate", "git_ref": "v2.0.0",
-                                         "csrf_token": csrf_token(admin_client, path)}, follow_redirects=True)  # fmt: skip
+    good = admin_client.post(
+        path,
+        data={
+            "version": "2.0.0",
+            "status": "candidate",
+            "git_ref": "v2.0.0",
+            "csrf_token": csrf_token(admin_client, path),
+        },
+        follow_redirects=True,
+    )
     assert "Release 2.0.0 created." in good.get_data(as_text=True)
     assert session.scalar(select(Release.git_ref).where(Release.version == "2.0.0")) == "v2.0.0"
 
@@ -204,7 +233,9 @@ def test_error_pages_are_pages_not_traces(admin_client: FlaskClient) -> None:
 
 
 def test_every_template_compiles(app: Flask) -> None:
-    templates = sorted(p.relative_to(resource_dir("templates")).as_posix() for p in resource_dir("templates").rglob("*.html"))
+    templates = sorted(
+        p.relative_to(resource_dir("templates")).as_posix() for p in resource_dir("templates").rglob("*.html")
+    )
     assert templates
     for name in templates:
         app.jinja_env.get_template(name)
@@ -217,7 +248,9 @@ def test_no_inline_script_or_style_in_templates() -> None:
         assert "<script>" not in text and " style=" not in text and "onclick=" not in text, path
 
 
-def test_every_form_route_refuses_a_post_without_csrf_token(app: Flask, admin_client: FlaskClient, session: Session) -> None:
+def test_every_form_route_refuses_a_post_without_csrf_token(
+    app: Flask, admin_client: FlaskClient, session: Session
+) -> None:
     """CSRF protection covers every non-API route that takes a POST; nothing can opt out by accident."""
     product = make_product(session)
     session.commit()

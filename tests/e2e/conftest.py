@@ -1,0 +1,76 @@
+"""A live server on its own fresh database, and Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from sdl_tracker import create_app, schema
+from sdl_tracker.web.context import app_db
+from tests.factories import PASSWORD, make_user
+
+CHROMIUM = os.environ.get("SDL_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root, where chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # the machine has no network; don't let chromium try
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running app: its URL and an admin's login."""
+
+    url: str
+    email: str
+    password: str
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    backend: str, fresh_database_url: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    app = create_app({"DATABASE_URL": fresh_database_url(backend), "DATA_DIR": str(tmp_path_factory.mktemp("live"))})
+    database = app_db(app)
+    schema.upgrade(database)
+    with database.unit_of_work() as session:
+        make_user(session, "admin@example.com", admin=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(f"http://127.0.0.1:{server.server_port}", "admin@example.com", PASSWORD)
+    server.shutdown()
+    thread.join(timeout=5)
+    database.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, tmp_path: Path) -> Iterator[Any]:
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
