@@ -26,6 +26,7 @@ class Permission(enum.StrEnum):
     PRODUCT_CREATE = "product:create"
     USERS_MANAGE = "users:manage"
     ORGANISATION_MANAGE = "organisation:manage"
+    CATALOG_MANAGE = "catalog:manage"
     # Per product.
     PRODUCT_READ = "product:read"
     PRODUCT_MANAGE = "product:manage"
@@ -41,7 +42,9 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit:read"
 
 
-GLOBAL_PERMISSIONS = frozenset({Permission.PRODUCT_CREATE, Permission.USERS_MANAGE, Permission.ORGANISATION_MANAGE})
+GLOBAL_PERMISSIONS = frozenset(
+    {Permission.PRODUCT_CREATE, Permission.USERS_MANAGE, Permission.ORGANISATION_MANAGE, Permission.CATALOG_MANAGE}
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SECURITY_OFFICER: frozenset(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 
 import click
@@ -9,6 +10,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import __version__, create_app, schema
+from .auth import Principal
+from .catalog.services import load_packaged
 from .commands import fail
 from .config import ConfigError
 from .web.context import app_db
@@ -50,9 +53,16 @@ def db() -> None:
 @click.argument("revision", default="head")
 @with_appcontext
 def upgrade(revision: str) -> None:
-    """Migrate up to REVISION (default: the newest)."""
-    _alembic(lambda: schema.upgrade(app_db(current_app), revision))
-    click.echo(f"database at {schema.current_revision(app_db(current_app)) or 'base'}")
+    """Migrate up to REVISION (default: the newest); at the newest, load the packaged catalogs too."""
+    database = app_db(current_app)
+    _alembic(lambda: schema.upgrade(database, revision))
+    at = schema.current_revision(database)
+    click.echo(f"database at {at or 'base'}")
+    if at in schema.heads():
+        with database.unit_of_work() as session:
+            results = load_packaged(session, Principal.operator(getpass.getuser()))
+        loaded = [r.what for r in results if r.created]
+        click.echo(f"catalogs: loaded {', '.join(loaded)}" if loaded else "catalogs: up to date")
 
 
 @db.command()
@@ -103,10 +113,11 @@ def _alembic(action: object) -> None:
 
 def _register_features() -> None:
     from .accounts.cli import user
+    from .catalog.cli import catalog
     from .demo import demo
     from .products.cli import product, release, repo
 
-    for command in (user, product, release, repo, demo):
+    for command in (user, product, release, repo, catalog, demo):
         cli.add_command(command)
 
 

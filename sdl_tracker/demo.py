@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from . import SETTINGS_EXTENSION, schema
 from .accounts.services import add_member, create_user, find_user
 from .auth import Principal
+from .catalog.services import load_packaged
 from .commands import fail
 from .products.models import Product, Release
 from .products.services import InterfaceData, create_product, create_release
@@ -117,7 +118,7 @@ def demo_password(data_dir: Path) -> str:
 
 def load_demo(session: Session, actor: Principal, password: str) -> list[str]:
     """Create what is missing of the demo portfolio; returns what was created."""
-    created: list[str] = []
+    created = [result.what for result in load_packaged(session, actor) if result.created]
     if find_user(session, DEMO_ADMIN) is None:
         create_user(session, actor, email=DEMO_ADMIN, password=password, name="Demo Admin", is_admin=True)
         created.append(f"user {DEMO_ADMIN}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .accounts import models as accounts_models
 from .audit import models as audit_models
+from .catalog import models as catalog_models
 from .db import Base
 from .products import models as products_models
 
-__all__ = ["Base", "accounts_models", "audit_models", "products_models"]
+__all__ = ["Base", "accounts_models", "audit_models", "catalog_models", "products_models"]

@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from sdl_tracker import create_app, schema
+from sdl_tracker.auth import Principal
+from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
 from sdl_tracker.web.context import app_db
 
@@ -80,6 +82,8 @@ def migrated_url(backend: str, fresh_database_url: Any) -> str:
     url = str(fresh_database_url(backend))
     database = Database(url)
     schema.upgrade(database)
+    with database.unit_of_work() as session:  # as `sdl-tracker db upgrade` does
+        load_packaged(session, Principal.operator("tests"))
     database.dispose()
     return url
 

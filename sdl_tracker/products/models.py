@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from ..catalog.models import CatalogEdition
 
 from ..db import Base, UTCDateTime, str_enum, utcnow
 
@@ -93,6 +97,14 @@ class Product(Base):
     repositories: Mapped[list[Repository]] = relationship(
         back_populates="product", cascade="all, delete-orphan", order_by="Repository.name"
     )
+    editions: Mapped[list[ProductEdition]] = relationship(
+        cascade="all, delete-orphan", order_by="ProductEdition.standard"
+    )
+
+    @property
+    def edition_names(self) -> dict[str, str]:
+        """The catalog editions the product is assessed against: {standard: edition}."""
+        return {pe.standard: pe.edition.edition for pe in self.editions}
 
     @property
     def target_sl(self) -> dict[str, int]:
@@ -156,3 +168,16 @@ class Repository(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="repositories")
+
+
+class ProductEdition(Base):
+    """The catalog edition a product is assessed against, per standard."""
+
+    __tablename__ = "product_edition"
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
+    standard: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # RESTRICT: an edition that products are assessed against cannot disappear under them.
+    edition_id: Mapped[int] = mapped_column(ForeignKey("catalog_edition.id", ondelete="RESTRICT"), index=True)
+
+    edition: Mapped[CatalogEdition] = relationship(lazy="joined")

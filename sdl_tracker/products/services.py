@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, visible_products_clause
+from ..catalog.services import current_editions, find_edition
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from . import signals
 from .models import (
@@ -24,6 +25,7 @@ from .models import (
     Interface,
     InterfaceKind,
     Product,
+    ProductEdition,
     Release,
     ReleaseStatus,
     Repository,
@@ -146,6 +148,7 @@ def _product_summary(product: Product) -> dict[str, Any]:
         "support_period_end": product.support_period_end,
         "security_contact": product.security_contact,
         "cvd_policy_url": product.cvd_policy_url,
+        "editions": product.edition_names,
         "interfaces": [
             {"name": i.name, "kind": i.kind.value, "protocol": i.protocol, "port": i.port} for i in product.interfaces
         ],
@@ -193,6 +196,10 @@ def create_product(
     product = Product(name=name, component_type=ctype, **fields)
     product.target_sl = vector
     product.interfaces = interface_rows
+    # Assessed against the newest loaded edition of each standard until someone chooses otherwise.
+    product.editions = [
+        ProductEdition(standard=s, edition_id=e.id) for s, e in sorted(current_editions(session).items())
+    ]
     session.add(product)
     _flush_or_conflict(session, f"a product named {name!r} already exists")
     record(
@@ -274,6 +281,8 @@ def update_product(
     if interface_rows is not None:
         _replace_interfaces(session, product, interface_rows)
     _flush_or_conflict(session, f"a product named {name!r} already exists")
+    for standard, edition in (changes.get("editions") or {}).items():
+        set_product_edition(session, actor, product.id, standard=standard, edition=edition)
     after = _product_summary(product)
     changed = {k: {"old": before[k], "new": after[k]} for k in after if before[k] != after[k]}
     if changed:
@@ -286,6 +295,35 @@ def update_product(
             product_id=product.id,
             details=changed,
         )
+    return product
+
+
+def set_product_edition(session: Session, actor: Principal, product_id: int, *, standard: str, edition: str) -> Product:
+    """Assess a product against another loaded edition of a standard."""
+    product = get_product(session, actor, product_id)
+    authorize(actor, Permission.PRODUCT_MANAGE, product.id)
+    chosen = find_edition(session, standard, edition)
+    if chosen is None:
+        raise Invalid.field("edition", f"{standard} edition {edition} is not loaded")
+    existing = next((pe for pe in product.editions if pe.standard == standard), None)
+    old = existing.edition.edition if existing else None
+    if old == edition:
+        return product
+    if existing is None:
+        product.editions.append(ProductEdition(standard=standard, edition_id=chosen.id))
+    else:
+        existing.edition_id = chosen.id
+    session.flush()
+    session.expire(product, ["editions"])
+    record(
+        session,
+        actor,
+        "products:edition:update",
+        target_type="product",
+        target_id=product.id,
+        product_id=product.id,
+        details={"standard": standard, "old": old, "new": edition},
+    )
     return product
 
 

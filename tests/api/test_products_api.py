@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -167,7 +169,7 @@ def test_openapi_lists_every_api_route(app: Flask, api: ApiClient) -> None:
     routed = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1") and rule.endpoint != "api.openapi":
-            path = rule.rule.replace("<int:", "{").replace(">", "}")
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             routed |= {(path, m) for m in (rule.methods or set()) - {"HEAD", "OPTIONS"}}
     assert routed and documented == routed
     assert document["components"]["schemas"]["ProductIn"]["additionalProperties"] is False

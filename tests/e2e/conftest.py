@@ -13,6 +13,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from sdl_tracker import create_app, schema
+from sdl_tracker.auth import Principal
+from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.web.context import app_db
 from tests.factories import PASSWORD, make_user
 
@@ -45,6 +47,7 @@ def live_server(
     database = app_db(app)
     schema.upgrade(database)
     with database.unit_of_work() as session:
+        load_packaged(session, Principal.operator("tests"))
         make_user(session, "admin@example.com", admin=True)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

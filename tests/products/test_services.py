@@ -79,10 +79,12 @@ def test_create_product_with_everything(session: Session) -> None:
 )
 def test_bad_product_input_names_the_field_and_writes_nothing(session: Session, fields: dict, field: str) -> None:
     values = {"name": "Good", "component_type": "EDR", "target_sl": LEVELS, **fields}
+    audit_before = _count(session, AuditEvent)
     with pytest.raises(Invalid) as caught:
         create_product(session, OPERATOR, **values)
     assert field in {e.field for e in caught.value.errors}
-    assert _count(session, Product) == 0 and _count(session, Interface) == 0 and _count(session, AuditEvent) == 0
+    assert _count(session, Product) == 0 and _count(session, Interface) == 0
+    assert _count(session, AuditEvent) == audit_before
 
 
 def test_duplicate_product_names_conflict_case_insensitively(session: Session) -> None:

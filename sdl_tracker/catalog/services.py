@@ -1,0 +1,371 @@
+"""Loading catalog editions and mappings (idempotently), and reading them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..audit.services import record
+from ..auth import Permission, Principal, authorize
+from ..errors import Conflict, FieldError, Invalid, NotFound
+from .models import CatalogEdition, CatalogMapping, Requirement, RequirementLink
+from .rules import ItemKind, edition_differences, filter_items, parse_catalog, parse_mapping
+
+# Loaded in this order: the mapping refers to the three catalogs.
+PACKAGED_CATALOGS = ("iec62443-4-1.json", "iec62443-4-2.json", "cra.json")
+PACKAGED_MAPPINGS = ("mapping-cra.json",)
+# Every requirement of these kinds must appear in a mapping (with targets, or saying it has none).
+MAPPED_KINDS = (ItemKind.PROCESS_REQUIREMENT, ItemKind.COMPONENT_REQUIREMENT)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What loading one document did."""
+
+    what: str  # "IEC 62443-4-2 2019" or "mapping iec62443-to-cra-annex-i 2026.1"
+    created: bool
+    items: int
+
+
+def _digest(doc: Any) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def packaged_document(name: str) -> Any:
+    """A catalog or mapping document shipped with the package."""
+    return json.loads(resources.files("sdl_tracker.catalog").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+def _conflict(what: str, problems: list[str]) -> Conflict:
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return Conflict(
+        f"{what} is already loaded with different content: {problems[0]}{more}; "
+        "a changed standard needs a new edition id",
+        errors=[FieldError("document", p) for p in problems[:20]],
+    )
+
+
+def load_catalog(session: Session, actor: Principal, document: Any) -> LoadResult:
+    """Load a catalog edition; loading the same content again changes nothing, changed content is refused."""
+    authorize(actor, Permission.CATALOG_MANAGE)
+    parsed = parse_catalog(document)
+    what = f"{parsed.standard} {parsed.edition}"
+    edition = session.scalar(
+        select(CatalogEdition)
+        .where(CatalogEdition.standard == parsed.standard, CatalogEdition.edition == parsed.edition)
+        .options(selectinload(CatalogEdition.requirements))
+    )
+    if edition is not None:
+        problems = edition_differences([r.item() for r in edition.requirements], parsed.items)
+        if problems:
+            raise _conflict(what, problems)
+        return LoadResult(what, created=False, items=len(parsed.items))
+
+    edition = CatalogEdition(
+        catalog=parsed.catalog,
+        standard=parsed.standard,
+        edition=parsed.edition,
+        title=parsed.title,
+        published=parsed.published,
+        meta=parsed.meta,
+        content_digest=_digest(document),
+    )
+    edition.requirements = [
+        Requirement(
+            ref=item.ref,
+            title=item.title,
+            kind=item.kind,
+            parent_ref=item.parent,
+            practice=item.practice,
+            fr=item.fr,
+            component_type=item.component_type,
+            sl_c=list(item.sl_c) if item.sl_c is not None else None,
+            applies_via=list(item.applies_via),
+            cr_scope=item.cr_scope,
+            confidence=item.confidence,
+            position=position,
+        )
+        for position, item in enumerate(parsed.items)
+    ]
+    session.add(edition)
+    session.flush()
+    record(
+        session,
+        actor,
+        "catalog:edition:load",
+        target_type="catalog_edition",
+        target_id=edition.id,
+        details={
+            "standard": parsed.standard,
+            "edition": parsed.edition,
+            "items": len(parsed.items),
+            "digest": edition.content_digest,
+        },
+    )
+    return LoadResult(what, created=True, items=len(parsed.items))
+
+
+def load_mapping(session: Session, actor: Principal, document: Any) -> LoadResult:
+    """Load a versioned mapping; every source requirement and CRA point must exist, and it must be complete."""
+    authorize(actor, Permission.CATALOG_MANAGE)
+    parsed = parse_mapping(document)
+    what = f"mapping {parsed.name} {parsed.version}"
+    editions: dict[str, CatalogEdition] = {}
+    for standard, edition_id in parsed.source_editions.items():
+        edition = find_edition(session, standard, edition_id)
+        if edition is None:
+            raise Invalid.field("source_editions", f"{standard} edition {edition_id} is not loaded")
+        editions[standard] = edition
+    if parsed.target_standard not in editions:
+        raise Invalid.field("source_editions", f"the {parsed.target_standard} edition is not named")
+    refs = {
+        (standard, r.ref): r
+        for standard, edition in editions.items()
+        for r in session.scalars(select(Requirement).where(Requirement.edition_id == edition.id))
+    }
+    wanted: set[tuple[str, str | None, str]] = set()
+    errors: list[FieldError] = []
+    for index, row in enumerate(parsed.rows):
+        if (row.standard, row.ref) not in refs:
+            errors.append(FieldError(f"rows[{index}]", f"unknown requirement {row.standard} {row.ref}"))
+        for point in row.targets:
+            if (parsed.target_standard, point) not in refs:
+                errors.append(FieldError(f"rows[{index}]", f"unknown {parsed.target_standard} point {point}"))
+        targets: tuple[str | None, ...] = row.targets or (None,)
+        wanted.update((f"{row.standard}|{row.ref}", target, row.rationale) for target in targets)
+    mapped = {(row.standard, row.ref) for row in parsed.rows}
+    missing = sorted(
+        f"{standard} {r.ref}"
+        for (standard, _ref), r in refs.items()
+        if r.kind in MAPPED_KINDS and (standard, r.ref) not in mapped
+    )
+    if missing:
+        errors.append(FieldError("rows", f"no row for: {', '.join(missing)}"))
+    if errors:
+        raise Invalid(f"{what} is not valid", errors=errors)
+
+    mapping = session.scalar(
+        select(CatalogMapping).where(CatalogMapping.name == parsed.name, CatalogMapping.version == parsed.version)
+    )
+    if mapping is not None:
+        stored = {
+            (
+                f"{link.source.edition.standard}|{link.source.ref}",
+                link.target.ref if link.target else None,
+                link.rationale,
+            )
+            for link in mapping.links
+        }
+        if stored != wanted:
+            raise _conflict(what, [f"{len(stored ^ wanted)} mapping rows differ"])
+        return LoadResult(what, created=False, items=len(parsed.rows))
+
+    mapping = CatalogMapping(name=parsed.name, version=parsed.version, content_digest=_digest(document))
+    for row in parsed.rows:
+        source = refs[(row.standard, row.ref)]
+        for point in row.targets:
+            target_row = refs[(parsed.target_standard, point)]
+            mapping.links.append(RequirementLink(source=source, target=target_row, rationale=row.rationale))
+        if not row.targets:  # the row says, with its rationale, that the requirement supports no point
+            mapping.links.append(RequirementLink(source=source, target=None, rationale=row.rationale))
+    session.add(mapping)
+    session.flush()
+    record(
+        session,
+        actor,
+        "catalog:mapping:load",
+        target_type="catalog_mapping",
+        target_id=mapping.id,
+        details={"name": parsed.name, "version": parsed.version, "rows": len(parsed.rows)},
+    )
+    return LoadResult(what, created=True, items=len(parsed.rows))
+
+
+def load_packaged(session: Session, actor: Principal) -> list[LoadResult]:
+    """Load every catalog and mapping shipped with the package (run by `db upgrade` and `demo`)."""
+    results = [load_catalog(session, actor, packaged_document(name)) for name in PACKAGED_CATALOGS]
+    results += [load_mapping(session, actor, packaged_document(name)) for name in PACKAGED_MAPPINGS]
+    return results
+
+
+def list_editions(session: Session) -> list[CatalogEdition]:
+    """Every loaded edition, by standard and then newest first."""
+    editions = session.scalars(select(CatalogEdition)).all()
+    return sorted(editions, key=lambda e: (e.standard, -int(e.published.replace("-", ""))))
+
+
+def current_editions(session: Session) -> dict[str, CatalogEdition]:
+    """The newest loaded edition of each standard: what a new product is assessed against."""
+    current: dict[str, CatalogEdition] = {}
+    for edition in session.scalars(select(CatalogEdition)):
+        if edition.standard not in current or edition.published > current[edition.standard].published:
+            current[edition.standard] = edition
+    return current
+
+
+def find_edition(session: Session, standard: str, edition: str) -> CatalogEdition | None:
+    """An edition by standard and edition id."""
+    return session.scalar(
+        select(CatalogEdition).where(CatalogEdition.standard == standard, CatalogEdition.edition == edition)
+    )
+
+
+def get_edition(session: Session, edition_id: int) -> CatalogEdition:
+    """An edition by id, else NotFound."""
+    edition = session.get(CatalogEdition, edition_id)
+    if edition is None:
+        raise NotFound("catalog edition not found")
+    return edition
+
+
+def edition_requirements(session: Session, edition: CatalogEdition) -> list[Requirement]:
+    """Every item of an edition, in catalog order."""
+    return list(
+        session.scalars(select(Requirement).where(Requirement.edition_id == edition.id).order_by(Requirement.position))
+    )
+
+
+def get_requirement(session: Session, edition: CatalogEdition, ref: str) -> Requirement:
+    """An item of an edition by its id (`CR 1.1 RE(1)`), else NotFound."""
+    requirement = session.scalar(
+        select(Requirement).where(Requirement.edition_id == edition.id, Requirement.ref == ref)
+    )
+    if requirement is None:
+        raise NotFound(f"{edition.standard} {edition.edition} has no requirement {ref!r}")
+    return requirement
+
+
+def _latest_mapping_ids(session: Session) -> list[int]:
+    newest: dict[str, CatalogMapping] = {}
+    for mapping in session.scalars(select(CatalogMapping).order_by(CatalogMapping.id)):
+        newest[mapping.name] = mapping
+    return [m.id for m in newest.values()]
+
+
+def links_from(session: Session, requirement: Requirement) -> list[RequirementLink]:
+    """What `requirement` supports in the newest mapping (a link without target: supports none)."""
+    return list(
+        session.scalars(
+            select(RequirementLink)
+            .where(
+                RequirementLink.source_id == requirement.id,
+                RequirementLink.mapping_id.in_(_latest_mapping_ids(session)),
+            )
+            .options(selectinload(RequirementLink.target))
+        )
+    )
+
+
+def links_to(session: Session, requirement: Requirement) -> list[RequirementLink]:
+    """The requirements that support `requirement` (a CRA point) in the newest mapping."""
+    links = session.scalars(
+        select(RequirementLink)
+        .where(
+            RequirementLink.target_id == requirement.id, RequirementLink.mapping_id.in_(_latest_mapping_ids(session))
+        )
+        .options(selectinload(RequirementLink.source).selectinload(Requirement.edition))
+    ).all()
+    return sorted(links, key=lambda link: (link.source.edition.standard, link.source.position))
+
+
+def mapping_versions(session: Session) -> list[CatalogMapping]:
+    """Every loaded mapping version."""
+    return list(session.scalars(select(CatalogMapping).order_by(CatalogMapping.name, CatalogMapping.id)))
+
+
+def export_rows(session: Session, *, standard: str | None = None, edition: str | None = None) -> list[dict[str, Any]]:
+    """Every requirement with standard, edition, id, title, parent, kind, component type, FR and levels."""
+    query = select(Requirement, CatalogEdition).join(CatalogEdition)
+    if standard:
+        query = query.where(CatalogEdition.standard == standard)
+    if edition:
+        query = query.where(CatalogEdition.edition == edition)
+    rows = session.execute(query.order_by(CatalogEdition.standard, CatalogEdition.published, Requirement.position))
+    return [requirement_json(requirement, catalog_edition) for requirement, catalog_edition in rows]
+
+
+def requirement_json(requirement: Requirement, edition: CatalogEdition) -> dict[str, Any]:
+    """A requirement as export, API and `--json` print it."""
+    return {
+        "standard": edition.standard,
+        "edition": edition.edition,
+        "id": requirement.ref,
+        "title": requirement.title,
+        "parent": requirement.parent_ref,
+        "kind": requirement.kind.value,
+        "cr_scope": requirement.cr_scope.value if requirement.cr_scope else None,
+        "component_type": requirement.component_type,
+        "practice": requirement.practice,
+        "fr": requirement.fr,
+        "sl_c": requirement.sl_c,
+        "applies_via": requirement.applies_via or [],
+    }
+
+
+@dataclass(frozen=True)
+class RequirementFilter:
+    """What a catalog search asks for; every field optional."""
+
+    query: str = ""
+    kind: str | None = None
+    fr: str | None = None
+    component_type: str | None = None
+    level: int | None = None
+    practice: str | None = None
+
+
+def search_requirements(session: Session, edition: CatalogEdition, wanted: RequirementFilter) -> list[Requirement]:
+    """An edition's items matching the filter, in catalog order."""
+    rows = edition_requirements(session, edition)
+    matches = {
+        item.ref
+        for item in filter_items(
+            (row.item() for row in rows),
+            query=wanted.query,
+            kind=wanted.kind,
+            fr=wanted.fr,
+            component_type=wanted.component_type,
+            level=wanted.level,
+            practice=wanted.practice,
+        )
+    }
+    return [row for row in rows if row.ref in matches]
+
+
+@dataclass(frozen=True)
+class RequirementView:
+    """A requirement with what surrounds it: parent, enhancements, mapped CRA points, supporters."""
+
+    requirement: Requirement
+    parent: Requirement | None
+    children: list[Requirement]
+    supports: list[RequirementLink]  # CRA points this requirement supports (target None: none)
+    supported_by: list[RequirementLink]  # for a CRA point: the requirements that support it
+
+
+def requirement_view(session: Session, edition: CatalogEdition, ref: str) -> RequirementView:
+    """Everything the requirement page shows."""
+    requirement = get_requirement(session, edition, ref)
+    parent = (
+        session.scalar(
+            select(Requirement).where(Requirement.edition_id == edition.id, Requirement.ref == requirement.parent_ref)
+        )
+        if requirement.parent_ref
+        else None
+    )
+    children = list(
+        session.scalars(
+            select(Requirement)
+            .where(Requirement.edition_id == edition.id, Requirement.parent_ref == requirement.ref)
+            .order_by(Requirement.position)
+        )
+    )
+    return RequirementView(
+        requirement, parent, children, links_from(session, requirement), links_to(session, requirement)
+    )
