@@ -41,6 +41,8 @@ class DomainError(Exception):
 
     def one_line(self) -> str:
         """The error as one line for the command line."""
+        if len(self.errors) == 1 and self.errors[0].message == self.message:
+            return f"{self.errors[0].field}: {self.message}"
         if self.errors:
             details = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
             return f"{self.message} ({details})"

@@ -20,10 +20,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from sdl_tracker import create_app, schema
+from sdl_tracker.accounts.services import find_user, principal_for
+from sdl_tracker.api import set_token_authenticator
 from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
 from sdl_tracker.web.context import app_db
+from tests.factories import ApiClient
 
 POSTGRES_URL = os.environ.get("SDL_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -121,3 +124,18 @@ def connection(app: Flask) -> Connection:
 def client(app: Flask) -> FlaskClient:
     """A browser-like test client (cookies kept)."""
     return app.test_client()
+
+
+@pytest.fixture
+def api(app: Flask, client: FlaskClient) -> ApiClient:
+    """Until API tokens exist (their own issue), a test authenticator maps fixed bearer tokens to real
+    users' Principals, so the API's validation and permissions are tested end to end."""
+    tokens: dict[str, str] = {}
+
+    def authenticate(session: Session, token: str, origin: str) -> Principal | None:
+        email = tokens.get(token)
+        user = find_user(session, email) if email else None
+        return principal_for(session, user, origin=origin) if user else None
+
+    set_token_authenticator(app, authenticate)
+    return ApiClient(client, tokens)

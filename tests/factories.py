@@ -63,3 +63,24 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
     token = csrf_token(client, "/login")
     response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+class ApiClient:
+    """A test client that sends `Authorization: Bearer <token>` for a named user."""
+
+    def __init__(self, client: FlaskClient, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.tokens = tokens
+
+    def as_user(self, email: str) -> str:
+        """Register a token for `email` and return it."""
+        token = f"test-token-{len(self.tokens)}"
+        self.tokens[token] = email
+        return token
+
+    def call(self, method: str, path: str, token: str | None, **kwargs: Any) -> Any:
+        """Make a request with the token (if any)."""
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.client.open(path, method=method, headers=headers, **kwargs)

@@ -38,7 +38,7 @@ def catalog_load(session: Session, actor: Principal, files: tuple[Path, ...], as
         is_mapping = isinstance(document, dict) and "mapping" in document
         results.append((load_mapping if is_mapping else load_catalog)(session, actor, document))
     data = [{"what": r.what, "created": r.created, "items": r.items} for r in results]
-    lines = [f"{'loaded ' if r.created else 'unchanged'} {r.what} ({r.items} items)" for r in results]
+    lines = [f"{'loaded' if r.created else 'unchanged'} {r.what} ({r.items} items)" for r in results]
     emit(data, as_json, echo_lines(lines, "nothing to load"))
 
 

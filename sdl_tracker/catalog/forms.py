@@ -31,11 +31,17 @@ class RequirementFilterForm(Form):
     """Search and filters for one edition."""
 
     q = SearchField("Search", validators=[Optional(), Length(max=100)])
-    kind = SelectField("Kind", choices=[_any("Any kind"), *(SelectChoice(k.value, v) for k, v in KIND_LABELS.items())])
-    fr = SelectField("FR", choices=[_any("Any FR"), *(SelectChoice(fr) for fr in FOUNDATIONAL_REQUIREMENTS)])
+    kind = SelectField(
+        "Kind", default="", choices=[_any("Any kind"), *(SelectChoice(k.value, v) for k, v in KIND_LABELS.items())]
+    )
+    fr = SelectField(
+        "FR", default="", choices=[_any("Any FR"), *(SelectChoice(fr) for fr in FOUNDATIONAL_REQUIREMENTS)]
+    )
     component_type = SelectField(
-        "Applies to", choices=[_any("Any component type"), *(SelectChoice(t) for t in COMPONENT_TYPES)]
+        "Applies to", default="", choices=[_any("Any component type"), *(SelectChoice(t) for t in COMPONENT_TYPES)]
     )
     level = SelectField(
-        "Required at", choices=[_any("Any level"), *(SelectChoice(str(n), f"SL-C {n}") for n in (1, 2, 3, 4))]
+        "Required at",
+        default="",
+        choices=[_any("Any level"), *(SelectChoice(str(n), f"SL-C {n}") for n in (1, 2, 3, 4))],
     )

@@ -117,8 +117,10 @@ class MappingDocument:
 def _require(doc: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
     value = doc.get(key)
     if not isinstance(value, kind):
-        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise Invalid.field(f"{where}{key}", f"expected {expected}")
+        names = {"str": "a string", "list": "a list", "dict": "an object", "int": "a number"}
+        kinds = (kind,) if isinstance(kind, type) else kind
+        expected = " or ".join(names.get(k.__name__, k.__name__) for k in kinds)
+        raise Invalid.field(f"{where}{key}", f"expected {expected}" + ("" if key in doc else ", which is missing"))
     return value
 
 
@@ -135,12 +137,12 @@ def parse_catalog(doc: Any) -> CatalogDocument:
     if not isinstance(doc, dict):
         raise Invalid("a catalog document is a JSON object")
     catalog = _require(doc, "catalog", str)
-    header = {key: _require(doc, key, str) for key in ("standard", "edition_id", "title", "published")}
-    if not re.fullmatch(r"\d{4}-\d{2}", header["published"]):
-        raise Invalid.field("published", "expected YYYY-MM")
     parsers = {"iec62443-4-1": _parse_4_1, "iec62443-4-2": _parse_4_2, "cra": _parse_cra}
     if catalog not in parsers:
         raise Invalid.field("catalog", f"unknown catalog {catalog!r} (one of: {', '.join(parsers)})")
+    header = {key: _require(doc, key, str) for key in ("standard", "edition_id", "title", "published")}
+    if not re.fullmatch(r"\d{4}-\d{2}", header["published"]):
+        raise Invalid.field("published", "expected YYYY-MM")
     items, meta = parsers[catalog](doc)
     refs = [item.ref for item in items]
     duplicates = sorted({ref for ref in refs if refs.count(ref) > 1})

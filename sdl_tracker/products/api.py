@@ -85,6 +85,9 @@ class ProductPatch(Strict):
     security_contact: str | None = Field(default=None, max_length=320)
     cvd_policy_url: str | None = Field(default=None, max_length=500)
     interfaces: list[InterfaceIn] | None = Field(default=None, max_length=200)
+    editions: dict[str, str] | None = Field(
+        default=None, description='catalog edition per standard, e.g. {"IEC 62443-4-2": "2019"}'
+    )
 
 
 class InterfaceOut(BaseModel):
@@ -111,6 +114,7 @@ class ProductOut(BaseModel):
     security_contact: str
     cvd_policy_url: str
     interfaces: list[InterfaceOut]
+    editions: dict[str, str]
     created_at: datetime
 
 
@@ -205,6 +209,7 @@ def product_json(product: Product) -> dict[str, Any]:
                 {"id": i.id, "name": i.name, "kind": i.kind, "protocol": i.protocol, "port": i.port}
                 for i in product.interfaces
             ],
+            "editions": product.edition_names,
             "created_at": product.created_at,
         }
     ).model_dump(mode="json")

@@ -69,6 +69,30 @@ class ProductForm(FlaskForm):
     security_contact = StringField("Security contact", validators=[Optional(), Length(max=320)])
     cvd_policy_url = StringField("CVD policy URL", validators=[Optional(), Length(max=500), URL(require_tld=False)])
     interfaces = FieldList(FormField(InterfaceForm), min_entries=BLANK_INTERFACE_ROWS)
+    # Choices are the loaded editions, set by the view (set_edition_choices); only shown on edit.
+    edition_4_1 = SelectField("IEC 62443-4-1 edition", validate_choice=True)
+    edition_4_2 = SelectField("IEC 62443-4-2 edition", validate_choice=True)
+    edition_cra = SelectField("CRA edition", validate_choice=True)
+    EDITION_FIELDS: ClassVar[dict[str, str]] = {
+        "IEC 62443-4-1": "edition_4_1",
+        "IEC 62443-4-2": "edition_4_2",
+        "CRA": "edition_cra",
+    }
+
+    def set_edition_choices(self, loaded: dict[str, list[str]], current: dict[str, str] | None) -> None:
+        """Offer the loaded editions per standard; without `current` (a new product) they are not asked."""
+        for standard, name in self.EDITION_FIELDS.items():
+            field = getattr(self, name)
+            if current is None:
+                del self[name]
+                continue
+            field.choices = [SelectChoice(e) for e in loaded.get(standard, [])]
+            if not self.is_submitted() and standard in current:
+                field.data = current[standard]
+
+    def edition_values(self) -> dict[str, str]:
+        """The chosen edition per standard (only the fields the form shows)."""
+        return {standard: self[name].data for standard, name in self.EDITION_FIELDS.items() if name in self}
 
     # Service errors name `target_sl.FR1`; the form's fields are target_fr1..target_fr7.
     error_aliases: ClassVar[dict[str, str]] = {
@@ -109,6 +133,7 @@ class ProductForm(FlaskForm):
             "security_contact": self.security_contact.data or "",
             "cvd_policy_url": self.cvd_policy_url.data or "",
             "interfaces": self.interface_data(),
+            **({"editions": self.edition_values()} if self.edition_values() else {}),
         }
 
 

@@ -243,6 +243,7 @@ def update_product(
         "security_contact",
         "cvd_policy_url",
         "interfaces",
+        "editions",
     }
     unknown = sorted(set(changes) - allowed)
     if unknown:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from sqlalchemy.orm import Session
 from werkzeug import Response
 
 from ..auth import Permission, authorize
+from ..catalog.services import list_editions
 from ..errors import DomainError
 from ..web.context import commit, db_session
 from ..web.forms import apply_errors
@@ -37,6 +39,7 @@ def create() -> Response | str:
     """Create a product (administrators)."""
     authorize(g.principal, Permission.PRODUCT_CREATE)
     form = ProductForm()
+    form.set_edition_choices({}, None)  # a new product starts on the newest editions
     if form.validate_on_submit():
         try:
             product = create_product(db_session(), g.principal, **form.values())
@@ -72,6 +75,7 @@ def edit(product_id: int) -> Response | str:
     product = get_product(session, g.principal, product_id)
     authorize(g.principal, Permission.PRODUCT_MANAGE, product.id)
     form = ProductForm(obj=product)
+    form.set_edition_choices(_loaded_editions(session), product.edition_names)
     if not form.is_submitted():
         for fr, field in zip(FOUNDATIONAL_REQUIREMENTS, form.target_fields(), strict=True):
             field.data = str(product.target_sl[fr])
@@ -86,6 +90,13 @@ def edit(product_id: int) -> Response | str:
             flash("Product saved.", "success")
             return redirect(url_for("products.detail", product_id=product.id))
     return render_template("products/form.html", form=form, product=product)
+
+
+def _loaded_editions(session: Session) -> dict[str, list[str]]:
+    loaded: dict[str, list[str]] = {}
+    for edition in list_editions(session):
+        loaded.setdefault(edition.standard, []).append(edition.edition)
+    return loaded
 
 
 def _fill_interfaces(form: ProductForm, product: object) -> None:

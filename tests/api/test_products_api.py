@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.api.openapi import build_openapi
 from sdl_tracker.products.models import Product, Release
-from tests.api.conftest import ApiClient
-from tests.factories import make_product, make_release, make_user, member
+from tests.factories import ApiClient, make_product, make_release, make_user, member
 
 LEVELS = {f"FR{i}": 2 for i in range(1, 8)}
 NEW_PRODUCT = {

@@ -15,11 +15,8 @@ MAX_RATIONALE = 240
 
 
 def _catalog_file(name):
-    """The shipped catalog copy if present, else the shared reference copy."""
-    shipped = DATA / name
-    if shipped.exists():
-        return shipped
-    return ROOT.parent / "shared" / "reference" / name
+    """The catalog copy the package ships."""
+    return DATA / name
 
 
 def _load(path):

@@ -74,3 +74,21 @@ def test_sign_out_ends_the_session(page: Any, live_server: LiveServer) -> None:
     page.wait_for_url(live_server.url + "/login")
     page.goto(live_server.url + "/products/")
     assert page.url.startswith(live_server.url + "/login")
+
+
+def test_browse_the_catalog_from_a_cr_to_its_cra_point(page: Any, live_server: LiveServer) -> None:
+    sign_in(page, live_server)
+    page.click("nav.mainnav >> text=Catalogs")
+    page.click("text=IEC 62443-4-2")
+    page.select_option("#fr", "FR3")
+    page.select_option("#level", "2")
+    page.select_option("#component_type", "EDR")
+    page.click("button:has-text('Filter')")
+    rows = page.inner_text("table.catalog-table")
+    assert "CR 3.4" in rows and "EDR 3.2" in rows and "NDR 3.2" not in rows
+    _shot(page, "catalog-edition")
+    page.click("a:text-is('CR 3.4')")
+    assert "Software and information integrity" in page.inner_text("h1")
+    _shot(page, "catalog-requirement")
+    page.click("a:has-text('Annex I Part I (2f)')")
+    assert "Supported by" in page.inner_text("main") and "CR 3.4" in page.inner_text("main")

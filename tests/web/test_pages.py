@@ -159,7 +159,23 @@ def test_edit_product_and_add_release(admin_client: FlaskClient, session: Sessio
     session.commit()
     edit_page = admin_client.get(f"/products/{product.id}/edit").get_data(as_text=True)
     assert 'value="Editable"' in edit_page and 'value="eth0"' in edit_page
-    data = {**PRODUCT_FORM, "name": "Edited", "csrf_token": csrf_token(admin_client, f"/products/{product.id}/edit")}
+    assert '<option selected value="2019">2019</option>' in edit_page
+    editions = {"edition_4_1": "2018", "edition_4_2": "2019", "edition_cra": "2024/2847"}
+    bad_edition = {
+        **PRODUCT_FORM,
+        **editions,
+        "edition_4_2": "1999",
+        "csrf_token": csrf_token(admin_client, f"/products/{product.id}/edit"),
+    }
+    assert "Not a valid choice" in admin_client.post(f"/products/{product.id}/edit", data=bad_edition).get_data(
+        as_text=True
+    )
+    data = {
+        **PRODUCT_FORM,
+        **editions,
+        "name": "Edited",
+        "csrf_token": csrf_token(admin_client, f"/products/{product.id}/edit"),
+    }
     assert admin_client.post(f"/products/{product.id}/edit", data=data).status_code == 302
     session.expire_all()
     assert session.get(Product, product.id).name == "Edited"  # type: ignore[union-attr]
