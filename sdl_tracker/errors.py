@@ -77,6 +77,13 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class TooManyRequests(DomainError):
+    """Too many attempts in a short time; try again later."""
+
+    status = 429
+    title = "Too many requests"
+
+
 class Invalid(DomainError):
     """The input breaks a rule; `errors` names the fields."""
 

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal, Role
-from ..commands import emit, json_option, server_command
+from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
 from ..products.services import get_product_by_name
-from .services import add_member, create_user
+from .models import User
+from .services import (
+    add_member,
+    create_user,
+    list_members,
+    list_users,
+    remove_member,
+    reset_password,
+    set_admin,
+    set_disabled,
+)
 
 user = AppGroup("user", help="Users and their roles.")
 
@@ -55,5 +66,113 @@ def user_create(
     if role and product_name:
         found = get_product_by_name(session, actor, product_name)
         add_member(session, actor, found.id, email=created.email, role=role)
-    data = {"id": created.id, "email": created.email, "name": created.name, "is_admin": created.is_admin}
-    emit(data, as_json, lambda: click.echo(f"created user {created.email} (id {created.id})"))
+    emit(user_json(created), as_json, lambda: click.echo(f"created user {created.email} (id {created.id})"))
+
+
+def user_json(found: User) -> dict[str, Any]:
+    """A user as `--json` prints it (never the password hash)."""
+    return {
+        "id": found.id,
+        "email": found.email,
+        "name": found.name,
+        "is_admin": found.is_admin,
+        "disabled": found.disabled,
+        "last_login_at": found.last_login_at.isoformat() if found.last_login_at else None,
+        "memberships": sorted(
+            ({"product_id": m.product_id, "role": m.role.value} for m in found.memberships),
+            key=lambda m: (m["product_id"], m["role"]),
+        ),
+    }
+
+
+@user.command("list")
+@json_option
+@server_command(read_only=True)
+def user_list(session: Session, actor: Principal, as_json: bool) -> None:
+    """List every user (administrators)."""
+    items = [user_json(u) for u in list_users(session, actor)]
+    lines = [
+        f"{u['email']:<36} {'admin' if u['is_admin'] else '':<6} {'disabled' if u['disabled'] else 'active':<9} "
+        f"{len(u['memberships'])} product(s)"
+        for u in items
+    ]
+    emit(items, as_json, echo_lines(lines, "no users"))
+
+
+@user.command("disable")
+@click.argument("email")
+@server_command()
+def user_disable(session: Session, actor: Principal, email: str) -> None:
+    """Disable EMAIL: every session of theirs ends at once."""
+    found = set_disabled(session, actor, email, disabled=True)
+    click.echo(f"disabled {found.email}")
+
+
+@user.command("enable")
+@click.argument("email")
+@server_command()
+def user_enable(session: Session, actor: Principal, email: str) -> None:
+    """Enable EMAIL again."""
+    found = set_disabled(session, actor, email, disabled=False)
+    click.echo(f"enabled {found.email}")
+
+
+@user.command("admin")
+@click.argument("email")
+@click.option("--grant/--revoke", required=True, help="Grant or revoke administrator rights.")
+@server_command()
+def user_admin(session: Session, actor: Principal, email: str, grant: bool) -> None:
+    """Grant or revoke EMAIL's administrator rights (the last administrator stays)."""
+    found = set_admin(session, actor, email, is_admin=grant)
+    click.echo(f"{found.email} {'is' if grant else 'is no longer'} an administrator")
+
+
+@user.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@server_command()
+def user_password(session: Session, actor: Principal, email: str, password_stdin: bool) -> None:
+    """Set EMAIL's password (prompted, or read from standard input); their sessions end."""
+    found = reset_password(session, actor, email, read_password(password_stdin))
+    click.echo(f"password of {found.email} changed; their sessions have ended")
+
+
+member = AppGroup("member", help="Roles of users in products.")
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+@member.command("add")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("email")
+@click.argument("role", type=ROLE_CHOICE)
+@server_command()
+def member_add(session: Session, actor: Principal, product_name: str, email: str, role: str) -> None:
+    """Give EMAIL the ROLE in PRODUCT (a second add changes the role)."""
+    found = get_product_by_name(session, actor, product_name)
+    add_member(session, actor, found.id, email=email, role=role)
+    click.echo(f"{email} is a {role} of {found.name}")
+
+
+@member.command("remove")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("email")
+@click.argument("role", type=ROLE_CHOICE)
+@server_command()
+def member_remove(session: Session, actor: Principal, product_name: str, email: str, role: str) -> None:
+    """Take EMAIL's ROLE in PRODUCT away."""
+    found = get_product_by_name(session, actor, product_name)
+    remove_member(session, actor, found.id, email=email, role=role)
+    click.echo(f"{email} is no longer a {role} of {found.name}")
+
+
+@member.command("list")
+@click.argument("product_name", metavar="PRODUCT")
+@json_option
+@server_command(read_only=True)
+def member_list(session: Session, actor: Principal, product_name: str, as_json: bool) -> None:
+    """List PRODUCT's members and their roles."""
+    found = get_product_by_name(session, actor, product_name)
+    items = [
+        {"email": u.email, "name": u.name, "role": role.value} for u, role in list_members(session, actor, found.id)
+    ]
+    emit(items, as_json, echo_lines([f"{m['email']:<36} {m['role']}" for m in items], "no members"))

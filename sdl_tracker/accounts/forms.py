@@ -1,10 +1,18 @@
-"""Login form."""
+"""Sign-in, password, user and membership forms."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from ..auth import Role
+
+ROLE_LABELS = {
+    Role.SECURITY_OFFICER: "Security officer",
+    Role.DEVELOPER: "Developer",
+    Role.AUDITOR: "Auditor",
+}
 
 
 class LoginForm(FlaskForm):
@@ -12,3 +20,40 @@ class LoginForm(FlaskForm):
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class PasswordChangeForm(FlaskForm):
+    """Change one's own password."""
+
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(
+        "New password again", validators=[DataRequired(), EqualTo("new_password", message="the passwords differ")]
+    )
+
+
+class UserCreateForm(FlaskForm):
+    """A new user (administrators)."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=1024)])
+    is_admin = BooleanField("Administrator")
+
+
+class MemberForm(FlaskForm):
+    """Give a user a role in a product."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
+    role = SelectField("Role", choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
+
+
+class MemberRemoveForm(FlaskForm):
+    """Take a role away (the button of one member row)."""
+
+    email = EmailField(validators=[DataRequired(), Length(max=320)])
+    role = SelectField(choices=[SelectChoice(r.value) for r in Role])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: carries only the CSRF token."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,9 +13,18 @@ from sqlalchemy.orm import Session
 from ..audit.services import record
 from ..auth import Permission, Principal, Role, authorize
 from ..db import utcnow
-from ..errors import Conflict, FieldError, Invalid, NotFound, Unauthorized
+from ..errors import Conflict, FieldError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from ..products.services import get_product
-from .models import Membership, User
+from .models import LoginThrottle, Membership, User
+from .rules import (
+    ACCOUNT_POLICY,
+    ADDRESS_POLICY,
+    ThrottlePolicy,
+    ThrottleState,
+    after_failure,
+    locked_for,
+    wait_message,
+)
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 12
@@ -91,28 +101,67 @@ def get_user_by_email(session: Session, email: str) -> User:
     return user
 
 
-def authenticate(session: Session, email: str, password: str, *, origin: str) -> User:
-    """Check a login; record success and failure in the audit log; raise Unauthorized on failure."""
-    user = find_user(session, email)
-    if len(password) > MAX_PASSWORD_LENGTH:
-        password = password[:MAX_PASSWORD_LENGTH]  # still verified, so timing reveals nothing
-    ok = False
+def _password_matches(password_hash: str, password: str) -> bool:
+    # Over-long input is cut, not refused, so it costs the same time as any other attempt.
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        return _hasher.verify(password_hash, password[:MAX_PASSWORD_LENGTH])
     except (VerificationError, InvalidHashError):
-        ok = False
+        return False
+
+
+def _throttle(session: Session, key: str) -> LoginThrottle | None:
+    return session.get(LoginThrottle, key)
+
+
+def _state(row: LoginThrottle | None) -> ThrottleState | None:
+    return ThrottleState(row.failures, row.window_start, row.locked_until) if row else None
+
+
+def _record_failure(session: Session, key: str, now: datetime, policy: ThrottlePolicy) -> ThrottleState:
+    row = _throttle(session, key)
+    state = after_failure(_state(row), now, policy)
+    if row is None:
+        row = LoginThrottle(key=key, failures=0, window_start=now)
+        session.add(row)
+    row.failures, row.window_start, row.locked_until = state.failures, state.window_start, state.locked_until
+    return state
+
+
+def authenticate(
+    session: Session, email: str, password: str, *, origin: str, client_address: str, now: datetime | None = None
+) -> User:
+    """Check a sign-in, throttled per account and per client address; every outcome is audited.
+
+    Raises TooManyRequests while a key is locked and Unauthorized on a wrong email or password
+    (the same answer, after the same work, whether or not the account exists).
+    """
+    now = now or utcnow()
+    email = normalise_email(email)
+    account_key, address_key = f"account:{email[:300]}", f"address:{client_address[:90]}"
+    anonymous = Principal(label=f"anonymous:{email[:200]}", origin=origin)
+    for key, what in ((account_key, "this account"), (address_key, "your address")):
+        remaining = locked_for(_state(_throttle(session, key)), now)
+        if remaining is not None:
+            record(session, anonymous, "accounts:login:throttle", target_type="login", target_id=key)
+            raise TooManyRequests(f"Too many failed sign-ins for {what}; {wait_message(remaining)}.")
+
+    user = find_user(session, email)
+    ok = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
     if not ok or user is None or user.disabled:
-        record(
-            session,
-            Principal(label=f"anonymous:{normalise_email(email)[:200]}", origin=origin),
-            "accounts:login:fail",
-            target_type="user",
-            target_id=user.id if user else "-",
-        )
+        account = _record_failure(session, account_key, now, ACCOUNT_POLICY)
+        _record_failure(session, address_key, now, ADDRESS_POLICY)
+        record(session, anonymous, "accounts:login:fail", target_type="user", target_id=user.id if user else "-")
+        if account.locked_until is not None and account.locked_until > now:
+            raise TooManyRequests(
+                f"Too many failed sign-ins for this account; {wait_message(account.locked_until - now)}."
+            )
         raise Unauthorized("wrong email or password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_login_at = utcnow()
+    user.last_login_at = now
+    row = _throttle(session, account_key)
+    if row is not None:
+        session.delete(row)  # a success forgives the account's failures (not the address's)
     record(
         session,
         principal_for(session, user, origin=origin),
@@ -190,3 +239,131 @@ def add_member(session: Session, actor: Principal, product_id: int, *, email: st
 def count_users(session: Session) -> int:
     """How many users exist (the first one must be an administrator)."""
     return session.scalar(select(func.count(User.id))) or 0
+
+
+def get_user(session: Session, actor: Principal, user_id: int) -> User:
+    """A user by id (administrators), else NotFound."""
+    authorize(actor, Permission.USERS_MANAGE)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
+def list_users(session: Session, actor: Principal) -> list[User]:
+    """Every user, by email (administrators)."""
+    authorize(actor, Permission.USERS_MANAGE)
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def _active_admins(session: Session) -> int:
+    return session.scalar(select(func.count(User.id)).where(User.is_admin.is_(True), User.disabled.is_(False))) or 0
+
+
+def _guard_last_admin(session: Session, user: User) -> None:
+    if user.is_admin and not user.disabled and _active_admins(session) <= 1:
+        raise Conflict(f"{user.email} is the last active administrator; make someone else an administrator first")
+
+
+def set_disabled(session: Session, actor: Principal, email: str, *, disabled: bool) -> User:
+    """Disable a user (every session ends at once) or enable them again (administrators)."""
+    authorize(actor, Permission.USERS_MANAGE)
+    user = get_user_by_email(session, email)
+    if user.disabled == disabled:
+        return user
+    if disabled:
+        _guard_last_admin(session, user)
+        user.session_epoch += 1
+    user.disabled = disabled
+    record(
+        session,
+        actor,
+        "accounts:user:disable" if disabled else "accounts:user:enable",
+        target_type="user",
+        target_id=user.id,
+        details={"email": user.email},
+    )
+    return user
+
+
+def set_admin(session: Session, actor: Principal, email: str, *, is_admin: bool) -> User:
+    """Grant or revoke administrator rights (administrators); the last active administrator stays."""
+    authorize(actor, Permission.USERS_MANAGE)
+    user = get_user_by_email(session, email)
+    if user.is_admin == is_admin:
+        return user
+    if not is_admin:
+        _guard_last_admin(session, user)
+        user.session_epoch += 1  # rights shrink: sessions built on the old ones end
+    user.is_admin = is_admin
+    record(
+        session,
+        actor,
+        "accounts:admin:update",
+        target_type="user",
+        target_id=user.id,
+        details={"email": user.email, "is_admin": is_admin},
+    )
+    return user
+
+
+def change_password(session: Session, actor: Principal, *, current_password: str, new_password: str) -> User:
+    """A user changes their own password; every other session of theirs ends."""
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    if user is None or user.disabled:
+        raise Forbidden("only a signed-in user changes their own password")
+    if not _password_matches(user.password_hash, current_password):
+        raise Invalid.field("current_password", "the current password is wrong")
+    return _set_password(session, actor, user, new_password)
+
+
+def reset_password(session: Session, actor: Principal, email: str, new_password: str) -> User:
+    """An administrator sets another user's password; the user's sessions end."""
+    authorize(actor, Permission.USERS_MANAGE)
+    return _set_password(session, actor, get_user_by_email(session, email), new_password)
+
+
+def _set_password(session: Session, actor: Principal, user: User, new_password: str) -> User:
+    problem = password_problem(new_password)
+    if problem:
+        raise Invalid.field("new_password", problem)
+    user.password_hash = _hasher.hash(new_password)
+    user.session_epoch += 1
+    record(
+        session, actor, "accounts:password:update", target_type="user", target_id=user.id, details={"email": user.email}
+    )
+    return user
+
+
+def remove_member(session: Session, actor: Principal, product_id: int, *, email: str, role: str) -> None:
+    """Take a user's role in a product away (administrators)."""
+    authorize(actor, Permission.USERS_MANAGE)
+    product = get_product(session, actor, product_id)
+    user = get_user_by_email(session, email)
+    membership = session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.product_id == product.id)
+    )
+    if membership is None or membership.role.value != role:
+        raise NotFound(f"{user.email} is not a {role} of {product.name}")
+    session.delete(membership)
+    record(
+        session,
+        actor,
+        "accounts:membership:delete",
+        target_type="membership",
+        target_id=membership.id,
+        product_id=product.id,
+        details={"email": user.email, "role": role},
+    )
+
+
+def list_members(session: Session, actor: Principal, product_id: int) -> list[tuple[User, Role]]:
+    """A product's members and their roles (anyone who may see the product)."""
+    product = get_product(session, actor, product_id)
+    rows = session.execute(
+        select(User, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.product_id == product.id)
+        .order_by(User.email)
+    )
+    return [(user, role) for user, role in rows]

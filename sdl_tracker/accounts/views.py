@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from werkzeug import Response
 
-from ..errors import Unauthorized
+from ..auth import Permission, Role, authorize
+from ..errors import DomainError, TooManyRequests, Unauthorized
+from ..products.services import get_product
 from ..web.context import client_origin, commit, db_session
-from .forms import LoginForm
+from ..web.forms import apply_errors
+from .forms import ROLE_LABELS, ActionForm, LoginForm, MemberForm, MemberRemoveForm, PasswordChangeForm, UserCreateForm
 from .models import User
-from .services import authenticate, logout, principal_for
+from .services import (
+    add_member,
+    authenticate,
+    change_password,
+    create_user,
+    get_user,
+    list_members,
+    list_users,
+    logout,
+    principal_for,
+    remove_member,
+    set_admin,
+    set_disabled,
+)
 
 bp = Blueprint("accounts", __name__)
 
@@ -46,17 +63,24 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str:
+def login() -> Response | str | tuple[str, int]:
     """Show the login form and sign the user in."""
     if "principal" in g:
         return redirect(url_for("web.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(db_session(), form.email.data, form.password.data, origin=client_origin("web"))
-        except Unauthorized as exc:
-            commit()  # the failed attempt is audited
+            user = authenticate(
+                db_session(),
+                form.email.data,
+                form.password.data,
+                origin=client_origin("web"),
+                client_address=request.remote_addr or "-",
+            )
+        except (Unauthorized, TooManyRequests) as exc:
+            commit()  # the failed attempt counts and is audited
             form.password.errors = [exc.message]
+            return render_template("accounts/login.html", form=form), exc.status
         else:
             commit()
             session.clear()  # a fresh session on login: no fixation
@@ -76,3 +100,150 @@ def logout_view() -> Response:
     session.clear()
     flash("Signed out.", "success")
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account() -> Response | str:
+    """The signed-in user's account: change the password (which ends every other session)."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            user = change_password(
+                db_session(),
+                g.principal,
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            session["epoch"] = user.session_epoch  # this session lives on; the others are gone
+            flash("Password changed. Every other session has been signed out.", "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", form=form, user=g.user)
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+def users() -> Response | str:
+    """Every user, and a form to create one (administrators)."""
+    form = UserCreateForm()
+    users = list_users(db_session(), g.principal)
+    if form.validate_on_submit():
+        try:
+            created = create_user(
+                db_session(),
+                g.principal,
+                email=form.email.data,
+                password=form.password.data,
+                name=form.name.data or "",
+                is_admin=form.is_admin.data,
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash(f"User {created.email} created.", "success")
+            return redirect(url_for("accounts.users"))
+    return render_template("accounts/users.html", form=form, users=users, action=ActionForm())
+
+
+def _user_action(user_id: int, change: Callable[[str], object], message: str) -> Response:
+    form = ActionForm()
+    if not form.validate():  # the CSRF check already ran for the whole app; this guards the form itself
+        abort(400)
+    user = get_user(db_session(), g.principal, user_id)
+    try:
+        change(user.email)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        commit()
+        flash(message.format(email=user.email), "success")
+    return redirect(url_for("accounts.users"))
+
+
+@bp.route("/admin/users/<int:user_id>/disable", methods=["POST"])
+def disable_user(user_id: int) -> Response:
+    """Disable a user: their sessions end at once."""
+    return _user_action(
+        user_id,
+        lambda email: set_disabled(db_session(), g.principal, email, disabled=True),
+        "{email} is disabled; their sessions have ended.",
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/enable", methods=["POST"])
+def enable_user(user_id: int) -> Response:
+    """Enable a disabled user."""
+    return _user_action(
+        user_id, lambda email: set_disabled(db_session(), g.principal, email, disabled=False), "{email} is enabled."
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/grant-admin", methods=["POST"])
+def grant_admin(user_id: int) -> Response:
+    """Make a user an administrator."""
+    return _user_action(
+        user_id,
+        lambda email: set_admin(db_session(), g.principal, email, is_admin=True),
+        "{email} is now an administrator.",
+    )
+
+
+@bp.route("/admin/users/<int:user_id>/revoke-admin", methods=["POST"])
+def revoke_admin(user_id: int) -> Response:
+    """Take administrator rights away."""
+    return _user_action(
+        user_id,
+        lambda email: set_admin(db_session(), g.principal, email, is_admin=False),
+        "{email} is no longer an administrator.",
+    )
+
+
+@bp.route("/products/<int:product_id>/members", methods=["GET", "POST"])
+def members(product_id: int) -> Response | str:
+    """A product's members (anyone who sees the product); administrators add and remove them."""
+    session_ = db_session()
+    product = get_product(session_, g.principal, product_id)
+    form = MemberForm()
+    if form.is_submitted():
+        authorize(g.principal, Permission.USERS_MANAGE)
+    if form.validate_on_submit():
+        try:
+            add_member(session_, g.principal, product.id, email=form.email.data, role=form.role.data)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash(
+                f"{form.email.data} is now a {ROLE_LABELS[Role(form.role.data)].lower()} of {product.name}.", "success"
+            )
+            return redirect(url_for("accounts.members", product_id=product.id))
+    return render_template(
+        "accounts/members.html",
+        product=product,
+        form=form,
+        members=list_members(session_, g.principal, product.id),
+        remove=MemberRemoveForm(),
+        role_labels=ROLE_LABELS,
+    )
+
+
+@bp.route("/products/<int:product_id>/members/remove", methods=["POST"])
+def remove_member_view(product_id: int) -> Response:
+    """Take a member's role away (administrators)."""
+    product = get_product(db_session(), g.principal, product_id)
+    authorize(g.principal, Permission.USERS_MANAGE)
+    form = MemberRemoveForm()
+    if not form.validate():
+        flash("Nothing removed: " + "; ".join(e for errs in form.errors.values() for e in errs), "error")
+    else:
+        try:
+            remove_member(db_session(), g.principal, product.id, email=form.email.data, role=form.role.data)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            commit()
+            flash(f"{form.email.data} is no longer a member of {product.name}.", "success")
+    return redirect(url_for("accounts.members", product_id=product.id))

@@ -57,7 +57,7 @@ def test_wrong_password_shows_a_form_error_and_is_audited(client: FlaskClient, s
     response = client.post(
         "/login", data={"email": "dev@example.com", "password": "wrong password!", "csrf_token": token}
     )
-    assert response.status_code == 200
+    assert response.status_code == 401
     assert "wrong email or password" in response.get_data(as_text=True)
     fails = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:login:fail")).all()
     assert len(fails) == 1 and "wrong" not in str(fails[0].details)
