@@ -1,0 +1,206 @@
+"""The permission matrix: every route of the app x every kind of actor, expected outcomes in one table.
+
+A route missing from MATRIX fails the test, so a new page or endpoint cannot ship without someone
+deciding, here, who may use it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from sdl_tracker.accounts.models import User
+from sdl_tracker.catalog.services import find_edition
+from tests.factories import ApiClient, make_product, make_release, make_user, member
+
+ACTORS = ("admin", "security_officer", "developer", "auditor", "non_member", "anonymous")
+
+# One letter per actor, in ACTORS order. A: allowed (2xx/3xx); F: 403; N: 404 (the product is not
+# theirs, so it does not exist for them); L: not signed in (pages: redirect to login; API: 401).
+MATRIX: dict[tuple[str, str], str] = {
+    # Open to everyone.
+    ("static", "GET"): "AAAAAA",
+    ("web.health", "GET"): "AAAAAA",
+    ("accounts.login", "GET"): "AAAAAA",
+    ("accounts.login", "POST"): "AAAAAA",
+    ("api.openapi", "GET"): "AAAAAA",
+    # Any signed-in user.
+    ("web.dashboard", "GET"): "AAAAAL",
+    ("accounts.logout_view", "POST"): "AAAAAL",
+    ("accounts.account", "GET"): "AAAAAL",
+    ("accounts.account", "POST"): "AAAAAL",
+    ("products.index", "GET"): "AAAAAL",
+    ("catalog.index", "GET"): "AAAAAL",
+    ("catalog.edition", "GET"): "AAAAAL",
+    ("catalog.requirement", "GET"): "AAAAAL",
+    # Administrators only.
+    ("accounts.users", "GET"): "AFFFFL",
+    ("accounts.users", "POST"): "AFFFFL",
+    ("accounts.disable_user", "POST"): "AFFFFL",
+    ("accounts.enable_user", "POST"): "AFFFFL",
+    ("accounts.grant_admin", "POST"): "AFFFFL",
+    ("accounts.revoke_admin", "POST"): "AFFFFL",
+    ("products.create", "GET"): "AFFFFL",
+    ("products.create", "POST"): "AFFFFL",
+    # Members read their product; others must not learn it exists.
+    ("products.detail", "GET"): "AAAANL",
+    ("products.release_detail", "GET"): "AAAANL",
+    ("accounts.members", "GET"): "AAAANL",
+    ("accounts.members", "POST"): "AFFFNL",
+    ("accounts.remove_member_view", "POST"): "AFFFNL",
+    # Security officers manage their product.
+    ("products.edit", "GET"): "AAFFNL",
+    ("products.edit", "POST"): "AAFFNL",
+    ("products.create_release_view", "GET"): "AAFFNL",
+    ("products.create_release_view", "POST"): "AAFFNL",
+    # The API: the same rules, bearer tokens only.
+    ("api.products_api.products_list", "GET"): "AAAAAL",
+    ("api.products_api.products_create", "POST"): "AFFFFL",
+    ("api.products_api.products_show", "GET"): "AAAANL",
+    ("api.products_api.products_update", "PATCH"): "AAFFNL",
+    ("api.products_api.releases_list", "GET"): "AAAANL",
+    ("api.products_api.releases_create", "POST"): "AAFFNL",
+    ("api.products_api.releases_show", "GET"): "AAAANL",
+    ("api.products_api.releases_update", "PATCH"): "AAFFNL",
+    ("api.products_api.repositories_list", "GET"): "AAAANL",
+    ("api.products_api.repositories_create", "POST"): "AAFFNL",
+    ("api.catalog_api.editions_list", "GET"): "AAAAAL",
+    ("api.catalog_api.edition_requirements_list", "GET"): "AAAAAL",
+    ("api.catalog_api.requirement_show", "GET"): "AAAAAL",
+    ("api.catalog_api.catalog_export", "GET"): "AAAAAL",
+}
+
+_unique = itertools.count(1)
+
+
+def _api_body(endpoint: str) -> dict[str, Any] | None:
+    """A valid body, so the answer depends on who asks and not on what they sent."""
+    n = next(_unique)
+    levels = {f"FR{i}": 2 for i in range(1, 8)}
+    return {
+        "api.products_api.products_create": {
+            "name": f"Matrix product {n}",
+            "component_type": "SAR",
+            "target_sl": levels,
+        },
+        "api.products_api.products_update": {"vendor": "Matrix"},
+        "api.products_api.releases_create": {"version": f"9.{n}"},
+        "api.products_api.releases_update": {"status": "candidate"},
+        "api.products_api.repositories_create": {"name": f"repo-{n}", "location": "https://git.example.com/r.git"},
+    }.get(endpoint)
+
+
+@dataclass
+class World:
+    """The product the members belong to, and one of everything an URL can name."""
+
+    values: dict[str, str]
+    users: dict[str, User]
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    product = make_product(session, "Matrix")
+    release = make_release(session, product, "1.0")
+    users = {"admin": make_user(session, "admin@example.com", admin=True)}
+    for role in ("security_officer", "developer", "auditor"):
+        member(session, product, role, email=f"{role}@example.com")
+        users[role] = session.query(User).filter_by(email=f"{role}@example.com").one()
+    outsider_product = make_product(session, "Elsewhere")
+    member(session, outsider_product, "security_officer", email="non_member@example.com")
+    users["non_member"] = session.query(User).filter_by(email="non_member@example.com").one()
+    victim = make_user(session, "victim@example.com")
+    edition = find_edition(session, "IEC 62443-4-2", "2019")
+    assert edition is not None
+    session.commit()
+    values = {
+        "product_id": str(product.id),
+        "release_id": str(release.id),
+        "user_id": str(victim.id),
+        "edition_id": str(edition.id),
+        "ref": quote("CR 1.1"),
+        "filename": "app.css",
+    }
+    return World(values, users)
+
+
+def _url(rule: str, values: dict[str, str]) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], rule)
+
+
+def _routes(app: Flask) -> Iterator[tuple[str, str, str]]:
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, rule.rule
+
+
+def _sign_in(client: FlaskClient, session: Session, user: User | None) -> str:
+    """Put the user in the session cookie (no password round trip) and return a CSRF token."""
+    if user is not None:
+        session.refresh(user)  # signing out (a route under test) moves the user's session epoch on
+    with client.session_transaction() as cookie:
+        cookie.clear()
+        if user is not None:
+            cookie["user_id"] = user.id
+            cookie["epoch"] = user.session_epoch
+    response = client.get("/account" if user else "/login")
+    page = response.get_data(as_text=True)
+    response.close()
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match
+    return match.group(1)
+
+
+def _outcome(response: Any, api: bool) -> str:
+    if api and response.status_code == 401:
+        return "L"
+    if not api and response.status_code == 302 and "/login?next=" in response.headers["Location"]:
+        return "L"
+    if response.status_code == 403:
+        return "F"
+    if response.status_code == 404:
+        return "N"
+    if response.status_code < 400:
+        return "A"
+    return f"?{response.status_code}"
+
+
+def test_every_route_is_in_the_matrix(app: Flask) -> None:
+    routed = {(endpoint, method) for endpoint, method, _ in _routes(app)}
+    assert routed - MATRIX.keys() == set(), "new routes need a row in MATRIX"
+    assert MATRIX.keys() - routed == set(), "MATRIX names routes that no longer exist"
+
+
+def test_permission_matrix(app: Flask, client: FlaskClient, api: ApiClient, world: World, session: Session) -> None:
+    tokens = {actor: api.as_user(user.email) for actor, user in world.users.items()}
+    mismatches = []
+    for actor_index, actor in enumerate(ACTORS):
+        user = world.users.get(actor)
+        for endpoint, method, rule in _routes(app):
+            is_api = rule.startswith("/api/")
+            url = _url(rule, world.values)
+            if is_api:
+                response = api.call(
+                    method, url, tokens.get(actor), json=_api_body(endpoint) if method != "GET" else None
+                )
+            else:
+                token = _sign_in(client, session, user)
+                if endpoint == "accounts.logout_view":
+                    data = {"csrf_token": token}
+                else:
+                    data = {"csrf_token": token, "email": "", "password": ""}
+                response = client.open(url, method=method, data=data if method == "POST" else None)
+            got, expected = _outcome(response, is_api), MATRIX[(endpoint, method)][actor_index]
+            response.close()
+            if got != expected:
+                mismatches.append(f"{actor:>16} {method:<5} {url}: expected {expected}, got {got}")
+    assert mismatches == []
