@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from flask import Flask
 
 from .config import load_settings
 from .db import Database
+from .keys import load_installation_keys
 from .resources import resource_dir
 
 try:
@@ -32,7 +34,11 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     settings = load_settings(app.instance_path, config)
     app.config.update(settings.flask_config())
     app.extensions[SETTINGS_EXTENSION] = settings
-    app.extensions[DB_EXTENSION] = Database(settings.DATABASE_URL, busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS)
+    app.extensions[DB_EXTENSION] = Database(
+        settings.DATABASE_URL,
+        keys=load_installation_keys(Path(settings.DATA_DIR)),
+        busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS,
+    )
     logging.getLogger("sdl_tracker").setLevel(settings.LOG_LEVEL)
 
     # Imported here, not at module level, so that importing the package builds nothing.

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import __version__, create_app, schema
+from .audit.services import seal_unchained
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail
@@ -60,9 +61,12 @@ def upgrade(revision: str) -> None:
     click.echo(f"database at {at or 'base'}")
     if at in schema.heads():
         with database.unit_of_work() as session:
+            sealed = seal_unchained(session)
             results = load_packaged(session, Principal.operator(getpass.getuser()))
         loaded = [r.what for r in results if r.created]
         click.echo(f"catalogs: loaded {', '.join(loaded)}" if loaded else "catalogs: up to date")
+        if sealed:
+            click.echo(f"audit: {sealed} earlier event(s) sealed into the chain")
 
 
 @db.command()

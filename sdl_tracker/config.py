@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -13,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from .keys import read_or_create
 
 ENV_PREFIX = "SDL_TRACKER_"
 
@@ -165,27 +166,7 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
 
 def load_or_create_secret_key(data_dir: Path) -> str:
     """Read the installation's secret key, creating it once; concurrent workers agree on one key."""
-    path = data_dir / SECRET_KEY_FILE
-    if path.exists():
-        return _read_secret(path)
-    # Write the whole key to a private temporary file, then link it into place: link() fails
-    # if the name exists, so exactly one worker wins and nobody ever reads a half-written key.
-    tmp = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-            handle.flush()
-            os.fsync(handle.fileno())
-        with contextlib.suppress(FileExistsError):  # another worker won: read its key below
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return _read_secret(path)
-
-
-def _read_secret(path: Path) -> str:
-    key = path.read_text().strip()
+    key = read_or_create(data_dir / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
     if not key:
-        raise ConfigError(f"SECRET_KEY: {path} is empty; remove it to generate a new key")
+        raise ConfigError(f"SECRET_KEY: {data_dir / SECRET_KEY_FILE} is empty; remove it to generate a new key")
     return key

@@ -15,6 +15,8 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 
+from .keys import InstallationKeys
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -74,6 +76,8 @@ def short_text(length: int = 200) -> String:
     return String(length)
 
 
+SESSION_KEYS = "sdl_tracker.keys"
+
 # Execution option that marks a read-only unit of work, so SQLite need not take the write lock.
 READ_ONLY = "sdl_tracker_read_only"
 
@@ -81,14 +85,17 @@ READ_ONLY = "sdl_tracker_read_only"
 class Database:
     """The engine of one app and the factory of its sessions."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 15_000) -> None:
+    def __init__(self, url: str, *, keys: InstallationKeys | None = None, busy_timeout_ms: int = 15_000) -> None:
         self.url = make_url(url)
+        # Sessions carry the installation's keys, so the audit log can chain events without
+        # services reading the app's config.
+        self._info = {SESSION_KEYS: keys} if keys else {}
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, busy_timeout_ms)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
-        self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._factory = sessionmaker(bind=self.engine, expire_on_commit=False, info=self._info)
         self._bound = False
 
     def session(self, *, read_only: bool = False) -> Session:
@@ -116,7 +123,9 @@ class Database:
 
     def bind_to(self, connection: Connection) -> None:
         """Make every session join `connection`'s transaction (tests roll it back at the end)."""
-        self._factory = sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        self._factory = sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint", info=self._info
+        )
         self._bound = True
 
     def safe_url(self) -> str:

@@ -20,11 +20,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from sdl_tracker import create_app, schema
-from sdl_tracker.accounts.services import find_user, principal_for
-from sdl_tracker.api import set_token_authenticator
 from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
+from sdl_tracker.keys import load_installation_keys
 from sdl_tracker.web.context import app_db
 from tests.factories import ApiClient
 
@@ -80,10 +79,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_url(backend: str, fresh_database_url: Any) -> str:
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data directory (keys, blobs) of the shared test databases: one installation per run."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def migrated_url(backend: str, fresh_database_url: Any, data_dir: Path) -> str:
     """A database migrated to head once per run and backend, shared by the rolled-back tests."""
     url = str(fresh_database_url(backend))
-    database = Database(url)
+    database = Database(url, keys=load_installation_keys(data_dir))
     schema.upgrade(database)
     with database.unit_of_work() as session:  # as `sdl-tracker db upgrade` does
         load_packaged(session, Principal.operator("tests"))
@@ -128,14 +133,5 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def api(app: Flask, client: FlaskClient) -> ApiClient:
-    """Until API tokens exist (their own issue), a test authenticator maps fixed bearer tokens to real
-    users' Principals, so the API's validation and permissions are tested end to end."""
-    tokens: dict[str, str] = {}
-
-    def authenticate(session: Session, token: str, origin: str) -> Principal | None:
-        email = tokens.get(token)
-        user = find_user(session, email) if email else None
-        return principal_for(session, user, origin=origin) if user else None
-
-    set_token_authenticator(app, authenticate)
-    return ApiClient(client, tokens)
+    """A client that calls the API with real tokens (see ApiClient.as_user)."""
+    return ApiClient(client, app)

@@ -6,14 +6,17 @@ import itertools
 import re
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import User
-from sdl_tracker.accounts.services import add_member, create_user, principal_for
-from sdl_tracker.auth import Principal
+from sdl_tracker.accounts.services import add_member, create_user, find_user, principal_for
+from sdl_tracker.accounts.tokens import create_token
+from sdl_tracker.auth import ROLE_PERMISSIONS, Permission, Principal
 from sdl_tracker.products.models import Product, Release
 from sdl_tracker.products.services import InterfaceData, create_product, create_release
+from sdl_tracker.web.context import app_db
 
 OPERATOR = Principal.operator("tests")
 PASSWORD = "correct horse battery staple"
@@ -66,17 +69,36 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
 
 
 class ApiClient:
-    """A test client that sends `Authorization: Bearer <token>` for a named user."""
+    """A test client that sends `Authorization: Bearer <token>` with real API tokens."""
 
-    def __init__(self, client: FlaskClient, tokens: dict[str, str]) -> None:
+    def __init__(self, client: FlaskClient, app: Flask) -> None:
         self.client = client
-        self.tokens = tokens
+        self.app = app
 
-    def as_user(self, email: str) -> str:
-        """Register a token for `email` and return it."""
-        token = f"test-token-{len(self.tokens)}"
-        self.tokens[token] = email
-        return token
+    def as_user(self, email: str, *, scopes: list[str] | None = None, product_ids: list[int] | None = None) -> str:
+        """A real token for `email`: by default every permission they hold on every product they are in
+        (an administrator's covers all products). Committed, as a real client would find it."""
+        with app_db(self.app).unit_of_work() as session:
+            user = find_user(session, email)
+            assert user is not None, email
+            if user.is_admin and product_ids is None:
+                everything = scopes or [p.value for p in Permission]
+                new = create_token(
+                    session,
+                    OPERATOR,
+                    user_id=user.id,
+                    name="tests",
+                    product_ids=[],
+                    scopes=everything,
+                    all_products=True,
+                )
+                return new.secret
+            rights = principal_for(session, user)
+            ids = sorted(rights.role_by_product) if product_ids is None else product_ids
+            if scopes is None:
+                held = [set(ROLE_PERMISSIONS[rights.role_by_product[p]]) for p in ids]
+                scopes = sorted(p.value for p in set.intersection(*held)) if held else [Permission.PRODUCT_READ.value]
+            return create_token(session, OPERATOR, user_id=user.id, name="tests", product_ids=ids, scopes=scopes).secret
 
     def call(self, method: str, path: str, token: str | None, **kwargs: Any) -> Any:
         """Make a request with the token (if any)."""

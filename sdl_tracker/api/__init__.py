@@ -6,22 +6,31 @@ from collections.abc import Callable
 from typing import cast
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
-from sqlalchemy.orm import Session
 from werkzeug import Response
 
+from ..accounts.tokens import check_token, touch_token
 from ..auth import Principal
 from ..errors import Unauthorized
-from ..web.context import client_origin, db_session
+from ..web.context import app_db, client_origin
 from .openapi import build_openapi
 
-# Resolves a bearer token to a Principal (or None). The accounts feature installs the real one;
-# until tokens exist the default refuses every token, so the API answers 401.
-TokenAuthenticator = Callable[[Session, str, str], Principal | None]
+# Resolves a bearer token to a Principal (or None). The real one checks API tokens; tests of
+# other features may install their own through set_token_authenticator.
+TokenAuthenticator = Callable[[str, str], Principal | None]
 TOKEN_AUTHENTICATOR = "sdl_tracker.token_authenticator"  # noqa: S105 - an extension key
 
 
-def _no_tokens(_session: Session, _token: str, _origin: str) -> Principal | None:
-    return None
+def authenticate_api_token(token: str, origin: str) -> Principal | None:
+    """Check a token in a read-only unit of work; write its last use (at most once a minute) in another."""
+    database = app_db()
+    with database.unit_of_work(read_only=True) as session:
+        checked = check_token(session, token, origin=origin)
+    if checked is None:
+        return None
+    if checked.touch:
+        with database.unit_of_work() as session:
+            touch_token(session, checked.token_id, origin=origin)
+    return checked.principal
 
 
 def set_token_authenticator(app: Flask, authenticator: TokenAuthenticator) -> None:
@@ -38,7 +47,7 @@ def authenticate_bearer() -> None:
     if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
         raise Unauthorized("send Authorization: Bearer <token>")
     authenticator = cast(TokenAuthenticator, current_app.extensions[TOKEN_AUTHENTICATOR])
-    principal = authenticator(db_session(), token.strip(), client_origin("api"))
+    principal = authenticator(token.strip(), client_origin("api"))
     if principal is None:
         raise Unauthorized("the token is unknown, expired or revoked")
     g.principal = principal
@@ -54,7 +63,7 @@ def init_api(app: Flask) -> None:
     from ..catalog.api import bp as catalog_api
     from ..products.api import bp as products_api
 
-    app.extensions.setdefault(TOKEN_AUTHENTICATOR, _no_tokens)
+    app.extensions.setdefault(TOKEN_AUTHENTICATOR, authenticate_api_token)
     # A new parent blueprint per app: nesting mutates the parent, so it cannot be module-level.
     api = Blueprint("api", __name__, url_prefix="/api/v1")
     api.before_request(authenticate_bearer)

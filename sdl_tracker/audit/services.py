@@ -1,22 +1,66 @@
-"""Appending to the audit log; every service that mutates calls record()."""
+"""Appending to the audit chain (every service that mutates calls record()), checkpoints, verification."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
-from ..auth import Principal
-from ..db import utcnow
-from .models import AuditEvent
+from ..auth import Permission, Principal, authorize
+from ..db import SESSION_KEYS, utcnow
+from ..errors import Invalid
+from ..keys import InstallationKeys
+from .chain import (
+    GENESIS,
+    ChainedEvent,
+    Checkpoint,
+    Problem,
+    chain_hash,
+    checkpoint_signature_valid,
+    event_content,
+    sign_checkpoint,
+    verify_chain,
+)
+from .models import AuditCheckpoint, AuditEvent
+
+# Any constant works; it names the one advisory lock that serialises appends on PostgreSQL.
+AUDIT_LOCK_KEY = 0x5D17_A0D1
+# A checkpoint is signed automatically every this many events (and on demand).
+CHECKPOINT_EVERY = 1000
+CHECKPOINT_FILE_KIND = "sdl-tracker audit checkpoint"
+
+
+def session_keys(session: Session) -> InstallationKeys:
+    """The installation's keys that the session carries (see Database)."""
+    keys = session.info.get(SESSION_KEYS)
+    if keys is None:
+        raise RuntimeError("this session carries no installation keys; make it through Database(..., keys=...)")
+    return cast(InstallationKeys, keys)
 
 
 def change_digest(details: dict[str, Any]) -> str:
     """SHA-256 of the change in canonical JSON, so an exported event can be checked later."""
     canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _serialise_appends(session: Session) -> None:
+    # SQLite write transactions already hold the database lock (BEGIN IMMEDIATE); PostgreSQL
+    # needs an explicit lock, held to the end of the transaction, or two writers could both
+    # chain onto the same head and fork the log.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
+def _head(session: Session) -> tuple[int, str]:
+    row = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else (0, GENESIS)
 
 
 def record(
@@ -29,11 +73,15 @@ def record(
     product_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event (`feature:subject:verb`) in the caller's transaction; never pass secrets."""
+    """Append one event (`feature:subject:verb`) to the chain, in the caller's transaction; never pass secrets."""
     if action.count(":") != 2:
         raise ValueError(f"audit action {action!r} is not feature:subject:verb")
-    details = details or {}
+    keys = session_keys(session)
+    plain_details = json.loads(json.dumps(details or {}, default=str))
+    _serialise_appends(session)
+    seq, prev_hash = _head(session)
     event = AuditEvent(
+        seq=seq + 1,
         at=utcnow(),
         actor=actor.label,
         origin=actor.origin,
@@ -41,8 +89,186 @@ def record(
         target_type=target_type,
         target_id=str(target_id),
         product_id=product_id,
-        details=json.loads(json.dumps(details, default=str)),
-        digest=change_digest(details),
+        details=plain_details,
+        digest=change_digest(plain_details),
+        prev_hash=prev_hash,
+        hash="",
     )
+    event.hash = chain_hash(keys.audit_hmac_key, event_content(_as_chained(event)), prev_hash)
     session.add(event)
+    session.flush()
+    if event.seq % CHECKPOINT_EVERY == 0:
+        _sign_head(session, keys, event.seq, event.hash, created_by="automatic")
     return event
+
+
+def seal_unchained(session: Session) -> int:
+    """Chain the events written before the chain existed (their hash is empty); returns how many."""
+    unsealed = list(session.scalars(select(AuditEvent).where(AuditEvent.hash == "").order_by(AuditEvent.seq)))
+    if not unsealed:
+        return 0
+    keys = session_keys(session)
+    _serialise_appends(session)
+    for event in unsealed:
+        before = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == event.seq - 1))
+        event.prev_hash = before or GENESIS
+        event.hash = chain_hash(keys.audit_hmac_key, event_content(_as_chained(event)), event.prev_hash)
+        session.flush()
+    return len(unsealed)
+
+
+def _as_chained(event: AuditEvent) -> ChainedEvent:
+    return ChainedEvent(
+        id=event.id or 0,
+        seq=event.seq,
+        at=event.at,
+        actor=event.actor,
+        origin=event.origin,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        product_id=event.product_id,
+        details=event.details,
+        digest=event.digest,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
+
+
+def _sign_head(
+    session: Session, keys: InstallationKeys, seq: int, head_hash: str, *, created_by: str
+) -> AuditCheckpoint:
+    signed = sign_checkpoint(keys.signing_key, seq, head_hash, utcnow().isoformat())
+    checkpoint = AuditCheckpoint(
+        seq=signed.seq,
+        head_hash=signed.head_hash,
+        created_at=signed.created_at,
+        signature=signed.signature,
+        public_key=keys.public_key_pem(),
+        created_by=created_by,
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def create_checkpoint(session: Session, actor: Principal) -> AuditCheckpoint:
+    """Sign the current chain head now (administrators); the checkpoint is itself audited."""
+    authorize(actor, Permission.USERS_MANAGE)
+    event = record(session, actor, "audit:checkpoint:create", target_type="audit", target_id="head")
+    return _sign_head(session, session_keys(session), event.seq, event.hash, created_by=actor.label)
+
+
+def checkpoint_document(checkpoint: AuditCheckpoint) -> dict[str, Any]:
+    """A checkpoint as an exportable file: enough to prove later that nothing before it changed."""
+    return {
+        "kind": CHECKPOINT_FILE_KIND,
+        "seq": checkpoint.seq,
+        "head_hash": checkpoint.head_hash,
+        "created_at": checkpoint.created_at,
+        "signature": checkpoint.signature,
+        "public_key": checkpoint.public_key,
+    }
+
+
+def parse_checkpoint_document(document: Any, keys: InstallationKeys) -> Checkpoint:
+    """A checkpoint file, refused unless this installation's key signed it."""
+    if not isinstance(document, dict) or document.get("kind") != CHECKPOINT_FILE_KIND:
+        raise Invalid.field("checkpoint", f"not a {CHECKPOINT_FILE_KIND} file")
+    try:
+        checkpoint = Checkpoint(
+            int(document["seq"]), str(document["head_hash"]), str(document["created_at"]), str(document["signature"])
+        )
+    except (KeyError, TypeError, ValueError):
+        raise Invalid.field("checkpoint", "the file lacks seq, head_hash, created_at or signature") from None
+    if document.get("public_key", "").strip() != keys.public_key_pem().strip():
+        raise Invalid.field("checkpoint", "the file was signed by another installation's key")
+    if not checkpoint_signature_valid(keys.public_key, checkpoint):
+        raise Invalid.field("checkpoint", "the file's signature does not verify")
+    return checkpoint
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    """The newest checkpoint (dossiers embed it)."""
+    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The result of walking the chain."""
+
+    events: int
+    checkpoints: int
+    problem: Problem | None
+
+
+def verify(session: Session, actor: Principal, extra_checkpoints: tuple[Checkpoint, ...] = ()) -> Verification:
+    """Walk the whole chain with the installation's key and check every checkpoint against it."""
+    authorize(actor, Permission.USERS_MANAGE)
+    keys = session_keys(session)
+    events = [e.chained() for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    stored = [
+        Checkpoint(c.seq, c.head_hash, c.created_at, c.signature)
+        for c in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
+    ]
+    checkpoints = (*stored, *extra_checkpoints)
+    problem = verify_chain(events, keys.audit_hmac_key, keys.public_key, checkpoints)
+    return Verification(events=len(events), checkpoints=len(checkpoints), problem=problem)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What an audit search asks for; every field optional."""
+
+    actor: str = ""
+    action: str = ""
+    target: str = ""  # "type" or "type:id"
+    since: datetime | None = None
+    until: datetime | None = None
+    product_id: int | None = None
+
+
+def _conditions(wanted: EventFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if wanted.actor:
+        conditions.append(AuditEvent.actor.contains(wanted.actor, autoescape=True))
+    if wanted.action:
+        conditions.append(AuditEvent.action.startswith(wanted.action, autoescape=True))
+    if wanted.target:
+        target_type, _, target_id = wanted.target.partition(":")
+        conditions.append(AuditEvent.target_type == target_type)
+        if target_id:
+            conditions.append(AuditEvent.target_id == target_id)
+    if wanted.since:
+        conditions.append(AuditEvent.at >= wanted.since)
+    if wanted.until:
+        conditions.append(AuditEvent.at < wanted.until)
+    if wanted.product_id is not None:
+        conditions.append(AuditEvent.product_id == wanted.product_id)
+    return conditions
+
+
+def _authorize_reading(actor: Principal, wanted: EventFilter) -> None:
+    # One product's events: its officers and auditors. Everything: administrators.
+    if wanted.product_id is None:
+        authorize(actor, Permission.USERS_MANAGE)
+    else:
+        authorize(actor, Permission.AUDIT_READ, wanted.product_id)
+
+
+def search_events(
+    session: Session, actor: Principal, wanted: EventFilter, *, limit: int = 200, offset: int = 0
+) -> tuple[list[AuditEvent], int]:
+    """Events matching the filter, newest first, and how many match."""
+    _authorize_reading(actor, wanted)
+    conditions = _conditions(wanted)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
+    query = select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query)), total
+
+
+def iter_events(session: Session, actor: Principal, wanted: EventFilter) -> Iterator[AuditEvent]:
+    """Every matching event, oldest first, streamed (for CSV export)."""
+    _authorize_reading(actor, wanted)
+    query = select(AuditEvent).where(*_conditions(wanted)).order_by(AuditEvent.seq).execution_options(yield_per=500)
+    yield from session.scalars(query)

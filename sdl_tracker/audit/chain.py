@@ -1,0 +1,169 @@
+"""The audit chain as pure functions: canonical content, keyed hashes, signed checkpoints, verification."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+GENESIS = "0" * 64  # the previous hash of the first event
+
+
+@dataclass(frozen=True)
+class ChainedEvent:
+    """What the chain covers of one stored event, plus its links."""
+
+    id: int
+    seq: int
+    at: datetime
+    actor: str
+    origin: str
+    action: str
+    target_type: str
+    target_id: str
+    product_id: int | None
+    details: dict[str, Any]
+    digest: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed statement that the chain had `head_hash` at `seq`."""
+
+    seq: int
+    head_hash: str
+    created_at: str  # ISO 8601, as signed
+    signature: str  # hex
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing verification found wrong."""
+
+    kind: str  # modified, inserted, deleted, reordered, rekeyed, truncated, checkpoint
+    seq: int | None
+    message: str
+
+
+def canonical(data: Any) -> bytes:
+    """Deterministic JSON bytes: sorted keys, no spaces, UTF-8."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def event_content(event: ChainedEvent) -> bytes:
+    """The bytes the keyed hash covers (everything but the links)."""
+    return canonical(
+        {
+            "seq": event.seq,
+            "at": event.at.isoformat(),
+            "actor": event.actor,
+            "origin": event.origin,
+            "action": event.action,
+            "target_type": event.target_type,
+            "target_id": event.target_id,
+            "product_id": event.product_id,
+            "details": event.details,
+            "digest": event.digest,
+        }
+    )
+
+
+def chain_hash(key: bytes, content: bytes, prev_hash: str) -> str:
+    """HMAC-SHA256 over the previous hash and the content: forging it needs the installation's key."""
+    return hmac.new(key, prev_hash.encode() + b"\n" + content, hashlib.sha256).hexdigest()
+
+
+def _verifies(key: bytes, event: ChainedEvent) -> bool:
+    return hmac.compare_digest(chain_hash(key, event_content(event), event.prev_hash), event.hash)
+
+
+def checkpoint_payload(seq: int, head_hash: str, created_at: str) -> bytes:
+    """What a checkpoint signature covers."""
+    return canonical(
+        {"kind": "sdl-tracker audit checkpoint", "seq": seq, "head_hash": head_hash, "created_at": created_at}
+    )
+
+
+def sign_checkpoint(key: Ed25519PrivateKey, seq: int, head_hash: str, created_at: str) -> Checkpoint:
+    """Sign the chain head."""
+    signature = key.sign(checkpoint_payload(seq, head_hash, created_at)).hex()
+    return Checkpoint(seq, head_hash, created_at, signature)
+
+
+def checkpoint_signature_valid(public_key: Ed25519PublicKey, checkpoint: Checkpoint) -> bool:
+    """Whether the installation's key signed this checkpoint."""
+    try:
+        public_key.verify(
+            bytes.fromhex(checkpoint.signature),
+            checkpoint_payload(checkpoint.seq, checkpoint.head_hash, checkpoint.created_at),
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def verify_chain(
+    events: Sequence[ChainedEvent],
+    key: bytes,
+    public_key: Ed25519PublicKey,
+    checkpoints: Sequence[Checkpoint] = (),
+) -> Problem | None:
+    """The first problem in the chain (events in storage order), or None when it is intact."""
+    if events and not any(_verifies(key, e) for e in events):
+        return Problem(
+            "rekeyed",
+            events[0].seq,
+            "no event verifies with this installation's key: "
+            "the chain was recomputed without the key, or the key was replaced",
+        )
+    seqs = {e.seq for e in events}
+    previous: ChainedEvent | None = None
+    for index, event in enumerate(events):
+        expected_seq = previous.seq + 1 if previous else 1
+        expected_prev = previous.hash if previous else GENESIS
+        if not _verifies(key, event):
+            following = events[index + 1] if index + 1 < len(events) else None
+            if following is not None and following.prev_hash == expected_prev:
+                return Problem(
+                    "inserted", event.seq, f"event id {event.id} (seq {event.seq}) was inserted into the chain"
+                )
+            return Problem("modified", event.seq, f"event seq {event.seq} (id {event.id}) was modified")
+        if event.seq < expected_seq or (event.seq > expected_seq and expected_seq in seqs):
+            return Problem(
+                "reordered", event.seq, f"event seq {event.seq} is stored out of order (expected seq {expected_seq})"
+            )
+        if event.seq > expected_seq:
+            missing = f"{expected_seq}" if event.seq == expected_seq + 1 else f"{expected_seq} to {event.seq - 1}"
+            return Problem("deleted", expected_seq, f"event seq {missing} deleted (before seq {event.seq})")
+        if event.prev_hash != expected_prev:
+            return Problem("deleted", event.seq, f"event seq {event.seq} does not follow seq {expected_seq - 1}")
+        previous = event
+
+    by_seq = {e.seq: e for e in events}
+    last_seq = previous.seq if previous else 0
+    for checkpoint in sorted(checkpoints, key=lambda c: c.seq):
+        if not checkpoint_signature_valid(public_key, checkpoint):
+            return Problem(
+                "checkpoint", checkpoint.seq, f"the checkpoint at seq {checkpoint.seq} has an invalid signature"
+            )
+        if checkpoint.seq > last_seq:
+            return Problem(
+                "truncated",
+                last_seq + 1,
+                f"events after seq {last_seq} are missing: a checkpoint covers up to seq {checkpoint.seq}",
+            )
+        at_checkpoint = by_seq.get(checkpoint.seq)
+        if at_checkpoint is None or at_checkpoint.hash != checkpoint.head_hash:
+            return Problem(
+                "checkpoint", checkpoint.seq, f"the chain at seq {checkpoint.seq} differs from its checkpoint"
+            )
+    return None
