@@ -116,12 +116,13 @@ def _alembic(action: object) -> None:
 
 
 def _register_features() -> None:
-    from .accounts.cli import member, user
+    from .accounts.cli import member, token, user
+    from .audit.cli import audit
     from .catalog.cli import catalog
     from .demo import demo
     from .products.cli import product, release, repo
 
-    for command in (user, member, product, release, repo, catalog, demo):
+    for command in (user, member, token, audit, product, release, repo, catalog, demo):
         cli.add_command(command)
 
 

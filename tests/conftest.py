@@ -97,9 +97,9 @@ def migrated_url(backend: str, fresh_database_url: Any, data_dir: Path) -> str:
 
 
 @pytest.fixture
-def app(migrated_url: str, tmp_path: Path) -> Iterator[Flask]:
+def app(migrated_url: str, data_dir: Path) -> Iterator[Flask]:
     """An app on the migrated database whose every session joins one transaction, rolled back at the end."""
-    application = create_app({"DATABASE_URL": migrated_url, "DATA_DIR": str(tmp_path / "data"), "TESTING": True})
+    application = create_app({"DATABASE_URL": migrated_url, "DATA_DIR": str(data_dir), "TESTING": True})
     database = app_db(application)
     connection = database.engine.connect()
     transaction = connection.begin()

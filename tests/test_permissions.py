@@ -20,63 +20,73 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import User
 from sdl_tracker.catalog.services import find_edition
-from tests.factories import ApiClient, make_product, make_release, make_user, member
+from sdl_tracker.accounts.tokens import create_token
+from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 
-ACTORS = ("admin", "security_officer", "developer", "auditor", "non_member", "anonymous")
+ACTORS = ("admin", "security_officer", "developer", "auditor", "non_member", "anonymous", "read_token")
 
 # One letter per actor, in ACTORS order. A: allowed (2xx/3xx); F: 403; N: 404 (the product is not
 # theirs, so it does not exist for them); L: not signed in (pages: redirect to login; API: 401).
+# read_token is the security officer's API token narrowed to product:read on their product: pages
+# never accept tokens (it is anonymous there), and through the API it reads but changes nothing.
 MATRIX: dict[tuple[str, str], str] = {
     # Open to everyone.
-    ("static", "GET"): "AAAAAA",
-    ("web.health", "GET"): "AAAAAA",
-    ("accounts.login", "GET"): "AAAAAA",
-    ("accounts.login", "POST"): "AAAAAA",
-    ("api.openapi", "GET"): "AAAAAA",
+    ("static", "GET"): "AAAAAAA",
+    ("web.health", "GET"): "AAAAAAA",
+    ("accounts.login", "GET"): "AAAAAAA",
+    ("accounts.login", "POST"): "AAAAAAA",
+    ("api.openapi", "GET"): "AAAAAAA",
     # Any signed-in user.
-    ("web.dashboard", "GET"): "AAAAAL",
-    ("accounts.logout_view", "POST"): "AAAAAL",
-    ("accounts.account", "GET"): "AAAAAL",
-    ("accounts.account", "POST"): "AAAAAL",
-    ("products.index", "GET"): "AAAAAL",
-    ("catalog.index", "GET"): "AAAAAL",
-    ("catalog.edition", "GET"): "AAAAAL",
-    ("catalog.requirement", "GET"): "AAAAAL",
+    ("web.dashboard", "GET"): "AAAAALL",
+    ("accounts.logout_view", "POST"): "AAAAALL",
+    ("accounts.account", "GET"): "AAAAALL",
+    ("accounts.account", "POST"): "AAAAALL",
+    ("accounts.tokens", "GET"): "AAAAALL",
+    ("accounts.tokens", "POST"): "AAAAALL",
+    ("accounts.revoke_token_view", "POST"): "ANNNNLL",  # the victim's token: only an administrator reaches it
+    ("products.index", "GET"): "AAAAALL",
+    ("catalog.index", "GET"): "AAAAALL",
+    ("catalog.edition", "GET"): "AAAAALL",
+    ("catalog.requirement", "GET"): "AAAAALL",
     # Administrators only.
-    ("accounts.users", "GET"): "AFFFFL",
-    ("accounts.users", "POST"): "AFFFFL",
-    ("accounts.disable_user", "POST"): "AFFFFL",
-    ("accounts.enable_user", "POST"): "AFFFFL",
-    ("accounts.grant_admin", "POST"): "AFFFFL",
-    ("accounts.revoke_admin", "POST"): "AFFFFL",
-    ("products.create", "GET"): "AFFFFL",
-    ("products.create", "POST"): "AFFFFL",
+    ("accounts.users", "GET"): "AFFFFLL",
+    ("accounts.users", "POST"): "AFFFFLL",
+    ("accounts.disable_user", "POST"): "AFFFFLL",
+    ("accounts.enable_user", "POST"): "AFFFFLL",
+    ("accounts.grant_admin", "POST"): "AFFFFLL",
+    ("accounts.revoke_admin", "POST"): "AFFFFLL",
+    ("products.create", "GET"): "AFFFFLL",
+    ("products.create", "POST"): "AFFFFLL",
+    ("audit.log", "GET"): "AFFFFLL",
+    ("audit.log_csv", "GET"): "AFFFFLL",
     # Members read their product; others must not learn it exists.
-    ("products.detail", "GET"): "AAAANL",
-    ("products.release_detail", "GET"): "AAAANL",
-    ("accounts.members", "GET"): "AAAANL",
-    ("accounts.members", "POST"): "AFFFNL",
-    ("accounts.remove_member_view", "POST"): "AFFFNL",
+    ("products.detail", "GET"): "AAAANLL",
+    ("products.release_detail", "GET"): "AAAANLL",
+    ("accounts.members", "GET"): "AAAANLL",
+    ("accounts.members", "POST"): "AFFFNLL",
+    ("accounts.remove_member_view", "POST"): "AFFFNLL",
     # Security officers manage their product.
-    ("products.edit", "GET"): "AAFFNL",
-    ("products.edit", "POST"): "AAFFNL",
-    ("products.create_release_view", "GET"): "AAFFNL",
-    ("products.create_release_view", "POST"): "AAFFNL",
+    ("audit.product_log", "GET"): "AAFANLL",
+    ("audit.product_log_csv", "GET"): "AAFANLL",
+    ("products.edit", "GET"): "AAFFNLL",
+    ("products.edit", "POST"): "AAFFNLL",
+    ("products.create_release_view", "GET"): "AAFFNLL",
+    ("products.create_release_view", "POST"): "AAFFNLL",
     # The API: the same rules, bearer tokens only.
-    ("api.products_api.products_list", "GET"): "AAAAAL",
-    ("api.products_api.products_create", "POST"): "AFFFFL",
-    ("api.products_api.products_show", "GET"): "AAAANL",
-    ("api.products_api.products_update", "PATCH"): "AAFFNL",
-    ("api.products_api.releases_list", "GET"): "AAAANL",
-    ("api.products_api.releases_create", "POST"): "AAFFNL",
-    ("api.products_api.releases_show", "GET"): "AAAANL",
-    ("api.products_api.releases_update", "PATCH"): "AAFFNL",
-    ("api.products_api.repositories_list", "GET"): "AAAANL",
-    ("api.products_api.repositories_create", "POST"): "AAFFNL",
-    ("api.catalog_api.editions_list", "GET"): "AAAAAL",
-    ("api.catalog_api.edition_requirements_list", "GET"): "AAAAAL",
-    ("api.catalog_api.requirement_show", "GET"): "AAAAAL",
-    ("api.catalog_api.catalog_export", "GET"): "AAAAAL",
+    ("api.products_api.products_list", "GET"): "AAAAALA",
+    ("api.products_api.products_create", "POST"): "AFFFFLF",
+    ("api.products_api.products_show", "GET"): "AAAANLA",
+    ("api.products_api.products_update", "PATCH"): "AAFFNLF",
+    ("api.products_api.releases_list", "GET"): "AAAANLA",
+    ("api.products_api.releases_create", "POST"): "AAFFNLF",
+    ("api.products_api.releases_show", "GET"): "AAAANLA",
+    ("api.products_api.releases_update", "PATCH"): "AAFFNLF",
+    ("api.products_api.repositories_list", "GET"): "AAAANLA",
+    ("api.products_api.repositories_create", "POST"): "AAFFNLF",
+    ("api.catalog_api.editions_list", "GET"): "AAAAALA",
+    ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
+    ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
+    ("api.catalog_api.catalog_export", "GET"): "AAAAALA",
 }
 
 _unique = itertools.count(1)
@@ -119,6 +129,7 @@ def world(session: Session) -> World:
     member(session, outsider_product, "security_officer", email="non_member@example.com")
     users["non_member"] = session.query(User).filter_by(email="non_member@example.com").one()
     victim = make_user(session, "victim@example.com")
+    victim_token = create_token(session, OPERATOR, user_id=victim.id, name="victim's", product_ids=[]).token
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None
     session.commit()
@@ -129,6 +140,7 @@ def world(session: Session) -> World:
         "edition_id": str(edition.id),
         "ref": quote("CR 1.1"),
         "filename": "app.css",
+        "token_id": str(victim_token.id),
     }
     return World(values, users)
 
@@ -182,6 +194,9 @@ def test_every_route_is_in_the_matrix(app: Flask) -> None:
 
 def test_permission_matrix(app: Flask, client: FlaskClient, api: ApiClient, world: World, session: Session) -> None:
     tokens = {actor: api.as_user(user.email) for actor, user in world.users.items()}
+    tokens["read_token"] = api.as_user(
+        "security_officer@example.com", scopes=["product:read"], product_ids=[int(world.values["product_id"])]
+    )
     mismatches = []
     for actor_index, actor in enumerate(ACTORS):
         user = world.users.get(actor)

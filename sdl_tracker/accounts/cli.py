@@ -9,14 +9,16 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from ..auth import Principal, Role
+from ..auth import Permission, Principal, Role
 from ..commands import echo_lines, emit, json_option, server_command
+from ..db import utcnow
 from ..errors import Invalid
 from ..products.services import get_product_by_name
-from .models import User
+from .models import ApiToken, User
 from .services import (
     add_member,
     create_user,
+    get_user_by_email,
     list_members,
     list_users,
     remove_member,
@@ -24,6 +26,7 @@ from .services import (
     set_admin,
     set_disabled,
 )
+from .tokens import create_token, list_tokens, parse_lifetime, revoke_token, token_label
 
 user = AppGroup("user", help="Users and their roles.")
 
@@ -176,3 +179,93 @@ def member_list(session: Session, actor: Principal, product_name: str, as_json: 
         {"email": u.email, "name": u.name, "role": role.value} for u, role in list_members(session, actor, found.id)
     ]
     emit(items, as_json, echo_lines([f"{m['email']:<36} {m['role']}" for m in items], "no members"))
+
+
+token = AppGroup("token", help="API tokens for CI jobs, git hooks and scripts.")
+
+
+def token_json(found: ApiToken) -> dict[str, Any]:
+    """A token as `--json` prints it (never the secret, which is not stored)."""
+    return {
+        "id": found.id,
+        "token": token_label(found),
+        "owner": found.user.email,
+        "name": found.name,
+        "scopes": found.scopes,
+        "products": "all" if found.all_products else sorted(p.product_id for p in found.products),
+        "created_at": found.created_at.isoformat(),
+        "expires_at": found.expires_at.isoformat(),
+        "revoked_at": found.revoked_at.isoformat() if found.revoked_at else None,
+        "last_used_at": found.last_used_at.isoformat() if found.last_used_at else None,
+        "last_used_from": found.last_used_from,
+    }
+
+
+@token.command("create")
+@click.option("--user", "email", required=True, help="Whose rights the token carries.")
+@click.option("--product", "product_names", multiple=True, help="A product the token may act on (repeatable).")
+@click.option("--all-products", is_flag=True, help="Every product (administrators' tokens only).")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice([p.value for p in Permission]),
+    help="A permission the token carries (repeatable; default: product:read).",
+)
+@click.option("--expires", default="90d", show_default=True, help="30d, 12h or YYYY-MM-DD.")
+@click.option("--name", default="cli", help="What the token is for.")
+@server_command()
+def token_create(
+    session: Session,
+    actor: Principal,
+    email: str,
+    product_names: tuple[str, ...],
+    all_products: bool,
+    scopes: tuple[str, ...],
+    expires: str,
+    name: str,
+) -> None:
+    """Create a token; it is printed once, on the last line, and never stored."""
+    owner = get_user_by_email(session, email)
+    product_ids = [get_product_by_name(session, actor, n).id for n in product_names]
+    new = create_token(
+        session,
+        actor,
+        user_id=owner.id,
+        name=name,
+        product_ids=product_ids,
+        scopes=scopes,
+        expires_at=parse_lifetime(expires, utcnow()),
+        all_products=all_products,
+    )
+    click.echo(
+        f"created {token_label(new.token)} for {owner.email}: {', '.join(new.token.scopes)}; "
+        f"expires {new.token.expires_at:%Y-%m-%d %H:%M} UTC. Store it now; it is not shown again:",
+        err=True,
+    )
+    click.echo(new.secret)
+
+
+@token.command("list")
+@click.option("--user", "email", help="Only this user's tokens.")
+@json_option
+@server_command(read_only=True)
+def token_list(session: Session, actor: Principal, email: str | None, as_json: bool) -> None:
+    """List tokens (yours, or anyone's for an administrator)."""
+    user_id = get_user_by_email(session, email).id if email else None
+    items = [token_json(t) for t in list_tokens(session, actor, user_id=user_id)]
+    lines = [
+        f"{t['id']:>4}  {t['token']:<16} {t['owner']:<28} {t['name']:<16} "
+        f"{'revoked' if t['revoked_at'] else 'expires ' + t['expires_at'][:10]}"
+        for t in items
+    ]
+    emit(items, as_json, echo_lines(lines, "no tokens"))
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@server_command()
+def token_revoke(session: Session, actor: Principal, token_id: int) -> None:
+    """Revoke token TOKEN_ID at once."""
+    found = revoke_token(session, actor, token_id)
+    click.echo(f"revoked {token_label(found)}")

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from ..auth import Role
 
@@ -57,3 +66,12 @@ class MemberRemoveForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: carries only the CSRF token."""
+
+
+class TokenForm(FlaskForm):
+    """A new API token for oneself; product and scope choices are the user's own, set by the view."""
+
+    name = StringField("What it is for", validators=[DataRequired(), Length(max=120)])
+    products = SelectMultipleField("Products", coerce=int, validators=[Optional()])
+    scopes = SelectMultipleField("Permissions", validators=[DataRequired(message="choose at least one permission")])
+    expires_days = IntegerField("Expires after (days)", default=90, validators=[DataRequired(), NumberRange(1, 366)])

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from werkzeug import Response
+from wtforms import SelectChoice
 
 from ..auth import Permission, Role, authorize
+from ..db import utcnow
 from ..errors import DomainError, TooManyRequests, Unauthorized
-from ..products.services import get_product
+from ..products.services import get_product, list_products
 from ..web.context import client_origin, commit, db_session
 from ..web.forms import apply_errors
-from .forms import ROLE_LABELS, ActionForm, LoginForm, MemberForm, MemberRemoveForm, PasswordChangeForm, UserCreateForm
+from .forms import (
+    ROLE_LABELS,
+    ActionForm,
+    LoginForm,
+    MemberForm,
+    MemberRemoveForm,
+    PasswordChangeForm,
+    TokenForm,
+    UserCreateForm,
+)
 from .models import User
 from .services import (
     add_member,
@@ -29,6 +41,7 @@ from .services import (
     set_admin,
     set_disabled,
 )
+from .tokens import create_token, list_tokens, revoke_token, token_label
 
 bp = Blueprint("accounts", __name__)
 
@@ -247,3 +260,52 @@ def remove_member_view(product_id: int) -> Response:
             commit()
             flash(f"{form.email.data} is no longer a member of {product.name}.", "success")
     return redirect(url_for("accounts.members", product_id=product.id))
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+def tokens() -> str:
+    """One's API tokens; a new token is shown on this page once, and never again."""
+    session_ = db_session()
+    principal = g.principal
+    form = TokenForm()
+    visible = list_products(session_, principal)
+    form.products.choices = [SelectChoice(p.id, p.name) for p in visible]
+    form.scopes.choices = [
+        SelectChoice(p.value, p.value)
+        for p in Permission
+        if principal.is_admin or any(principal.has(p, product.id) for product in visible)
+    ]
+    created = None
+    if form.validate_on_submit():
+        try:
+            created = create_token(
+                session_,
+                principal,
+                user_id=principal.user_id,
+                name=form.name.data,
+                product_ids=form.products.data or [],
+                scopes=form.scopes.data,
+                expires_at=utcnow() + timedelta(days=form.expires_days.data),
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+    return render_template(
+        "accounts/tokens.html",
+        form=form,
+        created=created,
+        tokens=list_tokens(session_, principal, user_id=principal.user_id),
+        action=ActionForm(),
+        label=token_label,
+        now=utcnow(),
+    )
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+def revoke_token_view(token_id: int) -> Response:
+    """Revoke one of one's tokens."""
+    found = revoke_token(db_session(), g.principal, token_id)
+    commit()
+    flash(f"Token {token_label(found)} revoked.", "success")
+    return redirect(url_for("accounts.tokens"))

@@ -117,7 +117,11 @@ def verify_chain(
     public_key: Ed25519PublicKey,
     checkpoints: Sequence[Checkpoint] = (),
 ) -> Problem | None:
-    """The first problem in the chain (events in storage order), or None when it is intact."""
+    """The first problem in the chain, or None when it is intact.
+
+    Walks in seq order; storage order (id) must agree with it, so whole rows moved around show too.
+    """
+    events = sorted(events, key=lambda e: e.seq)
     if events and not any(_verifies(key, e) for e in events):
         return Problem(
             "rekeyed",
@@ -125,7 +129,6 @@ def verify_chain(
             "no event verifies with this installation's key: "
             "the chain was recomputed without the key, or the key was replaced",
         )
-    seqs = {e.seq for e in events}
     previous: ChainedEvent | None = None
     for index, event in enumerate(events):
         expected_seq = previous.seq + 1 if previous else 1
@@ -137,9 +140,9 @@ def verify_chain(
                     "inserted", event.seq, f"event id {event.id} (seq {event.seq}) was inserted into the chain"
                 )
             return Problem("modified", event.seq, f"event seq {event.seq} (id {event.id}) was modified")
-        if event.seq < expected_seq or (event.seq > expected_seq and expected_seq in seqs):
+        if previous is not None and event.id < previous.id:
             return Problem(
-                "reordered", event.seq, f"event seq {event.seq} is stored out of order (expected seq {expected_seq})"
+                "reordered", event.seq, f"event seq {event.seq} is stored before seq {previous.seq}: rows were moved"
             )
         if event.seq > expected_seq:
             missing = f"{expected_seq}" if event.seq == expected_seq + 1 else f"{expected_seq} to {event.seq - 1}"

@@ -272,3 +272,19 @@ def iter_events(session: Session, actor: Principal, wanted: EventFilter) -> Iter
     _authorize_reading(actor, wanted)
     query = select(AuditEvent).where(*_conditions(wanted)).order_by(AuditEvent.seq).execution_options(yield_per=500)
     yield from session.scalars(query)
+
+
+def event_json(event: AuditEvent) -> dict[str, Any]:
+    """An event as `--json`, the API and CSV export give it."""
+    return {
+        "seq": event.seq,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "origin": event.origin,
+        "action": event.action,
+        "target": f"{event.target_type}:{event.target_id}",
+        "product_id": event.product_id,
+        "details": event.details,
+        "digest": event.digest,
+        "hash": event.hash,
+    }

@@ -13,6 +13,7 @@ from .security import init_security_headers
 def init_web(app: Flask) -> None:
     """Register the HTML blueprints, CSRF protection and per-request hooks."""
     from ..accounts.views import bp as accounts_bp
+    from ..audit.views import bp as audit_bp
     from ..catalog.views import bp as catalog_bp
     from ..products.views import bp as products_bp
     from .views import bp as web_bp
@@ -36,3 +37,4 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(products_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(audit_bp)

@@ -1,0 +1,94 @@
+"""`sdl-tracker audit` commands: verify the chain, sign checkpoints, read the log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from ..auth import Principal
+from ..commands import echo_lines, emit, fail, json_option, server_command
+from ..errors import Invalid
+from .chain import Checkpoint
+from .services import (
+    EventFilter,
+    checkpoint_document,
+    create_checkpoint,
+    event_json,
+    parse_checkpoint_document,
+    search_events,
+    session_keys,
+    verify,
+)
+
+audit = AppGroup("audit", help="The tamper-evident audit log.")
+
+
+@audit.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also check the chain against this exported checkpoint.",
+)
+@json_option
+@server_command(read_only=True)
+def audit_verify(session: Session, actor: Principal, checkpoint_file: Path | None, as_json: bool) -> None:
+    """Walk the chain; exit 1 naming the first modified, deleted, inserted or reordered event."""
+    extra: tuple[Checkpoint, ...] = ()
+    if checkpoint_file is not None:
+        try:
+            document = json.loads(checkpoint_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Invalid.field("--checkpoint", f"cannot read {checkpoint_file}: {exc}") from None
+        extra = (parse_checkpoint_document(document, session_keys(session)),)
+    result = verify(session, actor, extra)
+    problem = result.problem
+    data = {
+        "intact": problem is None,
+        "events": result.events,
+        "checkpoints": result.checkpoints,
+        "problem": None if problem is None else {"kind": problem.kind, "seq": problem.seq, "message": problem.message},
+    }
+    if problem is not None:
+        if as_json:
+            click.echo(json.dumps(data, indent=2))
+        fail(f"audit chain broken: {problem.message}", code=1)
+    emit(data, as_json, echo_lines([f"intact: {result.events} events, {result.checkpoints} checkpoints verified"], ""))
+
+
+@audit.command("checkpoint")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="Also write the checkpoint file here.")
+@json_option
+@server_command()
+def audit_checkpoint(session: Session, actor: Principal, output: Path | None, as_json: bool) -> None:
+    """Sign the chain head now (also done every 1000 events); optionally export it."""
+    document = checkpoint_document(create_checkpoint(session, actor))
+    if output is not None:
+        output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    emit(document, as_json, echo_lines([f"checkpoint at seq {document['seq']}: {document['head_hash']}"], ""))
+
+
+@audit.command("log")
+@click.option("--product", "product_id", type=int, help="Only this product's events (by id).")
+@click.option("--actor", "actor_text", default="", help="Actor contains this text.")
+@click.option("--action", default="", help="Action starts with this (e.g. accounts:login).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@server_command(read_only=True)
+def audit_log(
+    session: Session, actor: Principal, product_id: int | None, actor_text: str, action: str, limit: int, as_json: bool
+) -> None:
+    """Print the newest events."""
+    events, _total = search_events(
+        session, actor, EventFilter(actor=actor_text, action=action, product_id=product_id), limit=limit
+    )
+    items = [event_json(e) for e in events]
+    lines = [
+        f"{e.seq:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.action:<32} {e.target_type}:{e.target_id:<16} {e.actor}"
+        for e in events
+    ]
+    emit(items, as_json, echo_lines(lines, "no events"))
