@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import User
-from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.accounts.tokens import create_token
+from sdl_tracker.catalog.services import find_edition
 from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 
 ACTORS = ("admin", "security_officer", "developer", "auditor", "non_member", "anonymous", "read_token")

@@ -268,10 +268,19 @@ def search_events(
 
 
 def iter_events(session: Session, actor: Principal, wanted: EventFilter) -> Iterator[AuditEvent]:
-    """Every matching event, oldest first, streamed (for CSV export)."""
+    """Every matching event, oldest first, in batches (for CSV export): memory stays flat."""
     _authorize_reading(actor, wanted)
-    query = select(AuditEvent).where(*_conditions(wanted)).order_by(AuditEvent.seq).execution_options(yield_per=500)
-    yield from session.scalars(query)
+    conditions = _conditions(wanted)
+    after = 0
+    while True:
+        # Keyset paging rather than a server-side cursor: it survives the response being streamed
+        # after the view returned, on every database.
+        query = select(AuditEvent).where(*conditions, AuditEvent.seq > after).order_by(AuditEvent.seq).limit(500)
+        batch = list(session.scalars(query))
+        yield from batch
+        if len(batch) < 500:
+            return
+        after = batch[-1].seq
 
 
 def event_json(event: AuditEvent) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Tampering directly in the database is caught by `sdl-tracker audit verify`; concurrent writers never fork the chain."""
+"""Tampering in the database is caught by `sdl-tracker audit verify`; concurrent writers never fork the chain."""
 
 from __future__ import annotations
 
@@ -108,8 +108,9 @@ def test_a_row_moved_in_storage_order_is_detected(app: Flask, connection: Connec
         )
         assignments = ", ".join(f"{n} = :{n}" for n in names)
         connection.execute(
-            text(f"UPDATE audit_event SET {assignments} WHERE id = :target"), {**values, "target": target}
-        )  # noqa: S608
+            text(f"UPDATE audit_event SET {assignments} WHERE id = :target"),  # noqa: S608 - fixed column names
+            {**values, "target": target},
+        )
     assert "rows were moved" in broken(app)
 
 
@@ -118,8 +119,9 @@ def test_an_inserted_row_is_detected(app: Flask, connection: Connection, history
     prev = connection.execute(text("SELECT hash FROM audit_event WHERE seq = :s"), {"s": history[4]}).scalar_one()
     connection.execute(
         text(
-            "INSERT INTO audit_event (seq, at, actor, origin, action, target_type, target_id, details, digest, prev_hash, hash) "
-            "VALUES (:seq, :at, 'user:attacker', 'cli', 'products:product:delete', 'product', '1', '{}', :d, :p, :h)"
+            "INSERT INTO audit_event (seq, at, actor, origin, action, target_type, target_id, details, digest, "
+            "prev_hash, hash) VALUES (:seq, :at, 'user:attacker', 'cli', 'products:product:delete', "
+            "'product', '1', '{}', :d, :p, :h)"
         ),
         {"seq": history[4] + 1, "at": "2026-11-26 12:00:00+00:00", "d": "0" * 64, "p": prev, "h": "f" * 64},
     )
