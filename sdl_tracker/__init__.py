@@ -9,6 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from .blobs import BlobStore
 from .config import load_settings
 from .db import Database
 from .keys import load_installation_keys
@@ -37,6 +38,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.extensions[DB_EXTENSION] = Database(
         settings.DATABASE_URL,
         keys=load_installation_keys(Path(settings.DATA_DIR)),
+        blobs=BlobStore(Path(settings.DATA_DIR) / "blobs", settings.MAX_UPLOAD_BYTES),
         busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS,
     )
     logging.getLogger("sdl_tracker").setLevel(settings.LOG_LEVEL)

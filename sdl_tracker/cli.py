@@ -102,7 +102,7 @@ def check() -> None:
 @with_appcontext
 def revision(message: str) -> None:
     """Autogenerate a migration from the models (developers)."""
-    schema.revision(app_db(current_app), message)
+    _alembic(lambda: schema.revision(app_db(current_app), message))
 
 
 def _alembic(action: object) -> None:
@@ -118,11 +118,13 @@ def _alembic(action: object) -> None:
 def _register_features() -> None:
     from .accounts.cli import member, token, user
     from .audit.cli import audit
+    from .blob_cli import blobs
     from .catalog.cli import catalog
     from .demo import demo
+    from .evidence.cli import evidence
     from .products.cli import product, release, repo
 
-    for command in (user, member, token, audit, product, release, repo, catalog, demo):
+    for command in (user, member, token, audit, product, release, repo, catalog, evidence, blobs, demo):
         cli.add_command(command)
 
 

@@ -6,7 +6,7 @@ import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.engine import Connection, make_url
@@ -16,6 +16,9 @@ from sqlalchemy.types import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 
 from .keys import InstallationKeys
+
+if TYPE_CHECKING:
+    from .blobs import BlobStore
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -77,6 +80,7 @@ def short_text(length: int = 200) -> String:
 
 
 SESSION_KEYS = "sdl_tracker.keys"
+SESSION_BLOBS = "sdl_tracker.blobs"
 
 # Execution option that marks a read-only unit of work, so SQLite need not take the write lock.
 READ_ONLY = "sdl_tracker_read_only"
@@ -85,11 +89,18 @@ READ_ONLY = "sdl_tracker_read_only"
 class Database:
     """The engine of one app and the factory of its sessions."""
 
-    def __init__(self, url: str, *, keys: InstallationKeys | None = None, busy_timeout_ms: int = 15_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        keys: InstallationKeys | None = None,
+        blobs: BlobStore | None = None,
+        busy_timeout_ms: int = 15_000,
+    ) -> None:
         self.url = make_url(url)
-        # Sessions carry the installation's keys, so the audit log can chain events without
-        # services reading the app's config.
-        self._info = {SESSION_KEYS: keys} if keys else {}
+        # Sessions carry the installation's keys and blob store, so the audit log can chain events
+        # and services can store artifacts without reading the app's config.
+        self._info: dict[str, object] = {SESSION_KEYS: keys, SESSION_BLOBS: blobs}
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, busy_timeout_ms)

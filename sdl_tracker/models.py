@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from . import blobs as blob_models
 from .accounts import models as accounts_models
 from .audit import models as audit_models
 from .catalog import models as catalog_models
 from .db import Base
+from .evidence import models as evidence_models
 from .products import models as products_models
 
-__all__ = ["Base", "accounts_models", "audit_models", "catalog_models", "products_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "audit_models",
+    "blob_models",
+    "catalog_models",
+    "evidence_models",
+    "products_models",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ class Operation:
     status: int = 200
     query: dict[str, str] = field(default_factory=dict)  # name -> description
     tag: str = ""
+    multipart: type[BaseModel] | None = None  # a `metadata` JSON part validated by this, plus `file` parts
+    binary: bool = False  # the response is a file download
 
 
 def operation(summary: str, **kwargs: Any) -> Callable[[F], F]:
@@ -64,11 +67,27 @@ def paginated(items: list[Any], serialise: Callable[[Any], dict[str, Any]]) -> d
     }
 
 
+def parse_metadata(model: type[M]) -> M:
+    """Validate the `metadata` JSON part of a multipart request against `model`."""
+    raw = request.form.get("metadata")
+    if raw is None:
+        raise Invalid.field("metadata", "send the fields as a JSON `metadata` part (multipart/form-data)")
+    try:
+        payload = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise Invalid.field("metadata", f"not JSON: {exc.msg}") from None
+    return _validated(model, payload)
+
+
 def parse_body(model: type[M]) -> M:
     """Validate the JSON body against `model`; errors become Invalid with JSON paths."""
     payload = request.get_json(silent=True)
     if payload is None:
         raise Invalid("the body must be a JSON document (Content-Type: application/json)")
+    return _validated(model, payload)
+
+
+def _validated(model: type[M], payload: Any) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -114,7 +133,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         spec: Operation | None = getattr(view, SPEC_ATTRIBUTE, None)
         if spec is None:
             raise RuntimeError(f"API endpoint {rule.endpoint} has no @operation description")
-        for model in (spec.body, spec.response):
+        for model in (spec.body, spec.response, spec.multipart):
             if model is not None:
                 models.add(model)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
@@ -175,6 +194,33 @@ def _operation_doc(rule: Rule, spec: Operation) -> dict[str, Any]:
             "422": {"description": "invalid input", "content": problem},
         },
     }
+    if spec.binary:
+        doc["responses"][str(spec.status)]["content"] = {
+            "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
+        }
+    if spec.multipart is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "metadata": {
+                                "type": "string",
+                                "contentMediaType": "application/json",
+                                "contentSchema": {"$ref": f"#/components/schemas/{spec.multipart.__name__}"},
+                            },
+                            "file": {
+                                "type": "array",
+                                "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                            },
+                        },
+                        "required": ["metadata"],
+                    }
+                }
+            },
+        }
     if spec.body is not None:
         doc["requestBody"] = {
             "required": True,

@@ -37,6 +37,7 @@ class LiveServer:
     url: str
     email: str
     password: str
+    app: Any
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def live_server(
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.server_port}", "admin@example.com", PASSWORD)
+    yield LiveServer(f"http://127.0.0.1:{server.server_port}", "admin@example.com", PASSWORD, app)
     server.shutdown()
     thread.join(timeout=5)
     database.dispose()

@@ -1,0 +1,203 @@
+"""The content-addressed artifact store: files named by SHA-256, written crash-safely, never modified.
+
+A blob is written (temporary file, fsync, rename, directory fsync) before the row that names it
+commits, so a crash can leave an unreferenced blob, which `sdl-tracker blobs gc` removes, but never
+a row without its blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, BinaryIO, cast
+
+from sqlalchemy import BigInteger, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .db import SESSION_BLOBS, Base, UTCDateTime, utcnow
+from .errors import DomainError, Invalid, NotFound
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+CHUNK = 1024 * 1024
+
+
+class Blob(Base):
+    """A stored file's identity: rows of every feature point here, and here only after the file exists."""
+
+    __tablename__ = "blob"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """What put() wrote."""
+
+    sha256: str
+    size: int
+
+
+class CorruptBlob(DomainError):
+    """A blob's content no longer matches its name: the store was damaged; nothing is served."""
+
+    status = 500
+    title = "Integrity check failed"
+
+
+class BlobStore:
+    """Files under `root/objects/ab/cdef...`; temporary files under `root/tmp`."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self.objects = root / "objects"
+        self.tmp = root / "tmp"
+
+    def _ensure_dirs(self) -> None:
+        self.objects.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        """Where the blob named `sha256` lives (the name is checked, so no path can be smuggled in)."""
+        if not SHA256.match(sha256):
+            raise ValueError(f"not a SHA-256: {sha256!r}")
+        return self.objects / sha256[:2] / sha256[2:]
+
+    def put(self, stream: IO[bytes]) -> StoredFile:
+        """Store the stream's bytes durably; identical content is stored once. Invalid if empty or too large."""
+        self._ensure_dirs()
+        digest = hashlib.sha256()
+        size = 0
+        tmp = self.tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
+        try:
+            with open(tmp, "xb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise Invalid.field("file", f"the file is larger than the limit of {self.max_bytes:,} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if size == 0:
+                raise Invalid.field("file", "the file is empty")
+            sha256 = digest.hexdigest()
+            final = self.path_for(sha256)
+            if final.exists():
+                return StoredFile(sha256, size)  # identical content is stored once
+            final.parent.mkdir(exist_ok=True)
+            os.replace(tmp, final)  # atomic: the name appears only with the whole content behind it
+            _fsync_dir(final.parent)
+            return StoredFile(sha256, size)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def open_verified(self, sha256: str) -> BinaryIO:
+        """The blob, opened for reading after its content was checked against its name."""
+        path = self.path_for(sha256)
+        if not path.exists():
+            raise NotFound(f"blob {sha256} is missing from the store")
+        if file_digest(path) != sha256:
+            raise CorruptBlob(f"blob {sha256} does not match its content")
+        return cast(BinaryIO, open(path, "rb"))
+
+    def names(self) -> Iterator[str]:
+        """Every blob name in the store."""
+        if not self.objects.exists():
+            return
+        for directory in sorted(self.objects.iterdir()):
+            for path in sorted(directory.iterdir()):
+                yield directory.name + path.name
+
+    def remove(self, sha256: str) -> None:
+        """Delete a blob file (garbage collection only: referenced blobs are never removed)."""
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    def age_seconds(self, sha256: str) -> float:
+        """How long ago the blob was written."""
+        return time.time() - self.path_for(sha256).stat().st_mtime
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's content."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def session_blobs(session: Session) -> BlobStore:
+    """The blob store the session carries (see Database)."""
+    store = session.info.get(SESSION_BLOBS)
+    if store is None:
+        raise RuntimeError("this session carries no blob store; make it through Database(..., blobs=...)")
+    return cast(BlobStore, store)
+
+
+def store_blob(session: Session, stream: IO[bytes]) -> Blob:
+    """Write the bytes to the store, then record the blob in the caller's transaction."""
+    stored = session_blobs(session).put(stream)
+    blob = session.get(Blob, stored.sha256)
+    if blob is None:
+        blob = Blob(sha256=stored.sha256, size=stored.size)
+        session.add(blob)
+        session.flush()
+    return blob
+
+
+@dataclass(frozen=True)
+class BlobReport:
+    """What `blobs verify` found."""
+
+    checked: int
+    corrupt: list[str]
+    missing: list[str]
+    unreferenced: list[str]
+
+
+def check_store(session: Session) -> BlobReport:
+    """Every file's content against its name, every row against a file, every file against a row."""
+    store = session_blobs(session)
+    recorded = set(session.scalars(select(Blob.sha256)))
+    on_disk = set(store.names())
+    corrupt = sorted(name for name in on_disk if file_digest(store.path_for(name)) != name)
+    return BlobReport(
+        checked=len(on_disk),
+        corrupt=corrupt,
+        missing=sorted(recorded - on_disk),
+        unreferenced=sorted(on_disk - recorded),
+    )
+
+
+def collect_garbage(session: Session, *, min_age_seconds: float) -> list[str]:
+    """Remove blob files no row names, once they are old enough not to be a write still in flight."""
+    store = session_blobs(session)
+    recorded = set(session.scalars(select(Blob.sha256)))
+    removed = []
+    for name in store.names():
+        if name not in recorded and store.age_seconds(name) >= min_age_seconds:
+            store.remove(name)
+            removed.append(name)
+    if store.tmp.exists():  # half-written files of processes that died mid-write
+        for leftover in store.tmp.iterdir():
+            if time.time() - leftover.stat().st_mtime >= min_age_seconds:
+                leftover.unlink(missing_ok=True)
+    return removed

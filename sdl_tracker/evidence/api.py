@@ -1,0 +1,275 @@
+"""Evidence over /api/v1: list, attach (multipart), revise, submit, review, download artifacts."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from flask import Blueprint, Response, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..api.openapi import operation, paginated, parse_body, parse_metadata
+from ..products.services import get_release_by_version
+from ..web.context import commit, db_session
+from .downloads import artifact_response
+from .models import EvidenceKind
+from .serialise import evidence_json
+from .services import (
+    EvidenceInput,
+    EvidenceQuery,
+    Upload,
+    create_evidence,
+    get_artifact,
+    get_evidence,
+    list_evidence,
+    review_evidence,
+    revise_evidence,
+    submit_evidence,
+)
+
+bp = Blueprint("evidence_api", __name__)
+
+
+class Strict(BaseModel):
+    """Input models name every field they accept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EvidenceIn(Strict):
+    """New evidence (the `metadata` part; files go in `file` parts)."""
+
+    kind: EvidenceKind
+    title: str = Field(min_length=1, max_length=200)
+    requirements: list[str] = Field(min_length=1, max_length=200, description="ids such as SR-2 or CR 3.4")
+    releases: list[str] = Field(default_factory=list, max_length=200, description="versions; none: the whole product")
+    effective_date: date | None = None
+    description: str = Field(default="", max_length=50_000, description="Markdown")
+    author: str = Field(default="", max_length=200)
+    review_due: date | None = None
+    draft: bool = False
+
+
+class RevisionIn(Strict):
+    """Changes for a new revision; absent fields stay as they were. New files are added."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    requirements: list[str] | None = Field(default=None, min_length=1, max_length=200)
+    releases: list[str] | None = Field(default=None, max_length=200)
+    effective_date: date | None = None
+    description: str | None = Field(default=None, max_length=50_000)
+    author: str | None = Field(default=None, max_length=200)
+    review_due: date | None = None
+    submit: bool = False
+
+
+class ReviewIn(Strict):
+    """A review decision."""
+
+    decision: Literal["accept", "reject"]
+    reason: str = Field(default="", max_length=5000)
+
+
+class ArtifactOut(BaseModel):
+    """A file of a revision."""
+
+    id: int
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+class RequirementRef(BaseModel):
+    """A requirement a revision links."""
+
+    standard: str
+    edition: str
+    id: str
+
+
+class RevisionOut(BaseModel):
+    """A revision."""
+
+    number: int
+    title: str
+    description: str
+    effective_date: date
+    author: str
+    review_due: date | None
+    details: dict[str, Any]
+    state: str
+    submitted_by: str
+    reviewed_by: str | None
+    reviewed_at: str | None
+    rejection_reason: str | None
+    requirements: list[RequirementRef]
+    releases: list[str]
+    artifacts: list[ArtifactOut]
+    created_at: str
+
+
+class EvidenceOut(BaseModel):
+    """An evidence item with its current revision (and, on its own page, every revision)."""
+
+    id: int
+    product_id: int | None
+    scope: str
+    kind: EvidenceKind
+    created_at: str
+    created_by: str
+    current: RevisionOut
+    revisions: list[RevisionOut] | None = None
+
+
+class EvidencePage(BaseModel):
+    """A page of evidence."""
+
+    items: list[EvidenceOut]
+    total: int
+    page: int
+    per_page: int
+
+
+def _uploads() -> list[Upload]:
+    return [
+        Upload(f.filename or "artifact", f.mimetype or "application/octet-stream", f.stream)
+        for f in request.files.getlist("file")
+    ]
+
+
+def _create(product_id: int | None) -> tuple[Response, int]:
+    data = parse_metadata(EvidenceIn)
+    created = create_evidence(
+        db_session(),
+        g.principal,
+        product_id=product_id,
+        kind=data.kind.value,
+        draft=data.draft,
+        data=EvidenceInput(
+            title=data.title,
+            description=data.description,
+            effective_date=data.effective_date,
+            author=data.author,
+            review_due=data.review_due,
+            requirements=data.requirements,
+            release_versions=data.releases,
+            files=_uploads(),
+        ),
+    )
+    commit()
+    return jsonify(evidence_json(created, history=True)), 201
+
+
+@bp.get("/products/<int:product_id>/evidence")
+@operation(
+    "A product's evidence, newest first",
+    response=EvidencePage,
+    tag="evidence",
+    query={
+        "release": "only what covers this release version, with organisation-wide evidence",
+        "page": "page number from 1",
+        "per_page": "1-200, default 50",
+    },
+)
+def evidence_list(product_id: int) -> Response:
+    """List evidence."""
+    version = request.args.get("release")
+    release_id = get_release_by_version(db_session(), g.principal, product_id, version).id if version else None
+    query = EvidenceQuery(product_id, release_id, include_organisation=release_id is not None)
+    return jsonify(paginated(list_evidence(db_session(), g.principal, query), evidence_json))
+
+
+@bp.post("/products/<int:product_id>/evidence")
+@operation(
+    "Attach evidence (multipart: a JSON `metadata` part and one or more `file` parts)",
+    multipart=EvidenceIn,
+    response=EvidenceOut,
+    status=201,
+    tag="evidence",
+)
+def evidence_create(product_id: int) -> tuple[Response, int]:
+    """Attach evidence to a product."""
+    return _create(product_id)
+
+
+@bp.post("/organisation/evidence")
+@operation(
+    "Attach organisation-wide evidence (administrators)",
+    multipart=EvidenceIn,
+    response=EvidenceOut,
+    status=201,
+    tag="evidence",
+)
+def organisation_evidence_create() -> tuple[Response, int]:
+    """Attach organisation-wide evidence."""
+    return _create(None)
+
+
+@bp.get("/evidence/<int:evidence_id>")
+@operation("An evidence item with every revision", response=EvidenceOut, tag="evidence")
+def evidence_show(evidence_id: int) -> Response:
+    """Show evidence."""
+    return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id), history=True))
+
+
+@bp.post("/evidence/<int:evidence_id>/revisions")
+@operation(
+    "Edit evidence: a new revision (multipart: `metadata` with the changes, `file` parts to add)",
+    multipart=RevisionIn,
+    response=EvidenceOut,
+    status=201,
+    tag="evidence",
+)
+def evidence_revise(evidence_id: int) -> tuple[Response, int]:
+    """Revise evidence."""
+    data = parse_metadata(RevisionIn)
+    revise_evidence(
+        db_session(),
+        g.principal,
+        evidence_id,
+        submit=data.submit,
+        data=EvidenceInput(
+            title=data.title,
+            description=data.description,
+            effective_date=data.effective_date,
+            author=data.author,
+            review_due=data.review_due,
+            requirements=data.requirements,
+            release_versions=data.releases,
+            files=_uploads(),
+        ),
+    )
+    commit()
+    return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id), history=True)), 201
+
+
+@bp.post("/evidence/<int:evidence_id>/submit")
+@operation("Submit a draft for review", response=EvidenceOut, tag="evidence")
+def evidence_submit(evidence_id: int) -> Response:
+    """Submit a draft."""
+    submit_evidence(db_session(), g.principal, evidence_id)
+    commit()
+    return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id)))
+
+
+@bp.post("/evidence/<int:evidence_id>/review")
+@operation(
+    "Accept or reject the current revision (security officers; never one's own)",
+    body=ReviewIn,
+    response=EvidenceOut,
+    tag="evidence",
+)
+def evidence_review(evidence_id: int) -> Response:
+    """Review evidence."""
+    data = parse_body(ReviewIn)
+    review_evidence(db_session(), g.principal, evidence_id, accept=data.decision == "accept", reason=data.reason)
+    commit()
+    return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id)))
+
+
+@bp.get("/artifacts/<int:artifact_id>")
+@operation("Download an artifact (always an attachment; its SHA-256 is checked first)", binary=True, tag="evidence")
+def artifact_download(artifact_id: int) -> Response:
+    """Download an artifact."""
+    return artifact_response(*get_artifact(db_session(), g.principal, artifact_id))

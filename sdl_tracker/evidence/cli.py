@@ -1,0 +1,157 @@
+"""`sdl-tracker evidence` commands."""
+
+from __future__ import annotations
+
+import mimetypes
+from contextlib import ExitStack
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from ..auth import Principal
+from ..commands import echo_lines, emit, json_option, server_command
+from ..errors import Invalid
+from ..products.services import get_product_by_name, get_release_by_version
+from .models import EvidenceKind
+from .serialise import evidence_json
+from .services import (
+    EvidenceInput,
+    EvidenceQuery,
+    Upload,
+    create_evidence,
+    get_evidence,
+    list_evidence,
+    review_evidence,
+)
+
+evidence = AppGroup("evidence", help="IEC 62443-4-1 practice evidence.")
+DATE = click.DateTime(["%Y-%m-%d"])
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+@evidence.command("add")
+@click.argument("product_name", metavar="[PRODUCT]", required=False)
+@click.option("--organisation", is_flag=True, help="Organisation-wide evidence (administrators), instead of PRODUCT.")
+@click.option("--kind", required=True, type=click.Choice([k.value for k in EvidenceKind]))
+@click.option("--title", required=True)
+@click.option(
+    "--requirement",
+    "requirements",
+    multiple=True,
+    required=True,
+    help="A requirement it shows (SR-2, CR 3.4); repeatable.",
+)
+@click.option(
+    "--release", "releases", multiple=True, help="A release it covers (default: the whole product); repeatable."
+)
+@click.option(
+    "--file", "files", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--effective-date", type=DATE, help="When the activity happened (default: today).")
+@click.option("--description", default="", help="Markdown.")
+@click.option("--author", default="")
+@click.option("--review-due", type=DATE, help="When it must be reviewed again.")
+@click.option("--draft", is_flag=True, help="Keep it as a draft (not yet submitted for review).")
+@json_option
+@server_command()
+def evidence_add(
+    session: Session,
+    actor: Principal,
+    product_name: str | None,
+    organisation: bool,
+    kind: str,
+    title: str,
+    requirements: tuple[str, ...],
+    releases: tuple[str, ...],
+    files: tuple[Path, ...],
+    effective_date: datetime | None,
+    description: str,
+    author: str,
+    review_due: datetime | None,
+    draft: bool,
+    as_json: bool,
+) -> None:
+    """Attach evidence to PRODUCT (or, with --organisation, to every product); prints the new id."""
+    if bool(product_name) == organisation:
+        raise Invalid.field("PRODUCT", "name a product, or --organisation, not both")
+    product_id = get_product_by_name(session, actor, product_name).id if product_name else None
+    with ExitStack() as stack:
+        uploads = [
+            Upload(
+                path.name,
+                mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                stack.enter_context(open(path, "rb")),
+            )
+            for path in files
+        ]
+        data = EvidenceInput(
+            title=title,
+            description=description,
+            effective_date=_day(effective_date),
+            author=author,
+            review_due=_day(review_due),
+            requirements=requirements,
+            release_versions=releases,
+            files=uploads,
+        )
+        created = create_evidence(session, actor, product_id=product_id, kind=kind, data=data, draft=draft)
+    emit(evidence_json(created), as_json, lambda: click.echo(created.id))
+
+
+@evidence.command("list")
+@click.argument("product_name", metavar="PRODUCT")
+@click.option("--release", "version", help="Only what covers this release (with inherited organisation-wide evidence).")
+@json_option
+@server_command(read_only=True)
+def evidence_list(session: Session, actor: Principal, product_name: str, version: str | None, as_json: bool) -> None:
+    """List PRODUCT's evidence, newest first."""
+    product = get_product_by_name(session, actor, product_name)
+    release_id = get_release_by_version(session, actor, product.id, version).id if version else None
+    items = list_evidence(
+        session, actor, EvidenceQuery(product.id, release_id, include_organisation=version is not None)
+    )
+    data = [evidence_json(e) for e in items]
+    lines = [
+        f"{e['id']:>5}  {e['kind']:<22} {c['state']:<9} {c['effective_date']}  {c['title']}"
+        for e in data
+        for c in [e["current"]]
+    ]
+    emit(data, as_json, echo_lines(lines, "no evidence"))
+
+
+@evidence.command("show")
+@click.argument("evidence_id", type=int)
+@json_option
+@server_command(read_only=True)
+def evidence_show(session: Session, actor: Principal, evidence_id: int, as_json: bool) -> None:
+    """Show evidence EVIDENCE_ID with every revision."""
+    found = get_evidence(session, actor, evidence_id)
+    data = evidence_json(found, history=True)
+    current = data["current"]
+    lines = [
+        f"{found.id}: {current['title']} ({found.kind.value}, {found.scope.value}) "
+        f"r{current['number']} {current['state']}",
+        f"  effective {current['effective_date']}; requirements {', '.join(r['id'] for r in current['requirements'])}",
+        *[
+            f"  artifact {a['id']}: {a['filename']} ({a['size']} bytes, sha256 {a['sha256'][:12]})"
+            for a in current["artifacts"]
+        ],
+    ]
+    emit(data, as_json, echo_lines(lines, ""))
+
+
+@evidence.command("review")
+@click.argument("evidence_id", type=int)
+@click.argument("decision", type=click.Choice(["accept", "reject"]))
+@click.option("--reason", default="", help="Why (required to reject).")
+@server_command()
+def evidence_review(session: Session, actor: Principal, evidence_id: int, decision: str, reason: str) -> None:
+    """Accept or reject evidence EVIDENCE_ID (a security officer, with --as EMAIL)."""
+    revision = review_evidence(session, actor, evidence_id, accept=decision == "accept", reason=reason)
+    click.echo(f"evidence {evidence_id} revision {revision.number}: {revision.state.value}")

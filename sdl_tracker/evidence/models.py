@@ -1,0 +1,147 @@
+"""Evidence items and their immutable revisions, artifacts and links."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..catalog.models import Requirement
+from ..db import Base, UTCDateTime, str_enum, utcnow
+from ..products.models import Release
+
+
+class EvidenceKind(enum.StrEnum):
+    """What activity the evidence records (lowercase hyphenated, as the CLI takes them)."""
+
+    THREAT_MODEL = "threat-model"
+    DESIGN_REVIEW = "design-review"
+    CODE_REVIEW = "code-review"
+    STATIC_ANALYSIS = "static-analysis"
+    FUZZ_CAMPAIGN = "fuzz-campaign"
+    VULNERABILITY_SCAN = "vulnerability-scan"
+    PENETRATION_TEST = "penetration-test"
+    REQUIREMENTS_TEST = "requirements-test"
+    THREAT_MITIGATION_TEST = "threat-mitigation-test"
+    SECURITY_TRAINING = "security-training"
+    PROCESS_DOCUMENT = "process-document"
+    GUIDELINE_DOCUMENT = "guideline-document"
+    UPDATE_RECORD = "update-record"
+    OTHER = "other"
+
+
+class EvidenceScope(enum.StrEnum):
+    """What the evidence covers."""
+
+    RELEASES = "releases"  # named releases of one product
+    PRODUCT = "product"  # the whole product
+    ORGANISATION = "organisation"  # every product inherits it (process documents such as SM-1)
+
+
+class ReviewState(enum.StrEnum):
+    """Where a revision stands in review."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Evidence(Base):
+    """One piece of evidence; what it says lives in its revisions, the newest being current."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"), index=True)
+    scope: Mapped[EvidenceScope] = mapped_column(str_enum(EvidenceScope, "evidence_scope"))
+    kind: Mapped[EvidenceKind] = mapped_column(str_enum(EvidenceKind, "evidence_kind"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320))
+
+    revisions: Mapped[list[EvidenceRevision]] = relationship(
+        back_populates="evidence", order_by="EvidenceRevision.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def current(self) -> EvidenceRevision:
+        """The newest revision."""
+        return self.revisions[-1]
+
+
+class EvidenceRevision(Base):
+    """One immutable version of an evidence item: its text, dates, review, artifacts and links."""
+
+    __tablename__ = "evidence_revision"
+    __table_args__ = (UniqueConstraint("evidence_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    effective_date: Mapped[date] = mapped_column(Date)  # when the activity happened, not the upload
+    author: Mapped[str] = mapped_column(String(200), default="")
+    review_due: Mapped[date | None] = mapped_column(Date)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[ReviewState] = mapped_column(str_enum(ReviewState, "review_state"))
+    submitted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    submitted_by: Mapped[str] = mapped_column(String(320))
+    reviewed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    reviewed_by: Mapped[str] = mapped_column(String(320), default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rejection_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    evidence: Mapped[Evidence] = relationship(back_populates="revisions")
+    artifacts: Mapped[list[Artifact]] = relationship(cascade="all, delete-orphan", order_by="Artifact.id")
+    requirement_links: Mapped[list[RevisionRequirement]] = relationship(cascade="all, delete-orphan")
+    release_links: Mapped[list[RevisionRelease]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def requirements(self) -> list[Requirement]:
+        """The catalog requirements this revision claims to show."""
+        return sorted((link.requirement for link in self.requirement_links), key=lambda r: r.position)
+
+    @property
+    def releases(self) -> list[Release]:
+        """The releases it covers (release scope)."""
+        return sorted((link.release for link in self.release_links), key=lambda r: r.id)
+
+
+class Artifact(Base):
+    """A file attached to a revision; its bytes are the blob it names."""
+
+    __tablename__ = "artifact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("evidence_revision.id", ondelete="CASCADE"), index=True)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256", ondelete="RESTRICT"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class RevisionRequirement(Base):
+    """A requirement (catalog edition and id) a revision supports."""
+
+    __tablename__ = "revision_requirement"
+
+    revision_id: Mapped[int] = mapped_column(ForeignKey("evidence_revision.id", ondelete="CASCADE"), primary_key=True)
+    requirement_id: Mapped[int] = mapped_column(ForeignKey("requirement.id", ondelete="RESTRICT"), primary_key=True)
+
+    requirement: Mapped[Requirement] = relationship(lazy="joined")
+
+
+class RevisionRelease(Base):
+    """A release a revision covers."""
+
+    __tablename__ = "revision_release"
+
+    revision_id: Mapped[int] = mapped_column(ForeignKey("evidence_revision.id", ondelete="CASCADE"), primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="RESTRICT"), primary_key=True, index=True)
+
+    release: Mapped[Release] = relationship(lazy="joined")

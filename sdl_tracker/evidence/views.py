@@ -1,0 +1,248 @@
+"""Evidence pages: lists per product and for the organisation, attach, detail with review, edit, download."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
+from werkzeug import Response
+from wtforms import SelectChoice
+
+from ..auth import Permission, authorize
+from ..errors import DomainError
+from ..products.models import Product
+from ..products.services import get_product, get_release_by_version, list_releases
+from ..web.context import commit, db_session
+from ..web.forms import apply_errors
+from .downloads import artifact_response
+from .forms import KIND_LABELS, EvidenceForm, ReviewForm, split_refs
+from .models import Evidence, EvidenceScope, ReviewState
+from .rules import render_markdown
+from .services import (
+    EvidenceInput,
+    EvidenceQuery,
+    Upload,
+    authorize_review,
+    create_evidence,
+    get_artifact,
+    get_evidence,
+    list_evidence,
+    review_evidence,
+    revise_evidence,
+    submit_evidence,
+)
+
+bp = Blueprint("evidence", __name__)
+
+
+@bp.app_template_filter("markdown")
+def markdown_filter(text: str) -> object:
+    """Render a description as sanitised HTML."""
+    return render_markdown(text)
+
+
+def _uploads(form: EvidenceForm) -> list[Upload]:
+    return [
+        Upload(f.filename or "artifact", f.mimetype or "application/octet-stream", f.stream)
+        for f in (form.files.data or [])
+        if f and f.filename
+    ]
+
+
+def _input(form: EvidenceForm) -> EvidenceInput:
+    return EvidenceInput(
+        title=form.title.data,
+        description=form.description.data or "",
+        effective_date=form.effective_date.data,
+        author=form.author.data or "",
+        review_due=form.review_due.data,
+        requirements=split_refs(form.requirements.data),
+        release_versions=form.releases.data or [],
+        files=_uploads(form),
+    )
+
+
+def _release_choices(session: Session, form: EvidenceForm, product: Product | None) -> None:
+    if product is None:
+        del form.releases
+        return
+    form.releases.choices = [SelectChoice(r.version) for r in reversed(list_releases(session, g.principal, product.id))]
+
+
+@bp.route("/products/<int:product_id>/evidence")
+def index(product_id: int) -> str:
+    """A product's evidence; with ?release=, what covers that release (with inherited organisation-wide evidence)."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    version = request.args.get("release") or None
+    release = get_release_by_version(session, g.principal, product.id, version) if version else None
+    items = list_evidence(
+        session,
+        g.principal,
+        EvidenceQuery(product.id, release.id if release else None, include_organisation=release is not None),
+    )
+    return render_template(
+        "evidence/index.html",
+        product=product,
+        items=items,
+        release=release,
+        releases=list_releases(session, g.principal, product.id),
+        kind_labels=KIND_LABELS,
+    )
+
+
+@bp.route("/organisation/evidence")
+def organisation_index() -> str:
+    """Organisation-wide evidence, which every product inherits."""
+    items = list_evidence(db_session(), g.principal, EvidenceQuery(None))
+    return render_template(
+        "evidence/index.html", product=None, items=items, release=None, releases=[], kind_labels=KIND_LABELS
+    )
+
+
+def _new(product: Product | None) -> Response | str:
+    session = db_session()
+    if product is None:
+        authorize(g.principal, Permission.ORGANISATION_MANAGE)
+    else:
+        authorize(g.principal, Permission.EVIDENCE_ATTACH, product.id)
+    form = EvidenceForm()
+    _release_choices(session, form, product)
+    if form.validate_on_submit():
+        try:
+            created = create_evidence(
+                session,
+                g.principal,
+                product_id=product.id if product else None,
+                kind=form.kind.data,
+                data=_input(form),
+                draft="draft" in request.form,
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash(f"Evidence “{created.current.title}” attached.", "success")
+            return redirect(url_for("evidence.detail", evidence_id=created.id))
+    return render_template("evidence/form.html", form=form, product=product, evidence=None)
+
+
+@bp.route("/products/<int:product_id>/evidence/new", methods=["GET", "POST"])
+def new(product_id: int) -> Response | str:
+    """Attach evidence to a product."""
+    return _new(get_product(db_session(), g.principal, product_id))
+
+
+@bp.route("/organisation/evidence/new", methods=["GET", "POST"])
+def organisation_new() -> Response | str:
+    """Attach organisation-wide evidence (administrators)."""
+    return _new(None)
+
+
+@bp.route("/evidence/<int:evidence_id>")
+def detail(evidence_id: int) -> str:
+    """One evidence item: its current revision, artifacts, review, and every earlier revision."""
+    session = db_session()
+    evidence = get_evidence(session, g.principal, evidence_id)
+    product = session.get(Product, evidence.product_id) if evidence.product_id else None
+    return render_template(
+        "evidence/detail.html",
+        evidence=evidence,
+        product=product,
+        review=ReviewForm(),
+        can_review=_can_review(evidence),
+        kind_labels=KIND_LABELS,
+        ReviewState=ReviewState,
+    )
+
+
+def _can_review(evidence: Evidence) -> bool:
+    principal = g.principal
+    current = evidence.current
+    if current.state is not ReviewState.SUBMITTED or principal.user_id in (None, current.submitted_by_user_id):
+        return False
+    if evidence.scope is EvidenceScope.ORGANISATION:
+        return bool(principal.is_admin or "security_officer" in {r.value for r in principal.role_by_product.values()})
+    return bool(principal.has(Permission.EVIDENCE_REVIEW, evidence.product_id))
+
+
+@bp.route("/evidence/<int:evidence_id>/edit", methods=["GET", "POST"])
+def edit(evidence_id: int) -> Response | str:
+    """Edit evidence: a new revision; accepted evidence goes back to submitted."""
+    session = db_session()
+    evidence = get_evidence(session, g.principal, evidence_id)
+    if evidence.product_id is None:
+        authorize(g.principal, Permission.ORGANISATION_MANAGE)
+    else:
+        authorize(g.principal, Permission.EVIDENCE_ATTACH, evidence.product_id)
+    product = session.get(Product, evidence.product_id) if evidence.product_id else None
+    current = evidence.current
+    form = EvidenceForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "kind": evidence.kind.value,
+            "title": current.title,
+            "description": current.description,
+            "effective_date": current.effective_date,
+            "author": current.author,
+            "review_due": current.review_due,
+            "requirements": ", ".join(r.ref for r in current.requirements),
+            "releases": [r.version for r in current.releases],
+        }
+    )
+    _release_choices(session, form, product)
+    if form.validate_on_submit():
+        try:
+            revision = revise_evidence(
+                session, g.principal, evidence.id, data=_input(form), submit="draft" not in request.form
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash(f"Saved as revision {revision.number} ({revision.state.value}).", "success")
+            return redirect(url_for("evidence.detail", evidence_id=evidence.id))
+    return render_template("evidence/form.html", form=form, product=product, evidence=evidence)
+
+
+@bp.route("/evidence/<int:evidence_id>/submit", methods=["POST"])
+def submit(evidence_id: int) -> Response:
+    """Submit a draft for review."""
+    try:
+        submit_evidence(db_session(), g.principal, evidence_id)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(exc.message, "error")
+    else:
+        commit()
+        flash("Submitted for review.", "success")
+    return redirect(url_for("evidence.detail", evidence_id=evidence_id))
+
+
+@bp.route("/evidence/<int:evidence_id>/review", methods=["POST"])
+def review(evidence_id: int) -> Response:
+    """Accept or reject the current revision."""
+    authorize_review(g.principal, get_evidence(db_session(), g.principal, evidence_id))
+    form = ReviewForm()
+    if not form.validate():
+        flash("Choose accept or reject.", "error")
+        return redirect(url_for("evidence.detail", evidence_id=evidence_id))
+    try:
+        revision = review_evidence(
+            db_session(), g.principal, evidence_id, accept=form.decision.data == "accept", reason=form.reason.data or ""
+        )
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        flash(exc.message, "error")
+    else:
+        commit()
+        flash(f"Revision {revision.number} {revision.state.value}.", "success")
+    return redirect(url_for("evidence.detail", evidence_id=evidence_id))
+
+
+@bp.route("/artifacts/<int:artifact_id>")
+def download(artifact_id: int) -> Response:
+    """Download an artifact: an attachment, checked against its SHA-256 first."""
+    return artifact_response(*get_artifact(db_session(), g.principal, artifact_id))

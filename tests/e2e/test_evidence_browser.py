@@ -1,0 +1,66 @@
+"""In a real browser: a developer uploads a file as evidence; a security officer reviews it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sdl_tracker.web.context import app_db
+from tests.e2e.conftest import LiveServer
+from tests.e2e.test_products_browser import _shot
+from tests.factories import PASSWORD, make_product, make_release, member
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in_as(page: Any, server: LiveServer, email: str) -> None:
+    page.goto(server.url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url + "/")
+
+
+def test_upload_evidence_and_review_it(page: Any, live_server: LiveServer, tmp_path: Path) -> None:
+    with app_db(live_server.app).unit_of_work() as session:
+        product = make_product(session, "NW-Gateway")
+        make_release(session, product, "2.1.0")
+        member(session, product, "developer", email="dev.e2e@example.com")
+        member(session, product, "security_officer", email="so.e2e@example.com")
+        product_id = product.id
+    model = tmp_path / "gateway-threat-model.json"
+    model.write_text('{"summary": {"title": "Gateway"}, "detail": {"diagrams": []}}')
+
+    sign_in_as(page, live_server, "dev.e2e@example.com")
+    page.goto(f"{live_server.url}/products/{product_id}")
+    page.click("a:has-text('Evidence')")
+    page.click("text=Attach evidence")
+    page.select_option("#kind", "threat-model")
+    page.fill("#title", "Gateway STRIDE model")
+    page.fill("#requirements", "SR-2, SR-3")
+    page.select_option("#releases", ["2.1.0"])
+    page.fill("#effective_date", "2026-11-20")
+    page.fill("#description", "Covers the **web UI** and the IPsec tunnel.")
+    page.set_input_files("#files", str(model))
+    _shot(page, "evidence-form")
+    page.click("button:has-text('Attach and submit for review')")
+    assert "attached" in page.inner_text(".flash-success")
+    assert "submitted" in page.inner_text("h1")
+    assert "gateway-threat-model.json" in page.inner_text("main")
+    assert page.locator("strong", has_text="web UI").count() == 1  # the Markdown is rendered
+    evidence_url = page.url
+    page.click("button:has-text('Sign out')")
+
+    sign_in_as(page, live_server, "so.e2e@example.com")
+    page.goto(evidence_url)
+    page.select_option("#decision", "accept")
+    _shot(page, "evidence-review")
+    page.click("button:has-text('Record review')")
+    assert "Revision 1 accepted." in page.inner_text(".flash-success")
+    assert "accepted" in page.inner_text("h1")
+    with page.expect_download() as download_info:
+        page.click("a:has-text('gateway-threat-model.json')")
+    downloaded = download_info.value.path()
+    assert Path(downloaded).read_text() == model.read_text()
