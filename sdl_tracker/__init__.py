@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .blobs import BlobStore
 from .config import load_settings
@@ -42,6 +43,11 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS,
     )
     logging.getLogger("sdl_tracker").setLevel(settings.LOG_LEVEL)
+    if settings.TRUSTED_PROXIES:
+        # Client addresses (throttling, audit origins) come from the proxies' headers, and only
+        # from as many hops as are trusted.
+        n = settings.TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     # Imported here, not at module level, so that importing the package builds nothing.
     from .api import init_api

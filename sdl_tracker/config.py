@@ -64,6 +64,8 @@ class Settings:
     SQLITE_BUSY_TIMEOUT_MS: int = 15_000
     LOG_LEVEL: str = "INFO"
     TESTING: bool = False
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none; trust no header).
+    TRUSTED_PROXIES: int = 0
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask config keys these settings imply."""
@@ -91,6 +93,7 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "SQLITE_BUSY_TIMEOUT_MS": _parse_int,
     "LOG_LEVEL": _parse_str,
     "TESTING": _parse_bool,
+    "TRUSTED_PROXIES": _parse_int,
 }
 SETTING_NAMES = frozenset(f.name for f in fields(Settings))
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -143,6 +146,8 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
         raise ConfigError("MAX_UPLOAD_BYTES: must be at least 1024")
     if settings.MAX_FORM_FIELD_BYTES < 1024:
         raise ConfigError("MAX_FORM_FIELD_BYTES: must be at least 1024")
+    if not 0 <= settings.TRUSTED_PROXIES <= 5:
+        raise ConfigError("TRUSTED_PROXIES: must be 0-5")
     if settings.SQLITE_BUSY_TIMEOUT_MS < 0:
         raise ConfigError("SQLITE_BUSY_TIMEOUT_MS: must not be negative")
     log_level = settings.LOG_LEVEL.upper()

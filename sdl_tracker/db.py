@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -106,7 +106,7 @@ class Database:
             self.engine = _sqlite_engine(url, busy_timeout_ms)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
-        self._factory = sessionmaker(bind=self.engine, expire_on_commit=False, info=self._info)
+        self._factory = _factory(bind=self.engine, expire_on_commit=False, info=self._info)
         self._bound = False
 
     def session(self, *, read_only: bool = False) -> Session:
@@ -134,7 +134,7 @@ class Database:
 
     def bind_to(self, connection: Connection) -> None:
         """Make every session join `connection`'s transaction (tests roll it back at the end)."""
-        self._factory = sessionmaker(
+        self._factory = _factory(
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint", info=self._info
         )
         self._bound = True
@@ -146,6 +146,29 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+AFTER_COMMIT = "sdl_tracker.after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's transaction has committed (side effects such as files)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def _factory(**kwargs: Any) -> sessionmaker[Session]:
+    factory = sessionmaker(**kwargs)
+
+    @event.listens_for(factory, "after_commit")
+    def _run(session: Session) -> None:
+        for callback in session.info.pop(AFTER_COMMIT, []):
+            callback()
+
+    @event.listens_for(factory, "after_rollback")
+    def _discard(session: Session) -> None:
+        session.info.pop(AFTER_COMMIT, None)
+
+    return factory
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:

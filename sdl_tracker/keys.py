@@ -41,6 +41,7 @@ class InstallationKeys:
 
     audit_hmac_key: bytes
     signing_key: Ed25519PrivateKey
+    data_dir: Path  # where the newest audit checkpoint is also kept, out of the database's reach
 
     @property
     def public_key(self) -> Ed25519PublicKey:
@@ -66,4 +67,4 @@ def load_installation_keys(data_dir: Path) -> InstallationKeys:
     signing_key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(signing_key, Ed25519PrivateKey) or len(hmac_key) < 32:
         raise ValueError(f"the keys in {data_dir} are not an Ed25519 key and a 32-byte HMAC key")
-    return InstallationKeys(hmac_key, signing_key)
+    return InstallationKeys(hmac_key, signing_key, data_dir)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import StringIO
 
 from alembic import command
@@ -37,15 +39,36 @@ def current_revision(database: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@contextmanager
+def _migration_connection(database: Database) -> Iterator[Connection]:
+    """A connection in one transaction for migrating.
+
+    On SQLite, batch migrations rebuild tables (copy, drop, rename), which foreign keys would block
+    once rows refer to them; SQLite only switches foreign keys off outside a transaction, so that is
+    done first, and the whole database is checked for broken references before committing.
+    """
+    with database.engine.connect() as connection:
+        if database.is_sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        with connection.begin():
+            yield connection
+            if database.is_sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left broken references: {broken[:5]}")
+        if database.is_sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
 def upgrade(database: Database, revision: str = "head") -> None:
     """Migrate the database up to `revision`."""
-    with database.engine.begin() as connection:
+    with _migration_connection(database) as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(database: Database, revision: str) -> None:
     """Migrate the database down to `revision`."""
-    with database.engine.begin() as connection:
+    with _migration_connection(database) as connection:
         command.downgrade(alembic_config(connection), revision)
 
 

@@ -7,6 +7,7 @@ too (CI always sets it). Tests that use no database fixture run once.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from sdl_tracker import create_app, schema
 from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
-from sdl_tracker.keys import load_installation_keys
+from sdl_tracker.keys import AUDIT_KEY_FILE, SIGNING_KEY_FILE, load_installation_keys
 from sdl_tracker.web.context import app_db
 from tests.factories import ApiClient
 
@@ -97,9 +98,17 @@ def migrated_url(backend: str, fresh_database_url: Any, data_dir: Path) -> str:
 
 
 @pytest.fixture
-def app(migrated_url: str, data_dir: Path) -> Iterator[Flask]:
-    """An app on the migrated database whose every session joins one transaction, rolled back at the end."""
-    application = create_app({"DATABASE_URL": migrated_url, "DATA_DIR": str(data_dir), "TESTING": True})
+def app(migrated_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Flask]:
+    """An app on the migrated database whose every session joins one transaction, rolled back at the end.
+
+    Its data directory is its own (blobs and the kept audit checkpoint are files, outside the
+    rolled-back transaction) but holds the shared installation's keys, which chained the shared events.
+    """
+    own = tmp_path / "data"
+    own.mkdir()
+    for name in (AUDIT_KEY_FILE, SIGNING_KEY_FILE):
+        shutil.copy2(data_dir / name, own / name)
+    application = create_app({"DATABASE_URL": migrated_url, "DATA_DIR": str(own), "TESTING": True})
     database = app_db(application)
     connection = database.engine.connect()
     transaction = connection.begin()

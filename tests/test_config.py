@@ -113,3 +113,14 @@ def test_importing_every_module_has_no_side_effect(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_trusted_proxies_decide_whose_headers_count(tmp_path: Path) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    direct = create_app({"DATA_DIR": str(tmp_path / "a")})
+    assert not isinstance(direct.wsgi_app, ProxyFix)  # no proxy: X-Forwarded-For is ignored
+    behind = create_app({"DATA_DIR": str(tmp_path / "b"), "TRUSTED_PROXIES": 2})
+    assert isinstance(behind.wsgi_app, ProxyFix) and behind.wsgi_app.x_for == 2 and behind.wsgi_app.x_proto == 2
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        create_app({"DATA_DIR": str(tmp_path / "c"), "TRUSTED_PROXIES": 9})

@@ -106,6 +106,7 @@ def test_read_only_sessions_do_not_take_the_write_lock(tmp_path: Path) -> None:
 def _product_row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "name": "Raw",
+        "name_key": "raw",
         "vendor": "",
         "description": "",
         "component_type": "EDR",
@@ -158,3 +159,47 @@ def test_each_test_starts_clean(session: Session) -> None:
 def test_each_test_starts_clean_again(session: Session) -> None:
     assert session.scalar(select(Product).where(Product.name == "Leftover")) is None
     make_product(session, "Leftover")
+
+
+def test_upgrading_a_database_that_holds_data(backend: str, fresh_database_url: Any) -> None:
+    """Every migration after the first runs over real rows (SQLite rebuilds tables that rows refer to)."""
+    database = Database(fresh_database_url(backend))
+    try:
+        first = "083ac79a6429"
+        schema.upgrade(database, first)
+        now = datetime.now(UTC).isoformat()
+        with database.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO product (name, vendor, description, component_type, target_sl_fr1, target_sl_fr2, "
+                    "target_sl_fr3, target_sl_fr4, target_sl_fr5, target_sl_fr6, target_sl_fr7, cra_category, "
+                    "security_contact, cvd_policy_url, created_at) VALUES ('Ölwächter PLC', '', '', 'EDR', 2, 2, 2, 2, "
+                    "2, 2, 2, 'default', '', '', :now)"
+                ),
+                {"now": now},
+            )
+            product_id = connection.execute(text("SELECT id FROM product")).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO release (product_id, version, status, git_ref, created_at) "
+                    "VALUES (:p, '1.0', 'released', '', :now)"
+                ),
+                {"p": product_id, "now": now},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO interface (product_id, name, kind, protocol) "
+                    "VALUES (:p, 'eth0', 'network', 'Modbus TCP')"
+                ),
+                {"p": product_id},
+            )
+        schema.upgrade(database)
+        assert schema.check(database) is None
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT name_key FROM product")).scalar_one() == "ölwächter plc"
+            assert connection.execute(text("SELECT count(*) FROM release")).scalar_one() == 1
+        schema.downgrade(database, first)
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM interface")).scalar_one() == 1
+    finally:
+        database.dispose()

@@ -71,8 +71,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("accounts.members", "POST"): "AFFFNLL",
     ("accounts.remove_member_view", "POST"): "AFFFNLL",
     # Security officers manage their product.
-    ("audit.product_log", "GET"): "AAFANLL",
-    ("audit.product_log_csv", "GET"): "AAFANLL",
+    ("products.audit_log", "GET"): "AAFANLL",
+    ("products.audit_log_csv", "GET"): "AAFANLL",
     ("evidence.index", "GET"): "AAAANLL",
     ("evidence.detail", "GET"): "AAAANLL",
     ("evidence.download", "GET"): "AAAANLL",

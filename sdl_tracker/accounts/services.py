@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
@@ -109,45 +111,90 @@ def _password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def _throttle(session: Session, key: str) -> LoginThrottle | None:
-    return session.get(LoginThrottle, key)
+def _throttle(session: Session, key: str, *, for_update: bool = False) -> LoginThrottle | None:
+    query = select(LoginThrottle).where(LoginThrottle.key == key)
+    return session.scalar(query.with_for_update() if for_update else query)
 
 
 def _state(row: LoginThrottle | None) -> ThrottleState | None:
     return ThrottleState(row.failures, row.window_start, row.locked_until) if row else None
 
 
-def _record_failure(session: Session, key: str, now: datetime, policy: ThrottlePolicy) -> ThrottleState:
-    row = _throttle(session, key)
-    state = after_failure(_state(row), now, policy)
+def _locked_row(session: Session, key: str, now: datetime) -> LoginThrottle:
+    """The key's row, locked against concurrent sign-ins (PostgreSQL; SQLite writers are serial anyway)."""
+    row = _throttle(session, key, for_update=True)
     if row is None:
-        row = LoginThrottle(key=key, failures=0, window_start=now)
-        session.add(row)
+        try:
+            with session.begin_nested():
+                session.add(LoginThrottle(key=key, failures=0, window_start=now))
+        except IntegrityError:
+            pass  # another sign-in created it first: lock theirs
+        row = _throttle(session, key, for_update=True)
+    assert row is not None
+    return row
+
+
+def _record_failure(session: Session, key: str, now: datetime, policy: ThrottlePolicy) -> ThrottleState:
+    row = _locked_row(session, key, now)
+    state = after_failure(_state(row), now, policy)
     row.failures, row.window_start, row.locked_until = state.failures, state.window_start, state.locked_until
     return state
 
 
-def authenticate(
-    session: Session, email: str, password: str, *, origin: str, client_address: str, now: datetime | None = None
-) -> User:
-    """Check a sign-in, throttled per account and per client address; every outcome is audited.
+def _throttle_keys(email: str, client_address: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    return (f"account:{email[:300]}", "this account"), (f"address:{client_address[:90]}", "your address")
 
-    Raises TooManyRequests while a key is locked and Unauthorized on a wrong email or password
-    (the same answer, after the same work, whether or not the account exists).
-    """
-    now = now or utcnow()
+
+def _audit_email(email: str) -> str:
+    # Whatever was typed as the email goes into an append-only log: only if it looks like one (a
+    # password pasted into the wrong field must not be kept forever).
+    return email[:300] if EMAIL.match(email) else "(not an email address)"
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """What a sign-in looked like before anything was written: checked without any write lock."""
+
+    email: str
+    user_id: int | None
+    password_ok: bool
+    locked: str | None  # the message, when the account or address is locked
+
+
+def check_sign_in(session: Session, email: str, password: str, *, client_address: str, now: datetime) -> SignInAttempt:
+    """Read the throttle state and check the password (the slow Argon2 work holds no write lock)."""
     email = normalise_email(email)
-    account_key, address_key = f"account:{email[:300]}", f"address:{client_address[:90]}"
-    anonymous = Principal(label=f"anonymous:{email[:200]}", origin=origin)
-    for key, what in ((account_key, "this account"), (address_key, "your address")):
+    for key, what in _throttle_keys(email, client_address):
         remaining = locked_for(_state(_throttle(session, key)), now)
         if remaining is not None:
-            record(session, anonymous, "accounts:login:throttle", target_type="login", target_id=key)
-            raise TooManyRequests(f"Too many failed sign-ins for {what}; {wait_message(remaining)}.")
-
+            return SignInAttempt(email, None, False, f"Too many failed sign-ins for {what}; {wait_message(remaining)}.")
     user = find_user(session, email)
+    # Unknown emails cost the same time as wrong passwords, so timing reveals nothing.
     ok = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
-    if not ok or user is None or user.disabled:
+    return SignInAttempt(email, user.id if user else None, ok and user is not None and not user.disabled, None)
+
+
+def record_sign_in(
+    session: Session, attempt: SignInAttempt, *, origin: str, client_address: str, now: datetime, password: str = ""
+) -> User:
+    """Write the outcome of a checked attempt: count a failure or forgive the account; audit either way.
+
+    Raises TooManyRequests while locked (or when this failure locks) and Unauthorized on a failure.
+    """
+    anonymous = Principal(label=f"anonymous:{_audit_email(attempt.email)}", origin=origin)
+    (account_key, _), (address_key, _) = _throttle_keys(attempt.email, client_address)
+    if attempt.locked:
+        record(
+            session,
+            anonymous,
+            "accounts:login:throttle",
+            target_type="login",
+            target_id="-",
+            details={"email": _audit_email(attempt.email)},
+        )
+        raise TooManyRequests(attempt.locked)
+    user = session.get(User, attempt.user_id) if attempt.user_id else None
+    if not attempt.password_ok or user is None or user.disabled:
         account = _record_failure(session, account_key, now, ACCOUNT_POLICY)
         _record_failure(session, address_key, now, ADDRESS_POLICY)
         record(session, anonymous, "accounts:login:fail", target_type="user", target_id=user.id if user else "-")
@@ -156,7 +203,7 @@ def authenticate(
                 f"Too many failed sign-ins for this account; {wait_message(account.locked_until - now)}."
             )
         raise Unauthorized("wrong email or password")
-    if _hasher.check_needs_rehash(user.password_hash):
+    if password and _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = now
     row = _throttle(session, account_key)
@@ -170,6 +217,15 @@ def authenticate(
         target_id=user.id,
     )
     return user
+
+
+def authenticate(
+    session: Session, email: str, password: str, *, origin: str, client_address: str, now: datetime | None = None
+) -> User:
+    """Check and record a sign-in in one session (the web door splits the two, see accounts/views.py)."""
+    now = now or utcnow()
+    attempt = check_sign_in(session, email, password, client_address=client_address, now=now)
+    return record_sign_in(session, attempt, origin=origin, client_address=client_address, now=now, password=password)
 
 
 def logout(session: Session, user_id: int, *, origin: str) -> None:

@@ -92,7 +92,8 @@ def create_token(
         errors.append(FieldError("products", "only an administrator's token may cover all products"))
     if all_products and product_ids:
         errors.append(FieldError("products", "name products or ask for all products, not both"))
-    chosen: list[Permission] = []
+    # Every token may read the products it names: a CI token that attaches evidence must find them.
+    chosen: list[Permission] = [Permission.PRODUCT_READ]
     for scope in scopes or [p.value for p in DEFAULT_SCOPES]:
         try:
             chosen.append(Permission(scope))
@@ -217,3 +218,11 @@ def touch_token(session: Session, token_id: int, *, origin: str, now: datetime |
     if token is not None:
         token.last_used_at = now or utcnow()
         token.last_used_from = origin[:120]
+
+
+def grantable_scopes(session: Session, actor: Principal) -> list[Permission]:
+    """The permissions a user may put in a token of their own: what they hold on some product (all, for admins)."""
+    if actor.is_admin:
+        return list(Permission)
+    held = {p for role in actor.role_by_product.values() for p in ROLE_PERMISSIONS[role]}
+    return [p for p in Permission if p in held]

@@ -14,7 +14,7 @@ from ..auth import Permission, Role, authorize
 from ..db import utcnow
 from ..errors import DomainError, TooManyRequests, Unauthorized
 from ..products.services import get_product, list_products
-from ..web.context import client_origin, commit, db_session
+from ..web.context import app_db, client_origin, commit, db_session
 from ..web.forms import apply_errors
 from .forms import (
     ROLE_LABELS,
@@ -29,19 +29,20 @@ from .forms import (
 from .models import User
 from .services import (
     add_member,
-    authenticate,
     change_password,
+    check_sign_in,
     create_user,
     get_user,
     list_members,
     list_users,
     logout,
     principal_for,
+    record_sign_in,
     remove_member,
     set_admin,
     set_disabled,
 )
-from .tokens import create_token, list_tokens, revoke_token, token_label
+from .tokens import create_token, grantable_scopes, list_tokens, revoke_token, token_label
 
 bp = Blueprint("accounts", __name__)
 
@@ -70,7 +71,15 @@ def load_principal() -> Response | None:
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect would let a phishing link borrow our login page.
-    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+    # Browsers read a backslash as a slash, so "/\\evil.example" would leave the site too.
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+        or urlsplit(target).netloc
+    ):
         return url_for("web.dashboard")
     return target
 
@@ -82,13 +91,19 @@ def login() -> Response | str | tuple[str, int]:
         return redirect(url_for("web.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
+        now = utcnow()
+        address = request.remote_addr or "-"
+        # Two units: the Argon2 check reads only, so on SQLite it never holds the write lock.
+        with app_db().unit_of_work(read_only=True) as reading:
+            attempt = check_sign_in(reading, form.email.data, form.password.data, client_address=address, now=now)
         try:
-            user = authenticate(
+            user = record_sign_in(
                 db_session(),
-                form.email.data,
-                form.password.data,
+                attempt,
                 origin=client_origin("web"),
-                client_address=request.remote_addr or "-",
+                client_address=address,
+                now=now,
+                password=form.password.data,
             )
         except (Unauthorized, TooManyRequests) as exc:
             commit()  # the failed attempt counts and is audited
@@ -270,11 +285,7 @@ def tokens() -> str:
     form = TokenForm()
     visible = list_products(session_, principal)
     form.products.choices = [SelectChoice(p.id, p.name) for p in visible]
-    form.scopes.choices = [
-        SelectChoice(p.value, p.value)
-        for p in Permission
-        if principal.is_admin or any(principal.has(p, product.id) for product in visible)
-    ]
+    form.scopes.choices = [SelectChoice(p.value) for p in grantable_scopes(session_, principal)]
     created = None
     if form.validate_on_submit():
         try:

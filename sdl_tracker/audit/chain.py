@@ -116,8 +116,10 @@ def verify_chain(
     key: bytes,
     public_key: Ed25519PublicKey,
     checkpoints: Sequence[Checkpoint] = (),
+    every: int | None = None,
 ) -> Problem | None:
-    """The first problem in the chain, or None when it is intact.
+    """The first problem in the chain, or None when it is intact; with `every`, a checkpoint must
+    exist at each multiple of it (they are signed automatically, so a missing one was deleted).
 
     Walks in seq order; storage order (id) must agree with it, so whole rows moved around show too.
     """
@@ -153,6 +155,11 @@ def verify_chain(
 
     by_seq = {e.seq: e for e in events}
     last_seq = previous.seq if previous else 0
+    if every:
+        signed = {c.seq for c in checkpoints}
+        for due in range(every, last_seq + 1, every):
+            if due not in signed:
+                return Problem("checkpoint", due, f"the automatic checkpoint at seq {due} is missing: it was deleted")
     for checkpoint in sorted(checkpoints, key=lambda c: c.seq):
         if not checkpoint_signature_valid(public_key, checkpoint):
             return Problem(

@@ -21,11 +21,11 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(320), index=True)
+    actor: Mapped[str] = mapped_column(String(400), index=True)
     origin: Mapped[str] = mapped_column(String(120), default="")
     action: Mapped[str] = mapped_column(String(80), index=True)
     target_type: Mapped[str] = mapped_column(String(40))
-    target_id: Mapped[str] = mapped_column(String(80))
+    target_id: Mapped[str] = mapped_column(String(400))
     # No foreign key: the log outlives what it talks about, and must never change when it goes.
     product_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -63,4 +63,4 @@ class AuditCheckpoint(Base):
     created_at: Mapped[str] = mapped_column(String(40))  # ISO 8601 text, exactly as signed
     signature: Mapped[str] = mapped_column(String(128))
     public_key: Mapped[str] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(320))
+    created_by: Mapped[str] = mapped_column(String(400))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from ..auth import Permission, Principal, authorize
-from ..db import SESSION_KEYS, utcnow
+from ..db import SESSION_KEYS, after_commit, utcnow
 from ..errors import Invalid
 from ..keys import InstallationKeys
 from .chain import (
@@ -34,6 +36,7 @@ AUDIT_LOCK_KEY = 0x5D17_A0D1
 # A checkpoint is signed automatically every this many events (and on demand).
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_FILE_KIND = "sdl-tracker audit checkpoint"
+CHECKPOINT_KEEP_FILE = "audit-checkpoint.json"
 
 
 def session_keys(session: Session) -> InstallationKeys:
@@ -83,11 +86,11 @@ def record(
     event = AuditEvent(
         seq=seq + 1,
         at=utcnow(),
-        actor=actor.label,
-        origin=actor.origin,
+        actor=actor.label[:400],
+        origin=actor.origin[:120],
         action=action,
         target_type=target_type,
-        target_id=str(target_id),
+        target_id=str(target_id)[:400],
         product_id=product_id,
         details=plain_details,
         digest=change_digest(plain_details),
@@ -103,11 +106,18 @@ def record(
 
 
 def seal_unchained(session: Session) -> int:
-    """Chain the events written before the chain existed (their hash is empty); returns how many."""
+    """Chain the events written before the chain existed (their hash is empty); returns how many.
+
+    Only ever once: when any event is already chained, or a checkpoint was ever kept in the data
+    directory, an empty hash is tampering (someone hoping to have edited rows re-sealed), and the
+    rows are left for `audit verify` to report.
+    """
+    keys = session_keys(session)
+    if checkpoint_path(keys).exists() or session.scalar(select(AuditEvent.id).where(AuditEvent.hash != "").limit(1)):
+        return 0
     unsealed = list(session.scalars(select(AuditEvent).where(AuditEvent.hash == "").order_by(AuditEvent.seq)))
     if not unsealed:
         return 0
-    keys = session_keys(session)
     _serialise_appends(session)
     for event in unsealed:
         before = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == event.seq - 1))
@@ -149,7 +159,28 @@ def _sign_head(
     )
     session.add(checkpoint)
     session.flush()
+    document = checkpoint_document(checkpoint)
+    after_commit(session, lambda: _keep_in_data_dir(keys, document))
     return checkpoint
+
+
+def checkpoint_path(keys: InstallationKeys) -> Path:
+    """The newest checkpoint, kept beside the keys: deleting rows and checkpoints in the database
+    cannot hide events from it."""
+    return keys.data_dir / CHECKPOINT_KEEP_FILE
+
+
+def _keep_in_data_dir(keys: InstallationKeys, document: dict[str, Any]) -> None:
+    path = checkpoint_path(keys)
+    if path.exists():
+        try:
+            if json.loads(path.read_text())["seq"] >= document["seq"]:
+                return  # a concurrent writer kept a newer one
+        except (ValueError, KeyError, TypeError):
+            pass  # unreadable: replace it
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(document, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 def create_checkpoint(session: Session, actor: Principal) -> AuditCheckpoint:
@@ -211,8 +242,15 @@ def verify(session: Session, actor: Principal, extra_checkpoints: tuple[Checkpoi
         Checkpoint(c.seq, c.head_hash, c.created_at, c.signature)
         for c in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
     ]
+    kept = checkpoint_path(keys)
+    if kept.exists():
+        try:
+            extra_checkpoints = (*extra_checkpoints, parse_checkpoint_document(json.loads(kept.read_text()), keys))
+        except (ValueError, Invalid) as exc:
+            unreadable = Problem("checkpoint", None, f"the checkpoint kept in the data directory is unreadable: {exc}")
+            return Verification(events=len(events), checkpoints=len(stored), problem=unreadable)
     checkpoints = (*stored, *extra_checkpoints)
-    problem = verify_chain(events, keys.audit_hmac_key, keys.public_key, checkpoints)
+    problem = verify_chain(events, keys.audit_hmac_key, keys.public_key, checkpoints, every=CHECKPOINT_EVERY)
     return Verification(events=len(events), checkpoints=len(checkpoints), problem=problem)
 
 

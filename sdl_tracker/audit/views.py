@@ -8,10 +8,11 @@ import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from flask import Blueprint, Response, g, render_template, request, stream_with_context
 
-from ..products.services import get_product
+from ..errors import FieldError, Invalid
 from ..web.context import db_session
 from .forms import EventFilterForm
 from .services import EventFilter, event_json, iter_events, search_events
@@ -36,27 +37,38 @@ def _filter(form: EventFilterForm, product_id: int | None) -> EventFilter:
     )
 
 
-def _page(product_id: int | None) -> tuple[str, int]:
+def log_page(product: Any | None) -> tuple[str, int]:
+    """The log page: every event, or `product`'s (a product the caller already looked up)."""
     form = EventFilterForm(request.args)
-    product = get_product(db_session(), g.principal, product_id) if product_id is not None else None
+    product_id = product.id if product is not None else None
+    filters = {name: value for name, value in request.args.items() if name in form._fields and value}
     if not form.validate():
-        return render_template("audit/log.html", form=form, events=[], total=0, page=1, pages=1, product=product), 422
+        return render_template(
+            "audit/log.html", form=form, events=[], total=0, page=1, pages=1, product=product, filters=filters
+        ), 422
     page = max(1, request.args.get("page", 1, type=int) or 1)
     events, total = search_events(
         db_session(), g.principal, _filter(form, product_id), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template(
-        "audit/log.html", form=form, events=events, total=total, page=page, pages=pages, product=product
+        "audit/log.html",
+        form=form,
+        events=events,
+        total=total,
+        page=page,
+        pages=pages,
+        product=product,
+        filters=filters,
     ), 200
 
 
-def _csv(product_id: int | None, filename: str) -> Response:
+def log_csv_response(product_id: int | None, filename: str) -> Response:
+    """Every matching event as CSV, streamed; an invalid filter is refused rather than widened."""
     form = EventFilterForm(request.args)
-    if product_id is not None:
-        get_product(db_session(), g.principal, product_id)
-    wanted = _filter(form, product_id) if form.validate() else EventFilter(product_id=product_id)
-    events = iter_events(db_session(), g.principal, wanted)
+    if not form.validate():
+        raise Invalid("the filter is invalid", errors=[FieldError(k, v[0]) for k, v in form.errors.items()])
+    events = iter_events(db_session(), g.principal, _filter(form, product_id))
     first = next(events, None)  # authorisation happens here, before the first byte is sent
 
     def rows() -> Iterator[str]:
@@ -80,22 +92,10 @@ def _csv(product_id: int | None, filename: str) -> Response:
 @bp.route("/audit")
 def log() -> tuple[str, int]:
     """Every event (administrators), newest first, filterable."""
-    return _page(None)
+    return log_page(None)
 
 
 @bp.route("/audit.csv")
 def log_csv() -> Response:
     """Every matching event as CSV."""
-    return _csv(None, "sdl-tracker-audit.csv")
-
-
-@bp.route("/products/<int:product_id>/audit")
-def product_log(product_id: int) -> tuple[str, int]:
-    """A product's events (its security officers and auditors)."""
-    return _page(product_id)
-
-
-@bp.route("/products/<int:product_id>/audit.csv")
-def product_log_csv(product_id: int) -> Response:
-    """A product's matching events as CSV."""
-    return _csv(product_id, f"sdl-tracker-audit-product-{product_id}.csv")
+    return log_csv_response(None, "sdl-tracker-audit.csv")

@@ -294,14 +294,18 @@ def parse_mapping(doc: Any) -> MappingDocument:
         rationale = _require(row, "rationale", str, where).strip()
         if not rationale or "\n" in rationale:
             raise Invalid.field(f"{where}rationale", "a one-line rationale is required")
+        points = tuple(str(t) for t in targets)
+        if len(set(points)) != len(points):
+            raise Invalid.field(f"{where}cra_points", "a CRA point is listed twice")
         rows.append(
             MappingRow(
-                _require(row, "standard", str, where),
-                _require(row, "requirement", str, where),
-                tuple(str(t) for t in targets),
-                rationale,
+                _require(row, "standard", str, where), _require(row, "requirement", str, where), points, rationale
             )
         )
+    seen = [(r.standard, r.ref) for r in rows]
+    twice = sorted({f"{std} {ref}" for std, ref in seen if seen.count((std, ref)) > 1})
+    if twice:
+        raise Invalid.field("rows", f"requirements with more than one row: {', '.join(twice)}")
     editions = _require(doc, "source_editions", dict)
     return MappingDocument(
         name=_require(doc, "mapping", str),

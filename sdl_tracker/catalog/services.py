@@ -63,6 +63,8 @@ def load_catalog(session: Session, actor: Principal, document: Any) -> LoadResul
     )
     if edition is not None:
         problems = edition_differences([r.item() for r in edition.requirements], parsed.items)
+        if not problems and edition.content_digest != _digest(document):
+            problems = ["the edition's title, publication date or metadata (dates, clocks, counts) changed"]
         if problems:
             raise _conflict(what, problems)
         return LoadResult(what, created=False, items=len(parsed.items))

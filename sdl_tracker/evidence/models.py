@@ -60,7 +60,7 @@ class Evidence(Base):
     scope: Mapped[EvidenceScope] = mapped_column(str_enum(EvidenceScope, "evidence_scope"))
     kind: Mapped[EvidenceKind] = mapped_column(str_enum(EvidenceKind, "evidence_kind"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(320))
+    created_by: Mapped[str] = mapped_column(String(400))
 
     revisions: Mapped[list[EvidenceRevision]] = relationship(
         back_populates="evidence", order_by="EvidenceRevision.number", cascade="all, delete-orphan"
@@ -89,9 +89,9 @@ class EvidenceRevision(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[ReviewState] = mapped_column(str_enum(ReviewState, "review_state"))
     submitted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    submitted_by: Mapped[str] = mapped_column(String(320))
+    submitted_by: Mapped[str] = mapped_column(String(400))
     reviewed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    reviewed_by: Mapped[str] = mapped_column(String(320), default="")
+    reviewed_by: Mapped[str] = mapped_column(String(400), default="")
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rejection_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -273,7 +273,9 @@ def products_show(product_id: int) -> Response:
 def products_update(product_id: int) -> Response:
     """Change a product."""
     data = parse_body(ProductPatch)
-    changes = data.model_dump(exclude_unset=True, exclude={"interfaces", "target_sl"})
+    changes = data.model_dump(exclude_unset=True, exclude={"interfaces", "target_sl", "editions"})
+    if data.editions is not None:
+        changes["editions"] = data.editions
     if data.target_sl is not None:
         changes["target_sl"] = data.target_sl.model_dump()
     if data.interfaces is not None:

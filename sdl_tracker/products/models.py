@@ -69,6 +69,7 @@ class Product(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    name_key: Mapped[str] = mapped_column(String(120), unique=True)  # rules.name_key(name)
     vendor: Mapped[str] = mapped_column(String(120), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     component_type: Mapped[ComponentType] = mapped_column(str_enum(ComponentType, "component_type"))

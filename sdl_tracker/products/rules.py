@@ -45,6 +45,27 @@ def name_problem(name: str, what: str = "name") -> str | None:
     return None
 
 
+def name_key(name: str) -> str:
+    """What names are compared by: Unicode case folding, so "Ölwächter" and "ölwächter" clash on
+    every database (SQLite's lower() folds ASCII only)."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def same_version(version: str, existing: Sequence[str]) -> str | None:
+    """An existing version equal to `version` by version semantics (1.0 = 1.0.0 = v1.0), if any."""
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        return None
+    for other in existing:
+        try:
+            if Version(other) == wanted:
+                return other
+        except InvalidVersion:
+            continue
+    return None
+
+
 def parse_target_sl(text: str) -> dict[str, int]:
     """Parse `3` (every FR) or `FR1=3,FR2=2,...` (all seven) into a target SL-C vector."""
     text = text.strip()

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,10 +30,19 @@ from .models import (
     ReleaseStatus,
     Repository,
 )
-from .rules import name_problem, order_releases, validate_target_sl, version_problem
+from .rules import (
+    name_key,
+    name_problem,
+    order_releases,
+    previous_release,
+    same_version,
+    validate_target_sl,
+    version_problem,
+)
 
 # A tag name or commit SHA: what git accepts as a ref, never something git could take for an option.
 GIT_REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<!\.lock)(?<![./])$")
+NULLABLE_PRODUCT_FIELDS = frozenset({"support_period_end"})
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -123,7 +132,7 @@ def _product_fields(
 
 
 def _name_taken(session: Session, name: str, *, except_id: int | None = None) -> bool:
-    query = select(Product.id).where(func.lower(Product.name) == name.lower())
+    query = select(Product.id).where(Product.name_key == name_key(name))
     if except_id is not None:
         query = query.where(Product.id != except_id)
     return session.scalar(query) is not None
@@ -193,7 +202,7 @@ def create_product(
     if errors:
         raise Invalid("the product was not created", errors=errors)
 
-    product = Product(name=name, component_type=ctype, **fields)
+    product = Product(name=name, name_key=name_key(name), component_type=ctype, **fields)
     product.target_sl = vector
     product.interfaces = interface_rows
     # Assessed against the newest loaded edition of each standard until someone chooses otherwise.
@@ -248,6 +257,10 @@ def update_product(
     unknown = sorted(set(changes) - allowed)
     if unknown:
         raise Invalid("unknown fields", errors=[FieldError(f, "unknown field") for f in unknown])
+    # A null clears only what may be empty; for anything else it is an error, not a crash.
+    nulls = sorted(k for k, v in changes.items() if v is None and k not in NULLABLE_PRODUCT_FIELDS)
+    if nulls:
+        raise Invalid("the product was not changed", errors=[FieldError(k, "may not be null") for k in nulls])
 
     before = _product_summary(product)
     errors: list[FieldError] = []
@@ -275,6 +288,7 @@ def update_product(
         raise Invalid("the product was not changed", errors=errors)
 
     product.name = name
+    product.name_key = name_key(name)
     product.component_type = ctype
     product.target_sl = vector
     for key, value in fields.items():
@@ -345,12 +359,14 @@ def _replace_interfaces(session: Session, product: Product, rows: Iterable[Inter
 
 
 def list_products(session: Session, actor: Principal) -> list[Product]:
-    """The products the actor may see, by name."""
+    """The products the actor may see, by name (none for a token without product:read)."""
+    if actor.scopes is not None and Permission.PRODUCT_READ not in actor.scopes:
+        return []
     query = (
         select(Product)
         .where(visible_products_clause(actor, Product.id))
         .options(selectinload(Product.interfaces))
-        .order_by(func.lower(Product.name))
+        .order_by(Product.name_key)
     )
     return list(session.scalars(query))
 
@@ -366,7 +382,7 @@ def get_product(session: Session, actor: Principal, product_id: int) -> Product:
 
 def get_product_by_name(session: Session, actor: Principal, name: str) -> Product:
     """A product by its name (case-insensitive) that the actor may see, else NotFound."""
-    product_id = session.scalar(select(Product.id).where(func.lower(Product.name) == name.lower()))
+    product_id = session.scalar(select(Product.id).where(Product.name_key == name_key(name)))
     if product_id is None:
         raise NotFound(f"no product named {name!r}")
     try:
@@ -402,6 +418,14 @@ def create_release(
             f"{product.name} already has a release {version!r}",
             errors=[FieldError("version", "already exists")],
         )
+    else:
+        existing = session.scalars(select(Release.version).where(Release.product_id == product.id)).all()
+        twin = same_version(version, existing)
+        if twin is not None:
+            raise Conflict(
+                f"{product.name} already has release {twin!r}, the same version as {version!r}",
+                errors=[FieldError("version", f"equals the existing release {twin} by version semantics")],
+            )
     release_status = _enum_value(ReleaseStatus, status, "status", errors)
     _check_git_ref(git_ref.strip(), errors)
     if errors:
@@ -485,7 +509,14 @@ def get_release(session: Session, actor: Principal, release_id: int) -> Release:
     release = session.get(Release, release_id)
     if release is None or not actor.can_see(release.product_id):
         raise NotFound("release not found")
+    authorize(actor, Permission.PRODUCT_READ, release.product_id)
     return release
+
+
+def get_previous_release(session: Session, actor: Principal, release_id: int) -> Release | None:
+    """The release before this one in release order (DESIGN.md), if any."""
+    release = get_release(session, actor, release_id)
+    return previous_release(list_releases(session, actor, release.product_id), release.version)
 
 
 def get_release_by_version(session: Session, actor: Principal, product_id: int, version: str) -> Release:

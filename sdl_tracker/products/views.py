@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 from sqlalchemy.orm import Session
 from werkzeug import Response
 
+from ..audit.views import log_csv_response, log_page
 from ..auth import Permission, authorize
 from ..catalog.services import list_editions
 from ..errors import DomainError
@@ -16,6 +17,7 @@ from .models import FOUNDATIONAL_REQUIREMENTS
 from .services import (
     create_product,
     create_release,
+    get_previous_release,
     get_product,
     get_release,
     list_products,
@@ -142,14 +144,23 @@ def create_release_view(product_id: int) -> Response | str:
     return render_template("products/release_form.html", form=form, product=product)
 
 
+@bp.route("/<int:product_id>/audit")
+def audit_log(product_id: int) -> tuple[str, int]:
+    """The product's audit events (its security officers and auditors), filterable."""
+    return log_page(get_product(db_session(), g.principal, product_id))
+
+
+@bp.route("/<int:product_id>/audit.csv")
+def audit_log_csv(product_id: int) -> Response:
+    """The product's matching audit events as CSV."""
+    product = get_product(db_session(), g.principal, product_id)
+    return log_csv_response(product.id, f"sdl-tracker-audit-product-{product.id}.csv")
+
+
 @bp.route("/releases/<int:release_id>")
 def release_detail(release_id: int) -> str:
     """A release and its place in the product's release order."""
     session = db_session()
     release = get_release(session, g.principal, release_id)
-    ordered = list_releases(session, g.principal, release.product_id)
-    index = next((i for i, r in enumerate(ordered) if r.id == release.id), None)
-    if index is None:
-        abort(404)
-    previous = ordered[index - 1] if index > 0 else None
+    previous = get_previous_release(session, g.principal, release.id)
     return render_template("products/release_detail.html", release=release, product=release.product, previous=previous)

@@ -52,7 +52,7 @@ def test_a_token_is_stored_hashed_and_narrows_its_owner(session: Session) -> Non
     assert stored is not None and new.secret not in (stored.token_hash, stored.prefix) and len(stored.token_hash) == 64
     checked = check_token(session, new.secret, origin="api 192.0.2.1")
     assert checked is not None
-    assert checked.principal.scopes == {"evidence:attach", "sbom:upload"}
+    assert checked.principal.scopes == {"evidence:attach", "sbom:upload", "product:read"}  # read comes with every token
     assert checked.principal.token_products == {product.id}
     assert checked.principal.label.startswith(f"token:sdlt_{stored.prefix}:so@example.com")
 

@@ -181,3 +181,13 @@ def test_openapi_schemas_are_the_validating_schemas(api: ApiClient) -> None:
     target = document["components"]["schemas"]["TargetSl"]["properties"]["FR1"]
     assert (target["minimum"], target["maximum"]) == (1, 4)
     assert set(document["components"]["schemas"]["TargetSl"]["required"]) == {f"FR{i}" for i in range(1, 8)}
+
+
+def test_patch_with_null_is_422(api: ApiClient, admin_token: str, session: Session) -> None:
+    product = make_product(session)
+    session.commit()
+    for field in ("name", "vendor", "component_type"):
+        response = api.call("PATCH", f"/api/v1/products/{product.id}", admin_token, json={field: None})
+        assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == field
+    cleared = api.call("PATCH", f"/api/v1/products/{product.id}", admin_token, json={"support_period_end": None})
+    assert cleared.status_code == 200 and cleared.get_json()["support_period_end"] is None

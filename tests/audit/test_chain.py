@@ -109,3 +109,11 @@ def test_every_covered_field_counts(field: str) -> None:
     events = build(3)
     events[1] = dataclasses.replace(events[1], **{field: "tampered"})
     assert kind(events) == ("modified", 2)
+
+
+def test_a_deleted_automatic_checkpoint_is_missed() -> None:
+    events = build(12)
+    every_five = [sign_checkpoint(SIGNER, n, events[n - 1].hash, T0.isoformat()) for n in (5, 10)]
+    assert verify_chain(events, KEY, SIGNER.public_key(), every_five, every=5) is None
+    problem = verify_chain(events, KEY, SIGNER.public_key(), every_five[1:], every=5)
+    assert problem is not None and (problem.kind, problem.seq) == ("checkpoint", 5)

@@ -23,7 +23,7 @@ def test_product_log_shows_only_that_products_events(app: Flask, session: Sessio
     assert "products:release:create" in page and "1.0" in page and "9.9" not in page
     filtered = client.get(f"/products/{mine.id}/audit?action=products:product").get_data(as_text=True)
     assert "products:product:create" in filtered and "products:release:create" not in filtered
-    response = client.get(f"/products/{mine.id}/audit.csv?action=products:release")
+    response = client.get(f"/products/{mine.id}/audit.csv?action=products:release&product_id=2&_method=x")
     assert response.headers["Content-Disposition"].startswith("attachment;")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [r["action"] for r in rows] == ["products:release:create"]
@@ -44,6 +44,9 @@ def test_global_log_filters_and_rejects_bad_dates(app: Flask, session: Session) 
     assert bad.status_code == 422 and "Not a valid date value" in bad.get_data(as_text=True)
     future = client.get("/audit?since=2999-01-01").get_data(as_text=True)
     assert "No events match." in future
+    assert client.get("/audit.csv?since=yesterday").status_code == 422  # never silently the whole log
+    odd = client.get("/audit?product_id=2&_method=x&page=2")
+    assert odd.status_code == 200  # unknown arguments are ignored, not a crash
     exported = client.get("/audit.csv").get_data(as_text=True)
     assert exported.splitlines()[0] == "seq,at,actor,origin,action,target,product_id,details,digest,hash"
     assert len(exported.splitlines()) > 3

@@ -72,11 +72,24 @@ def test_rows_deleted_after_a_checkpoint_are_detected(
     head = json.loads(exported.read_text())["seq"]
     connection.execute(text("DELETE FROM audit_event WHERE seq > :s"), {"s": head - 3})
     connection.execute(text("DELETE FROM audit_checkpoint"))  # the attacker also removes the stored checkpoints
-    assert run(app, "audit", "verify").exit_code == 0  # the shortened chain is consistent in itself...
+    # The newest checkpoint is also kept in the data directory, out of the database's reach...
+    assert f"events after seq {head - 3} are missing" in broken(app)
+    # ...and an exported one proves the same on its own.
+    (Path(app.extensions["sdl_tracker.settings"].DATA_DIR) / "audit-checkpoint.json").unlink()
+    assert run(app, "audit", "verify").exit_code == 0  # the shortened chain is consistent in itself
     result = run(app, "audit", "verify", "--checkpoint", str(exported))
-    assert (
-        result.exit_code == 1 and f"events after seq {head - 3} are missing" in result.output
-    )  # ...but not with the file
+    assert result.exit_code == 1 and f"events after seq {head - 3} are missing" in result.output
+
+
+def test_emptied_hashes_are_not_resealed(
+    app: Flask, session: Session, connection: Connection, history: list[int]
+) -> None:
+    """Edit rows, blank their hashes and hope `db upgrade` seals them again with the real key: it will not."""
+    connection.execute(
+        text("UPDATE audit_event SET actor = 'user:nobody', hash = '' WHERE seq >= :s"), {"s": history[5]}
+    )
+    assert seal_unchained(session) == 0
+    assert f"event seq {history[5]} " in broken(app)
 
 
 def test_swapped_rows_are_detected(app: Flask, connection: Connection, history: list[int]) -> None:

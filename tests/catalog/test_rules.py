@@ -229,3 +229,16 @@ def test_mapping_rows_parse() -> None:
                 "rows": [{"standard": "x", "requirement": "y", "cra_points": [], "rationale": "a\nb"}],
             }
         )
+
+
+def test_mapping_duplicates_are_refused() -> None:
+    doc = packaged_document("mapping-cra.json")
+    doubled_point = copy.deepcopy(doc)
+    doubled_point["rows"][0]["cra_points"] = ["I.1", "I.1"]
+    with pytest.raises(Invalid, match="listed twice"):
+        parse_mapping(doubled_point)
+    doubled_row = copy.deepcopy(doc)
+    doubled_row["rows"].append(doubled_row["rows"][0])
+    with pytest.raises(Invalid) as caught:
+        parse_mapping(doubled_row)
+    assert "IEC 62443-4-1 SM-1" in caught.value.one_line()

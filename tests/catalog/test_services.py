@@ -171,3 +171,10 @@ def test_search(session: Session) -> None:
     assert all(r.component_type == "EDR" and r.sl_c and min(r.sl_c) == 1 for r in rows)
     text = search_requirements(session, edition_42, RequirementFilter(query="MOBILE CODE"))
     assert text[0].ref == "CR 2.4" and all("mobile code" in r.title.lower() for r in text)
+
+
+def test_changed_metadata_in_the_same_edition_is_refused(session: Session) -> None:
+    doc = copy.deepcopy(packaged_document("cra.json"))
+    doc["article_14_clocks"]["actively_exploited_vulnerability"]["early_warning"]["hours"] = 48
+    with pytest.raises(Conflict, match="metadata"):
+        load_catalog(session, OPERATOR, doc)

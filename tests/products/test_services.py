@@ -243,3 +243,27 @@ def test_repository_locations(session: Session, location: str, ok_for_officer: b
         add_repository(session, officer, product.id, name="r", location=location)
     if ok_for_officer is False:  # local paths: administrators only
         assert add_repository(session, OPERATOR, product.id, name="r", location=location).location == location
+
+
+def test_names_clash_by_unicode_case_folding(session: Session) -> None:
+    make_product(session, "Ölwächter")
+    with pytest.raises(Conflict):
+        make_product(session, "ÖLWÄCHTER")
+    assert get_product_by_name(session, OPERATOR, "ölwächter").name == "Ölwächter"
+
+
+def test_versions_equal_by_semantics_clash(session: Session) -> None:
+    product = make_product(session)
+    make_release(session, product, "1.0")
+    for twin in ("1.0.0", "v1.0"):
+        with pytest.raises(Conflict, match="the same version"):
+            make_release(session, product, twin)
+    make_release(session, product, "1.0.1")
+
+
+def test_a_null_in_a_patch_is_a_field_error_not_a_crash(session: Session) -> None:
+    from sdl_tracker.errors import Invalid as _Invalid
+
+    product = make_product(session)
+    with pytest.raises(_Invalid):
+        update_product(session, OPERATOR, product.id, changes={"vendor": None})

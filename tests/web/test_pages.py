@@ -82,7 +82,13 @@ def test_login_without_csrf_token_is_refused(client: FlaskClient, session: Sessi
 def test_login_redirects_only_to_local_paths(client: FlaskClient, session: Session) -> None:
     make_user(session, "dev@example.com")
     session.commit()
-    for target, expected in (("/products/", "/products/"), ("https://evil.example/", "/"), ("//evil.example/", "/")):
+    for target, expected in (
+        ("/products/", "/products/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example/", "/"),  # browsers read the backslash as a slash
+        ("/%0d%0aSet-Cookie:x", "/"),
+    ):
         client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
         token = csrf_token(client, f"/login?next={target}")
         response = client.post(
@@ -279,3 +285,11 @@ def test_every_form_route_refuses_a_post_without_csrf_token(
         assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True), path
         posted += 1
     assert posted >= 5
+
+
+def test_hsts_only_behind_https_and_nothing_cached(app: Flask, admin_client: FlaskClient) -> None:
+    assert "Strict-Transport-Security" not in admin_client.get("/").headers
+    assert admin_client.get("/").headers["Cache-Control"] == "no-store"
+    assert admin_client.get("/audit.csv").headers["Cache-Control"] == "no-store"
+    app.config["SESSION_COOKIE_SECURE"] = True
+    assert admin_client.get("/login").headers["Strict-Transport-Security"].startswith("max-age=")
