@@ -19,6 +19,7 @@ from .accounts.services import add_member, create_user, find_user
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail
+from .demo_evidence import load_plc_evidence
 from .products.models import Product, Release
 from .products.services import InterfaceData, create_product, create_release
 from .web.context import app_db
@@ -147,6 +148,9 @@ def load_demo(session: Session, actor: Principal, password: str) -> list[str]:
             for email in spec.members:
                 add_member(session, actor, product.id, email=email, role=roles[email])
             created.append(f"product {spec.name}")
+            new_product = True
+        else:
+            new_product = False
         existing = set(session.scalars(select(Release.version).where(Release.product_id == product.id)))
         for version, status, released_on, tag in spec.releases:
             if version not in existing:
@@ -154,6 +158,9 @@ def load_demo(session: Session, actor: Principal, password: str) -> list[str]:
                     session, actor, product.id, version=version, status=status, release_date=released_on, git_ref=tag
                 )
                 created.append(f"release {spec.name} {version}")
+        if new_product and spec.component_type == "EDR":
+            count = load_plc_evidence(session, actor, product.id)
+            created.append(f"{count} evidence items for {spec.name}")
     return created
 
 

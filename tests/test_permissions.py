@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("evidence.submit", "POST"): "AAAFNLL",
     ("evidence.review", "POST"): "AAFFNLL",
     ("evidence.organisation_index", "GET"): "AAAAALL",
+    ("evidence.coverage_view", "GET"): "AAAANLL",
+    ("evidence.coverage_view", "POST"): "AAFFNLL",
     ("evidence.organisation_new", "GET"): "AFFFFLL",
     ("evidence.organisation_new", "POST"): "AFFFFLL",
     ("products.edit", "GET"): "AAFFNLL",
@@ -108,6 +110,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.evidence_api.evidence_submit", "POST"): "AAAFNLF",
     ("api.evidence_api.evidence_review", "POST"): "AAFFNLF",
     ("api.evidence_api.organisation_evidence_create", "POST"): "AFFFFLF",
+    ("api.evidence_api.coverage_show", "GET"): "AAAANLA",
+    ("api.evidence_api.maturity_create", "POST"): "AAFFNLF",
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -118,7 +122,7 @@ _unique = itertools.count(1)
 
 
 MULTIPART = {
-    "api.evidence_api.evidence_create": {"kind": "threat-model", "title": "Matrix", "requirements": ["SR-2"]},
+    "api.evidence_api.evidence_create": {"kind": "other", "title": "Matrix", "requirements": ["SR-2"]},
     "api.evidence_api.organisation_evidence_create": {
         "kind": "process-document",
         "title": "SDL",
@@ -143,6 +147,12 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.products_api.releases_update": {"status": "candidate"},
         "api.products_api.repositories_create": {"name": f"repo-{n}", "location": "https://git.example.com/r.git"},
         "api.evidence_api.evidence_review": {"decision": "accept"},
+        "api.evidence_api.maturity_create": {
+            "practice": "SM",
+            "level": 2,
+            "rationale": "Matrix",
+            "assessed_on": "2026-11-01",
+        },
     }.get(endpoint)
 
 
@@ -174,7 +184,7 @@ def world(session: Session) -> World:
         OPERATOR,
         product_id=product.id,
         kind="threat-model",
-        data=EvidenceInput(title="Model", requirements=["SR-2"], files=[upload]),
+        data=EvidenceInput(title="Model", requirements=["SR-2"], files=[upload], details={"threats_total": 2}),
     )
     # Reviews get evidence of their own: other routes revise `evidence` and so become its submitters.
     second = Upload("review.txt", "text/plain", io.BytesIO(b"reviewed"))
@@ -183,7 +193,12 @@ def world(session: Session) -> World:
         OPERATOR,
         product_id=product.id,
         kind="code-review",
-        data=EvidenceInput(title="Review", requirements=["SI-1"], files=[second]),
+        data=EvidenceInput(
+            title="Review",
+            requirements=["SI-1"],
+            files=[second],
+            details={"change": "a1..b2", "reviewer": "Rita Reviewer"},
+        ),
     )
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..api.openapi import operation, paginated, parse_body, parse_metadata
 from ..products.services import get_release_by_version
 from ..web.context import commit, db_session
+from .assessment import coverage, coverage_json, record_maturity
 from .downloads import artifact_response
 from .models import EvidenceKind
 from .serialise import evidence_json
@@ -47,6 +48,7 @@ class EvidenceIn(Strict):
     description: str = Field(default="", max_length=50_000, description="Markdown")
     author: str = Field(default="", max_length=200)
     review_due: date | None = None
+    details: dict[str, Any] | None = Field(default=None, description="the kind's facts (see the kind's schema)")
     draft: bool = False
 
 
@@ -60,6 +62,7 @@ class RevisionIn(Strict):
     description: str | None = Field(default=None, max_length=50_000)
     author: str | None = Field(default=None, max_length=200)
     review_due: date | None = None
+    details: dict[str, Any] | None = None
     submit: bool = False
 
 
@@ -131,6 +134,11 @@ class EvidencePage(BaseModel):
     per_page: int
 
 
+def _threat_dragon() -> Upload | None:
+    model = request.files.get("threat_dragon")
+    return Upload(model.filename or "threat-model.json", model.mimetype, model.stream) if model else None
+
+
 def _uploads() -> list[Upload]:
     return [
         Upload(f.filename or "artifact", f.mimetype or "application/octet-stream", f.stream)
@@ -155,6 +163,8 @@ def _create(product_id: int | None) -> tuple[Response, int]:
             requirements=data.requirements,
             release_versions=data.releases,
             files=_uploads(),
+            details=data.details,
+            threat_dragon=_threat_dragon(),
         ),
     )
     commit()
@@ -238,6 +248,8 @@ def evidence_revise(evidence_id: int) -> tuple[Response, int]:
             requirements=data.requirements,
             release_versions=data.releases,
             files=_uploads(),
+            details=data.details,
+            threat_dragon=_threat_dragon(),
         ),
     )
     commit()
@@ -273,3 +285,82 @@ def evidence_review(evidence_id: int) -> Response:
 def artifact_download(artifact_id: int) -> Response:
     """Download an artifact."""
     return artifact_response(*get_artifact(db_session(), g.principal, artifact_id))
+
+
+class PracticeCoverageOut(BaseModel):
+    """One practice's counts and current maturity."""
+
+    practice: str
+    name: str
+    total: int
+    counts: dict[str, int]
+    maturity: dict[str, Any] | None
+
+
+class RequirementCoverageOut(BaseModel):
+    """One requirement's best evidence state."""
+
+    id: str
+    title: str
+    practice: str
+    state: str
+    inherited: bool
+    evidence: list[int]
+    next_step: str | None
+
+
+class CoverageOut(BaseModel):
+    """IEC 62443-4-1 coverage of a product or release."""
+
+    product: str
+    release: str | None
+    edition: str | None
+    practices: list[PracticeCoverageOut]
+    requirements: list[RequirementCoverageOut]
+
+
+class MaturityIn(Strict):
+    """A practice's self-assessed maturity level."""
+
+    practice: str = Field(max_length=10)
+    level: int = Field(ge=1, le=4)
+    rationale: str = Field(min_length=1, max_length=5000)
+    assessed_on: date
+
+
+@bp.get("/products/<int:product_id>/coverage")
+@operation(
+    "IEC 62443-4-1 coverage: each requirement's best evidence state",
+    response=CoverageOut,
+    tag="evidence",
+    query={"release": "a release version; none: the product across releases"},
+)
+def coverage_show(product_id: int) -> Response:
+    """Coverage of a product or release."""
+    version = request.args.get("release")
+    release = get_release_by_version(db_session(), g.principal, product_id, version) if version else None
+    return jsonify(coverage_json(coverage(db_session(), g.principal, product_id, release)))
+
+
+@bp.post("/products/<int:product_id>/maturity")
+@operation(
+    "Record a practice's self-assessed maturity level (security officers)",
+    body=MaturityIn,
+    response=CoverageOut,
+    status=201,
+    tag="evidence",
+)
+def maturity_create(product_id: int) -> tuple[Response, int]:
+    """Record a maturity level."""
+    data = parse_body(MaturityIn)
+    record_maturity(
+        db_session(),
+        g.principal,
+        product_id,
+        practice=data.practice,
+        level=data.level,
+        rationale=data.rationale,
+        assessed_on=data.assessed_on,
+    )
+    commit()
+    return jsonify(coverage_json(coverage(db_session(), g.principal, product_id, None))), 201

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from contextlib import ExitStack
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -13,8 +15,11 @@ from sqlalchemy.orm import Session
 
 from ..auth import Principal
 from ..commands import echo_lines, emit, json_option, server_command
+from ..db import utcnow
 from ..errors import Invalid
 from ..products.services import get_product_by_name, get_release_by_version
+from .assessment import coverage, coverage_json, record_maturity
+from .details import parse_detail_pairs
 from .models import EvidenceKind
 from .serialise import evidence_json
 from .services import (
@@ -29,6 +34,26 @@ from .services import (
 
 evidence = AppGroup("evidence", help="IEC 62443-4-1 practice evidence.")
 DATE = click.DateTime(["%Y-%m-%d"])
+
+
+def _upload(stack: ExitStack, path: Path) -> Upload:
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Upload(path.name, media_type, stack.enter_context(open(path, "rb")))
+
+
+def read_details(path: Path | None, pairs: tuple[str, ...]) -> dict[str, Any] | None:
+    """--details FILE.json, then --detail key=value pairs on top."""
+    details: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Invalid.field("--details", f"cannot read {path}: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise Invalid.field("--details", "the file must hold a JSON object")
+        details.update(loaded)
+    details.update(parse_detail_pairs(list(pairs)))
+    return details or None
 
 
 def _day(value: datetime | None) -> date | None:
@@ -51,12 +76,35 @@ def _day(value: datetime | None) -> date | None:
     "--release", "releases", multiple=True, help="A release it covers (default: the whole product); repeatable."
 )
 @click.option(
-    "--file", "files", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file to attach (repeatable): at least one, or a --threat-dragon model.",
 )
 @click.option("--effective-date", type=DATE, help="When the activity happened (default: today).")
 @click.option("--description", default="", help="Markdown.")
 @click.option("--author", default="")
 @click.option("--review-due", type=DATE, help="When it must be reviewed again.")
+@click.option(
+    "--detail",
+    "detail_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A fact of the kind (threats_total=12, findings.high=2); repeatable.",
+)
+@click.option(
+    "--details",
+    "details_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The kind's facts as a JSON object.",
+)
+@click.option(
+    "--threat-dragon",
+    "threat_dragon",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An OWASP Threat Dragon model: fills the threat counts (threat-model evidence).",
+)
 @click.option("--draft", is_flag=True, help="Keep it as a draft (not yet submitted for review).")
 @json_option
 @server_command()
@@ -74,6 +122,9 @@ def evidence_add(
     description: str,
     author: str,
     review_due: datetime | None,
+    detail_pairs: tuple[str, ...],
+    details_file: Path | None,
+    threat_dragon: Path | None,
     draft: bool,
     as_json: bool,
 ) -> None:
@@ -81,15 +132,9 @@ def evidence_add(
     if bool(product_name) == organisation:
         raise Invalid.field("PRODUCT", "name a product, or --organisation, not both")
     product_id = get_product_by_name(session, actor, product_name).id if product_name else None
+    details = read_details(details_file, detail_pairs)
     with ExitStack() as stack:
-        uploads = [
-            Upload(
-                path.name,
-                mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                stack.enter_context(open(path, "rb")),
-            )
-            for path in files
-        ]
+        uploads = [_upload(stack, path) for path in files]
         data = EvidenceInput(
             title=title,
             description=description,
@@ -99,6 +144,8 @@ def evidence_add(
             requirements=requirements,
             release_versions=releases,
             files=uploads,
+            details=details,
+            threat_dragon=_upload(stack, threat_dragon) if threat_dragon else None,
         )
         created = create_evidence(session, actor, product_id=product_id, kind=kind, data=data, draft=draft)
     emit(evidence_json(created), as_json, lambda: click.echo(created.id))
@@ -155,3 +202,54 @@ def evidence_review(session: Session, actor: Principal, evidence_id: int, decisi
     """Accept or reject evidence EVIDENCE_ID (a security officer, with --as EMAIL)."""
     revision = review_evidence(session, actor, evidence_id, accept=decision == "accept", reason=reason)
     click.echo(f"evidence {evidence_id} revision {revision.number}: {revision.state.value}")
+
+
+@evidence.command("coverage")
+@click.argument("product_name", metavar="PRODUCT")
+@click.option("--release", "version", help="One release (default: the product across releases).")
+@json_option
+@server_command(read_only=True)
+def evidence_coverage(
+    session: Session, actor: Principal, product_name: str, version: str | None, as_json: bool
+) -> None:
+    """Print each IEC 62443-4-1 requirement's best evidence state, per practice, with what to do next."""
+    product = get_product_by_name(session, actor, product_name)
+    release = get_release_by_version(session, actor, product.id, version) if version else None
+    result = coverage(session, actor, product.id, release)
+    lines = []
+    for practice in result.practices:
+        lines.append(f"{practice.practice:<4} {practice.name}: {practice.accepted}/{practice.total} accepted")
+        lines += [
+            f"     {c.ref:<6} {c.state.value:<9} {c.next_step}" for c in result.cells if c.practice == practice.practice
+        ]
+    emit(coverage_json(result), as_json, echo_lines(lines, "not assessed against an IEC 62443-4-1 edition"))
+
+
+@evidence.command("maturity")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("practice")
+@click.argument("level", type=click.IntRange(1, 4))
+@click.option("--rationale", required=True)
+@click.option("--assessed-on", type=DATE, help="Default: today.")
+@server_command()
+def evidence_maturity(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    practice: str,
+    level: int,
+    rationale: str,
+    assessed_on: datetime | None,
+) -> None:
+    """Record PRACTICE's self-assessed maturity LEVEL (1-4) for PRODUCT."""
+    product = get_product_by_name(session, actor, product_name)
+    record_maturity(
+        session,
+        actor,
+        product.id,
+        practice=practice.upper(),
+        level=level,
+        rationale=rationale,
+        assessed_on=_day(assessed_on) or utcnow().date(),
+    )
+    click.echo(f"{product.name}: {practice.upper()} at ML{level}")

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import enum
 import re
+from datetime import date
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
-from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
+from flask_wtf.file import FileField, MultipleFileField
+from pydantic import BaseModel
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    Form,
+    FormField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
+from .details import schema_for
 from .models import EvidenceKind
 
 KIND_LABELS = {kind: kind.value.replace("-", " ").capitalize() for kind in EvidenceKind}
@@ -38,3 +56,92 @@ class ReviewForm(FlaskForm):
 
     decision = SelectField("Decision", choices=[SelectChoice("accept", "Accept"), SelectChoice("reject", "Reject")])
     reason = TextAreaField("Reason (required to reject)", validators=[Optional(), Length(max=5000)])
+
+
+def _field_for(name: str, info: Any, label: str) -> Any:
+    """A WTForms field for one pydantic field (lists, such as imported threats, are not typed in).
+
+    Every field is optional on the form: the schema decides, in the service, after a Threat Dragon
+    import has filled what it can; its errors come back onto these fields.
+    """
+    annotation = info.annotation
+    validators = [Optional()]
+    hint = info.description or ""
+    base = get_origin(annotation)
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    kind = args[0] if base in (Union, UnionType) and len(args) == 1 else annotation
+    if kind is bool:
+        return BooleanField(label, description=hint)
+    if kind is int:
+        return IntegerField(label, validators=[Optional()], description=hint)
+    if kind is float:
+        return FloatField(label, validators=[Optional()], description=hint)
+    if kind is date:
+        return DateField(label, validators=validators, description=hint)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        default = info.default.value if isinstance(info.default, enum.Enum) else None
+        return SelectField(label, choices=[SelectChoice(m.value) for m in kind], default=default, description=hint)
+    if kind is str:
+        return StringField(label, validators=[*validators, Length(max=1000)], description=hint)
+    return None
+
+
+def details_form_class(kind: EvidenceKind) -> type[Form] | None:
+    """A form for the kind's details, generated from its schema (nested counts are flattened: findings__high)."""
+    schema = schema_for(kind)
+    if schema is None:
+        return None
+    attributes: dict[str, Any] = {}
+    for name, info in schema.model_fields.items():
+        label = name.replace("_", " ").capitalize()
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for sub, sub_info in annotation.model_fields.items():
+                field = _field_for(sub, sub_info, f"{label}: {sub}")
+                if field is not None:
+                    attributes[f"{name}__{sub}"] = field
+            continue
+        field = _field_for(name, info, label)
+        if field is not None:
+            attributes[name] = field
+    return type(f"{schema.__name__}Form", (Form,), attributes)
+
+
+def details_from(form: Form) -> dict[str, Any]:
+    """The details a generated form carries, nested again, without fields left empty."""
+    details: dict[str, Any] = {}
+    for name, field in form._fields.items():
+        value = field.data
+        if value is None or value == "":
+            continue
+        if isinstance(value, date):
+            value = value.isoformat()
+        parent, _, child = name.partition("__")
+        if child:
+            details.setdefault(parent, {})[child] = value
+        else:
+            details[parent] = value
+    return details
+
+
+def evidence_form_for(kind: EvidenceKind) -> type[EvidenceForm]:
+    """The evidence form with the kind's details (as `details`) and, for threat models, a Threat Dragon upload."""
+    attributes: dict[str, Any] = {}
+    details_class = details_form_class(kind)
+    if details_class is not None:
+        attributes["details"] = FormField(details_class, separator="-")
+        attributes["error_aliases"] = {
+            f"details.{name.replace('__', '.')}": f"details.{name}" for name in details_class()._fields if "__" in name
+        }
+    if kind is EvidenceKind.THREAT_MODEL:
+        attributes["threat_dragon"] = FileField("OWASP Threat Dragon model (JSON)")
+    return type(f"EvidenceForm_{kind.name}", (EvidenceForm,), attributes)
+
+
+class MaturityForm(FlaskForm):
+    """A practice's self-assessed maturity level."""
+
+    practice = SelectField("Practice")
+    level = SelectField("Level", choices=[SelectChoice(str(n), f"ML{n}") for n in (1, 2, 3, 4)])
+    rationale = TextAreaField("Rationale", validators=[DataRequired(), Length(max=5000)])
+    assessed_on = DateField("Assessed on", validators=[DataRequired()])

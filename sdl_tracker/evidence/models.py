@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalog.models import Requirement
@@ -145,3 +145,20 @@ class RevisionRelease(Base):
     release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="RESTRICT"), primary_key=True, index=True)
 
     release: Mapped[Release] = relationship(lazy="joined")
+
+
+class PracticeMaturity(Base):
+    """A security officer's self-assessed maturity level of one 4-1 practice for a product; rows are
+    never changed, so the newest per practice is current and the rest is the history."""
+
+    __tablename__ = "practice_maturity"
+    __table_args__ = (CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    practice: Mapped[str] = mapped_column(String(10))
+    level: Mapped[int] = mapped_column(Integer)
+    rationale: Mapped[str] = mapped_column(Text)
+    assessed_on: Mapped[date] = mapped_column(Date)
+    assessed_by: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

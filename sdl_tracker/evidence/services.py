@@ -19,8 +19,9 @@ from ..catalog.rules import ItemKind
 from ..catalog.services import current_editions
 from ..db import utcnow
 from ..errors import FieldError, Forbidden, Invalid, NotFound
-from ..products.models import Product, Release
+from ..products.models import Product, Release, ReleaseStatus
 from ..products.services import get_product
+from .details import validate_details
 from .models import (
     Artifact,
     Evidence,
@@ -32,6 +33,7 @@ from .models import (
     RevisionRequirement,
 )
 from .rules import clean_filename, effective_date_problem, state_after_edit
+from .threat_dragon import MAX_MODEL_BYTES, parse_threat_dragon
 
 # Grouping items are not something an activity shows; their requirements are.
 NOT_LINKABLE = frozenset({ItemKind.PRACTICE, ItemKind.MATURITY_LEVEL, ItemKind.FOUNDATIONAL_REQUIREMENT, ItemKind.CCSC})
@@ -62,6 +64,7 @@ class EvidenceInput:
     release_versions: Sequence[str] | None = None
     details: dict[str, Any] | None = None
     files: Sequence[Upload] = field(default_factory=list)
+    threat_dragon: Upload | None = None  # an OWASP Threat Dragon model: fills the threat details
 
 
 def _editions_for(session: Session, product: Product | None) -> list[CatalogEdition]:
@@ -120,8 +123,12 @@ def _check_text(data: EvidenceInput, today: date, errors: list[FieldError], *, c
             errors.append(FieldError("effective_date", problem))
     if creating and not data.requirements:
         errors.append(FieldError("requirements", "name at least one requirement the evidence shows"))
-    if creating and not data.files:
+    if creating and not data.files and data.threat_dragon is None:
         errors.append(FieldError("files", "attach at least one file"))
+
+
+def _with_model(data: EvidenceInput) -> list[Upload]:
+    return [*data.files, *([data.threat_dragon] if data.threat_dragon else [])]
 
 
 def _collect(errors: list[FieldError], resolve: Callable[[], list[T]]) -> list[T]:
@@ -131,6 +138,97 @@ def _collect(errors: list[FieldError], resolve: Callable[[], list[T]]) -> list[T
     except Invalid as exc:
         errors.extend(exc.errors)
         return []
+
+
+def _details_for(
+    session: Session,
+    product: Product | None,
+    kind: EvidenceKind,
+    data: EvidenceInput,
+    effective: date,
+    base: dict[str, Any] | None,
+    errors: list[FieldError],
+) -> dict[str, Any]:
+    """The revision's details: the previous ones, a Threat Dragon import, then what was given; validated."""
+    details = dict(base or {})
+    if data.threat_dragon is not None:
+        if kind is not EvidenceKind.THREAT_MODEL:
+            errors.append(FieldError("threat_dragon", "a Threat Dragon model belongs to threat-model evidence"))
+            return details
+        raw = data.threat_dragon.stream.read(MAX_MODEL_BYTES + 1)
+        data.threat_dragon.stream.seek(0)  # it is kept as an artifact too
+        try:
+            details.update(parse_threat_dragon(raw))
+        except Invalid as exc:
+            errors.extend(exc.errors)
+            return details
+    details.update(data.details or {})
+    try:
+        valid = validate_details(kind, details)
+    except Invalid as exc:
+        errors.extend(exc.errors)
+        return details
+    errors.extend(_context_problems(session, product, kind, valid, effective))
+    return valid
+
+
+def _context_problems(
+    session: Session, product: Product | None, kind: EvidenceKind, details: dict[str, Any], effective: date
+) -> list[FieldError]:
+    """Rules a schema cannot know: the product's interfaces, and whether it has been released."""
+    problems = []
+    if kind is EvidenceKind.FUZZ_CAMPAIGN and product is not None:
+        names = {i.name for i in product.interfaces}
+        if details["target_interface"] not in names:
+            problems.append(
+                FieldError(
+                    "details.target_interface",
+                    f"not one of {product.name}'s interfaces ({', '.join(sorted(names)) or 'none'})",
+                )
+            )
+    if kind is EvidenceKind.THREAT_MODEL and product is not None and _released(session, product):
+        due = details.get("next_review_due")
+        latest = _add_months(effective, 12)
+        if not due:
+            problems.append(
+                FieldError("details.next_review_due", "a released product's threat model needs its next review date")
+            )
+        elif date.fromisoformat(due) > latest:
+            problems.append(
+                FieldError("details.next_review_due", f"at most 12 months after the model ({latest.isoformat()})")
+            )
+    return problems
+
+
+def _released(session: Session, product: Product) -> bool:
+    return (
+        session.scalar(
+            select(Release.id)
+            .where(Release.product_id == product.id, Release.status == ReleaseStatus.RELEASED)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _add_months(day: date, months: int) -> date:
+    # The same day `months` later, or the month's last day when that day does not exist.
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _review_due(data: EvidenceInput, details: dict[str, Any], fallback: date | None) -> date | None:
+    if data.review_due is not None:
+        return data.review_due
+    if details.get("next_review_due"):
+        return date.fromisoformat(details["next_review_due"])
+    return fallback
 
 
 def _store_artifacts(session: Session, files: Sequence[Upload]) -> list[Artifact]:
@@ -172,6 +270,7 @@ def create_evidence(
     product = get_product(session, actor, product_id) if product_id is not None else None
     _authorize_write(actor, product_id)
     errors: list[FieldError] = []
+    evidence_kind: EvidenceKind | None = None
     try:
         evidence_kind = EvidenceKind(kind)
     except ValueError:
@@ -179,11 +278,13 @@ def create_evidence(
     _check_text(data, today, errors, creating=True)
     if product is None and data.release_versions:
         errors.append(FieldError("releases", "organisation-wide evidence names no releases"))
+    effective = data.effective_date or today
+    details = _details_for(session, product, evidence_kind, data, effective, None, errors) if evidence_kind else {}
     requirements = _collect(errors, lambda: resolve_requirements(session, product, data.requirements or []))
     releases = (
         _collect(errors, lambda: _resolve_releases(session, product, data.release_versions or [])) if product else []
     )
-    if errors:
+    if errors or evidence_kind is None:
         raise Invalid("the evidence was not attached", errors=errors)
 
     evidence = Evidence(
@@ -200,17 +301,17 @@ def create_evidence(
         number=1,
         title=(data.title or "").strip(),
         description=data.description or "",
-        effective_date=data.effective_date or today,
+        effective_date=effective,
         author=(data.author or "").strip(),
-        review_due=data.review_due,
-        details=data.details or {},
+        review_due=_review_due(data, details, None),
+        details=details,
         state=ReviewState.DRAFT if draft else ReviewState.SUBMITTED,
         submitted_by_user_id=actor.user_id,
         submitted_by=actor.label,
         requirement_links=[RevisionRequirement(requirement_id=r.id) for r in requirements],
         release_links=[RevisionRelease(release_id=r.id) for r in releases],
     )
-    revision.artifacts = _store_artifacts(session, data.files)
+    revision.artifacts = _store_artifacts(session, _with_model(data))
     evidence.revisions = [revision]
     session.add(evidence)
     session.flush()
@@ -271,6 +372,10 @@ def revise_evidence(
     if errors:
         raise Invalid("the evidence was not changed", errors=errors)
     previous = evidence.current
+    effective = data.effective_date or previous.effective_date
+    details = _details_for(session, product, evidence.kind, data, effective, previous.details, errors)
+    if errors:
+        raise Invalid("the evidence was not changed", errors=errors)
     requirements = (
         resolve_requirements(session, product, data.requirements)
         if data.requirements is not None
@@ -285,10 +390,12 @@ def revise_evidence(
         number=previous.number + 1,
         title=(data.title if data.title is not None else previous.title).strip(),
         description=data.description if data.description is not None else previous.description,
-        effective_date=data.effective_date or previous.effective_date,
+        effective_date=effective,
         author=(data.author if data.author is not None else previous.author).strip(),
-        review_due=data.review_due if data.review_due is not None else previous.review_due,
-        details=data.details if data.details is not None else previous.details,
+        review_due=_review_due(data, details, previous.review_due)
+        if data.details or data.threat_dragon
+        else (data.review_due if data.review_due is not None else previous.review_due),
+        details=details,
         state=state_after_edit(previous.state, submit),
         submitted_by_user_id=actor.user_id,
         submitted_by=actor.label,
@@ -300,7 +407,7 @@ def revise_evidence(
         Artifact(blob_sha256=a.blob_sha256, filename=a.filename, media_type=a.media_type, size=a.size)
         for a in previous.artifacts
     ]
-    revision.artifacts = carried + _store_artifacts(session, data.files)
+    revision.artifacts = carried + _store_artifacts(session, _with_model(data))
     if product is not None:
         evidence.scope = EvidenceScope.RELEASES if releases else EvidenceScope.PRODUCT
     evidence.revisions.append(revision)

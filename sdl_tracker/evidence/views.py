@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug import Response
@@ -13,9 +15,18 @@ from ..products.models import Product
 from ..products.services import get_product, get_release_by_version, list_releases
 from ..web.context import commit, db_session
 from ..web.forms import apply_errors
+from .assessment import coverage, maturity_history, record_maturity
 from .downloads import artifact_response
-from .forms import KIND_LABELS, EvidenceForm, ReviewForm, split_refs
-from .models import Evidence, EvidenceScope, ReviewState
+from .forms import (
+    KIND_LABELS,
+    EvidenceForm,
+    MaturityForm,
+    ReviewForm,
+    details_from,
+    evidence_form_for,
+    split_refs,
+)
+from .models import Evidence, EvidenceKind, EvidenceScope, ReviewState
 from .rules import render_markdown
 from .services import (
     EvidenceInput,
@@ -49,7 +60,11 @@ def _uploads(form: EvidenceForm) -> list[Upload]:
 
 
 def _input(form: EvidenceForm) -> EvidenceInput:
+    details = details_from(form["details"].form) if "details" in form else None
+    model = form["threat_dragon"].data if "threat_dragon" in form else None
     return EvidenceInput(
+        details=details or None,
+        threat_dragon=Upload(model.filename, model.mimetype, model.stream) if model and model.filename else None,
         title=form.title.data,
         description=form.description.data or "",
         effective_date=form.effective_date.data,
@@ -66,6 +81,19 @@ def _release_choices(session: Session, form: EvidenceForm, product: Product | No
         del form.releases
         return
     form.releases.choices = [SelectChoice(r.version) for r in reversed(list_releases(session, g.principal, product.id))]
+
+
+def _flat(details: dict[str, object]) -> dict[str, object]:
+    """Stored details as the generated form names them (findings.high -> findings__high; dates as dates)."""
+    flat: dict[str, object] = {}
+    for key, value in details.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}__{sub}": v for sub, v in value.items()})
+        elif isinstance(value, str) and key.endswith(("_due", "_on")):
+            flat[key] = date.fromisoformat(value)
+        else:
+            flat[key] = value
+    return flat
 
 
 @bp.route("/products/<int:product_id>/evidence")
@@ -105,15 +133,26 @@ def _new(product: Product | None) -> Response | str:
         authorize(g.principal, Permission.ORGANISATION_MANAGE)
     else:
         authorize(g.principal, Permission.EVIDENCE_ATTACH, product.id)
-    form = EvidenceForm()
+    try:
+        kind = EvidenceKind(request.values.get("kind", ""))
+    except ValueError:
+        # Forms adapt to the kind, so the kind comes first (links keep any requirement or release asked for).
+        prefill = {k: v for k, v in request.args.items() if k in ("requirements", "release")}
+        return render_template("evidence/choose_kind.html", product=product, kind_labels=KIND_LABELS, prefill=prefill)
+    form = evidence_form_for(kind)()
+    form.kind.data = kind.value
     _release_choices(session, form, product)
+    if not form.is_submitted():
+        form.requirements.data = request.args.get("requirements", "")
+        if request.args.get("release") and "releases" in form:
+            form.releases.data = [request.args["release"]]
     if form.validate_on_submit():
         try:
             created = create_evidence(
                 session,
                 g.principal,
                 product_id=product.id if product else None,
-                kind=form.kind.data,
+                kind=kind.value,
                 data=_input(form),
                 draft="draft" in request.form,
             )
@@ -123,7 +162,9 @@ def _new(product: Product | None) -> Response | str:
             commit()
             flash(f"Evidence “{created.current.title}” attached.", "success")
             return redirect(url_for("evidence.detail", evidence_id=created.id))
-    return render_template("evidence/form.html", form=form, product=product, evidence=None)
+    return render_template(
+        "evidence/form.html", form=form, product=product, evidence=None, kind=kind, kind_labels=KIND_LABELS
+    )
 
 
 @bp.route("/products/<int:product_id>/evidence/new", methods=["GET", "POST"])
@@ -202,7 +243,9 @@ def edit(evidence_id: int) -> Response | str:
             commit()
             flash(f"Saved as revision {revision.number} ({revision.state.value}).", "success")
             return redirect(url_for("evidence.detail", evidence_id=evidence.id))
-    return render_template("evidence/form.html", form=form, product=product, evidence=evidence)
+    return render_template(
+        "evidence/form.html", form=form, product=product, evidence=evidence, kind=evidence.kind, kind_labels=KIND_LABELS
+    )
 
 
 @bp.route("/evidence/<int:evidence_id>/submit", methods=["POST"])
@@ -246,3 +289,43 @@ def review(evidence_id: int) -> Response:
 def download(artifact_id: int) -> Response:
     """Download an artifact: an attachment, checked against its SHA-256 first."""
     return artifact_response(*get_artifact(db_session(), g.principal, artifact_id))
+
+
+@bp.route("/products/<int:product_id>/coverage", methods=["GET", "POST"])
+def coverage_view(product_id: int) -> Response | str:
+    """The IEC 62443-4-1 heat map of a release (or the product across releases), with maturity per practice."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    version = request.args.get("release") or None
+    release = get_release_by_version(session, g.principal, product.id, version) if version else None
+    result = coverage(session, g.principal, product.id, release)
+    form = MaturityForm()
+    form.practice.choices = [SelectChoice(p.practice, f"{p.practice} {p.name}") for p in result.practices]
+    if form.is_submitted():
+        authorize(g.principal, Permission.PRODUCT_MANAGE, product.id)
+    if form.validate_on_submit():
+        try:
+            record_maturity(
+                session,
+                g.principal,
+                product.id,
+                practice=form.practice.data,
+                level=int(form.level.data),
+                rationale=form.rationale.data,
+                assessed_on=form.assessed_on.data,
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash(f"{form.practice.data} assessed at ML{form.level.data}.", "success")
+            return redirect(url_for("evidence.coverage_view", product_id=product.id, release=version))
+    return render_template(
+        "evidence/coverage.html",
+        result=result,
+        product=product,
+        release=release,
+        form=form,
+        releases=list_releases(session, g.principal, product.id),
+        history=maturity_history(session, g.principal, product.id),
+    )

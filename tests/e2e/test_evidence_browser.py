@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +32,58 @@ def test_upload_evidence_and_review_it(page: Any, live_server: LiveServer, tmp_p
         member(session, product, "security_officer", email="so.e2e@example.com")
         product_id = product.id
     model = tmp_path / "gateway-threat-model.json"
-    model.write_text('{"summary": {"title": "Gateway"}, "detail": {"diagrams": []}}')
+    model.write_text(
+        json.dumps(
+            {
+                "version": "2.4.0",
+                "summary": {"title": "Gateway"},
+                "detail": {
+                    "diagrams": [
+                        {
+                            "diagramType": "STRIDE",
+                            "cells": [
+                                {
+                                    "shape": "process",
+                                    "data": {
+                                        "name": "Web UI",
+                                        "threats": [
+                                            {"title": "Session hijack", "status": "Open", "type": "Spoofing"},
+                                            {
+                                                "title": "CSRF",
+                                                "status": "Mitigated",
+                                                "type": "Tampering",
+                                                "mitigation": "Tokens",
+                                            },
+                                        ],
+                                    },
+                                }
+                            ],
+                        }
+                    ]
+                },
+            }
+        )
+    )
 
     sign_in_as(page, live_server, "dev.e2e@example.com")
     page.goto(f"{live_server.url}/products/{product_id}")
     page.click("a:has-text('Evidence')")
     page.click("text=Attach evidence")
-    page.select_option("#kind", "threat-model")
+    page.click("a.kind-card:has-text('Threat model')")
     page.fill("#title", "Gateway STRIDE model")
     page.fill("#requirements", "SR-2, SR-3")
     page.select_option("#releases", ["2.1.0"])
     page.fill("#effective_date", "2026-11-20")
     page.fill("#description", "Covers the **web UI** and the IPsec tunnel.")
-    page.set_input_files("#files", str(model))
+    page.set_input_files("#threat_dragon", str(model))  # the model fills the threat counts
+    page.fill("#details-scope", "Web UI and IPsec tunnel")
     _shot(page, "evidence-form")
     page.click("button:has-text('Attach and submit for review')")
+    _shot(page, "evidence-after-submit")
     assert "attached" in page.inner_text(".flash-success")
     assert "submitted" in page.inner_text("h1")
     assert "gateway-threat-model.json" in page.inner_text("main")
+    assert "Session hijack" in page.inner_text("main") and "2 threats" in page.inner_text("main")
     assert page.locator("strong", has_text="web UI").count() == 1  # the Markdown is rendered
     evidence_url = page.url
     page.click("button:has-text('Sign out')")
@@ -64,3 +99,24 @@ def test_upload_evidence_and_review_it(page: Any, live_server: LiveServer, tmp_p
         page.click("a:has-text('gateway-threat-model.json')")
     downloaded = download_info.value.path()
     assert Path(downloaded).read_text() == model.read_text()
+
+
+def test_the_heat_map_leads_from_a_gap_to_the_upload_form(page: Any, live_server: LiveServer) -> None:
+    with app_db(live_server.app).unit_of_work() as session:
+        product = make_product(session, "NW-Heatmap")
+        make_release(session, product, "1.0")
+        member(session, product, "security_officer", email="so.heat@example.com")
+        product_id = product.id
+    sign_in_as(page, live_server, "so.heat@example.com")
+    page.goto(f"{live_server.url}/products/{product_id}")
+    page.click("a:has-text('Coverage')")
+    page.select_option("#release", "1.0")
+    page.click("button:has-text('Show')")
+    assert "0 of 47 requirements have accepted evidence for this release" in page.inner_text("main")
+    assert page.locator("a.cell.cov-none").count() == 47
+    _shot(page, "coverage-heatmap")
+    page.click("a.cell:text-is('SVV-3')")
+    assert "Attach evidence: fuzz campaign" in page.inner_text("h1")
+    assert page.input_value("#requirements") == "SVV-3"
+    assert page.locator("#releases option[value='1.0']").evaluate("option => option.selected")
+    assert page.locator("#details-target_interface").count() == 1  # the form adapted to the kind

@@ -37,6 +37,7 @@ def test_attach_review_and_download_through_the_pages(app: Flask, session: Sessi
         "effective_date": "2026-11-01",
         "description": "## Scope\n<script>x()</script>",
         "files": [(io.BytesIO(b"<html><script>alert(1)</script></html>"), "model.html")],
+        "details-threats_total": "3",
         "csrf_token": csrf_token(dev, path),
     }
     created = dev.post(path, data=data, content_type="multipart/form-data", follow_redirects=True)
@@ -70,7 +71,13 @@ def test_page_form_errors(app: Flask, session: Session) -> None:
     client = app.test_client()
     login(client, "dev@example.com")
     path = f"/products/{product.id}/evidence/new"
-    base = {"kind": "threat-model", "title": "T", "requirements": "SR-2", "effective_date": "2026-11-01"}
+    base = {
+        "kind": "threat-model",
+        "title": "T",
+        "requirements": "SR-2",
+        "effective_date": "2026-11-01",
+        "details-threats_total": "3",
+    }
     for changes, message in (
         ({"requirements": "SR-99"}, "unknown requirement &#39;SR-99&#39;"),
         ({"effective_date": "2099-01-01"}, "is in the future"),
@@ -118,6 +125,7 @@ def test_evidence_through_the_api(api: ApiClient, session: Session) -> None:
         "title": "Modbus fuzzing",
         "requirements": ["SVV-3"],
         "effective_date": "2026-10-30",
+        "details": {"target_interface": "eth0", "protocol": "Modbus TCP", "tool": "boofuzz", "duration_hours": 72},
     }
     files = [(io.BytesIO(b"crashes: 0"), "report.txt"), (io.BytesIO(b"{}"), "stats.json")]
     created = api.call(
@@ -183,6 +191,12 @@ def test_evidence_cli(app: Flask, session: Session, tmp_path: Path) -> None:
         str(report),
         "--effective-date",
         "2026-09-15",
+        "--detail",
+        "tool=Acme Security",
+        "--detail",
+        "findings.high=2",
+        "--detail",
+        "tester_independent=true",
     )
     assert added.exit_code == 0, added.output
     evidence_id = int(added.output.strip())

@@ -38,15 +38,22 @@ def upload(content: bytes = b"threat model v1", name: str = "model.json") -> Upl
 
 def attach(session: Session, actor, product, **changes):  # type: ignore[no-untyped-def]
     data = EvidenceInput(
-        title="STRIDE model", requirements=["SR-2"], effective_date=TODAY - timedelta(days=3), files=[upload()]
+        title="STRIDE model",
+        requirements=["SR-2"],
+        effective_date=TODAY - timedelta(days=3),
+        files=[upload()],
+        details={"threats_total": 5, "threats_open": 1, "threats_mitigated": 4},
     )
+    kind = changes.pop("kind", "threat-model")
+    if kind != "threat-model":
+        data.details = None  # the default details are a threat model's
     for key, value in changes.pop("data", {}).items():
         setattr(data, key, value)
     return create_evidence(
         session,
         actor,
         product_id=product.id if product else None,
-        kind=changes.pop("kind", "threat-model"),
+        kind=kind,
         data=data,
         today=TODAY,
         **changes,
