@@ -55,4 +55,13 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     init_web(app)
     init_api(app)
+    _connect_signals()
     return app
+
+
+def _connect_signals() -> None:
+    """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
+    from .claims.services import copy_claims_forward
+    from .products.signals import release_created
+
+    release_created.connect(copy_claims_forward, weak=False)

@@ -120,11 +120,12 @@ def _register_features() -> None:
     from .audit.cli import audit
     from .blob_cli import blobs
     from .catalog.cli import catalog
+    from .claims.cli import claims
     from .demo import demo
     from .evidence.cli import evidence
     from .products.cli import product, release, repo
 
-    for command in (user, member, token, audit, product, release, repo, catalog, evidence, blobs, demo):
+    for command in (user, member, token, audit, product, release, repo, catalog, evidence, claims, blobs, demo):
         cli.add_command(command)
 
 

@@ -19,7 +19,7 @@ from .accounts.services import add_member, create_user, find_user
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail
-from .demo_evidence import load_plc_evidence
+from .demo_evidence import load_demo_claims, load_plc_evidence
 from .products.models import Product, Release
 from .products.services import InterfaceData, create_product, create_release
 from .web.context import app_db
@@ -49,6 +49,7 @@ class DemoProduct:
     contact: str = "psirt@northwind.example"
     cvd_url: str = "https://northwind.example/security/cvd"
     members: tuple[str, ...] = field(default=("officer@example.com", "dev@example.com", "auditor@example.com"))
+    claims: tuple[str, int, tuple[str, ...]] | None = None  # release, claimed up to SL, left partial
 
 
 def _levels(*levels: int) -> dict[str, int]:
@@ -74,6 +75,7 @@ PORTFOLIO = [
             ("4.2.0", "released", date(2026, 6, 2), "v4.2.0"),
             ("4.3.0-rc1", "candidate", None, "v4.3.0-rc1"),
         ],
+        claims=("4.3.0-rc1", 2, ("CR 1.9", "CR 3.4 RE(1)", "EDR 3.11")),
     ),
     DemoProduct(
         name="NW-HMI Studio",
@@ -89,6 +91,7 @@ PORTFOLIO = [
             ("2.8.1", "released", date(2026, 3, 20), "v2.8.1"),
             ("3.0.0", "development", None, ""),
         ],
+        claims=("3.0.0", 2, ("CR 6.2",)),
     ),
     DemoProduct(
         name="NW-Switch 24G",
@@ -161,6 +164,10 @@ def load_demo(session: Session, actor: Principal, password: str) -> list[str]:
         if new_product and spec.component_type == "EDR":
             count = load_plc_evidence(session, actor, product.id)
             created.append(f"{count} evidence items for {spec.name}")
+        if new_product and spec.claims:
+            version, upto, leave_open = spec.claims
+            count = load_demo_claims(session, actor, product.id, version, upto=upto, leave_open=leave_open)
+            created.append(f"{count} claims for {spec.name} {version}")
     return created
 
 

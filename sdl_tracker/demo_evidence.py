@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from .accounts.services import find_user, principal_for
 from .auth import Principal
+from .claims.services import ClaimInput, product_catalog, set_claim
 from .evidence.assessment import record_maturity
 from .evidence.services import EvidenceInput, Upload, create_evidence, review_evidence
+from .products.services import get_release_by_version
 
 
 def threat_dragon_model() -> bytes:
@@ -280,3 +282,38 @@ def load_plc_evidence(session: Session, operator: Principal, product_id: int) ->
             session, so, product_id, practice=practice, level=level, rationale=why, assessed_on=date(2026, 6, 15)
         )
     return len(PLC_EVIDENCE)
+
+
+def load_demo_claims(
+    session: Session, operator: Principal, product_id: int, version: str, *, upto: int, leave_open: tuple[str, ...]
+) -> int:
+    """Claim every applicable item required up to SL `upto` as implemented (resting on accepted
+    evidence), except `leave_open`, which stay partial: one product near its target, one with gaps."""
+    officer = find_user(session, "officer@example.com")
+    developer = find_user(session, "dev@example.com")
+    assert officer is not None and developer is not None
+    so, dev = principal_for(session, officer, origin="demo"), principal_for(session, developer, origin="demo")
+    release = get_release_by_version(session, so, product_id, version)
+    report_items = product_catalog(session, release.product).applicability.items
+    test_report = create_evidence(
+        session,
+        dev,
+        product_id=product_id,
+        kind="requirements-test",
+        data=EvidenceInput(
+            title=f"Component security requirements test, {version}",
+            requirements=["SVV-1"],
+            release_versions=[version],
+            effective_date=date(2026, 6, 10),
+            files=[Upload("cr-test-report.txt", "text/plain", io.BytesIO(b"IEC 62443-4-2 CR test results"))],
+        ),
+    )
+    review_evidence(session, so, test_report.id, accept=True)
+    count = 0
+    for item in report_items:
+        if not item.sl_c or min(item.sl_c) > upto:
+            continue
+        status = "partially_implemented" if item.ref in leave_open else "implemented"
+        set_claim(session, so, release.id, item.ref, ClaimInput(status, "supplier_test", evidence_ids=[test_report.id]))
+        count += 1
+    return count

@@ -6,6 +6,7 @@ from . import blobs as blob_models
 from .accounts import models as accounts_models
 from .audit import models as audit_models
 from .catalog import models as catalog_models
+from .claims import models as claim_models
 from .db import Base
 from .evidence import models as evidence_models
 from .products import models as products_models
@@ -16,6 +17,7 @@ __all__ = [
     "audit_models",
     "blob_models",
     "catalog_models",
+    "claim_models",
     "evidence_models",
     "products_models",
 ]

@@ -61,6 +61,7 @@ def openapi() -> Response:
 def init_api(app: Flask) -> None:
     """Register the API blueprints; the API takes no cookies, so CSRF does not apply (see web)."""
     from ..catalog.api import bp as catalog_api
+    from ..claims.api import bp as claims_api
     from ..evidence.api import bp as evidence_api
     from ..products.api import bp as products_api
 
@@ -72,4 +73,5 @@ def init_api(app: Flask) -> None:
     api.register_blueprint(products_api)
     api.register_blueprint(catalog_api)
     api.register_blueprint(evidence_api)
+    api.register_blueprint(claims_api)
     app.register_blueprint(api)

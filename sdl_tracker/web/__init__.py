@@ -15,6 +15,7 @@ def init_web(app: Flask) -> None:
     from ..accounts.views import bp as accounts_bp
     from ..audit.views import bp as audit_bp
     from ..catalog.views import bp as catalog_bp
+    from ..claims.views import bp as claims_bp
     from ..evidence.views import bp as evidence_bp
     from ..products.views import bp as products_bp
     from .views import bp as web_bp
@@ -40,3 +41,4 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(evidence_bp)
+    app.register_blueprint(claims_bp)

@@ -110,12 +110,15 @@ def test_the_heat_map_leads_from_a_gap_to_the_upload_form(page: Any, live_server
     sign_in_as(page, live_server, "so.heat@example.com")
     page.goto(f"{live_server.url}/products/{product_id}")
     page.click("a:has-text('Coverage')")
+    page.wait_for_url(f"**/products/{product_id}/coverage")
     page.select_option("#release", "1.0")
     page.click("button:has-text('Show')")
+    page.wait_for_url("**/coverage?release=1.0")
     assert "0 of 47 requirements have accepted evidence for this release" in page.inner_text("main")
     assert page.locator("a.cell.cov-none").count() == 47
     _shot(page, "coverage-heatmap")
     page.click("a.cell:text-is('SVV-3')")
+    page.wait_for_url("**/evidence/new?**")
     assert "Attach evidence: fuzz campaign" in page.inner_text("h1")
     assert page.input_value("#requirements") == "SVV-3"
     assert page.locator("#releases option[value='1.0']").evaluate("option => option.selected")

@@ -84,6 +84,7 @@ def test_browse_the_catalog_from_a_cr_to_its_cra_point(page: Any, live_server: L
     page.select_option("#level", "2")
     page.select_option("#component_type", "EDR")
     page.click("button:has-text('Filter')")
+    page.wait_for_url("**fr=FR3**")
     rows = page.inner_text("table.catalog-table")
     assert "CR 3.4" in rows and "EDR 3.2" in rows and "NDR 3.2" not in rows
     _shot(page, "catalog-edition")

@@ -1,0 +1,105 @@
+"""Claims spreadsheets: CSV and JSON rows in and out, validated before anything is applied."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import FieldError, Invalid
+from .models import Claim
+from .services import CLAIM_FIELDS, ClaimInput, claim_json
+
+
+def rows_to_csv(claims: Sequence[Claim]) -> str:
+    """The claims as CSV, one row per requirement; evidence ids joined by semicolons."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CLAIM_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for claim in claims:
+        row = claim_json(claim)
+        writer.writerow(
+            {**row, "verification": row["verification"] or "", "evidence": ";".join(map(str, row["evidence"]))}
+        )
+    return out.getvalue()
+
+
+def rows_to_json(claims: Sequence[Claim]) -> str:
+    """The claims as a JSON list."""
+    return json.dumps([{k: claim_json(c)[k] for k in CLAIM_FIELDS} for c in claims], indent=2) + "\n"
+
+
+def _evidence_ids(value: Any, number: int, errors: list[FieldError]) -> list[int]:
+    if value in (None, ""):
+        return []
+    parts = value if isinstance(value, list) else str(value).split(";")
+    ids = []
+    for part in parts:
+        text = str(part).strip()
+        if not text.isdigit():
+            errors.append(FieldError(f"row {number}: evidence", f"not an evidence id: {text!r}"))
+        else:
+            ids.append(int(text))
+    return ids
+
+
+def _row(number: int, raw: dict[str, Any], errors: list[FieldError]) -> tuple[int, str, ClaimInput]:
+    text = {k: "" if raw.get(k) is None else raw.get(k) for k in CLAIM_FIELDS}
+    for key in ("requirement", "status", "verification", "justification", "countermeasure", "notes"):
+        if not isinstance(text[key], str):
+            errors.append(FieldError(f"row {number}: {key}", "must be text"))
+            text[key] = ""
+    return (
+        number,
+        str(text["requirement"]).strip(),
+        ClaimInput(
+            status=str(text["status"]).strip(),
+            verification=str(text["verification"]).strip() or None,
+            justification=str(text["justification"]),
+            countermeasure=str(text["countermeasure"]),
+            notes=str(text["notes"]),
+            evidence_ids=_evidence_ids(raw.get("evidence"), number, errors),
+        ),
+    )
+
+
+def parse_sheet(content: bytes, name: str) -> list[tuple[int, str, ClaimInput]]:
+    """Rows of a CSV (header row required, exactly the claim columns) or JSON (a list of objects) file."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid.field("file", "the file is not UTF-8 text") from None
+    errors: list[FieldError] = []
+    rows: list[tuple[int, str, ClaimInput]] = []
+    if name.lower().endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise Invalid.field("file", f"not JSON: {exc.msg} at line {exc.lineno}") from None
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise Invalid.field("file", "a JSON claims file is a list of objects")
+        for number, raw in enumerate(data, start=1):
+            unknown = sorted(set(raw) - set(CLAIM_FIELDS) - {"updated_at", "updated_by"})
+            if unknown:
+                errors.append(FieldError(f"row {number}", f"unknown fields: {', '.join(unknown)}"))
+            rows.append(_row(number, raw, errors))
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        header = reader.fieldnames or []
+        missing, extra = [c for c in CLAIM_FIELDS if c not in header], [c for c in header if c not in CLAIM_FIELDS]
+        if missing or extra:
+            raise Invalid.field(
+                "file",
+                f"the CSV columns must be {', '.join(CLAIM_FIELDS)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unexpected {', '.join(extra)}" if extra else ""),
+            )
+        for number, raw in enumerate(reader, start=2):  # row 1 is the header
+            if None in raw:
+                errors.append(FieldError(f"row {number}", "more cells than columns"))
+            rows.append(_row(number, raw, errors))
+    if errors:
+        raise Invalid(f"nothing imported: {len(errors)} problem(s)", errors=errors)
+    return rows

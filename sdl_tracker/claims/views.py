@@ -1,0 +1,111 @@
+"""Claims pages: a release's matrix, chart, list and gap; one claim's form; two releases compared."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from werkzeug import Response
+from wtforms import SelectChoice
+
+from ..auth import Permission, authorize
+from ..catalog.rules import required_at
+from ..catalog.services import links_from
+from ..errors import DomainError, NotFound
+from ..evidence.services import EvidenceQuery, list_evidence
+from ..products.services import get_release, list_releases
+from ..web.context import commit, db_session
+from ..web.forms import apply_errors
+from .chart import vector_chart
+from .forms import STATUS_LABELS, ClaimForm
+from .services import ClaimInput, compare_releases, set_claim, vector_report
+
+bp = Blueprint("claims", __name__)
+
+
+@bp.route("/releases/<int:release_id>/claims")
+def index(release_id: int) -> str:
+    """The release's claims: FR x level matrix, target against achieved, the filterable list and the gap."""
+    session = db_session()
+    release = get_release(session, g.principal, release_id)
+    report = vector_report(session, g.principal, release.product_id, release.id)
+    by_ref = {c.requirement.ref: c for c in report.claims}
+    fr, status, level = request.args.get("fr") or None, request.args.get("status") or None, request.args.get("level")
+    rows = []
+    for item in report.catalog.applicability.items:
+        claim = by_ref.get(item.ref)
+        if fr and item.fr != fr:
+            continue
+        if status and (claim.status.value if claim else "unclaimed") != status:
+            continue
+        if level and level.isdigit() and not required_at(item, int(level)):
+            continue
+        requirement = report.catalog.rows[item.ref]
+        rows.append((item, claim, [link.target for link in links_from(session, requirement) if link.target]))
+    return render_template(
+        "claims/index.html",
+        release=release,
+        product=release.product,
+        report=report,
+        rows=rows,
+        chart=vector_chart(report.target, report.achieved),
+        status_labels=STATUS_LABELS,
+        releases=list_releases(session, g.principal, release.product_id),
+        filters={"fr": fr, "status": status, "level": level},
+    )
+
+
+@bp.route("/releases/<int:release_id>/claims/<path:ref>", methods=["GET", "POST"])
+def edit(release_id: int, ref: str) -> Response | str:
+    """Set the release's claim for one requirement (security officers)."""
+    session = db_session()
+    release = get_release(session, g.principal, release_id)
+    authorize(g.principal, Permission.CLAIMS_MANAGE, release.product_id)
+    report = vector_report(session, g.principal, release.product_id, release.id)
+    item = next((i for i in report.catalog.applicability.items if i.ref == ref), None)
+    if item is None:
+        raise NotFound(f"{ref} does not apply to this product")
+    claim = next((c for c in report.claims if c.requirement.ref == ref), None)
+    form = ClaimForm(obj=None)
+    evidence = list_evidence(
+        session, g.principal, EvidenceQuery(release.product_id, release.id, include_organisation=True)
+    )
+    form.evidence.choices = [
+        SelectChoice(e.id, f"#{e.id} {e.current.title} ({e.current.state.value})") for e in evidence
+    ]
+    if not form.is_submitted() and claim is not None:
+        form.status.data, form.notes.data = claim.status.value, claim.notes
+        form.verification.data = claim.verification.value if claim.verification else ""
+        form.justification.data, form.countermeasure.data = claim.justification, claim.countermeasure
+        form.evidence.data = [link.evidence_id for link in claim.evidence_links]
+    if form.validate_on_submit():
+        data = ClaimInput(
+            form.status.data,
+            form.verification.data or None,
+            form.justification.data or "",
+            form.countermeasure.data or "",
+            form.notes.data or "",
+            form.evidence.data or [],
+        )
+        try:
+            set_claim(session, g.principal, release.id, ref, data)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash(f"{ref}: {STATUS_LABELS[form.status.data].lower()}.", "success")
+            return redirect(url_for("claims.index", release_id=release.id, fr=item.fr))
+    return render_template(
+        "claims/edit.html", release=release, product=release.product, item=item, claim=claim, form=form
+    )
+
+
+@bp.route("/releases/<int:release_id>/claims/compare")
+def compare(release_id: int) -> str:
+    """What changed between this release and another: claims and levels."""
+    session = db_session()
+    release = get_release(session, g.principal, release_id)
+    other_id = request.args.get("other", type=int)
+    others = [r for r in list_releases(session, g.principal, release.product_id) if r.id != release.id]
+    result = compare_releases(session, g.principal, other_id, release.id) if other_id else None
+    return render_template(
+        "claims/compare.html", release=release, product=release.product, others=others, result=result, other_id=other_id
+    )
