@@ -8,7 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..api.openapi import operation, parse_body
-from ..products.services import get_release_by_version
+from ..products.services import optional_release
 from ..web.context import commit, db_session
 from .rules import ClaimStatus, Verification
 from .services import ClaimInput, claim_json, compare_releases, list_claims, report_json, set_claim, vector_report
@@ -119,7 +119,7 @@ def claims_put(release_id: int, ref: str) -> Response:
 def vector_show(product_id: int) -> Response:
     """The vector and the gap."""
     version = request.args.get("release")
-    release = get_release_by_version(db_session(), g.principal, product_id, version) if version else None
+    release = optional_release(db_session(), g.principal, product_id, version)
     return jsonify(report_json(vector_report(db_session(), g.principal, product_id, release.id if release else None)))
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..api.openapi import operation, paginated, parse_body, parse_metadata
-from ..products.services import get_release_by_version
+from ..products.services import optional_release
 from ..web.context import commit, db_session
 from .assessment import coverage, coverage_json, record_maturity
 from .downloads import artifact_response
@@ -139,6 +139,22 @@ def _threat_dragon() -> Upload | None:
     return Upload(model.filename or "threat-model.json", model.mimetype, model.stream) if model else None
 
 
+def _evidence_input(data: EvidenceIn | RevisionIn) -> EvidenceInput:
+    """The service's input from a `metadata` part and the request's file parts."""
+    return EvidenceInput(
+        title=data.title,
+        description=data.description,
+        effective_date=data.effective_date,
+        author=data.author,
+        review_due=data.review_due,
+        requirements=data.requirements,
+        release_versions=data.releases,
+        files=_uploads(),
+        details=data.details,
+        threat_dragon=_threat_dragon(),
+    )
+
+
 def _uploads() -> list[Upload]:
     return [
         Upload(f.filename or "artifact", f.mimetype or "application/octet-stream", f.stream)
@@ -154,18 +170,7 @@ def _create(product_id: int | None) -> tuple[Response, int]:
         product_id=product_id,
         kind=data.kind.value,
         draft=data.draft,
-        data=EvidenceInput(
-            title=data.title,
-            description=data.description,
-            effective_date=data.effective_date,
-            author=data.author,
-            review_due=data.review_due,
-            requirements=data.requirements,
-            release_versions=data.releases,
-            files=_uploads(),
-            details=data.details,
-            threat_dragon=_threat_dragon(),
-        ),
+        data=_evidence_input(data),
     )
     commit()
     return jsonify(evidence_json(created, history=True)), 201
@@ -185,7 +190,8 @@ def _create(product_id: int | None) -> tuple[Response, int]:
 def evidence_list(product_id: int) -> Response:
     """List evidence."""
     version = request.args.get("release")
-    release_id = get_release_by_version(db_session(), g.principal, product_id, version).id if version else None
+    release = optional_release(db_session(), g.principal, product_id, version)
+    release_id = release.id if release else None
     query = EvidenceQuery(product_id, release_id, include_organisation=release_id is not None)
     return jsonify(paginated(list_evidence(db_session(), g.principal, query), evidence_json))
 
@@ -239,18 +245,7 @@ def evidence_revise(evidence_id: int) -> tuple[Response, int]:
         g.principal,
         evidence_id,
         submit=data.submit,
-        data=EvidenceInput(
-            title=data.title,
-            description=data.description,
-            effective_date=data.effective_date,
-            author=data.author,
-            review_due=data.review_due,
-            requirements=data.requirements,
-            release_versions=data.releases,
-            files=_uploads(),
-            details=data.details,
-            threat_dragon=_threat_dragon(),
-        ),
+        data=_evidence_input(data),
     )
     commit()
     return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id), history=True)), 201
@@ -338,7 +333,7 @@ class MaturityIn(Strict):
 def coverage_show(product_id: int) -> Response:
     """Coverage of a product or release."""
     version = request.args.get("release")
-    release = get_release_by_version(db_session(), g.principal, product_id, version) if version else None
+    release = optional_release(db_session(), g.principal, product_id, version)
     return jsonify(coverage_json(coverage(db_session(), g.principal, product_id, release)))
 
 

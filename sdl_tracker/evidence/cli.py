@@ -17,7 +17,7 @@ from ..auth import Principal
 from ..commands import echo_lines, emit, json_option, server_command
 from ..db import utcnow
 from ..errors import Invalid
-from ..products.services import get_product_by_name, get_release_by_version
+from ..products.services import get_product_by_name, get_release_by_version, optional_release
 from .assessment import coverage, coverage_json, record_maturity
 from .details import parse_detail_pairs
 from .models import EvidenceKind
@@ -214,7 +214,7 @@ def evidence_coverage(
 ) -> None:
     """Print each IEC 62443-4-1 requirement's best evidence state, per practice, with what to do next."""
     product = get_product_by_name(session, actor, product_name)
-    release = get_release_by_version(session, actor, product.id, version) if version else None
+    release = optional_release(session, actor, product.id, version)
     result = coverage(session, actor, product.id, release)
     lines = []
     for practice in result.practices:

@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 from ..auth import Permission, authorize
 from ..errors import DomainError
 from ..products.models import Product
-from ..products.services import get_product, get_release_by_version, list_releases
+from ..products.services import get_product, list_releases, optional_release
 from ..web.context import commit, db_session
 from ..web.forms import apply_errors
 from .assessment import coverage, maturity_history, record_maturity
@@ -102,7 +102,7 @@ def index(product_id: int) -> str:
     session = db_session()
     product = get_product(session, g.principal, product_id)
     version = request.args.get("release") or None
-    release = get_release_by_version(session, g.principal, product.id, version) if version else None
+    release = optional_release(session, g.principal, product.id, version)
     items = list_evidence(
         session,
         g.principal,
@@ -297,7 +297,7 @@ def coverage_view(product_id: int) -> Response | str:
     session = db_session()
     product = get_product(session, g.principal, product_id)
     version = request.args.get("release") or None
-    release = get_release_by_version(session, g.principal, product.id, version) if version else None
+    release = optional_release(session, g.principal, product.id, version)
     result = coverage(session, g.principal, product.id, release)
     form = MaturityForm()
     form.practice.choices = [SelectChoice(p.practice, f"{p.practice} {p.name}") for p in result.practices]

@@ -519,6 +519,11 @@ def get_previous_release(session: Session, actor: Principal, release_id: int) ->
     return previous_release(list_releases(session, actor, release.product_id), release.version)
 
 
+def optional_release(session: Session, actor: Principal, product_id: int, version: str | None) -> Release | None:
+    """The release named by an optional `--release`/`?release=` version; None when none was named."""
+    return get_release_by_version(session, actor, product_id, version) if version else None
+
+
 def get_release_by_version(session: Session, actor: Principal, product_id: int, version: str) -> Release:
     """A product's release by version, else NotFound."""
     product = get_product(session, actor, product_id)
