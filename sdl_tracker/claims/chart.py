@@ -11,7 +11,7 @@ def vector_chart(target: dict[str, int], achieved: dict[str, int]) -> Markup:
     """One row per FR: the achieved level as a bar, the target as a marker line, levels 0-4 across."""
     frs = list(target)
     height = TOP + len(frs) * (BAR + GAP) + 10
-    step = (WIDTH - LEFT - 20) / 4
+    step = (WIDTH - LEFT - 36) / 4
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="vector-chart" viewBox="0 0 {WIDTH} {height}" '
         f'role="img" aria-label="Target and achieved SL-C per foundational requirement">'
@@ -19,7 +19,7 @@ def vector_chart(target: dict[str, int], achieved: dict[str, int]) -> Markup:
     for level in range(5):
         x = LEFT + level * step
         parts.append(f'<line x1="{x:.0f}" y1="{TOP - 8}" x2="{x:.0f}" y2="{height - 6}" class="grid"/>')
-        parts.append(f'<text x="{x:.0f}" y="{TOP - 12}" class="axis">SL {level}</text>')
+        parts.append(f'<text x="{x:.0f}" y="{TOP - 12}" class="axis" text-anchor="middle">SL {level}</text>')
     for index, fr in enumerate(frs):
         y = TOP + index * (BAR + GAP)
         reached = achieved[fr] >= target[fr]
