@@ -63,8 +63,10 @@ class BlobStore:
         self.tmp = root / "tmp"
 
     def _ensure_dirs(self) -> None:
-        self.objects.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        if not self.objects.exists() or not self.tmp.exists():
+            self.objects.mkdir(parents=True, exist_ok=True)
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(self.root)
 
     def path_for(self, sha256: str) -> Path:
         """Where the blob named `sha256` lives (the name is checked, so no path can be smuggled in)."""
@@ -93,8 +95,13 @@ class BlobStore:
             sha256 = digest.hexdigest()
             final = self.path_for(sha256)
             if final.exists():
-                return StoredFile(sha256, size)  # identical content is stored once
-            final.parent.mkdir(exist_ok=True)
+                # Identical content is stored once; touching it tells garbage collection that a row
+                # naming it may be about to commit.
+                os.utime(final)
+                return StoredFile(sha256, size)
+            if not final.parent.exists():
+                final.parent.mkdir(exist_ok=True)
+                _fsync_dir(self.objects)  # the new folder's own name must survive a power cut too
             os.replace(tmp, final)  # atomic: the name appears only with the whole content behind it
             _fsync_dir(final.parent)
             return StoredFile(sha256, size)
@@ -115,8 +122,11 @@ class BlobStore:
         if not self.objects.exists():
             return
         for directory in sorted(self.objects.iterdir()):
+            if not directory.is_dir():
+                continue
             for path in sorted(directory.iterdir()):
-                yield directory.name + path.name
+                if SHA256.match(directory.name + path.name):  # anything else is not ours (e.g. .nfs files)
+                    yield directory.name + path.name
 
     def remove(self, sha256: str) -> None:
         """Delete a blob file (garbage collection only: referenced blobs are never removed)."""
@@ -193,9 +203,12 @@ def collect_garbage(session: Session, *, min_age_seconds: float) -> list[str]:
     recorded = set(session.scalars(select(Blob.sha256)))
     removed = []
     for name in store.names():
+        # The age is read again right before removal: an upload of the same bytes touches the file.
         if name not in recorded and store.age_seconds(name) >= min_age_seconds:
-            store.remove(name)
-            removed.append(name)
+            session.expire_all()
+            if session.get(Blob, name) is None and store.age_seconds(name) >= min_age_seconds:
+                store.remove(name)
+                removed.append(name)
     if store.tmp.exists():  # half-written files of processes that died mid-write
         for leftover in store.tmp.iterdir():
             if time.time() - leftover.stat().st_mtime >= min_age_seconds:

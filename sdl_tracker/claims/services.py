@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +15,8 @@ from ..auth import Permission, Principal, authorize
 from ..catalog.models import CatalogEdition, Requirement
 from ..db import utcnow
 from ..errors import FieldError, Invalid, NotFound
-from ..evidence.models import Evidence, ReviewState
+from ..evidence.coverage import CoverageState, EvidenceFact, fact_state
+from ..evidence.models import Evidence, EvidenceScope
 from ..products.models import Product, Release
 from ..products.rules import previous_release
 from ..products.services import get_product, get_release, list_releases
@@ -60,9 +62,10 @@ class ClaimInput:
 
 
 def _claim_problems(
-    session: Session, product: Product, catalog: ProductCatalog, ref: str, data: ClaimInput, prefix: str = ""
+    session: Session, release: Release, catalog: ProductCatalog, ref: str, data: ClaimInput, prefix: str = ""
 ) -> list[FieldError]:
     """Everything wrong with one claim, without writing anything."""
+    product = release.product
     errors: list[FieldError] = []
     applicable_refs = {item.ref for item in catalog.applicability.items}
     if ref not in catalog.rows:
@@ -100,7 +103,18 @@ def _claim_problems(
         evidence = session.get(Evidence, evidence_id)
         if evidence is None or evidence.product_id not in (None, product.id):
             errors.append(FieldError(f"{prefix}evidence", f"no evidence {evidence_id} for {product.name}"))
+        elif not covers(evidence, release):
+            errors.append(
+                FieldError(f"{prefix}evidence", f"evidence {evidence_id} does not cover release {release.version}")
+            )
     return errors
+
+
+def covers(evidence: Evidence, release: Release) -> bool:
+    """Whether evidence speaks for a release: product- or organisation-wide, or naming that release."""
+    if evidence.scope is not EvidenceScope.RELEASES:
+        return True
+    return any(link.release_id == release.id for link in evidence.current.release_links)
 
 
 def _snapshot(claim: Claim | None) -> dict[str, Any] | None:
@@ -152,7 +166,7 @@ def set_claim(session: Session, actor: Principal, release_id: int, ref: str, dat
     authorize(actor, Permission.CLAIMS_MANAGE, release.product_id)
     product = release.product
     catalog = product_catalog(session, product)
-    errors = _claim_problems(session, product, catalog, ref, data)
+    errors = _claim_problems(session, release, catalog, ref, data)
     if errors:
         raise Invalid("the claim was not saved", errors=errors)
     return _apply(session, actor, release, catalog.rows[ref], data)
@@ -176,7 +190,7 @@ def import_claims(
     errors: list[FieldError] = []
     seen: dict[str, int] = {}
     for number, ref, data in rows:
-        errors += _claim_problems(session, release.product, catalog, ref, data, prefix=f"row {number}: ")
+        errors += _claim_problems(session, release, catalog, ref, data, prefix=f"row {number}: ")
         if ref in seen:
             errors.append(FieldError(f"row {number}: requirement", f"{ref} is also on row {seen[ref]}"))
         seen[ref] = number
@@ -198,13 +212,24 @@ def list_claims(session: Session, actor: Principal, release_id: int) -> list[Cla
     return sorted(claims, key=lambda c: c.requirement.position)
 
 
-def _accepted(claim: Claim) -> bool:
-    return any(link.evidence.current.state is ReviewState.ACCEPTED for link in claim.evidence_links)
+def _accepted(claim: Claim, today: date) -> bool:
+    # Accepted and not past its review date: the same rule as the 4-1 coverage map.
+    return any(
+        fact_state(
+            EvidenceFact(
+                link.evidence_id, "", link.evidence.current.state.value, link.evidence.current.review_due, (), False
+            ),
+            today,
+        )
+        is CoverageState.ACCEPTED
+        for link in claim.evidence_links
+    )
 
 
-def facts(claims: Sequence[Claim]) -> dict[str, ClaimFact]:
+def facts(claims: Sequence[Claim], today: date | None = None) -> dict[str, ClaimFact]:
     """The claims as the pure vector functions see them."""
-    return {c.requirement.ref: ClaimFact(c.status, _accepted(c)) for c in claims}
+    today = today or utcnow().date()
+    return {c.requirement.ref: ClaimFact(c.status, _accepted(c, today)) for c in claims}
 
 
 @dataclass(frozen=True)
@@ -267,7 +292,12 @@ def copy_claims_forward(session: Session, *, release: Release, actor: Principal)
                 countermeasure=claim.countermeasure,
                 notes=claim.notes,
                 updated_by=f"copied from {previous.version}",
-                evidence_links=[ClaimEvidence(evidence_id=link.evidence_id) for link in claim.evidence_links],
+                # Evidence that named only the old release does not speak for the new one.
+                evidence_links=[
+                    ClaimEvidence(evidence_id=link.evidence_id)
+                    for link in claim.evidence_links
+                    if covers(link.evidence, release)
+                ],
             )
         )
         copied += 1

@@ -12,6 +12,17 @@ from ..errors import FieldError, Invalid
 from .models import Claim
 from .services import CLAIM_FIELDS, ClaimInput, claim_json
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(text: str) -> str:
+    # A cell starting like a formula runs when the sheet is opened; a leading quote keeps it text.
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _restore(text: str) -> str:
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
 
 def rows_to_csv(claims: Sequence[Claim]) -> str:
     """The claims as CSV, one row per requirement; evidence ids joined by semicolons."""
@@ -20,8 +31,14 @@ def rows_to_csv(claims: Sequence[Claim]) -> str:
     writer.writeheader()
     for claim in claims:
         row = claim_json(claim)
+        free_text = {k: _defuse(row[k]) for k in ("justification", "countermeasure", "notes")}
         writer.writerow(
-            {**row, "verification": row["verification"] or "", "evidence": ";".join(map(str, row["evidence"]))}
+            {
+                **row,
+                **free_text,
+                "verification": row["verification"] or "",
+                "evidence": ";".join(map(str, row["evidence"])),
+            }
         )
     return out.getvalue()
 
@@ -38,7 +55,7 @@ def _evidence_ids(value: Any, number: int, errors: list[FieldError]) -> list[int
     ids = []
     for part in parts:
         text = str(part).strip()
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             errors.append(FieldError(f"row {number}: evidence", f"not an evidence id: {text!r}"))
         else:
             ids.append(int(text))
@@ -57,9 +74,9 @@ def _row(number: int, raw: dict[str, Any], errors: list[FieldError]) -> tuple[in
         ClaimInput(
             status=str(text["status"]).strip(),
             verification=str(text["verification"]).strip() or None,
-            justification=str(text["justification"]),
-            countermeasure=str(text["countermeasure"]),
-            notes=str(text["notes"]),
+            justification=_restore(str(text["justification"])),
+            countermeasure=_restore(str(text["countermeasure"])),
+            notes=_restore(str(text["notes"])),
             evidence_ids=_evidence_ids(raw.get("evidence"), number, errors),
         ),
     )

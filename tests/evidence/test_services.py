@@ -259,3 +259,46 @@ def test_a_failed_blob_write_leaves_no_row(session: Session, monkeypatch: pytest
     session.rollback()
     assert count(session, Evidence) == 0 and count(session, Blob) == 0
     assert check_store(session).missing == []
+
+
+def test_submitting_someone_elses_draft_does_not_make_it_theirs(session: Session) -> None:
+    product = make_product(session)
+    officer = member(session, product, "security_officer")
+    developer = member(session, product, "developer")
+    draft = attach(session, officer, product, draft=True)
+    submit_evidence(session, developer, draft.id)
+    with pytest.raises(Forbidden, match="own submission"):
+        review_evidence(session, officer, draft.id, accept=True)  # the officer wrote it
+
+
+def test_review_dates_are_checked(session: Session) -> None:
+    product = make_product(session)
+    with pytest.raises(Invalid) as caught:
+        attach(session, OPERATOR, product, data={"review_due": TODAY - timedelta(days=30)})
+    assert "review_due" in {e.field for e in caught.value.errors}
+    make_release(session, product, "1.0", status="released")
+    details = {"threats_total": 1, "next_review_due": (TODAY + timedelta(days=100)).isoformat()}
+    with pytest.raises(Invalid) as caught:
+        attach(session, OPERATOR, product, data={"details": details, "review_due": date(2099, 1, 1)})
+    assert caught.value.errors[0].field == "review_due"
+    ok = attach(session, OPERATOR, product, data={"details": details})
+    assert ok.current.review_due == TODAY + timedelta(days=100)
+
+
+def test_a_narrowed_token_brings_only_its_products_roles(session: Session) -> None:
+    from dataclasses import replace
+
+    mine, other = make_product(session), make_product(session)
+    organisation = attach(session, OPERATOR, None, kind="process-document", data={"requirements": ["SM-1"]})
+    officer = member(session, other, "security_officer", email="so@example.com")
+    from sdl_tracker.accounts.services import add_member
+
+    add_member(session, OPERATOR, mine.id, email="so@example.com", role="developer")
+    from sdl_tracker.accounts.services import find_user
+
+    user = find_user(session, "so@example.com")
+    assert user is not None
+    narrowed = replace(principal_for(session, user), token_products=frozenset({mine.id}))
+    with pytest.raises(Forbidden):
+        review_evidence(session, narrowed, organisation.id, accept=True)
+    assert review_evidence(session, officer, organisation.id, accept=True).state is ReviewState.ACCEPTED
