@@ -123,6 +123,7 @@ def _register_features() -> None:
     from .claims.cli import claims
     from .demo import demo
     from .evidence.cli import evidence
+    from .gitlink import cli as gitlink_cli  # noqa: F401 - adds `repo scan` and `release commits`
     from .products.cli import product, release, repo
 
     for command in (user, member, token, audit, product, release, repo, catalog, evidence, claims, blobs, demo):

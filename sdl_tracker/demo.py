@@ -19,7 +19,10 @@ from .accounts.services import add_member, create_user, find_user
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail
-from .demo_evidence import load_demo_claims, load_plc_evidence
+from .demo_evidence import demo_repository, load_demo_claims, load_plc_evidence
+from .errors import DomainError
+from .evidence.models import Evidence
+from .gitlink.models import Commit, CommitEvidence
 from .products.models import Product, Release
 from .products.services import InterfaceData, create_product, create_release
 from .web.context import app_db
@@ -120,7 +123,30 @@ def demo_password(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def load_demo(session: Session, actor: Principal, password: str) -> list[str]:
+def _demo_git(session: Session, actor: Principal, product_id: int, data_dir: Path) -> str:
+    """Register and scan the demo's real git history, and accept one of its reviews."""
+    from .accounts.services import find_user, principal_for
+    from .evidence.services import review_evidence
+    from .gitlink.services import scan_repository
+    from .products.services import add_repository
+
+    path = demo_repository(data_dir / "demo-git" / "plc-firmware")
+    repository = add_repository(session, actor, product_id, name="plc-firmware", location=str(path))
+    summary = scan_repository(session, actor, repository.id)
+    admin = find_user(session, DEMO_ADMIN)
+    first_review = session.scalars(
+        select(Evidence)
+        .join(CommitEvidence, CommitEvidence.evidence_id == Evidence.id)
+        .join(Commit, Commit.id == CommitEvidence.commit_id)
+        .where(Commit.repository_id == repository.id, Evidence.kind == "code-review")
+        .order_by(Evidence.id)
+    ).first()
+    if admin is not None and first_review is not None:
+        review_evidence(session, principal_for(session, admin, origin="demo"), first_review.id, accept=True)
+    return f"git history of {summary.new_commits} commits"
+
+
+def load_demo(session: Session, actor: Principal, password: str, data_dir: Path) -> list[str]:
     """Create what is missing of the demo portfolio; returns what was created."""
     created = [result.what for result in load_packaged(session, actor) if result.created]
     if find_user(session, DEMO_ADMIN) is None:
@@ -164,6 +190,7 @@ def load_demo(session: Session, actor: Principal, password: str) -> list[str]:
         if new_product and spec.component_type == "EDR":
             count = load_plc_evidence(session, actor, product.id)
             created.append(f"{count} evidence items for {spec.name}")
+            created.append(_demo_git(session, actor, product.id, data_dir))
         if new_product and spec.claims:
             version, upto, leave_open = spec.claims
             count = load_demo_claims(session, actor, product.id, version, upto=upto, leave_open=leave_open)
@@ -184,9 +211,12 @@ def demo() -> None:
             schema.upgrade(database)
         password = demo_password(Path(settings.DATA_DIR))
         with database.unit_of_work() as session:
-            created = load_demo(session, Principal.operator("demo"), password)
+            created = load_demo(session, Principal.operator("demo"), password, Path(settings.DATA_DIR))
     except SQLAlchemyError as exc:
         fail(f"database: {str(exc).splitlines()[0]}")
+        return
+    except DomainError as exc:
+        fail(exc.one_line())
         return
     click.echo(f"demo data: {len(created)} item(s) created" + ("" if created else " (already loaded)"))
     click.echo("open http://127.0.0.1:5000/ after `sdl-tracker run`")

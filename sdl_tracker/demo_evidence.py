@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -317,3 +320,69 @@ def load_demo_claims(
         set_claim(session, so, release.id, item.ref, ClaimInput(status, "supplier_test", evidence_ids=[test_report.id]))
         count += 1
     return count
+
+
+def demo_repository(root: Path) -> Path:
+    """A small real git history of the PLC firmware, with trailers and release tags."""
+    if (root / ".git").exists():
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+
+    def git(*args: str, author: str = "Dana Developer <dev@example.com>", message: str = "") -> None:
+        name, email = author[:-1].split(" <")
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+        subprocess.run(
+            ["git", *args],
+            cwd=root,
+            env=env,
+            check=True,
+            capture_output=True,
+            input=message.encode() if message else None,
+        )
+
+    git("init", "--quiet", "--initial-branch=main")
+    history = [
+        ("src/modbus.c", "Modbus TCP server", "Add the Modbus TCP server\n\nSecurity-Requirement: CR 3.5\n", "v4.1.0"),
+        (
+            "src/web/login.c",
+            "login",
+            "Throttle web logins\n\nSecurity-Review: officer@example.com\nSecurity-Requirement: CR 1.11\n",
+            None,
+        ),
+        (
+            "src/modbus.c",
+            "bounds",
+            "Bound PDU lengths in the Modbus parser\n\nFuzzed-by: nightly-modbus\nFixes-PSIRT: PSIRT-2026-0003\n",
+            None,
+        ),
+        (
+            "docs/threat-model.json",
+            "{}",
+            "Update the threat model for 4.2",
+            None,
+        ),
+        (
+            "src/update.c",
+            "verify signature",
+            "Verify firmware signatures before flashing\n\nSecurity-Review: officer@example.com\n",
+            None,
+        ),
+        ("src/web/ui.c", "ui", "Refresh the web UI styles", "v4.2.0"),
+        ("src/opcua.c", "opc ua", "Add OPC UA server (draft)\n\nSecurity-Requirement: CR 4.1\n", "v4.3.0-rc1"),
+    ]
+    for path, content, message, tag in history:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(content + "\n")
+        git("add", "--", path)
+        git("commit", "--quiet", "-F", "-", message=message)
+        if tag:
+            git("tag", "-a", tag, "-m", f"Release {tag}")
+    return root

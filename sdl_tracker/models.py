@@ -9,6 +9,7 @@ from .catalog import models as catalog_models
 from .claims import models as claim_models
 from .db import Base
 from .evidence import models as evidence_models
+from .gitlink import models as git_models
 from .products import models as products_models
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "catalog_models",
     "claim_models",
     "evidence_models",
+    "git_models",
     "products_models",
 ]

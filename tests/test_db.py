@@ -188,6 +188,12 @@ def test_upgrading_a_database_that_holds_data(backend: str, fresh_database_url: 
             )
             connection.execute(
                 text(
+                    "INSERT INTO repository (product_id, name, location, created_at) VALUES (:p, 'fw', '/srv/fw', :now)"
+                ),
+                {"p": product_id, "now": now},
+            )
+            connection.execute(
+                text(
                     "INSERT INTO interface (product_id, name, kind, protocol) "
                     "VALUES (:p, 'eth0', 'network', 'Modbus TCP')"
                 ),

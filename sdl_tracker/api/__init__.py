@@ -63,6 +63,7 @@ def init_api(app: Flask) -> None:
     from ..catalog.api import bp as catalog_api
     from ..claims.api import bp as claims_api
     from ..evidence.api import bp as evidence_api
+    from ..gitlink.api import bp as gitlink_api
     from ..products.api import bp as products_api
 
     app.extensions.setdefault(TOKEN_AUTHENTICATOR, authenticate_api_token)
@@ -74,4 +75,5 @@ def init_api(app: Flask) -> None:
     api.register_blueprint(catalog_api)
     api.register_blueprint(evidence_api)
     api.register_blueprint(claims_api)
+    api.register_blueprint(gitlink_api)
     app.register_blueprint(api)

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 if TYPE_CHECKING:
@@ -167,6 +167,10 @@ class Repository(Base):
     name: Mapped[str] = mapped_column(String(120))
     location: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Branches and tags at the last scan ({refname: commit}): the next scan reads only what lies
+    # beyond them, and release tags resolve without running git in a web request.
+    refs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    last_scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     product: Mapped[Product] = relationship(back_populates="repositories")
 

@@ -17,6 +17,7 @@ def init_web(app: Flask) -> None:
     from ..catalog.views import bp as catalog_bp
     from ..claims.views import bp as claims_bp
     from ..evidence.views import bp as evidence_bp
+    from ..gitlink.views import bp as gitlink_bp
     from ..products.views import bp as products_bp
     from .views import bp as web_bp
     from .views import init_template_helpers
@@ -42,3 +43,4 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(evidence_bp)
     app.register_blueprint(claims_bp)
+    app.register_blueprint(gitlink_bp)

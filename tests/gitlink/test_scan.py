@@ -1,0 +1,161 @@
+"""Scanning real repositories: incremental, trailers to evidence, rewritten history, review coverage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sdl_tracker.cli import cli
+from sdl_tracker.errors import Invalid
+from sdl_tracker.evidence.models import Evidence, EvidenceKind
+from sdl_tracker.evidence.services import review_evidence
+from sdl_tracker.gitlink.models import Commit, CommitEvidence
+from sdl_tracker.gitlink.services import release_commits, scan_repository
+from sdl_tracker.products.services import add_repository
+from tests.factories import OPERATOR, make_product, make_release, make_user, member
+from tests.gitlink.repo import GitRepo
+
+DEV = "Dana Developer <dev@example.com>"
+
+
+def count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture
+def setup(session: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
+    product = make_product(session, "PLC")
+    repo = GitRepo(tmp_path / "plc")
+    repository = add_repository(session, OPERATOR, product.id, name="plc", location=str(repo.path))
+    return product, repo, repository
+
+
+def test_scan_is_incremental_and_never_duplicates(session: Session, setup) -> None:  # type: ignore[no-untyped-def]
+    _product, repo, repository = setup
+    repo.commit("Init")
+    repo.commit("Harden login\n\nSecurity-Review: so@example.com\nSecurity-Requirement: CR 1.11\n", author=DEV)
+    first = scan_repository(session, OPERATOR, repository.id)
+    assert (first.new_commits, first.trailers, first.evidence_created) == (2, 2, 1)
+    evidence = session.scalars(select(Evidence)).one()
+    assert evidence.kind is EvidenceKind.CODE_REVIEW and evidence.current.details["reviewer"] == "so@example.com"
+    assert [r.ref for r in evidence.current.requirements] == ["SI-1"]
+    again = scan_repository(session, OPERATOR, repository.id)
+    assert (again.new_commits, again.evidence_created) == (0, 0)
+    repo.commit("Fuzz Modbus\n\nFuzzed-by: nightly-modbus\nFixes-PSIRT: PSIRT-2026-0007\n")
+    third = scan_repository(session, OPERATOR, repository.id)
+    assert (third.new_commits, third.evidence_created) == (1, 2)
+    assert count(session, Commit) == 3 and count(session, Evidence) == 3
+
+
+def test_trailers_can_name_existing_evidence(session: Session, setup) -> None:  # type: ignore[no-untyped-def]
+    _product, repo, repository = setup
+    repo.commit("Model\n\nSecurity-Review: so@example.com\n")
+    scan_repository(session, OPERATOR, repository.id)
+    existing = session.scalars(select(Evidence)).one()
+    repo.commit(f"Update model\n\nThreat-Model: #{existing.id}\nThreat-Model: #999999\n")
+    summary = scan_repository(session, OPERATOR, repository.id)
+    assert summary.evidence_linked == 1 and summary.evidence_created == 0
+    assert summary.problems == [summary.problems[0]] and "unknown evidence #999999" in summary.problems[0]
+    assert count(session, CommitEvidence) == 2
+
+
+def test_rewritten_history_is_flagged(session: Session, setup) -> None:  # type: ignore[no-untyped-def]
+    _product, repo, repository = setup
+    repo.commit("Base")
+    dropped = repo.commit("Reviewed change\n\nSecurity-Review: so@example.com\n")
+    scan_repository(session, OPERATOR, repository.id)
+    repo.git("reset", "--hard", "--quiet", "HEAD~1")  # a rebase or force-push drops the commit
+    repo.commit("Replacement")
+    summary = scan_repository(session, OPERATOR, repository.id)
+    assert summary.new_commits == 1 and summary.unreachable == 1
+    assert session.scalar(select(Commit.reachable).where(Commit.sha == dropped)) is False
+
+
+def test_hostile_refs_and_locations(session: Session, setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    product, repo, repository = setup
+    head = repo.commit("Init")
+    repo.git("update-ref", "refs/heads/-x", head)  # a branch that looks like an option
+    repo.git("update-ref", "refs/pull/1/head", repo.commit("A pull request"))
+    repo.git("reset", "--hard", "--quiet", head)
+    summary = scan_repository(session, OPERATOR, repository.id)
+    assert summary.new_commits == 1  # hosting refs (refs/pull/*) are not history
+    officer = member(session, product, "security_officer")
+    for location in ("ext::sh -c touch% /tmp/pwned", "--upload-pack=touch /tmp/pwned", str(tmp_path)):
+        with pytest.raises(Invalid):
+            add_repository(session, officer, product.id, name="evil", location=location)
+
+
+def test_a_remote_is_mirrored_into_the_data_directory(session: Session, setup) -> None:  # type: ignore[no-untyped-def]
+    product, repo, _local = setup
+    repo.commit("Init")
+    remote = add_repository(session, OPERATOR, product.id, name="mirror", location=f"file://{repo.path}")
+    assert scan_repository(session, OPERATOR, remote.id).new_commits == 1
+    repo.commit("Later")
+    assert scan_repository(session, OPERATOR, remote.id).new_commits == 1  # fetched, then incremental
+
+
+def test_review_coverage_of_a_release(session: Session, setup) -> None:  # type: ignore[no-untyped-def]
+    product, repo, repository = setup
+    officer = member(session, product, "security_officer", email="so@example.com")
+    member(session, product, "developer", email="dev@example.com")
+    other_officer = member(session, product, "security_officer")
+    repo.commit("Init")
+    repo.git("tag", "v1.0")
+    repo.commit("Reviewed by a known officer\n\nSecurity-Review: so@example.com\n", author=DEV)
+    repo.commit("Self review does not count\n\nSecurity-Review: dev@example.com\n", author=DEV)
+    repo.commit("Unknown reviewer\n\nSecurity-Review: ghost@example.com\n", author=DEV)
+    repo.commit("No review at all", author=DEV)
+    repo.git("tag", "-a", "v1.1", "-m", "release 1.1")
+    make_release(session, product, "1.0", git_ref="v1.0")
+    make_release(session, product, "1.1", git_ref="v1.1")
+    scan_repository(session, OPERATOR, repository.id)
+    before = release_commits(session, officer, product.id, "1.1")
+    assert (before.total, len(before.reviewed)) == (4, 0)  # submitted by the scanner, not yet accepted
+    known = next(e for e in session.scalars(select(Evidence)) if e.current.details["reviewer"] == "so@example.com")
+    review_evidence(session, other_officer, known.id, accept=True)
+    after = release_commits(session, officer, product.id, "1.1")
+    assert (after.total, len(after.reviewed), after.previous) == (4, 1, "1.0")
+    assert {c["subject"] for c in after.unreviewed} == {
+        "Self review does not count",
+        "Unknown reviewer",
+        "No review at all",
+    }
+    assert len(after.evidence_linked) == 3
+
+
+def test_scan_and_commits_through_the_cli(app: Flask, session: Session, tmp_path: Path) -> None:
+    make_user(session, "admin@example.com", admin=True)
+    product = make_product(session, "HMI")
+    repo = GitRepo(tmp_path / "hmi")
+    repo.commit("Init")
+    repo.git("tag", "v2.0")
+    repo.commit("Feature\n\nSecurity-Review: admin@example.com\n")
+    repo.git("tag", "v2.1")
+    make_release(session, product, "2.0", git_ref="v2.0")
+    make_release(session, product, "2.1", git_ref="v2.1")
+    runner = app.test_cli_runner()
+    added = json.loads(runner.invoke(cli, ["repo", "add", "HMI", str(repo.path), "--json"]).output)
+    scanned = runner.invoke(cli, ["repo", "scan", str(added["id"]), "--json"])
+    assert scanned.exit_code == 0, scanned.output
+    assert json.loads(scanned.output)["new_commits"] == 2
+    commits = json.loads(runner.invoke(cli, ["release", "commits", "HMI", "2.1", "--json"]).output)
+    assert commits["summary"] == "0 of 1 commits reviewed" and commits["previous"] == "2.0"
+    assert runner.invoke(cli, ["repo", "scan", "999999"]).exit_code == 2
+    developer = member(session, product, "developer", email="dev@example.com")
+    _ = developer
+    session.commit()
+    refused = runner.invoke(cli, ["repo", "scan", str(added["id"]), "--as", "dev@example.com"])
+    assert refused.exit_code == 2 and "developer may not" in refused.output
+
+
+def test_the_demo_has_a_scanned_history_with_review_coverage(app: Flask, session: Session) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(cli, ["demo"]).exit_code == 0
+    commits = json.loads(runner.invoke(cli, ["release", "commits", "NW-PLC 5000 firmware", "4.2.0", "--json"]).output)
+    assert commits["summary"] == "1 of 5 commits reviewed" and commits["previous"] == "4.1.0"
+    assert len(commits["evidence_linked"]) == 3
