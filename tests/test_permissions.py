@@ -95,6 +95,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("products.edit", "GET"): "AAFFNLL",
     ("products.edit", "POST"): "AAFFNLL",
     ("products.create_release_view", "GET"): "AAFFNLL",
+    ("products.create_repository_view", "GET"): "AAFFNLL",
+    ("products.create_repository_view", "POST"): "AAFFNLL",
     ("products.create_release_view", "POST"): "AAFFNLL",
     # The API: the same rules, bearer tokens only.
     ("api.products_api.products_list", "GET"): "AAAAALA",

@@ -144,3 +144,10 @@ class ReleaseForm(FlaskForm):
     status = SelectField("Status", choices=[SelectChoice(s.value, s.value.capitalize()) for s in ReleaseStatus])
     release_date = DateField("Release date", validators=[Optional()])
     git_ref = StringField("Git tag or commit", validators=[Optional(), Length(max=255)])
+
+
+class RepositoryForm(FlaskForm):
+    """Register a repository."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    location = StringField("Location", validators=[DataRequired(), Length(max=1000)])

@@ -12,9 +12,10 @@ from ..catalog.services import list_editions
 from ..errors import DomainError
 from ..web.context import commit, db_session
 from ..web.forms import apply_errors
-from .forms import BLANK_INTERFACE_ROWS, ProductForm, ReleaseForm
+from .forms import BLANK_INTERFACE_ROWS, ProductForm, ReleaseForm, RepositoryForm
 from .models import FOUNDATIONAL_REQUIREMENTS
 from .services import (
+    add_repository,
     create_product,
     create_release,
     get_previous_release,
@@ -164,3 +165,27 @@ def release_detail(release_id: int) -> str:
     release = get_release(session, g.principal, release_id)
     previous = get_previous_release(session, g.principal, release.id)
     return render_template("products/release_detail.html", release=release, product=release.product, previous=previous)
+
+
+@bp.route("/<int:product_id>/repositories/new", methods=["GET", "POST"])
+def create_repository_view(product_id: int) -> Response | str:
+    """Register a source repository (security officers; local paths: administrators)."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    authorize(g.principal, Permission.REPOSITORY_MANAGE, product.id)
+    form = RepositoryForm()
+    if form.validate_on_submit():
+        try:
+            repository = add_repository(
+                session, g.principal, product.id, name=(form.name.data or "").strip(), location=form.location.data or ""
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            commit()
+            flash(
+                f"Repository {repository.name} registered; scan it with `sdl-tracker repo scan {repository.id}`.",
+                "success",
+            )
+            return redirect(url_for("products.detail", product_id=product.id))
+    return render_template("products/repository_form.html", form=form, product=product)

@@ -293,3 +293,21 @@ def test_hsts_only_behind_https_and_nothing_cached(app: Flask, admin_client: Fla
     assert admin_client.get("/audit.csv").headers["Cache-Control"] == "no-store"
     app.config["SESSION_COOKIE_SECURE"] = True
     assert admin_client.get("/login").headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_register_a_repository_through_the_page(app: Flask, client: FlaskClient, session: Session) -> None:
+    product = make_product(session, "P")
+    member(session, product, "security_officer", email="so@example.com")
+    session.commit()
+    login(client, "so@example.com")
+    path = f"/products/{product.id}/repositories/new"
+    local = client.post(path, data={"name": "fw", "location": "/srv/git/fw", "csrf_token": csrf_token(client, path)})
+    assert "only an administrator may register a local path" in local.get_data(as_text=True)
+    evil = client.post(path, data={"name": "fw", "location": "ext::sh -c id", "csrf_token": csrf_token(client, path)})
+    assert "remote helpers" in evil.get_data(as_text=True)
+    ok = client.post(
+        path,
+        data={"name": "fw", "location": "https://git.example.com/fw.git", "csrf_token": csrf_token(client, path)},
+        follow_redirects=True,
+    )
+    assert "Repository fw registered" in ok.get_data(as_text=True)
