@@ -66,6 +66,8 @@ class Settings:
     TESTING: bool = False
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none; trust no header).
     TRUSTED_PROXIES: int = 0
+    # Remote schemes a repository may be mirrored from (file:// and local paths: administrators only).
+    GIT_SCHEMES: str = "https,ssh"
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask config keys these settings imply."""
@@ -94,6 +96,7 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "LOG_LEVEL": _parse_str,
     "TESTING": _parse_bool,
     "TRUSTED_PROXIES": _parse_int,
+    "GIT_SCHEMES": _parse_str,
 }
 SETTING_NAMES = frozenset(f.name for f in fields(Settings))
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -146,6 +149,9 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
         raise ConfigError("MAX_UPLOAD_BYTES: must be at least 1024")
     if settings.MAX_FORM_FIELD_BYTES < 1024:
         raise ConfigError("MAX_FORM_FIELD_BYTES: must be at least 1024")
+    schemes = {s.strip() for s in settings.GIT_SCHEMES.split(",") if s.strip()}
+    if not schemes or not schemes <= {"https", "ssh", "http", "git"}:
+        raise ConfigError("GIT_SCHEMES: a comma-separated subset of https, ssh, http, git (never ext or file)")
     if not 0 <= settings.TRUSTED_PROXIES <= 5:
         raise ConfigError("TRUSTED_PROXIES: must be 0-5")
     if settings.SQLITE_BUSY_TIMEOUT_MS < 0:

@@ -81,6 +81,7 @@ def short_text(length: int = 200) -> String:
 
 SESSION_KEYS = "sdl_tracker.keys"
 SESSION_BLOBS = "sdl_tracker.blobs"
+SESSION_GIT_SCHEMES = "sdl_tracker.git_schemes"
 
 # Execution option that marks a read-only unit of work, so SQLite need not take the write lock.
 READ_ONLY = "sdl_tracker_read_only"
@@ -95,12 +96,13 @@ class Database:
         *,
         keys: InstallationKeys | None = None,
         blobs: BlobStore | None = None,
+        git_schemes: frozenset[str] = frozenset({"https", "ssh"}),
         busy_timeout_ms: int = 15_000,
     ) -> None:
         self.url = make_url(url)
         # Sessions carry the installation's keys and blob store, so the audit log can chain events
         # and services can store artifacts without reading the app's config.
-        self._info: dict[str, object] = {SESSION_KEYS: keys, SESSION_BLOBS: blobs}
+        self._info: dict[str, object] = {SESSION_KEYS: keys, SESSION_BLOBS: blobs, SESSION_GIT_SCHEMES: git_schemes}
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, busy_timeout_ms)

@@ -51,6 +51,8 @@ def test_client_variables_are_not_server_settings(tmp_path: Path) -> None:
         ({}, {"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({}, {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({}, {"TESTING": "perhaps"}, "TESTING"),
+        ({}, {"GIT_SCHEMES": "https,ext"}, "GIT_SCHEMES"),
+        ({"SDL_TRACKER_GIT_SCHEMES": " , "}, {}, "GIT_SCHEMES"),
     ],
 )
 def test_bad_settings_fail_fast_naming_the_setting(

@@ -23,18 +23,21 @@ REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<!\
 CHUNK = 256 * 1024
 
 
-def _env(allow_file: bool) -> dict[str, str]:
+def _env(allow_file: bool, schemes: frozenset[str] = frozenset({"https", "ssh"})) -> dict[str, str]:
     # git's own allow-list: never ext::, and file:// only where an administrator registered it.
+    allowed = sorted(schemes | ({"file"} if allow_file else set()))
     return {
         **os.environ,
-        "GIT_ALLOW_PROTOCOL": "https:ssh" + (":file" if allow_file else ""),
+        "GIT_ALLOW_PROTOCOL": ":".join(allowed),
         "GIT_TERMINAL_PROMPT": "0",
     }
 
 
-def _run(path: Path, *args: str, allow_file: bool = False) -> str:
+def _run(
+    path: Path, *args: str, allow_file: bool = False, schemes: frozenset[str] = frozenset({"https", "ssh"})
+) -> str:
     try:
-        return str(Git(str(path)).execute(["git", *args], env=_env(allow_file)))
+        return str(Git(str(path)).execute(["git", *args], env=_env(allow_file, schemes)))
     except GitCommandError as exc:
         raise Invalid.field(
             "repository", f"git {args[0]} failed: {str(exc.stderr).strip().splitlines()[-1:] or exc}"
@@ -48,33 +51,51 @@ def is_remote(location: str) -> bool:
     return bool(re.match(r"^[\w.-]+@[\w.-]+:", location))
 
 
-def sync_mirror(location: str, mirror: Path, *, allow_file: bool) -> Path:
+def sync_mirror(location: str, mirror: Path, *, allow_file: bool, schemes: frozenset[str]) -> Path:
     """Clone the remote as a bare mirror once, then fetch it; returns the mirror's path."""
     if not (mirror / "HEAD").exists():
         mirror.parent.mkdir(parents=True, exist_ok=True)
-        _run(mirror.parent, "clone", "--mirror", "--quiet", "--", location, str(mirror), allow_file=allow_file)
+        _run(
+            mirror.parent,
+            "clone",
+            "--mirror",
+            "--quiet",
+            "--",
+            location,
+            str(mirror),
+            allow_file=allow_file,
+            schemes=schemes,
+        )
     else:
-        _run(mirror, "remote", "update", "--prune", allow_file=allow_file)
+        _run(mirror, "remote", "update", "--prune", allow_file=allow_file, schemes=schemes)
     return mirror
 
 
-def refs(path: Path) -> dict[str, str]:
-    """Every branch and tag with the commit it points at (annotated tags peeled; never hosting refs
-    such as refs/pull/*, which would double a GitHub mirror's history)."""
+def refs(path: Path, patterns: list[str]) -> dict[str, str]:
+    """The refs matching the repository's patterns with the commit each points at (annotated tags
+    peeled; never hosting refs such as refs/pull/*, which would double a GitHub mirror's history)."""
     fmt = "--format=%(refname)%00%(objectname)%00%(*objectname)"
-    lines = _run(path, "for-each-ref", fmt, "refs/heads", "refs/tags")
+    # The patterns were validated when the repository was registered: all begin with "refs/".
+    lines = _run(path, "for-each-ref", fmt, *[p for p in patterns if p.startswith("refs/")])
     found = {}
     for line in lines.splitlines():
         name, obj, peeled = [*line.split("\0"), "", ""][:3]
         commit = peeled or obj
-        if SHA.match(commit):
+        if SHA.match(commit) and not name.startswith("refs/pull/"):
             found[name] = commit
     return found
 
 
-def reachable(path: Path) -> set[str]:
-    """Every commit reachable from a branch or tag."""
-    return set(_run(path, "rev-list", "--branches", "--tags").split())
+def reachable(path: Path, tips: list[str]) -> set[str]:
+    """Every commit reachable from the given tips (SHAs, on standard input)."""
+    tips = [t for t in tips if SHA.match(t)]
+    if not tips:
+        return set()
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(("\n".join(tips) + "\n").encode())
+        stdin.seek(0)
+        output = Git(str(path)).execute(["git", "rev-list", "--stdin"], istream=stdin, env=_env(False))
+    return set(str(output).split())
 
 
 def stream_log(path: Path, include: list[str], exclude: list[str]) -> Iterator[bytes]:

@@ -194,13 +194,28 @@ def release_list(session: Session, actor: Principal, product_name: str, as_json:
 @click.argument("product_name", metavar="PRODUCT")
 @click.argument("location")
 @click.option("--name", default="", help="Defaults to the last part of LOCATION.")
+@click.option(
+    "--ref",
+    "ref_patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Refs that are history (repeatable; default refs/heads and refs/tags).",
+)
 @json_option
 @server_command()
-def repo_add(session: Session, actor: Principal, product_name: str, location: str, name: str, as_json: bool) -> None:
+def repo_add(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    location: str,
+    name: str,
+    ref_patterns: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Register the repository at LOCATION for PRODUCT."""
     found = get_product_by_name(session, actor, product_name)
     name = name or location.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git") or location
-    created = add_repository(session, actor, found.id, name=name, location=location)
+    created = add_repository(session, actor, found.id, name=name, location=location, ref_patterns=ref_patterns)
     emit(repository_json(created), as_json, lambda: click.echo(f"added repository {created.name} (id {created.id})"))
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 from ..db import Base, UTCDateTime, str_enum, utcnow
 
 FOUNDATIONAL_REQUIREMENTS = ("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7")
+DEFAULT_REF_PATTERNS = ("refs/heads", "refs/tags")
 
 
 class ComponentType(enum.StrEnum):
@@ -170,6 +171,8 @@ class Repository(Base):
     # Branches and tags at the last scan ({refname: commit}): the next scan reads only what lies
     # beyond them, and release tags resolve without running git in a web request.
     refs: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Which refs are history (for-each-ref patterns); never hosting refs such as refs/pull.
+    ref_patterns: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_REF_PATTERNS))
     last_scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     product: Mapped[Product] = relationship(back_populates="repositories")

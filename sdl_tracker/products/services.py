@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, visible_products_clause
 from ..catalog.services import current_editions, find_edition
+from ..db import SESSION_GIT_SCHEMES
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from . import signals
 from .models import (
+    DEFAULT_REF_PATTERNS,
     ComponentType,
     CraCategory,
     Interface,
@@ -533,7 +535,7 @@ def get_release_by_version(session: Session, actor: Principal, product_id: int, 
     return release
 
 
-def _location_problem(location: str, actor: Principal) -> str | None:
+def _location_problem(location: str, actor: Principal, schemes: frozenset[str]) -> str | None:
     # Issue-level detail (mirroring, protocol allow-lists) lives with the git feature; these are
     # the rules no repository may break: nothing git could read as an option or a remote helper.
     if not location or len(location) > 1000:
@@ -543,16 +545,29 @@ def _location_problem(location: str, actor: Principal) -> str | None:
     if "::" in location.split("/", 1)[0]:
         return "remote helpers (such as ext::) are not allowed"
     scheme = urlsplit(location).scheme if "://" in location else ""
-    if scheme in {"https", "ssh"}:
+    if scheme and scheme in schemes:
         return None
     if scheme == "file" or (not scheme and location.startswith("/")):
         return None if actor.is_admin else "only an administrator may register a local path"
-    if not scheme and re.match(r"^[\w.-]+@[\w.-]+:", location):
+    if not scheme and "ssh" in schemes and re.match(r"^[\w.-]+@[\w.-]+:", location):
         return None  # scp-style ssh: git@host:org/repo.git
-    return "use an https:// or ssh:// URL (or, for administrators, a local path)"
+    allowed = ", ".join(f"{s}://" for s in sorted(schemes))
+    return f"use a URL of {allowed} (or, for administrators, a local path)"
 
 
-def add_repository(session: Session, actor: Principal, product_id: int, *, name: str, location: str) -> Repository:
+# Hosting refs (refs/pull/*) are left out on purpose: they carry unreviewed contributor code.
+REF_PATTERN = re.compile(r"^refs/(?!pull(/|$))[A-Za-z0-9._/*+-]{1,200}$")
+
+
+def add_repository(
+    session: Session,
+    actor: Principal,
+    product_id: int,
+    *,
+    name: str,
+    location: str,
+    ref_patterns: Sequence[str] | None = None,
+) -> Repository:
     """Register a source repository for a product."""
     product = get_product(session, actor, product_id)
     authorize(actor, Permission.REPOSITORY_MANAGE, product.id)
@@ -560,14 +575,19 @@ def add_repository(session: Session, actor: Principal, product_id: int, *, name:
     problem = name_problem(name, "repository name")
     if problem:
         errors.append(FieldError("name", problem))
-    location_problem = _location_problem(location.strip(), actor)
+    schemes = session.info.get(SESSION_GIT_SCHEMES) or frozenset({"https", "ssh"})
+    location_problem = _location_problem(location.strip(), actor, schemes)
     if location_problem:
         errors.append(FieldError("location", location_problem))
+    patterns = list(ref_patterns) if ref_patterns else list(DEFAULT_REF_PATTERNS)
+    bad = [p for p in patterns if not REF_PATTERN.match(p) or ".." in p]
+    if bad:
+        errors.append(FieldError("refs", f"not a ref pattern under refs/ (hosting refs excluded): {', '.join(bad)}"))
     if errors:
         raise Invalid("the repository was not added", errors=errors)
     if session.scalar(select(Repository.id).where(Repository.product_id == product.id, Repository.name == name)):
         raise Conflict(f"{product.name} already has a repository {name!r}")
-    repository = Repository(product=product, name=name, location=location.strip())
+    repository = Repository(product=product, name=name, location=location.strip(), ref_patterns=patterns)
     session.add(repository)
     _flush_or_conflict(session, f"{product.name} already has a repository {name!r}")
     record(
@@ -577,7 +597,7 @@ def add_repository(session: Session, actor: Principal, product_id: int, *, name:
         target_type="repository",
         target_id=repository.id,
         product_id=product.id,
-        details={"name": name, "location": repository.location},
+        details={"name": name, "location": repository.location, "refs": patterns},
     )
     return repository
 

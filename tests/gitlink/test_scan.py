@@ -90,6 +90,21 @@ def test_hostile_refs_and_locations(session: Session, setup, tmp_path: Path) -> 
             add_repository(session, officer, product.id, name="evil", location=location)
 
 
+def test_ref_patterns_choose_what_is_history(session: Session, tmp_path: Path) -> None:
+    product = make_product(session, "RTU")
+    repo = GitRepo(tmp_path / "rtu")
+    repo.commit("Init")
+    repo.git("checkout", "--quiet", "-b", "experiment")
+    repo.commit("Spike nobody ships")
+    repo.git("checkout", "--quiet", "-")
+    repo.commit("Shipped")
+    only_main = add_repository(
+        session, OPERATOR, product.id, name="rtu", location=str(repo.path), ref_patterns=["refs/heads/main"]
+    )
+    assert scan_repository(session, OPERATOR, only_main.id).new_commits == 2
+    assert not session.scalar(select(Commit.id).where(Commit.subject == "Spike nobody ships"))
+
+
 def test_a_remote_is_mirrored_into_the_data_directory(session: Session, setup) -> None:  # type: ignore[no-untyped-def]
     product, repo, _local = setup
     repo.commit("Init")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
+from sdl_tracker.db import SESSION_GIT_SCHEMES
 from sdl_tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from sdl_tracker.products.models import Interface, Product, Release
 from sdl_tracker.products.services import (
@@ -243,6 +244,40 @@ def test_repository_locations(session: Session, location: str, ok_for_officer: b
         add_repository(session, officer, product.id, name="r", location=location)
     if ok_for_officer is False:  # local paths: administrators only
         assert add_repository(session, OPERATOR, product.id, name="r", location=location).location == location
+
+
+def test_git_schemes_are_the_configured_ones(session: Session) -> None:
+    product = make_product(session)
+    officer = member(session, product, "security_officer")
+    session.info[SESSION_GIT_SCHEMES] = frozenset({"https", "http"})
+    assert add_repository(session, officer, product.id, name="lan", location="http://git.lan/plc.git").id
+    for location in ("ssh://git@example.com/plc.git", "git@example.com:org/plc.git"):
+        with pytest.raises(Invalid) as caught:
+            add_repository(session, officer, product.id, name="r", location=location)
+        assert "http://, https://" in caught.value.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("patterns", "ok"),
+    [
+        (["refs/heads/main", "refs/tags/v*"], True),
+        (["refs/heads/release/*"], True),
+        (["refs/pull"], False),
+        (["refs/pull/*/head"], False),
+        (["heads/main"], False),
+        (["refs/heads/../pull"], False),
+        (["refs/heads/x y"], False),
+    ],
+)
+def test_repository_ref_patterns(session: Session, patterns: list[str], ok: bool) -> None:
+    product = make_product(session)
+    if ok:
+        created = add_repository(session, OPERATOR, product.id, name="r", location="/srv/r", ref_patterns=patterns)
+        assert created.ref_patterns == patterns
+        return
+    with pytest.raises(Invalid) as caught:
+        add_repository(session, OPERATOR, product.id, name="r", location="/srv/r", ref_patterns=patterns)
+    assert [e.field for e in caught.value.errors] == ["refs"]
 
 
 def test_names_clash_by_unicode_case_folding(session: Session) -> None:
