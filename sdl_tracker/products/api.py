@@ -170,6 +170,7 @@ class RepositoryIn(Strict):
 
     name: str = Field(min_length=1, max_length=120)
     location: str = Field(min_length=1, max_length=1000)
+    ref_patterns: list[str] | None = Field(default=None, max_length=50)
 
 
 class RepositoryOut(BaseModel):
@@ -179,6 +180,7 @@ class RepositoryOut(BaseModel):
     product_id: int
     name: str
     location: str
+    ref_patterns: list[str]
     created_at: datetime
 
 
@@ -341,6 +343,8 @@ def repositories_list(product_id: int) -> Response:
 def repositories_create(product_id: int) -> tuple[Response, int]:
     """Register a repository."""
     data = parse_body(RepositoryIn)
-    repository = add_repository(db_session(), g.principal, product_id, name=data.name, location=data.location)
+    repository = add_repository(
+        db_session(), g.principal, product_id, name=data.name, location=data.location, ref_patterns=data.ref_patterns
+    )
     commit()
     return _created(repository_json(repository))

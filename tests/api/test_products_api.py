@@ -127,6 +127,22 @@ def test_releases_through_the_api(api: ApiClient, admin_token: str, session: Ses
     assert api.call("PATCH", f"/api/v1/releases/{release_id}", admin_token, json={"version": "2"}).status_code == 422
 
 
+def test_repositories_through_the_api(api: ApiClient, admin_token: str, session: Session) -> None:
+    product = make_product(session)
+    session.commit()
+    path = f"/api/v1/products/{product.id}/repositories"
+    body = {"name": "fw", "location": "https://git.example.com/fw.git", "ref_patterns": ["refs/heads/main"]}
+    created = api.call("POST", path, admin_token, json=body)
+    assert created.status_code == 201 and created.get_json()["ref_patterns"] == ["refs/heads/main"]
+    default = api.call("POST", path, admin_token, json={"name": "hmi", "location": "git@example.com:o/hmi.git"})
+    assert default.get_json()["ref_patterns"] == ["refs/heads", "refs/tags"]
+    listed = api.call("GET", path, admin_token).get_json()["items"]
+    assert [r["name"] for r in listed] == ["fw", "hmi"]
+    hosting = api.call("POST", path, admin_token, json={**body, "name": "pr", "ref_patterns": ["refs/pull/*"]})
+    assert hosting.status_code == 422 and _problem(hosting)["errors"][0]["field"] == "refs"
+    assert len(api.call("GET", path, admin_token).get_json()["items"]) == 2  # nothing half-registered
+
+
 def test_other_products_are_404_for_members(api: ApiClient, session: Session) -> None:
     mine, theirs = make_product(session, "Mine"), make_product(session, "Theirs")
     release = make_release(session, theirs, "1.0")
