@@ -151,3 +151,4 @@ class RepositoryForm(FlaskForm):
 
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     location = StringField("Location", validators=[DataRequired(), Length(max=1000)])
+    refs = StringField("Refs that are history", validators=[Optional(), Length(max=2000)])

@@ -177,7 +177,12 @@ def create_repository_view(product_id: int) -> Response | str:
     if form.validate_on_submit():
         try:
             repository = add_repository(
-                session, g.principal, product.id, name=(form.name.data or "").strip(), location=form.location.data or ""
+                session,
+                g.principal,
+                product.id,
+                name=(form.name.data or "").strip(),
+                location=form.location.data or "",
+                ref_patterns=(form.refs.data or "").split(),  # empty: branches and tags
             )
         except DomainError as exc:
             apply_errors(form, exc)

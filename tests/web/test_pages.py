@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sdl_tracker.audit.models import AuditEvent
-from sdl_tracker.products.models import Product, Release
+from sdl_tracker.products.models import Product, Release, Repository
 from sdl_tracker.resources import resource_dir
 from tests.factories import PASSWORD, csrf_token, login, make_product, make_release, make_user, member
 
@@ -305,9 +305,21 @@ def test_register_a_repository_through_the_page(app: Flask, client: FlaskClient,
     assert "only an administrator may register a local path" in local.get_data(as_text=True)
     evil = client.post(path, data={"name": "fw", "location": "ext::sh -c id", "csrf_token": csrf_token(client, path)})
     assert "remote helpers" in evil.get_data(as_text=True)
+    pulls = client.post(
+        path,
+        data={
+            "name": "fw",
+            "location": "https://git.example.com/fw.git",
+            "refs": "refs/heads/main refs/pull/*",
+            "csrf_token": csrf_token(client, path),
+        },
+    )
+    assert pulls.status_code == 200 and "hosting refs excluded" in pulls.get_data(as_text=True)
+    assert not session.scalar(select(Repository.id))  # nothing half-registered
     ok = client.post(
         path,
         data={"name": "fw", "location": "https://git.example.com/fw.git", "csrf_token": csrf_token(client, path)},
         follow_redirects=True,
     )
     assert "Repository fw registered" in ok.get_data(as_text=True)
+    assert session.scalars(select(Repository)).one().ref_patterns == ["refs/heads", "refs/tags"]
