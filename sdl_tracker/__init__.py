@@ -40,7 +40,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         settings.DATABASE_URL,
         keys=load_installation_keys(Path(settings.DATA_DIR)),
         blobs=BlobStore(Path(settings.DATA_DIR) / "blobs", settings.MAX_UPLOAD_BYTES),
-        git_schemes=frozenset(s.strip() for s in settings.GIT_SCHEMES.split(",") if s.strip()),
+        git_schemes=settings.git_schemes,
         busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS,
     )
     logging.getLogger("sdl_tracker").setLevel(settings.LOG_LEVEL)

@@ -51,6 +51,10 @@ def _parse_str(name: str, raw: object) -> str:
     return str(raw)
 
 
+# Remote schemes allowed when GIT_SCHEMES is not set.
+DEFAULT_GIT_SCHEMES = frozenset({"https", "ssh"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated settings of one app; each field is also SDL_TRACKER_<FIELD> in the environment."""
@@ -67,7 +71,12 @@ class Settings:
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none; trust no header).
     TRUSTED_PROXIES: int = 0
     # Remote schemes a repository may be mirrored from (file:// and local paths: administrators only).
-    GIT_SCHEMES: str = "https,ssh"
+    GIT_SCHEMES: str = ",".join(sorted(DEFAULT_GIT_SCHEMES))
+
+    @property
+    def git_schemes(self) -> frozenset[str]:
+        """GIT_SCHEMES as a set of scheme names."""
+        return frozenset(s.strip() for s in self.GIT_SCHEMES.split(",") if s.strip())
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask config keys these settings imply."""
@@ -149,8 +158,7 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
         raise ConfigError("MAX_UPLOAD_BYTES: must be at least 1024")
     if settings.MAX_FORM_FIELD_BYTES < 1024:
         raise ConfigError("MAX_FORM_FIELD_BYTES: must be at least 1024")
-    schemes = {s.strip() for s in settings.GIT_SCHEMES.split(",") if s.strip()}
-    if not schemes or not schemes <= {"https", "ssh", "http", "git"}:
+    if not settings.git_schemes or not settings.git_schemes <= {"https", "ssh", "http", "git"}:
         raise ConfigError("GIT_SCHEMES: a comma-separated subset of https, ssh, http, git (never ext or file)")
     if not 0 <= settings.TRUSTED_PROXIES <= 5:
         raise ConfigError("TRUSTED_PROXIES: must be 0-5")

@@ -15,6 +15,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 
+from .config import DEFAULT_GIT_SCHEMES
 from .keys import InstallationKeys
 
 if TYPE_CHECKING:
@@ -83,6 +84,13 @@ SESSION_KEYS = "sdl_tracker.keys"
 SESSION_BLOBS = "sdl_tracker.blobs"
 SESSION_GIT_SCHEMES = "sdl_tracker.git_schemes"
 
+
+def git_schemes(session: Session) -> frozenset[str]:
+    """The remote schemes this installation lets repositories be mirrored from."""
+    schemes = session.info.get(SESSION_GIT_SCHEMES)
+    return schemes if isinstance(schemes, frozenset) else DEFAULT_GIT_SCHEMES
+
+
 # Execution option that marks a read-only unit of work, so SQLite need not take the write lock.
 READ_ONLY = "sdl_tracker_read_only"
 
@@ -96,7 +104,7 @@ class Database:
         *,
         keys: InstallationKeys | None = None,
         blobs: BlobStore | None = None,
-        git_schemes: frozenset[str] = frozenset({"https", "ssh"}),
+        git_schemes: frozenset[str] = DEFAULT_GIT_SCHEMES,
         busy_timeout_ms: int = 15_000,
     ) -> None:
         self.url = make_url(url)

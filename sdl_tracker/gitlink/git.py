@@ -11,10 +11,12 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from git.cmd import Git
 from git.exc import GitCommandError
 
+from ..config import DEFAULT_GIT_SCHEMES
 from ..errors import Invalid
 from .log import LOG_ARGS
 
@@ -23,7 +25,7 @@ REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<!\
 CHUNK = 256 * 1024
 
 
-def _env(allow_file: bool, schemes: frozenset[str] = frozenset({"https", "ssh"})) -> dict[str, str]:
+def _env(allow_file: bool, schemes: frozenset[str] = DEFAULT_GIT_SCHEMES) -> dict[str, str]:
     # git's own allow-list: never ext::, and file:// only where an administrator registered it.
     allowed = sorted(schemes | ({"file"} if allow_file else set()))
     return {
@@ -34,10 +36,14 @@ def _env(allow_file: bool, schemes: frozenset[str] = frozenset({"https", "ssh"})
 
 
 def _run(
-    path: Path, *args: str, allow_file: bool = False, schemes: frozenset[str] = frozenset({"https", "ssh"})
+    path: Path,
+    *args: str,
+    allow_file: bool = False,
+    schemes: frozenset[str] = DEFAULT_GIT_SCHEMES,
+    stdin: BinaryIO | None = None,
 ) -> str:
     try:
-        return str(Git(str(path)).execute(["git", *args], env=_env(allow_file, schemes)))
+        return str(Git(str(path)).execute(["git", *args], env=_env(allow_file, schemes), istream=stdin))
     except GitCommandError as exc:
         raise Invalid.field(
             "repository", f"git {args[0]} failed: {str(exc.stderr).strip().splitlines()[-1:] or exc}"
@@ -94,8 +100,7 @@ def reachable(path: Path, tips: list[str]) -> set[str]:
     with tempfile.TemporaryFile() as stdin:
         stdin.write(("\n".join(tips) + "\n").encode())
         stdin.seek(0)
-        output = Git(str(path)).execute(["git", "rev-list", "--stdin"], istream=stdin, env=_env(False))
-    return set(str(output).split())
+        return set(_run(path, "rev-list", "--stdin", stdin=stdin).split())
 
 
 def stream_log(path: Path, include: list[str], exclude: list[str]) -> Iterator[bytes]:

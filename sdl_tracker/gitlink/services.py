@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..audit.services import record, session_keys
 from ..auth import Permission, Principal, authorize
-from ..db import SESSION_GIT_SCHEMES, utcnow
+from ..db import git_schemes, utcnow
 from ..errors import Invalid, NotFound
 from ..evidence.models import Evidence, EvidenceKind, ReviewState
 from ..evidence.services import EvidenceInput, Upload, create_evidence
@@ -57,9 +57,11 @@ def working_path(session: Session, repository: Repository) -> Path:
     """The repository to read: the local path, or the mirror kept in the data directory (fetched now)."""
     if git.is_remote(repository.location):
         mirror = session_keys(session).data_dir / "mirrors" / f"{repository.id}.git"
-        schemes = session.info.get(SESSION_GIT_SCHEMES) or frozenset({"https", "ssh"})
         return git.sync_mirror(
-            repository.location, mirror, allow_file=repository.location.startswith("file://"), schemes=schemes
+            repository.location,
+            mirror,
+            allow_file=repository.location.startswith("file://"),
+            schemes=git_schemes(session),
         )
     path = Path(repository.location)
     if not path.exists():
@@ -93,7 +95,7 @@ def scan_repository(
     repository = get_repository(session, actor, repository_id)
     authorize(actor, Permission.REPOSITORY_MANAGE, repository.product_id)
     path = working_path(session, repository)
-    current = git.refs(path, repository.ref_patterns or ["refs/heads", "refs/tags"])
+    current = git.refs(path, repository.ref_patterns)
     summary = ScanSummary(repository.name)
     if current == repository.refs:
         # No branch or tag moved: nothing new, nothing rewritten (a rescan costs one for-each-ref).

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, visible_products_clause
 from ..catalog.services import current_editions, find_edition
-from ..db import SESSION_GIT_SCHEMES
+from ..db import git_schemes
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from . import signals
 from .models import (
@@ -575,8 +575,7 @@ def add_repository(
     problem = name_problem(name, "repository name")
     if problem:
         errors.append(FieldError("name", problem))
-    schemes = session.info.get(SESSION_GIT_SCHEMES) or frozenset({"https", "ssh"})
-    location_problem = _location_problem(location.strip(), actor, schemes)
+    location_problem = _location_problem(location.strip(), actor, git_schemes(session))
     if location_problem:
         errors.append(FieldError("location", location_problem))
     patterns = list(ref_patterns) if ref_patterns else list(DEFAULT_REF_PATTERNS)
