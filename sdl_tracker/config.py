@@ -55,6 +55,9 @@ def _parse_str(name: str, raw: object) -> str:
 DEFAULT_GIT_SCHEMES = frozenset({"https", "ssh"})
 
 
+MIN_FORM_FIELD_BYTES = 256 * 1024
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated settings of one app; each field is also SDL_TRACKER_<FIELD> in the environment."""
@@ -63,7 +66,9 @@ class Settings:
     DATABASE_URL: str = ""
     SECRET_KEY: str = ""
     MAX_UPLOAD_BYTES: int = 100 * 1024 * 1024
-    MAX_FORM_FIELD_BYTES: int = 64 * 1024
+    # Werkzeug applies this to its multipart read buffer too (64 KiB chunks plus the part it keeps to
+    # find a boundary), so anything near 64 KiB refuses every file upload larger than that.
+    MAX_FORM_FIELD_BYTES: int = 1024 * 1024
     SECURE_COOKIES: bool = False
     SQLITE_BUSY_TIMEOUT_MS: int = 15_000
     LOG_LEVEL: str = "INFO"
@@ -156,8 +161,10 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
 
     if settings.MAX_UPLOAD_BYTES < 1024:
         raise ConfigError("MAX_UPLOAD_BYTES: must be at least 1024")
-    if settings.MAX_FORM_FIELD_BYTES < 1024:
-        raise ConfigError("MAX_FORM_FIELD_BYTES: must be at least 1024")
+    if settings.MAX_FORM_FIELD_BYTES < MIN_FORM_FIELD_BYTES:
+        raise ConfigError(
+            f"MAX_FORM_FIELD_BYTES: must be at least {MIN_FORM_FIELD_BYTES} (uploads are read in 64 KiB chunks)"
+        )
     if not settings.git_schemes or not settings.git_schemes <= {"https", "ssh", "http", "git"}:
         raise ConfigError("GIT_SCHEMES: a comma-separated subset of https, ssh, http, git (never ext or file)")
     if not 0 <= settings.TRUSTED_PROXIES <= 5:

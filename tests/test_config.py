@@ -45,6 +45,7 @@ def test_client_variables_are_not_server_settings(tmp_path: Path) -> None:
         ({}, {"NO_SUCH": 1}, "NO_SUCH"),
         ({"SDL_TRACKER_MAX_UPLOAD_BYTES": "lots"}, {}, "MAX_UPLOAD_BYTES"),
         ({}, {"MAX_UPLOAD_BYTES": 10}, "MAX_UPLOAD_BYTES"),
+        ({}, {"MAX_FORM_FIELD_BYTES": 65536}, "MAX_FORM_FIELD_BYTES"),
         ({"SDL_TRACKER_SECURE_COOKIES": "maybe"}, {}, "SECURE_COOKIES"),
         ({}, {"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
         ({}, {"DATABASE_URL": "not a url"}, "DATABASE_URL"),
