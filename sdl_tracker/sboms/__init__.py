@@ -1,0 +1,1 @@
+"""CycloneDX SBOMs per release: import, validation, components and dependencies."""
