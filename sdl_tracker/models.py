@@ -11,6 +11,7 @@ from .db import Base
 from .evidence import models as evidence_models
 from .gitlink import models as git_models
 from .products import models as products_models
+from .sboms import models as sbom_models
 
 __all__ = [
     "Base",
@@ -22,4 +23,5 @@ __all__ = [
     "evidence_models",
     "git_models",
     "products_models",
+    "sbom_models",
 ]

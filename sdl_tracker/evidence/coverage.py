@@ -45,6 +45,7 @@ SUGGESTED_KIND = {
     "SVV-4": "penetration-test",
     "SVV-5": "penetration-test",
     "SM-4": "security-training",
+    "SM-9": "sbom",
 }
 PRACTICE_KIND = {"SM": "process-document", "DM": "process-document", "SUM": "update-record", "SG": "guideline-document"}
 

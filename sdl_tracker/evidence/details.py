@@ -141,6 +141,14 @@ class UpdateDetails(Details):
     delivery_channel: str = Field(max_length=200, description="e.g. signed download portal, OTA, USB image")
 
 
+class SbomDetails(Details):
+    """SM-9, SM-10, CRA Annex I Part II (1): a bill of materials (filled by an SBOM import)."""
+
+    format: str = Field(default="", max_length=40, description="e.g. CycloneDX 1.6 JSON, SPDX 2.3")
+    components: int | None = Field(default=None, ge=0, le=10_000_000)
+    serial_number: str = Field(default="", max_length=200)
+
+
 SCHEMAS: dict[EvidenceKind, type[Details]] = {
     EvidenceKind.THREAT_MODEL: ThreatModelDetails,
     EvidenceKind.DESIGN_REVIEW: ReviewDetails,
@@ -150,6 +158,7 @@ SCHEMAS: dict[EvidenceKind, type[Details]] = {
     EvidenceKind.PENETRATION_TEST: ScanDetails,
     EvidenceKind.SECURITY_TRAINING: TrainingDetails,
     EvidenceKind.UPDATE_RECORD: UpdateDetails,
+    EvidenceKind.SBOM: SbomDetails,
 }
 
 

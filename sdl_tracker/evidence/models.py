@@ -30,6 +30,7 @@ class EvidenceKind(enum.StrEnum):
     PROCESS_DOCUMENT = "process-document"
     GUIDELINE_DOCUMENT = "guideline-document"
     UPDATE_RECORD = "update-record"
+    SBOM = "sbom"  # a software bill of materials (SM-9, SM-10, CRA Annex I Part II (1))
     OTHER = "other"
 
 

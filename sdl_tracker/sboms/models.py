@@ -1,0 +1,112 @@
+"""SBOMs per release: the original document (a blob), its metadata, components and dependency edges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, UTCDateTime, str_enum, utcnow
+from ..products.models import Release
+from .validation import SbomFormat
+
+
+class Sbom(Base):
+    """One imported CycloneDX document; its bytes are the blob, the rows below are read from it."""
+
+    __tablename__ = "sbom"
+    __table_args__ = (
+        UniqueConstraint("release_id", "sha256"),
+        # At most one primary SBOM per release.
+        Index(
+            "uq_sbom_primary_per_release",
+            "release_id",
+            unique=True,
+            sqlite_where=text("is_primary"),
+            postgresql_where=text("is_primary"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"), index=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256", ondelete="RESTRICT"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[SbomFormat] = mapped_column(str_enum(SbomFormat, "sbom_format"))
+    spec_version: Mapped[str] = mapped_column(String(8))
+    serial_number: Mapped[str] = mapped_column(Text, default="")
+    bom_version: Mapped[int] = mapped_column(Integer, default=1)
+    generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # metadata.timestamp
+    subject: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # metadata.component
+    tools: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    warnings: Mapped[list[dict[str, str]]] = mapped_column(JSON)  # format-only violations: {path, message}
+    component_count: Mapped[int] = mapped_column(Integer)
+    dependency_count: Mapped[int] = mapped_column(Integer)
+    service_count: Mapped[int] = mapped_column(Integer)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    strict: Mapped[bool] = mapped_column(Boolean)  # validated in strict mode
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id", ondelete="SET NULL"))
+    imported_by: Mapped[str] = mapped_column(String(400))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    release: Mapped[Release] = relationship(lazy="joined")
+
+
+class SbomComponent(Base):
+    """A component listed in an SBOM; nesting is kept as the parent's position in the same SBOM."""
+
+    __tablename__ = "sbom_component"
+    __table_args__ = (UniqueConstraint("sbom_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sbom_id: Mapped[int] = mapped_column(ForeignKey("sbom.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # document order, nested components after their parent
+    parent_position: Mapped[int | None] = mapped_column(Integer)
+    bom_ref: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(40))
+    group_name: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(Text, default="")
+    purl: Mapped[str] = mapped_column(Text, default="")
+    cpe: Mapped[str] = mapped_column(Text, default="")
+    scope: Mapped[str] = mapped_column(String(20), default="")
+    supplier: Mapped[str] = mapped_column(Text, default="")
+    hashes: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    licenses: Mapped[list[dict[str, str]]] = mapped_column(JSON)  # each {"id"}, {"name"} or {"expression"}
+
+
+class SbomDependency(Base):
+    """A dependency edge: the component or service `ref` depends on `depends_on` (bom-refs)."""
+
+    __tablename__ = "sbom_dependency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sbom_id: Mapped[int] = mapped_column(ForeignKey("sbom.id", ondelete="CASCADE"), index=True)
+    ref: Mapped[str] = mapped_column(Text)
+    depends_on: Mapped[str] = mapped_column(Text)
+
+
+class SbomPolicy(Base):
+    """A product's SBOM import policy: strict refuses format-only violations too."""
+
+    __tablename__ = "sbom_policy"
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
+    strict: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[str] = mapped_column(String(400))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

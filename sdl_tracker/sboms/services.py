@@ -1,0 +1,358 @@
+"""SBOM operations: import, list, read, mark primary, set the product's policy; authorised and audited."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date
+from typing import IO, BinaryIO
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..audit.services import record
+from ..auth import Permission, Principal, authorize, visible_products_clause
+from ..blobs import session_blobs, store_blob
+from ..db import utcnow
+from ..errors import Conflict, FieldError, Invalid, NotFound
+from ..evidence.models import Evidence, EvidenceKind
+from ..evidence.rules import clean_filename
+from ..evidence.services import EvidenceInput, Upload, create_evidence, resolve_requirements
+from ..products.models import Product, Release
+from ..products.services import get_product, get_release
+from . import document
+from .models import Sbom, SbomComponent, SbomDependency, SbomPolicy
+from .validation import Rejected, SbomFormat, check
+
+# What an SBOM shows: control of third-party components (4-1 SM-9, SM-10) and the CRA's component
+# inventory (Annex I Part II (1)).
+SBOM_REQUIREMENTS = ("SM-9", "SM-10", "II.1")
+INSERT_BATCH = 5000
+MAX_TITLE = 200
+MEDIA_TYPES = {SbomFormat.JSON: "application/vnd.cyclonedx+json", SbomFormat.XML: "application/vnd.cyclonedx+xml"}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: `created` is false when the same bytes were already imported for the release."""
+
+    sbom: Sbom
+    created: bool
+
+
+def _read_limited(stream: IO[bytes], limit: int) -> bytes:
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise Invalid.field("file", f"the file is larger than the limit of {limit:,} bytes")
+    if not raw:
+        raise Invalid.field("file", "the file is empty")
+    return raw
+
+
+def _rejected(exc: Rejected) -> Invalid:
+    errors = [FieldError("file", str(v)) for v in exc.violations] or [FieldError("file", exc.message)]
+    more = exc.count - len(exc.violations)
+    if more > 0:
+        errors.append(FieldError("file", f"… and {more:,} more"))
+    return Invalid(exc.message, errors=errors)
+
+
+def product_strict(session: Session, product_id: int) -> bool:
+    """Whether the product refuses SBOMs with format-only violations."""
+    policy = session.get(SbomPolicy, product_id)
+    return bool(policy and policy.strict)
+
+
+def strict_policy(session: Session, actor: Principal, product_id: int) -> bool:
+    """The product's SBOM policy, for an actor who may see the product."""
+    get_product(session, actor, product_id)
+    return product_strict(session, product_id)
+
+
+def import_sbom(
+    session: Session,
+    actor: Principal,
+    release_id: int,
+    upload: Upload,
+    *,
+    title: str = "",
+    primary: bool = False,
+    strict: bool = False,
+) -> ImportResult:
+    """Validate a CycloneDX document completely and store it for a release, with its evidence."""
+    release = get_release(session, actor, release_id)
+    authorize(actor, Permission.SBOM_UPLOAD, release.product_id)
+    if len(title) > MAX_TITLE:
+        raise Invalid.field("title", f"at most {MAX_TITLE} characters")
+    raw = _read_limited(upload.stream, session_blobs(session).max_bytes)
+    digest = hashlib.sha256(raw).hexdigest()
+    existing = session.scalar(select(Sbom).where(Sbom.release_id == release.id, Sbom.sha256 == digest))
+    if existing is not None:
+        return ImportResult(existing, created=False)
+    try:
+        content = document.read(check(raw))
+    except Rejected as exc:
+        raise _rejected(exc) from None
+    strict = strict or product_strict(session, release.product_id)
+    if strict and content.warnings:
+        raise _rejected(Rejected("format violations are refused in strict mode", content.warnings))
+
+    blob = store_blob(session, io.BytesIO(raw))
+    filename = clean_filename(upload.filename or f"sbom.{content.format.value}")
+    has_primary = session.scalar(select(Sbom.id).where(Sbom.release_id == release.id, Sbom.is_primary))
+    if primary and has_primary:
+        session.execute(update(Sbom).where(Sbom.release_id == release.id).values(is_primary=False))
+    sbom = Sbom(
+        product_id=release.product_id,
+        release_id=release.id,
+        title=title.strip() or _default_title(content, filename),
+        filename=filename,
+        sha256=blob.sha256,
+        size=blob.size,
+        format=content.format,
+        spec_version=content.spec_version,
+        serial_number=content.serial_number,
+        bom_version=content.bom_version,
+        generated_at=content.timestamp,
+        subject=content.subject,
+        tools=content.tools,
+        warnings=[{"path": w.path, "message": w.message} for w in content.warnings],
+        component_count=len(content.components),
+        dependency_count=len(content.dependencies),
+        service_count=content.services,
+        is_primary=primary or not has_primary,
+        strict=strict,
+        imported_by=actor.label,
+    )
+    session.add(sbom)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict("another import for this release ran at the same moment; try again") from None
+    _insert_rows(session, sbom.id, content)
+    sbom.evidence_id = _create_evidence(session, actor, release, sbom, raw).id
+    record(
+        session,
+        actor,
+        "sbom:document:import",
+        target_type="sbom",
+        target_id=sbom.id,
+        product_id=sbom.product_id,
+        details={
+            "release": release.version,
+            "title": sbom.title,
+            "sha256": sbom.sha256,
+            "format": f"CycloneDX {sbom.spec_version} {sbom.format.value.upper()}",
+            "components": sbom.component_count,
+            "warnings": len(sbom.warnings),
+            "primary": sbom.is_primary,
+            "strict": strict,
+        },
+    )
+    return ImportResult(sbom, created=True)
+
+
+def _default_title(content: document.SbomContent, filename: str) -> str:
+    subject = content.subject or {}
+    name = " ".join(part for part in (subject.get("name", ""), subject.get("version", "")) if part)
+    return (name or filename)[:MAX_TITLE]
+
+
+def _insert_rows(session: Session, sbom_id: int, content: document.SbomContent) -> None:
+    # Core inserts in batches: one multi-row statement per batch instead of an ORM object per row.
+    rows = content.components
+    for start in range(0, len(rows), INSERT_BATCH):
+        session.execute(
+            insert(SbomComponent), [{"sbom_id": sbom_id, **row} for row in rows[start : start + INSERT_BATCH]]
+        )
+    edges = content.dependencies
+    for start in range(0, len(edges), INSERT_BATCH):
+        session.execute(
+            insert(SbomDependency),
+            [
+                {"sbom_id": sbom_id, "ref": ref, "depends_on": target}
+                for ref, target in edges[start : start + INSERT_BATCH]
+            ],
+        )
+
+
+def _create_evidence(session: Session, actor: Principal, release: Release, sbom: Sbom, raw: bytes) -> Evidence:
+    product = get_product(session, actor, release.product_id)
+    requirements = [ref for ref in SBOM_REQUIREMENTS if _resolves(session, product, ref)]
+    return create_evidence(
+        session,
+        actor,
+        product_id=release.product_id,
+        kind=EvidenceKind.SBOM.value,
+        data=EvidenceInput(
+            title=f"SBOM: {sbom.title}"[:MAX_TITLE],
+            description=f"CycloneDX {sbom.spec_version} {sbom.format.value.upper()}, imported as SBOM #{sbom.id}.",
+            effective_date=_effective_date(sbom),
+            requirements=requirements,
+            release_versions=[release.version],
+            details={
+                "format": f"CycloneDX {sbom.spec_version} {sbom.format.value.upper()}",
+                "components": sbom.component_count,
+                "serial_number": sbom.serial_number[:200],
+            },
+            files=[Upload(sbom.filename, MEDIA_TYPES[sbom.format], io.BytesIO(raw))],
+        ),
+    )
+
+
+def _effective_date(sbom: Sbom) -> date:
+    # The day the SBOM was generated; a timestamp in the future (a skewed build clock) counts as today.
+    today = utcnow().date()
+    return min(sbom.generated_at.date(), today) if sbom.generated_at else today
+
+
+def _resolves(session: Session, product: Product, ref: str) -> bool:
+    # A product assessed against editions without one of these ids still gets its SBOM evidence.
+    try:
+        resolve_requirements(session, product, [ref])
+    except Invalid:
+        return False
+    return True
+
+
+def get_sbom(session: Session, actor: Principal, sbom_id: int) -> Sbom:
+    """An SBOM the actor may see, else NotFound."""
+    sbom = session.get(Sbom, sbom_id)
+    if sbom is None or not actor.can_see(sbom.product_id):
+        raise NotFound("SBOM not found")
+    authorize(actor, Permission.PRODUCT_READ, sbom.product_id)
+    return sbom
+
+
+def list_sboms(session: Session, actor: Principal, product_id: int, release_id: int | None = None) -> list[Sbom]:
+    """A product's SBOMs (or one release's), newest release first, primary first within a release."""
+    get_product(session, actor, product_id)
+    query = select(Sbom).where(Sbom.product_id == product_id, visible_products_clause(actor, Sbom.product_id))
+    if release_id is not None:
+        query = query.where(Sbom.release_id == release_id)
+    return list(session.scalars(query.order_by(Sbom.release_id.desc(), Sbom.is_primary.desc(), Sbom.id.desc())))
+
+
+@dataclass(frozen=True)
+class ComponentQuery:
+    """Filters of a component list."""
+
+    text: str = ""  # in name, group, version or purl
+    type: str = ""
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True)
+class ComponentPage:
+    """One page of an SBOM's components and how many match."""
+
+    items: list[SbomComponent]
+    total: int
+    types: list[str]  # every component type present, for the filter
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_components(session: Session, actor: Principal, sbom_id: int, query: ComponentQuery) -> ComponentPage:
+    """A page of the SBOM's components matching the query, in document order."""
+    sbom = get_sbom(session, actor, sbom_id)
+    where = [SbomComponent.sbom_id == sbom.id]
+    if query.text.strip():
+        pattern = f"%{_escape_like(query.text.strip().lower())}%"
+        where.append(
+            or_(
+                *(
+                    func.lower(column).like(pattern, escape="\\")
+                    for column in (
+                        SbomComponent.name,
+                        SbomComponent.group_name,
+                        SbomComponent.version,
+                        SbomComponent.purl,
+                    )
+                )
+            )
+        )
+    if query.type:
+        where.append(SbomComponent.type == query.type)
+    total = session.scalar(select(func.count()).select_from(SbomComponent).where(*where)) or 0
+    items = session.scalars(
+        select(SbomComponent)
+        .where(*where)
+        .order_by(SbomComponent.position)
+        .offset((query.page - 1) * query.per_page)
+        .limit(query.per_page)
+    )
+    types = session.scalars(
+        select(SbomComponent.type).where(SbomComponent.sbom_id == sbom.id).distinct().order_by(SbomComponent.type)
+    )
+    return ComponentPage(list(items), total, list(types))
+
+
+def dependencies_of(session: Session, actor: Principal, sbom_id: int) -> list[tuple[str, str]]:
+    """The SBOM's dependency edges (ref, depends on)."""
+    sbom = get_sbom(session, actor, sbom_id)
+    rows = session.execute(
+        select(SbomDependency.ref, SbomDependency.depends_on)
+        .where(SbomDependency.sbom_id == sbom.id)
+        .order_by(SbomDependency.id)
+    )
+    return [(ref, target) for ref, target in rows]
+
+
+def open_original(session: Session, actor: Principal, sbom_id: int) -> tuple[Sbom, BinaryIO]:
+    """The SBOM and its original bytes, checked against their hash."""
+    sbom = get_sbom(session, actor, sbom_id)
+    return sbom, session_blobs(session).open_verified(sbom.sha256)
+
+
+def set_primary(session: Session, actor: Principal, sbom_id: int) -> Sbom:
+    """Make this SBOM its release's primary one."""
+    sbom = get_sbom(session, actor, sbom_id)
+    authorize(actor, Permission.SBOM_UPLOAD, sbom.product_id)
+    if sbom.is_primary:
+        return sbom
+    session.execute(update(Sbom).where(Sbom.release_id == sbom.release_id).values(is_primary=False))
+    session.flush()
+    session.execute(update(Sbom).where(Sbom.id == sbom.id).values(is_primary=True))
+    session.refresh(sbom)
+    record(
+        session,
+        actor,
+        "sbom:document:primary",
+        target_type="sbom",
+        target_id=sbom.id,
+        product_id=sbom.product_id,
+        details={"release": sbom.release.version, "title": sbom.title},
+    )
+    return sbom
+
+
+def set_policy(session: Session, actor: Principal, product_id: int, *, strict: bool) -> SbomPolicy:
+    """Whether the product refuses SBOMs with format-only violations."""
+    get_product(session, actor, product_id)
+    authorize(actor, Permission.PRODUCT_MANAGE, product_id)
+    policy = session.get(SbomPolicy, product_id)
+    if policy is None:
+        policy = SbomPolicy(product_id=product_id, strict=strict, updated_by=actor.label)
+        session.add(policy)
+    elif policy.strict == strict:
+        return policy
+    policy.strict = strict
+    policy.updated_by = actor.label
+    session.flush()
+    record(
+        session,
+        actor,
+        "sbom:policy:update",
+        target_type="product",
+        target_id=product_id,
+        product_id=product_id,
+        details={"strict": strict},
+    )
+    return policy
