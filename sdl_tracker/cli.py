@@ -125,8 +125,9 @@ def _register_features() -> None:
     from .evidence.cli import evidence
     from .gitlink import cli as gitlink_cli  # noqa: F401 - adds `repo scan` and `release commits`
     from .products.cli import product, release, repo
+    from .sboms.cli import sbom
 
-    for command in (user, member, token, audit, product, release, repo, catalog, evidence, claims, blobs, demo):
+    for command in (user, member, token, audit, product, release, repo, catalog, evidence, claims, sbom, blobs, demo):
         cli.add_command(command)
 
 

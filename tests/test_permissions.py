@@ -24,7 +24,9 @@ from sdl_tracker.accounts.models import User
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
+from sdl_tracker.sboms.services import import_sbom
 from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
+from tests.sboms.builders import dumps, json_bom, xml_bom
 
 ACTORS = ("admin", "security_officer", "developer", "auditor", "non_member", "anonymous", "read_token")
 
@@ -98,6 +100,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("products.create_repository_view", "GET"): "AAFFNLL",
     ("products.create_repository_view", "POST"): "AAFFNLL",
     ("products.create_release_view", "POST"): "AAFFNLL",
+    ("sboms.release_sboms", "GET"): "AAAANLL",
+    ("sboms.release_sboms", "POST"): "AAAFNLL",
+    ("sboms.product_sboms", "GET"): "AAAANLL",
+    ("sboms.product_sboms", "POST"): "AAFFNLL",
+    ("sboms.detail", "GET"): "AAAANLL",
+    ("sboms.original", "GET"): "AAAANLL",
+    ("sboms.primary", "POST"): "AAAFNLL",
     # The API: the same rules, bearer tokens only.
     ("api.products_api.products_list", "GET"): "AAAAALA",
     ("api.products_api.products_create", "POST"): "AFFFFLF",
@@ -124,6 +133,15 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.claims_api.vector_show", "GET"): "AAAANLA",
     ("api.claims_api.releases_compare", "GET"): "AAAANLA",
     ("api.evidence_api.maturity_create", "POST"): "AAFFNLF",
+    ("api.sboms_api.sbom_list", "GET"): "AAAANLA",
+    ("api.sboms_api.sbom_import", "POST"): "AAAFNLF",
+    ("api.sboms_api.sbom_show", "GET"): "AAAANLA",
+    ("api.sboms_api.sbom_components", "GET"): "AAAANLA",
+    ("api.sboms_api.sbom_dependencies", "GET"): "AAAANLA",
+    ("api.sboms_api.sbom_original", "GET"): "AAAANLA",
+    ("api.sboms_api.sbom_primary", "POST"): "AAAFNLF",
+    ("api.sboms_api.policy_show", "GET"): "AAAANLA",
+    ("api.sboms_api.policy_update", "PUT"): "AAFFNLF",
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -141,7 +159,10 @@ MULTIPART = {
         "requirements": ["SM-1"],
     },
     "api.evidence_api.evidence_revise": {"title": "Matrix, revised"},
+    "api.sboms_api.sbom_import": {"title": "Matrix"},
 }
+# The file part each multipart endpoint gets (a valid document where the endpoint reads it).
+MULTIPART_FILES = {"api.sboms_api.sbom_import": (dumps(json_bom()), "bom.json")}
 
 
 def _api_body(endpoint: str) -> dict[str, Any] | None:
@@ -160,6 +181,7 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.products_api.repositories_create": {"name": f"repo-{n}", "location": "https://git.example.com/r.git"},
         "api.evidence_api.evidence_review": {"decision": "accept"},
         "api.claims_api.claims_put": {"status": "implemented"},
+        "api.sboms_api.policy_update": {"strict": False},
         "api.evidence_api.maturity_create": {
             "practice": "SM",
             "level": 2,
@@ -213,6 +235,7 @@ def world(session: Session) -> World:
             details={"change": "a1..b2", "reviewer": "Rita Reviewer"},
         ),
     )
+    sbom = import_sbom(session, OPERATOR, release.id, Upload("fw.xml", "", io.BytesIO(xml_bom()))).sbom
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None
     session.commit()
@@ -227,6 +250,7 @@ def world(session: Session) -> World:
         "token_id": str(victim_token.id),
         "evidence_id": str(evidence.id),
         "artifact_id": str(evidence.current.artifacts[0].id),
+        "sbom_id": str(sbom.id),
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}
@@ -294,7 +318,8 @@ def test_permission_matrix(app: Flask, client: FlaskClient, api: ApiClient, worl
             is_api = rule.startswith("/api/")
             url = _url(rule, {**world.values, **world.overrides.get(endpoint, {})})
             if is_api and endpoint in MULTIPART:
-                parts = {"metadata": json.dumps(MULTIPART[endpoint]), "file": (io.BytesIO(b"evidence"), "e.txt")}
+                content, name = MULTIPART_FILES.get(endpoint, (b"evidence", "e.txt"))
+                parts = {"metadata": json.dumps(MULTIPART[endpoint]), "file": (io.BytesIO(content), name)}
                 response = api.call(method, url, tokens.get(actor), data=parts, content_type="multipart/form-data")
             elif is_api:
                 response = api.call(

@@ -65,6 +65,7 @@ def init_api(app: Flask) -> None:
     from ..evidence.api import bp as evidence_api
     from ..gitlink.api import bp as gitlink_api
     from ..products.api import bp as products_api
+    from ..sboms.api import bp as sboms_api
 
     app.extensions.setdefault(TOKEN_AUTHENTICATOR, authenticate_api_token)
     # A new parent blueprint per app: nesting mutates the parent, so it cannot be module-level.
@@ -76,4 +77,5 @@ def init_api(app: Flask) -> None:
     api.register_blueprint(evidence_api)
     api.register_blueprint(claims_api)
     api.register_blueprint(gitlink_api)
+    api.register_blueprint(sboms_api)
     app.register_blueprint(api)

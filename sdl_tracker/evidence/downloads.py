@@ -1,4 +1,5 @@
-"""Serving artifacts: always as attachments, with a safe type and a sandbox, never rendered from our origin."""
+"""Serving stored files (artifacts, original SBOMs): always as attachments, with a safe type and a sandbox,
+never rendered from our origin."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from .rules import download_media_type
 
 def artifact_response(artifact: Artifact, stream: BinaryIO) -> Response:
     """A download response for a verified artifact stream."""
-    response = Response(_chunks(stream), mimetype=download_media_type(artifact.filename, artifact.media_type))
-    ascii_name = artifact.filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(artifact.filename)}"
-    )
-    response.headers["Content-Length"] = str(artifact.size)
+    return attachment_response(artifact.filename, artifact.media_type, artifact.size, stream)
+
+
+def attachment_response(filename: str, media_type: str, size: int, stream: BinaryIO) -> Response:
+    """A download response for a verified stored file: an attachment, a safe type, a sandbox."""
+    response = Response(_chunks(stream), mimetype=download_media_type(filename, media_type))
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Disposition"] = disposition
+    response.headers["Content-Length"] = str(size)
     # Even if a browser ignored the attachment, nothing in it could script our origin.
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["X-Content-Type-Options"] = "nosniff"

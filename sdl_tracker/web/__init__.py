@@ -19,6 +19,7 @@ def init_web(app: Flask) -> None:
     from ..evidence.views import bp as evidence_bp
     from ..gitlink.views import bp as gitlink_bp
     from ..products.views import bp as products_bp
+    from ..sboms.views import bp as sboms_bp
     from .views import bp as web_bp
     from .views import init_template_helpers
 
@@ -43,4 +44,5 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(evidence_bp)
     app.register_blueprint(claims_bp)
+    app.register_blueprint(sboms_bp)
     app.register_blueprint(gitlink_bp)

@@ -1,0 +1,141 @@
+"""`sdl-tracker sbom import|list|show|components|primary|policy`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from ..auth import Principal
+from ..commands import echo_lines, emit, json_option, server_command
+from ..evidence.services import Upload
+from ..products.services import get_product_by_name, get_release_by_version, optional_release
+from .serialise import component_json, sbom_json
+from .services import (
+    ComponentQuery,
+    get_sbom,
+    import_sbom,
+    list_components,
+    list_sboms,
+    set_policy,
+    set_primary,
+    strict_policy,
+)
+
+sbom = AppGroup("sbom", help="CycloneDX SBOMs per release.")
+
+
+def _line(data: dict[str, Any]) -> str:
+    flags = " (primary)" if data["primary"] else ""
+    return (
+        f"#{data['id']} {data['release']} {data['title']}{flags}: CycloneDX {data['spec_version']} "
+        f"{data['format'].upper()}, {data['components']} components, {len(data['warnings'])} warnings"
+    )
+
+
+@sbom.command("import")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--title", default="", help="A name for it (default: the subject component, or the file name).")
+@click.option("--primary", is_flag=True, help="Make it the release's primary SBOM.")
+@click.option("--strict", is_flag=True, help="Refuse format-only schema violations too.")
+@json_option
+@server_command()
+def sbom_import(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    version: str,
+    path: Path,
+    title: str,
+    primary: bool,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """Validate FILE (CycloneDX 1.2-1.7, JSON or XML) and import it for PRODUCT VERSION."""
+    product = get_product_by_name(session, actor, product_name)
+    release = get_release_by_version(session, actor, product.id, version)
+    with path.open("rb") as stream:
+        result = import_sbom(
+            session, actor, release.id, Upload(path.name, "", stream), title=title, primary=primary, strict=strict
+        )
+    data = {**sbom_json(result.sbom), "created": result.created}
+    lines = [("imported " if result.created else "already imported, nothing changed: ") + _line(data)]
+    lines += [f"  warning: {w['path'] or '/'}: {w['message']}" for w in data["warnings"]] if result.created else []
+    emit(data, as_json, echo_lines(lines, ""))
+
+
+@sbom.command("list")
+@click.argument("product_name", metavar="PRODUCT")
+@click.option("--release", "version", metavar="VERSION", help="Only this release's SBOMs.")
+@json_option
+@server_command(read_only=True)
+def sbom_list(session: Session, actor: Principal, product_name: str, version: str | None, as_json: bool) -> None:
+    """PRODUCT's SBOMs, newest release first."""
+    product = get_product_by_name(session, actor, product_name)
+    release = optional_release(session, actor, product.id, version)
+    items = [sbom_json(s) for s in list_sboms(session, actor, product.id, release.id if release else None)]
+    emit(items, as_json, echo_lines([_line(d) for d in items], "no SBOMs"))
+
+
+@sbom.command("show")
+@click.argument("sbom_id", metavar="ID", type=int)
+@json_option
+@server_command(read_only=True)
+def sbom_show(session: Session, actor: Principal, sbom_id: int, as_json: bool) -> None:
+    """One SBOM's metadata and warnings."""
+    data = sbom_json(get_sbom(session, actor, sbom_id))
+    subject = data["subject"] or {}
+    lines = [
+        _line(data),
+        f"  subject: {subject.get('name', '-')} {subject.get('version', '')}".rstrip(),
+        f"  serial number: {data['serial_number'] or '-'}, generated {data['generated_at'] or '-'}",
+        f"  tools: {', '.join(t['name'] + ' ' + t['version'] for t in data['tools']) or '-'}",
+        f"  sha256: {data['sha256']}",
+        *(f"  warning: {w['path'] or '/'}: {w['message']}" for w in data["warnings"]),
+    ]
+    emit(data, as_json, echo_lines(lines, ""))
+
+
+@sbom.command("components")
+@click.argument("sbom_id", metavar="ID", type=int)
+@click.option("--search", default="", help="Only components whose name, group, version or purl contains this.")
+@click.option("--type", "component_type", default="", help="Only this component type (library, firmware, ...).")
+@json_option
+@server_command(read_only=True)
+def sbom_components(
+    session: Session, actor: Principal, sbom_id: int, search: str, component_type: str, as_json: bool
+) -> None:
+    """The SBOM's components, in document order."""
+    page = list_components(session, actor, sbom_id, ComponentQuery(search, component_type, 1, 10**9))
+    items = [component_json(c) for c in page.items]
+    lines = [f"{c['type']:<12} {c['group'] + '/' if c['group'] else ''}{c['name']} {c['version']}" for c in items]
+    emit(items, as_json, echo_lines(lines, "no components"))
+
+
+@sbom.command("primary")
+@click.argument("sbom_id", metavar="ID", type=int)
+@server_command()
+def sbom_primary(session: Session, actor: Principal, sbom_id: int) -> None:
+    """Make SBOM ID its release's primary SBOM."""
+    chosen = set_primary(session, actor, sbom_id)
+    click.echo(f"#{chosen.id} is now the primary SBOM of {chosen.release.version}")
+
+
+@sbom.command("policy")
+@click.argument("product_name", metavar="PRODUCT")
+@click.option("--strict/--lenient", default=None, help="Refuse (strict) or warn about (lenient) format violations.")
+@server_command()
+def sbom_policy(session: Session, actor: Principal, product_name: str, strict: bool | None) -> None:
+    """Show or set PRODUCT's SBOM import policy."""
+    product = get_product_by_name(session, actor, product_name)
+    if strict is not None:
+        set_policy(session, actor, product.id, strict=strict)
+    mode = "strict" if strict_policy(session, actor, product.id) else "lenient"
+    click.echo(
+        f"{product.name}: {mode} (format-only schema violations are {'refused' if mode == 'strict' else 'warnings'})"
+    )

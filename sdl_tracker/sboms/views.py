@@ -1,0 +1,140 @@
+"""SBOM pages: a release's SBOMs and import form, a product's SBOMs and policy, one SBOM's components."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from werkzeug import Response
+
+from ..auth import Permission, authorize
+from ..errors import DomainError
+from ..evidence.downloads import attachment_response
+from ..evidence.services import Upload
+from ..products.services import get_product, get_release
+from ..web.context import commit, db_session
+from ..web.forms import apply_errors
+from .forms import PolicyForm, PrimaryForm, SbomImportForm
+from .serialise import license_text
+from .services import (
+    MEDIA_TYPES,
+    ComponentQuery,
+    get_sbom,
+    import_sbom,
+    list_components,
+    list_sboms,
+    open_original,
+    set_policy,
+    set_primary,
+    strict_policy,
+)
+
+bp = Blueprint("sboms", __name__)
+PER_PAGE = 100
+
+
+@bp.route("/releases/<int:release_id>/sboms", methods=["GET", "POST"])
+def release_sboms(release_id: int) -> Response | str:
+    """A release's SBOMs, and the import form for those who may upload."""
+    session = db_session()
+    release = get_release(session, g.principal, release_id)
+    form = SbomImportForm()
+    if form.is_submitted():
+        authorize(g.principal, Permission.SBOM_UPLOAD, release.product_id)
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            result = import_sbom(
+                session,
+                g.principal,
+                release.id,
+                Upload(upload.filename or "sbom", upload.mimetype or "", upload.stream),
+                title=form.title.data or "",
+                primary=form.primary.data,
+                strict=form.strict.data,
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+            if exc.message not in form.form_errors:
+                form.form_errors.insert(0, exc.message)  # the verdict, above the violations on the field
+        else:
+            commit()
+            sbom = result.sbom
+            if result.created:
+                flash(f"SBOM “{sbom.title}” imported: {sbom.component_count} components.", "success")
+            else:
+                flash(f"These bytes were already imported as SBOM #{sbom.id}; nothing changed.", "info")
+            return redirect(url_for("sboms.detail", sbom_id=sbom.id))
+    return render_template(
+        "sboms/release.html",
+        release=release,
+        product=release.product,
+        sboms=list_sboms(session, g.principal, release.product_id, release.id),
+        form=form,
+        may_upload=g.principal.has(Permission.SBOM_UPLOAD, release.product_id),
+        strict_policy=strict_policy(session, g.principal, release.product_id),
+    )
+
+
+@bp.route("/products/<int:product_id>/sboms", methods=["GET", "POST"])
+def product_sboms(product_id: int) -> Response | str:
+    """Every SBOM of a product, and its import policy."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    form = PolicyForm()
+    if form.validate_on_submit():
+        set_policy(session, g.principal, product.id, strict=form.strict.data)
+        commit()
+        flash("SBOM policy saved.", "success")
+        return redirect(url_for("sboms.product_sboms", product_id=product.id))
+    if not form.is_submitted():
+        form.strict.data = strict_policy(session, g.principal, product.id)
+    return render_template(
+        "sboms/product.html",
+        product=product,
+        sboms=list_sboms(session, g.principal, product.id),
+        form=form,
+        may_manage=g.principal.has(Permission.PRODUCT_MANAGE, product.id),
+    )
+
+
+@bp.route("/sboms/<int:sbom_id>")
+def detail(sbom_id: int) -> str:
+    """One SBOM: metadata, warnings, components (search, filter by type, pages)."""
+    session = db_session()
+    sbom = get_sbom(session, g.principal, sbom_id)
+    page = request.args.get("page", "1")
+    query = ComponentQuery(
+        text=request.args.get("q", "")[:200],
+        type=request.args.get("type", "")[:40],
+        page=int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1,
+        per_page=PER_PAGE,
+    )
+    components = list_components(session, g.principal, sbom.id, query)
+    return render_template(
+        "sboms/detail.html",
+        sbom=sbom,
+        release=sbom.release,
+        product=sbom.release.product,
+        components=components,
+        query=query,
+        pages=max(1, -(-components.total // PER_PAGE)),
+        license_text=license_text,
+        primary_form=PrimaryForm(),
+        may_upload=g.principal.has(Permission.SBOM_UPLOAD, sbom.product_id),
+    )
+
+
+@bp.route("/sboms/<int:sbom_id>/original")
+def original(sbom_id: int) -> Response:
+    """The original document, byte for byte, as an attachment."""
+    sbom, stream = open_original(db_session(), g.principal, sbom_id)
+    return attachment_response(sbom.filename, MEDIA_TYPES[sbom.format], sbom.size, stream)
+
+
+@bp.route("/sboms/<int:sbom_id>/primary", methods=["POST"])
+def primary(sbom_id: int) -> Response:
+    """Make the SBOM its release's primary one."""
+    if PrimaryForm().validate_on_submit():
+        chosen = set_primary(db_session(), g.principal, sbom_id)
+        commit()
+        flash(f"“{chosen.title}” is now the primary SBOM of {chosen.release.version}.", "success")
+    return redirect(url_for("sboms.detail", sbom_id=sbom_id))
