@@ -20,6 +20,7 @@ from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail
 from .demo_evidence import demo_repository, load_demo_claims, load_plc_evidence
+from .demo_sboms import load_plc_sboms
 from .errors import DomainError
 from .evidence.models import Evidence
 from .gitlink.models import Commit, CommitEvidence
@@ -190,6 +191,7 @@ def load_demo(session: Session, actor: Principal, password: str, data_dir: Path)
         if new_product and spec.component_type == "EDR":
             count = load_plc_evidence(session, actor, product.id)
             created.append(f"{count} evidence items for {spec.name}")
+            created.append(f"{load_plc_sboms(session, actor, product.id)} SBOMs for {spec.name}")
             created.append(_demo_git(session, actor, product.id, data_dir))
         if new_product and spec.claims:
             version, upto, leave_open = spec.claims

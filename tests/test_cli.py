@@ -18,6 +18,7 @@ from sdl_tracker.accounts.models import Membership, User
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.cli import cli
 from sdl_tracker.products.models import Product, Release, Repository
+from sdl_tracker.sboms.models import Sbom
 from tests.factories import PASSWORD, make_product, member
 
 
@@ -186,6 +187,13 @@ def test_demo_loads_once(app: Flask, session: Session) -> None:
     } == counts
     plc = session.scalars(select(Product).where(Product.component_type == "EDR")).one()
     assert plc.target_sl == {f"FR{i}": 3 for i in range(1, 8)} and len(plc.interfaces) >= 3
+    sboms = session.scalars(select(Sbom).order_by(Sbom.id)).all()
+    assert [(s.release.version, s.format.value, s.component_count, s.warnings) for s in sboms] == [
+        ("4.1.0", "json", 13, []),
+        ("4.2.0", "json", 13, []),
+        ("4.2.0", "xml", 3, []),
+    ]
+    assert all(s.product_id == plc.id and s.evidence_id for s in sboms)
 
 
 def _console(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
