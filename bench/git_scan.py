@@ -19,13 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sdl_tracker import create_app, schema
-from sdl_tracker.auth import Principal
-from sdl_tracker.catalog.services import load_packaged
+from fresh import fresh_product
+
 from sdl_tracker.gitlink.log import LOG_ARGS
 from sdl_tracker.gitlink.services import scan_repository
-from sdl_tracker.products.services import add_repository, create_product
-from sdl_tracker.web.context import app_db
+from sdl_tracker.products.services import add_repository
 
 WORDS = [
     "fix", "add", "update", "refactor", "harden", "parse", "validate",
@@ -86,21 +84,9 @@ def main() -> None:
     subprocess.run(["git", *LOG_ARGS, "--branches", "--tags"], cwd=repo, check=True, stdout=subprocess.DEVNULL)
     baseline = time.perf_counter() - started
 
-    config = {"DATA_DIR": str(work / "data"), **({"DATABASE_URL": args.database_url} if args.database_url else {})}
-    app = create_app(config)
-    database = app_db(app)
-    schema.upgrade(database)
-    operator = Principal.operator("bench")
+    database, operator, product_id = fresh_product(work, args.database_url, "EDR")
     with database.unit_of_work() as session:
-        load_packaged(session, operator)
-        product = create_product(
-            session,
-            operator,
-            name=f"Bench {time.time_ns()}",
-            component_type="EDR",
-            target_sl=dict.fromkeys(("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7"), 2),
-        )
-        repository_id = add_repository(session, operator, product.id, name="history", location=str(repo)).id
+        repository_id = add_repository(session, operator, product_id, name="history", location=str(repo)).id
     started = time.perf_counter()
     with database.unit_of_work() as session:
         summary = scan_repository(session, operator, repository_id)
