@@ -40,6 +40,26 @@ class LiveServer:
     app: Any
 
 
+def _closed_before_sending(app: Any) -> Any:
+    """The app with each response read and closed before the server writes it.
+
+    Werkzeug's development server skips closing a response when the browser has already dropped the
+    connection (a favicon request cut short by a navigation, say), and the open static file then
+    fails the run as an unraisable ResourceWarning. Test responses are small enough to buffer.
+    """
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        iterable = app(environ, start_response)
+        try:
+            return list(iterable)
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture(scope="module")
 def live_server(
     backend: str, fresh_database_url: Any, tmp_path_factory: pytest.TempPathFactory
@@ -50,7 +70,7 @@ def live_server(
     with database.unit_of_work() as session:
         load_packaged(session, Principal.operator("tests"))
         make_user(session, "admin@example.com", admin=True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield LiveServer(f"http://127.0.0.1:{server.server_port}", "admin@example.com", PASSWORD, app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,7 +33,7 @@ from sdl_tracker.sboms.services import (
     set_primary,
 )
 from tests.factories import OPERATOR, make_product, make_release, member
-from tests.sboms.builders import SAMPLE, changed, dumps, json_bom, xml_bom
+from tests.sboms.builders import FIXTURES, SAMPLE, changed, dumps, json_bom, xml_bom
 
 pytestmark = pytest.mark.db
 
@@ -303,3 +304,22 @@ def test_roles_and_other_products(session: Session, release: Release) -> None:
     with pytest.raises(Forbidden):
         set_policy(session, developer, product.id, strict=True)
     assert list_components(session, auditor, sbom.id, ComponentQuery()).total == 4
+
+
+# The one published example our reference check refuses: its dependency names "Acme Library" by a purl
+# that the component never declares as its bom-ref (CycloneDX 1.3 compositions example).
+DANGLING_EXAMPLE = "1.3/valid-compositions-1.3.json"
+
+
+def test_every_valid_cyclonedx_example_imports(session: Session, release: Release) -> None:
+    entries = [e for e in json.loads((FIXTURES / "manifest.json").read_text()) if e["library_verdict"] == "valid"]
+    assert len(entries) > 100
+    for entry in entries:
+        raw = (FIXTURES / entry["file"]).read_bytes()
+        if entry["file"] == DANGLING_EXAMPLE:
+            with pytest.raises(Invalid) as refused:
+                import_sbom(session, OPERATOR, release.id, upload(raw))
+            assert "'pkg:maven/acme/library@3.0' names no component" in refused.value.one_line()
+            continue
+        sbom = import_sbom(session, OPERATOR, release.id, upload(raw, entry["file"].split("/")[1])).sbom
+        assert (sbom.format.value, sbom.spec_version, sbom.warnings) == (entry["format"], entry["spec_version"], [])
