@@ -21,6 +21,7 @@ from cyclonedx.validation.json import JsonStrictValidator
 from cyclonedx.validation.xml import XmlValidator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from sdl_tracker.sboms.validation import SUPPORTED_VERSIONS, Rejected, SbomFormat, check
 from tests.sboms.builders import FIXTURES, dumps, json_bom, xml_bom
@@ -215,3 +216,47 @@ def test_fixture_manifest_names_files_that_exist() -> None:
     for entry in MANIFEST:
         assert Path(FIXTURES / entry["file"]).is_file(), entry["file"]
         assert entry["source"].startswith("CycloneDX/specification:")
+
+
+XML_BASE = xml_bom("1.6")
+# Places a mutation may replace in the XML document, and what it may put there.
+XML_PLACES = [
+    b'type="library"',
+    b'bom-ref="zlib"',
+    b'version="2"',
+    b"<name>zlib</name>",
+    b"<version>1.3.1</version>",
+    b"<timestamp>2026-10-01T12:00:00Z</timestamp>",
+    b'<hash alg="SHA-256">',
+    b"<id>Zlib</id>",
+    b"<purl>pkg:generic/openssl@3.0.13</purl>",
+    b"<expression>Apache-2.0</expression>",
+]
+XML_VALUES = st.sampled_from(
+    [
+        b"",
+        b'type="gadget"',
+        b'version="-1"',
+        b"<name></name>",
+        b"<version>1</version><version>2</version>",
+        b"<timestamp>2026-02-30T00:00:00Z</timestamp>",
+        b"<timestamp>yesterday</timestamp>",
+        b'<hash alg="SHA-256">',
+        b'<hash alg="CRC32">',
+        b"<id>Not-A-License</id>",
+        b"<purl>git@github.com:org/repo.git</purl>",
+        b"<url>http://example.com/%zz</url>",
+        b"<colour>red</colour>",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(place=st.sampled_from(XML_PLACES), value=XML_VALUES)
+def test_random_xml_mutations_get_the_library_verdict(place: bytes, value: bytes) -> None:
+    raw = XML_BASE.replace(place, value, 1)
+    try:
+        library = library_accepts(raw, "xml", "1.6")
+    except etree.XMLSyntaxError:  # the library raises where a mutation broke well-formedness
+        library = False
+    assert (our_verdict(raw) == "valid") == library
