@@ -15,7 +15,8 @@ import enum
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -121,7 +122,7 @@ def _check_json(raw: bytes) -> Checked:
     if not structural.is_valid(document):
         raise _limited(_json_violations(structural, document), f"not valid CycloneDX {version} JSON")
     # Whatever the format-checking pass adds is due to formats alone: the structure already passed.
-    warnings = list(_json_violations(_json_validator(version, formats=True), document))
+    warnings = list(_json_violations(_json_validator(version, formats=True), document, causes=_format_causes))
     return Checked(SbomFormat.JSON, version, document, warnings)
 
 
@@ -132,10 +133,23 @@ def _supported(version: object) -> str:
     return version
 
 
-def _json_violations(validator: Any, document: Any) -> Iterator[Violation]:
+def _json_violations(
+    validator: Any, document: Any, causes: Callable[[Any], list[Any]] = lambda error: [error]
+) -> Iterator[Violation]:
     for error in validator.iter_errors(document):
-        path = "".join(f"/{step}" for step in error.instance_path)
-        yield Violation(path, _short(error.message))
+        for cause in causes(error):
+            path = "".join(f"/{step}" for step in cause.instance_path)
+            yield Violation(path, _short(cause.message))
+
+
+def _format_causes(error: Any) -> list[Any]:
+    """The format errors behind a failed oneOf or anyOf (the branch that failed on formats alone), so a
+    warning names the bad value, not the choice around it."""
+    for branch in getattr(error.kind, "context", None) or []:
+        causes = [cause for sub_error in branch for cause in _format_causes(sub_error)]
+        if causes and all(isinstance(c.kind, jsonschema_rs.ValidationErrorKind.Format) for c in causes):
+            return causes
+    return [error]
 
 
 def _short(message: str) -> str:
@@ -214,11 +228,18 @@ def _check_xml(raw: bytes) -> Checked:
     return Checked(SbomFormat.XML, version, root, warnings)
 
 
-@functools.cache
+_per_thread = threading.local()
+
+
 def _xml_schema(version: str) -> etree.XMLSchema:
-    schema_file = BOM_XML[SchemaVersion.from_version(version)]
-    assert schema_file is not None
-    return etree.XMLSchema(etree.parse(Path(schema_file).absolute().as_uri(), parser=_safe_parser()))
+    """This thread's compiled XSD: an lxml validator keeps its error log on itself, so threads never share one."""
+    schemas: dict[str, etree.XMLSchema] = _per_thread.__dict__.setdefault("schemas", {})
+    if version not in schemas:
+        schema_file = BOM_XML[SchemaVersion.from_version(version)]
+        assert schema_file is not None
+        document = etree.parse(Path(schema_file).absolute().as_uri(), parser=_safe_parser())
+        schemas[version] = etree.XMLSchema(document)
+    return schemas[version]
 
 
 def _xml_path(root: etree._Element, path: str | None, line: int) -> str:
