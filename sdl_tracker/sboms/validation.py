@@ -37,6 +37,7 @@ XML_NAMESPACE = re.compile(r"^\{http://cyclonedx\.org/schema/bom/(\d+\.\d+)\}bom
 # XSD datatypes whose JSON counterpart is a `format` (iri-reference, date-time, date): a bad value
 # is a format-only violation in both encodings.
 XML_FORMAT_TYPES = re.compile(r"is not a valid value of the atomic type 'xs:(anyURI|dateTime|date)'")
+XML_NAMESPACE_PREFIX = re.compile(r"\{http://cyclonedx\.org/schema/[^}]*\}")
 COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"PK": "zip", b"BZ": "bzip2", b"\xfd7zXZ": "xz", b"(\xb5/\xfd": "zstd"}
 SCHEMA_PREFIX = "http://cyclonedx.org/schema/"
 
@@ -138,8 +139,31 @@ def _json_violations(
 ) -> Iterator[Violation]:
     for error in validator.iter_errors(document):
         for cause in causes(error):
-            path = "".join(f"/{step}" for step in cause.instance_path)
-            yield Violation(path, _short(cause.message))
+            yield Violation(_pointer(cause.instance_path), _short(_json_message(cause)))
+
+
+def _pointer(steps: Iterable[object]) -> str:
+    return "".join(f"/{step}" for step in steps)
+
+
+def _json_message(error: Any) -> str:
+    """The validator's message, with a failed choice explained by its nearest branch and the offending
+    object or array named rather than dumped (a whole components array, for a uniqueness error)."""
+    kind = error.kind
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.OneOfMultipleValid):
+        return "matches more than one of the allowed forms, where exactly one is allowed"
+    if isinstance(kind, jsonschema_rs.ValidationErrorKind.OneOfNotValid | jsonschema_rs.ValidationErrorKind.AnyOf):
+        nearest = min(kind.context, key=len) if kind.context else []
+        here = len(error.instance_path)
+        details = "; ".join(f"{_pointer(e.instance_path[here:]) or '/'}: {_json_message(e)}" for e in nearest[:2])
+        return "matches none of the allowed forms" + (f" (nearest: {details})" if details else "")
+    text: str = error.message
+    if isinstance(error.instance, dict | list):
+        for sort_keys in (True, False):  # jsonschema-rs prints objects with sorted keys
+            dumped = json.dumps(error.instance, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
+            if text.startswith(dumped):
+                return ("the object" if isinstance(error.instance, dict) else "the array") + text[len(dumped) :]
+    return text
 
 
 def _format_causes(error: Any) -> list[Any]:
@@ -221,7 +245,8 @@ def _check_xml(raw: bytes) -> Checked:
     structural: list[Violation] = []
     warnings: list[Violation] = []
     for entry in schema.error_log:
-        violation = Violation(_xml_path(root, entry.path, entry.line), _short(entry.message))
+        message = XML_NAMESPACE_PREFIX.sub("", entry.message)  # '{http://cyclonedx.org/...}name' -> 'name'
+        violation = Violation(_xml_path(root, entry.path, entry.line), _short(message))
         (warnings if XML_FORMAT_TYPES.search(entry.message) else structural).append(violation)
     if structural:
         raise _limited(iter(structural), f"not valid CycloneDX {version} XML")

@@ -39,3 +39,26 @@ def test_a_format_error_inside_a_one_of_is_format_only() -> None:
 def test_xml_paths_name_elements_and_their_position_among_namesakes() -> None:
     raw = xml_bom().replace(b"<licenses><expression>Apache-2.0</expression></licenses>", b"<licenses><x/></licenses>")
     assert verdict(raw).startswith("/bom/components/component[2]/licenses/x (line ")
+
+
+def test_messages_explain_choices_and_name_arrays_instead_of_dumping_them() -> None:
+    bom = json_bom()
+    bom["components"][0]["licenses"] = [{"license": {"url": "https://example.com/licence"}}]
+    assert verdict(dumps(bom)) == (
+        "/components/0/licenses: matches none of the allowed forms "
+        '(nearest: /0/license: matches none of the allowed forms (nearest: /: "id" is a required property))'
+    )
+    both = json_bom()
+    both["components"][0]["licenses"] = [{"license": {"id": "MIT"}, "expression": "MIT"}]
+    assert verdict(dumps(both)) == (
+        "/components/0/licenses: matches none of the allowed forms "
+        "(nearest: /0: Additional properties are not allowed ('expression' was unexpected))"
+    )
+    twice = json_bom()
+    twice["components"].append(dict(twice["components"][1]))
+    assert verdict(dumps(twice)) == "/components: the array has non-unique elements"
+
+
+def test_xml_messages_name_elements_without_their_namespace() -> None:
+    message = verdict(INVALID)
+    assert "Element 'component', attribute 'type'" in message and "{http" not in message
