@@ -16,7 +16,7 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -119,11 +119,19 @@ def _check_json(raw: bytes) -> Checked:
     if document.get("bomFormat") != "CycloneDX":
         raise Rejected('not a CycloneDX document: "bomFormat" is not "CycloneDX"')
     version = _supported(document.get("specVersion"))
-    structural = _json_validator(version, formats=False)
-    if not structural.is_valid(document):
-        raise _limited(_json_violations(structural, document), f"not valid CycloneDX {version} JSON")
-    # Whatever the format-checking pass adds is due to formats alone: the structure already passed.
-    warnings = list(_json_violations(_json_validator(version, formats=True), document, causes=_format_causes))
+    validator = _json_validator(version)
+    if validator.is_valid(document):
+        return Checked(SbomFormat.JSON, version, document, [])
+    structural: list[Violation] = []
+    warnings: list[Violation] = []
+    for error in validator.iter_errors(document):
+        causes = _format_causes(error)
+        if all(isinstance(cause.kind, jsonschema_rs.ValidationErrorKind.Format) for cause in causes):
+            warnings += (Violation(_pointer(c.instance_path), _short(_json_message(c))) for c in causes)
+        else:
+            structural.append(Violation(_pointer(error.instance_path), _short(_json_message(error))))
+    if structural:
+        raise _limited(iter(structural), f"not valid CycloneDX {version} JSON")
     return Checked(SbomFormat.JSON, version, document, warnings)
 
 
@@ -132,14 +140,6 @@ def _supported(version: object) -> str:
         supported = f"{SUPPORTED_VERSIONS[0]} to {SUPPORTED_VERSIONS[-1]}"
         raise Rejected(f"unsupported CycloneDX version {version!r} (supported: {supported})")
     return version
-
-
-def _json_violations(
-    validator: Any, document: Any, causes: Callable[[Any], list[Any]] = lambda error: [error]
-) -> Iterator[Violation]:
-    for error in validator.iter_errors(document):
-        for cause in causes(error):
-            yield Violation(_pointer(cause.instance_path), _short(_json_message(cause)))
 
 
 def _pointer(steps: Iterable[object]) -> str:
@@ -167,8 +167,8 @@ def _json_message(error: Any) -> str:
 
 
 def _format_causes(error: Any) -> list[Any]:
-    """The format errors behind a failed oneOf or anyOf (the branch that failed on formats alone), so a
-    warning names the bad value, not the choice around it."""
+    """The format errors behind a failed oneOf or anyOf, from a branch that failed on formats alone (the
+    value would fit that branch but for a format), else the error itself."""
     for branch in getattr(error.kind, "context", None) or []:
         causes = [cause for sub_error in branch for cause in _format_causes(sub_error)]
         if causes and all(isinstance(c.kind, jsonschema_rs.ValidationErrorKind.Format) for c in causes):
@@ -190,13 +190,14 @@ def _json_registry() -> Any:
 
 
 @functools.cache
-def _json_validator(version: str, *, formats: bool) -> Any:
+def _json_validator(version: str) -> Any:
     schema_file = BOM_JSON_STRICT[SchemaVersion.from_version(version)]
     assert schema_file is not None  # every supported version has a JSON schema
     schema = json.loads(Path(schema_file).read_text())
-    # "format": "string" (an unknown format in some schemas) is ignored, as draft 7 says.
+    # Formats are checked, as the library does: some oneOf choices hinge on them (a JSF signature's
+    # algorithm is a known name or else a URI). "format": "string", unknown, is ignored as draft 7 says.
     return jsonschema_rs.Draft7Validator(
-        schema, validate_formats=formats, ignore_unknown_formats=True, registry=_json_registry()
+        schema, validate_formats=True, ignore_unknown_formats=True, registry=_json_registry()
     )
 
 
