@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, BinaryIO, cast
 
 from sqlalchemy import BigInteger, String, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import SESSION_BLOBS, Base, UTCDateTime, utcnow
@@ -167,9 +168,16 @@ def store_blob(session: Session, stream: IO[bytes]) -> Blob:
     stored = session_blobs(session).put(stream)
     blob = session.get(Blob, stored.sha256)
     if blob is None:
-        blob = Blob(sha256=stored.sha256, size=stored.size)
-        session.add(blob)
-        session.flush()
+        try:
+            with session.begin_nested():
+                blob = Blob(sha256=stored.sha256, size=stored.size)
+                session.add(blob)
+                session.flush()
+        except IntegrityError:
+            # Another transaction recorded the same bytes a moment ago: its row states the same fact.
+            blob = session.get(Blob, stored.sha256, populate_existing=True)
+            if blob is None:
+                raise
     return blob
 
 

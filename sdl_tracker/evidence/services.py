@@ -274,11 +274,13 @@ def _store_artifacts(session: Session, files: Sequence[Upload]) -> list[Artifact
     return artifacts
 
 
-def _authorize_write(actor: Principal, product_id: int | None) -> None:
+def _authorize_write(
+    actor: Principal, product_id: int | None, permission: Permission = Permission.EVIDENCE_ATTACH
+) -> None:
     if product_id is None:
         authorize(actor, Permission.ORGANISATION_MANAGE)
     else:
-        authorize(actor, Permission.EVIDENCE_ATTACH, product_id)
+        authorize(actor, permission, product_id)
 
 
 def create_evidence(
@@ -290,11 +292,16 @@ def create_evidence(
     data: EvidenceInput,
     draft: bool = False,
     today: date | None = None,
+    permission: Permission = Permission.EVIDENCE_ATTACH,
 ) -> Evidence:
-    """Attach evidence to a product (its releases, or the whole product) or, with no product, the organisation."""
+    """Attach evidence to a product (its releases, or the whole product) or, with no product, the organisation.
+
+    `permission` is what the write needs: evidence that another record brings with it (an SBOM's)
+    needs what that record needs, so a token scoped to `sbom:upload` can import an SBOM.
+    """
     today = today or utcnow().date()
     product = get_product(session, actor, product_id) if product_id is not None else None
-    _authorize_write(actor, product_id)
+    _authorize_write(actor, product_id, permission)
     errors: list[FieldError] = []
     evidence_kind: EvidenceKind | None = None
     try:

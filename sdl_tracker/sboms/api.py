@@ -167,7 +167,7 @@ def sbom_import(release_id: int) -> tuple[Response, int]:
     files = request.files.getlist("file")
     if len(files) != 1:
         raise Invalid.field("file", "send exactly one `file` part with the CycloneDX document")
-    upload = Upload(files[0].filename or "sbom", files[0].mimetype or "", files[0].stream)
+    upload = Upload(files[0].filename or "", files[0].mimetype or "", files[0].stream)
     result = import_sbom(
         db_session(),
         g.principal,

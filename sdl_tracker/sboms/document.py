@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import etree
 
-from .validation import Checked, Rejected, SbomFormat, Violation
+from .validation import MAX_BOM_VERSION, Checked, Rejected, SbomFormat, Violation
 
 MAX_TEXT = 10_000  # longest string kept per field; the original bytes keep everything
 
@@ -39,6 +39,8 @@ def read(checked: Checked) -> SbomContent:
     """The content of a checked document; duplicate bom-refs or unknown dependency refs are Rejected."""
     reader = _JsonReader(checked.document) if checked.format is SbomFormat.JSON else _XmlReader(checked.document)
     content = reader.content(checked)
+    if not 1 <= content.bom_version <= MAX_BOM_VERSION:
+        raise Rejected(f"the BOM version {content.bom_version} is outside 1 to {MAX_BOM_VERSION:,}")
     _check_references(content, reader)
     return content
 
@@ -66,9 +68,9 @@ def _timestamp(text: str | None) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None  # a format warning already names it
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # a format warning names it, or it falls outside year 1-9999 in UTC
+        return None
 
 
 def _row_identity(summary: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from ..products.models import Product, Release
 from ..products.services import get_product, get_release
 from . import document
 from .models import Sbom, SbomComponent, SbomDependency, SbomPolicy
-from .validation import Rejected, SbomFormat, check
+from .validation import MAX_REPORTED, Rejected, SbomFormat, Violation, check
 
 # What an SBOM shows: control of third-party components (4-1 SM-9, SM-10) and the CRA's component
 # inventory (Annex I Part II (1)).
@@ -88,16 +88,16 @@ def import_sbom(
         raise Invalid.field("title", f"at most {MAX_TITLE} characters")
     raw = _read_limited(upload.stream, session_blobs(session).max_bytes)
     digest = hashlib.sha256(raw).hexdigest()
+    strict = strict or product_strict(session, release.product_id)
     existing = session.scalar(select(Sbom).where(Sbom.release_id == release.id, Sbom.sha256 == digest))
     if existing is not None:
-        return ImportResult(existing, created=False)
+        return _already_imported(session, actor, existing, strict=strict, primary=primary)
     try:
         content = document.read(check(raw))
     except Rejected as exc:
         raise _rejected(exc) from None
-    strict = strict or product_strict(session, release.product_id)
     if strict and content.warnings:
-        raise _rejected(Rejected("format violations are refused in strict mode", content.warnings))
+        raise _rejected(_strict_refusal(content.warnings))
 
     blob = store_blob(session, io.BytesIO(raw))
     filename = clean_filename(upload.filename or f"sbom.{content.format.value}")
@@ -131,9 +131,15 @@ def import_sbom(
         with session.begin_nested():
             session.flush()
     except IntegrityError:
+        # Another import for this release committed first: the same bytes (then this one is a no-op),
+        # or a primary SBOM.
+        same = session.scalar(select(Sbom).where(Sbom.release_id == release.id, Sbom.sha256 == digest))
+        if same is not None:
+            return _already_imported(session, actor, same, strict=strict, primary=primary)
         raise Conflict("another import for this release ran at the same moment; try again") from None
     _insert_rows(session, sbom.id, content)
-    sbom.evidence_id = _create_evidence(session, actor, release, sbom, raw).id
+    evidence = _create_evidence(session, actor, release, sbom, raw)
+    sbom.evidence_id = evidence.id if evidence else None
     record(
         session,
         actor,
@@ -153,6 +159,21 @@ def import_sbom(
         },
     )
     return ImportResult(sbom, created=True)
+
+
+def _strict_refusal(warnings: list[Violation]) -> Rejected:
+    shown = warnings[:MAX_REPORTED]
+    return Rejected("format violations are refused in strict mode", shown, len(warnings))
+
+
+def _already_imported(session: Session, actor: Principal, sbom: Sbom, *, strict: bool, primary: bool) -> ImportResult:
+    """The same bytes again: nothing new is stored, but a strict import still refuses what has warnings."""
+    if strict and sbom.warnings:
+        stored = [Violation(w["path"], w["message"]) for w in sbom.warnings]
+        raise _rejected(_strict_refusal(stored))
+    if primary and not sbom.is_primary:
+        set_primary(session, actor, sbom.id)
+    return ImportResult(sbom, created=False)
 
 
 def _default_title(content: document.SbomContent, filename: str) -> str:
@@ -179,9 +200,11 @@ def _insert_rows(session: Session, sbom_id: int, content: document.SbomContent) 
         )
 
 
-def _create_evidence(session: Session, actor: Principal, release: Release, sbom: Sbom, raw: bytes) -> Evidence:
+def _create_evidence(session: Session, actor: Principal, release: Release, sbom: Sbom, raw: bytes) -> Evidence | None:
     product = get_product(session, actor, release.product_id)
     requirements = [ref for ref in SBOM_REQUIREMENTS if _resolves(session, product, ref)]
+    if not requirements:
+        return None  # the product's catalog editions know none of them: nothing for coverage to show
     return create_evidence(
         session,
         actor,
@@ -200,6 +223,7 @@ def _create_evidence(session: Session, actor: Principal, release: Release, sbom:
             },
             files=[Upload(sbom.filename, MEDIA_TYPES[sbom.format], io.BytesIO(raw))],
         ),
+        permission=Permission.SBOM_UPLOAD,
     )
 
 
@@ -228,7 +252,7 @@ def get_sbom(session: Session, actor: Principal, sbom_id: int) -> Sbom:
 
 
 def list_sboms(session: Session, actor: Principal, product_id: int, release_id: int | None = None) -> list[Sbom]:
-    """A product's SBOMs (or one release's), newest release first, primary first within a release."""
+    """A product's SBOMs (or one release's), latest created release first, primary first within a release."""
     get_product(session, actor, product_id)
     query = select(Sbom).where(Sbom.product_id == product_id, visible_products_clause(actor, Sbom.product_id))
     if release_id is not None:

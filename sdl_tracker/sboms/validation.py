@@ -36,7 +36,11 @@ MAX_MESSAGE = 300
 XML_NAMESPACE = re.compile(r"^\{http://cyclonedx\.org/schema/bom/(\d+\.\d+)\}bom$")
 # XSD datatypes whose JSON counterpart is a `format` (iri-reference, date-time, date): a bad value
 # is a format-only violation in both encodings.
-XML_FORMAT_TYPES = re.compile(r"is not a valid value of the atomic type 'xs:(anyURI|dateTime|date)'")
+XML_FORMAT_TYPES = re.compile(
+    r"is not a valid value of the atomic type 'xs:(anyURI|dateTime|date)'"
+    # Every `url` with a local union type in the CycloneDX XSDs is xs:anyURI or a BOM-Link.
+    r"|^Element '(\{[^}]*\})?url': .* is not a valid value of the local union type"
+)
 XML_NAMESPACE_PREFIX = re.compile(r"\{http://cyclonedx\.org/schema/[^}]*\}")
 COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"PK": "zip", b"BZ": "bzip2", b"\xfd7zXZ": "xz", b"(\xb5/\xfd": "zstd"}
 SCHEMA_PREFIX = "http://cyclonedx.org/schema/"
@@ -80,8 +84,22 @@ class Checked:
     warnings: list[Violation]
 
 
+UNICODE_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+# A NUL or a UTF-16 surrogate written as a JSON escape: valid JSON, but no database stores it as text.
+SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+MAX_BOM_VERSION = 2**31 - 1
+
+
 def check(raw: bytes) -> Checked:
     """Detect the encoding, refuse unsafe or malformed input, validate against the CycloneDX schema."""
+    for mark, encoding in UNICODE_BOMS.items():
+        if raw.startswith(mark):
+            raise Rejected(f"the file is {encoding}-encoded; save it as UTF-8")
     start = raw.lstrip()[:8]
     if start.startswith(b"\xef\xbb\xbf"):
         start = start[3:].lstrip()
@@ -119,20 +137,43 @@ def _check_json(raw: bytes) -> Checked:
     if document.get("bomFormat") != "CycloneDX":
         raise Rejected('not a CycloneDX document: "bomFormat" is not "CycloneDX"')
     version = _supported(document.get("specVersion"))
+    if SUSPECT_ESCAPE.search(raw):
+        _refuse_unstorable_strings(document)
     validator = _json_validator(version)
-    if validator.is_valid(document):
-        return Checked(SbomFormat.JSON, version, document, [])
-    structural: list[Violation] = []
+    try:
+        if validator.is_valid(document):
+            return Checked(SbomFormat.JSON, version, document, [])
+        errors = list(validator.iter_errors(document))
+    except ValueError as exc:  # jsonschema-rs: "Recursion limit reached"
+        raise Rejected(f"not accepted: the JSON is nested too deeply ({exc})") from None
+    structural: list[Any] = []
     warnings: list[Violation] = []
-    for error in validator.iter_errors(document):
+    for error in errors:
         causes = _format_causes(error)
         if all(isinstance(cause.kind, jsonschema_rs.ValidationErrorKind.Format) for cause in causes):
             warnings += (Violation(_pointer(c.instance_path), _short(_json_message(c))) for c in causes)
         else:
-            structural.append(Violation(_pointer(error.instance_path), _short(_json_message(error))))
+            structural.append(error)
     if structural:
-        raise _limited(iter(structural), f"not valid CycloneDX {version} JSON")
+        # Only the reported errors are formatted: a message can name a large instance.
+        shown = [Violation(_pointer(e.instance_path), _short(_json_message(e))) for e in structural[:MAX_REPORTED]]
+        raise Rejected(f"not valid CycloneDX {version} JSON", shown, len(structural))
     return Checked(SbomFormat.JSON, version, document, warnings)
+
+
+def _refuse_unstorable_strings(value: Any, path: str = "") -> None:
+    """Refuse NUL characters and unpaired surrogates, which neither database can store as text."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            problem = "holds a NUL character or an unpaired surrogate, which cannot be stored"
+            raise Rejected("not accepted: a string cannot be stored", [Violation(path or "/", problem)])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unstorable_strings(key, path)
+            _refuse_unstorable_strings(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_unstorable_strings(item, f"{path}/{index}")
 
 
 def _supported(version: object) -> str:
@@ -158,7 +199,7 @@ def _json_message(error: Any) -> str:
         details = "; ".join(f"{_pointer(e.instance_path[here:]) or '/'}: {_json_message(e)}" for e in nearest[:2])
         return "matches none of the allowed forms" + (f" (nearest: {details})" if details else "")
     text: str = error.message
-    if isinstance(error.instance, dict | list):
+    if isinstance(error.instance, dict | list) and text[:1] in "{[":
         for sort_keys in (True, False):  # jsonschema-rs prints objects with sorted keys
             dumped = json.dumps(error.instance, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys)
             if text.startswith(dumped):

@@ -10,7 +10,7 @@ from ..errors import DomainError
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
 from ..products.services import get_product, get_release
-from ..web.context import commit, db_session
+from ..web.context import commit, db_session, rollback
 from ..web.forms import apply_errors
 from .forms import PolicyForm, PrimaryForm, SbomImportForm
 from .serialise import license_text
@@ -46,12 +46,13 @@ def release_sboms(release_id: int) -> Response | str:
                 session,
                 g.principal,
                 release.id,
-                Upload(upload.filename or "sbom", upload.mimetype or "", upload.stream),
+                Upload(upload.filename or "", upload.mimetype or "", upload.stream),
                 title=form.title.data or "",
                 primary=form.primary.data,
                 strict=form.strict.data,
             )
         except DomainError as exc:
+            rollback()
             apply_errors(form, exc)
             if exc.message not in form.form_errors:
                 form.form_errors.insert(0, exc.message)  # the verdict, above the violations on the field

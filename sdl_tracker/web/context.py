@@ -32,6 +32,12 @@ def commit() -> None:
     db_session().commit()
 
 
+def rollback() -> None:
+    """Undo this request's unit of work: the door calls it when a service refused after writing, so the
+    page it renders next shows nothing of the refused change."""
+    db_session().rollback()
+
+
 def current_principal() -> Principal | None:
     """The principal the request authenticated as, if any."""
     return cast(Principal | None, g.get("principal"))

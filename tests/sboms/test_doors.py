@@ -218,3 +218,20 @@ def test_a_two_megabyte_sbom_uploads_through_the_page(app: Flask, session: Sessi
     boundary, body = encode_multipart({"file": upload, "csrf_token": csrf_token(client, path)})
     response = client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 302 and sbom_count(session) == 1
+
+
+def test_a_pipeline_token_scoped_to_sbom_upload_imports(api: ApiClient, session: Session) -> None:
+    """The SBOM's evidence comes with the import: `sbom:upload` is all a pipeline's token needs."""
+    product = make_product(session, "PLC")
+    release = make_release(session, product, "4.2.0")
+    member(session, product, "developer", email="ci@example.com")
+    session.commit()
+    token = api.as_user("ci@example.com", scopes=["product:read", "sbom:upload"])
+    created = api.call(
+        "POST", f"/api/v1/releases/{release.id}/sboms", token, data={"file": (io.BytesIO(xml_bom()), "")}
+    )
+    assert created.status_code == 201, created.json
+    assert created.json["filename"] == "sbom.xml" and created.json["evidence_id"] is not None
+    metadata = json.dumps({"kind": "other", "title": "Not an SBOM", "requirements": ["SR-2"]})
+    evidence = api.call("POST", f"/api/v1/products/{product.id}/evidence", token, data={"metadata": metadata})
+    assert evidence.status_code == 403  # the token still cannot attach other evidence

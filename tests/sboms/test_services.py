@@ -199,6 +199,14 @@ def bad_documents() -> Iterator[Any]:
         dumps(changed(bom, "dependencies/0/dependsOn/0", "ghost")), "'ghost' names no component", id="unknown-ref"
     )
     yield pytest.param(gzip.compress(dumps(bom)), "gzip-compressed", id="gzip")
+    yield pytest.param(dumps(bom).decode().encode("utf-16"), "UTF-16-encoded; save it as UTF-8", id="utf-16")
+    nested: object = []
+    for _ in range(400):
+        nested = [nested]
+    yield pytest.param(dumps(changed(bom, "components", nested)), "nested too deeply", id="deep-for-validator")
+    yield pytest.param(dumps(changed(bom, "components/0/name", "\ud800")), "/components/0/name", id="surrogate")
+    yield pytest.param(dumps(changed(bom, "components/0/name", "a\x00b")), "NUL character", id="nul")
+    yield pytest.param(dumps(changed(bom, "version", 2**31)), "BOM version 2147483648 is outside", id="bom-version")
     yield pytest.param(b"\x00\x01binary", "neither CycloneDX JSON nor CycloneDX XML", id="binary")
     yield pytest.param(xml_bom().replace(b'type="library"', b'type="gadget"', 1), "component[1]", id="xml-enum")
     yield pytest.param(
@@ -222,6 +230,39 @@ def test_bad_documents_are_refused_with_the_reason_and_nothing_is_stored(
     assert reason in text, text
     assert len(text) < 5000 and "Traceback" not in text
     assert counts(session) == before
+
+
+def test_the_same_bytes_again_still_obey_strict_and_primary(session: Session, release: Release) -> None:
+    lenient = import_sbom(session, OPERATOR, release.id, upload(with_scp_url())).sbom
+    other = import_sbom(session, OPERATOR, release.id, upload(xml_bom()), primary=True).sbom
+    with pytest.raises(Invalid, match="strict"):
+        import_sbom(session, OPERATOR, release.id, upload(with_scp_url()), strict=True)
+    again = import_sbom(session, OPERATOR, release.id, upload(with_scp_url()), primary=True)
+    session.refresh(other)
+    assert not again.created and again.sbom.id == lenient.id and again.sbom.is_primary and not other.is_primary
+
+
+def test_timestamps_beyond_the_calendar_in_utc_import_without_a_date(session: Session, release: Release) -> None:
+    bom = json_bom()
+    bom["metadata"]["timestamp"] = "9999-12-31T23:59:59-01:00"  # year 10000 in UTC
+    sbom = import_sbom(session, OPERATOR, release.id, upload(dumps(bom))).sbom
+    assert sbom.generated_at is None and sbom.warnings == []
+
+
+def test_an_scp_style_url_in_xml_is_a_warning_as_in_json(session: Session, release: Release) -> None:
+    reference = b'<externalReferences><reference type="vcs"><url>git@github.com:example/lib.git</url></reference>'
+    raw = xml_bom().replace(
+        b"<purl>pkg:generic/openssl@3.0.13</purl>",
+        b"<purl>pkg:generic/openssl@3.0.13</purl>" + reference + b"</externalReferences>",
+    )
+    sbom = import_sbom(session, OPERATOR, release.id, upload(raw, "fw.xml")).sbom
+    assert [w["path"] for w in sbom.warnings] == [
+        "/bom/components/component[2]/externalReferences/reference/url (line 23)"
+    ]
+    with pytest.raises(Invalid, match="strict"):
+        import_sbom(
+            session, OPERATOR, make_release(session, sbom.release.product, "4.3.0").id, upload(raw), strict=True
+        )
 
 
 def test_many_violations_are_counted_not_listed(session: Session, release: Release) -> None:
