@@ -75,6 +75,18 @@ class BlobStore:
             raise ValueError(f"not a SHA-256: {sha256!r}")
         return self.objects / sha256[:2] / sha256[2:]
 
+    def _too_large(self) -> Invalid:
+        return Invalid.field("file", f"the file is larger than the limit of {self.max_bytes:,} bytes")
+
+    def read_bounded(self, stream: IO[bytes]) -> bytes:
+        """The stream's bytes in memory, for a reader that must parse them whole; Invalid as put() would be."""
+        raw = stream.read(self.max_bytes + 1)
+        if len(raw) > self.max_bytes:
+            raise self._too_large()
+        if not raw:
+            raise Invalid.field("file", "the file is empty")
+        return raw
+
     def put(self, stream: IO[bytes]) -> StoredFile:
         """Store the stream's bytes durably; identical content is stored once. Invalid if empty or too large."""
         self._ensure_dirs()
@@ -86,7 +98,7 @@ class BlobStore:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise Invalid.field("file", f"the file is larger than the limit of {self.max_bytes:,} bytes")
+                        raise self._too_large()
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()

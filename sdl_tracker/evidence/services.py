@@ -77,8 +77,10 @@ def _normalise_ref(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip())
 
 
-def resolve_requirements(session: Session, product: Product | None, refs: Sequence[str]) -> list[Requirement]:
-    """Catalog requirements by id (`SR-2`, `CR 3.4`), in the editions the product is assessed against."""
+def _look_up_requirements(
+    session: Session, product: Product | None, refs: Sequence[str]
+) -> tuple[list[Requirement], list[str]]:
+    """The linkable requirements among `refs`, and the refs that name none."""
     edition_ids = [e.id for e in _editions_for(session, product)]
     found: list[Requirement] = []
     unknown: list[str] = []
@@ -90,6 +92,18 @@ def resolve_requirements(session: Session, product: Product | None, refs: Sequen
             unknown.append(ref)
         else:
             found.append(requirement)
+    return found, unknown
+
+
+def known_requirement_refs(session: Session, product: Product | None, refs: Sequence[str]) -> list[str]:
+    """Those of `refs` that the product's catalog editions know: for evidence a record brings with it,
+    which links what exists rather than fail on an edition without one of its ids."""
+    return [requirement.ref for requirement in _look_up_requirements(session, product, refs)[0]]
+
+
+def resolve_requirements(session: Session, product: Product | None, refs: Sequence[str]) -> list[Requirement]:
+    """Catalog requirements by id (`SR-2`, `CR 3.4`), in the editions the product is assessed against."""
+    found, unknown = _look_up_requirements(session, product, refs)
     if unknown:
         raise Invalid(
             "unknown requirement ids",

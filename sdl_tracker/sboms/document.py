@@ -6,6 +6,7 @@ bom-ref, so rows are read here, straight from what the validator accepted, one d
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,11 +42,11 @@ def read(checked: Checked) -> SbomContent:
     content = reader.content(checked)
     if not 1 <= content.bom_version <= MAX_BOM_VERSION:
         raise Rejected(f"the BOM version {content.bom_version} is outside 1 to {MAX_BOM_VERSION:,}")
-    _check_references(content, reader)
+    _check_references(reader)
     return content
 
 
-def _check_references(content: SbomContent, reader: _Reader) -> None:
+def _check_references(reader: _Reader) -> None:
     problems: list[Violation] = []
     known: set[str] = set()
     for path, ref in reader.bom_refs:
@@ -56,7 +57,7 @@ def _check_references(content: SbomContent, reader: _Reader) -> None:
         if ref not in known:
             problems.append(Violation(path, f"{ref!r} names no component or service in this SBOM"))
     if problems:
-        raise Rejected("the SBOM's references are inconsistent", problems[:10], len(problems))
+        raise Rejected.first_of("the SBOM's references are inconsistent", problems)
 
 
 def _clip(value: object) -> str:
@@ -79,15 +80,16 @@ def _row_identity(summary: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-class _Reader:
-    """Collects bom-refs and dependency refs (with their paths) while reading."""
+class _Reader(ABC):
+    """Reads one encoding; collects bom-refs and dependency refs (with their paths) while reading."""
 
     def __init__(self) -> None:
         self.bom_refs: list[tuple[str, str]] = []
         self.dependency_refs: list[tuple[str, str]] = []
 
+    @abstractmethod
     def content(self, checked: Checked) -> SbomContent:
-        raise NotImplementedError
+        """The document's content."""
 
 
 class _JsonReader(_Reader):

@@ -66,6 +66,11 @@ class Sbom(Base):
 
     release: Mapped[Release] = relationship(lazy="joined")
 
+    @property
+    def format_label(self) -> str:
+        """`CycloneDX 1.6 JSON`."""
+        return f"CycloneDX {self.spec_version} {self.format.value.upper()}"
+
 
 class SbomComponent(Base):
     """A component listed in an SBOM; nesting is kept as the parent's position in the same SBOM."""

@@ -6,7 +6,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import date
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,12 +19,12 @@ from ..db import utcnow
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from ..evidence.models import Evidence, EvidenceKind
 from ..evidence.rules import clean_filename
-from ..evidence.services import EvidenceInput, Upload, create_evidence, resolve_requirements
-from ..products.models import Product, Release
+from ..evidence.services import EvidenceInput, Upload, create_evidence, known_requirement_refs
+from ..products.models import Release
 from ..products.services import get_product, get_release
 from . import document
 from .models import Sbom, SbomComponent, SbomDependency, SbomPolicy
-from .validation import MAX_REPORTED, Rejected, SbomFormat, Violation, check
+from .validation import Rejected, SbomFormat, Violation, check
 
 # What an SBOM shows: control of third-party components (4-1 SM-9, SM-10) and the CRA's component
 # inventory (Annex I Part II (1)).
@@ -40,15 +40,6 @@ class ImportResult:
 
     sbom: Sbom
     created: bool
-
-
-def _read_limited(stream: IO[bytes], limit: int) -> bytes:
-    raw = stream.read(limit + 1)
-    if len(raw) > limit:
-        raise Invalid.field("file", f"the file is larger than the limit of {limit:,} bytes")
-    if not raw:
-        raise Invalid.field("file", "the file is empty")
-    return raw
 
 
 def _rejected(exc: Rejected) -> Invalid:
@@ -86,7 +77,7 @@ def import_sbom(
     authorize(actor, Permission.SBOM_UPLOAD, release.product_id)
     if len(title) > MAX_TITLE:
         raise Invalid.field("title", f"at most {MAX_TITLE} characters")
-    raw = _read_limited(upload.stream, session_blobs(session).max_bytes)
+    raw = session_blobs(session).read_bounded(upload.stream)
     digest = hashlib.sha256(raw).hexdigest()
     strict = strict or product_strict(session, release.product_id)
     existing = session.scalar(select(Sbom).where(Sbom.release_id == release.id, Sbom.sha256 == digest))
@@ -103,7 +94,7 @@ def import_sbom(
     filename = clean_filename(upload.filename or f"sbom.{content.format.value}")
     has_primary = session.scalar(select(Sbom.id).where(Sbom.release_id == release.id, Sbom.is_primary))
     if primary and has_primary:
-        session.execute(update(Sbom).where(Sbom.release_id == release.id).values(is_primary=False))
+        _clear_primary(session, release.id)
     sbom = Sbom(
         product_id=release.product_id,
         release_id=release.id,
@@ -151,7 +142,7 @@ def import_sbom(
             "release": release.version,
             "title": sbom.title,
             "sha256": sbom.sha256,
-            "format": f"CycloneDX {sbom.spec_version} {sbom.format.value.upper()}",
+            "format": sbom.format_label,
             "components": sbom.component_count,
             "warnings": len(sbom.warnings),
             "primary": sbom.is_primary,
@@ -162,8 +153,7 @@ def import_sbom(
 
 
 def _strict_refusal(warnings: list[Violation]) -> Rejected:
-    shown = warnings[:MAX_REPORTED]
-    return Rejected("format violations are refused in strict mode", shown, len(warnings))
+    return Rejected.first_of("format violations are refused in strict mode", warnings)
 
 
 def _already_imported(session: Session, actor: Principal, sbom: Sbom, *, strict: bool, primary: bool) -> ImportResult:
@@ -183,26 +173,17 @@ def _default_title(content: document.SbomContent, filename: str) -> str:
 
 
 def _insert_rows(session: Session, sbom_id: int, content: document.SbomContent) -> None:
-    # Core inserts in batches: one multi-row statement per batch instead of an ORM object per row.
-    rows = content.components
-    for start in range(0, len(rows), INSERT_BATCH):
-        session.execute(
-            insert(SbomComponent), [{"sbom_id": sbom_id, **row} for row in rows[start : start + INSERT_BATCH]]
-        )
-    edges = content.dependencies
-    for start in range(0, len(edges), INSERT_BATCH):
-        session.execute(
-            insert(SbomDependency),
-            [
-                {"sbom_id": sbom_id, "ref": ref, "depends_on": target}
-                for ref, target in edges[start : start + INSERT_BATCH]
-            ],
-        )
+    components = [{"sbom_id": sbom_id, **row} for row in content.components]
+    edges = [{"sbom_id": sbom_id, "ref": ref, "depends_on": target} for ref, target in content.dependencies]
+    for model, rows in ((SbomComponent, components), (SbomDependency, edges)):
+        # Multi-row statements in batches, instead of an ORM object per row.
+        for start in range(0, len(rows), INSERT_BATCH):
+            session.execute(insert(model), rows[start : start + INSERT_BATCH])
 
 
 def _create_evidence(session: Session, actor: Principal, release: Release, sbom: Sbom, raw: bytes) -> Evidence | None:
     product = get_product(session, actor, release.product_id)
-    requirements = [ref for ref in SBOM_REQUIREMENTS if _resolves(session, product, ref)]
+    requirements = known_requirement_refs(session, product, SBOM_REQUIREMENTS)
     if not requirements:
         return None  # the product's catalog editions know none of them: nothing for coverage to show
     return create_evidence(
@@ -212,12 +193,12 @@ def _create_evidence(session: Session, actor: Principal, release: Release, sbom:
         kind=EvidenceKind.SBOM.value,
         data=EvidenceInput(
             title=f"SBOM: {sbom.title}"[:MAX_TITLE],
-            description=f"CycloneDX {sbom.spec_version} {sbom.format.value.upper()}, imported as SBOM #{sbom.id}.",
+            description=f"{sbom.format_label}, imported as SBOM #{sbom.id}.",
             effective_date=_effective_date(sbom),
             requirements=requirements,
             release_versions=[release.version],
             details={
-                "format": f"CycloneDX {sbom.spec_version} {sbom.format.value.upper()}",
+                "format": sbom.format_label,
                 "components": sbom.component_count,
                 "serial_number": sbom.serial_number[:200],
             },
@@ -231,15 +212,6 @@ def _effective_date(sbom: Sbom) -> date:
     # The day the SBOM was generated; a timestamp in the future (a skewed build clock) counts as today.
     today = utcnow().date()
     return min(sbom.generated_at.date(), today) if sbom.generated_at else today
-
-
-def _resolves(session: Session, product: Product, ref: str) -> bool:
-    # A product assessed against editions without one of these ids still gets its SBOM evidence.
-    try:
-        resolve_requirements(session, product, [ref])
-    except Invalid:
-        return False
-    return True
 
 
 def get_sbom(session: Session, actor: Principal, sbom_id: int) -> Sbom:
@@ -335,14 +307,19 @@ def open_original(session: Session, actor: Principal, sbom_id: int) -> tuple[Sbo
     return sbom, session_blobs(session).open_verified(sbom.sha256)
 
 
+def _clear_primary(session: Session, release_id: int) -> None:
+    # Flushed before another SBOM becomes primary: the partial unique index allows one at a time.
+    session.execute(update(Sbom).where(Sbom.release_id == release_id).values(is_primary=False))
+    session.flush()
+
+
 def set_primary(session: Session, actor: Principal, sbom_id: int) -> Sbom:
     """Make this SBOM its release's primary one."""
     sbom = get_sbom(session, actor, sbom_id)
     authorize(actor, Permission.SBOM_UPLOAD, sbom.product_id)
     if sbom.is_primary:
         return sbom
-    session.execute(update(Sbom).where(Sbom.release_id == sbom.release_id).values(is_primary=False))
-    session.flush()
+    _clear_primary(session, sbom.release_id)
     session.execute(update(Sbom).where(Sbom.id == sbom.id).values(is_primary=True))
     session.refresh(sbom)
     record(

@@ -16,9 +16,8 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -44,6 +43,15 @@ XML_FORMAT_TYPES = re.compile(
 XML_NAMESPACE_PREFIX = re.compile(r"\{http://cyclonedx\.org/schema/[^}]*\}")
 COMPRESSED_MAGIC = {b"\x1f\x8b": "gzip", b"PK": "zip", b"BZ": "bzip2", b"\xfd7zXZ": "xz", b"(\xb5/\xfd": "zstd"}
 SCHEMA_PREFIX = "http://cyclonedx.org/schema/"
+UNICODE_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+# A NUL or a UTF-16 surrogate written as a JSON escape: valid JSON, but no database stores it as text.
+SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+MAX_BOM_VERSION = 2**31 - 1
 
 
 class SbomFormat(enum.StrEnum):
@@ -73,6 +81,14 @@ class Rejected(Exception):
         self.violations = list(violations)
         self.count = len(self.violations) if count is None else count
 
+    @classmethod
+    def first_of(
+        cls, message: str, problems: Sequence[Any], describe: Callable[[Any], Violation] = lambda v: v
+    ) -> Rejected:
+        """Name the first MAX_REPORTED problems (describing only those: a description can be costly) and
+        count them all."""
+        return cls(message, [describe(p) for p in problems[:MAX_REPORTED]], len(problems))
+
 
 @dataclass(frozen=True)
 class Checked:
@@ -82,17 +98,6 @@ class Checked:
     spec_version: str
     document: Any  # the JSON value, or the lxml root element
     warnings: list[Violation]
-
-
-UNICODE_BOMS = {
-    b"\xff\xfe\x00\x00": "UTF-32",
-    b"\x00\x00\xfe\xff": "UTF-32",
-    b"\xff\xfe": "UTF-16",
-    b"\xfe\xff": "UTF-16",
-}
-# A NUL or a UTF-16 surrogate written as a JSON escape: valid JSON, but no database stores it as text.
-SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
-MAX_BOM_VERSION = 2**31 - 1
 
 
 def check(raw: bytes) -> Checked:
@@ -111,11 +116,6 @@ def check(raw: bytes) -> Checked:
     if start.startswith(b"<"):
         return _check_xml(raw)
     raise Rejected("the file is neither CycloneDX JSON nor CycloneDX XML")
-
-
-def _limited(violations: Iterator[Violation], message: str) -> Rejected:
-    shown = list(islice(violations, MAX_REPORTED))
-    return Rejected(message, shown, len(shown) + sum(1 for _ in violations))
 
 
 # -- JSON ------------------------------------------------------------------------------------------
@@ -151,13 +151,11 @@ def _check_json(raw: bytes) -> Checked:
     for error in errors:
         causes = _format_causes(error)
         if all(isinstance(cause.kind, jsonschema_rs.ValidationErrorKind.Format) for cause in causes):
-            warnings += (Violation(_pointer(c.instance_path), _short(_json_message(c))) for c in causes)
+            warnings += map(_json_violation, causes)
         else:
             structural.append(error)
     if structural:
-        # Only the reported errors are formatted: a message can name a large instance.
-        shown = [Violation(_pointer(e.instance_path), _short(_json_message(e))) for e in structural[:MAX_REPORTED]]
-        raise Rejected(f"not valid CycloneDX {version} JSON", shown, len(structural))
+        raise Rejected.first_of(f"not valid CycloneDX {version} JSON", structural, _json_violation)
     return Checked(SbomFormat.JSON, version, document, warnings)
 
 
@@ -181,6 +179,10 @@ def _supported(version: object) -> str:
         supported = f"{SUPPORTED_VERSIONS[0]} to {SUPPORTED_VERSIONS[-1]}"
         raise Rejected(f"unsupported CycloneDX version {version!r} (supported: {supported})")
     return version
+
+
+def _json_violation(error: Any) -> Violation:
+    return Violation(_pointer(error.instance_path), _short(_json_message(error)))
 
 
 def _pointer(steps: Iterable[object]) -> str:
@@ -291,7 +293,7 @@ def _check_xml(raw: bytes) -> Checked:
         violation = Violation(_xml_path(root, entry.path, entry.line), _short(message))
         (warnings if XML_FORMAT_TYPES.search(entry.message) else structural).append(violation)
     if structural:
-        raise _limited(iter(structural), f"not valid CycloneDX {version} XML")
+        raise Rejected.first_of(f"not valid CycloneDX {version} XML", structural)
     return Checked(SbomFormat.XML, version, root, warnings)
 
 
