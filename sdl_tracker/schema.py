@@ -15,8 +15,8 @@ from sqlalchemy import Connection
 from .db import Database
 from .resources import resource_dir
 
-# Date-prefixed revision files, so the folder reads in the order the schema grew.
-FILE_TEMPLATE = "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"
+# Date-and-time-prefixed revision files, so the folder sorts in chain order (a test checks it).
+FILE_TEMPLATE = "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s"
 
 
 def alembic_config(connection: Connection | None = None, output: StringIO | None = None) -> Config:

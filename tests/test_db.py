@@ -24,6 +24,19 @@ def test_migrations_have_a_single_head() -> None:
     assert len(schema.heads()) == 1
 
 
+def test_migration_files_sort_in_chain_order() -> None:
+    """Reading the folder top to bottom is reading the schema's history."""
+    from alembic.script import ScriptDirectory
+
+    from sdl_tracker.resources import resource_dir
+
+    scripts = ScriptDirectory.from_config(schema.alembic_config())
+    chain = [Path(s.path).name for s in reversed(list(scripts.walk_revisions()))]
+    on_disk = sorted(p.name for p in (resource_dir("migrations") / "versions").glob("*.py"))
+    assert chain == on_disk
+    assert len(chain) >= 11
+
+
 def test_upgrade_downgrade_upgrade_and_no_drift(backend: str, fresh_database_url: Any) -> None:
     database = Database(fresh_database_url(backend))
     try:
