@@ -14,7 +14,7 @@ from ..auth import Permission, Role, authorize
 from ..db import utcnow
 from ..errors import DomainError, TooManyRequests, Unauthorized
 from ..products.services import get_product, list_products
-from ..web.context import app_db, client_origin, commit, db_session
+from ..web.context import app_db, client_origin, db_session, keep_despite_error, rollback
 from ..web.forms import apply_errors
 from .forms import (
     ROLE_LABELS,
@@ -106,11 +106,10 @@ def login() -> Response | str | tuple[str, int]:
                 password=form.password.data,
             )
         except (Unauthorized, TooManyRequests) as exc:
-            commit()  # the failed attempt counts and is audited
+            keep_despite_error()  # the failed attempt counts and is audited
             form.password.errors = [exc.message]
             return render_template("accounts/login.html", form=form), exc.status
         else:
-            commit()
             session.clear()  # a fresh session on login: no fixation
             session.permanent = True
             session["user_id"] = user.id
@@ -124,7 +123,6 @@ def login() -> Response | str | tuple[str, int]:
 def logout_view() -> Response:
     """Sign out everywhere: every session of this user ends."""
     logout(db_session(), g.principal.user_id, origin=client_origin("web"))
-    commit()
     session.clear()
     flash("Signed out.", "success")
     return redirect(url_for("accounts.login"))
@@ -145,7 +143,6 @@ def account() -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             session["epoch"] = user.session_epoch  # this session lives on; the others are gone
             flash("Password changed. Every other session has been signed out.", "success")
             return redirect(url_for("accounts.account"))
@@ -170,7 +167,6 @@ def users() -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash(f"User {created.email} created.", "success")
             return redirect(url_for("accounts.users"))
     return render_template("accounts/users.html", form=form, users=users, action=ActionForm())
@@ -184,9 +180,9 @@ def _user_action(user_id: int, change: Callable[[str], object], message: str) ->
     try:
         change(user.email)
     except DomainError as exc:
+        rollback()
         flash(exc.message, "error")
     else:
-        commit()
         flash(message.format(email=user.email), "success")
     return redirect(url_for("accounts.users"))
 
@@ -243,7 +239,6 @@ def members(product_id: int) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash(
                 f"{form.email.data} is now a {ROLE_LABELS[Role(form.role.data)].lower()} of {product.name}.", "success"
             )
@@ -270,9 +265,9 @@ def remove_member_view(product_id: int) -> Response:
         try:
             remove_member(db_session(), g.principal, product.id, email=form.email.data, role=form.role.data)
         except DomainError as exc:
+            rollback()
             flash(exc.message, "error")
         else:
-            commit()
             flash(f"{form.email.data} is no longer a member of {product.name}.", "success")
     return redirect(url_for("accounts.members", product_id=product.id))
 
@@ -300,8 +295,6 @@ def tokens() -> str:
             )
         except DomainError as exc:
             apply_errors(form, exc)
-        else:
-            commit()
     return render_template(
         "accounts/tokens.html",
         form=form,
@@ -317,6 +310,5 @@ def tokens() -> str:
 def revoke_token_view(token_id: int) -> Response:
     """Revoke one of one's tokens."""
     found = revoke_token(db_session(), g.principal, token_id)
-    commit()
     flash(f"Token {token_label(found)} revoked.", "success")
     return redirect(url_for("accounts.tokens"))

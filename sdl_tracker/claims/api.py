@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..api.openapi import operation, parse_body
 from ..products.services import optional_release
-from ..web.context import commit, db_session
+from ..web.context import db_session
 from .rules import ClaimStatus, Verification
 from .services import ClaimInput, claim_json, compare_releases, list_claims, report_json, set_claim, vector_report
 
@@ -105,7 +105,6 @@ def claims_put(release_id: int, ref: str) -> Response:
             data.evidence,
         ),
     )
-    commit()
     return jsonify(claim_json(claim))
 
 

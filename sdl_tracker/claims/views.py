@@ -12,7 +12,7 @@ from ..catalog.services import links_from
 from ..errors import DomainError, NotFound
 from ..evidence.services import EvidenceQuery, list_evidence
 from ..products.services import get_release, list_releases
-from ..web.context import commit, db_session
+from ..web.context import db_session
 from ..web.forms import apply_errors
 from .chart import vector_chart
 from .forms import STATUS_LABELS, ClaimForm
@@ -90,7 +90,6 @@ def edit(release_id: int, ref: str) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash(f"{ref}: {STATUS_LABELS[form.status.data].lower()}.", "success")
             return redirect(url_for("claims.index", release_id=release.id, fr=item.fr))
     return render_template(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..api.openapi import operation, paginated, parse_body, parse_metadata
 from ..products.services import optional_release
-from ..web.context import commit, db_session
+from ..web.context import db_session
 from .assessment import coverage, coverage_json, record_maturity
 from .downloads import artifact_response
 from .models import EvidenceKind
@@ -172,7 +172,6 @@ def _create(product_id: int | None) -> tuple[Response, int]:
         draft=data.draft,
         data=_evidence_input(data),
     )
-    commit()
     return jsonify(evidence_json(created, history=True)), 201
 
 
@@ -247,7 +246,6 @@ def evidence_revise(evidence_id: int) -> tuple[Response, int]:
         submit=data.submit,
         data=_evidence_input(data),
     )
-    commit()
     return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id), history=True)), 201
 
 
@@ -256,7 +254,6 @@ def evidence_revise(evidence_id: int) -> tuple[Response, int]:
 def evidence_submit(evidence_id: int) -> Response:
     """Submit a draft."""
     submit_evidence(db_session(), g.principal, evidence_id)
-    commit()
     return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id)))
 
 
@@ -271,7 +268,6 @@ def evidence_review(evidence_id: int) -> Response:
     """Review evidence."""
     data = parse_body(ReviewIn)
     review_evidence(db_session(), g.principal, evidence_id, accept=data.decision == "accept", reason=data.reason)
-    commit()
     return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id)))
 
 
@@ -357,5 +353,4 @@ def maturity_create(product_id: int) -> tuple[Response, int]:
         rationale=data.rationale,
         assessed_on=data.assessed_on,
     )
-    commit()
     return jsonify(coverage_json(coverage(db_session(), g.principal, product_id, None))), 201

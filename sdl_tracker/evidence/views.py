@@ -13,7 +13,7 @@ from ..auth import Permission, authorize
 from ..errors import DomainError
 from ..products.models import Product
 from ..products.services import get_product, list_releases, optional_release
-from ..web.context import commit, db_session
+from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
 from .assessment import coverage, maturity_history, record_maturity
 from .downloads import artifact_response
@@ -159,7 +159,6 @@ def _new(product: Product | None) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash(f"Evidence “{created.current.title}” attached.", "success")
             return redirect(url_for("evidence.detail", evidence_id=created.id))
     return render_template(
@@ -243,7 +242,6 @@ def edit(evidence_id: int) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash(f"Saved as revision {revision.number} ({revision.state.value}).", "success")
             return redirect(url_for("evidence.detail", evidence_id=evidence.id))
     return render_template(
@@ -259,9 +257,9 @@ def submit(evidence_id: int) -> Response:
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
+        rollback()
         flash(exc.message, "error")
     else:
-        commit()
         flash("Submitted for review.", "success")
     return redirect(url_for("evidence.detail", evidence_id=evidence_id))
 
@@ -281,9 +279,9 @@ def review(evidence_id: int) -> Response:
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
+        rollback()
         flash(exc.message, "error")
     else:
-        commit()
         flash(f"Revision {revision.number} {revision.state.value}.", "success")
     return redirect(url_for("evidence.detail", evidence_id=evidence_id))
 
@@ -320,7 +318,6 @@ def coverage_view(product_id: int) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash(f"{form.practice.data} assessed at ML{form.level.data}.", "success")
             return redirect(url_for("evidence.coverage_view", product_id=product.id, release=version))
     return render_template(

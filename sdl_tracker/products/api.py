@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from werkzeug import Response
 
 from ..api.openapi import operation, paginated, parse_body
-from ..web.context import commit, db_session
+from ..web.context import db_session
 from .models import ComponentType, CraCategory, InterfaceKind, Product, Release, ReleaseStatus, Repository
 from .services import (
     InterfaceData,
@@ -259,7 +259,6 @@ def products_create() -> tuple[Response, int]:
         target_sl=data.target_sl.model_dump(),
         interfaces=_interfaces(data.interfaces),
     )
-    commit()
     return _created(product_json(product))
 
 
@@ -283,7 +282,6 @@ def products_update(product_id: int) -> Response:
     if data.interfaces is not None:
         changes["interfaces"] = _interfaces(data.interfaces)
     product = update_product(db_session(), g.principal, product_id, changes=changes)
-    commit()
     return jsonify(product_json(product))
 
 
@@ -305,7 +303,6 @@ def releases_create(product_id: int) -> tuple[Response, int]:
     """Create a release."""
     data = parse_body(ReleaseIn)
     release = create_release(db_session(), g.principal, product_id, **data.model_dump(mode="python"))
-    commit()
     return _created(release_json(release))
 
 
@@ -322,7 +319,6 @@ def releases_update(release_id: int) -> Response:
     """Change a release."""
     data = parse_body(ReleasePatch)
     release = update_release(db_session(), g.principal, release_id, **data.model_dump(exclude_unset=True))
-    commit()
     return jsonify(release_json(release))
 
 
@@ -346,5 +342,4 @@ def repositories_create(product_id: int) -> tuple[Response, int]:
     repository = add_repository(
         db_session(), g.principal, product_id, name=data.name, location=data.location, ref_patterns=data.ref_patterns
     )
-    commit()
     return _created(repository_json(repository))

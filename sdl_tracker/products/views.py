@@ -10,7 +10,7 @@ from ..audit.views import log_csv_response, log_page
 from ..auth import Permission, authorize
 from ..catalog.services import list_editions
 from ..errors import DomainError
-from ..web.context import commit, db_session
+from ..web.context import db_session
 from ..web.forms import apply_errors
 from .forms import BLANK_INTERFACE_ROWS, ProductForm, ReleaseForm, RepositoryForm
 from .models import FOUNDATIONAL_REQUIREMENTS
@@ -49,7 +49,6 @@ def create() -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash(f"Product {product.name} created.", "success")
             return redirect(url_for("products.detail", product_id=product.id))
     return render_template("products/form.html", form=form, product=None)
@@ -89,7 +88,6 @@ def edit(product_id: int) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash("Product saved.", "success")
             return redirect(url_for("products.detail", product_id=product.id))
     return render_template("products/form.html", form=form, product=product)
@@ -139,7 +137,6 @@ def create_release_view(product_id: int) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash(f"Release {release.version} created.", "success")
             return redirect(url_for("products.release_detail", release_id=release.id))
     return render_template("products/release_form.html", form=form, product=product)
@@ -187,7 +184,6 @@ def create_repository_view(product_id: int) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            commit()
             flash(
                 f"Repository {repository.name} registered; scan it with `sdl-tracker repo scan {repository.id}`.",
                 "success",

@@ -12,7 +12,7 @@ from ..errors import Invalid
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
 from ..products.services import optional_release
-from ..web.context import commit, db_session
+from ..web.context import db_session
 from .serialise import component_json, sbom_json
 from .services import (
     MEDIA_TYPES,
@@ -177,7 +177,6 @@ def sbom_import(release_id: int) -> tuple[Response, int]:
         primary=options.primary,
         strict=options.strict,
     )
-    commit()
     return jsonify({**sbom_json(result.sbom), "created": result.created}), 201 if result.created else 200
 
 
@@ -230,7 +229,6 @@ def sbom_original(sbom_id: int) -> Response:
 def sbom_primary(sbom_id: int) -> Response:
     """Mark an SBOM primary."""
     sbom = set_primary(db_session(), g.principal, sbom_id)
-    commit()
     return jsonify(sbom_json(sbom))
 
 
@@ -249,5 +247,4 @@ def policy_update(product_id: int) -> Response:
     """Set the SBOM policy."""
     data = parse_body(PolicyIn)
     policy = set_policy(db_session(), g.principal, product_id, strict=data.strict)
-    commit()
     return jsonify({"product_id": product_id, "strict": policy.strict})

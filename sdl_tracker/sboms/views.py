@@ -10,7 +10,7 @@ from ..errors import DomainError
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
 from ..products.services import get_product, get_release
-from ..web.context import commit, db_session, rollback
+from ..web.context import db_session
 from ..web.forms import apply_errors
 from .forms import PolicyForm, PrimaryForm, SbomImportForm
 from .serialise import license_text
@@ -52,12 +52,10 @@ def release_sboms(release_id: int) -> Response | str:
                 strict=form.strict.data,
             )
         except DomainError as exc:
-            rollback()
             apply_errors(form, exc)
             if exc.message not in form.form_errors:
                 form.form_errors.insert(0, exc.message)  # the verdict, above the violations on the field
         else:
-            commit()
             sbom = result.sbom
             if result.created:
                 flash(f"SBOM “{sbom.title}” imported: {sbom.component_count} components.", "success")
@@ -83,7 +81,6 @@ def product_sboms(product_id: int) -> Response | str:
     form = PolicyForm()
     if form.validate_on_submit():
         set_policy(session, g.principal, product.id, strict=form.strict.data)
-        commit()
         flash("SBOM policy saved.", "success")
         return redirect(url_for("sboms.product_sboms", product_id=product.id))
     if not form.is_submitted():
@@ -136,6 +133,5 @@ def primary(sbom_id: int) -> Response:
     """Make the SBOM its release's primary one."""
     if PrimaryForm().validate_on_submit():
         chosen = set_primary(db_session(), g.principal, sbom_id)
-        commit()
         flash(f"“{chosen.title}” is now the primary SBOM of {chosen.release.version}.", "success")
     return redirect(url_for("sboms.detail", sbom_id=sbom_id))

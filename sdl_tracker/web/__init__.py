@@ -33,8 +33,8 @@ def init_web(app: Flask) -> None:
             csrf.protect()
 
     app.before_request(protect_forms)
-    init_request_context(app)
     init_security_headers(app)
+    init_request_context(app)  # after the headers: its commit step must run first (see there)
     init_error_pages(app)
     init_template_helpers(app)
     app.register_blueprint(web_bp)

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ..errors import DomainError
+from .context import rollback
 
 _INDEXED = re.compile(r"^(\w+)\[(\d+)\]$")
 
@@ -32,7 +33,9 @@ def _resolve(form: Any, path: str) -> Any | None:
 
 
 def apply_errors(form: Any, error: DomainError) -> None:
-    """Put a service's field errors on the form's fields; the rest become form-level errors."""
+    """Put a service's refusal on the form (field errors on their fields, the rest above them) and undo
+    whatever it wrote before it raised, so the page shows the form again and the request keeps nothing."""
+    rollback()
     placed = False
     for field_error in error.errors:
         field = _resolve(form, field_error.field)
