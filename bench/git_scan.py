@@ -23,7 +23,7 @@ from fresh import fresh_product
 
 from sdl_tracker.gitlink.log import LOG_ARGS
 from sdl_tracker.gitlink.services import scan_repository
-from sdl_tracker.products.services import add_repository
+from sdl_tracker.products.repositories import add_repository
 
 WORDS = [
     "fix", "add", "update", "refactor", "harden", "parse", "validate",

@@ -24,8 +24,9 @@ from .demo_sboms import load_plc_sboms
 from .errors import DomainError
 from .evidence.models import Evidence
 from .gitlink.models import Commit, CommitEvidence
+from .products.interfaces import InterfaceData
 from .products.models import Product, Release
-from .products.services import InterfaceData, create_product, create_release
+from .products.services import create_product, create_release
 from .web.context import app_db
 
 DEMO_ADMIN = "admin@example.com"
@@ -129,7 +130,7 @@ def _demo_git(session: Session, actor: Principal, product_id: int, data_dir: Pat
     from .accounts.services import find_user, principal_for
     from .evidence.services import review_evidence
     from .gitlink.services import scan_repository
-    from .products.services import add_repository
+    from .products.repositories import add_repository
 
     path = demo_repository(data_dir / "demo-git" / "plc-firmware")
     repository = add_repository(session, actor, product_id, name="plc-firmware", location=str(path))

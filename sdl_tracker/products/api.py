@@ -11,17 +11,16 @@ from werkzeug import Response
 
 from ..api.openapi import operation, paginated, parse_body
 from ..web.context import db_session
+from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, Product, Release, ReleaseStatus, Repository
+from .repositories import add_repository, list_repositories
 from .services import (
-    InterfaceData,
-    add_repository,
     create_product,
     create_release,
     get_product,
     get_release,
     list_products,
     list_releases,
-    list_repositories,
     update_product,
     update_release,
 )

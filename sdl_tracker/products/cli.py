@@ -12,18 +12,11 @@ from ..auth import Principal
 from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
 from .api import product_json, release_json, repository_json
+from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
+from .repositories import add_repository, list_repositories
 from .rules import format_target_sl, parse_target_sl
-from .services import (
-    InterfaceData,
-    add_repository,
-    create_product,
-    create_release,
-    get_product_by_name,
-    list_products,
-    list_releases,
-    list_repositories,
-)
+from .services import create_product, create_release, get_product_by_name, list_products, list_releases
 
 product = AppGroup("product", help="Products: create, list, show.")
 release = AppGroup("release", help="Releases of a product.")

@@ -1,14 +1,11 @@
-"""Product, release, interface and repository operations; every one checks authorize() and audits."""
+"""Products and releases: create, change, read; every operation checks authorize() and audits."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,120 +14,16 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, visible_products_clause
 from ..catalog.services import current_editions, find_edition
-from ..db import git_schemes
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from . import signals
-from .models import (
-    DEFAULT_REF_PATTERNS,
-    ComponentType,
-    CraCategory,
-    Interface,
-    InterfaceKind,
-    Product,
-    ProductEdition,
-    Release,
-    ReleaseStatus,
-    Repository,
-)
-from .rules import (
-    name_key,
-    name_problem,
-    order_releases,
-    previous_release,
-    same_version,
-    validate_target_sl,
-    version_problem,
-)
+from .fields import enum_value, product_fields, target_or_errors
+from .interfaces import InterfaceData, replace_interfaces, validate_interfaces
+from .models import ComponentType, CraCategory, Product, ProductEdition, Release, ReleaseStatus
+from .rules import name_key, name_problem, order_releases, previous_release, same_version, version_problem
 
 # A tag name or commit SHA: what git accepts as a ref, never something git could take for an option.
 GIT_REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<!\.lock)(?<![./])$")
 NULLABLE_PRODUCT_FIELDS = frozenset({"support_period_end"})
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-@dataclass(frozen=True)
-class InterfaceData:
-    """An interface as given by a door."""
-
-    name: str
-    kind: str
-    protocol: str = ""
-    port: int | None = None
-
-
-def _enum_value(enum_cls: Any, value: object, field: str, errors: list[FieldError]) -> Any:
-    try:
-        return enum_cls(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum_cls)
-        errors.append(FieldError(field, f"unknown value {value!r} (one of: {allowed})"))
-        return None
-
-
-def _check_url(url: str, field: str, errors: list[FieldError]) -> None:
-    if not url:
-        return
-    parts = urlsplit(url)
-    if parts.scheme not in {"https", "http"} or not parts.netloc or any(c.isspace() for c in url):
-        errors.append(FieldError(field, "must be an http(s) URL"))
-
-
-def _check_contact(contact: str, errors: list[FieldError]) -> None:
-    if not contact:
-        return
-    if EMAIL.match(contact):
-        return
-    parts = urlsplit(contact)
-    if parts.scheme in {"https", "http", "mailto"} and (parts.netloc or parts.path):
-        return
-    errors.append(FieldError("security_contact", "must be an email address or a URL"))
-
-
-def _validate_interfaces(interfaces: Sequence[InterfaceData], errors: list[FieldError]) -> list[Interface]:
-    rows: list[Interface] = []
-    seen: set[str] = set()
-    for index, data in enumerate(interfaces):
-        prefix = f"interfaces[{index}]"
-        problem = name_problem(data.name, "interface name")
-        if problem:
-            errors.append(FieldError(f"{prefix}.name", problem))
-        elif data.name.lower() in seen:
-            errors.append(FieldError(f"{prefix}.name", f"interface {data.name!r} is listed twice"))
-        seen.add(data.name.lower())
-        kind = _enum_value(InterfaceKind, data.kind, f"{prefix}.kind", errors)
-        if data.port is not None and not 1 <= data.port <= 65535:
-            errors.append(FieldError(f"{prefix}.port", "a port is 1-65535"))
-        if len(data.protocol) > 120:
-            errors.append(FieldError(f"{prefix}.protocol", "at most 120 characters"))
-        rows.append(Interface(name=data.name, kind=kind, protocol=data.protocol.strip(), port=data.port))
-    return rows
-
-
-def _product_fields(
-    *,
-    vendor: str,
-    description: str,
-    cra_category: str,
-    support_period_end: date | None,
-    security_contact: str,
-    cvd_policy_url: str,
-    errors: list[FieldError],
-) -> dict[str, Any]:
-    if len(vendor) > 120:
-        errors.append(FieldError("vendor", "at most 120 characters"))
-    if len(description) > 20_000:
-        errors.append(FieldError("description", "at most 20,000 characters"))
-    category = _enum_value(CraCategory, cra_category, "cra_category", errors)
-    _check_contact(security_contact.strip(), errors)
-    _check_url(cvd_policy_url.strip(), "cvd_policy_url", errors)
-    return {
-        "vendor": vendor.strip(),
-        "description": description,
-        "cra_category": category,
-        "support_period_end": support_period_end,
-        "security_contact": security_contact.strip(),
-        "cvd_policy_url": cvd_policy_url.strip(),
-    }
 
 
 def _name_taken(session: Session, name: str, *, except_id: int | None = None) -> bool:
@@ -140,7 +33,8 @@ def _name_taken(session: Session, name: str, *, except_id: int | None = None) ->
     return session.scalar(query) is not None
 
 
-def _flush_or_conflict(session: Session, message: str) -> None:
+def flush_or_conflict(session: Session, message: str) -> None:
+    """Flush, turning a UNIQUE violation into Conflict(message)."""
     # The pre-checks catch duplicates; this catches the race between two concurrent writers.
     try:
         with session.begin_nested():
@@ -189,9 +83,9 @@ def create_product(
         errors.append(FieldError("name", problem))
     elif _name_taken(session, name):
         raise Conflict(f"a product named {name!r} already exists", errors=[FieldError("name", "already exists")])
-    ctype = _enum_value(ComponentType, component_type, "component_type", errors)
-    vector = _target_or_errors(target_sl, errors)
-    fields = _product_fields(
+    ctype = enum_value(ComponentType, component_type, "component_type", errors)
+    vector = target_or_errors(target_sl, errors)
+    fields = product_fields(
         vendor=vendor,
         description=description,
         cra_category=cra_category,
@@ -200,7 +94,7 @@ def create_product(
         cvd_policy_url=cvd_policy_url,
         errors=errors,
     )
-    interface_rows = _validate_interfaces(interfaces, errors)
+    interface_rows = validate_interfaces(interfaces, errors)
     if errors:
         raise Invalid("the product was not created", errors=errors)
 
@@ -212,7 +106,7 @@ def create_product(
         ProductEdition(standard=s, edition_id=e.id) for s, e in sorted(current_editions(session).items())
     ]
     session.add(product)
-    _flush_or_conflict(session, f"a product named {name!r} already exists")
+    flush_or_conflict(session, f"a product named {name!r} already exists")
     record(
         session,
         actor,
@@ -223,14 +117,6 @@ def create_product(
         details=_product_summary(product),
     )
     return product
-
-
-def _target_or_errors(target_sl: dict[str, Any], errors: list[FieldError]) -> dict[str, int]:
-    try:
-        return validate_target_sl(target_sl)
-    except Invalid as exc:
-        errors.extend(exc.errors)
-        return {}
 
 
 def update_product(
@@ -272,9 +158,9 @@ def update_product(
         errors.append(FieldError("name", problem))
     elif _name_taken(session, name, except_id=product.id):
         raise Conflict(f"a product named {name!r} already exists", errors=[FieldError("name", "already exists")])
-    ctype = _enum_value(ComponentType, changes.get("component_type", product.component_type), "component_type", errors)
-    vector = _target_or_errors(changes.get("target_sl", product.target_sl), errors)
-    fields = _product_fields(
+    ctype = enum_value(ComponentType, changes.get("component_type", product.component_type), "component_type", errors)
+    vector = target_or_errors(changes.get("target_sl", product.target_sl), errors)
+    fields = product_fields(
         vendor=changes.get("vendor", product.vendor),
         description=changes.get("description", product.description),
         cra_category=changes.get("cra_category", product.cra_category),
@@ -285,7 +171,7 @@ def update_product(
     )
     interface_rows = None
     if "interfaces" in changes:
-        interface_rows = _validate_interfaces(changes["interfaces"], errors)
+        interface_rows = validate_interfaces(changes["interfaces"], errors)
     if errors:
         raise Invalid("the product was not changed", errors=errors)
 
@@ -296,8 +182,8 @@ def update_product(
     for key, value in fields.items():
         setattr(product, key, value)
     if interface_rows is not None:
-        _replace_interfaces(session, product, interface_rows)
-    _flush_or_conflict(session, f"a product named {name!r} already exists")
+        replace_interfaces(session, product, interface_rows)
+    flush_or_conflict(session, f"a product named {name!r} already exists")
     for standard, edition in (changes.get("editions") or {}).items():
         set_product_edition(session, actor, product.id, standard=standard, edition=edition)
     after = _product_summary(product)
@@ -342,22 +228,6 @@ def set_product_edition(session: Session, actor: Principal, product_id: int, *, 
         details={"standard": standard, "old": old, "new": edition},
     )
     return product
-
-
-def _replace_interfaces(session: Session, product: Product, rows: Iterable[Interface]) -> None:
-    # Keep rows whose name survives (their ids may be referenced later, e.g. by fuzz campaigns).
-    new_by_name = {row.name.lower(): row for row in rows}
-    for existing in list(product.interfaces):
-        replacement = new_by_name.pop(existing.name.lower(), None)
-        if replacement is None:
-            product.interfaces.remove(existing)
-        else:
-            existing.name = replacement.name
-            existing.kind = replacement.kind
-            existing.protocol = replacement.protocol
-            existing.port = replacement.port
-    session.flush()  # deletes first, so a renamed interface cannot collide with a removed one
-    product.interfaces.extend(new_by_name.values())
 
 
 def list_products(session: Session, actor: Principal) -> list[Product]:
@@ -428,7 +298,7 @@ def create_release(
                 f"{product.name} already has release {twin!r}, the same version as {version!r}",
                 errors=[FieldError("version", f"equals the existing release {twin} by version semantics")],
             )
-    release_status = _enum_value(ReleaseStatus, status, "status", errors)
+    release_status = enum_value(ReleaseStatus, status, "status", errors)
     _check_git_ref(git_ref.strip(), errors)
     if errors:
         raise Invalid("the release was not created", errors=errors)
@@ -441,7 +311,7 @@ def create_release(
         git_ref=git_ref.strip(),
     )
     session.add(release)
-    _flush_or_conflict(session, f"{product.name} already has a release {version!r}")
+    flush_or_conflict(session, f"{product.name} already has a release {version!r}")
     record(
         session,
         actor,
@@ -473,7 +343,7 @@ def update_release(
     release = get_release(session, actor, release_id)
     authorize(actor, Permission.RELEASE_MANAGE, release.product_id)
     errors: list[FieldError] = []
-    new_status = release.status if status is None else _enum_value(ReleaseStatus, status, "status", errors)
+    new_status = release.status if status is None else enum_value(ReleaseStatus, status, "status", errors)
     new_ref = release.git_ref if git_ref is None else git_ref.strip()
     _check_git_ref(new_ref, errors)
     if errors:
@@ -533,77 +403,3 @@ def get_release_by_version(session: Session, actor: Principal, product_id: int, 
     if release is None:
         raise NotFound(f"{product.name} has no release {version!r}")
     return release
-
-
-def _location_problem(location: str, actor: Principal, schemes: frozenset[str]) -> str | None:
-    # Issue-level detail (mirroring, protocol allow-lists) lives with the git feature; these are
-    # the rules no repository may break: nothing git could read as an option or a remote helper.
-    if not location or len(location) > 1000:
-        return "a location of 1-1000 characters is required"
-    if location.startswith("-") or any(unicodedata.category(c).startswith("C") for c in location):
-        return "a location may not begin with '-' or contain control characters"
-    if "::" in location.split("/", 1)[0]:
-        return "remote helpers (such as ext::) are not allowed"
-    scheme = urlsplit(location).scheme if "://" in location else ""
-    if scheme and scheme in schemes:
-        return None
-    if scheme == "file" or (not scheme and location.startswith("/")):
-        return None if actor.is_admin else "only an administrator may register a local path"
-    if not scheme and "ssh" in schemes and re.match(r"^[\w.-]+@[\w.-]+:", location):
-        return None  # scp-style ssh: git@host:org/repo.git
-    allowed = ", ".join(f"{s}://" for s in sorted(schemes))
-    return f"use a URL of {allowed} (or, for administrators, a local path)"
-
-
-# Hosting refs (refs/pull/*) are left out on purpose: they carry unreviewed contributor code.
-REF_PATTERN = re.compile(r"^refs/(?!pull(/|$))[A-Za-z0-9._/*+-]{1,200}$")
-
-
-def add_repository(
-    session: Session,
-    actor: Principal,
-    product_id: int,
-    *,
-    name: str,
-    location: str,
-    ref_patterns: Sequence[str] | None = None,
-) -> Repository:
-    """Register a source repository for a product."""
-    product = get_product(session, actor, product_id)
-    authorize(actor, Permission.REPOSITORY_MANAGE, product.id)
-    errors: list[FieldError] = []
-    problem = name_problem(name, "repository name")
-    if problem:
-        errors.append(FieldError("name", problem))
-    location_problem = _location_problem(location.strip(), actor, git_schemes(session))
-    if location_problem:
-        errors.append(FieldError("location", location_problem))
-    patterns = list(ref_patterns) if ref_patterns else list(DEFAULT_REF_PATTERNS)
-    bad = [p for p in patterns if not REF_PATTERN.match(p) or ".." in p]
-    if bad:
-        errors.append(FieldError("refs", f"not a ref pattern under refs/ (hosting refs excluded): {', '.join(bad)}"))
-    if errors:
-        raise Invalid("the repository was not added", errors=errors)
-    if session.scalar(select(Repository.id).where(Repository.product_id == product.id, Repository.name == name)):
-        raise Conflict(f"{product.name} already has a repository {name!r}")
-    repository = Repository(product=product, name=name, location=location.strip(), ref_patterns=patterns)
-    session.add(repository)
-    _flush_or_conflict(session, f"{product.name} already has a repository {name!r}")
-    record(
-        session,
-        actor,
-        "products:repository:create",
-        target_type="repository",
-        target_id=repository.id,
-        product_id=product.id,
-        details={"name": name, "location": repository.location, "refs": patterns},
-    )
-    return repository
-
-
-def list_repositories(session: Session, actor: Principal, product_id: int) -> list[Repository]:
-    """A product's repositories by name."""
-    product = get_product(session, actor, product_id)
-    return list(
-        session.scalars(select(Repository).where(Repository.product_id == product.id).order_by(Repository.name))
-    )

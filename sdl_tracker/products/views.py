@@ -14,8 +14,8 @@ from ..web.context import db_session
 from ..web.forms import apply_errors
 from .forms import BLANK_INTERFACE_ROWS, ProductForm, ReleaseForm, RepositoryForm
 from .models import FOUNDATIONAL_REQUIREMENTS
+from .repositories import add_repository, list_repositories
 from .services import (
-    add_repository,
     create_product,
     create_release,
     get_previous_release,
@@ -23,7 +23,6 @@ from .services import (
     get_release,
     list_products,
     list_releases,
-    list_repositories,
     update_product,
 )
 

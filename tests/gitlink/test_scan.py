@@ -16,7 +16,7 @@ from sdl_tracker.evidence.models import Evidence, EvidenceKind
 from sdl_tracker.evidence.services import review_evidence
 from sdl_tracker.gitlink.models import Commit, CommitEvidence
 from sdl_tracker.gitlink.services import release_commits, scan_repository
-from sdl_tracker.products.services import add_repository
+from sdl_tracker.products.repositories import add_repository
 from tests.factories import OPERATOR, make_product, make_release, make_user, member
 from tests.gitlink.repo import GitRepo
 

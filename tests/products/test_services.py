@@ -12,10 +12,10 @@ from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.db import SESSION_GIT_SCHEMES
 from sdl_tracker.errors import Conflict, Forbidden, Invalid, NotFound
+from sdl_tracker.products.interfaces import InterfaceData
 from sdl_tracker.products.models import Interface, Product, Release
+from sdl_tracker.products.repositories import add_repository
 from sdl_tracker.products.services import (
-    InterfaceData,
-    add_repository,
     create_product,
     create_release,
     get_product,
