@@ -128,7 +128,7 @@ def demo_password(data_dir: Path) -> str:
 def _demo_git(session: Session, actor: Principal, product_id: int, data_dir: Path) -> str:
     """Register and scan the demo's real git history, and accept one of its reviews."""
     from .accounts.services import find_user, principal_for
-    from .evidence.services import review_evidence
+    from .evidence.review import review_evidence
     from .gitlink.services import scan_repository
     from .products.repositories import add_repository
 

@@ -17,7 +17,8 @@ from .accounts.services import find_user, principal_for
 from .auth import Principal
 from .claims.services import ClaimInput, product_catalog, set_claim
 from .evidence.assessment import record_maturity
-from .evidence.services import EvidenceInput, Upload, create_evidence, review_evidence
+from .evidence.review import review_evidence
+from .evidence.services import EvidenceInput, Upload, create_evidence
 from .products.services import get_release_by_version
 
 

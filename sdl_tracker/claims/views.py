@@ -10,7 +10,7 @@ from ..auth import Permission, authorize
 from ..catalog.rules import required_at
 from ..catalog.services import links_from
 from ..errors import DomainError, NotFound
-from ..evidence.services import EvidenceQuery, list_evidence
+from ..evidence.queries import EvidenceQuery, list_evidence
 from ..products.services import get_release, list_releases
 from ..web.context import db_session
 from ..web.forms import apply_errors

@@ -14,19 +14,10 @@ from ..web.context import db_session
 from .assessment import coverage, coverage_json, record_maturity
 from .downloads import artifact_response
 from .models import EvidenceKind
+from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
+from .review import review_evidence
 from .serialise import evidence_json
-from .services import (
-    EvidenceInput,
-    EvidenceQuery,
-    Upload,
-    create_evidence,
-    get_artifact,
-    get_evidence,
-    list_evidence,
-    review_evidence,
-    revise_evidence,
-    submit_evidence,
-)
+from .services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
 
 bp = Blueprint("evidence_api", __name__)
 

@@ -18,7 +18,7 @@ from ..products.models import Product, Release
 from ..products.services import get_product
 from .coverage import EvidenceFact, PracticeSummary, RequirementCoverage, compute_coverage, summarise
 from .models import EvidenceScope, PracticeMaturity
-from .services import EvidenceQuery, list_evidence
+from .queries import EvidenceQuery, list_evidence
 
 STANDARD_4_1 = "IEC 62443-4-1"
 

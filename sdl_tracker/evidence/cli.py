@@ -21,16 +21,10 @@ from ..products.services import get_product_by_name, get_release_by_version, opt
 from .assessment import coverage, coverage_json, record_maturity
 from .details import parse_detail_pairs
 from .models import EvidenceKind
+from .queries import EvidenceQuery, get_evidence, list_evidence
+from .review import review_evidence
 from .serialise import evidence_json
-from .services import (
-    EvidenceInput,
-    EvidenceQuery,
-    Upload,
-    create_evidence,
-    get_evidence,
-    list_evidence,
-    review_evidence,
-)
+from .services import EvidenceInput, Upload, create_evidence
 
 evidence = AppGroup("evidence", help="IEC 62443-4-1 practice evidence.")
 DATE = click.DateTime(["%Y-%m-%d"])

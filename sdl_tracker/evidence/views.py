@@ -17,30 +17,12 @@ from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
 from .assessment import coverage, maturity_history, record_maturity
 from .downloads import artifact_response
-from .forms import (
-    KIND_LABELS,
-    EvidenceForm,
-    MaturityForm,
-    ReviewForm,
-    details_from,
-    evidence_form_for,
-    split_refs,
-)
+from .forms import KIND_LABELS, EvidenceForm, MaturityForm, ReviewForm, details_from, evidence_form_for, split_refs
 from .models import Evidence, EvidenceKind, ReviewState
+from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
+from .review import authorize_review, review_evidence
 from .rules import render_markdown
-from .services import (
-    EvidenceInput,
-    EvidenceQuery,
-    Upload,
-    authorize_review,
-    create_evidence,
-    get_artifact,
-    get_evidence,
-    list_evidence,
-    review_evidence,
-    revise_evidence,
-    submit_evidence,
-)
+from .services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
 
 bp = Blueprint("evidence", __name__)
 

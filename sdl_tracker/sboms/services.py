@@ -17,9 +17,10 @@ from ..auth import Permission, Principal, authorize, visible_products_clause
 from ..blobs import session_blobs, store_blob
 from ..db import utcnow
 from ..errors import Conflict, FieldError, Invalid, NotFound
+from ..evidence.links import known_requirement_refs
 from ..evidence.models import Evidence, EvidenceKind
 from ..evidence.rules import clean_filename
-from ..evidence.services import EvidenceInput, Upload, create_evidence, known_requirement_refs
+from ..evidence.services import EvidenceInput, Upload, create_evidence
 from ..products.models import Release
 from ..products.services import get_product, get_release
 from . import document

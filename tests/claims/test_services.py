@@ -17,7 +17,8 @@ from sdl_tracker.claims.services import ClaimInput, import_claims, list_claims, 
 from sdl_tracker.claims.sheets import parse_sheet
 from sdl_tracker.cli import cli
 from sdl_tracker.errors import Forbidden, Invalid
-from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, review_evidence
+from sdl_tracker.evidence.review import review_evidence
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, member
 
 LEVEL_1 = dict.fromkeys(("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7"), 1)

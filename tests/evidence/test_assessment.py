@@ -13,7 +13,8 @@ from sdl_tracker.cli import cli
 from sdl_tracker.errors import Forbidden, Invalid
 from sdl_tracker.evidence.assessment import coverage, current_maturity, record_maturity
 from sdl_tracker.evidence.coverage import CoverageState
-from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, review_evidence
+from sdl_tracker.evidence.review import review_evidence
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, member
 
 

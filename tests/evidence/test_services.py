@@ -16,17 +16,9 @@ from sdl_tracker.blobs import Blob, check_store, session_blobs
 from sdl_tracker.errors import Forbidden, Invalid, NotFound
 from sdl_tracker.evidence import services as evidence_services
 from sdl_tracker.evidence.models import Artifact, Evidence, EvidenceRevision, EvidenceScope, ReviewState
-from sdl_tracker.evidence.services import (
-    EvidenceInput,
-    EvidenceQuery,
-    Upload,
-    create_evidence,
-    get_artifact,
-    list_evidence,
-    review_evidence,
-    revise_evidence,
-    submit_evidence,
-)
+from sdl_tracker.evidence.queries import EvidenceQuery, get_artifact, list_evidence
+from sdl_tracker.evidence.review import review_evidence
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
 from tests.factories import OPERATOR, make_product, make_release, make_user, member
 
 TODAY = date(2026, 11, 26)

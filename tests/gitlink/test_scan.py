@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sdl_tracker.cli import cli
 from sdl_tracker.errors import Invalid
 from sdl_tracker.evidence.models import Evidence, EvidenceKind
-from sdl_tracker.evidence.services import review_evidence
+from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.gitlink.models import Commit, CommitEvidence
 from sdl_tracker.gitlink.services import release_commits, scan_repository
 from sdl_tracker.products.repositories import add_repository

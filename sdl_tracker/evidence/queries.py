@@ -1,0 +1,69 @@
+"""Reading evidence: one item, lists per product, release or organisation, artifacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..auth import Principal
+from ..blobs import session_blobs
+from ..errors import NotFound
+from ..products.services import get_product
+from .models import Artifact, Evidence, EvidenceRevision, EvidenceScope
+
+
+def get_evidence(session: Session, actor: Principal, evidence_id: int) -> Evidence:
+    """Evidence the actor may see (organisation-wide evidence: every signed-in user), else NotFound."""
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None or (evidence.product_id is not None and not actor.can_see(evidence.product_id)):
+        raise NotFound("evidence not found")
+    return evidence
+
+
+@dataclass(frozen=True)
+class EvidenceQuery:
+    """Which evidence a list shows."""
+
+    product_id: int | None  # None: organisation-wide evidence
+    release_id: int | None = None
+    include_organisation: bool = False
+
+
+def list_evidence(session: Session, actor: Principal, query: EvidenceQuery) -> list[Evidence]:
+    """A product's evidence (optionally only what covers one release, plus inherited organisation-wide
+    evidence), or the organisation's; newest first."""
+    statement = select(Evidence).options(
+        selectinload(Evidence.revisions).selectinload(EvidenceRevision.release_links),
+        selectinload(Evidence.revisions).selectinload(EvidenceRevision.requirement_links),
+        selectinload(Evidence.revisions).selectinload(EvidenceRevision.artifacts),
+    )
+    if query.product_id is None:
+        statement = statement.where(Evidence.product_id.is_(None))
+    else:
+        get_product(session, actor, query.product_id)
+        owner = Evidence.product_id == query.product_id
+        statement = statement.where(owner | Evidence.product_id.is_(None) if query.include_organisation else owner)
+    items = list(session.scalars(statement.order_by(Evidence.id.desc())))
+    if query.release_id is not None:
+        # Release-scoped evidence counts only for its releases; product and organisation scope always.
+        items = [
+            e
+            for e in items
+            if e.scope is not EvidenceScope.RELEASES
+            or any(link.release_id == query.release_id for link in e.current.release_links)
+        ]
+    return items
+
+
+def get_artifact(session: Session, actor: Principal, artifact_id: int) -> tuple[Artifact, BinaryIO]:
+    """An artifact the actor may see, opened after its content was checked against its hash."""
+    artifact = session.get(Artifact, artifact_id)
+    if artifact is None:
+        raise NotFound("artifact not found")
+    revision = session.get(EvidenceRevision, artifact.revision_id)
+    assert revision is not None  # the foreign key guarantees it
+    get_evidence(session, actor, revision.evidence_id)
+    return artifact, session_blobs(session).open_verified(artifact.blob_sha256)

@@ -1,0 +1,65 @@
+"""Reviewing evidence: who may accept or reject it, and the review itself."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ..audit.services import record
+from ..auth import Permission, Principal, Role, authorize
+from ..db import utcnow
+from ..errors import Forbidden, Invalid
+from .models import Evidence, EvidenceRevision, ReviewState
+from .queries import get_evidence
+
+
+def _roles_in_reach(actor: Principal) -> list[Role]:
+    # A token narrowed to some products carries its owner's roles in those products only.
+    return [
+        role
+        for product_id, role in actor.role_by_product.items()
+        if actor.token_products is None or product_id in actor.token_products
+    ]
+
+
+def authorize_review(actor: Principal, evidence: Evidence) -> None:
+    """Raise unless the actor may review this evidence (its product's security officers; for organisation-wide
+    evidence, an administrator or any security officer)."""
+    if evidence.product_id is not None:
+        authorize(actor, Permission.EVIDENCE_REVIEW, evidence.product_id)
+    elif not (actor.is_admin or Role.SECURITY_OFFICER in _roles_in_reach(actor)):
+        # Organisation-wide evidence: an administrator or any security officer reviews it.
+        raise Forbidden("organisation-wide evidence is reviewed by an administrator or a security officer")
+    if actor.scopes is not None and Permission.EVIDENCE_REVIEW not in actor.scopes:
+        raise Forbidden("this token does not grant evidence:review")
+
+
+def review_evidence(
+    session: Session, actor: Principal, evidence_id: int, *, accept: bool, reason: str = ""
+) -> EvidenceRevision:
+    """Accept or reject the current revision; the reviewer is a named user other than the submitter."""
+    evidence = get_evidence(session, actor, evidence_id)
+    authorize_review(actor, evidence)
+    revision = evidence.current
+    if actor.user_id is None:
+        raise Forbidden("a review needs a named reviewer (on the command line: --as EMAIL)")
+    if revision.submitted_by_user_id == actor.user_id:
+        raise Forbidden("nobody reviews their own submission")
+    if revision.state is not ReviewState.SUBMITTED:
+        raise Invalid.field("state", f"only submitted evidence is reviewed; this revision is {revision.state.value}")
+    if not accept and not reason.strip():
+        raise Invalid.field("reason", "a rejection needs a reason")
+    if len(reason) > 5000:
+        raise Invalid.field("reason", "at most 5,000 characters")
+    revision.state = ReviewState.ACCEPTED if accept else ReviewState.REJECTED
+    revision.rejection_reason = "" if accept else reason.strip()
+    revision.reviewed_by_user_id, revision.reviewed_by, revision.reviewed_at = actor.user_id, actor.label, utcnow()
+    record(
+        session,
+        actor,
+        "evidence:item:accept" if accept else "evidence:item:reject",
+        target_type="evidence",
+        target_id=evidence.id,
+        product_id=evidence.product_id,
+        details={"revision": revision.number, "reason": revision.rejection_reason},
+    )
+    return revision
