@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ParamSpec
 
 from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import InstrumentedAttribute
 
-from .errors import Forbidden, NotFound
+from .errors import DomainError, Forbidden, NotFound
+
+P = ParamSpec("P")
 
 
 class Role(enum.StrEnum):
@@ -124,6 +128,19 @@ def authorize(actor: Principal, permission: Permission, product_id: int | None =
     role = actor.role_by_product[product_id]
     if permission not in ROLE_PERMISSIONS[role]:
         raise Forbidden(f"a {role.value.replace('_', ' ')} may not do this ({permission.value})")
+
+
+def permits(check: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> bool:
+    """Whether a rule (a function that raises a domain error to refuse) lets the call through.
+
+    The `may_*` predicates that pages ask are built this way from the very checks their services
+    call, so a button shows exactly when the action would be allowed.
+    """
+    try:
+        check(*args, **kwargs)
+    except DomainError:
+        return False
+    return True
 
 
 def visible_products_clause(actor: Principal, product_id_column: InstrumentedAttribute[int]) -> ColumnElement[bool]:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, Role, authorize
+from ..auth import Permission, Principal, Role, authorize, permits
 from ..db import utcnow
 from ..errors import Conflict, FieldError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from ..products.services import get_product
@@ -36,6 +36,16 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody types this much; i
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a miss costs as much time as a wrong password.
 _DUMMY_HASH = _hasher.hash("sdl-tracker-no-such-user-placeholder")
+
+
+def authorize_manage_users(actor: Principal) -> None:
+    """Raise unless the actor may manage users and product memberships (administrators)."""
+    authorize(actor, Permission.USERS_MANAGE)
+
+
+def may_manage_users(actor: Principal) -> bool:
+    """Whether the actor may manage users and product memberships."""
+    return permits(authorize_manage_users, actor)
 
 
 def normalise_email(email: str) -> str:
@@ -62,7 +72,7 @@ def create_user(
     is_admin: bool = False,
 ) -> User:
     """Create a user (administrators only); the password is stored as an Argon2id hash."""
-    authorize(actor, Permission.USERS_MANAGE)
+    authorize_manage_users(actor)
     email = normalise_email(email)
     errors: list[FieldError] = []
     if not EMAIL.match(email) or len(email) > 320:
@@ -262,7 +272,7 @@ def principal_for(session: Session, user: User, *, origin: str = "") -> Principa
 
 def add_member(session: Session, actor: Principal, product_id: int, *, email: str, role: str) -> Membership:
     """Give a user a role in a product (administrators only); a second call changes the role."""
-    authorize(actor, Permission.USERS_MANAGE)
+    authorize_manage_users(actor)
     product = get_product(session, actor, product_id)
     try:
         member_role = Role(role)
@@ -299,7 +309,7 @@ def count_users(session: Session) -> int:
 
 def get_user(session: Session, actor: Principal, user_id: int) -> User:
     """A user by id (administrators), else NotFound."""
-    authorize(actor, Permission.USERS_MANAGE)
+    authorize_manage_users(actor)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("user not found")
@@ -308,7 +318,7 @@ def get_user(session: Session, actor: Principal, user_id: int) -> User:
 
 def list_users(session: Session, actor: Principal) -> list[User]:
     """Every user, by email (administrators)."""
-    authorize(actor, Permission.USERS_MANAGE)
+    authorize_manage_users(actor)
     return list(session.scalars(select(User).order_by(User.email)))
 
 
@@ -323,7 +333,7 @@ def _guard_last_admin(session: Session, user: User) -> None:
 
 def set_disabled(session: Session, actor: Principal, email: str, *, disabled: bool) -> User:
     """Disable a user (every session ends at once) or enable them again (administrators)."""
-    authorize(actor, Permission.USERS_MANAGE)
+    authorize_manage_users(actor)
     user = get_user_by_email(session, email)
     if user.disabled == disabled:
         return user
@@ -344,7 +354,7 @@ def set_disabled(session: Session, actor: Principal, email: str, *, disabled: bo
 
 def set_admin(session: Session, actor: Principal, email: str, *, is_admin: bool) -> User:
     """Grant or revoke administrator rights (administrators); the last active administrator stays."""
-    authorize(actor, Permission.USERS_MANAGE)
+    authorize_manage_users(actor)
     user = get_user_by_email(session, email)
     if user.is_admin == is_admin:
         return user
@@ -375,7 +385,7 @@ def change_password(session: Session, actor: Principal, *, current_password: str
 
 def reset_password(session: Session, actor: Principal, email: str, new_password: str) -> User:
     """An administrator sets another user's password; the user's sessions end."""
-    authorize(actor, Permission.USERS_MANAGE)
+    authorize_manage_users(actor)
     return _set_password(session, actor, get_user_by_email(session, email), new_password)
 
 
@@ -393,7 +403,7 @@ def _set_password(session: Session, actor: Principal, user: User, new_password: 
 
 def remove_member(session: Session, actor: Principal, product_id: int, *, email: str, role: str) -> None:
     """Take a user's role in a product away (administrators)."""
-    authorize(actor, Permission.USERS_MANAGE)
+    authorize_manage_users(actor)
     product = get_product(session, actor, product_id)
     user = get_user_by_email(session, email)
     membership = session.scalar(

@@ -10,12 +10,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from werkzeug import Response
 from wtforms import SelectChoice
 
-from ..auth import Permission, Role, authorize
+from ..auth import Role
 from ..db import utcnow
 from ..errors import DomainError, TooManyRequests, Unauthorized
 from ..products.services import get_product, list_products
 from ..web.context import app_db, client_origin, db_session, keep_despite_error, rollback
 from ..web.forms import apply_errors
+from ..web.templating import expose_predicates
 from .forms import (
     ROLE_LABELS,
     ActionForm,
@@ -29,6 +30,7 @@ from .forms import (
 from .models import User
 from .services import (
     add_member,
+    authorize_manage_users,
     change_password,
     check_sign_in,
     create_user,
@@ -36,6 +38,7 @@ from .services import (
     list_members,
     list_users,
     logout,
+    may_manage_users,
     principal_for,
     record_sign_in,
     remove_member,
@@ -45,6 +48,7 @@ from .services import (
 from .tokens import create_token, grantable_scopes, list_tokens, revoke_token, token_label
 
 bp = Blueprint("accounts", __name__)
+expose_predicates(bp, may_manage_users)
 
 # Endpoints open without a login.
 PUBLIC_ENDPOINTS = frozenset({"accounts.login", "web.health", "static"})
@@ -232,7 +236,7 @@ def members(product_id: int) -> Response | str:
     product = get_product(session_, g.principal, product_id)
     form = MemberForm()
     if form.is_submitted():
-        authorize(g.principal, Permission.USERS_MANAGE)
+        authorize_manage_users(g.principal)
     if form.validate_on_submit():
         try:
             add_member(session_, g.principal, product.id, email=form.email.data, role=form.role.data)
@@ -257,7 +261,7 @@ def members(product_id: int) -> Response | str:
 def remove_member_view(product_id: int) -> Response:
     """Take a member's role away (administrators)."""
     product = get_product(db_session(), g.principal, product_id)
-    authorize(g.principal, Permission.USERS_MANAGE)
+    authorize_manage_users(g.principal)
     form = MemberRemoveForm()
     if not form.validate():
         flash("Nothing removed: " + "; ".join(e for errs in form.errors.values() for e in errs), "error")

@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
-from ..auth import Permission, Principal, authorize
+from ..auth import Permission, Principal, authorize, permits
 from ..db import SESSION_KEYS, after_commit, utcnow
 from ..errors import Invalid
 from ..keys import InstallationKeys
@@ -292,6 +292,11 @@ def _authorize_reading(actor: Principal, wanted: EventFilter) -> None:
         authorize(actor, Permission.USERS_MANAGE)
     else:
         authorize(actor, Permission.AUDIT_READ, wanted.product_id)
+
+
+def may_read_audit(actor: Principal, product_id: int | None) -> bool:
+    """Whether the actor may read the product's audit events (None: every event)."""
+    return permits(_authorize_reading, actor, EventFilter(product_id=product_id))
 
 
 def search_events(

@@ -14,10 +14,12 @@ from flask import Blueprint, Response, g, render_template, request, stream_with_
 
 from ..errors import FieldError, Invalid
 from ..web.context import db_session
+from ..web.templating import expose_predicates
 from .forms import EventFilterForm
-from .services import EventFilter, event_json, iter_events, search_events
+from .services import EventFilter, event_json, iter_events, may_read_audit, search_events
 
 bp = Blueprint("audit", __name__)
+expose_predicates(bp, may_read_audit)
 PAGE_SIZE = 100
 CSV_COLUMNS = ("seq", "at", "actor", "origin", "action", "target", "product_id", "details", "digest", "hash")
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize
+from ..auth import Permission, Principal, authorize, permits
 from ..catalog.models import CatalogEdition, Requirement
 from ..db import utcnow
 from ..errors import FieldError, Invalid, NotFound
@@ -160,10 +160,20 @@ def _apply(session: Session, actor: Principal, release: Release, requirement: Re
     return claim
 
 
+def authorize_manage_claims(actor: Principal, release: Release) -> None:
+    """Raise unless the actor may set the release's capability claims (its product's security officers)."""
+    authorize(actor, Permission.CLAIMS_MANAGE, release.product_id)
+
+
+def may_manage_claims(actor: Principal, release: Release) -> bool:
+    """Whether the actor may set the release's capability claims."""
+    return permits(authorize_manage_claims, actor, release)
+
+
 def set_claim(session: Session, actor: Principal, release_id: int, ref: str, data: ClaimInput) -> Claim:
     """Create or change the release's claim for one applicable requirement (security officers)."""
     release = get_release(session, actor, release_id)
-    authorize(actor, Permission.CLAIMS_MANAGE, release.product_id)
+    authorize_manage_claims(actor, release)
     product = release.product
     catalog = product_catalog(session, product)
     errors = _claim_problems(session, release, catalog, ref, data)
@@ -185,7 +195,7 @@ def import_claims(
 ) -> ImportResult:
     """Apply (row number, requirement, claim) rows all or nothing: every row is checked before any is written."""
     release = get_release(session, actor, release_id)
-    authorize(actor, Permission.CLAIMS_MANAGE, release.product_id)
+    authorize_manage_claims(actor, release)
     catalog = product_catalog(session, release.product)
     errors: list[FieldError] = []
     seen: dict[str, int] = {}

@@ -6,7 +6,6 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from werkzeug import Response
 from wtforms import SelectChoice
 
-from ..auth import Permission, authorize
 from ..catalog.rules import required_at
 from ..catalog.services import links_from
 from ..errors import DomainError, NotFound
@@ -14,11 +13,20 @@ from ..evidence.queries import EvidenceQuery, list_evidence
 from ..products.services import get_release, list_releases
 from ..web.context import db_session
 from ..web.forms import apply_errors
+from ..web.templating import expose_predicates
 from .chart import vector_chart
 from .forms import STATUS_LABELS, ClaimForm
-from .services import ClaimInput, compare_releases, set_claim, vector_report
+from .services import (
+    ClaimInput,
+    authorize_manage_claims,
+    compare_releases,
+    may_manage_claims,
+    set_claim,
+    vector_report,
+)
 
 bp = Blueprint("claims", __name__)
+expose_predicates(bp, may_manage_claims)
 
 
 @bp.route("/releases/<int:release_id>/claims")
@@ -58,7 +66,7 @@ def edit(release_id: int, ref: str) -> Response | str:
     """Set the release's claim for one requirement (security officers)."""
     session = db_session()
     release = get_release(session, g.principal, release_id)
-    authorize(g.principal, Permission.CLAIMS_MANAGE, release.product_id)
+    authorize_manage_claims(g.principal, release)
     report = vector_report(session, g.principal, release.product_id, release.id)
     item = next((i for i in report.catalog.applicability.items if i.ref == ref), None)
     if item is None:

@@ -9,13 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize
+from ..auth import Principal
 from ..catalog.models import CatalogEdition, Requirement
 from ..catalog.rules import ItemKind
 from ..db import utcnow
 from ..errors import FieldError, Invalid
 from ..products.models import Product, Release
-from ..products.services import get_product
+from ..products.services import authorize_manage_product, get_product
 from .coverage import EvidenceFact, PracticeSummary, RequirementCoverage, compute_coverage, summarise
 from .models import EvidenceScope, PracticeMaturity
 from .queries import EvidenceQuery, list_evidence
@@ -102,7 +102,7 @@ def record_maturity(
 ) -> PracticeMaturity:
     """A security officer records a practice's self-assessed maturity level (ML1-ML4) with its rationale."""
     product = get_product(session, actor, product_id)
-    authorize(actor, Permission.PRODUCT_MANAGE, product.id)
+    authorize_manage_product(actor, product)
     edition = _edition_4_1(session, product)
     practices = set(
         session.scalars(

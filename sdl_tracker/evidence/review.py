@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, Role, authorize
+from ..auth import Permission, Principal, Role, authorize, permits
 from ..db import utcnow
 from ..errors import Forbidden, Invalid
 from .models import Evidence, EvidenceRevision, ReviewState
@@ -22,8 +22,8 @@ def _roles_in_reach(actor: Principal) -> list[Role]:
 
 
 def authorize_review(actor: Principal, evidence: Evidence) -> None:
-    """Raise unless the actor may review this evidence (its product's security officers; for organisation-wide
-    evidence, an administrator or any security officer)."""
+    """Raise unless the actor may review this evidence: its product's security officers (for organisation-wide
+    evidence, an administrator or any security officer), as a named user other than the submitter."""
     if evidence.product_id is not None:
         authorize(actor, Permission.EVIDENCE_REVIEW, evidence.product_id)
     elif not (actor.is_admin or Role.SECURITY_OFFICER in _roles_in_reach(actor)):
@@ -31,6 +31,22 @@ def authorize_review(actor: Principal, evidence: Evidence) -> None:
         raise Forbidden("organisation-wide evidence is reviewed by an administrator or a security officer")
     if actor.scopes is not None and Permission.EVIDENCE_REVIEW not in actor.scopes:
         raise Forbidden("this token does not grant evidence:review")
+    if actor.user_id is None:
+        raise Forbidden("a review needs a named reviewer (on the command line: --as EMAIL)")
+    if evidence.current.submitted_by_user_id == actor.user_id:
+        raise Forbidden("nobody reviews their own submission")
+
+
+def _authorize_review_now(actor: Principal, evidence: Evidence) -> None:
+    authorize_review(actor, evidence)
+    state = evidence.current.state
+    if state is not ReviewState.SUBMITTED:
+        raise Invalid.field("state", f"only submitted evidence is reviewed; this revision is {state.value}")
+
+
+def may_review(actor: Principal, evidence: Evidence) -> bool:
+    """Whether the actor may accept or reject the evidence's current revision now."""
+    return permits(_authorize_review_now, actor, evidence)
 
 
 def review_evidence(
@@ -38,14 +54,8 @@ def review_evidence(
 ) -> EvidenceRevision:
     """Accept or reject the current revision; the reviewer is a named user other than the submitter."""
     evidence = get_evidence(session, actor, evidence_id)
-    authorize_review(actor, evidence)
+    _authorize_review_now(actor, evidence)
     revision = evidence.current
-    if actor.user_id is None:
-        raise Forbidden("a review needs a named reviewer (on the command line: --as EMAIL)")
-    if revision.submitted_by_user_id == actor.user_id:
-        raise Forbidden("nobody reviews their own submission")
-    if revision.state is not ReviewState.SUBMITTED:
-        raise Invalid.field("state", f"only submitted evidence is reviewed; this revision is {revision.state.value}")
     if not accept and not reason.strip():
         raise Invalid.field("reason", "a rejection needs a reason")
     if len(reason) > 5000:

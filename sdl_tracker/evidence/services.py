@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize
+from ..auth import Permission, Principal, authorize, permits
 from ..blobs import store_blob
 from ..db import utcnow
 from ..errors import FieldError, Invalid
@@ -34,7 +34,7 @@ from .rules import clean_filename, state_after_edit
 T = TypeVar("T")
 
 
-def collect(errors: list[FieldError], resolve: Callable[[], list[T]]) -> list[T]:
+def _collect(errors: list[FieldError], resolve: Callable[[], list[T]]) -> list[T]:
     """Run a lookup, adding its field errors to `errors` (so a form shows every problem at once)."""
     try:
         return resolve()
@@ -69,6 +69,29 @@ def _authorize_write(
         authorize(actor, permission, product_id)
 
 
+def authorize_attach_evidence(
+    actor: Principal, product: Product | None, permission: Permission = Permission.EVIDENCE_ATTACH
+) -> None:
+    """Raise unless the actor may attach evidence to the product (its developers and security officers)
+    or, with no product, organisation-wide evidence (administrators)."""
+    _authorize_write(actor, product.id if product else None, permission)
+
+
+def may_attach_evidence(actor: Principal, product: Product | None) -> bool:
+    """Whether the actor may attach evidence to the product (None: organisation-wide evidence)."""
+    return permits(authorize_attach_evidence, actor, product)
+
+
+def authorize_edit_evidence(actor: Principal, evidence: Evidence) -> None:
+    """Raise unless the actor may revise or submit this evidence: whoever may attach evidence where it lives."""
+    _authorize_write(actor, evidence.product_id)
+
+
+def may_edit_evidence(actor: Principal, evidence: Evidence) -> bool:
+    """Whether the actor may revise or submit this evidence."""
+    return permits(authorize_edit_evidence, actor, evidence)
+
+
 def create_evidence(
     session: Session,
     actor: Principal,
@@ -87,7 +110,7 @@ def create_evidence(
     """
     today = today or utcnow().date()
     product = get_product(session, actor, product_id) if product_id is not None else None
-    _authorize_write(actor, product_id, permission)
+    authorize_attach_evidence(actor, product, permission)
     errors: list[FieldError] = []
     evidence_kind: EvidenceKind | None = None
     try:
@@ -99,9 +122,9 @@ def create_evidence(
         errors.append(FieldError("releases", "organisation-wide evidence names no releases"))
     effective = data.effective_date or today
     details = details_for(session, product, evidence_kind, data, effective, None, errors) if evidence_kind else {}
-    requirements = collect(errors, lambda: resolve_requirements(session, product, data.requirements or []))
+    requirements = _collect(errors, lambda: resolve_requirements(session, product, data.requirements or []))
     releases = (
-        collect(errors, lambda: resolve_releases(session, product, data.release_versions or [])) if product else []
+        _collect(errors, lambda: resolve_releases(session, product, data.release_versions or [])) if product else []
     )
     if evidence_kind is not None and not errors:
         errors += review_due_problems(
@@ -176,7 +199,7 @@ def revise_evidence(
     """Edit evidence: a new revision, earlier ones kept; accepted or rejected evidence returns to submitted."""
     today = today or utcnow().date()
     evidence = get_evidence(session, actor, evidence_id)
-    _authorize_write(actor, evidence.product_id)
+    authorize_edit_evidence(actor, evidence)
     product = session.get(Product, evidence.product_id) if evidence.product_id else None
     errors: list[FieldError] = []
     check_text(data, today, errors, creating=False)
@@ -247,7 +270,7 @@ def revise_evidence(
 def submit_evidence(session: Session, actor: Principal, evidence_id: int) -> EvidenceRevision:
     """Submit a draft for review."""
     evidence = get_evidence(session, actor, evidence_id)
-    _authorize_write(actor, evidence.product_id)
+    authorize_edit_evidence(actor, evidence)
     revision = evidence.current
     if revision.state is not ReviewState.DRAFT:
         raise Invalid.field("state", f"only a draft can be submitted; this revision is {revision.state.value}")

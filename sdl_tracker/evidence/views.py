@@ -9,22 +9,33 @@ from sqlalchemy.orm import Session
 from werkzeug import Response
 from wtforms import SelectChoice
 
-from ..auth import Permission, authorize
 from ..errors import DomainError
 from ..products.models import Product
-from ..products.services import get_product, list_releases, optional_release
+from ..products.services import authorize_manage_product, get_product, list_releases, optional_release
 from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
+from ..web.templating import expose_predicates
 from .assessment import coverage, maturity_history, record_maturity
 from .downloads import artifact_response
 from .forms import KIND_LABELS, EvidenceForm, MaturityForm, ReviewForm, details_from, evidence_form_for, split_refs
-from .models import Evidence, EvidenceKind, ReviewState
+from .models import EvidenceKind, ReviewState
 from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
-from .review import authorize_review, review_evidence
+from .review import authorize_review, may_review, review_evidence
 from .rules import render_markdown
-from .services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
+from .services import (
+    EvidenceInput,
+    Upload,
+    authorize_attach_evidence,
+    authorize_edit_evidence,
+    create_evidence,
+    may_attach_evidence,
+    may_edit_evidence,
+    revise_evidence,
+    submit_evidence,
+)
 
 bp = Blueprint("evidence", __name__)
+expose_predicates(bp, may_attach_evidence, may_edit_evidence, may_review)
 
 
 @bp.app_template_filter("markdown")
@@ -111,10 +122,7 @@ def organisation_index() -> str:
 
 def _new(product: Product | None) -> Response | str:
     session = db_session()
-    if product is None:
-        authorize(g.principal, Permission.ORGANISATION_MANAGE)
-    else:
-        authorize(g.principal, Permission.EVIDENCE_ATTACH, product.id)
+    authorize_attach_evidence(g.principal, product)
     try:
         kind = EvidenceKind(request.values.get("kind", ""))
     except ValueError:
@@ -171,22 +179,9 @@ def detail(evidence_id: int) -> str:
         evidence=evidence,
         product=product,
         review=ReviewForm(),
-        can_review=_can_review(evidence),
         kind_labels=KIND_LABELS,
         ReviewState=ReviewState,
     )
-
-
-def _can_review(evidence: Evidence) -> bool:
-    principal = g.principal
-    current = evidence.current
-    if current.state is not ReviewState.SUBMITTED or principal.user_id in (None, current.submitted_by_user_id):
-        return False
-    try:
-        authorize_review(principal, evidence)
-    except DomainError:
-        return False
-    return True
 
 
 @bp.route("/evidence/<int:evidence_id>/edit", methods=["GET", "POST"])
@@ -194,10 +189,7 @@ def edit(evidence_id: int) -> Response | str:
     """Edit evidence: a new revision; accepted evidence goes back to submitted."""
     session = db_session()
     evidence = get_evidence(session, g.principal, evidence_id)
-    if evidence.product_id is None:
-        authorize(g.principal, Permission.ORGANISATION_MANAGE)
-    else:
-        authorize(g.principal, Permission.EVIDENCE_ATTACH, evidence.product_id)
+    authorize_edit_evidence(g.principal, evidence)
     product = session.get(Product, evidence.product_id) if evidence.product_id else None
     current = evidence.current
     form = evidence_form_for(evidence.kind)(
@@ -285,7 +277,7 @@ def coverage_view(product_id: int) -> Response | str:
     form = MaturityForm()
     form.practice.choices = [SelectChoice(p.practice, f"{p.practice} {p.name}") for p in result.practices]
     if form.is_submitted():
-        authorize(g.principal, Permission.PRODUCT_MANAGE, product.id)
+        authorize_manage_product(g.principal, product)
     if form.validate_on_submit():
         try:
             record_maturity(

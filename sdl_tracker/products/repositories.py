@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize
+from ..auth import Permission, Principal, authorize, permits
 from ..db import git_schemes
 from ..errors import Conflict, FieldError, Invalid
-from .models import DEFAULT_REF_PATTERNS, Repository
+from .models import DEFAULT_REF_PATTERNS, Product, Repository
 from .rules import name_problem
 from .services import flush_or_conflict, get_product
 
@@ -43,6 +43,16 @@ def _location_problem(location: str, actor: Principal, schemes: frozenset[str]) 
 REF_PATTERN = re.compile(r"^refs/(?!pull(/|$))[A-Za-z0-9._/*+-]{1,200}$")
 
 
+def authorize_manage_repositories(actor: Principal, product: Product) -> None:
+    """Raise unless the actor may register the product's repositories (its security officers)."""
+    authorize(actor, Permission.REPOSITORY_MANAGE, product.id)
+
+
+def may_manage_repositories(actor: Principal, product: Product) -> bool:
+    """Whether the actor may register the product's repositories."""
+    return permits(authorize_manage_repositories, actor, product)
+
+
 def add_repository(
     session: Session,
     actor: Principal,
@@ -54,7 +64,7 @@ def add_repository(
 ) -> Repository:
     """Register a source repository for a product."""
     product = get_product(session, actor, product_id)
-    authorize(actor, Permission.REPOSITORY_MANAGE, product.id)
+    authorize_manage_repositories(actor, product)
     errors: list[FieldError] = []
     problem = name_problem(name, "repository name")
     if problem:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize, visible_products_clause
+from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..catalog.services import current_editions, find_edition
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from . import signals
@@ -31,6 +31,36 @@ def _name_taken(session: Session, name: str, *, except_id: int | None = None) ->
     if except_id is not None:
         query = query.where(Product.id != except_id)
     return session.scalar(query) is not None
+
+
+def authorize_create_product(actor: Principal) -> None:
+    """Raise unless the actor may create products (administrators)."""
+    authorize(actor, Permission.PRODUCT_CREATE)
+
+
+def may_create_product(actor: Principal) -> bool:
+    """Whether the actor may create products."""
+    return permits(authorize_create_product, actor)
+
+
+def authorize_manage_product(actor: Principal, product: Product) -> None:
+    """Raise unless the actor may change the product and its settings (its security officers, administrators)."""
+    authorize(actor, Permission.PRODUCT_MANAGE, product.id)
+
+
+def may_manage_product(actor: Principal, product: Product) -> bool:
+    """Whether the actor may change the product and its settings."""
+    return permits(authorize_manage_product, actor, product)
+
+
+def authorize_manage_releases(actor: Principal, product: Product) -> None:
+    """Raise unless the actor may add and change the product's releases."""
+    authorize(actor, Permission.RELEASE_MANAGE, product.id)
+
+
+def may_manage_releases(actor: Principal, product: Product) -> bool:
+    """Whether the actor may add and change the product's releases."""
+    return permits(authorize_manage_releases, actor, product)
 
 
 def flush_or_conflict(session: Session, message: str) -> None:
@@ -76,7 +106,7 @@ def create_product(
     interfaces: Sequence[InterfaceData] = (),
 ) -> Product:
     """Create a product (administrators only)."""
-    authorize(actor, Permission.PRODUCT_CREATE)
+    authorize_create_product(actor)
     errors: list[FieldError] = []
     problem = name_problem(name)
     if problem:
@@ -128,7 +158,7 @@ def update_product(
 ) -> Product:
     """Change a product's fields; `changes` names only the fields to change."""
     product = get_product(session, actor, product_id)
-    authorize(actor, Permission.PRODUCT_MANAGE, product.id)
+    authorize_manage_product(actor, product)
     allowed = {
         "name",
         "vendor",
@@ -204,7 +234,7 @@ def update_product(
 def set_product_edition(session: Session, actor: Principal, product_id: int, *, standard: str, edition: str) -> Product:
     """Assess a product against another loaded edition of a standard."""
     product = get_product(session, actor, product_id)
-    authorize(actor, Permission.PRODUCT_MANAGE, product.id)
+    authorize_manage_product(actor, product)
     chosen = find_edition(session, standard, edition)
     if chosen is None:
         raise Invalid.field("edition", f"{standard} edition {edition} is not loaded")
@@ -280,7 +310,7 @@ def create_release(
 ) -> Release:
     """Add a release to a product; later features react through `signals.release_created`."""
     product = get_product(session, actor, product_id)
-    authorize(actor, Permission.RELEASE_MANAGE, product.id)
+    authorize_manage_releases(actor, product)
     errors: list[FieldError] = []
     problem = version_problem(version)
     if problem:
@@ -341,7 +371,7 @@ def update_release(
 ) -> Release:
     """Change a release's status, date or git ref (the version is its identity and stays)."""
     release = get_release(session, actor, release_id)
-    authorize(actor, Permission.RELEASE_MANAGE, release.product_id)
+    authorize_manage_releases(actor, release.product)
     errors: list[FieldError] = []
     new_status = release.status if status is None else enum_value(ReleaseStatus, status, "status", errors)
     new_ref = release.git_ref if git_ref is None else git_ref.strip()

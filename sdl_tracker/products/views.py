@@ -7,15 +7,18 @@ from sqlalchemy.orm import Session
 from werkzeug import Response
 
 from ..audit.views import log_csv_response, log_page
-from ..auth import Permission, authorize
 from ..catalog.services import list_editions
 from ..errors import DomainError
 from ..web.context import db_session
 from ..web.forms import apply_errors
+from ..web.templating import expose_predicates
 from .forms import BLANK_INTERFACE_ROWS, ProductForm, ReleaseForm, RepositoryForm
 from .models import FOUNDATIONAL_REQUIREMENTS
-from .repositories import add_repository, list_repositories
+from .repositories import add_repository, authorize_manage_repositories, list_repositories, may_manage_repositories
 from .services import (
+    authorize_create_product,
+    authorize_manage_product,
+    authorize_manage_releases,
     create_product,
     create_release,
     get_previous_release,
@@ -23,10 +26,14 @@ from .services import (
     get_release,
     list_products,
     list_releases,
+    may_create_product,
+    may_manage_product,
+    may_manage_releases,
     update_product,
 )
 
 bp = Blueprint("products", __name__, url_prefix="/products")
+expose_predicates(bp, may_create_product, may_manage_product, may_manage_releases, may_manage_repositories)
 
 
 @bp.route("/")
@@ -39,7 +46,7 @@ def index() -> str:
 @bp.route("/new", methods=["GET", "POST"])
 def create() -> Response | str:
     """Create a product (administrators)."""
-    authorize(g.principal, Permission.PRODUCT_CREATE)
+    authorize_create_product(g.principal)
     form = ProductForm()
     form.set_edition_choices({}, None)  # a new product starts on the newest editions
     if form.validate_on_submit():
@@ -74,7 +81,7 @@ def edit(product_id: int) -> Response | str:
     """Edit a product (security officers and administrators)."""
     session = db_session()
     product = get_product(session, g.principal, product_id)
-    authorize(g.principal, Permission.PRODUCT_MANAGE, product.id)
+    authorize_manage_product(g.principal, product)
     form = ProductForm(obj=product)
     form.set_edition_choices(_loaded_editions(session), product.edition_names)
     if not form.is_submitted():
@@ -120,7 +127,7 @@ def create_release_view(product_id: int) -> Response | str:
     """Add a release to a product."""
     session = db_session()
     product = get_product(session, g.principal, product_id)
-    authorize(g.principal, Permission.RELEASE_MANAGE, product.id)
+    authorize_manage_releases(g.principal, product)
     form = ReleaseForm()
     if form.validate_on_submit():
         try:
@@ -168,7 +175,7 @@ def create_repository_view(product_id: int) -> Response | str:
     """Register a source repository (security officers; local paths: administrators)."""
     session = db_session()
     product = get_product(session, g.principal, product_id)
-    authorize(g.principal, Permission.REPOSITORY_MANAGE, product.id)
+    authorize_manage_repositories(g.principal, product)
     form = RepositoryForm()
     if form.validate_on_submit():
         try:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize, visible_products_clause
+from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..blobs import session_blobs, store_blob
 from ..db import utcnow
 from ..errors import Conflict, FieldError, Invalid, NotFound
@@ -22,7 +22,7 @@ from ..evidence.models import Evidence, EvidenceKind
 from ..evidence.rules import clean_filename
 from ..evidence.services import EvidenceInput, Upload, create_evidence
 from ..products.models import Release
-from ..products.services import get_product, get_release
+from ..products.services import authorize_manage_product, get_product, get_release
 from . import document
 from .models import Sbom, SbomComponent, SbomDependency, SbomPolicy
 from .validation import Rejected, SbomFormat, Violation, check
@@ -63,6 +63,16 @@ def strict_policy(session: Session, actor: Principal, product_id: int) -> bool:
     return product_strict(session, product_id)
 
 
+def authorize_upload_sbom(actor: Principal, product_id: int) -> None:
+    """Raise unless the actor may import the product's SBOMs and choose the primary one (developers, officers)."""
+    authorize(actor, Permission.SBOM_UPLOAD, product_id)
+
+
+def may_upload_sbom(actor: Principal, product_id: int) -> bool:
+    """Whether the actor may import the product's SBOMs and choose the primary one."""
+    return permits(authorize_upload_sbom, actor, product_id)
+
+
 def import_sbom(
     session: Session,
     actor: Principal,
@@ -75,7 +85,7 @@ def import_sbom(
 ) -> ImportResult:
     """Validate a CycloneDX document completely and store it for a release, with its evidence."""
     release = get_release(session, actor, release_id)
-    authorize(actor, Permission.SBOM_UPLOAD, release.product_id)
+    authorize_upload_sbom(actor, release.product_id)
     if len(title) > MAX_TITLE:
         raise Invalid.field("title", f"at most {MAX_TITLE} characters")
     raw = session_blobs(session).read_bounded(upload.stream)
@@ -317,7 +327,7 @@ def _clear_primary(session: Session, release_id: int) -> None:
 def set_primary(session: Session, actor: Principal, sbom_id: int) -> Sbom:
     """Make this SBOM its release's primary one."""
     sbom = get_sbom(session, actor, sbom_id)
-    authorize(actor, Permission.SBOM_UPLOAD, sbom.product_id)
+    authorize_upload_sbom(actor, sbom.product_id)
     if sbom.is_primary:
         return sbom
     _clear_primary(session, sbom.release_id)
@@ -337,8 +347,7 @@ def set_primary(session: Session, actor: Principal, sbom_id: int) -> Sbom:
 
 def set_policy(session: Session, actor: Principal, product_id: int, *, strict: bool) -> SbomPolicy:
     """Whether the product refuses SBOMs with format-only violations."""
-    get_product(session, actor, product_id)
-    authorize(actor, Permission.PRODUCT_MANAGE, product_id)
+    authorize_manage_product(actor, get_product(session, actor, product_id))
     policy = session.get(SbomPolicy, product_id)
     if policy is None:
         policy = SbomPolicy(product_id=product_id, strict=strict, updated_by=actor.label)

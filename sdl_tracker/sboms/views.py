@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from werkzeug import Response
 
-from ..auth import Permission, authorize
 from ..errors import DomainError
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
-from ..products.services import get_product, get_release
+from ..products.services import get_product, get_release, may_manage_product
 from ..web.context import db_session
 from ..web.forms import apply_errors
 from .forms import PolicyForm, PrimaryForm, SbomImportForm
@@ -17,10 +16,12 @@ from .serialise import license_text
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
+    authorize_upload_sbom,
     get_sbom,
     import_sbom,
     list_components,
     list_sboms,
+    may_upload_sbom,
     open_original,
     set_policy,
     set_primary,
@@ -38,7 +39,7 @@ def release_sboms(release_id: int) -> Response | str:
     release = get_release(session, g.principal, release_id)
     form = SbomImportForm()
     if form.is_submitted():
-        authorize(g.principal, Permission.SBOM_UPLOAD, release.product_id)
+        authorize_upload_sbom(g.principal, release.product_id)
     if form.validate_on_submit():
         upload = form.file.data
         try:
@@ -68,7 +69,7 @@ def release_sboms(release_id: int) -> Response | str:
         product=release.product,
         sboms=list_sboms(session, g.principal, release.product_id, release.id),
         form=form,
-        may_upload=g.principal.has(Permission.SBOM_UPLOAD, release.product_id),
+        may_upload=may_upload_sbom(g.principal, release.product_id),
         strict_policy=strict_policy(session, g.principal, release.product_id),
     )
 
@@ -90,7 +91,7 @@ def product_sboms(product_id: int) -> Response | str:
         product=product,
         sboms=list_sboms(session, g.principal, product.id),
         form=form,
-        may_manage=g.principal.has(Permission.PRODUCT_MANAGE, product.id),
+        may_manage=may_manage_product(g.principal, product),
     )
 
 
@@ -117,7 +118,7 @@ def detail(sbom_id: int) -> str:
         pages=max(1, -(-components.total // PER_PAGE)),
         license_text=license_text,
         primary_form=PrimaryForm(),
-        may_upload=g.principal.has(Permission.SBOM_UPLOAD, sbom.product_id),
+        may_upload=may_upload_sbom(g.principal, sbom.product_id),
     )
 
 

@@ -8,7 +8,6 @@ from flask import Blueprint, Flask, g, jsonify, render_template
 from sqlalchemy import text
 from werkzeug import Response
 
-from ..auth import Permission, Principal
 from ..products.services import list_products
 from .context import current_principal, db_session
 
@@ -35,17 +34,9 @@ def _template_globals() -> dict[str, Any]:
         "principal": principal,
         "current_user": g.get("user"),
         "nav_products": list_products(db_session(), principal) if principal else [],
-        "Permission": Permission,
     }
 
 
-def can(permission: Permission, product_id: int | None = None) -> bool:
-    """Template test: may the current principal do this? (Hides buttons; services still check.)"""
-    principal: Principal | None = current_principal()
-    return bool(principal and principal.has(permission, product_id))
-
-
 def init_template_helpers(app: Flask) -> None:
-    """Globals every template may use."""
+    """Globals every template may use (each feature's views add its services' `may_*` predicates)."""
     app.context_processor(_template_globals)
-    app.jinja_env.globals["can"] = can

@@ -1,0 +1,206 @@
+"""The `may_*` predicates pages ask agree with their services: for every kind of actor, a predicate is
+true exactly when the service call succeeds."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from sdl_tracker.accounts.services import create_user, may_manage_users, principal_for
+from sdl_tracker.auth import Permission, Principal
+from sdl_tracker.errors import DomainError
+from sdl_tracker.evidence.models import Evidence
+from sdl_tracker.evidence.review import may_review, review_evidence
+from sdl_tracker.evidence.services import (
+    EvidenceInput,
+    Upload,
+    create_evidence,
+    may_attach_evidence,
+    may_edit_evidence,
+    revise_evidence,
+)
+from sdl_tracker.products.models import Product
+from sdl_tracker.products.repositories import add_repository, may_manage_repositories
+from sdl_tracker.products.services import (
+    create_product,
+    create_release,
+    may_create_product,
+    may_manage_product,
+    may_manage_releases,
+    update_product,
+)
+from sdl_tracker.resources import resource_dir
+from tests.factories import OPERATOR, make_product, make_user, member
+
+TODAY = date(2026, 11, 26)
+LEVELS = dict.fromkeys(("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7"), 2)
+
+
+def _succeeds(session: Session, call: Callable[[], object]) -> bool:
+    """Whether the service call goes through; whatever it wrote is undone either way."""
+    savepoint = session.begin_nested()
+    try:
+        call()
+    except DomainError:
+        return False
+    finally:
+        savepoint.rollback()
+    return True
+
+
+def _actors(session: Session, product: Product) -> dict[str, Principal]:
+    officer = member(session, product, "security_officer")
+    other = make_product(session)
+    return {
+        "admin": principal_for(session, make_user(session, admin=True)),
+        "security officer": officer,
+        "developer": member(session, product, "developer"),
+        "auditor": member(session, product, "auditor"),
+        "officer elsewhere": member(session, other, "security_officer"),
+        "outsider": principal_for(session, make_user(session)),
+        "officer's read-only token": replace(
+            officer, scopes=frozenset({Permission.PRODUCT_READ}), token_products=frozenset({product.id})
+        ),
+        "officer's token for another product": replace(officer, token_products=frozenset({other.id})),
+        "operator": OPERATOR,
+    }
+
+
+def _agree(
+    session: Session,
+    actors: dict[str, Principal],
+    predicate: Callable[[Principal], bool],
+    service: Callable[[Principal], object],
+) -> set[str]:
+    """The actors the predicate allows, after checking that the service allows exactly them."""
+    allowed = {name for name, actor in actors.items() if predicate(actor)}
+    succeeded = {name for name, actor in actors.items() if _succeeds(session, lambda a=actor: service(a))}
+    assert allowed == succeeded
+    return allowed
+
+
+def _evidence(session: Session, actor: Principal, product: Product | None, *, draft: bool = False) -> Evidence:
+    data = EvidenceInput(
+        title="Secure coding standard",
+        requirements=["SI-1"],
+        effective_date=TODAY - timedelta(days=3),
+        files=[Upload("standard.pdf", "application/pdf", io.BytesIO(b"%PDF standard"))],
+    )
+    return create_evidence(
+        session, actor, product_id=product.id if product else None, kind="other", data=data, draft=draft, today=TODAY
+    )
+
+
+def test_review(session: Session) -> None:
+    product = make_product(session)
+    actors = _actors(session, product)
+    actors["submitter"] = submitter = member(session, product, "developer")
+    submitted = _evidence(session, submitter, product)
+
+    def review(actor: Principal) -> object:
+        return review_evidence(session, actor, submitted.id, accept=True)
+
+    allowed = _agree(session, actors, lambda actor: may_review(actor, submitted), review)
+    assert allowed == {"admin", "security officer"}
+
+    draft = _evidence(session, submitter, product, draft=True)
+    allowed = _agree(
+        session,
+        actors,
+        lambda actor: may_review(actor, draft),
+        lambda actor: review_evidence(session, actor, draft.id, accept=True),
+    )
+    assert allowed == set()
+
+    organisation = _evidence(session, OPERATOR, None)
+    allowed = _agree(
+        session,
+        actors,
+        lambda actor: may_review(actor, organisation),
+        lambda actor: review_evidence(session, actor, organisation.id, accept=True),
+    )
+    assert allowed == {"admin", "security officer", "officer elsewhere"}
+
+
+@pytest.mark.parametrize("scope", ["product", "organisation"])
+def test_attach_and_edit_evidence(session: Session, scope: str) -> None:
+    product = make_product(session)
+    actors = _actors(session, product)
+    target = product if scope == "product" else None
+    existing = _evidence(session, OPERATOR, target)
+
+    attach_allowed = _agree(
+        session,
+        actors,
+        lambda actor: may_attach_evidence(actor, target),
+        lambda actor: _evidence(session, actor, target),
+    )
+    edit_allowed = _agree(
+        session,
+        actors,
+        lambda actor: may_edit_evidence(actor, existing),
+        lambda actor: revise_evidence(session, actor, existing.id, data=EvidenceInput(title="Revised"), today=TODAY),
+    )
+    assert attach_allowed == edit_allowed
+    if scope == "product":
+        assert attach_allowed == {"admin", "security officer", "developer", "operator"}
+    else:
+        assert attach_allowed == {"admin", "operator"}
+
+
+def test_manage_product_releases_and_repositories(session: Session) -> None:
+    product = make_product(session)
+    actors = _actors(session, product)
+    managers = {"admin", "security officer", "operator"}
+
+    assert managers == _agree(
+        session,
+        actors,
+        lambda actor: may_manage_product(actor, product),
+        lambda actor: update_product(session, actor, product.id, changes={"vendor": "Changed"}),
+    )
+    assert managers == _agree(
+        session,
+        actors,
+        lambda actor: may_manage_releases(actor, product),
+        lambda actor: create_release(session, actor, product.id, version="9.9"),
+    )
+    assert managers == _agree(
+        session,
+        actors,
+        lambda actor: may_manage_repositories(actor, product),
+        lambda actor: add_repository(session, actor, product.id, name="fw", location="https://git.example/fw.git"),
+    )
+
+
+def test_administration(session: Session) -> None:
+    product = make_product(session)
+    actors = _actors(session, product)
+    admins = {"admin", "operator"}
+    assert admins == _agree(
+        session,
+        actors,
+        may_create_product,
+        lambda actor: create_product(session, actor, name="Predicated", component_type="EDR", target_sl=LEVELS),
+    )
+    assert admins == _agree(
+        session,
+        actors,
+        may_manage_users,
+        lambda actor: create_user(session, actor, email="new@example.com", password="long enough password 1"),
+    )
+
+
+def test_templates_ask_predicates_rather_than_permissions() -> None:
+    """A page decides nothing: it asks a service's `may_*` predicate, never a permission of its own choosing."""
+    offenders = [
+        str(path.relative_to(resource_dir("templates")))
+        for path in sorted(resource_dir("templates").rglob("*.html"))
+        if "Permission." in path.read_text() or "can(" in path.read_text()
+    ]
+    assert offenders == []
