@@ -36,6 +36,17 @@ def test_a_successful_write_is_committed_without_the_view_committing(app: Flask)
     assert _kept(app, "Kept 201") and _kept(app, "Kept 303")
 
 
+def test_a_streamed_response_is_committed_before_its_body(app: Flask) -> None:
+    def stream() -> Response:
+        _write("Streamed")
+        return Response((part for part in ("a", "b")), mimetype="text/plain")
+
+    _route(app, "stream", stream)
+    response = app.test_client().post("/api/test-uow/stream", buffered=False)
+    assert _kept(app, "Streamed")  # before a byte of the body was read
+    assert response.get_data(as_text=True) == "ab"
+
+
 def test_a_service_that_raises_after_writing_leaves_nothing(app: Flask) -> None:
     def refuse() -> Response:
         _write("Refused")
