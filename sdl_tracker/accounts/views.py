@@ -13,8 +13,9 @@ from wtforms import SelectChoice
 from ..auth import Role
 from ..db import utcnow
 from ..errors import DomainError, TooManyRequests, Unauthorized
+from ..installation import app_db
 from ..products.services import get_product, list_products
-from ..web.context import app_db, client_origin, db_session, keep_despite_error, rollback
+from ..web.context import client_origin, db_session, keep_despite_error, rollback
 from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
 from .forms import (
@@ -84,7 +85,7 @@ def _safe_next(target: str | None) -> str:
         or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
         or urlsplit(target).netloc
     ):
-        return url_for("web.dashboard")
+        return url_for("dashboard.index")
     return target
 
 
@@ -92,7 +93,7 @@ def _safe_next(target: str | None) -> str:
 def login() -> Response | str | tuple[str, int]:
     """Show the login form and sign the user in."""
     if "principal" in g:
-        return redirect(url_for("web.dashboard"))
+        return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
         now = utcnow()

@@ -18,8 +18,9 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
+from ..catalog.rules import FOUNDATIONAL_REQUIREMENTS
 from .interfaces import InterfaceData
-from .models import FOUNDATIONAL_REQUIREMENTS, ComponentType, CraCategory, InterfaceKind, ReleaseStatus
+from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
 
 LEVEL_CHOICES = [SelectChoice(str(n), f"SL {n}") for n in (1, 2, 3, 4)]
 COMPONENT_TYPE_LABELS = {

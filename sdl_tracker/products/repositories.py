@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
-from ..db import git_schemes
 from ..errors import Conflict, FieldError, Invalid
+from ..installation import installation
 from .models import DEFAULT_REF_PATTERNS, Product, Repository
 from .rules import name_problem
 from .services import flush_or_conflict, get_product
@@ -69,7 +69,7 @@ def add_repository(
     problem = name_problem(name, "repository name")
     if problem:
         errors.append(FieldError("name", problem))
-    location_problem = _location_problem(location.strip(), actor, git_schemes(session))
+    location_problem = _location_problem(location.strip(), actor, installation(session).git.schemes)
     if location_problem:
         errors.append(FieldError("location", location_problem))
     patterns = list(ref_patterns) if ref_patterns else list(DEFAULT_REF_PATTERNS)

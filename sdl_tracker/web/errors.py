@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..db import RETRY_AFTER_SECONDS, is_busy
 from ..errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,21 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     return _render(status, title, detail)
 
 
+def _busy(error: Exception) -> Response:
+    log.warning("database busy on %s %s: %s", request.method, request.path, str(error).splitlines()[0])
+    detail = "The database is busy; nothing was changed. Try again in a moment."
+    if wants_problem_json():
+        response = problem_response(503, "Service Unavailable", detail)
+    else:
+        page, _status = _render(503, "Service Unavailable", detail)
+        response = Response(page, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _unexpected(error: Exception) -> Response | tuple[str, int]:
+    if is_busy(error):
+        return _busy(error)
     # Logged with its trace for the operator; the user sees no internals.
     log.exception("unhandled error on %s %s", request.method, request.path)
     detail = "Something went wrong on our side; the error has been logged."
