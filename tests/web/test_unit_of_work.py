@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, redirect
 from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from sdl_tracker.errors import Invalid
@@ -87,6 +88,22 @@ def test_a_failing_commit_becomes_an_error_response(app: Flask) -> None:
     assert response.mimetype == "application/problem+json"
     assert response.headers["X-Content-Type-Options"] == "nosniff"  # the other response steps still ran
     assert not _kept(app, "Lost")
+
+
+def test_a_commit_refused_by_a_busy_database_answers_503(app: Flask) -> None:
+    def busy(_session: Session) -> None:
+        raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    def write() -> tuple[str, int]:
+        _write("Busy")
+        event.listen(db_session(), "before_commit", busy)
+        return "", 201
+
+    _route(app, "busy", write)
+    response = app.test_client().post("/api/test-uow/busy")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert not _kept(app, "Busy")
 
 
 def test_a_failing_commit_does_not_sign_in(app: Flask, session: Session) -> None:
