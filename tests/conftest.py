@@ -26,6 +26,7 @@ from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
 from sdl_tracker.keys import AUDIT_KEY_FILE, SIGNING_KEY_FILE, load_installation_keys
 from sdl_tracker.web.context import app_db
+from tests.contract import CHECKED, CheckedClient
 from tests.factories import ApiClient
 
 POSTGRES_URL = os.environ.get("SDL_TEST_POSTGRES_URL", "")
@@ -54,6 +55,15 @@ def _drop_postgres_database(name: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many API responses were checked against the OpenAPI document (tests/contract.py)."""
+    if CHECKED:
+        routes = len({(method, path) for method, path, _ in CHECKED})
+        terminalreporter.write_line(
+            f"OpenAPI contract: {CHECKED.total()} API responses checked ({routes} operations, {len(CHECKED)} statuses)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +119,7 @@ def app(migrated_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Flask]:
     for name in (AUDIT_KEY_FILE, SIGNING_KEY_FILE):
         shutil.copy2(data_dir / name, own / name)
     application = create_app({"DATABASE_URL": migrated_url, "DATA_DIR": str(own), "TESTING": True})
+    application.test_client_class = CheckedClient  # every API response is checked against the document
     database = app_db(application)
     connection = database.engine.connect()
     transaction = connection.begin()
