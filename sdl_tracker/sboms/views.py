@@ -13,7 +13,7 @@ from ..products.services import get_product, get_release
 from ..web.context import commit, db_session, rollback
 from ..web.forms import apply_errors
 from .forms import PolicyForm, PrimaryForm, SbomImportForm
-from .serialise import license_text
+from .schemas import license_text
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
