@@ -264,8 +264,8 @@ def _success_doc(body: Body, refs: Refs) -> dict[str, Any]:
     if body is None:
         return {"description": "done; no body"}
     if isinstance(body, Download):
-        binary = {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
-        return {"description": body.description, "content": {media: binary for media in body.media_types}}
+        # OpenAPI 3.1: a file's bytes are described by its media type alone, without a schema.
+        return {"description": body.description, "content": {media: {} for media in body.media_types}}
     return {"description": body.__doc__ or "success", "content": {JSON: {"schema": refs[(body, "serialization")]}}}
 
 
