@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from flask import Flask, Response, request
 from pydantic import BaseModel, Field, ValidationError
@@ -115,7 +115,7 @@ class Page(BaseModel, Generic[T]):
     per_page: int = Field(ge=1, le=200)
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         """`Page[ProductOut]` is called ProductPage in the document."""
         return params[0].__name__.removesuffix("Out") + "Page"
 
@@ -126,7 +126,7 @@ class ItemList(BaseModel, Generic[T]):
     items: list[T]
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         """`ItemList[ClaimOut]` is called ClaimList in the document."""
         return params[0].__name__.removesuffix("Out") + "List"
 
@@ -193,6 +193,7 @@ def openapi_path(rule: str) -> str:
 
 
 REF_TEMPLATE = "#/components/schemas/{model}"
+Refs = dict[Any, dict[str, Any]]  # (model, mode) -> its {"$ref": ...}, as models_json_schema answers
 
 
 class _Names(GenerateJsonSchema):
@@ -249,9 +250,6 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),
     }
-
-
-Refs = dict[tuple[type[BaseModel], Literal["validation", "serialization"]], dict[str, Any]]
 
 
 def _path_parameter(rule: Rule, name: str) -> dict[str, Any]:
