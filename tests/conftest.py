@@ -26,7 +26,7 @@ from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
 from sdl_tracker.keys import AUDIT_KEY_FILE, SIGNING_KEY_FILE, load_installation_keys
 from sdl_tracker.web.context import app_db
-from tests.contract import CHECKED, CheckedClient
+from tests.contract import CHECKED, CheckedClient, unexercised
 from tests.factories import ApiClient
 
 POSTGRES_URL = os.environ.get("SDL_TEST_POSTGRES_URL", "")
@@ -64,6 +64,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"OpenAPI contract: {CHECKED.total()} API responses checked ({routes} operations, {len(CHECKED)} statuses)"
         )
+        missing = unexercised()
+        if missing:
+            terminalreporter.write_line(f"OpenAPI contract: no test calls {', '.join(missing)}")
 
 
 @pytest.fixture(scope="session")

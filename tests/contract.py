@@ -93,6 +93,20 @@ class Contract:
 _contracts: dict[frozenset[str], Contract] = {}
 
 
+def unexercised() -> list[str]:
+    """Documented operations no test called (from the largest document built in this run)."""
+    if not _contracts:
+        return []
+    document = max((c.document for c in _contracts.values()), key=lambda d: len(d["paths"]))
+    seen = {(method, path) for method, path, _ in CHECKED}
+    return [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method in operations
+        if (method.upper(), path) not in seen
+    ]
+
+
 def contract_for(app: Flask) -> Contract:
     """The app's contract, built once per set of API endpoints (every test app has the same ones)."""
     endpoints = frozenset(rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1"))
