@@ -94,10 +94,10 @@ _contracts: dict[frozenset[str], Contract] = {}
 
 
 def unexercised() -> list[str]:
-    """Documented operations no test called (from the largest document built in this run)."""
+    """Documented operations no test called (in the plain app's document, without routes tests add)."""
     if not _contracts:
         return []
-    document = max((c.document for c in _contracts.values()), key=lambda d: len(d["paths"]))
+    document = min((c.document for c in _contracts.values()), key=lambda d: len(d["paths"]))
     seen = {(method, path) for method, path, _ in CHECKED}
     return [
         f"{method.upper()} {path}"
