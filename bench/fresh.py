@@ -12,8 +12,8 @@ from sdl_tracker import create_app, schema
 from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
+from sdl_tracker.installation import app_db
 from sdl_tracker.products.services import create_product
-from sdl_tracker.web.context import app_db
 
 
 def fresh_product(work: Path, database_url: str, component_type: str) -> tuple[Database, Principal, int]:

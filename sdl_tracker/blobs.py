@@ -22,8 +22,9 @@ from sqlalchemy import BigInteger, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .db import SESSION_BLOBS, Base, UTCDateTime, utcnow
+from .db import Base, UTCDateTime, utcnow
 from .errors import DomainError, Invalid, NotFound
+from .installation import installation
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
@@ -168,11 +169,8 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def session_blobs(session: Session) -> BlobStore:
-    """The blob store the session carries (see Database)."""
-    store = session.info.get(SESSION_BLOBS)
-    if store is None:
-        raise RuntimeError("this session carries no blob store; make it through Database(..., blobs=...)")
-    return cast(BlobStore, store)
+    """The installation's blob store."""
+    return installation(session).blobs
 
 
 def store_blob(session: Session, stream: IO[bytes]) -> Blob:

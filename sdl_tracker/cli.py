@@ -1,4 +1,5 @@
-"""The `sdl-tracker` command: Flask's group (run, routes, shell) plus each feature's commands."""
+"""The `sdl-tracker` server commands: Flask's group (routes, shell), `info`, `db`, `run --debug` and every
+feature's commands (named in the application module's registry)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
-from . import __version__, create_app, schema
+from . import __version__, schema
+from .app import COMMANDS, create_app
 from .audit.services import seal_unchained
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail
 from .config import ConfigError
-from .web.context import app_db
+from .installation import app_db, app_settings
+from .serve import serve
 
 
 def _create_app() -> Flask:
@@ -26,7 +29,9 @@ def _create_app() -> Flask:
         sys.exit(2)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False)
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False, load_dotenv=False
+)
 @click.version_option(__version__, prog_name="sdl-tracker")
 def cli() -> None:
     """sdl-tracker: evidence for IEC 62443-4-1/4-2 and the EU Cyber Resilience Act."""
@@ -36,9 +41,7 @@ def cli() -> None:
 @with_appcontext
 def info() -> None:
     """Print the version, the database URL (without password) and the data directory."""
-    from . import SETTINGS_EXTENSION
-
-    settings = current_app.extensions[SETTINGS_EXTENSION]
+    settings = app_settings(current_app)
     database = app_db(current_app)
     click.echo(f"sdl-tracker {__version__}")
     click.echo(f"database:       {database.safe_url()}")
@@ -115,23 +118,23 @@ def _alembic(action: object) -> None:
         fail(str(exc).splitlines()[0])
 
 
-def _register_features() -> None:
-    from .accounts.cli import member, token, user
-    from .audit.cli import audit
-    from .blob_cli import blobs
-    from .catalog.cli import catalog
-    from .claims.cli import claims
-    from .demo import demo
-    from .evidence.cli import evidence
-    from .gitlink import cli as gitlink_cli  # noqa: F401 - adds `repo scan` and `release commits`
-    from .products.cli import product, release, repo
-    from .sboms.cli import sbom
-
-    for command in (user, member, token, audit, product, release, repo, catalog, evidence, claims, sbom, blobs, demo):
-        cli.add_command(command)
+@cli.command("run")
+@click.option("--debug", is_flag=True, help="Required: this is the development server, with reloader and debugger.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@with_appcontext
+def run(debug: bool, host: str, port: int) -> None:
+    """The development server, for --debug only; `sdl-tracker serve` serves for real."""
+    if not debug:
+        fail("the development server is for debugging only: pass --debug, or use `sdl-tracker serve`")
+    current_app.run(host=host, port=port, debug=True, use_reloader=True)
 
 
-_register_features()
+cli.add_command(serve)
+cli.add_command(routes_command)
+cli.add_command(shell_command)
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -9,15 +9,24 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .auth import Principal
-from .errors import DomainError, Invalid
-from .web.context import app_db
+from .errors import DomainError
+from .installation import app_db
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Resolves --as EMAIL to that user's principal; accounts provides it, the app module installs it.
+PrincipalResolver = Callable[..., Principal]
+PRINCIPAL_RESOLVER = "sdl_tracker.principal_resolver"
+
+
+def set_principal_resolver(app: Flask, resolver: PrincipalResolver) -> None:
+    """Install the function that turns --as EMAIL into a Principal: resolver(session, email, origin=...)."""
+    app.extensions[PRINCIPAL_RESOLVER] = resolver
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -30,12 +39,8 @@ def acting_principal(session: Session, as_email: str | None) -> Principal:
     """The operator (audited as cli:<os user>), or the user named by --as with their own rights."""
     if not as_email:
         return Principal.operator(getpass.getuser())
-    from .accounts.services import find_user, principal_for
-
-    user = find_user(session, as_email)
-    if user is None or user.disabled:
-        raise Invalid.field("--as", f"no active user {as_email}")
-    return principal_for(session, user, origin="cli")
+    resolver: PrincipalResolver = current_app.extensions[PRINCIPAL_RESOLVER]
+    return resolver(session, as_email, origin="cli")
 
 
 def server_command(*, read_only: bool = False) -> Callable[[F], F]:

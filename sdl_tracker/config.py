@@ -71,6 +71,8 @@ class Settings:
     MAX_FORM_FIELD_BYTES: int = 1024 * 1024
     SECURE_COOKIES: bool = False
     SQLITE_BUSY_TIMEOUT_MS: int = 15_000
+    # Write transactions held longer than this are logged (WARNING), since they block other writers.
+    SLOW_WRITE_MS: int = 1000
     LOG_LEVEL: str = "INFO"
     TESTING: bool = False
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none; trust no header).
@@ -107,6 +109,7 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "MAX_FORM_FIELD_BYTES": _parse_int,
     "SECURE_COOKIES": _parse_bool,
     "SQLITE_BUSY_TIMEOUT_MS": _parse_int,
+    "SLOW_WRITE_MS": _parse_int,
     "LOG_LEVEL": _parse_str,
     "TESTING": _parse_bool,
     "TRUSTED_PROXIES": _parse_int,
@@ -171,6 +174,8 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
         raise ConfigError("TRUSTED_PROXIES: must be 0-5")
     if settings.SQLITE_BUSY_TIMEOUT_MS < 0:
         raise ConfigError("SQLITE_BUSY_TIMEOUT_MS: must not be negative")
+    if settings.SLOW_WRITE_MS < 0:
+        raise ConfigError("SLOW_WRITE_MS: must not be negative")
     log_level = settings.LOG_LEVEL.upper()
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")

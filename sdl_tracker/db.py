@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+import logging
+import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,11 +18,10 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 
-from .config import DEFAULT_GIT_SCHEMES
-from .keys import InstallationKeys
+from .installation import SESSION_KEY
 
 if TYPE_CHECKING:
-    from .blobs import BlobStore
+    from .installation import Installation
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,19 +82,10 @@ def short_text(length: int = 200) -> String:
     return String(length)
 
 
-SESSION_KEYS = "sdl_tracker.keys"
-SESSION_BLOBS = "sdl_tracker.blobs"
-SESSION_GIT_SCHEMES = "sdl_tracker.git_schemes"
-
-
-def git_schemes(session: Session) -> frozenset[str]:
-    """The remote schemes this installation lets repositories be mirrored from."""
-    schemes = session.info.get(SESSION_GIT_SCHEMES)
-    return schemes if isinstance(schemes, frozenset) else DEFAULT_GIT_SCHEMES
-
-
 # Execution option that marks a read-only unit of work, so SQLite need not take the write lock.
 READ_ONLY = "sdl_tracker_read_only"
+# Execution option: how long this unit of work may wait for a lock (best-effort writes give up early).
+LOCK_WAIT_MS = "sdl_tracker_lock_wait_ms"
 
 
 class Database:
@@ -102,27 +95,33 @@ class Database:
         self,
         url: str,
         *,
-        keys: InstallationKeys | None = None,
-        blobs: BlobStore | None = None,
-        git_schemes: frozenset[str] = DEFAULT_GIT_SCHEMES,
+        installation: Installation | None = None,
         busy_timeout_ms: int = 15_000,
+        slow_write_ms: int | None = None,
     ) -> None:
         self.url = make_url(url)
-        # Sessions carry the installation's keys and blob store, so the audit log can chain events
-        # and services can store artifacts without reading the app's config.
-        self._info: dict[str, object] = {SESSION_KEYS: keys, SESSION_BLOBS: blobs, SESSION_GIT_SCHEMES: git_schemes}
+        # Sessions carry the installation (keys, blob store, git policy, clock), so services reach
+        # them through `installation(session)` without reading the app's config.
+        self._info: dict[str, object] = {SESSION_KEY: installation}
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, busy_timeout_ms)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+            self.engine = _postgres_engine(url)
+        if slow_write_ms is not None:
+            _log_slow_writes(self.engine, slow_write_ms)
         self._factory = _factory(bind=self.engine, expire_on_commit=False, info=self._info)
         self._bound = False
 
-    def session(self, *, read_only: bool = False) -> Session:
-        """A new session; read-only ones begin without the SQLite write lock."""
-        if read_only and not self._bound:
-            return self._factory(bind=self.engine.execution_options(**{READ_ONLY: True}))
+    def session(self, *, read_only: bool = False, lock_wait_ms: int | None = None) -> Session:
+        """A new session; read-only ones begin without the SQLite write lock; `lock_wait_ms` bounds lock waits."""
+        options: dict[str, object] = {}
+        if read_only:
+            options[READ_ONLY] = True
+        if lock_wait_ms is not None:
+            options[LOCK_WAIT_MS] = int(lock_wait_ms)
+        if options and not self._bound:
+            return self._factory(bind=self.engine.execution_options(**options))
         return self._factory()
 
     def read_connection(self) -> Connection:
@@ -130,9 +129,9 @@ class Database:
         return self.engine.execution_options(**{READ_ONLY: True}).connect()
 
     @contextmanager
-    def unit_of_work(self, *, read_only: bool = False) -> Iterator[Session]:
+    def unit_of_work(self, *, read_only: bool = False, lock_wait_ms: int | None = None) -> Iterator[Session]:
         """A session that commits once at the end, or rolls back on any error."""
-        session = self.session(read_only=read_only)
+        session = self.session(read_only=read_only, lock_wait_ms=lock_wait_ms)
         try:
             yield session
             session.commit()
@@ -156,6 +155,32 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+# PostgreSQL states that mean "busy, try again": lock not available, serialization failure,
+# deadlock, too many connections, starting up or shutting down; class 08 is a lost connection.
+_BUSY_SQLSTATES = frozenset({"55P03", "40001", "40P01", "53300", "57P03", "57P01"})
+_SQLITE_BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
+
+# Seconds a client is told to wait before it tries again after a busy answer.
+RETRY_AFTER_SECONDS = 2
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means the database is busy or unreachable for now (503), not a bug (500)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate in _BUSY_SQLSTATES or sqlstate.startswith("08")
+    return isinstance(error, OperationalError) and any(w in str(error.orig).lower() for w in _SQLITE_BUSY_WORDS)
 
 
 AFTER_COMMIT = "sdl_tracker.after_commit"
@@ -199,11 +224,51 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        if options.get(LOCK_WAIT_MS) is not None:
+            # NullPool: the connection is closed after this unit, so the shorter wait ends with it.
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(options[LOCK_WAIT_MS])}")
         # A deferred transaction that later writes fails at once with SQLITE_BUSY when another
         # writer holds the lock (busy_timeout cannot help); IMMEDIATE waits for it instead.
-        if connection.get_execution_options().get(READ_ONLY):
+        if options.get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+log = logging.getLogger(__name__)
+_BEGAN = "sdl_tracker_began"
+
+
+def _log_slow_writes(engine: Engine, slow_ms: int) -> None:
+    """Log every write transaction held longer than `slow_ms` (it blocked other writers meanwhile)."""
+
+    @event.listens_for(engine, "begin")
+    def _began(connection: Connection) -> None:
+        if not connection.get_execution_options().get(READ_ONLY):
+            connection.info[_BEGAN] = time.monotonic()
+
+    def _ended(connection: Connection) -> None:
+        began = connection.info.pop(_BEGAN, None)
+        if began is not None:
+            held_ms = (time.monotonic() - began) * 1000
+            if held_ms >= slow_ms:
+                log.warning("write transaction held %.0f ms (pid %d)", held_ms, os.getpid())
+
+    event.listen(engine, "commit", _ended)
+    event.listen(engine, "rollback", _ended)
+
+
+def _postgres_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        wait = connection.get_execution_options().get(LOCK_WAIT_MS)
+        if wait is not None:
+            # SET LOCAL ends with the transaction, so the pooled connection keeps the server's default.
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait)}")
 
     return engine

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import SETTINGS_EXTENSION, schema
+from . import schema
 from .accounts.services import add_member, create_user, find_user
 from .auth import Principal
 from .catalog.services import load_packaged
@@ -24,9 +24,9 @@ from .demo_sboms import load_plc_sboms
 from .errors import DomainError
 from .evidence.models import Evidence
 from .gitlink.models import Commit, CommitEvidence
+from .installation import app_db, app_settings
 from .products.models import Product, Release
 from .products.services import InterfaceData, create_product, create_release
-from .web.context import app_db
 
 DEMO_ADMIN = "admin@example.com"
 DEMO_MEMBERS = (
@@ -207,7 +207,7 @@ def demo() -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     database = app_db(current_app)
-    settings = current_app.extensions[SETTINGS_EXTENSION]
+    settings = app_settings(current_app)
     try:
         if schema.current_revision(database) not in schema.heads():
             schema.upgrade(database)

@@ -21,11 +21,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from sdl_tracker import create_app, schema
+from sdl_tracker.app import open_installation
 from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
-from sdl_tracker.keys import AUDIT_KEY_FILE, SIGNING_KEY_FILE, load_installation_keys
-from sdl_tracker.web.context import app_db
+from sdl_tracker.installation import app_db
+from sdl_tracker.keys import AUDIT_KEY_FILE, KEYRING_DIR, SIGNING_KEY_FILE
 from tests.contract import CHECKED, CheckedClient, unexercised
 from tests.factories import ApiClient
 
@@ -102,7 +103,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def migrated_url(backend: str, fresh_database_url: Any, data_dir: Path) -> str:
     """A database migrated to head once per run and backend, shared by the rolled-back tests."""
     url = str(fresh_database_url(backend))
-    database = Database(url, keys=load_installation_keys(data_dir))
+    database = Database(url, installation=open_installation(data_dir))
     schema.upgrade(database)
     with database.unit_of_work() as session:  # as `sdl-tracker db upgrade` does
         load_packaged(session, Principal.operator("tests"))
@@ -121,6 +122,7 @@ def app(migrated_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Flask]:
     own.mkdir()
     for name in (AUDIT_KEY_FILE, SIGNING_KEY_FILE):
         shutil.copy2(data_dir / name, own / name)
+    shutil.copytree(data_dir / KEYRING_DIR, own / KEYRING_DIR)
     application = create_app({"DATABASE_URL": migrated_url, "DATA_DIR": str(own), "TESTING": True})
     application.test_client_class = CheckedClient  # every API response is checked against the document
     database = app_db(application)

@@ -54,6 +54,8 @@ def test_client_variables_are_not_server_settings(tmp_path: Path) -> None:
         ({}, {"TESTING": "perhaps"}, "TESTING"),
         ({}, {"GIT_SCHEMES": "https,ext"}, "GIT_SCHEMES"),
         ({"SDL_TRACKER_GIT_SCHEMES": " , "}, {}, "GIT_SCHEMES"),
+        ({}, {"SLOW_WRITE_MS": -1}, "SLOW_WRITE_MS"),
+        ({"SDL_TRACKER_SLOW_WRITE_MS": "soon"}, {}, "SLOW_WRITE_MS"),
     ],
 )
 def test_bad_settings_fail_fast_naming_the_setting(

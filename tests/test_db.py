@@ -222,3 +222,23 @@ def test_upgrading_a_database_that_holds_data(backend: str, fresh_database_url: 
             assert connection.execute(text("SELECT count(*) FROM interface")).scalar_one() == 1
     finally:
         database.dispose()
+
+
+def test_slow_write_transactions_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'slow.db'}", slow_write_ms=50)
+    try:
+        with database.unit_of_work() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+        with caplog.at_level("WARNING", logger="sdl_tracker.db"):
+            with database.unit_of_work() as session:
+                session.execute(text("INSERT INTO t VALUES (1)"))
+                time.sleep(0.08)
+            with database.unit_of_work(read_only=True) as session:
+                session.execute(text("SELECT count(*) FROM t"))
+                time.sleep(0.08)
+            with database.unit_of_work() as session:
+                session.execute(text("INSERT INTO t VALUES (2)"))
+        held = [r.getMessage() for r in caplog.records if "write transaction held" in r.getMessage()]
+        assert len(held) == 1, held  # the slow write only: not the read, not the quick write
+    finally:
+        database.dispose()

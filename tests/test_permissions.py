@@ -24,6 +24,7 @@ from sdl_tracker.accounts.models import User
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
+from sdl_tracker.installation import installation
 from sdl_tracker.sboms.services import import_sbom
 from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 from tests.sboms.builders import dumps, json_bom, xml_bom
@@ -44,7 +45,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("accounts.login", "POST"): "AAAAAAA",
     ("api.openapi", "GET"): "AAAAAAA",
     # Any signed-in user.
-    ("web.dashboard", "GET"): "AAAAALL",
+    ("dashboard.index", "GET"): "AAAAALL",
     ("accounts.logout_view", "POST"): "AAAAALL",
     ("accounts.account", "GET"): "AAAAALL",
     ("accounts.account", "POST"): "AAAAALL",
@@ -55,6 +56,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("catalog.index", "GET"): "AAAAALL",
     ("catalog.edition", "GET"): "AAAAALL",
     ("catalog.requirement", "GET"): "AAAAALL",
+    ("signing.index", "GET"): "AAAAALL",  # public keys: whoever signs in may compare fingerprints
+    ("signing.download", "GET"): "AAAAALL",
     # Administrators only.
     ("accounts.users", "GET"): "AFFFFLL",
     ("accounts.users", "POST"): "AFFFFLL",
@@ -251,6 +254,7 @@ def world(session: Session) -> World:
         "evidence_id": str(evidence.id),
         "artifact_id": str(evidence.current.artifacts[0].id),
         "sbom_id": str(sbom.id),
+        "key_id": installation(session).keys.active().key_id,
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}

@@ -103,6 +103,14 @@ def get_user_by_email(session: Session, email: str) -> User:
     return user
 
 
+def principal_for_email(session: Session, email: str, *, origin: str) -> Principal:
+    """The principal of the active user with this email (the CLI's --as), else Invalid naming --as."""
+    user = find_user(session, email)
+    if user is None or user.disabled:
+        raise Invalid.field("--as", f"no active user {email}")
+    return principal_for(session, user, origin=origin)
+
+
 def _password_matches(password_hash: str, password: str) -> bool:
     # Over-long input is cut, not refused, so it costs the same time as any other attempt.
     try:

@@ -13,8 +13,9 @@ from wtforms import SelectChoice
 from ..auth import Permission, Role, authorize
 from ..db import utcnow
 from ..errors import DomainError, TooManyRequests, Unauthorized
+from ..installation import app_db
 from ..products.services import get_product, list_products
-from ..web.context import app_db, client_origin, commit, db_session
+from ..web.context import client_origin, commit, db_session
 from ..web.forms import apply_errors
 from .forms import (
     ROLE_LABELS,
@@ -80,7 +81,7 @@ def _safe_next(target: str | None) -> str:
         or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
         or urlsplit(target).netloc
     ):
-        return url_for("web.dashboard")
+        return url_for("dashboard.index")
     return target
 
 
@@ -88,7 +89,7 @@ def _safe_next(target: str | None) -> str:
 def login() -> Response | str | tuple[str, int]:
     """Show the login form and sign the user in."""
     if "principal" in g:
-        return redirect(url_for("web.dashboard"))
+        return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
         now = utcnow()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +43,11 @@ class Checkpoint:
     head_hash: str
     created_at: str  # ISO 8601, as signed
     signature: str  # hex
+    key_id: str = ""  # which of the installation's signing keys made it (keys.key_id)
+
+
+# The public key a checkpoint names by its key id, or None when the installation never had it.
+KeyLookup = Callable[[str], Ed25519PublicKey | None]
 
 
 @dataclass(frozen=True)
@@ -93,14 +98,23 @@ def checkpoint_payload(seq: int, head_hash: str, created_at: str) -> bytes:
     )
 
 
-def sign_checkpoint(key: Ed25519PrivateKey, seq: int, head_hash: str, created_at: str) -> Checkpoint:
+def sign_checkpoint(key: Ed25519PrivateKey, seq: int, head_hash: str, created_at: str, key_id: str = "") -> Checkpoint:
     """Sign the chain head."""
     signature = key.sign(checkpoint_payload(seq, head_hash, created_at)).hex()
-    return Checkpoint(seq, head_hash, created_at, signature)
+    return Checkpoint(seq, head_hash, created_at, signature, key_id)
 
 
-def checkpoint_signature_valid(public_key: Ed25519PublicKey, checkpoint: Checkpoint) -> bool:
-    """Whether the installation's key signed this checkpoint."""
+def _lookup(keys: Ed25519PublicKey | KeyLookup) -> KeyLookup:
+    if isinstance(keys, Ed25519PublicKey):
+        return lambda _key_id: keys
+    return keys
+
+
+def checkpoint_signature_valid(keys: Ed25519PublicKey | KeyLookup, checkpoint: Checkpoint) -> bool:
+    """Whether the key the checkpoint names (one of the installation's) signed it."""
+    public_key = _lookup(keys)(checkpoint.key_id)
+    if public_key is None:
+        return False
     try:
         public_key.verify(
             bytes.fromhex(checkpoint.signature),
@@ -114,7 +128,7 @@ def checkpoint_signature_valid(public_key: Ed25519PublicKey, checkpoint: Checkpo
 def verify_chain(
     events: Sequence[ChainedEvent],
     key: bytes,
-    public_key: Ed25519PublicKey,
+    public_keys: Ed25519PublicKey | KeyLookup,
     checkpoints: Sequence[Checkpoint] = (),
     every: int | None = None,
 ) -> Problem | None:
@@ -161,7 +175,14 @@ def verify_chain(
             if due not in signed:
                 return Problem("checkpoint", due, f"the automatic checkpoint at seq {due} is missing: it was deleted")
     for checkpoint in sorted(checkpoints, key=lambda c: c.seq):
-        if not checkpoint_signature_valid(public_key, checkpoint):
+        if _lookup(public_keys)(checkpoint.key_id) is None:
+            return Problem(
+                "checkpoint",
+                checkpoint.seq,
+                f"the checkpoint at seq {checkpoint.seq} names signing key {checkpoint.key_id or '(none)'}, "
+                "which is not in this installation's keyring",
+            )
+        if not checkpoint_signature_valid(public_keys, checkpoint):
             return Problem(
                 "checkpoint", checkpoint.seq, f"the checkpoint at seq {checkpoint.seq} has an invalid signature"
             )

@@ -63,4 +63,6 @@ class AuditCheckpoint(Base):
     created_at: Mapped[str] = mapped_column(String(40))  # ISO 8601 text, exactly as signed
     signature: Mapped[str] = mapped_column(String(128))
     public_key: Mapped[str] = mapped_column(Text)
+    # Which signing key made the signature (keys.key_id), so rotated keys still verify by their id.
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
     created_by: Mapped[str] = mapped_column(String(400))

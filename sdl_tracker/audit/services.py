@@ -9,15 +9,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from ..auth import Permission, Principal, authorize
-from ..db import SESSION_KEYS, after_commit, utcnow
+from ..db import after_commit, utcnow
 from ..errors import Invalid
-from ..keys import InstallationKeys
+from ..installation import installation
+from ..keys import Keyring, key_id, load_public_pem
 from .chain import (
     GENESIS,
     ChainedEvent,
@@ -39,12 +40,9 @@ CHECKPOINT_FILE_KIND = "sdl-tracker audit checkpoint"
 CHECKPOINT_KEEP_FILE = "audit-checkpoint.json"
 
 
-def session_keys(session: Session) -> InstallationKeys:
-    """The installation's keys that the session carries (see Database)."""
-    keys = session.info.get(SESSION_KEYS)
-    if keys is None:
-        raise RuntimeError("this session carries no installation keys; make it through Database(..., keys=...)")
-    return cast(InstallationKeys, keys)
+def session_keys(session: Session) -> Keyring:
+    """The installation's keyring."""
+    return installation(session).keys
 
 
 def change_digest(details: dict[str, Any]) -> str:
@@ -85,7 +83,7 @@ def record(
     seq, prev_hash = _head(session)
     event = AuditEvent(
         seq=seq + 1,
-        at=utcnow(),
+        at=installation(session).now(),
         actor=actor.label[:400],
         origin=actor.origin[:120],
         action=action,
@@ -145,16 +143,16 @@ def _as_chained(event: AuditEvent) -> ChainedEvent:
     )
 
 
-def _sign_head(
-    session: Session, keys: InstallationKeys, seq: int, head_hash: str, *, created_by: str
-) -> AuditCheckpoint:
-    signed = sign_checkpoint(keys.signing_key, seq, head_hash, utcnow().isoformat())
+def _sign_head(session: Session, keys: Keyring, seq: int, head_hash: str, *, created_by: str) -> AuditCheckpoint:
+    signer = keys.active()
+    signed = sign_checkpoint(signer.private, seq, head_hash, utcnow().isoformat(), signer.key_id)
     checkpoint = AuditCheckpoint(
         seq=signed.seq,
         head_hash=signed.head_hash,
         created_at=signed.created_at,
         signature=signed.signature,
-        public_key=keys.public_key_pem(),
+        public_key=signer.public_pem(),
+        key_id=signer.key_id,
         created_by=created_by,
     )
     session.add(checkpoint)
@@ -164,13 +162,13 @@ def _sign_head(
     return checkpoint
 
 
-def checkpoint_path(keys: InstallationKeys) -> Path:
+def checkpoint_path(keys: Keyring) -> Path:
     """The newest checkpoint, kept beside the keys: deleting rows and checkpoints in the database
     cannot hide events from it."""
     return keys.data_dir / CHECKPOINT_KEEP_FILE
 
 
-def _keep_in_data_dir(keys: InstallationKeys, document: dict[str, Any]) -> None:
+def _keep_in_data_dir(keys: Keyring, document: dict[str, Any]) -> None:
     path = checkpoint_path(keys)
     if path.exists():
         try:
@@ -198,21 +196,28 @@ def checkpoint_document(checkpoint: AuditCheckpoint) -> dict[str, Any]:
         "head_hash": checkpoint.head_hash,
         "created_at": checkpoint.created_at,
         "signature": checkpoint.signature,
+        "key_id": checkpoint.key_id,
         "public_key": checkpoint.public_key,
     }
 
 
-def parse_checkpoint_document(document: Any, keys: InstallationKeys) -> Checkpoint:
-    """A checkpoint file, refused unless this installation's key signed it."""
+def parse_checkpoint_document(document: Any, keys: Keyring) -> Checkpoint:
+    """A checkpoint file, refused unless one of this installation's keys (active or retired) signed it."""
     if not isinstance(document, dict) or document.get("kind") != CHECKPOINT_FILE_KIND:
         raise Invalid.field("checkpoint", f"not a {CHECKPOINT_FILE_KIND} file")
     try:
+        # Files written before keys had ids name their key by its PEM only.
+        named = str(document.get("key_id") or key_id(load_public_pem(str(document["public_key"]))))
         checkpoint = Checkpoint(
-            int(document["seq"]), str(document["head_hash"]), str(document["created_at"]), str(document["signature"])
+            int(document["seq"]),
+            str(document["head_hash"]),
+            str(document["created_at"]),
+            str(document["signature"]),
+            named,
         )
     except (KeyError, TypeError, ValueError):
-        raise Invalid.field("checkpoint", "the file lacks seq, head_hash, created_at or signature") from None
-    if document.get("public_key", "").strip() != keys.public_key_pem().strip():
+        raise Invalid.field("checkpoint", "the file lacks seq, head_hash, created_at, signature or its key") from None
+    if keys.public_key(checkpoint.key_id) is None:
         raise Invalid.field("checkpoint", "the file was signed by another installation's key")
     if not checkpoint_signature_valid(keys.public_key, checkpoint):
         raise Invalid.field("checkpoint", "the file's signature does not verify")
@@ -239,7 +244,7 @@ def verify(session: Session, actor: Principal, extra_checkpoints: tuple[Checkpoi
     keys = session_keys(session)
     events = [e.chained() for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     stored = [
-        Checkpoint(c.seq, c.head_hash, c.created_at, c.signature)
+        Checkpoint(c.seq, c.head_hash, c.created_at, c.signature, c.key_id)
         for c in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
     ]
     kept = checkpoint_path(keys)

@@ -10,7 +10,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from .models import ReviewState
+from .vocabulary import ReviewState
 
 # Types a browser may be told; anything else is served as opaque bytes. Every download is an
 # attachment anyway (never rendered from our origin), so this only helps the person's desktop.

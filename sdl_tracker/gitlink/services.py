@@ -14,12 +14,13 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..audit.services import record, session_keys
+from ..audit.services import record
 from ..auth import Permission, Principal, authorize
-from ..db import git_schemes, utcnow
+from ..db import utcnow
 from ..errors import Invalid, NotFound
 from ..evidence.models import Evidence, EvidenceKind, ReviewState
 from ..evidence.services import EvidenceInput, Upload, create_evidence
+from ..installation import installation
 from ..products.models import Release, Repository
 from ..products.rules import previous_release
 from ..products.services import get_product, get_release_by_version
@@ -56,12 +57,12 @@ def get_repository(session: Session, actor: Principal, repository_id: int) -> Re
 def working_path(session: Session, repository: Repository) -> Path:
     """The repository to read: the local path, or the mirror kept in the data directory (fetched now)."""
     if git.is_remote(repository.location):
-        mirror = session_keys(session).data_dir / "mirrors" / f"{repository.id}.git"
+        mirror = installation(session).mirrors_dir / f"{repository.id}.git"
         return git.sync_mirror(
             repository.location,
             mirror,
             allow_file=repository.location.startswith("file://"),
-            schemes=git_schemes(session),
+            schemes=installation(session).git.schemes,
         )
     path = Path(repository.location)
     if not path.exists():

@@ -18,7 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
-from .models import FOUNDATIONAL_REQUIREMENTS, ComponentType, CraCategory, InterfaceKind, ReleaseStatus
+from ..catalog.rules import FOUNDATIONAL_REQUIREMENTS
+from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
 from .services import InterfaceData
 
 LEVEL_CHOICES = [SelectChoice(str(n), f"SL {n}") for n in (1, 2, 3, 4)]

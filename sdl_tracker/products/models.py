@@ -12,9 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 if TYPE_CHECKING:
     from ..catalog.models import CatalogEdition
 
+from ..catalog.rules import FOUNDATIONAL_REQUIREMENTS
 from ..db import Base, UTCDateTime, str_enum, utcnow
 
-FOUNDATIONAL_REQUIREMENTS = ("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7")
 DEFAULT_REF_PATTERNS = ("refs/heads", "refs/tags")
 
 

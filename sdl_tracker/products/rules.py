@@ -9,8 +9,8 @@ from typing import Any, Protocol, TypeVar
 
 from packaging.version import InvalidVersion, Version
 
+from ..catalog.rules import FOUNDATIONAL_REQUIREMENTS
 from ..errors import FieldError, Invalid
-from .models import FOUNDATIONAL_REQUIREMENTS
 
 MAX_VERSION_LENGTH = 64
 MAX_NAME_LENGTH = 120

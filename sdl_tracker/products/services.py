@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, visible_products_clause
 from ..catalog.services import current_editions, find_edition
-from ..db import git_schemes
 from ..errors import Conflict, FieldError, Invalid, NotFound
+from ..installation import installation
 from . import signals
 from .models import (
     DEFAULT_REF_PATTERNS,
@@ -575,7 +575,7 @@ def add_repository(
     problem = name_problem(name, "repository name")
     if problem:
         errors.append(FieldError("name", problem))
-    location_problem = _location_problem(location.strip(), actor, git_schemes(session))
+    location_problem = _location_problem(location.strip(), actor, installation(session).git.schemes)
     if location_problem:
         errors.append(FieldError("location", location_problem))
     patterns = list(ref_patterns) if ref_patterns else list(DEFAULT_REF_PATTERNS)

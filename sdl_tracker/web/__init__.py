@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from collections.abc import Iterable
+
+from flask import Blueprint, Flask, request
 from flask_wtf.csrf import CSRFProtect
 
 from .context import init_request_context
@@ -10,16 +12,8 @@ from .errors import init_error_pages
 from .security import init_security_headers
 
 
-def init_web(app: Flask) -> None:
-    """Register the HTML blueprints, CSRF protection and per-request hooks."""
-    from ..accounts.views import bp as accounts_bp
-    from ..audit.views import bp as audit_bp
-    from ..catalog.views import bp as catalog_bp
-    from ..claims.views import bp as claims_bp
-    from ..evidence.views import bp as evidence_bp
-    from ..gitlink.views import bp as gitlink_bp
-    from ..products.views import bp as products_bp
-    from ..sboms.views import bp as sboms_bp
+def init_web(app: Flask, blueprints: Iterable[Blueprint]) -> None:
+    """Register CSRF protection, per-request hooks, error pages and the features' HTML blueprints."""
     from .views import bp as web_bp
     from .views import init_template_helpers
 
@@ -38,11 +32,5 @@ def init_web(app: Flask) -> None:
     init_error_pages(app)
     init_template_helpers(app)
     app.register_blueprint(web_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(products_bp)
-    app.register_blueprint(catalog_bp)
-    app.register_blueprint(audit_bp)
-    app.register_blueprint(evidence_bp)
-    app.register_blueprint(claims_bp)
-    app.register_blueprint(sboms_bp)
-    app.register_blueprint(gitlink_bp)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..db import Database
+from ..installation import app_db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def app_db(app: Flask | None = None) -> Database:
-    """The app's Database."""
-    from .. import DB_EXTENSION
-
-    return cast(Database, (app or current_app).extensions[DB_EXTENSION])
 
 
 def db_session() -> Session:

@@ -8,6 +8,7 @@ from flask import Flask, Response, render_template, request
 from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
+from ..db import RETRY_AFTER_SECONDS, is_busy
 from ..errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,23 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     return _render(status, title, detail)
 
 
+def _busy(error: Exception) -> Response:
+    log.warning("database busy on %s %s: %s", request.method, request.path, str(error).splitlines()[0])
+    detail = "The database is busy; nothing was changed. Try again in a moment."
+    if wants_problem_json():
+        response = problem_response(
+            Problem(title="Service Unavailable", status=503, detail=detail, instance=request.path)
+        )
+    else:
+        page, _status = _render(503, "Service Unavailable", detail)
+        response = Response(page, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _unexpected(error: Exception) -> Response | tuple[str, int]:
+    if is_busy(error):
+        return _busy(error)
     # Logged with its trace for the operator; the user sees no internals.
     log.exception("unhandled error on %s %s", request.method, request.path)
     detail = "Something went wrong on our side; the error has been logged."

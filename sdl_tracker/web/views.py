@@ -1,25 +1,17 @@
-"""Dashboard and health."""
+"""Health and the template helpers every page uses (the dashboard is its own feature)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, jsonify, render_template
+from flask import Blueprint, Flask, g, jsonify
 from sqlalchemy import text
 from werkzeug import Response
 
 from ..auth import Permission, Principal
-from ..products.services import list_products
 from .context import current_principal, db_session
 
 bp = Blueprint("web", __name__)
-
-
-@bp.route("/")
-def dashboard() -> str:
-    """The products the user may see, with their releases and target levels."""
-    products = list_products(db_session(), g.principal)
-    return render_template("web/dashboard.html", products=products)
 
 
 @bp.route("/health")
@@ -34,7 +26,6 @@ def _template_globals() -> dict[str, Any]:
     return {
         "principal": principal,
         "current_user": g.get("user"),
-        "nav_products": list_products(db_session(), principal) if principal else [],
         "Permission": Permission,
     }
 

@@ -13,11 +13,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from sdl_tracker import schema
+from sdl_tracker.app import open_installation
 from sdl_tracker.audit.services import record, seal_unchained, verify
 from sdl_tracker.auth import Principal
 from sdl_tracker.cli import cli
 from sdl_tracker.db import Database
-from sdl_tracker.keys import load_installation_keys
 from tests.factories import OPERATOR, make_product
 
 
@@ -174,7 +174,7 @@ def test_a_checkpoint_file_from_elsewhere_is_refused(app: Flask, tmp_path: Path,
 
 
 def test_twenty_concurrent_writers_never_fork_the_chain(backend: str, fresh_database_url: Any, tmp_path: Path) -> None:
-    database = Database(fresh_database_url(backend), keys=load_installation_keys(tmp_path))
+    database = Database(fresh_database_url(backend), installation=open_installation(tmp_path))
     schema.upgrade(database)
     writers, each = 20, 5
 
@@ -202,7 +202,7 @@ def test_twenty_concurrent_writers_never_fork_the_chain(backend: str, fresh_data
 def test_events_from_before_the_chain_are_sealed_on_upgrade(
     backend: str, fresh_database_url: Any, tmp_path: Path
 ) -> None:
-    database = Database(fresh_database_url(backend), keys=load_installation_keys(tmp_path))
+    database = Database(fresh_database_url(backend), installation=open_installation(tmp_path))
     schema.upgrade(database, "bf814493301e")  # the schema before the chain
     with database.engine.begin() as connection:
         for n in range(3):

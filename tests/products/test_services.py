@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -10,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
-from sdl_tracker.db import SESSION_GIT_SCHEMES
 from sdl_tracker.errors import Conflict, Forbidden, Invalid, NotFound
+from sdl_tracker.installation import SESSION_KEY, GitPolicy, installation
 from sdl_tracker.products.models import Interface, Product, Release
 from sdl_tracker.products.services import (
     InterfaceData,
@@ -249,7 +250,8 @@ def test_repository_locations(session: Session, location: str, ok_for_officer: b
 def test_git_schemes_are_the_configured_ones(session: Session) -> None:
     product = make_product(session)
     officer = member(session, product, "security_officer")
-    session.info[SESSION_GIT_SCHEMES] = frozenset({"https", "http"})
+    lan = dataclasses.replace(installation(session), git=GitPolicy(frozenset({"https", "http"})))
+    session.info[SESSION_KEY] = lan
     assert add_repository(session, officer, product.id, name="lan", location="http://git.lan/plc.git").id
     for location in ("ssh://git@example.com/plc.git", "git@example.com:org/plc.git"):
         with pytest.raises(Invalid) as caught:

@@ -1,0 +1,5 @@
+"""`python -m sdl_tracker` is the `sdl-tracker` command."""
+
+from .entry import main
+
+main()

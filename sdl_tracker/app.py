@@ -1,0 +1,156 @@
+"""The application module: builds the app and is the one registry of every feature.
+
+Each feature's HTML blueprint, API blueprint, server commands and signal connections are named here
+and nowhere else; `web/` and `api/` are libraries the doors use and import no feature, and the
+package root imports none of this until `create_app` is called (`import sdl_tracker` stays light).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+from flask import Blueprint, Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .accounts import views as accounts_views
+from .accounts.bearer import authenticate_api_token
+from .accounts.cli import member, token, user
+from .accounts.services import principal_for_email
+from .api import init_api, set_token_authenticator
+from .audit.cli import audit
+from .audit.views import bp as audit_bp
+from .blob_cli import blobs
+from .blobs import BlobStore
+from .catalog.api import bp as catalog_api
+from .catalog.cli import catalog
+from .catalog.views import bp as catalog_bp
+from .claims.api import bp as claims_api
+from .claims.cli import claims
+from .claims.services import copy_claims_forward
+from .claims.views import bp as claims_bp
+from .commands import set_principal_resolver
+from .config import DEFAULT_GIT_SCHEMES, Settings, load_settings
+from .dashboard.views import bp as dashboard_bp
+from .db import Database
+from .demo import demo
+from .evidence.api import bp as evidence_api
+from .evidence.cli import evidence
+from .evidence.views import bp as evidence_bp
+from .gitlink import cli as gitlink_cli
+from .gitlink.api import bp as gitlink_api
+from .gitlink.views import bp as gitlink_bp
+from .installation import (
+    DB_EXTENSION,
+    INSTALLATION_EXTENSION,
+    SETTINGS_EXTENSION,
+    GitPolicy,
+    Installation,
+)
+from .keys import Keyring
+from .products.api import bp as products_api
+from .products.cli import product, release, repo
+from .products.signals import release_created
+from .products.views import bp as products_bp
+from .resources import resource_dir
+from .sboms.api import bp as sboms_api
+from .sboms.cli import sbom
+from .sboms.views import bp as sboms_bp
+from .signing.cli import keys
+from .signing.views import bp as keys_bp
+from .web import init_web
+
+# The HTML blueprints, in the order their routes are matched.
+PAGES: tuple[Blueprint, ...] = (
+    dashboard_bp,
+    accounts_views.bp,
+    products_bp,
+    catalog_bp,
+    audit_bp,
+    evidence_bp,
+    claims_bp,
+    sboms_bp,
+    gitlink_bp,
+    keys_bp,
+)
+
+# The /api/v1 blueprints.
+API: tuple[Blueprint, ...] = (products_api, catalog_api, evidence_api, claims_api, gitlink_api, sboms_api)
+
+# The server commands (the `sdl-tracker` group adds `info`, `db`, `run`, `routes` and `shell`).
+# gitlink adds `repo scan` and `release commits` to the products' groups.
+COMMANDS: tuple[click.Command, ...] = (
+    user,
+    member,
+    token,
+    audit,
+    keys,
+    product,
+    release,
+    repo,
+    catalog,
+    evidence,
+    claims,
+    sbom,
+    blobs,
+    demo,
+)
+_ = gitlink_cli
+
+
+def connect_signals() -> None:
+    """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
+    release_created.connect(copy_claims_forward, weak=False)
+
+
+def open_installation(
+    data_dir: Path,
+    *,
+    max_upload_bytes: int = Settings.MAX_UPLOAD_BYTES,
+    git_schemes: frozenset[str] = DEFAULT_GIT_SCHEMES,
+) -> Installation:
+    """The installation whose data directory is `data_dir` (keys are created on first start)."""
+    return Installation(
+        data_dir=data_dir,
+        blobs=BlobStore(data_dir / "blobs", max_upload_bytes),
+        keys=Keyring(data_dir),
+        git=GitPolicy(git_schemes),
+    )
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
+    """Build the app: defaults, then SDL_TRACKER_* environment, then `config`; fail fast on bad settings."""
+    app = Flask(
+        "sdl_tracker",
+        template_folder=str(resource_dir("templates")),
+        static_folder="web/static",
+        instance_relative_config=False,
+    )
+    settings = load_settings(app.instance_path, config)
+    app.config.update(settings.flask_config())
+    installation = open_installation(
+        Path(settings.DATA_DIR), max_upload_bytes=settings.MAX_UPLOAD_BYTES, git_schemes=settings.git_schemes
+    )
+    app.extensions[SETTINGS_EXTENSION] = settings
+    app.extensions[INSTALLATION_EXTENSION] = installation
+    app.extensions[DB_EXTENSION] = Database(
+        settings.DATABASE_URL,
+        installation=installation,
+        busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS,
+        slow_write_ms=settings.SLOW_WRITE_MS,
+    )
+    logging.getLogger("sdl_tracker").setLevel(settings.LOG_LEVEL)
+    if settings.TRUSTED_PROXIES:
+        # Client addresses (throttling, audit origins) come from the proxies' headers, and only
+        # from as many hops as are trusted.
+        n = settings.TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    init_web(app, PAGES)
+    init_api(app, API)
+    set_token_authenticator(app, authenticate_api_token)
+    set_principal_resolver(app, principal_for_email)
+    connect_signals()
+    return app

@@ -1,0 +1,63 @@
+"""`sdl-tracker client ...`: the CI and developer-machine commands (argparse, standard library only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from .http import ClientError, Server, parse_server
+
+DEFAULT_TOKEN_ENV = "SDL_TRACKER_TOKEN"  # noqa: S105 - the name of a variable, not a token
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sdl-tracker", description="sdl-tracker client commands.")
+    groups = parser.add_subparsers(dest="group", required=True)
+    client = groups.add_parser("client", help="Talk to a tracker over HTTP with an API token.")
+    client.add_argument("--server", default=os.environ.get("SDL_TRACKER_SERVER"), help="The tracker's base URL.")
+    client.add_argument(
+        "--token-env",
+        default=DEFAULT_TOKEN_ENV,
+        metavar="NAME",
+        help=f"The environment variable holding the API token (default {DEFAULT_TOKEN_ENV}).",
+    )
+    commands = client.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="Check the server answers and the token is accepted; list its products.")
+    check.add_argument("--json", action="store_true", help="Print JSON.")
+    return parser
+
+
+def _server(arguments: argparse.Namespace) -> Server:
+    base_url = parse_server(arguments.server)
+    token = os.environ.get(arguments.token_env, "").strip()
+    if not token:
+        raise ClientError(f"no token: set {arguments.token_env} (an API token from the tracker)")
+    return Server(base_url, token)
+
+
+def check(server: Server, as_json: bool) -> int:
+    """Say whether the token works and which products it sees."""
+    page = server.get_json("/products", {"per_page": 200})
+    names = [item.get("name", "?") for item in page.get("items", [])]
+    if as_json:
+        print(json.dumps({"server": server.base_url, "products": names, "total": page.get("total", len(names))}))
+    else:
+        listed = ", ".join(names) if names else "none"
+        print(f"{server.base_url}: token accepted; products it sees ({page.get('total', len(names))}): {listed}")
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run one client command; exit 0 success, 1 a negative answer, 2 an error (one line on stderr)."""
+    arguments = _parser().parse_args(list(argv))
+    try:
+        server = _server(arguments)
+        if arguments.command == "check":
+            return check(server, arguments.json)
+    except ClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2  # argparse refuses unknown commands before this
