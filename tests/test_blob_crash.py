@@ -12,17 +12,19 @@ import time
 from pathlib import Path
 
 from sdl_tracker import schema
-from sdl_tracker.blobs import BlobStore, check_store, collect_garbage
+from sdl_tracker.app import open_installation
+from sdl_tracker.blobs import check_store, collect_garbage
 from sdl_tracker.db import Database
 
 WRITER = """
 import io, os, sys
 from pathlib import Path
-from sdl_tracker.blobs import BlobStore, store_blob
+from sdl_tracker.app import open_installation
+from sdl_tracker.blobs import store_blob
 from sdl_tracker.db import Database
 
-store = BlobStore(Path(sys.argv[2]), 64 * 1024 * 1024)
-database = Database(sys.argv[1], blobs=store)
+installation = open_installation(Path(sys.argv[2]), max_upload_bytes=64 * 1024 * 1024)
+database = Database(sys.argv[1], installation=installation)
 print("ready", flush=True)
 while True:
     with database.unit_of_work() as session:
@@ -35,13 +37,14 @@ KILLS = 25
 
 def test_kill_9_during_writes_never_corrupts_the_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'crash.db'}"
-    store = BlobStore(tmp_path / "blobs", 64 * 1024 * 1024)
-    database = Database(url, blobs=store)
+    installation = open_installation(tmp_path, max_upload_bytes=64 * 1024 * 1024)
+    store = installation.blobs
+    database = Database(url, installation=installation)
     schema.upgrade(database)
     rng = random.Random(62443)
     for _ in range(KILLS):
         writer = subprocess.Popen(
-            [sys.executable, "-c", WRITER, url, str(store.root)],
+            [sys.executable, "-c", WRITER, url, str(tmp_path)],
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         )
