@@ -1,6 +1,6 @@
 """Every API response the suite produces is checked against the OpenAPI document.
 
-The `app` fixture makes its test clients `CheckedClient`s: each /api/v1 response is matched to its
+conftest.py makes every test client a `CheckedClient`: each /api/v1 response is matched to its
 route and validated (status, media type, body) against what the document declares, and a mismatch
 fails the test that made the request.
 """
