@@ -39,6 +39,7 @@ class Answer:
     status: int
     media_type: str
     body: bytes
+    headers: frozenset[str] = frozenset()  # the header names, lower case
 
 
 class Contract:
@@ -64,6 +65,9 @@ class Contract:
                     f"{where}: status {answer.status} is not declared ({sorted(operation['responses'])})"
                 )
             content = declared.get("content", {})
+            for name, header in declared.get("headers", {}).items():
+                if header.get("required") and name.lower() not in answer.headers:
+                    raise ContractError(f"{where}: the required header {name} is missing")
         if not content:
             if answer.body:
                 raise ContractError(f"{where}: declared without a body but has {len(answer.body)} bytes")
@@ -127,7 +131,8 @@ def answer_of(app: Flask, response: TestResponse) -> Answer:
         path = None
     # A download's stream is left to the test that asked for it (only JSON bodies are checked).
     body = response.get_data() if media_type.endswith("json") or not media_type else b""
-    return Answer(method, path, response.status_code, media_type, body)
+    headers = frozenset(name.lower() for name, _value in response.headers.items())
+    return Answer(method, path, response.status_code, media_type, body, headers)
 
 
 class CheckedClient(FlaskClient):

@@ -273,9 +273,13 @@ def _problem_doc(status: int, refs: Refs) -> dict[str, Any]:
         "content": {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}},
     }
     if status == 503:
-        doc["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+        doc["headers"] = {
+            "Retry-After": {"description": "seconds to wait", "required": True, "schema": {"type": "integer"}}
+        }
     if status == 401:
-        doc["headers"] = {"WWW-Authenticate": {"description": "the Bearer challenge", "schema": {"type": "string"}}}
+        doc["headers"] = {
+            "WWW-Authenticate": {"description": "the Bearer challenge", "required": True, "schema": {"type": "string"}}
+        }
     return doc
 
 

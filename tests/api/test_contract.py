@@ -102,6 +102,10 @@ def test_the_checker_accepts_what_the_document_says(contract: Contract) -> None:
     contract.check(_answer(200, PRODUCT))
     contract.check(_answer(404, {"type": "about:blank", "title": "Not found", "status": 404, "detail": "no"}, PROBLEM))
     contract.check(Answer("GET", "/api/v1/artifacts/{artifact_id}", 200, "application/pdf", b"%PDF-"))
+    busy = {"title": "Service Unavailable", "status": 503, "detail": "busy"}
+    contract.check(
+        Answer("GET", "/api/v1/products", 503, PROBLEM, json.dumps(busy).encode(), frozenset({"retry-after"}))
+    )
 
 
 @pytest.mark.parametrize(
@@ -119,6 +123,7 @@ def test_the_checker_accepts_what_the_document_says(contract: Contract) -> None:
         (Answer("GET", "/api/v1/artifacts/{artifact_id}", 200, "text/html", b"<script>"), "media type not declared"),
         (Answer("GET", "/api/v1/products/{product_id}", 200, "application/json", b"{not json"), "not JSON"),
         (Answer("DELETE", "/api/v1/products/{product_id}", 204, "", b""), "no such operation"),
+        (_answer(503, {"title": "Busy", "status": 503, "detail": "x"}, PROBLEM), "header Retry-After is missing"),
     ],
 )
 def test_the_checker_refuses_what_the_document_does_not_say(contract: Contract, answer: Answer, reason: str) -> None:
