@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,20 +23,6 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.errors = errors or []
-
-    def problem(self, instance: str | None = None) -> dict[str, Any]:
-        """This error as an RFC 9457 problem document."""
-        body: dict[str, Any] = {
-            "type": "about:blank",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.message,
-        }
-        if instance:
-            body["instance"] = instance
-        if self.errors:
-            body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
-        return body
 
     def one_line(self) -> str:
         """The error as one line for the command line."""

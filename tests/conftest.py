@@ -27,6 +27,7 @@ from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
 from sdl_tracker.installation import app_db
 from sdl_tracker.keys import AUDIT_KEY_FILE, KEYRING_DIR, SIGNING_KEY_FILE
+from tests.contract import CHECKED, CheckedClient, unexercised
 from tests.factories import ApiClient
 
 POSTGRES_URL = os.environ.get("SDL_TEST_POSTGRES_URL", "")
@@ -55,6 +56,24 @@ def _drop_postgres_database(name: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every test client of every app a test makes checks its API responses against the document."""
+    Flask.test_client_class = CheckedClient
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many API responses were checked against the OpenAPI document (tests/contract.py)."""
+    if CHECKED:
+        routes = len({(method, path) for method, path, _ in CHECKED})
+        terminalreporter.write_line(
+            f"OpenAPI contract: {CHECKED.total()} API responses checked ({routes} operations, {len(CHECKED)} statuses)"
+        )
+        missing = unexercised()
+        if missing:  # a partial run misses many: name them only when few
+            named = ", ".join(missing) if len(missing) <= 10 else "(run the whole suite to see which)"
+            terminalreporter.write_line(f"OpenAPI contract: {len(missing)} operations no test calls {named}")
 
 
 @pytest.fixture(scope="session")

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Blueprint, Response, request
 
-from flask import Blueprint, jsonify, request
-from pydantic import BaseModel
-from werkzeug import Response
-
-from ..api.openapi import operation, paginated
+from ..api.openapi import ItemList, Page, json_response, operation, paginated
 from ..errors import FieldError, Invalid
 from ..web.context import db_session
-from .models import CatalogEdition
 from .rules import COMPONENT_TYPES, FOUNDATIONAL_REQUIREMENTS, ItemKind
-from .services import (
-    RequirementFilter,
-    export_rows,
-    get_edition,
-    list_editions,
-    requirement_json,
-    requirement_view,
-    search_requirements,
-)
+from .schemas import EditionOut, RequirementDetail, RequirementOut
+from .services import RequirementFilter, export_rows, get_edition, list_editions, requirement_view, search_requirements
 
 bp = Blueprint("catalog_api", __name__)
 
@@ -34,80 +22,6 @@ FILTER_QUERY = {
     "page": "page number from 1",
     "per_page": "1-200, default 50",
 }
-
-
-class EditionOut(BaseModel):
-    """A loaded catalog edition."""
-
-    id: int
-    catalog: str
-    standard: str
-    edition: str
-    title: str
-    published: str
-    items: int
-
-
-class EditionList(BaseModel):
-    """Every loaded edition."""
-
-    items: list[EditionOut]
-
-
-class RequirementOut(BaseModel):
-    """A catalog item."""
-
-    standard: str
-    edition: str
-    id: str
-    title: str
-    parent: str | None
-    kind: ItemKind
-    cr_scope: str | None
-    component_type: str | None
-    practice: str | None
-    fr: str | None
-    sl_c: list[int] | None
-    applies_via: list[str]
-
-
-class RequirementPage(BaseModel):
-    """A page of catalog items."""
-
-    items: list[RequirementOut]
-    total: int
-    page: int
-    per_page: int
-
-
-class MappedPoint(BaseModel):
-    """A mapping link: the other end and the rationale."""
-
-    standard: str | None
-    id: str | None
-    title: str | None
-    rationale: str
-
-
-class RequirementDetail(BaseModel):
-    """A catalog item with its enhancements and its mapping."""
-
-    requirement: RequirementOut
-    children: list[RequirementOut]
-    supports: list[MappedPoint]
-    supported_by: list[MappedPoint]
-
-
-def _edition_json(edition: CatalogEdition) -> dict[str, Any]:
-    return EditionOut(
-        id=edition.id,
-        catalog=edition.catalog,
-        standard=edition.standard,
-        edition=edition.edition,
-        title=edition.title,
-        published=edition.published,
-        items=len(edition.requirements),
-    ).model_dump(mode="json")
 
 
 def _filter_from_query() -> RequirementFilter:
@@ -139,20 +53,20 @@ def _filter_from_query() -> RequirementFilter:
 
 
 @bp.get("/catalog/editions")
-@operation("List the loaded catalog editions", response=EditionList, tag="catalog")
+@operation("List the loaded catalog editions", response=ItemList[EditionOut], tag="catalog")
 def editions_list() -> Response:
     """List editions."""
-    return jsonify({"items": [_edition_json(e) for e in list_editions(db_session())]})
+    return json_response(ItemList(items=[EditionOut.of(e) for e in list_editions(db_session())]))
 
 
 @bp.get("/catalog/editions/<int:edition_id>/requirements")
-@operation("An edition's requirements, filtered", response=RequirementPage, tag="catalog", query=FILTER_QUERY)
+@operation("An edition's requirements, filtered", response=Page[RequirementOut], tag="catalog", query=FILTER_QUERY)
 def edition_requirements_list(edition_id: int) -> Response:
     """List an edition's requirements."""
     session = db_session()
     edition = get_edition(session, edition_id)
     rows = search_requirements(session, edition, _filter_from_query())
-    return jsonify(paginated(rows, lambda r: requirement_json(r, edition)))
+    return json_response(paginated(rows, lambda r: RequirementOut.of(r, edition)))
 
 
 @bp.get("/catalog/editions/<int:edition_id>/requirements/<path:ref>")
@@ -161,32 +75,13 @@ def requirement_show(edition_id: int, ref: str) -> Response:
     """Show a requirement."""
     session = db_session()
     edition = get_edition(session, edition_id)
-    view = requirement_view(session, edition, ref)
-
-    def point(requirement: Any, rationale: str) -> dict[str, Any]:
-        if requirement is None:
-            return {"standard": None, "id": None, "title": None, "rationale": rationale}
-        return {
-            "standard": requirement.edition.standard,
-            "id": requirement.ref,
-            "title": requirement.title,
-            "rationale": rationale,
-        }
-
-    return jsonify(
-        {
-            "requirement": requirement_json(view.requirement, edition),
-            "children": [requirement_json(c, edition) for c in view.children],
-            "supports": [point(link.target, link.rationale) for link in view.supports],
-            "supported_by": [point(link.source, link.rationale) for link in view.supported_by],
-        }
-    )
+    return json_response(RequirementDetail.of(requirement_view(session, edition, ref), edition))
 
 
 @bp.get("/catalog/export")
 @operation(
     "Every requirement of every loaded edition",
-    response=RequirementPage,
+    response=Page[RequirementOut],
     tag="catalog",
     query={
         "standard": "only this standard",
@@ -198,4 +93,4 @@ def requirement_show(edition_id: int, ref: str) -> Response:
 def catalog_export() -> Response:
     """Export requirements."""
     rows = export_rows(db_session(), standard=request.args.get("standard"), edition=request.args.get("edition"))
-    return jsonify(paginated(rows, lambda row: row))
+    return json_response(paginated(rows, lambda row: RequirementOut.of(*row)))

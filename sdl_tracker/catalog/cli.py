@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
+from .schemas import RequirementOut
 from .services import export_rows, list_editions, load_catalog, load_mapping, load_packaged, mapping_versions
 
 catalog = AppGroup("catalog", help="IEC 62443-4-1, 4-2 and CRA catalogs and their mapping.")
@@ -66,7 +67,10 @@ def catalog_export(
     session: Session, actor: Principal, standard: str | None, edition: str | None, as_json: bool
 ) -> None:
     """Print every requirement: standard, edition, id, title, parent, kind, component type, FR, SL-C levels."""
-    rows = export_rows(session, standard=standard, edition=edition)
+    rows = [
+        RequirementOut.of(*row).model_dump(mode="json")
+        for row in export_rows(session, standard=standard, edition=edition)
+    ]
     if not rows and (standard or edition):
         raise Invalid.field("--standard", "no such standard or edition is loaded")
     lines = [

@@ -281,33 +281,17 @@ def mapping_versions(session: Session) -> list[CatalogMapping]:
     return list(session.scalars(select(CatalogMapping).order_by(CatalogMapping.name, CatalogMapping.id)))
 
 
-def export_rows(session: Session, *, standard: str | None = None, edition: str | None = None) -> list[dict[str, Any]]:
-    """Every requirement with standard, edition, id, title, parent, kind, component type, FR and levels."""
+def export_rows(
+    session: Session, *, standard: str | None = None, edition: str | None = None
+) -> list[tuple[Requirement, CatalogEdition]]:
+    """Every requirement with its edition, in standard, publication and catalog order."""
     query = select(Requirement, CatalogEdition).join(CatalogEdition)
     if standard:
         query = query.where(CatalogEdition.standard == standard)
     if edition:
         query = query.where(CatalogEdition.edition == edition)
     rows = session.execute(query.order_by(CatalogEdition.standard, CatalogEdition.published, Requirement.position))
-    return [requirement_json(requirement, catalog_edition) for requirement, catalog_edition in rows]
-
-
-def requirement_json(requirement: Requirement, edition: CatalogEdition) -> dict[str, Any]:
-    """A requirement as export, API and `--json` print it."""
-    return {
-        "standard": edition.standard,
-        "edition": edition.edition,
-        "id": requirement.ref,
-        "title": requirement.title,
-        "parent": requirement.parent_ref,
-        "kind": requirement.kind.value,
-        "cr_scope": requirement.cr_scope.value if requirement.cr_scope else None,
-        "component_type": requirement.component_type,
-        "practice": requirement.practice,
-        "fr": requirement.fr,
-        "sl_c": requirement.sl_c,
-        "applies_via": requirement.applies_via or [],
-    }
+    return [(requirement, catalog_edition) for requirement, catalog_edition in rows]
 
 
 @dataclass(frozen=True)

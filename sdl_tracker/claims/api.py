@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..api.openapi import operation, parse_body
+from ..api.openapi import ItemList, json_response, operation, parse_body
 from ..products.services import optional_release
 from ..web.context import db_session
 from .rules import ClaimStatus, Verification
-from .services import ClaimInput, claim_json, compare_releases, list_claims, report_json, set_claim, vector_report
+from .schemas import ClaimOut, CompareOut, VectorOut
+from .services import ClaimInput, compare_releases, list_claims, set_claim, vector_report
 
 bp = Blueprint("claims_api", __name__)
 
@@ -28,60 +27,11 @@ class ClaimIn(BaseModel):
     evidence: list[int] = Field(default_factory=list, max_length=500)
 
 
-class ClaimOut(BaseModel):
-    """A claim."""
-
-    requirement: str
-    status: ClaimStatus
-    verification: Verification | None
-    justification: str
-    countermeasure: str
-    notes: str
-    evidence: list[int]
-    updated_at: str
-    updated_by: str
-
-
-class ClaimList(BaseModel):
-    """A release's claims."""
-
-    items: list[ClaimOut]
-
-
-class FrGap(BaseModel):
-    """One foundational requirement's target, achieved level and missing ids."""
-
-    fr: str
-    target: int
-    achieved: int
-    missing: list[str]
-
-
-class VectorOut(BaseModel):
-    """Target against achieved SL-C vector, and the gap."""
-
-    product: str
-    release: str | None
-    component_type: str
-    edition: str | None
-    frs: list[FrGap]
-
-
-class CompareOut(BaseModel):
-    """What changed between two releases."""
-
-    model_config = ConfigDict(populate_by_name=True)
-    from_: str = Field(alias="from")
-    to: str
-    changed: list[dict[str, Any]]
-    levels: list[dict[str, Any]]
-
-
 @bp.get("/releases/<int:release_id>/claims")
-@operation("A release's claims in catalog order", response=ClaimList, tag="claims")
+@operation("A release's claims in catalog order", response=ItemList[ClaimOut], tag="claims")
 def claims_list(release_id: int) -> Response:
     """List claims."""
-    return jsonify({"items": [claim_json(c) for c in list_claims(db_session(), g.principal, release_id)]})
+    return json_response(ItemList(items=[ClaimOut.of(c) for c in list_claims(db_session(), g.principal, release_id)]))
 
 
 @bp.put("/releases/<int:release_id>/claims/<path:ref>")
@@ -105,7 +55,7 @@ def claims_put(release_id: int, ref: str) -> Response:
             data.evidence,
         ),
     )
-    return jsonify(claim_json(claim))
+    return json_response(ClaimOut.of(claim))
 
 
 @bp.get("/products/<int:product_id>/vector")
@@ -119,11 +69,12 @@ def vector_show(product_id: int) -> Response:
     """The vector and the gap."""
     version = request.args.get("release")
     release = optional_release(db_session(), g.principal, product_id, version)
-    return jsonify(report_json(vector_report(db_session(), g.principal, product_id, release.id if release else None)))
+    report = vector_report(db_session(), g.principal, product_id, release.id if release else None)
+    return json_response(VectorOut.of(report))
 
 
 @bp.get("/releases/<int:release_id>/compare/<int:other_id>")
 @operation("Claims that changed and levels that moved between two releases", response=CompareOut, tag="claims")
 def releases_compare(release_id: int, other_id: int) -> Response:
     """Compare two releases."""
-    return jsonify(compare_releases(db_session(), g.principal, release_id, other_id))
+    return json_response(CompareOut.of(compare_releases(db_session(), g.principal, release_id, other_id)))

@@ -14,13 +14,12 @@ from ..errors import Invalid
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
 from .rules import ClaimStatus, Verification
+from .schemas import ClaimOut, VectorOut
 from .services import (
     ClaimInput,
-    claim_json,
     import_claims,
     list_claims,
     newest_release,
-    report_json,
     set_claim,
     vector_report,
 )
@@ -110,7 +109,7 @@ def claims_import(session: Session, actor: Principal, product_name: str, file: P
 def claims_list(session: Session, actor: Principal, product_name: str, version: str | None, as_json: bool) -> None:
     """List the release's claims."""
     release = _release(session, actor, product_name, version)
-    items = [claim_json(c) for c in list_claims(session, actor, release.id)]
+    items = [ClaimOut.of(c).model_dump(mode="json") for c in list_claims(session, actor, release.id)]
     emit(items, as_json, echo_lines([f"{c['requirement']:<16} {c['status']}" for c in items], "no claims"))
 
 
@@ -127,7 +126,9 @@ def claims_gap(session: Session, actor: Principal, product_name: str, version: s
         if version
         else newest_release(session, actor, product.id)
     )
-    data = report_json(vector_report(session, actor, product.id, release.id if release else None))
+    data = VectorOut.of(vector_report(session, actor, product.id, release.id if release else None)).model_dump(
+        mode="json"
+    )
     lines = [
         f"{f['fr']}  target {f['target']}  achieved {f['achieved']}  missing: {', '.join(f['missing']) or '-'}"
         for f in data["frs"]

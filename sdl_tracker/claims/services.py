@@ -324,36 +324,35 @@ def copy_claims_forward(session: Session, *, release: Release, actor: Principal)
         )
 
 
-def claim_json(claim: Claim) -> dict[str, Any]:
-    """A claim as the API, `--json` and JSON export give it."""
-    return {
-        "requirement": claim.requirement.ref,
-        "status": claim.status.value,
-        "verification": claim.verification.value if claim.verification else None,
-        "justification": claim.justification,
-        "countermeasure": claim.countermeasure,
-        "notes": claim.notes,
-        "evidence": sorted(link.evidence_id for link in claim.evidence_links),
-        "updated_at": claim.updated_at.isoformat(),
-        "updated_by": claim.updated_by,
-    }
+@dataclass(frozen=True)
+class ClaimChange:
+    """One requirement whose claim differs between two releases (None: no claim there)."""
+
+    requirement: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
 
-def report_json(report: VectorReport) -> dict[str, Any]:
-    """Per FR: target, achieved and the missing ids; `claims gap --json` and the API."""
-    return {
-        "product": report.product.name,
-        "release": report.release.version if report.release else None,
-        "component_type": report.product.component_type.value,
-        "edition": report.catalog.edition.edition if report.catalog.edition else None,
-        "frs": [
-            {"fr": fr, "target": report.target[fr], "achieved": report.achieved[fr], "missing": report.gap[fr]}
-            for fr in report.target
-        ],
-    }
+@dataclass(frozen=True)
+class LevelMove:
+    """One FR's achieved level in the first and the second release."""
+
+    fr: str
+    before: int
+    after: int
 
 
-def compare_releases(session: Session, actor: Principal, first_id: int, second_id: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReleaseComparison:
+    """What changed from one release to another: claims and achieved levels."""
+
+    first: Release
+    second: Release
+    changed: list[ClaimChange]
+    levels: list[LevelMove]
+
+
+def compare_releases(session: Session, actor: Principal, first_id: int, second_id: int) -> ReleaseComparison:
     """Claims that changed between two releases of a product, and the levels that moved."""
     first, second = get_release(session, actor, first_id), get_release(session, actor, second_id)
     if first.product_id != second.product_id:
@@ -361,15 +360,10 @@ def compare_releases(session: Session, actor: Principal, first_id: int, second_i
     a = {c.requirement.ref: _snapshot(c) for c in list_claims(session, actor, first.id)}
     b = {c.requirement.ref: _snapshot(c) for c in list_claims(session, actor, second.id)}
     changed = [
-        {"requirement": ref, "before": a.get(ref), "after": b.get(ref)}
+        ClaimChange(ref, a.get(ref), b.get(ref))
         for ref in sorted(a.keys() | b.keys(), key=lambda r: (r.split(" ")[0], r))
         if a.get(ref) != b.get(ref)
     ]
     va = vector_report(session, actor, first.product_id, first.id).achieved
     vb = vector_report(session, actor, first.product_id, second.id).achieved
-    return {
-        "from": first.version,
-        "to": second.version,
-        "changed": changed,
-        "levels": [{"fr": fr, "from": va[fr], "to": vb[fr]} for fr in va],
-    }
+    return ReleaseComparison(first, second, changed, [LevelMove(fr, va[fr], vb[fr]) for fr in va])

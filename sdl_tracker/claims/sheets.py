@@ -10,7 +10,8 @@ from typing import Any
 
 from ..errors import FieldError, Invalid
 from .models import Claim
-from .services import CLAIM_FIELDS, ClaimInput, claim_json
+from .schemas import ClaimOut
+from .services import CLAIM_FIELDS, ClaimInput
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -30,7 +31,7 @@ def rows_to_csv(claims: Sequence[Claim]) -> str:
     writer = csv.DictWriter(out, fieldnames=CLAIM_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for claim in claims:
-        row = claim_json(claim)
+        row = ClaimOut.of(claim).model_dump(mode="json")
         free_text = {k: _defuse(row[k]) for k in ("justification", "countermeasure", "notes")}
         writer.writerow(
             {
@@ -45,7 +46,9 @@ def rows_to_csv(claims: Sequence[Claim]) -> str:
 
 def rows_to_json(claims: Sequence[Claim]) -> str:
     """The claims as a JSON list."""
-    return json.dumps([{k: claim_json(c)[k] for k in CLAIM_FIELDS} for c in claims], indent=2) + "\n"
+    return (
+        json.dumps([ClaimOut.of(c).model_dump(mode="json", include=set(CLAIM_FIELDS)) for c in claims], indent=2) + "\n"
+    )
 
 
 def _evidence_ids(value: Any, number: int, errors: list[FieldError]) -> list[int]:

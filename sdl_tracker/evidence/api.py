@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..api.openapi import operation, paginated, parse_body, parse_metadata
+from ..api.openapi import Download, Page, json_response, operation, paginated, parse_body, parse_metadata
 from ..products.services import optional_release
 from ..web.context import db_session
-from .assessment import coverage, coverage_json, record_maturity
+from .assessment import coverage, record_maturity
 from .downloads import artifact_response
 from .models import EvidenceKind
 from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
 from .review import review_evidence
-from .serialise import evidence_json
+from .rules import SERVED_MEDIA_TYPES
+from .schemas import CoverageOut, EvidenceOut
 from .services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
 
 bp = Blueprint("evidence_api", __name__)
@@ -64,67 +65,6 @@ class ReviewIn(Strict):
     reason: str = Field(default="", max_length=5000)
 
 
-class ArtifactOut(BaseModel):
-    """A file of a revision."""
-
-    id: int
-    filename: str
-    media_type: str
-    size: int
-    sha256: str
-
-
-class RequirementRef(BaseModel):
-    """A requirement a revision links."""
-
-    standard: str
-    edition: str
-    id: str
-
-
-class RevisionOut(BaseModel):
-    """A revision."""
-
-    number: int
-    title: str
-    description: str
-    effective_date: date
-    author: str
-    review_due: date | None
-    details: dict[str, Any]
-    state: str
-    submitted_by: str
-    reviewed_by: str | None
-    reviewed_at: str | None
-    rejection_reason: str | None
-    requirements: list[RequirementRef]
-    releases: list[str]
-    artifacts: list[ArtifactOut]
-    created_at: str
-
-
-class EvidenceOut(BaseModel):
-    """An evidence item with its current revision (and, on its own page, every revision)."""
-
-    id: int
-    product_id: int | None
-    scope: str
-    kind: EvidenceKind
-    created_at: str
-    created_by: str
-    current: RevisionOut
-    revisions: list[RevisionOut] | None = None
-
-
-class EvidencePage(BaseModel):
-    """A page of evidence."""
-
-    items: list[EvidenceOut]
-    total: int
-    page: int
-    per_page: int
-
-
 def _threat_dragon() -> Upload | None:
     model = request.files.get("threat_dragon")
     return Upload(model.filename or "threat-model.json", model.mimetype, model.stream) if model else None
@@ -153,7 +93,7 @@ def _uploads() -> list[Upload]:
     ]
 
 
-def _create(product_id: int | None) -> tuple[Response, int]:
+def _create(product_id: int | None) -> Response:
     data = parse_metadata(EvidenceIn)
     created = create_evidence(
         db_session(),
@@ -163,13 +103,13 @@ def _create(product_id: int | None) -> tuple[Response, int]:
         draft=data.draft,
         data=_evidence_input(data),
     )
-    return jsonify(evidence_json(created, history=True)), 201
+    return json_response(EvidenceOut.with_history(created), 201)
 
 
 @bp.get("/products/<int:product_id>/evidence")
 @operation(
     "A product's evidence, newest first",
-    response=EvidencePage,
+    response=Page[EvidenceOut],
     tag="evidence",
     query={
         "release": "only what covers this release version, with organisation-wide evidence",
@@ -183,7 +123,7 @@ def evidence_list(product_id: int) -> Response:
     release = optional_release(db_session(), g.principal, product_id, version)
     release_id = release.id if release else None
     query = EvidenceQuery(product_id, release_id, include_organisation=release_id is not None)
-    return jsonify(paginated(list_evidence(db_session(), g.principal, query), evidence_json))
+    return json_response(paginated(list_evidence(db_session(), g.principal, query), EvidenceOut.of))
 
 
 @bp.post("/products/<int:product_id>/evidence")
@@ -194,7 +134,7 @@ def evidence_list(product_id: int) -> Response:
     status=201,
     tag="evidence",
 )
-def evidence_create(product_id: int) -> tuple[Response, int]:
+def evidence_create(product_id: int) -> Response:
     """Attach evidence to a product."""
     return _create(product_id)
 
@@ -207,7 +147,7 @@ def evidence_create(product_id: int) -> tuple[Response, int]:
     status=201,
     tag="evidence",
 )
-def organisation_evidence_create() -> tuple[Response, int]:
+def organisation_evidence_create() -> Response:
     """Attach organisation-wide evidence."""
     return _create(None)
 
@@ -216,7 +156,7 @@ def organisation_evidence_create() -> tuple[Response, int]:
 @operation("An evidence item with every revision", response=EvidenceOut, tag="evidence")
 def evidence_show(evidence_id: int) -> Response:
     """Show evidence."""
-    return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id), history=True))
+    return json_response(EvidenceOut.with_history(get_evidence(db_session(), g.principal, evidence_id)))
 
 
 @bp.post("/evidence/<int:evidence_id>/revisions")
@@ -227,7 +167,7 @@ def evidence_show(evidence_id: int) -> Response:
     status=201,
     tag="evidence",
 )
-def evidence_revise(evidence_id: int) -> tuple[Response, int]:
+def evidence_revise(evidence_id: int) -> Response:
     """Revise evidence."""
     data = parse_metadata(RevisionIn)
     revise_evidence(
@@ -237,7 +177,7 @@ def evidence_revise(evidence_id: int) -> tuple[Response, int]:
         submit=data.submit,
         data=_evidence_input(data),
     )
-    return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id), history=True)), 201
+    return json_response(EvidenceOut.with_history(get_evidence(db_session(), g.principal, evidence_id)), 201)
 
 
 @bp.post("/evidence/<int:evidence_id>/submit")
@@ -245,7 +185,7 @@ def evidence_revise(evidence_id: int) -> tuple[Response, int]:
 def evidence_submit(evidence_id: int) -> Response:
     """Submit a draft."""
     submit_evidence(db_session(), g.principal, evidence_id)
-    return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id)))
+    return json_response(EvidenceOut.of(get_evidence(db_session(), g.principal, evidence_id)))
 
 
 @bp.post("/evidence/<int:evidence_id>/review")
@@ -259,46 +199,18 @@ def evidence_review(evidence_id: int) -> Response:
     """Review evidence."""
     data = parse_body(ReviewIn)
     review_evidence(db_session(), g.principal, evidence_id, accept=data.decision == "accept", reason=data.reason)
-    return jsonify(evidence_json(get_evidence(db_session(), g.principal, evidence_id)))
+    return json_response(EvidenceOut.of(get_evidence(db_session(), g.principal, evidence_id)))
 
 
 @bp.get("/artifacts/<int:artifact_id>")
-@operation("Download an artifact (always an attachment; its SHA-256 is checked first)", binary=True, tag="evidence")
+@operation(
+    "Download an artifact (always an attachment; its SHA-256 is checked first)",
+    response=Download(SERVED_MEDIA_TYPES, "the file; its declared type when that is safe, else octet-stream"),
+    tag="evidence",
+)
 def artifact_download(artifact_id: int) -> Response:
     """Download an artifact."""
     return artifact_response(*get_artifact(db_session(), g.principal, artifact_id))
-
-
-class PracticeCoverageOut(BaseModel):
-    """One practice's counts and current maturity."""
-
-    practice: str
-    name: str
-    total: int
-    counts: dict[str, int]
-    maturity: dict[str, Any] | None
-
-
-class RequirementCoverageOut(BaseModel):
-    """One requirement's best evidence state."""
-
-    id: str
-    title: str
-    practice: str
-    state: str
-    inherited: bool
-    evidence: list[int]
-    next_step: str | None
-
-
-class CoverageOut(BaseModel):
-    """IEC 62443-4-1 coverage of a product or release."""
-
-    product: str
-    release: str | None
-    edition: str | None
-    practices: list[PracticeCoverageOut]
-    requirements: list[RequirementCoverageOut]
 
 
 class MaturityIn(Strict):
@@ -321,7 +233,7 @@ def coverage_show(product_id: int) -> Response:
     """Coverage of a product or release."""
     version = request.args.get("release")
     release = optional_release(db_session(), g.principal, product_id, version)
-    return jsonify(coverage_json(coverage(db_session(), g.principal, product_id, release)))
+    return json_response(CoverageOut.of(coverage(db_session(), g.principal, product_id, release)))
 
 
 @bp.post("/products/<int:product_id>/maturity")
@@ -332,7 +244,7 @@ def coverage_show(product_id: int) -> Response:
     status=201,
     tag="evidence",
 )
-def maturity_create(product_id: int) -> tuple[Response, int]:
+def maturity_create(product_id: int) -> Response:
     """Record a maturity level."""
     data = parse_body(MaturityIn)
     record_maturity(
@@ -344,4 +256,4 @@ def maturity_create(product_id: int) -> tuple[Response, int]:
         rationale=data.rationale,
         assessed_on=data.assessed_on,
     )
-    return jsonify(coverage_json(coverage(db_session(), g.principal, product_id, None))), 201
+    return json_response(CoverageOut.of(coverage(db_session(), g.principal, product_id, None)), 201)

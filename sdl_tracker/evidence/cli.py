@@ -18,12 +18,12 @@ from ..commands import echo_lines, emit, json_option, server_command
 from ..db import utcnow
 from ..errors import Invalid
 from ..products.services import get_product_by_name, get_release_by_version, optional_release
-from .assessment import coverage, coverage_json, record_maturity
+from .assessment import coverage, record_maturity
 from .details import parse_detail_pairs
 from .models import EvidenceKind
 from .queries import EvidenceQuery, get_evidence, list_evidence
 from .review import review_evidence
-from .serialise import evidence_json
+from .schemas import CoverageOut, EvidenceOut
 from .services import EvidenceInput, Upload, create_evidence
 
 evidence = AppGroup("evidence", help="IEC 62443-4-1 practice evidence.")
@@ -142,7 +142,7 @@ def evidence_add(
             threat_dragon=_upload(stack, threat_dragon) if threat_dragon else None,
         )
         created = create_evidence(session, actor, product_id=product_id, kind=kind, data=data, draft=draft)
-    emit(evidence_json(created), as_json, lambda: click.echo(created.id))
+    emit(EvidenceOut.of(created).model_dump(mode="json"), as_json, lambda: click.echo(created.id))
 
 
 @evidence.command("list")
@@ -157,7 +157,7 @@ def evidence_list(session: Session, actor: Principal, product_name: str, version
     items = list_evidence(
         session, actor, EvidenceQuery(product.id, release_id, include_organisation=version is not None)
     )
-    data = [evidence_json(e) for e in items]
+    data = [EvidenceOut.of(e).model_dump(mode="json") for e in items]
     lines = [
         f"{e['id']:>5}  {e['kind']:<22} {c['state']:<9} {c['effective_date']}  {c['title']}"
         for e in data
@@ -173,7 +173,7 @@ def evidence_list(session: Session, actor: Principal, product_name: str, version
 def evidence_show(session: Session, actor: Principal, evidence_id: int, as_json: bool) -> None:
     """Show evidence EVIDENCE_ID with every revision."""
     found = get_evidence(session, actor, evidence_id)
-    data = evidence_json(found, history=True)
+    data = EvidenceOut.with_history(found).model_dump(mode="json")
     current = data["current"]
     lines = [
         f"{found.id}: {current['title']} ({found.kind.value}, {found.scope.value}) "
@@ -216,7 +216,11 @@ def evidence_coverage(
         lines += [
             f"     {c.ref:<6} {c.state.value:<9} {c.next_step}" for c in result.cells if c.practice == practice.practice
         ]
-    emit(coverage_json(result), as_json, echo_lines(lines, "not assessed against an IEC 62443-4-1 edition"))
+    emit(
+        CoverageOut.of(result).model_dump(mode="json"),
+        as_json,
+        echo_lines(lines, "not assessed against an IEC 62443-4-1 edition"),
+    )
 
 
 @evidence.command("maturity")

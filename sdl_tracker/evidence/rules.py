@@ -29,6 +29,8 @@ SAFE_MEDIA_TYPES = frozenset(
         "text/markdown",
     }
 )
+# Every type download_media_type may answer with: what the API document declares for downloads.
+SERVED_MEDIA_TYPES = tuple(sorted(SAFE_MEDIA_TYPES | {"application/octet-stream"}))
 MAX_FILENAME = 255
 ALLOWED_TAGS = {
     "p",

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Blueprint, Response, g
 
-from flask import Blueprint, Response, g, jsonify
-from pydantic import BaseModel
-
-from ..api.openapi import operation
+from ..api.openapi import json_response, operation
 from ..products.services import get_release
 from ..web.context import db_session
-from .serialise import release_commits_json
+from .schemas import ReleaseCommitsOut
 from .services import release_commits
 
 bp = Blueprint("gitlink_api", __name__)
-
-
-class ReleaseCommitsOut(BaseModel):
-    """A release's commits since the previous release, and their review coverage."""
-
-    product: str
-    release: str
-    previous: str | None
-    commits: int
-    reviewed: int
-    summary: str
-    unreviewed: list[dict[str, Any]]
-    evidence_linked: list[dict[str, Any]]
-    problems: list[str]
 
 
 @bp.get("/releases/<int:release_id>/commits")
@@ -37,6 +20,6 @@ class ReleaseCommitsOut(BaseModel):
 def release_commits_show(release_id: int) -> Response:
     """Review coverage of a release."""
     release = get_release(db_session(), g.principal, release_id)
-    return jsonify(
-        release_commits_json(release_commits(db_session(), g.principal, release.product_id, release.version))
+    return json_response(
+        ReleaseCommitsOut.of(release_commits(db_session(), g.principal, release.product_id, release.version))
     )

@@ -11,7 +11,7 @@ from ..auth import Principal
 from ..commands import echo_lines, emit, json_option, server_command
 from ..products.cli import release, repo
 from ..products.services import get_product_by_name
-from .serialise import release_commits_json, summary_json
+from .schemas import ReleaseCommitsOut, ScanSummaryOut
 from .services import release_commits, scan_repository
 
 
@@ -23,7 +23,7 @@ def repo_scan(session: Session, actor: Principal, repository_id: int, as_json: b
     """Read REPO's new commits (REPO is the id from `repo list`), link trailers to evidence."""
     with click.progressbar(length=0, label="commits", show_pos=True, file=sys.stderr, hidden=as_json) as bar:
         summary = scan_repository(session, actor, repository_id, progress=lambda n: bar.update(n))
-    data = summary_json(summary)
+    data = ScanSummaryOut.of(summary).model_dump(mode="json")
     lines = [
         f"{summary.repository}: {summary.new_commits} new commits, {summary.trailers} trailers, "
         f"{summary.evidence_created} evidence created, {summary.evidence_linked} linked, "
@@ -41,7 +41,7 @@ def repo_scan(session: Session, actor: Principal, repository_id: int, as_json: b
 def release_commits_command(session: Session, actor: Principal, product_name: str, version: str, as_json: bool) -> None:
     """VERSION's commits since the previous release, and which carry review evidence that counts."""
     product = get_product_by_name(session, actor, product_name)
-    data = release_commits_json(release_commits(session, actor, product.id, version))
+    data = ReleaseCommitsOut.of(release_commits(session, actor, product.id, version)).model_dump(mode="json")
     lines = [
         data["summary"] + (f" since {data['previous']}" if data["previous"] else ""),
         *(f"  not reviewed: {c['sha'][:10]} {c['subject']}" for c in data["unreviewed"]),

@@ -6,7 +6,7 @@ from flask import Blueprint, g, render_template
 
 from ..products.services import get_release
 from ..web.context import db_session
-from .serialise import release_commits_json
+from .schemas import ReleaseCommitsOut
 from .services import release_commits
 
 bp = Blueprint("gitlink", __name__)
@@ -17,5 +17,5 @@ def commits(release_id: int) -> str:
     """Which of the release's commits were reviewed (SI-1), and which carry evidence."""
     session = db_session()
     release = get_release(session, g.principal, release_id)
-    result = release_commits_json(release_commits(session, g.principal, release.product_id, release.version))
+    result = ReleaseCommitsOut.of(release_commits(session, g.principal, release.product_id, release.version))
     return render_template("gitlink/commits.html", release=release, product=release.product, result=result)

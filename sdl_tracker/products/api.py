@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, Response, g
 from pydantic import BaseModel, ConfigDict, Field
-from werkzeug import Response
 
-from ..api.openapi import operation, paginated, parse_body
+from ..api.openapi import Page, json_response, operation, paginated, parse_body
 from ..web.context import db_session
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, Product, Release, ReleaseStatus, Repository
@@ -116,14 +114,24 @@ class ProductOut(BaseModel):
     editions: dict[str, str]
     created_at: datetime
 
-
-class ProductPage(BaseModel):
-    """A page of products."""
-
-    items: list[ProductOut]
-    total: int
-    page: int
-    per_page: int
+    @classmethod
+    def of(cls, product: Product) -> ProductOut:
+        """A product as the API and `--json` give it."""
+        return cls(
+            id=product.id,
+            name=product.name,
+            vendor=product.vendor,
+            description=product.description,
+            component_type=product.component_type,
+            target_sl=product.target_sl,
+            cra_category=product.cra_category,
+            support_period_end=product.support_period_end,
+            security_contact=product.security_contact,
+            cvd_policy_url=product.cvd_policy_url,
+            interfaces=[InterfaceOut.model_validate(i, from_attributes=True) for i in product.interfaces],
+            editions=product.edition_names,
+            created_at=product.created_at,
+        )
 
 
 class ReleaseIn(Strict):
@@ -154,14 +162,10 @@ class ReleaseOut(BaseModel):
     git_ref: str
     created_at: datetime
 
-
-class ReleasePage(BaseModel):
-    """A page of releases, oldest first in release order."""
-
-    items: list[ReleaseOut]
-    total: int
-    page: int
-    per_page: int
+    @classmethod
+    def of(cls, release: Release) -> ReleaseOut:
+        """A release as the API and `--json` give it."""
+        return cls.model_validate(release, from_attributes=True)
 
 
 class RepositoryIn(Strict):
@@ -182,73 +186,33 @@ class RepositoryOut(BaseModel):
     ref_patterns: list[str]
     created_at: datetime
 
-
-class RepositoryPage(BaseModel):
-    """A page of repositories."""
-
-    items: list[RepositoryOut]
-    total: int
-    page: int
-    per_page: int
-
-
-def product_json(product: Product) -> dict[str, Any]:
-    """A product as the API and `--json` print it."""
-    return ProductOut.model_validate(
-        {
-            "id": product.id,
-            "name": product.name,
-            "vendor": product.vendor,
-            "description": product.description,
-            "component_type": product.component_type,
-            "target_sl": product.target_sl,
-            "cra_category": product.cra_category,
-            "support_period_end": product.support_period_end,
-            "security_contact": product.security_contact,
-            "cvd_policy_url": product.cvd_policy_url,
-            "interfaces": [
-                {"id": i.id, "name": i.name, "kind": i.kind, "protocol": i.protocol, "port": i.port}
-                for i in product.interfaces
-            ],
-            "editions": product.edition_names,
-            "created_at": product.created_at,
-        }
-    ).model_dump(mode="json")
-
-
-def release_json(release: Release) -> dict[str, Any]:
-    """A release as the API and `--json` print it."""
-    return ReleaseOut.model_validate(release, from_attributes=True).model_dump(mode="json")
-
-
-def repository_json(repository: Repository) -> dict[str, Any]:
-    """A repository as the API and `--json` print it."""
-    return RepositoryOut.model_validate(repository, from_attributes=True).model_dump(mode="json")
+    @classmethod
+    def of(cls, repository: Repository) -> RepositoryOut:
+        """A repository as the API and `--json` give it."""
+        return cls.model_validate(repository, from_attributes=True)
 
 
 def _interfaces(items: list[InterfaceIn]) -> list[InterfaceData]:
     return [InterfaceData(name=i.name, kind=i.kind.value, protocol=i.protocol, port=i.port) for i in items]
 
 
-def _created(body: dict[str, Any]) -> tuple[Response, int]:
-    return jsonify(body), 201
-
-
 @bp.get("/products")
 @operation(
     "List the products you may see",
-    response=ProductPage,
+    response=Page[ProductOut],
     tag="products",
     query={"page": "page number from 1", "per_page": "1-200, default 50"},
 )
 def products_list() -> Response:
     """List products."""
-    return jsonify(paginated(list_products(db_session(), g.principal), product_json))
+    return json_response(paginated(list_products(db_session(), g.principal), ProductOut.of))
 
 
 @bp.post("/products")
-@operation("Create a product (administrators)", body=ProductIn, response=ProductOut, status=201, tag="products")
-def products_create() -> tuple[Response, int]:
+@operation(
+    "Create a product (administrators)", body=ProductIn, response=ProductOut, status=201, problems=[409], tag="products"
+)
+def products_create() -> Response:
     """Create a product."""
     data = parse_body(ProductIn)
     product = create_product(
@@ -258,18 +222,18 @@ def products_create() -> tuple[Response, int]:
         target_sl=data.target_sl.model_dump(),
         interfaces=_interfaces(data.interfaces),
     )
-    return _created(product_json(product))
+    return json_response(ProductOut.of(product), 201)
 
 
 @bp.get("/products/<int:product_id>")
 @operation("Show a product", response=ProductOut, tag="products")
 def products_show(product_id: int) -> Response:
     """Show a product."""
-    return jsonify(product_json(get_product(db_session(), g.principal, product_id)))
+    return json_response(ProductOut.of(get_product(db_session(), g.principal, product_id)))
 
 
 @bp.patch("/products/<int:product_id>")
-@operation("Change a product", body=ProductPatch, response=ProductOut, tag="products")
+@operation("Change a product", body=ProductPatch, response=ProductOut, problems=[409], tag="products")
 def products_update(product_id: int) -> Response:
     """Change a product."""
     data = parse_body(ProductPatch)
@@ -281,64 +245,68 @@ def products_update(product_id: int) -> Response:
     if data.interfaces is not None:
         changes["interfaces"] = _interfaces(data.interfaces)
     product = update_product(db_session(), g.principal, product_id, changes=changes)
-    return jsonify(product_json(product))
+    return json_response(ProductOut.of(product))
 
 
 @bp.get("/products/<int:product_id>/releases")
 @operation(
     "List a product's releases in release order",
-    response=ReleasePage,
+    response=Page[ReleaseOut],
     tag="releases",
     query={"page": "page number from 1", "per_page": "1-200, default 50"},
 )
 def releases_list(product_id: int) -> Response:
     """List releases."""
-    return jsonify(paginated(list_releases(db_session(), g.principal, product_id), release_json))
+    return json_response(paginated(list_releases(db_session(), g.principal, product_id), ReleaseOut.of))
 
 
 @bp.post("/products/<int:product_id>/releases")
-@operation("Create a release", body=ReleaseIn, response=ReleaseOut, status=201, tag="releases")
-def releases_create(product_id: int) -> tuple[Response, int]:
+@operation("Create a release", body=ReleaseIn, response=ReleaseOut, status=201, problems=[409], tag="releases")
+def releases_create(product_id: int) -> Response:
     """Create a release."""
     data = parse_body(ReleaseIn)
     release = create_release(db_session(), g.principal, product_id, **data.model_dump(mode="python"))
-    return _created(release_json(release))
+    return json_response(ReleaseOut.of(release), 201)
 
 
 @bp.get("/releases/<int:release_id>")
 @operation("Show a release", response=ReleaseOut, tag="releases")
 def releases_show(release_id: int) -> Response:
     """Show a release."""
-    return jsonify(release_json(get_release(db_session(), g.principal, release_id)))
+    return json_response(ReleaseOut.of(get_release(db_session(), g.principal, release_id)))
 
 
 @bp.patch("/releases/<int:release_id>")
-@operation("Change a release's status, date or git ref", body=ReleasePatch, response=ReleaseOut, tag="releases")
+@operation(
+    "Change a release's status, date or git ref", body=ReleasePatch, response=ReleaseOut, problems=[409], tag="releases"
+)
 def releases_update(release_id: int) -> Response:
     """Change a release."""
     data = parse_body(ReleasePatch)
     release = update_release(db_session(), g.principal, release_id, **data.model_dump(exclude_unset=True))
-    return jsonify(release_json(release))
+    return json_response(ReleaseOut.of(release))
 
 
 @bp.get("/products/<int:product_id>/repositories")
 @operation(
     "List a product's repositories",
-    response=RepositoryPage,
+    response=Page[RepositoryOut],
     tag="repositories",
     query={"page": "page number from 1", "per_page": "1-200, default 50"},
 )
 def repositories_list(product_id: int) -> Response:
     """List repositories."""
-    return jsonify(paginated(list_repositories(db_session(), g.principal, product_id), repository_json))
+    return json_response(paginated(list_repositories(db_session(), g.principal, product_id), RepositoryOut.of))
 
 
 @bp.post("/products/<int:product_id>/repositories")
-@operation("Register a repository", body=RepositoryIn, response=RepositoryOut, status=201, tag="repositories")
-def repositories_create(product_id: int) -> tuple[Response, int]:
+@operation(
+    "Register a repository", body=RepositoryIn, response=RepositoryOut, status=201, problems=[409], tag="repositories"
+)
+def repositories_create(product_id: int) -> Response:
     """Register a repository."""
     data = parse_body(RepositoryIn)
     repository = add_repository(
         db_session(), g.principal, product_id, name=data.name, location=data.location, ref_patterns=data.ref_patterns
     )
-    return _created(repository_json(repository))
+    return json_response(RepositoryOut.of(repository), 201)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
-from .api import product_json, release_json, repository_json
+from .api import ProductOut, ReleaseOut, RepositoryOut
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
 from .repositories import add_repository, list_repositories
@@ -98,7 +98,7 @@ def product_create(
         cvd_policy_url=cvd_url,
         interfaces=[_parse_interface(i) for i in interfaces],
     )
-    data = product_json(created)
+    data = ProductOut.of(created).model_dump(mode="json")
     emit(data, as_json, lambda: click.echo(f"created product {created.name} (id {created.id})"))
 
 
@@ -107,7 +107,7 @@ def product_create(
 @server_command(read_only=True)
 def product_list(session: Session, actor: Principal, as_json: bool) -> None:
     """List the products you may see."""
-    items = [product_json(p) for p in list_products(session, actor)]
+    items = [ProductOut.of(p).model_dump(mode="json") for p in list_products(session, actor)]
     emit(items, as_json, echo_lines([_product_line(p) for p in items], "no products"))
 
 
@@ -118,8 +118,8 @@ def product_list(session: Session, actor: Principal, as_json: bool) -> None:
 def product_show(session: Session, actor: Principal, name: str, as_json: bool) -> None:
     """Show the product NAME."""
     found = get_product_by_name(session, actor, name)
-    data = product_json(found)
-    data["releases"] = [release_json(r) for r in list_releases(session, actor, found.id)]
+    data = ProductOut.of(found).model_dump(mode="json")
+    data["releases"] = [ReleaseOut.of(r).model_dump(mode="json") for r in list_releases(session, actor, found.id)]
 
     def text() -> None:
         click.echo(f"{found.name}  ({found.component_type.value}, CRA {found.cra_category.value})")
@@ -165,7 +165,7 @@ def release_create(
         git_ref=tag,
     )
     emit(
-        release_json(created),
+        ReleaseOut.of(created).model_dump(mode="json"),
         as_json,
         lambda: click.echo(f"created release {found.name} {created.version} (id {created.id})"),
     )
@@ -178,7 +178,7 @@ def release_create(
 def release_list(session: Session, actor: Principal, product_name: str, as_json: bool) -> None:
     """List PRODUCT's releases, oldest first in release order."""
     found = get_product_by_name(session, actor, product_name)
-    items = [release_json(r) for r in list_releases(session, actor, found.id)]
+    items = [ReleaseOut.of(r).model_dump(mode="json") for r in list_releases(session, actor, found.id)]
     lines = [f"{r['version']:<20} {r['status']:<12} {r['release_date'] or '':<10} {r['git_ref']}" for r in items]
     emit(items, as_json, echo_lines(lines, "no releases"))
 
@@ -209,7 +209,11 @@ def repo_add(
     found = get_product_by_name(session, actor, product_name)
     name = name or location.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git") or location
     created = add_repository(session, actor, found.id, name=name, location=location, ref_patterns=ref_patterns)
-    emit(repository_json(created), as_json, lambda: click.echo(f"added repository {created.name} (id {created.id})"))
+    emit(
+        RepositoryOut.of(created).model_dump(mode="json"),
+        as_json,
+        lambda: click.echo(f"added repository {created.name} (id {created.id})"),
+    )
 
 
 @repo.command("list")
@@ -219,5 +223,5 @@ def repo_add(
 def repo_list(session: Session, actor: Principal, product_name: str, as_json: bool) -> None:
     """List PRODUCT's repositories."""
     found = get_product_by_name(session, actor, product_name)
-    items = [repository_json(r) for r in list_repositories(session, actor, found.id)]
+    items = [RepositoryOut.of(r).model_dump(mode="json") for r in list_repositories(session, actor, found.id)]
     emit(items, as_json, echo_lines([f"{r['name']:<24} {r['location']}" for r in items], "no repositories"))

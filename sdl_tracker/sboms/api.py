@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from ..api.openapi import operation, page_args, paginated, parse_body, parse_metadata
+from ..api.openapi import Download, Page, json_response, operation, page_args, paginated, parse_body, parse_metadata
 from ..errors import Invalid
 from ..evidence.downloads import attachment_response
+from ..evidence.rules import SERVED_MEDIA_TYPES
 from ..evidence.services import Upload
 from ..products.services import optional_release
 from ..web.context import db_session
-from .serialise import component_json, sbom_json
+from .schemas import ComponentOut, DependencyOut, PolicyOut, SbomOut
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
@@ -41,88 +40,6 @@ class SbomImportIn(BaseModel):
     strict: StrictBool = False
 
 
-class SbomOut(BaseModel):
-    """An SBOM's metadata, counts and format warnings."""
-
-    id: int
-    product_id: int
-    release: str
-    release_id: int
-    title: str
-    filename: str
-    primary: bool
-    format: str
-    spec_version: str
-    sha256: str
-    size: int
-    serial_number: str
-    bom_version: int
-    generated_at: str | None
-    subject: dict[str, Any] | None
-    tools: list[dict[str, str]]
-    components: int
-    dependencies: int
-    services: int
-    warnings: list[dict[str, str]]
-    strict: bool
-    evidence_id: int | None
-    imported_by: str
-    imported_at: str
-    created: bool | None = None
-
-
-class SbomPage(BaseModel):
-    """A page of SBOMs."""
-
-    items: list[SbomOut]
-    total: int
-    page: int
-    per_page: int
-
-
-class ComponentOut(BaseModel):
-    """A component listed in an SBOM."""
-
-    position: int
-    parent_position: int | None
-    bom_ref: str
-    type: str
-    group: str
-    name: str
-    version: str
-    purl: str
-    cpe: str
-    scope: str
-    supplier: str
-    hashes: list[dict[str, str]]
-    licenses: list[dict[str, str]]
-
-
-class ComponentPage(BaseModel):
-    """A page of components."""
-
-    items: list[ComponentOut]
-    total: int
-    page: int
-    per_page: int
-
-
-class DependencyOut(BaseModel):
-    """A dependency edge between bom-refs."""
-
-    ref: str
-    depends_on: str
-
-
-class DependencyPage(BaseModel):
-    """A page of dependency edges."""
-
-    items: list[DependencyOut]
-    total: int
-    page: int
-    per_page: int
-
-
 class PolicyIn(BaseModel):
     """A product's SBOM import policy."""
 
@@ -131,17 +48,10 @@ class PolicyIn(BaseModel):
     strict: StrictBool
 
 
-class PolicyOut(BaseModel):
-    """A product's SBOM import policy."""
-
-    product_id: int
-    strict: bool
-
-
 @bp.get("/products/<int:product_id>/sboms")
 @operation(
     "A product's SBOMs, newest release first",
-    response=SbomPage,
+    response=Page[SbomOut],
     tag="sboms",
     query={"release": "only this release version's SBOMs", "page": "page number from 1", "per_page": "1-200"},
 )
@@ -149,7 +59,7 @@ def sbom_list(product_id: int) -> Response:
     """List SBOMs."""
     release = optional_release(db_session(), g.principal, product_id, request.args.get("release"))
     items = list_sboms(db_session(), g.principal, product_id, release.id if release else None)
-    return jsonify(paginated(items, sbom_json))
+    return json_response(paginated(items, SbomOut.of))
 
 
 @bp.post("/releases/<int:release_id>/sboms")
@@ -157,11 +67,11 @@ def sbom_list(product_id: int) -> Response:
     "Import a CycloneDX SBOM (multipart: the document in a `file` part, options in an optional `metadata` part); "
     "200 with created=false when the same bytes were already imported",
     multipart=SbomImportIn,
-    response=SbomOut,
-    status=201,
+    responses={201: SbomOut, 200: SbomOut},
+    problems=[409],
     tag="sboms",
 )
-def sbom_import(release_id: int) -> tuple[Response, int]:
+def sbom_import(release_id: int) -> Response:
     """Import an SBOM."""
     options = parse_metadata(SbomImportIn) if "metadata" in request.form else SbomImportIn()
     files = request.files.getlist("file")
@@ -177,20 +87,20 @@ def sbom_import(release_id: int) -> tuple[Response, int]:
         primary=options.primary,
         strict=options.strict,
     )
-    return jsonify({**sbom_json(result.sbom), "created": result.created}), 201 if result.created else 200
+    return json_response(SbomOut.of(result.sbom, created=result.created), 201 if result.created else 200)
 
 
 @bp.get("/sboms/<int:sbom_id>")
 @operation("An SBOM's metadata, counts and format warnings", response=SbomOut, tag="sboms")
 def sbom_show(sbom_id: int) -> Response:
     """Show an SBOM."""
-    return jsonify(sbom_json(get_sbom(db_session(), g.principal, sbom_id)))
+    return json_response(SbomOut.of(get_sbom(db_session(), g.principal, sbom_id)))
 
 
 @bp.get("/sboms/<int:sbom_id>/components")
 @operation(
     "An SBOM's components in document order",
-    response=ComponentPage,
+    response=Page[ComponentOut],
     tag="sboms",
     query={
         "search": "name, group, version or purl contains this (case-insensitive)",
@@ -204,20 +114,25 @@ def sbom_components(sbom_id: int) -> Response:
     page, per_page = page_args()
     query = ComponentQuery(request.args.get("search", ""), request.args.get("type", ""), page, per_page)
     result = list_components(db_session(), g.principal, sbom_id, query)
-    items = [component_json(c) for c in result.items]
-    return jsonify({"items": items, "total": result.total, "page": page, "per_page": per_page})
+    items = [ComponentOut.of(c) for c in result.items]
+    return json_response(Page(items=items, total=result.total, page=page, per_page=per_page))
 
 
 @bp.get("/sboms/<int:sbom_id>/dependencies")
-@operation("An SBOM's dependency edges", response=DependencyPage, tag="sboms")
+@operation("An SBOM's dependency edges", response=Page[DependencyOut], tag="sboms")
 def sbom_dependencies(sbom_id: int) -> Response:
     """List an SBOM's dependency edges."""
     edges = dependencies_of(db_session(), g.principal, sbom_id)
-    return jsonify(paginated(edges, lambda edge: {"ref": edge[0], "depends_on": edge[1]}))
+    return json_response(paginated(edges, DependencyOut.of))
 
 
 @bp.get("/sboms/<int:sbom_id>/original")
-@operation("Download the original document, byte for byte (its SHA-256 is checked first)", binary=True, tag="sboms")
+@operation(
+    "Download the original document, byte for byte (its SHA-256 is checked first)",
+    # Served as attachments are: the CycloneDX type is not on the safe list, so the file name decides.
+    response=Download(SERVED_MEDIA_TYPES, "the original file; application/json or application/xml by its name"),
+    tag="sboms",
+)
 def sbom_original(sbom_id: int) -> Response:
     """Download the original SBOM."""
     sbom, stream = open_original(db_session(), g.principal, sbom_id)
@@ -229,14 +144,14 @@ def sbom_original(sbom_id: int) -> Response:
 def sbom_primary(sbom_id: int) -> Response:
     """Mark an SBOM primary."""
     sbom = set_primary(db_session(), g.principal, sbom_id)
-    return jsonify(sbom_json(sbom))
+    return json_response(SbomOut.of(sbom))
 
 
 @bp.get("/products/<int:product_id>/sbom-policy")
 @operation("A product's SBOM import policy", response=PolicyOut, tag="sboms")
 def policy_show(product_id: int) -> Response:
     """Show the SBOM policy."""
-    return jsonify({"product_id": product_id, "strict": strict_policy(db_session(), g.principal, product_id)})
+    return json_response(PolicyOut(product_id=product_id, strict=strict_policy(db_session(), g.principal, product_id)))
 
 
 @bp.put("/products/<int:product_id>/sbom-policy")
@@ -247,4 +162,4 @@ def policy_update(product_id: int) -> Response:
     """Set the SBOM policy."""
     data = parse_body(PolicyIn)
     policy = set_policy(db_session(), g.principal, product_id, strict=data.strict)
-    return jsonify({"product_id": product_id, "strict": policy.strict})
+    return json_response(PolicyOut(product_id=product_id, strict=policy.strict))

@@ -13,7 +13,7 @@ from ..auth import Principal
 from ..commands import echo_lines, emit, json_option, server_command
 from ..evidence.services import Upload
 from ..products.services import get_product_by_name, get_release_by_version, optional_release
-from .serialise import component_json, sbom_json
+from .schemas import ComponentOut, SbomOut
 from .services import (
     ComponentQuery,
     get_sbom,
@@ -63,7 +63,7 @@ def sbom_import(
         result = import_sbom(
             session, actor, release.id, Upload(path.name, "", stream), title=title, primary=primary, strict=strict
         )
-    data = {**sbom_json(result.sbom), "created": result.created}
+    data = SbomOut.of(result.sbom, created=result.created).model_dump(mode="json")
     lines = [("imported " if result.created else "already imported, nothing changed: ") + _line(data)]
     lines += [f"  warning: {w['path'] or '/'}: {w['message']}" for w in data["warnings"]] if result.created else []
     emit(data, as_json, echo_lines(lines, ""))
@@ -78,7 +78,10 @@ def sbom_list(session: Session, actor: Principal, product_name: str, version: st
     """PRODUCT's SBOMs, newest release first."""
     product = get_product_by_name(session, actor, product_name)
     release = optional_release(session, actor, product.id, version)
-    items = [sbom_json(s) for s in list_sboms(session, actor, product.id, release.id if release else None)]
+    items = [
+        SbomOut.of(s).model_dump(mode="json")
+        for s in list_sboms(session, actor, product.id, release.id if release else None)
+    ]
     emit(items, as_json, echo_lines([_line(d) for d in items], "no SBOMs"))
 
 
@@ -88,7 +91,7 @@ def sbom_list(session: Session, actor: Principal, product_name: str, version: st
 @server_command(read_only=True)
 def sbom_show(session: Session, actor: Principal, sbom_id: int, as_json: bool) -> None:
     """One SBOM's metadata and warnings."""
-    data = sbom_json(get_sbom(session, actor, sbom_id))
+    data = SbomOut.of(get_sbom(session, actor, sbom_id)).model_dump(mode="json")
     subject = data["subject"] or {}
     lines = [
         _line(data),
@@ -112,7 +115,7 @@ def sbom_components(
 ) -> None:
     """The SBOM's components, in document order."""
     page = list_components(session, actor, sbom_id, ComponentQuery(search, component_type, 1, 10**9))
-    items = [component_json(c) for c in page.items]
+    items = [ComponentOut.of(c).model_dump(mode="json") for c in page.items]
     lines = [f"{c['type']:<12} {c['group'] + '/' if c['group'] else ''}{c['name']} {c['version']}" for c in items]
     emit(items, as_json, echo_lines(lines, "no components"))
 

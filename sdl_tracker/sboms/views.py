@@ -12,7 +12,7 @@ from ..products.services import get_product, get_release, may_manage_product
 from ..web.context import db_session
 from ..web.forms import apply_errors
 from .forms import PolicyForm, PrimaryForm, SbomImportForm
-from .serialise import license_text
+from .schemas import license_text
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,

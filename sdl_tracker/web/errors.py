@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, render_template, request
+from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
 from ..db import RETRY_AFTER_SECONDS, is_busy
@@ -14,20 +15,32 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
+class FieldProblem(BaseModel):
+    """One rejected input field and why."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document: every API error answers with one."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
 def wants_problem_json() -> bool:
     """API paths answer with problem+json; everything else with a page."""
     return request.path.startswith("/api/")
 
 
-def problem_response(status: int, title: str, detail: str, extra: dict[str, object] | None = None) -> Response:
-    """An RFC 9457 problem response."""
-    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    body["instance"] = request.path
-    body.update(extra or {})
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = PROBLEM_JSON
-    return response
+def problem_response(problem: Problem) -> Response:
+    """An RFC 9457 problem response (fields without a value are left out)."""
+    return Response(problem.model_dump_json(exclude_none=True), status=problem.status, mimetype=PROBLEM_JSON)
 
 
 def _render(status: int, title: str, detail: str) -> tuple[str, int]:
@@ -36,9 +49,10 @@ def _render(status: int, title: str, detail: str) -> tuple[str, int]:
 
 def _domain_error(error: DomainError) -> Response | tuple[str, int]:
     if wants_problem_json():
-        response = jsonify(error.problem(request.path))
-        response.status_code = error.status
-        response.mimetype = PROBLEM_JSON
+        errors = [FieldProblem(field=e.field, message=e.message) for e in error.errors] or None
+        response = problem_response(
+            Problem(title=error.title, status=error.status, detail=error.message, instance=request.path, errors=errors)
+        )
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="sdl-tracker"'
         return response
@@ -52,7 +66,7 @@ def _http_error(error: HTTPException) -> Response | tuple[str, int]:
     if status == 413:
         detail = "the upload is larger than this server accepts"
     if wants_problem_json():
-        response = problem_response(status, title, detail)
+        response = problem_response(Problem(title=title, status=status, detail=detail, instance=request.path))
         if status == 405 and error.get_response().headers.get("Allow"):
             response.headers["Allow"] = error.get_response().headers["Allow"]
         return response
@@ -63,7 +77,9 @@ def _busy(error: Exception) -> Response:
     log.warning("database busy on %s %s: %s", request.method, request.path, str(error).splitlines()[0])
     detail = "The database is busy; nothing was changed. Try again in a moment."
     if wants_problem_json():
-        response = problem_response(503, "Service Unavailable", detail)
+        response = problem_response(
+            Problem(title="Service Unavailable", status=503, detail=detail, instance=request.path)
+        )
     else:
         page, _status = _render(503, "Service Unavailable", detail)
         response = Response(page, status=503, mimetype="text/html")
@@ -78,7 +94,9 @@ def _unexpected(error: Exception) -> Response | tuple[str, int]:
     log.exception("unhandled error on %s %s", request.method, request.path)
     detail = "Something went wrong on our side; the error has been logged."
     if wants_problem_json():
-        return problem_response(500, "Internal Server Error", detail)
+        return problem_response(
+            Problem(title="Internal Server Error", status=500, detail=detail, instance=request.path)
+        )
     return _render(500, "Internal Server Error", detail)
 
 

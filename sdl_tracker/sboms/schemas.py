@@ -1,0 +1,139 @@
+"""SBOMs, their components and dependencies as the API, `--json` and the OpenAPI document give them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from .models import Sbom, SbomComponent, SbomFormat
+
+
+class SbomWarning(BaseModel):
+    """A format-only violation kept on the SBOM: where and what."""
+
+    path: str
+    message: str
+
+
+class SbomOut(BaseModel):
+    """An SBOM's metadata, counts and format warnings (`created`: only in an import's answer)."""
+
+    id: int
+    product_id: int
+    release: str
+    release_id: int
+    title: str
+    filename: str
+    primary: bool
+    format: SbomFormat
+    spec_version: str
+    sha256: str
+    size: int
+    serial_number: str
+    bom_version: int
+    generated_at: datetime | None
+    subject: dict[str, Any] | None
+    tools: list[dict[str, str]]
+    components: int
+    dependencies: int
+    services: int
+    warnings: list[SbomWarning]
+    strict: bool
+    evidence_id: int | None
+    imported_by: str
+    imported_at: datetime
+    created: bool | None = None
+
+    @classmethod
+    def of(cls, sbom: Sbom, *, created: bool | None = None) -> SbomOut:
+        """An SBOM's metadata, counts and warnings."""
+        return cls(
+            id=sbom.id,
+            product_id=sbom.product_id,
+            release=sbom.release.version,
+            release_id=sbom.release_id,
+            title=sbom.title,
+            filename=sbom.filename,
+            primary=sbom.is_primary,
+            format=sbom.format,
+            spec_version=sbom.spec_version,
+            sha256=sbom.sha256,
+            size=sbom.size,
+            serial_number=sbom.serial_number,
+            bom_version=sbom.bom_version,
+            generated_at=sbom.generated_at,
+            subject=sbom.subject,
+            tools=sbom.tools,
+            components=sbom.component_count,
+            dependencies=sbom.dependency_count,
+            services=sbom.service_count,
+            warnings=[SbomWarning.model_validate(w) for w in sbom.warnings],
+            strict=sbom.strict,
+            evidence_id=sbom.evidence_id,
+            imported_by=sbom.imported_by,
+            imported_at=sbom.imported_at,
+            created=created,
+        )
+
+
+class ComponentOut(BaseModel):
+    """A component listed in an SBOM."""
+
+    position: int
+    parent_position: int | None
+    bom_ref: str
+    type: str
+    group: str
+    name: str
+    version: str
+    purl: str
+    cpe: str
+    scope: str
+    supplier: str
+    hashes: list[dict[str, str]]
+    licenses: list[dict[str, str]]
+
+    @classmethod
+    def of(cls, component: SbomComponent) -> ComponentOut:
+        """One component row."""
+        return cls(
+            position=component.position,
+            parent_position=component.parent_position,
+            bom_ref=component.bom_ref,
+            type=component.type,
+            group=component.group_name,
+            name=component.name,
+            version=component.version,
+            purl=component.purl,
+            cpe=component.cpe,
+            scope=component.scope,
+            supplier=component.supplier,
+            hashes=component.hashes,
+            licenses=component.licenses,
+        )
+
+
+class DependencyOut(BaseModel):
+    """A dependency edge between bom-refs."""
+
+    ref: str
+    depends_on: str
+
+    @classmethod
+    def of(cls, edge: tuple[str, str]) -> DependencyOut:
+        """An edge (ref, depends on)."""
+        return cls(ref=edge[0], depends_on=edge[1])
+
+
+class PolicyOut(BaseModel):
+    """A product's SBOM import policy."""
+
+    product_id: int
+    strict: bool
+
+
+def license_text(licenses: list[dict[str, str]]) -> str:
+    """A component's licenses as one line for pages: ids, names and expressions joined."""
+    return ", ".join(next(iter(item.values()), "") for item in licenses)
