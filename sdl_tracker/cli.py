@@ -124,10 +124,12 @@ def _register_features() -> None:
     from .demo import demo
     from .evidence.cli import evidence
     from .gitlink import cli as gitlink_cli  # noqa: F401 - adds `repo scan` and `release commits`
+    from .jobs.cli import job, worker
     from .products.cli import product, release, repo
     from .sboms.cli import sbom
 
-    for command in (user, member, token, audit, product, release, repo, catalog, evidence, claims, sbom, blobs, demo):
+    commands = (user, member, token, audit, product, release, repo, catalog, evidence, claims, sbom, blobs, demo)
+    for command in (*commands, job, worker):
         cli.add_command(command)
 
 

@@ -24,6 +24,7 @@ from sdl_tracker.accounts.models import User
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
+from sdl_tracker.jobs.services import enqueue
 from sdl_tracker.sboms.services import import_sbom
 from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 from tests.sboms.builders import dumps, json_bom, xml_bom
@@ -107,6 +108,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("sboms.detail", "GET"): "AAAANLL",
     ("sboms.original", "GET"): "AAAANLL",
     ("sboms.primary", "POST"): "AAAFNLL",
+    ("jobs.detail", "GET"): "AAAANLL",
     # The API: the same rules, bearer tokens only.
     ("api.products_api.products_list", "GET"): "AAAAALA",
     ("api.products_api.products_create", "POST"): "AFFFFLF",
@@ -146,6 +148,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
     ("api.catalog_api.catalog_export", "GET"): "AAAAALA",
+    ("api.jobs_api.job_show", "GET"): "AAAANLA",
 }
 
 _unique = itertools.count(1)
@@ -236,6 +239,7 @@ def world(session: Session) -> World:
         ),
     )
     sbom = import_sbom(session, OPERATOR, release.id, Upload("fw.xml", "", io.BytesIO(xml_bom()))).sbom
+    job, _ = enqueue(session, OPERATOR, kind="tests.matrix", arguments={}, product_id=product.id)
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None
     session.commit()
@@ -251,6 +255,7 @@ def world(session: Session) -> World:
         "evidence_id": str(evidence.id),
         "artifact_id": str(evidence.current.artifacts[0].id),
         "sbom_id": str(sbom.id),
+        "job_id": str(job.id),
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}

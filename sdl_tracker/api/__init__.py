@@ -64,6 +64,7 @@ def init_api(app: Flask) -> None:
     from ..claims.api import bp as claims_api
     from ..evidence.api import bp as evidence_api
     from ..gitlink.api import bp as gitlink_api
+    from ..jobs.api import bp as jobs_api
     from ..products.api import bp as products_api
     from ..sboms.api import bp as sboms_api
 
@@ -78,4 +79,5 @@ def init_api(app: Flask) -> None:
     api.register_blueprint(claims_api)
     api.register_blueprint(gitlink_api)
     api.register_blueprint(sboms_api)
+    api.register_blueprint(jobs_api)
     app.register_blueprint(api)

@@ -18,6 +18,7 @@ def init_web(app: Flask) -> None:
     from ..claims.views import bp as claims_bp
     from ..evidence.views import bp as evidence_bp
     from ..gitlink.views import bp as gitlink_bp
+    from ..jobs.views import bp as jobs_bp
     from ..products.views import bp as products_bp
     from ..sboms.views import bp as sboms_bp
     from .views import bp as web_bp
@@ -46,3 +47,4 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(claims_bp)
     app.register_blueprint(sboms_bp)
     app.register_blueprint(gitlink_bp)
+    app.register_blueprint(jobs_bp)
