@@ -66,3 +66,11 @@ def _connect_signals() -> None:
     from .products.signals import release_created
 
     release_created.connect(copy_claims_forward, weak=False)
+    _register_job_kinds()
+
+
+def _register_job_kinds() -> None:
+    """Each feature registers the job kinds it owns (jobs/ imports no feature)."""
+    from .gitlink.scan import register_jobs as gitlink_jobs
+
+    gitlink_jobs()

@@ -109,10 +109,11 @@ def queue_command(
     if not wait:
         emit({"job": job_id, "location": f"/api/v1/jobs/{job_id}"}, as_json, lambda: click.echo(f"queued job {job_id}"))
         return
-    bar = _Bar()
+    bar = _Bar() if not as_json else None  # scripts that read --json get one JSON document
     run_one(database, worker_name(), lease_seconds=lease_seconds(), job_id=job_id, on_progress=bar)
     finished = wait_for(database, job_id, on_progress=bar)
-    bar.close()
+    if bar:
+        bar.close()
     data = job_json(finished)
     if finished.state is JobState.FAILED:
         if as_json:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,44 @@ from . import services
 
 class LeaseLost(Exception):
     """Another worker took the job over (this worker's lease ran out): stop without writing."""
+
+
+class Phases(Protocol):
+    """What work in phases needs: short read and write units, the actor, progress, completion."""
+
+    def read(self) -> AbstractContextManager[Session]: ...
+    def write(self) -> AbstractContextManager[Session]: ...
+    def actor(self, session: Session) -> Principal: ...
+    def progress(self, session: Session, done: int, total: int | None = None, message: str = "") -> None: ...
+    def finish(self, session: Session, result: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class InlinePhases:
+    """Every phase in the caller's one session, for small work that must finish inside it (the demo)."""
+
+    session: Session
+    principal: Principal
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """The caller's session."""
+        yield self.session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """The caller's session (it commits once, at its end)."""
+        yield self.session
+
+    def actor(self, session: Session) -> Principal:
+        """The caller's principal."""
+        return self.principal
+
+    def progress(self, session: Session, done: int, total: int | None = None, message: str = "") -> None:
+        """Nobody follows inline work."""
+
+    def finish(self, session: Session, result: dict[str, Any]) -> None:
+        """No job to complete."""
 
 
 @dataclass
