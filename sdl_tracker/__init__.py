@@ -72,5 +72,7 @@ def _connect_signals() -> None:
 def _register_job_kinds() -> None:
     """Each feature registers the job kinds it owns (jobs/ imports no feature)."""
     from .gitlink.scan import register_jobs as gitlink_jobs
+    from .sboms.importer import register_jobs as sbom_jobs
 
     gitlink_jobs()
+    sbom_jobs()

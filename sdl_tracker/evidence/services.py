@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..audit.services import record
 from ..auth import Permission, Principal, Role, authorize
-from ..blobs import session_blobs, store_blob
+from ..blobs import Blob, session_blobs, store_blob
 from ..catalog.models import CatalogEdition, Requirement
 from ..catalog.rules import ItemKind
 from ..catalog.services import current_editions
@@ -49,6 +49,8 @@ class Upload:
     filename: str
     media_type: str
     stream: IO[bytes]
+    # Already in the blob store under this name (a big SBOM): not read and written again.
+    stored_sha256: str = ""
 
 
 @dataclass
@@ -276,7 +278,8 @@ def _store_artifacts(session: Session, files: Sequence[Upload]) -> list[Artifact
     for upload in files:
         # The blob file is durable before the row exists; if the transaction then fails, the file
         # is merely unreferenced, which `blobs verify` reports and `blobs gc` removes.
-        blob = store_blob(session, upload.stream)
+        known = session.get(Blob, upload.stored_sha256) if upload.stored_sha256 else None
+        blob = known or store_blob(session, upload.stream)
         artifacts.append(
             Artifact(
                 blob_sha256=blob.sha256,

@@ -106,6 +106,12 @@ def queue_command(
     except SQLAlchemyError as exc:
         fail(f"database: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
         return
+    report_job(job_id, wait=wait, as_json=as_json, describe=describe)
+
+
+def report_job(job_id: int, *, wait: bool, as_json: bool, describe: Describe) -> None:
+    """Print a queued job's id, or with `wait` run it here (if no worker has taken it) or follow it to its end."""
+    database = app_db(current_app)
     if not wait:
         emit({"job": job_id, "location": f"/api/v1/jobs/{job_id}"}, as_json, lambda: click.echo(f"queued job {job_id}"))
         return

@@ -58,6 +58,36 @@ class InlinePhases:
 
 
 @dataclass
+class DatabasePhases:
+    """Every phase in its own unit of work, for work a request does at once (a small SBOM upload)."""
+
+    database: Database
+    principal: Principal
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A short read-only unit of work."""
+        with self.database.unit_of_work(read_only=True) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A short write transaction."""
+        with self.database.unit_of_work() as session:
+            yield session
+
+    def actor(self, session: Session) -> Principal:
+        """The requesting principal."""
+        return self.principal
+
+    def progress(self, session: Session, done: int, total: int | None = None, message: str = "") -> None:
+        """Nobody follows work a request waits for."""
+
+    def finish(self, session: Session, result: dict[str, Any]) -> None:
+        """No job to complete."""
+
+
+@dataclass
 class JobContext:
     """What a handler gets: the job's arguments, short units of work, progress, and completion."""
 

@@ -11,15 +11,17 @@ from ..api.openapi import operation, page_args, paginated, parse_body, parse_met
 from ..errors import Invalid
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
+from ..jobs.api import accepted
 from ..products.services import optional_release
-from ..web.context import commit, db_session
+from ..web.context import app_db, commit, db_session
+from .forms import inline_max_bytes
+from .importer import submit_sbom
 from .serialise import component_json, sbom_json
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
     dependencies_of,
     get_sbom,
-    import_sbom,
     list_components,
     list_sboms,
     open_original,
@@ -155,30 +157,34 @@ def sbom_list(product_id: int) -> Response:
 @bp.post("/releases/<int:release_id>/sboms")
 @operation(
     "Import a CycloneDX SBOM (multipart: the document in a `file` part, options in an optional `metadata` part); "
-    "200 with created=false when the same bytes were already imported",
+    "200 with created=false when the same bytes were already imported; a document larger than "
+    "SBOM_INLINE_MAX_BYTES is imported by a job: 202 with the job (see /jobs/{job_id}) and its Location",
     multipart=SbomImportIn,
     response=SbomOut,
     status=201,
     tag="sboms",
 )
-def sbom_import(release_id: int) -> tuple[Response, int]:
-    """Import an SBOM."""
+def sbom_import(release_id: int) -> tuple[Response, int] | tuple[Response, int, dict[str, str]]:
+    """Import an SBOM, or queue its import."""
     options = parse_metadata(SbomImportIn) if "metadata" in request.form else SbomImportIn()
     files = request.files.getlist("file")
     if len(files) != 1:
         raise Invalid.field("file", "send exactly one `file` part with the CycloneDX document")
     upload = Upload(files[0].filename or "", files[0].mimetype or "", files[0].stream)
-    result = import_sbom(
-        db_session(),
+    submitted = submit_sbom(
+        app_db(),
         g.principal,
         release_id,
         upload,
         title=options.title,
         primary=options.primary,
         strict=options.strict,
+        inline_max_bytes=inline_max_bytes(),
     )
-    commit()
-    return jsonify({**sbom_json(result.sbom), "created": result.created}), 201 if result.created else 200
+    if submitted.job is not None:
+        return accepted(submitted.job)
+    sbom = get_sbom(db_session(), g.principal, submitted.sbom_id or 0)
+    return jsonify({**sbom_json(sbom), "created": submitted.created}), 201 if submitted.created else 200
 
 
 @bp.get("/sboms/<int:sbom_id>")

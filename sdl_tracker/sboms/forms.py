@@ -25,3 +25,12 @@ class PolicyForm(FlaskForm):
     """A product's SBOM import policy."""
 
     strict = BooleanField("Refuse SBOMs with format-only schema violations (strict)")
+
+
+def inline_max_bytes() -> int:
+    """SBOM_INLINE_MAX_BYTES, for the doors (web and API): bigger uploads are imported by a job."""
+    from flask import current_app
+
+    from .. import SETTINGS_EXTENSION
+
+    return int(current_app.extensions[SETTINGS_EXTENSION].SBOM_INLINE_MAX_BYTES)

@@ -10,15 +10,15 @@ from ..errors import DomainError
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
 from ..products.services import get_product, get_release
-from ..web.context import commit, db_session, rollback
+from ..web.context import app_db, commit, db_session, rollback
 from ..web.forms import apply_errors
-from .forms import PolicyForm, PrimaryForm, SbomImportForm
+from .forms import PolicyForm, PrimaryForm, SbomImportForm, inline_max_bytes
+from .importer import submit_sbom
 from .serialise import license_text
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
     get_sbom,
-    import_sbom,
     list_components,
     list_sboms,
     open_original,
@@ -34,36 +34,43 @@ PER_PAGE = 100
 @bp.route("/releases/<int:release_id>/sboms", methods=["GET", "POST"])
 def release_sboms(release_id: int) -> Response | str:
     """A release's SBOMs, and the import form for those who may upload."""
-    session = db_session()
-    release = get_release(session, g.principal, release_id)
     form = SbomImportForm()
     if form.is_submitted():
-        authorize(g.principal, Permission.SBOM_UPLOAD, release.product_id)
+        # The import's phases take the write lock in short transactions of their own, which this
+        # request's session would block while it holds the lock (since loading the principal): end it.
+        rollback()
+        with app_db().unit_of_work(read_only=True) as check:
+            release = get_release(check, g.principal, release_id)
+            authorize(g.principal, Permission.SBOM_UPLOAD, release.product_id)
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            result = import_sbom(
-                session,
+            submitted = submit_sbom(
+                app_db(),
                 g.principal,
-                release.id,
+                release_id,
                 Upload(upload.filename or "", upload.mimetype or "", upload.stream),
                 title=form.title.data or "",
                 primary=form.primary.data,
                 strict=form.strict.data,
+                inline_max_bytes=inline_max_bytes(),
             )
         except DomainError as exc:
-            rollback()
             apply_errors(form, exc)
             if exc.message not in form.form_errors:
                 form.form_errors.insert(0, exc.message)  # the verdict, above the violations on the field
         else:
-            commit()
-            sbom = result.sbom
-            if result.created:
+            if submitted.job is not None:
+                flash("The SBOM is large: it is imported by a job; this page shows its progress.", "info")
+                return redirect(url_for("jobs.detail", job_id=submitted.job.id))
+            sbom = get_sbom(db_session(), g.principal, submitted.sbom_id or 0)
+            if submitted.created:
                 flash(f"SBOM “{sbom.title}” imported: {sbom.component_count} components.", "success")
             else:
                 flash(f"These bytes were already imported as SBOM #{sbom.id}; nothing changed.", "info")
             return redirect(url_for("sboms.detail", sbom_id=sbom.id))
+    session = db_session()
+    release = get_release(session, g.principal, release_id)
     return render_template(
         "sboms/release.html",
         release=release,
