@@ -23,7 +23,7 @@ from ..db import git_schemes, utcnow
 from ..errors import Invalid
 from ..evidence.models import Evidence, EvidenceKind
 from ..evidence.services import EvidenceInput, Upload, create_evidence
-from ..jobs.registry import JobContext, Phases, register
+from ..jobs.registry import JobContext, Phases, collector_paused, register
 from ..products.models import Repository
 from . import git
 from .log import LogRecord, parse_stream
@@ -67,6 +67,11 @@ def _working_path(plan: _Plan) -> Path:
 
 def run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
     """Scan one repository: new commits (incremental), trailers to evidence, rewritten history flagged."""
+    with collector_paused():
+        return _run_scan(phases, repository_id)
+
+
+def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
     started = time.monotonic()
     with phases.read() as session:
         actor = phases.actor(session)

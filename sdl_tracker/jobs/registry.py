@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -13,6 +14,21 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..db import Database
 from . import services
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector out of the write transactions of work that holds a big
+    heap (a parsed SBOM, a scan's known commits): one full collection over it takes 100-300 ms,
+    measured inside a 30 ms transaction. Refcounting still frees everything acyclic meanwhile."""
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class LeaseLost(Exception):

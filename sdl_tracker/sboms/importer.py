@@ -23,7 +23,7 @@ from ..errors import Conflict, Invalid
 from ..evidence.rules import clean_filename
 from ..evidence.services import Upload
 from ..jobs.models import Job
-from ..jobs.registry import DatabasePhases, JobContext, Phases, register
+from ..jobs.registry import DatabasePhases, JobContext, Phases, collector_paused, register
 from ..jobs.services import enqueue
 from ..products.models import Release
 from ..products.services import get_release
@@ -33,7 +33,7 @@ from .validation import Rejected, check
 
 SBOM_IMPORT_KIND = "sboms.import"
 # Rows per write transaction: a few tens of milliseconds each on SQLite.
-ROW_BATCH = 2000
+ROW_BATCH = 1000
 DELETE_BATCH = 5000
 # A staged import this old whose request died with its process is abandoned and may be replaced.
 STALE_STAGING = timedelta(minutes=30)
@@ -92,17 +92,18 @@ def import_in_phases(phases: Phases, request: ImportRequest, *, job_id: int | No
     if strict and content.warnings:
         raise _rejected(_strict_refusal(content.warnings))
 
-    sbom_id = _stage(phases, actor, release.id, request, content, strict, job_id)
-    try:
-        _stage_rows(phases, sbom_id, content)
-        with phases.write() as session:
-            out = _publish(session, actor, sbom_id, request, raw)
-            phases.finish(session, out)
-        return out
-    except BaseException:
-        if not isinstance(phases, JobContext):  # a job's cleanup runs from the worker, lease permitting
-            discard_staged(phases, sbom_ids=[sbom_id])
-        raise
+    with collector_paused():
+        sbom_id = _stage(phases, actor, release.id, request, content, strict, job_id)
+        try:
+            _stage_rows(phases, sbom_id, content)
+            with phases.write() as session:
+                out = _publish(session, actor, sbom_id, request, raw)
+                phases.finish(session, out)
+            return out
+        except BaseException:
+            if not isinstance(phases, JobContext):  # a job's cleanup runs from the worker, lease permitting
+                discard_staged(phases, sbom_ids=[sbom_id])
+            raise
 
 
 def _published(session: Session, release_id: int, sha256: str) -> int | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker import SETTINGS_EXTENSION
 from sdl_tracker.audit.models import AuditEvent
+from sdl_tracker.cli import cli
 from sdl_tracker.evidence.services import Upload
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.registry import JobContext
@@ -23,7 +26,7 @@ from sdl_tracker.sboms.importer import ImportRequest, submit_sbom
 from sdl_tracker.sboms.models import Sbom, SbomComponent, SbomDependency
 from sdl_tracker.sboms.services import list_sboms
 from sdl_tracker.web.context import app_db
-from tests.factories import OPERATOR, ApiClient, make_product, make_release, member
+from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, member
 from tests.sboms.builders import dumps, json_bom
 
 
@@ -160,3 +163,31 @@ def test_rows_a_dead_worker_staged_are_removed_before_the_retry(
     assert job is not None and (job.state, job.attempts) == (JobState.SUCCEEDED, 2)
     assert count(session, Sbom) == 1 and count(session, SbomComponent) == 51
     assert session.scalar(select(Sbom.id)) == (job.result or {})["sbom_id"]
+
+
+def test_the_page_and_the_command_queue_big_uploads(
+    app: Flask, session: Session, small_limit: None, tmp_path: Path
+) -> None:
+    product = make_product(session, "PLC")
+    release = make_release(session, product, "4.2.0")
+    member(session, product, "developer", email="dev@example.com")
+    session.commit()
+    browser = app.test_client()
+    login(browser, "dev@example.com")
+    path = f"/releases/{release.id}/sboms"
+    posted = browser.post(
+        path,
+        data={"file": (io.BytesIO(dumps(json_bom(components=50))), "fw.json"), "csrf_token": csrf_token(browser, path)},
+        content_type="multipart/form-data",
+    )
+    assert posted.status_code == 302 and "/jobs/" in posted.headers["Location"]
+    assert "imported by a job" in browser.get(posted.headers["Location"]).get_data(as_text=True)
+    big = tmp_path / "big.json"
+    big.write_bytes(dumps(json_bom(components=60)))
+    runner = app.test_cli_runner()
+    queued = runner.invoke(cli, ["sbom", "import", "PLC", "4.2.0", str(big)])
+    assert queued.exit_code == 0 and queued.output.startswith("queued job ")
+    waited = runner.invoke(cli, ["sbom", "import", "PLC", "4.2.0", str(big), "--wait", "--json"])
+    assert waited.exit_code == 0, waited.output
+    assert json.loads(waited.output)["state"] == "succeeded"  # the same bytes: the same job, run here
+    assert count(session, Sbom) == 1 and count(session, SbomComponent) == 61
