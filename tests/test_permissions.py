@@ -110,6 +110,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("sboms.original", "GET"): "AAAANLL",
     ("sboms.primary", "POST"): "AAAFNLL",
     ("jobs.detail", "GET"): "AAAANLL",
+    ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
     # The API: the same rules, bearer tokens only.
     ("api.products_api.products_list", "GET"): "AAAAALA",
@@ -151,6 +152,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
     ("api.catalog_api.catalog_export", "GET"): "AAAAALA",
     ("api.jobs_api.job_show", "GET"): "AAAANLA",
+    ("api.jobs_api.job_retry", "POST"): "AAFFNLF",
     ("api.gitlink_api.repository_scan", "POST"): "AAFFNLF",
 }
 

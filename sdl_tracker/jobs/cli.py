@@ -17,7 +17,7 @@ from ..errors import DomainError
 from ..web.context import app_db
 from .models import Job, JobState
 from .serialise import job_json
-from .services import get_job
+from .services import get_job, retry_job
 from .worker import run_one, run_worker, wait_for, worker_name
 
 Describe = Callable[[dict[str, Any]], list[str]]
@@ -52,6 +52,16 @@ def job_show(session: Session, actor: Principal, job_id: int, as_json: bool) -> 
     """Print JOB's state, progress, result or error."""
     data = job_json(get_job(session, actor, job_id))
     emit(data, as_json, lambda: click.echo(_status_line(data)))
+
+
+@job.command("retry")
+@click.argument("job_id", metavar="JOB", type=int)
+@json_option
+@server_command()
+def job_retry(session: Session, actor: Principal, job_id: int, as_json: bool) -> None:
+    """Queue the failed JOB again (after fixing its cause); a worker or `--wait` elsewhere runs it."""
+    data = job_json(retry_job(session, actor, job_id))
+    emit(data, as_json, lambda: click.echo(f"queued job {data['id']} again"))
 
 
 def _status_line(data: dict[str, Any]) -> str:

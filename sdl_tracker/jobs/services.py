@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..accounts.services import principal_for
+from ..audit.services import record
 from ..auth import Permission, Principal, authorize
 from ..db import utcnow
-from ..errors import NotFound
+from ..errors import Forbidden, Invalid, NotFound
 from .models import Job, JobState
 
 MAX_ERROR = 500
@@ -92,6 +93,43 @@ def get_job(session: Session, actor: Principal, job_id: int) -> Job:
     return job
 
 
+def _may_manage(actor: Principal, job: Job) -> bool:
+    if actor.is_admin or (actor.user_id is not None and actor.user_id == job.created_by_user_id):
+        return True
+    return job.product_id is not None and actor.has(Permission.PRODUCT_MANAGE, job.product_id)
+
+
+def may_retry(actor: Principal, job: Job) -> bool:
+    """Whether the actor may queue this failed job again: its creator, or who manages its product."""
+    return job.state is JobState.FAILED and _may_manage(actor, job)
+
+
+def retry_job(session: Session, actor: Principal, job_id: int) -> Job:
+    """Queue a failed job again with fresh attempts (after its cause was fixed); audited."""
+    job = get_job(session, actor, job_id)
+    if not _may_manage(actor, job) or (actor.scopes is not None and job.product_id is None):
+        raise Forbidden("only the job's creator or a manager of its product may retry it")
+    if job.state is not JobState.FAILED:
+        raise Invalid.field("state", f"job {job.id} is {job.state.value}; only a failed job can be retried")
+    previous = job.error
+    job.state = JobState.QUEUED
+    job.attempts = 0
+    job.error = ""
+    job.finished_at = None
+    job.progress_done = 0
+    session.flush()
+    record(
+        session,
+        actor,
+        "jobs:job:retry",
+        target_type="job",
+        target_id=job.id,
+        product_id=job.product_id,
+        details={"kind": job.kind, "previous_error": previous},
+    )
+    return job
+
+
 def job_actor(session: Session, job_id: int) -> Principal:
     """Who the job acts as: the queuing user with today's roles and the token's narrowing, or the operator."""
     job = session.get(Job, job_id)
@@ -108,7 +146,7 @@ def job_actor(session: Session, job_id: int) -> Principal:
     if not narrow:
         return principal
     return Principal(
-        label=principal.label,
+        label=job.created_by,  # token:<prefix>:<email>, as the queuing request was audited
         user_id=principal.user_id,
         is_admin=principal.is_admin,
         role_by_product=principal.role_by_product,

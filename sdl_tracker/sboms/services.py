@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
@@ -26,7 +26,6 @@ from .validation import Rejected, SbomFormat, Violation
 # What an SBOM shows: control of third-party components (4-1 SM-9, SM-10) and the CRA's component
 # inventory (Annex I Part II (1)).
 SBOM_REQUIREMENTS = ("SM-9", "SM-10", "II.1")
-INSERT_BATCH = 5000
 MAX_TITLE = 200
 MEDIA_TYPES = {SbomFormat.JSON: "application/vnd.cyclonedx+json", SbomFormat.XML: "application/vnd.cyclonedx+xml"}
 
@@ -106,15 +105,6 @@ def _default_title(content: document.SbomContent, filename: str) -> str:
     subject = content.subject or {}
     name = " ".join(part for part in (subject.get("name", ""), subject.get("version", "")) if part)
     return (name or filename)[:MAX_TITLE]
-
-
-def _insert_rows(session: Session, sbom_id: int, content: document.SbomContent) -> None:
-    components = [{"sbom_id": sbom_id, **row} for row in content.components]
-    edges = [{"sbom_id": sbom_id, "ref": ref, "depends_on": target} for ref, target in content.dependencies]
-    for model, rows in ((SbomComponent, components), (SbomDependency, edges)):
-        # Multi-row statements in batches, instead of an ORM object per row.
-        for start in range(0, len(rows), INSERT_BATCH):
-            session.execute(insert(model), rows[start : start + INSERT_BATCH])
 
 
 def _create_evidence(session: Session, actor: Principal, release: Release, sbom: Sbom, raw: bytes) -> Evidence | None:

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.cli import cli
 from sdl_tracker.db import utcnow
@@ -167,3 +168,21 @@ def test_workers_skip_each_others_jobs_on_postgresql(backend: str, fresh_databas
         first.close()
         second.close()
         database.dispose()
+
+
+def test_a_failed_job_can_be_retried_by_its_product_manager(app: Flask, api: ApiClient, session: Session) -> None:
+    product = make_product(session, "Retry")
+    member(session, product, "security_officer", email="so@example.com")
+    member(session, product, "developer", email="dev@example.com")
+    session.commit()
+    job_id = _queue(app, REFUSED, product_id=product.id, name="x")
+    run_worker(app_db(app), once=True)
+    assert api.call("POST", f"/api/v1/jobs/{job_id}/retry", api.as_user("dev@example.com")).status_code == 403
+    answer = api.call("POST", f"/api/v1/jobs/{job_id}/retry", api.as_user("so@example.com"))
+    assert answer.status_code == 202 and answer.get_json()["state"] == "queued"
+    assert answer.get_json()["attempts"] == 0 and answer.get_json()["error"] == ""
+    again = api.call("POST", f"/api/v1/jobs/{job_id}/retry", api.as_user("so@example.com"))
+    assert again.status_code == 422  # only a failed job
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "jobs:job:retry")).all()
+    assert len(events) == 1 and events[0].actor.endswith(":so@example.com")
+    assert events[0].details["previous_error"] == "name: not a name this job accepts"
