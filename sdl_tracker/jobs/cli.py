@@ -18,7 +18,7 @@ from ..web.context import app_db
 from .models import Job, JobState
 from .serialise import job_json
 from .services import get_job, retry_job
-from .worker import run_one, run_worker, wait_for, worker_name
+from .worker import run_or_follow, run_worker
 
 Describe = Callable[[dict[str, Any]], list[str]]
 
@@ -126,8 +126,7 @@ def report_job(job_id: int, *, wait: bool, as_json: bool, describe: Describe) ->
         emit({"job": job_id, "location": f"/api/v1/jobs/{job_id}"}, as_json, lambda: click.echo(f"queued job {job_id}"))
         return
     bar = _Bar() if not as_json else None  # scripts that read --json get one JSON document
-    run_one(database, worker_name(), lease_seconds=lease_seconds(), job_id=job_id, on_progress=bar)
-    finished = wait_for(database, job_id, on_progress=bar)
+    finished = run_or_follow(database, job_id, lease_seconds=lease_seconds(), on_progress=bar)
     if bar:
         bar.close()
     data = job_json(finished)

@@ -171,9 +171,14 @@ def job_state(database: Database, job_id: int) -> Job | None:
         return session.get(Job, job_id)
 
 
-def wait_for(database: Database, job_id: int, *, on_progress: Progress | None = None, poll: float = 0.5) -> Job:
-    """Follow a job some worker runs until it finishes."""
+def run_or_follow(
+    database: Database, job_id: int, *, lease_seconds: float, on_progress: Progress | None = None, poll: float = 0.5
+) -> Job:
+    """Run the job here whenever it is claimable (queued, or back in the queue for a retry), else follow
+    the worker that holds it, until it finishes."""
+    worker = worker_name()
     while True:
+        run_one(database, worker, lease_seconds=lease_seconds, job_id=job_id, on_progress=on_progress)
         job = job_state(database, job_id)
         if job is None:
             raise LookupError(f"job {job_id} vanished")

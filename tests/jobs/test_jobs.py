@@ -6,7 +6,9 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -17,6 +19,7 @@ from sdl_tracker.auth import Principal
 from sdl_tracker.cli import cli
 from sdl_tracker.db import utcnow
 from sdl_tracker.errors import NotFound
+from sdl_tracker.jobs.cli import report_job
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.services import claim, enqueue, get_job
 from sdl_tracker.jobs.worker import run_one, run_worker
@@ -186,3 +189,16 @@ def test_a_failed_job_can_be_retried_by_its_product_manager(app: Flask, api: Api
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "jobs:job:retry")).all()
     assert len(events) == 1 and events[0].actor.endswith(":so@example.com")
     assert events[0].details["previous_error"] == "name: not a name this job accepts"
+
+
+def test_wait_runs_each_retry_here_then_reports_the_failure(app: Flask, session: Session) -> None:
+    job_id = _queue(app, BROKEN, name="x")
+
+    @click.command()
+    def follow() -> None:
+        report_job(job_id, wait=True, as_json=False, describe=lambda result: [])
+
+    with app.app_context():
+        result = CliRunner().invoke(follow)
+    assert result.exit_code == 2
+    assert result.output.strip().endswith(f"error: job {job_id} failed: RuntimeError: broken on attempt 3")
