@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from sdl_tracker import create_app
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.jobs.models import Job, JobState
-from sdl_tracker.jobs.services import enqueue
+from sdl_tracker.jobs.services import claim, enqueue
 from sdl_tracker.products.models import Product
 from sdl_tracker.web.context import app_db
 from tests.jobs.kinds import PUBLISH
@@ -92,4 +93,40 @@ def test_a_killed_worker_leaves_the_job_to_the_next_one(backend: str, fresh_data
     # A third worker finds nothing to do: the job is never completed twice.
     third = _worker(env)
     assert third.communicate(timeout=60)[0].decode().strip().endswith("0 job(s) run")
+    database.dispose()
+
+
+def test_the_heartbeat_keeps_a_long_phase_s_lease(backend: str, fresh_database_url: Any, tmp_path: Path) -> None:
+    from sdl_tracker import schema
+    from sdl_tracker.jobs.worker import run_one
+    from tests.jobs.kinds import register_test_kinds
+
+    register_test_kinds()
+    app = create_app({"DATABASE_URL": fresh_database_url(backend), "DATA_DIR": str(tmp_path)})
+    database = app_db(app)
+    schema.upgrade(database)
+    with database.unit_of_work() as session:
+        job_id = enqueue(
+            session,
+            Principal.operator("t"),
+            kind=PUBLISH,
+            arguments={"name": "Patient", "pause_first": 2},
+            product_id=None,
+        )[0].id
+    # A 0.9 s lease and a 2 s pause: only the heartbeat (every 0.3 s) keeps another worker off it.
+    rival: list[object] = []
+
+    def try_to_take_over() -> None:
+        time.sleep(1.5)
+        with database.unit_of_work() as session:
+            rival.append(claim(session, "rival", lease_seconds=60))
+
+    thread = threading.Thread(target=try_to_take_over)
+    thread.start()
+    assert run_one(database, "steady", lease_seconds=0.9) == (job_id, JobState.SUCCEEDED)
+    thread.join()
+    assert rival == [None]
+    with database.unit_of_work(read_only=True) as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.attempts == 1
     database.dispose()
