@@ -34,5 +34,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f('fk_sbom_staged_by_job_id_job'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_sbom_staged_by_job_id'))
         batch_op.drop_column('staged_by_job_id')
+        # The CHECK constraint names the column: on SQLite's table copy it would outlive it.
+        batch_op.drop_constraint(batch_op.f('ck_sbom_sbom_state'), type_='check')
         batch_op.drop_column('state')
 
