@@ -16,9 +16,15 @@ from sdl_tracker.installation import app_db
 from sdl_tracker.products.services import create_product
 
 
-def fresh_product(work: Path, database_url: str, component_type: str) -> tuple[Database, Principal, int]:
+def fresh_product(
+    work: Path, database_url: str, component_type: str, *, max_upload_bytes: int = 0
+) -> tuple[Database, Principal, int]:
     """The database (SQLite in `work` unless a URL is given), the operator, and a new product's id."""
-    config = {"DATA_DIR": str(work / "data"), **({"DATABASE_URL": database_url} if database_url else {})}
+    config: dict[str, object] = {"DATA_DIR": str(work / "data")}
+    if database_url:
+        config["DATABASE_URL"] = database_url
+    if max_upload_bytes:
+        config["MAX_UPLOAD_BYTES"] = max_upload_bytes
     database = app_db(create_app(config))
     schema.upgrade(database)
     operator = Principal.operator("bench")

@@ -41,6 +41,7 @@ from .evidence.cli import evidence
 from .evidence.views import bp as evidence_bp
 from .gitlink import cli as gitlink_cli
 from .gitlink.api import bp as gitlink_api
+from .gitlink.scan import register_jobs as register_scan_jobs
 from .gitlink.views import bp as gitlink_bp
 from .installation import (
     DB_EXTENSION,
@@ -49,6 +50,9 @@ from .installation import (
     GitPolicy,
     Installation,
 )
+from .jobs.api import bp as jobs_api
+from .jobs.cli import job, worker
+from .jobs.views import bp as jobs_bp
 from .keys import Keyring
 from .products.api import bp as products_api
 from .products.cli import product, release, repo
@@ -57,6 +61,7 @@ from .products.views import bp as products_bp
 from .resources import resource_dir
 from .sboms.api import bp as sboms_api
 from .sboms.cli import sbom
+from .sboms.importer import register_jobs as register_sbom_jobs
 from .sboms.views import bp as sboms_bp
 from .signing.cli import keys
 from .signing.views import bp as keys_bp
@@ -73,11 +78,20 @@ PAGES: tuple[Blueprint, ...] = (
     claims_bp,
     sboms_bp,
     gitlink_bp,
+    jobs_bp,
     keys_bp,
 )
 
 # The /api/v1 blueprints.
-API: tuple[Blueprint, ...] = (products_api, catalog_api, evidence_api, claims_api, gitlink_api, sboms_api)
+API: tuple[Blueprint, ...] = (
+    products_api,
+    catalog_api,
+    evidence_api,
+    claims_api,
+    gitlink_api,
+    sboms_api,
+    jobs_api,
+)
 
 # The server commands (the `sdl-tracker` group adds `info`, `db`, `run`, `routes` and `shell`).
 # gitlink adds `repo scan` and `release commits` to the products' groups.
@@ -96,6 +110,8 @@ COMMANDS: tuple[click.Command, ...] = (
     sbom,
     blobs,
     demo,
+    job,
+    worker,
 )
 _ = gitlink_cli
 
@@ -103,6 +119,12 @@ _ = gitlink_cli
 def connect_signals() -> None:
     """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
     release_created.connect(copy_claims_forward, weak=False)
+
+
+def register_job_kinds() -> None:
+    """Each feature registers the job kinds it owns (jobs/ imports no feature); registering twice is harmless."""
+    register_scan_jobs()
+    register_sbom_jobs()
 
 
 def open_installation(
@@ -153,4 +175,5 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     set_token_authenticator(app, authenticate_api_token)
     set_principal_resolver(app, principal_for_email)
     connect_signals()
+    register_job_kinds()
     return app

@@ -79,6 +79,11 @@ class Settings:
     TRUSTED_PROXIES: int = 0
     # Remote schemes a repository may be mirrored from (file:// and local paths: administrators only).
     GIT_SCHEMES: str = ",".join(sorted(DEFAULT_GIT_SCHEMES))
+    # A worker's hold on a job; its heartbeat renews it every third. A killed worker's job is taken
+    # over once this runs out.
+    JOB_LEASE_SECONDS: int = 60
+    # SBOM uploads larger than this are imported by a job (202 Accepted); smaller ones at once.
+    SBOM_INLINE_MAX_BYTES: int = 5 * 1024 * 1024
 
     @property
     def git_schemes(self) -> frozenset[str]:
@@ -114,6 +119,8 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "TESTING": _parse_bool,
     "TRUSTED_PROXIES": _parse_int,
     "GIT_SCHEMES": _parse_str,
+    "JOB_LEASE_SECONDS": _parse_int,
+    "SBOM_INLINE_MAX_BYTES": _parse_int,
 }
 SETTING_NAMES = frozenset(f.name for f in fields(Settings))
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -176,6 +183,10 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
         raise ConfigError("SQLITE_BUSY_TIMEOUT_MS: must not be negative")
     if settings.SLOW_WRITE_MS < 0:
         raise ConfigError("SLOW_WRITE_MS: must not be negative")
+    if not 3 <= settings.JOB_LEASE_SECONDS <= 3600:
+        raise ConfigError("JOB_LEASE_SECONDS: must be 3-3600")
+    if settings.SBOM_INLINE_MAX_BYTES < 0:
+        raise ConfigError("SBOM_INLINE_MAX_BYTES: must not be negative")
     log_level = settings.LOG_LEVEL.upper()
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")

@@ -148,6 +148,11 @@ class Database:
         )
         self._bound = True
 
+    @property
+    def bound(self) -> bool:
+        """Whether sessions share one test connection (so no second thread may use the database)."""
+        return self._bound
+
     def safe_url(self) -> str:
         """The database URL without its password."""
         return self.url.render_as_string(hide_password=True)

@@ -10,6 +10,7 @@ from .claims import models as claim_models
 from .db import Base
 from .evidence import models as evidence_models
 from .gitlink import models as git_models
+from .jobs import models as job_models
 from .products import models as products_models
 from .sboms import models as sbom_models
 
@@ -22,6 +23,7 @@ __all__ = [
     "claim_models",
     "evidence_models",
     "git_models",
+    "job_models",
     "products_models",
     "sbom_models",
 ]

@@ -25,6 +25,8 @@ from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.installation import installation
+from sdl_tracker.jobs.services import enqueue
+from sdl_tracker.products.repositories import add_repository
 from sdl_tracker.sboms.services import import_sbom
 from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 from tests.sboms.builders import dumps, json_bom, xml_bom
@@ -110,6 +112,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("sboms.detail", "GET"): "AAAANLL",
     ("sboms.original", "GET"): "AAAANLL",
     ("sboms.primary", "POST"): "AAAFNLL",
+    ("jobs.detail", "GET"): "AAAANLL",
+    ("jobs.retry", "POST"): "AAFFNLL",
+    ("gitlink.scan", "POST"): "AAFFNLL",
     # The API: the same rules, bearer tokens only.
     ("api.products_api.products_list", "GET"): "AAAAALA",
     ("api.products_api.products_create", "POST"): "AFFFFLF",
@@ -149,6 +154,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
     ("api.catalog_api.catalog_export", "GET"): "AAAAALA",
+    ("api.jobs_api.job_show", "GET"): "AAAANLA",
+    ("api.jobs_api.job_retry", "POST"): "AAFFNLF",
+    ("api.gitlink_api.repository_scan", "POST"): "AAFFNLF",
 }
 
 _unique = itertools.count(1)
@@ -239,6 +247,8 @@ def world(session: Session) -> World:
         ),
     )
     sbom = import_sbom(session, OPERATOR, release.id, Upload("fw.xml", "", io.BytesIO(xml_bom()))).sbom
+    job, _ = enqueue(session, OPERATOR, kind="tests.matrix", arguments={}, product_id=product.id)
+    repository = add_repository(session, OPERATOR, product.id, name="matrix", location="https://git.example.com/m.git")
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None
     session.commit()
@@ -255,6 +265,8 @@ def world(session: Session) -> World:
         "artifact_id": str(evidence.current.artifacts[0].id),
         "sbom_id": str(sbom.id),
         "key_id": installation(session).keys.active().key_id,
+        "job_id": str(job.id),
+        "repository_id": str(repository.id),
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}

@@ -1,7 +1,7 @@
 """audit checkpoints name the signing key that made them
 
 Revision ID: 5b7e2c91d0a4
-Revises: 49a7de0d067c
+Revises: 41a4c4d477dd
 Create Date: 2026-12-04 18:50:00.000000
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from cryptography.hazmat.primitives import serialization
 
 revision: str = "5b7e2c91d0a4"
-down_revision: str | None = "49a7de0d067c"
+down_revision: str | None = "41a4c4d477dd"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

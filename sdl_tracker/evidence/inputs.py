@@ -23,6 +23,8 @@ class Upload:
     filename: str
     media_type: str
     stream: IO[bytes]
+    # Already in the blob store under this name (a big SBOM): not read and written again.
+    stored_sha256: str = ""
 
 
 @dataclass

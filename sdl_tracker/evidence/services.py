@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
-from ..blobs import store_blob
+from ..blobs import Blob, store_blob
 from ..db import utcnow
 from ..errors import FieldError, Invalid
 from ..products.models import Product
@@ -48,7 +48,8 @@ def _store_artifacts(session: Session, files: Sequence[Upload]) -> list[Artifact
     for upload in files:
         # The blob file is durable before the row exists; if the transaction then fails, the file
         # is merely unreferenced, which `blobs verify` reports and `blobs gc` removes.
-        blob = store_blob(session, upload.stream)
+        known = session.get(Blob, upload.stored_sha256) if upload.stored_sha256 else None
+        blob = known or store_blob(session, upload.stream)
         artifacts.append(
             Artifact(
                 blob_sha256=blob.sha256,

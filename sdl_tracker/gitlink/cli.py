@@ -1,36 +1,48 @@
-"""`sdl-tracker repo scan` and `sdl-tracker release commits`."""
+"""`sdl-tracker repo scan` (queues a scan job; --wait runs or follows it) and `sdl-tracker release commits`."""
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
 from ..commands import echo_lines, emit, json_option, server_command
+from ..jobs.cli import as_option, queue_command, wait_option
 from ..products.cli import release, repo
 from ..products.services import get_product_by_name
-from .schemas import ReleaseCommitsOut, ScanSummaryOut
-from .services import release_commits, scan_repository
+from .schemas import ReleaseCommitsOut
+from .services import queue_scan, release_commits
+
+
+def _summary_lines(summary: dict[str, Any]) -> list[str]:
+    return [
+        f"{summary['repository']}: {summary['new_commits']} new commits, {summary['trailers']} trailers, "
+        f"{summary['evidence_created']} evidence created, {summary['evidence_linked']} linked, "
+        f"{summary['unreachable']} unreachable ({summary['seconds']} s)",
+        *summary["problems"],
+    ]
 
 
 @repo.command("scan")
 @click.argument("repository_id", metavar="REPO", type=int)
+@wait_option
 @json_option
-@server_command()
-def repo_scan(session: Session, actor: Principal, repository_id: int, as_json: bool) -> None:
-    """Read REPO's new commits (REPO is the id from `repo list`), link trailers to evidence."""
-    with click.progressbar(length=0, label="commits", show_pos=True, file=sys.stderr, hidden=as_json) as bar:
-        summary = scan_repository(session, actor, repository_id, progress=lambda n: bar.update(n))
-    data = ScanSummaryOut.of(summary).model_dump(mode="json")
-    lines = [
-        f"{summary.repository}: {summary.new_commits} new commits, {summary.trailers} trailers, "
-        f"{summary.evidence_created} evidence created, {summary.evidence_linked} linked, "
-        f"{summary.unreachable} unreachable ({summary.seconds} s)",
-        *summary.problems,
-    ]
-    emit(data, as_json, echo_lines(lines, ""))
+@as_option
+def repo_scan(repository_id: int, wait: bool, as_json: bool, as_email: str | None) -> None:
+    """Queue a scan of REPO (the id from `repo list`): new commits, trailers to evidence.
+
+    Prints the job id; with --wait, runs the scan here when no worker has taken it (so no worker
+    need be running) or follows the worker's progress, then prints the summary.
+    """
+    queue_command(
+        lambda session, actor: queue_scan(session, actor, repository_id),
+        as_email=as_email,
+        wait=wait,
+        as_json=as_json,
+        describe=_summary_lines,
+    )
 
 
 @release.command("commits")

@@ -103,6 +103,17 @@ def reachable(path: Path, tips: list[str]) -> set[str]:
         return set(_run(path, "rev-list", "--stdin", stdin=stdin).split())
 
 
+def count(path: Path, include: list[str], exclude: list[str]) -> int:
+    """How many commits `stream_log` will list (cheap: no commit messages are read)."""
+    revisions = [s for s in include if SHA.match(s)] + [f"^{s}" for s in exclude if SHA.match(s)]
+    if not [s for s in include if SHA.match(s)]:
+        return 0
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(("\n".join(revisions) + "\n").encode())
+        stdin.seek(0)
+        return int(_run(path, "rev-list", "--count", "--stdin", stdin=stdin).strip() or 0)
+
+
 def stream_log(path: Path, include: list[str], exclude: list[str]) -> Iterator[bytes]:
     """`git log` of the commits reachable from `include` but not from `exclude`, as raw chunks."""
     revisions = [s for s in include if SHA.match(s)] + [f"^{s}" for s in exclude if SHA.match(s)]

@@ -1,35 +1,29 @@
-"""Scanning repositories into commit rows, evidence from trailers, review coverage of a release."""
+"""Queueing repository scans (they run as jobs, see scan.py) and review coverage of a release."""
 
 from __future__ import annotations
 
-import io
-import json
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
-from ..db import utcnow
-from ..errors import Invalid, NotFound
+from ..errors import NotFound
 from ..evidence.models import Evidence, EvidenceKind, ReviewState
-from ..evidence.services import EvidenceInput, Upload, create_evidence
-from ..installation import installation
+from ..jobs.models import Job
+from ..jobs.services import active_job, enqueue
 from ..products.models import Release, Repository
 from ..products.rules import previous_release
 from ..products.services import get_product, get_release_by_version
-from . import git
-from .log import LogRecord, parse_stream
 from .models import Commit, CommitEvidence
-from .rules import TRACEABILITY, commits_between, evidence_reference, resolve_ref, rule_for
+from .rules import commits_between, resolve_ref
 
 BATCH = 2000
+SCAN_KIND = "gitlink.scan"
 
 
 @dataclass
@@ -54,192 +48,26 @@ def get_repository(session: Session, actor: Principal, repository_id: int) -> Re
     return repository
 
 
-def working_path(session: Session, repository: Repository) -> Path:
-    """The repository to read: the local path, or the mirror kept in the data directory (fetched now)."""
-    if git.is_remote(repository.location):
-        mirror = installation(session).mirrors_dir / f"{repository.id}.git"
-        return git.sync_mirror(
-            repository.location,
-            mirror,
-            allow_file=repository.location.startswith("file://"),
-            schemes=installation(session).git.schemes,
-        )
-    path = Path(repository.location)
-    if not path.exists():
-        raise Invalid.field("location", f"{repository.location} does not exist on this server")
-    return path
-
-
-def _row(repository_id: int, rec: LogRecord) -> dict[str, Any]:
-    return {
-        "repository_id": repository_id,
-        "sha": rec.sha,
-        "parents": list(rec.parents),
-        "author_name": rec.author_name[:300],
-        "author_email": rec.author_email[:320],
-        "authored_at": rec.authored_at,
-        "committer_name": rec.committer_name[:300],
-        "committer_email": rec.committer_email[:320],
-        "committed_at": rec.committed_at,
-        "subject": rec.subject[:1000],
-        "trailers": [list(t) for t in rec.trailers],
-        "paths": list(rec.paths),
-        "reachable": True,
-    }
-
-
-def scan_repository(
-    session: Session, actor: Principal, repository_id: int, *, progress: Callable[[int], None] | None = None
-) -> ScanSummary:
-    """Read the commits not seen before (incremental), link trailers to evidence, flag rewritten history."""
-    started = time.monotonic()
+def queue_scan(session: Session, actor: Principal, repository_id: int) -> Job:
+    """Queue a scan of the repository (a scan already queued or running is returned instead)."""
     repository = get_repository(session, actor, repository_id)
     authorize(actor, Permission.REPOSITORY_MANAGE, repository.product_id)
-    path = working_path(session, repository)
-    current = git.refs(path, repository.ref_patterns)
-    summary = ScanSummary(repository.name)
-    if current == repository.refs:
-        # No branch or tag moved: nothing new, nothing rewritten (a rescan costs one for-each-ref).
-        repository.last_scanned_at = utcnow()
-        summary.unreachable = (
-            session.scalar(
-                select(func.count())
-                .select_from(Commit)
-                .where(Commit.repository_id == repository.id, Commit.reachable.is_(False))
-            )
-            or 0
-        )
-        summary.seconds = round(time.monotonic() - started, 3)
-        return summary
-    known = set(session.scalars(select(Commit.sha).where(Commit.repository_id == repository.id)))
-    records = parse_stream(git.stream_log(path, sorted(set(current.values())), sorted(set(repository.refs.values()))))
-    pending: list[LogRecord] = []
-    for rec in records:
-        if rec.sha in known:
-            continue
-        known.add(rec.sha)
-        pending.append(rec)
-        if len(pending) >= BATCH:
-            _store(session, actor, repository, pending, summary, progress)
-            pending = []
-    _store(session, actor, repository, pending, summary, progress)
-    summary.unreachable = _mark_reachability(session, repository, git.reachable(path, sorted(set(current.values()))))
-    repository.refs = current
-    repository.last_scanned_at = utcnow()
-    summary.seconds = round(time.monotonic() - started, 3)
+    running = active_job(session, SCAN_KIND, repository.product_id, repository_id=repository.id)
+    if running is not None:
+        return running
+    job, _ = enqueue(
+        session, actor, kind=SCAN_KIND, arguments={"repository_id": repository.id}, product_id=repository.product_id
+    )
     record(
         session,
         actor,
-        "gitlink:repository:scan",
+        "gitlink:repository:queue-scan",
         target_type="repository",
         target_id=repository.id,
         product_id=repository.product_id,
-        details={k: v for k, v in summary.__dict__.items() if k not in ("seconds", "problems")},
+        details={"job": job.id, "repository": repository.name},
     )
-    return summary
-
-
-def _store(
-    session: Session,
-    actor: Principal,
-    repository: Repository,
-    records: list[LogRecord],
-    summary: ScanSummary,
-    progress: Callable[[int], None] | None,
-) -> None:
-    if not records:
-        return
-    # One multi-row INSERT per batch: no ORM object per commit.
-    session.execute(insert(Commit), [_row(repository.id, rec) for rec in records])
-    summary.new_commits += len(records)
-    with_trailers = [rec for rec in records if rec.trailers]
-    if with_trailers:
-        ids = dict(
-            session.execute(
-                select(Commit.sha, Commit.id).where(
-                    Commit.repository_id == repository.id, Commit.sha.in_([r.sha for r in with_trailers])
-                )
-            ).all()
-        )
-        for rec in with_trailers:
-            _link_trailers(session, actor, repository, ids[rec.sha], rec, summary)
-    if progress:
-        progress(len(records))
-
-
-def _link_trailers(
-    session: Session, actor: Principal, repository: Repository, commit_id: int, rec: LogRecord, summary: ScanSummary
-) -> None:
-    for key, value in rec.trailers:
-        rule = rule_for(key)
-        if rule is None and key.lower() != TRACEABILITY:
-            continue
-        summary.trailers += 1
-        if rule is None:
-            continue  # Security-Requirement: kept on the commit for traceability, no evidence of its own
-        named = evidence_reference(value)
-        if named is not None:
-            evidence = session.get(Evidence, named)
-            if evidence is None or evidence.product_id not in (None, repository.product_id):
-                summary.problems.append(f"{rec.sha[:10]}: {key} names unknown evidence #{named}")
-                continue
-            session.add(CommitEvidence(commit_id=commit_id, evidence_id=evidence.id, trailer=key[:80]))
-            summary.evidence_linked += 1
-            continue
-        # The artifact is the commit's own record: what the trailer states, where and by whom.
-        statement = json.dumps(
-            {
-                "repository": repository.name,
-                "commit": rec.sha,
-                "author": rec.author_email,
-                "subject": rec.subject,
-                "trailer": [key, value],
-            },
-            indent=2,
-        ).encode()
-        details = {"change": rec.sha, "reviewer": value[:200]} if rule.kind == EvidenceKind.CODE_REVIEW.value else None
-        try:
-            evidence = create_evidence(
-                session,
-                actor,
-                product_id=repository.product_id,
-                kind=rule.kind,
-                data=EvidenceInput(
-                    title=rule.title.format(value=value[:120], short=rec.sha[:10])[:200],
-                    requirements=[rule.requirement],
-                    effective_date=min(rec.authored_at.date(), utcnow().date()),
-                    author=rec.author_name[:200],
-                    details=details,
-                    files=[Upload(f"commit-{rec.sha[:12]}.json", "application/json", io.BytesIO(statement))],
-                ),
-            )
-        except Invalid as exc:
-            summary.problems.append(f"{rec.sha[:10]}: {key}: {exc.one_line()}")
-            continue
-        session.add(CommitEvidence(commit_id=commit_id, evidence_id=evidence.id, trailer=key[:80]))
-        summary.evidence_created += 1
-
-
-def _mark_reachability(session: Session, repository: Repository, reachable: set[str]) -> int:
-    """Flag commits that rewritten history no longer reaches (and unflag any that came back)."""
-    rows = session.execute(select(Commit.id, Commit.sha, Commit.reachable).where(Commit.repository_id == repository.id))
-    lost: list[int] = []
-    back: list[int] = []
-    for commit_id, sha, was in rows:
-        now = sha in reachable
-        if now != was:
-            (back if now else lost).append(commit_id)
-    for ids, value in ((lost, False), (back, True)):
-        for start in range(0, len(ids), BATCH):
-            session.execute(update(Commit).where(Commit.id.in_(ids[start : start + BATCH])).values(reachable=value))
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Commit)
-            .where(Commit.repository_id == repository.id, Commit.reachable.is_(False))
-        )
-        or 0
-    )
+    return job
 
 
 @dataclass

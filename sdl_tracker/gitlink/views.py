@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, g, redirect, render_template, url_for
+from werkzeug import Response
 
 from ..products.services import get_release
 from ..web.context import db_session
 from .schemas import ReleaseCommitsOut
-from .services import release_commits
+from .services import queue_scan, release_commits
 
 bp = Blueprint("gitlink", __name__)
 
@@ -19,3 +20,10 @@ def commits(release_id: int) -> str:
     release = get_release(session, g.principal, release_id)
     result = ReleaseCommitsOut.of(release_commits(session, g.principal, release.product_id, release.version))
     return render_template("gitlink/commits.html", release=release, product=release.product, result=result)
+
+
+@bp.post("/repositories/<int:repository_id>/scan")
+def scan(repository_id: int) -> Response:
+    """Queue a scan of the repository and show its job's progress."""
+    job = queue_scan(db_session(), g.principal, repository_id)
+    return redirect(url_for("jobs.detail", job_id=job.id))

@@ -191,7 +191,7 @@ def create_repository_view(product_id: int) -> Response | str:
             apply_errors(form, exc)
         else:
             flash(
-                f"Repository {repository.name} registered; scan it with `sdl-tracker repo scan {repository.id}`.",
+                f"Repository {repository.name} registered; scan it with Scan now on this page.",
                 "success",
             )
             return redirect(url_for("products.detail", product_id=product.id))

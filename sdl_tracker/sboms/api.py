@@ -10,15 +10,19 @@ from ..errors import Invalid
 from ..evidence.downloads import attachment_response
 from ..evidence.rules import SERVED_MEDIA_TYPES
 from ..evidence.services import Upload
+from ..installation import app_db
+from ..jobs.api import accepted
+from ..jobs.schemas import JobOut
 from ..products.services import optional_release
 from ..web.context import db_session
+from .forms import inline_max_bytes
+from .importer import submit_sbom
 from .schemas import ComponentOut, DependencyOut, PolicyOut, SbomOut
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
     dependencies_of,
     get_sbom,
-    import_sbom,
     list_components,
     list_sboms,
     open_original,
@@ -65,29 +69,34 @@ def sbom_list(product_id: int) -> Response:
 @bp.post("/releases/<int:release_id>/sboms")
 @operation(
     "Import a CycloneDX SBOM (multipart: the document in a `file` part, options in an optional `metadata` part); "
-    "200 with created=false when the same bytes were already imported",
+    "200 with created=false when the same bytes were already imported; a document larger than "
+    "SBOM_INLINE_MAX_BYTES is imported by a job: 202 with the job (see /jobs/{job_id}) and its Location",
     multipart=SbomImportIn,
-    responses={201: SbomOut, 200: SbomOut},
+    responses={201: SbomOut, 200: SbomOut, 202: JobOut},
     problems=[409],
     tag="sboms",
 )
 def sbom_import(release_id: int) -> Response:
-    """Import an SBOM."""
+    """Import an SBOM, or queue its import."""
     options = parse_metadata(SbomImportIn) if "metadata" in request.form else SbomImportIn()
     files = request.files.getlist("file")
     if len(files) != 1:
         raise Invalid.field("file", "send exactly one `file` part with the CycloneDX document")
     upload = Upload(files[0].filename or "", files[0].mimetype or "", files[0].stream)
-    result = import_sbom(
-        db_session(),
+    submitted = submit_sbom(
+        app_db(),
         g.principal,
         release_id,
         upload,
         title=options.title,
         primary=options.primary,
         strict=options.strict,
+        inline_max_bytes=inline_max_bytes(),
     )
-    return json_response(SbomOut.of(result.sbom, created=result.created), 201 if result.created else 200)
+    if submitted.job is not None:
+        return accepted(submitted.job)
+    sbom = get_sbom(db_session(), g.principal, submitted.sbom_id or 0)
+    return json_response(SbomOut.of(sbom, created=submitted.created), 201 if submitted.created else 200)
 
 
 @bp.get("/sboms/<int:sbom_id>")

@@ -6,18 +6,23 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import echo_lines, emit, json_option, server_command
+from ..commands import acting_principal, echo_lines, emit, fail, json_option, server_command
+from ..errors import DomainError
 from ..evidence.services import Upload
+from ..installation import app_db
+from ..jobs.cli import as_option, report_job, wait_option
 from ..products.services import get_product_by_name, get_release_by_version, optional_release
+from .forms import inline_max_bytes
+from .importer import submit_sbom
 from .schemas import ComponentOut, SbomOut
 from .services import (
     ComponentQuery,
     get_sbom,
-    import_sbom,
     list_components,
     list_sboms,
     set_policy,
@@ -43,29 +48,56 @@ def _line(data: dict[str, Any]) -> str:
 @click.option("--title", default="", help="A name for it (default: the subject component, or the file name).")
 @click.option("--primary", is_flag=True, help="Make it the release's primary SBOM.")
 @click.option("--strict", is_flag=True, help="Refuse format-only schema violations too.")
+@wait_option
 @json_option
-@server_command()
+@as_option
 def sbom_import(
-    session: Session,
-    actor: Principal,
     product_name: str,
     version: str,
     path: Path,
     title: str,
     primary: bool,
     strict: bool,
+    wait: bool,
     as_json: bool,
+    as_email: str | None,
 ) -> None:
-    """Validate FILE (CycloneDX 1.2-1.7, JSON or XML) and import it for PRODUCT VERSION."""
-    product = get_product_by_name(session, actor, product_name)
-    release = get_release_by_version(session, actor, product.id, version)
-    with path.open("rb") as stream:
-        result = import_sbom(
-            session, actor, release.id, Upload(path.name, "", stream), title=title, primary=primary, strict=strict
-        )
-    data = SbomOut.of(result.sbom, created=result.created).model_dump(mode="json")
-    lines = [("imported " if result.created else "already imported, nothing changed: ") + _line(data)]
-    lines += [f"  warning: {w['path'] or '/'}: {w['message']}" for w in data["warnings"]] if result.created else []
+    """Validate FILE (CycloneDX 1.2-1.7, JSON or XML) and import it for PRODUCT VERSION.
+
+    A file larger than SBOM_INLINE_MAX_BYTES is imported by a job: its id is printed, or with
+    --wait the import runs here (or is followed, when a worker took it) and its result printed.
+    """
+    database = app_db(current_app)
+    try:
+        with database.unit_of_work(read_only=True) as session:
+            actor = acting_principal(session, as_email)
+            product = get_product_by_name(session, actor, product_name)
+            release = get_release_by_version(session, actor, product.id, version)
+        with path.open("rb") as stream:
+            submitted = submit_sbom(
+                database,
+                actor,
+                release.id,
+                Upload(path.name, "", stream),
+                title=title,
+                primary=primary,
+                strict=strict,
+                inline_max_bytes=inline_max_bytes(),
+            )
+        if submitted.job is not None:
+            report_job(
+                submitted.job.id, wait=wait, as_json=as_json, describe=lambda r: [f"imported as SBOM #{r['sbom_id']}"]
+            )
+            return
+        with database.unit_of_work(read_only=True) as session:
+            data = SbomOut.of(get_sbom(session, actor, submitted.sbom_id or 0), created=submitted.created).model_dump(
+                mode="json"
+            )
+    except DomainError as exc:
+        fail(exc.one_line())
+        return
+    lines = [("imported " if submitted.created else "already imported, nothing changed: ") + _line(data)]
+    lines += [f"  warning: {w['path'] or '/'}: {w['message']}" for w in data["warnings"]] if submitted.created else []
     emit(data, as_json, echo_lines(lines, ""))
 
 

@@ -7,6 +7,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField
 from wtforms.validators import Length, Optional
 
+from ..installation import app_settings
+
 
 class SbomImportForm(FlaskForm):
     """Import a CycloneDX document for a release."""
@@ -25,3 +27,8 @@ class PolicyForm(FlaskForm):
     """A product's SBOM import policy."""
 
     strict = BooleanField("Refuse SBOMs with format-only schema violations (strict)")
+
+
+def inline_max_bytes() -> int:
+    """SBOM_INLINE_MAX_BYTES, for the doors (web and API): bigger uploads are imported by a job."""
+    return app_settings().SBOM_INLINE_MAX_BYTES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..db import Base, UTCDateTime, str_enum, utcnow
 from ..products.models import Release
 from .validation import SbomFormat
+
+
+class SbomState(enum.StrEnum):
+    """A big import is staged (invisible to every query) until it is published in one short transaction."""
+
+    STAGING = "staging"
+    PUBLISHED = "published"
 
 
 class Sbom(Base):
@@ -63,6 +71,11 @@ class Sbom(Base):
     evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id", ondelete="SET NULL"))
     imported_by: Mapped[str] = mapped_column(String(400))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    state: Mapped[SbomState] = mapped_column(
+        str_enum(SbomState, "sbom_state"), default=SbomState.PUBLISHED, server_default=SbomState.PUBLISHED.value
+    )
+    # The job whose attempt staged the rows, so a retry or a failure can remove them.
+    staged_by_job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"), index=True)
 
     release: Mapped[Release] = relationship(lazy="joined")
 

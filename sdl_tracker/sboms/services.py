@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
-from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..blobs import session_blobs, store_blob
 from ..db import utcnow
-from ..errors import Conflict, FieldError, Invalid, NotFound
+from ..errors import FieldError, Invalid, NotFound
 from ..evidence.links import known_requirement_refs
 from ..evidence.models import Evidence, EvidenceKind
-from ..evidence.rules import clean_filename
 from ..evidence.services import EvidenceInput, Upload, create_evidence
 from ..products.models import Release
 from ..products.services import authorize_manage_product, get_product, get_release
 from . import document
-from .models import Sbom, SbomComponent, SbomDependency, SbomPolicy
-from .validation import Rejected, SbomFormat, Violation, check
+from .models import Sbom, SbomComponent, SbomDependency, SbomPolicy, SbomState
+from .validation import Rejected, SbomFormat, Violation
 
 # What an SBOM shows: control of third-party components (4-1 SM-9, SM-10) and the CRA's component
 # inventory (Annex I Part II (1)).
 SBOM_REQUIREMENTS = ("SM-9", "SM-10", "II.1")
-INSERT_BATCH = 5000
 MAX_TITLE = 200
 MEDIA_TYPES = {SbomFormat.JSON: "application/vnd.cyclonedx+json", SbomFormat.XML: "application/vnd.cyclonedx+xml"}
 
@@ -83,84 +79,23 @@ def import_sbom(
     primary: bool = False,
     strict: bool = False,
 ) -> ImportResult:
-    """Validate a CycloneDX document completely and store it for a release, with its evidence."""
+    """Validate a CycloneDX document completely and store it for a release, with its evidence, in the
+    caller's one transaction (small documents: the demo, tests; doors use importer.submit_sbom)."""
+    # Imported here: the importer builds on this module's helpers.
+    from ..jobs.registry import InlinePhases
+    from .importer import ImportRequest, import_in_phases
+
     release = get_release(session, actor, release_id)
     authorize_upload_sbom(actor, release.product_id)
     if len(title) > MAX_TITLE:
         raise Invalid.field("title", f"at most {MAX_TITLE} characters")
-    raw = session_blobs(session).read_bounded(upload.stream)
-    digest = hashlib.sha256(raw).hexdigest()
-    strict = strict or product_strict(session, release.product_id)
-    existing = session.scalar(select(Sbom).where(Sbom.release_id == release.id, Sbom.sha256 == digest))
-    if existing is not None:
-        return _already_imported(session, actor, existing, strict=strict, primary=primary)
-    try:
-        content = document.read(check(raw))
-    except Rejected as exc:
-        raise _rejected(exc) from None
-    if strict and content.warnings:
-        raise _rejected(_strict_refusal(content.warnings))
-
-    blob = store_blob(session, io.BytesIO(raw))
-    filename = clean_filename(upload.filename or f"sbom.{content.format.value}")
-    has_primary = session.scalar(select(Sbom.id).where(Sbom.release_id == release.id, Sbom.is_primary))
-    if primary and has_primary:
-        _clear_primary(session, release.id)
-    sbom = Sbom(
-        product_id=release.product_id,
-        release_id=release.id,
-        title=title.strip() or _default_title(content, filename),
-        filename=filename,
-        sha256=blob.sha256,
-        size=blob.size,
-        format=content.format,
-        spec_version=content.spec_version,
-        serial_number=content.serial_number,
-        bom_version=content.bom_version,
-        generated_at=content.timestamp,
-        subject=content.subject,
-        tools=content.tools,
-        warnings=[{"path": w.path, "message": w.message} for w in content.warnings],
-        component_count=len(content.components),
-        dependency_count=len(content.dependencies),
-        service_count=content.services,
-        is_primary=primary or not has_primary,
-        strict=strict,
-        imported_by=actor.label,
-    )
-    session.add(sbom)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        # Another import for this release committed first: the same bytes (then this one is a no-op),
-        # or a primary SBOM.
-        same = session.scalar(select(Sbom).where(Sbom.release_id == release.id, Sbom.sha256 == digest))
-        if same is not None:
-            return _already_imported(session, actor, same, strict=strict, primary=primary)
-        raise Conflict("another import for this release ran at the same moment; try again") from None
-    _insert_rows(session, sbom.id, content)
-    evidence = _create_evidence(session, actor, release, sbom, raw)
-    sbom.evidence_id = evidence.id if evidence else None
-    record(
-        session,
-        actor,
-        "sbom:document:import",
-        target_type="sbom",
-        target_id=sbom.id,
-        product_id=sbom.product_id,
-        details={
-            "release": release.version,
-            "title": sbom.title,
-            "sha256": sbom.sha256,
-            "format": sbom.format_label,
-            "components": sbom.component_count,
-            "warnings": len(sbom.warnings),
-            "primary": sbom.is_primary,
-            "strict": strict,
-        },
-    )
-    return ImportResult(sbom, created=True)
+    with session.begin_nested():  # a refused document leaves no row behind, not even its blob's
+        blob = store_blob(session, upload.stream)
+        request = ImportRequest(release.id, blob.sha256, upload.filename, title, primary, strict)
+        out = import_in_phases(InlinePhases(session, actor), request)
+    sbom = session.get(Sbom, out["sbom_id"])
+    assert sbom is not None
+    return ImportResult(sbom, created=bool(out["created"]))
 
 
 def _strict_refusal(warnings: list[Violation]) -> Rejected:
@@ -181,15 +116,6 @@ def _default_title(content: document.SbomContent, filename: str) -> str:
     subject = content.subject or {}
     name = " ".join(part for part in (subject.get("name", ""), subject.get("version", "")) if part)
     return (name or filename)[:MAX_TITLE]
-
-
-def _insert_rows(session: Session, sbom_id: int, content: document.SbomContent) -> None:
-    components = [{"sbom_id": sbom_id, **row} for row in content.components]
-    edges = [{"sbom_id": sbom_id, "ref": ref, "depends_on": target} for ref, target in content.dependencies]
-    for model, rows in ((SbomComponent, components), (SbomDependency, edges)):
-        # Multi-row statements in batches, instead of an ORM object per row.
-        for start in range(0, len(rows), INSERT_BATCH):
-            session.execute(insert(model), rows[start : start + INSERT_BATCH])
 
 
 def _create_evidence(session: Session, actor: Principal, release: Release, sbom: Sbom, raw: bytes) -> Evidence | None:
@@ -213,7 +139,7 @@ def _create_evidence(session: Session, actor: Principal, release: Release, sbom:
                 "components": sbom.component_count,
                 "serial_number": sbom.serial_number[:200],
             },
-            files=[Upload(sbom.filename, MEDIA_TYPES[sbom.format], io.BytesIO(raw))],
+            files=[Upload(sbom.filename, MEDIA_TYPES[sbom.format], io.BytesIO(raw), stored_sha256=sbom.sha256)],
         ),
         permission=Permission.SBOM_UPLOAD,
     )
@@ -228,7 +154,7 @@ def _effective_date(sbom: Sbom) -> date:
 def get_sbom(session: Session, actor: Principal, sbom_id: int) -> Sbom:
     """An SBOM the actor may see, else NotFound."""
     sbom = session.get(Sbom, sbom_id)
-    if sbom is None or not actor.can_see(sbom.product_id):
+    if sbom is None or sbom.state is not SbomState.PUBLISHED or not actor.can_see(sbom.product_id):
         raise NotFound("SBOM not found")
     authorize(actor, Permission.PRODUCT_READ, sbom.product_id)
     return sbom
@@ -237,7 +163,11 @@ def get_sbom(session: Session, actor: Principal, sbom_id: int) -> Sbom:
 def list_sboms(session: Session, actor: Principal, product_id: int, release_id: int | None = None) -> list[Sbom]:
     """A product's SBOMs (or one release's), latest created release first, primary first within a release."""
     get_product(session, actor, product_id)
-    query = select(Sbom).where(Sbom.product_id == product_id, visible_products_clause(actor, Sbom.product_id))
+    query = select(Sbom).where(
+        Sbom.product_id == product_id,
+        Sbom.state == SbomState.PUBLISHED,
+        visible_products_clause(actor, Sbom.product_id),
+    )
     if release_id is not None:
         query = query.where(Sbom.release_id == release_id)
     return list(session.scalars(query.order_by(Sbom.release_id.desc(), Sbom.is_primary.desc(), Sbom.id.desc())))

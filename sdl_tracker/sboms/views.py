@@ -8,17 +8,18 @@ from werkzeug import Response
 from ..errors import DomainError
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
+from ..installation import app_db
 from ..products.services import get_product, get_release, may_manage_product
-from ..web.context import db_session
+from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
-from .forms import PolicyForm, PrimaryForm, SbomImportForm
+from .forms import PolicyForm, PrimaryForm, SbomImportForm, inline_max_bytes
+from .importer import submit_sbom
 from .schemas import license_text
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
     authorize_upload_sbom,
     get_sbom,
-    import_sbom,
     list_components,
     list_sboms,
     may_upload_sbom,
@@ -35,34 +36,43 @@ PER_PAGE = 100
 @bp.route("/releases/<int:release_id>/sboms", methods=["GET", "POST"])
 def release_sboms(release_id: int) -> Response | str:
     """A release's SBOMs, and the import form for those who may upload."""
-    session = db_session()
-    release = get_release(session, g.principal, release_id)
     form = SbomImportForm()
     if form.is_submitted():
-        authorize_upload_sbom(g.principal, release.product_id)
+        # The import's phases take the write lock in short transactions of their own, which this
+        # request's session would block while it holds the lock (since loading the principal): end it.
+        rollback()
+        with app_db().unit_of_work(read_only=True) as check:
+            release = get_release(check, g.principal, release_id)
+            authorize_upload_sbom(g.principal, release.product_id)
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            result = import_sbom(
-                session,
+            submitted = submit_sbom(
+                app_db(),
                 g.principal,
-                release.id,
+                release_id,
                 Upload(upload.filename or "", upload.mimetype or "", upload.stream),
                 title=form.title.data or "",
                 primary=form.primary.data,
                 strict=form.strict.data,
+                inline_max_bytes=inline_max_bytes(),
             )
         except DomainError as exc:
             apply_errors(form, exc)
             if exc.message not in form.form_errors:
                 form.form_errors.insert(0, exc.message)  # the verdict, above the violations on the field
         else:
-            sbom = result.sbom
-            if result.created:
+            if submitted.job is not None:
+                flash("The SBOM is large: it is imported by a job; this page shows its progress.", "info")
+                return redirect(url_for("jobs.detail", job_id=submitted.job.id))
+            sbom = get_sbom(db_session(), g.principal, submitted.sbom_id or 0)
+            if submitted.created:
                 flash(f"SBOM “{sbom.title}” imported: {sbom.component_count} components.", "success")
             else:
                 flash(f"These bytes were already imported as SBOM #{sbom.id}; nothing changed.", "info")
             return redirect(url_for("sboms.detail", sbom_id=sbom.id))
+    session = db_session()
+    release = get_release(session, g.principal, release_id)
     return render_template(
         "sboms/release.html",
         release=release,

@@ -1,0 +1,1 @@
+"""Jobs: long work queued in a table, run in phases by `sdl-tracker worker`, progress for every door."""
