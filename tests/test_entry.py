@@ -69,9 +69,10 @@ def test_server_commands_still_load_the_application() -> None:
     ("args", "env", "message"),
     [
         (["client", "check"], {}, "no server: pass --server URL or set SDL_TRACKER_SERVER"),
-        (["client", "--server", "ftp://example.com", "check"], {"SDL_TRACKER_TOKEN": "t"}, "must be an http(s) URL"),
+        (["client", "--server", "ftp://example.com", "check"], {"SDL_TRACKER_TOKEN": "t"}, "must be an https URL"),
         (["client", "--server", "http://127.0.0.1:9", "check"], {}, "no token: set SDL_TRACKER_TOKEN"),
         (["client", "--server", "http://127.0.0.1:9", "check"], {"SDL_TRACKER_TOKEN": "t"}, "cannot reach"),
+        (["client", "--server", "http://tracker.example.com", "check"], {"SDL_TRACKER_TOKEN": "t"}, "use https"),
     ],
 )
 def test_client_errors_are_one_line(args: list[str], env: dict[str, str], message: str) -> None:

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .http import ClientError, Server, parse_server
+from .http import ClientError, Server, parse_server, printable
 
 DEFAULT_TOKEN_ENV = "SDL_TRACKER_TOKEN"  # noqa: S105 - the name of a variable, not a token
 
@@ -41,12 +41,16 @@ def _server(arguments: argparse.Namespace) -> Server:
 def check(server: Server, as_json: bool) -> int:
     """Say whether the token works and which products it sees."""
     page = server.get_json("/products", {"per_page": 200})
-    names = [item.get("name", "?") for item in page.get("items", [])]
+    items = page.get("items") if isinstance(page, dict) else None
+    total = page.get("total") if isinstance(page, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or not isinstance(total, int):
+        raise ClientError(f"{server.base_url} answered with something that is not a page of products")
+    names = [printable(str(item.get("name", "?")), 120) for item in items]
     if as_json:
-        print(json.dumps({"server": server.base_url, "products": names, "total": page.get("total", len(names))}))
+        print(json.dumps({"server": server.base_url, "products": names, "total": total}))
     else:
         listed = ", ".join(names) if names else "none"
-        print(f"{server.base_url}: token accepted; products it sees ({page.get('total', len(names))}): {listed}")
+        print(f"{server.base_url}: token accepted; products it sees ({total}): {listed}")
     return 0
 
 
