@@ -161,6 +161,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         settings.DATABASE_URL,
         installation=installation,
         busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS,
+        lock_timeout_ms=settings.LOCK_TIMEOUT_MS,
         slow_write_ms=settings.SLOW_WRITE_MS,
     )
     logging.getLogger("sdl_tracker").setLevel(settings.LOG_LEVEL)

@@ -71,6 +71,8 @@ class Settings:
     MAX_FORM_FIELD_BYTES: int = 1024 * 1024
     SECURE_COOKIES: bool = False
     SQLITE_BUSY_TIMEOUT_MS: int = 15_000
+    # PostgreSQL: how long a write waits for a lock before giving up (the request answers 503).
+    LOCK_TIMEOUT_MS: int = 15_000
     # Write transactions held longer than this are logged (WARNING), since they block other writers.
     SLOW_WRITE_MS: int = 1000
     LOG_LEVEL: str = "INFO"
@@ -115,6 +117,7 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "SECURE_COOKIES": _parse_bool,
     "SQLITE_BUSY_TIMEOUT_MS": _parse_int,
     "SLOW_WRITE_MS": _parse_int,
+    "LOCK_TIMEOUT_MS": _parse_int,
     "LOG_LEVEL": _parse_str,
     "TESTING": _parse_bool,
     "TRUSTED_PROXIES": _parse_int,
@@ -181,6 +184,8 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
         raise ConfigError("TRUSTED_PROXIES: must be 0-5")
     if settings.SQLITE_BUSY_TIMEOUT_MS < 0:
         raise ConfigError("SQLITE_BUSY_TIMEOUT_MS: must not be negative")
+    if settings.LOCK_TIMEOUT_MS < 1:
+        raise ConfigError("LOCK_TIMEOUT_MS: must be at least 1")
     if settings.SLOW_WRITE_MS < 0:
         raise ConfigError("SLOW_WRITE_MS: must not be negative")
     if not 3 <= settings.JOB_LEASE_SECONDS <= 3600:

@@ -23,6 +23,8 @@ from .installation import SESSION_KEY
 if TYPE_CHECKING:
     from .installation import Installation
 
+log = logging.getLogger(__name__)
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -97,6 +99,7 @@ class Database:
         *,
         installation: Installation | None = None,
         busy_timeout_ms: int = 15_000,
+        lock_timeout_ms: int = 15_000,
         slow_write_ms: int | None = None,
     ) -> None:
         self.url = make_url(url)
@@ -107,7 +110,7 @@ class Database:
         if self.is_sqlite:
             self.engine = _sqlite_engine(url, busy_timeout_ms)
         else:
-            self.engine = _postgres_engine(url)
+            self.engine = _postgres_engine(url, lock_timeout_ms)
         if slow_write_ms is not None:
             _log_slow_writes(self.engine, slow_write_ms)
         self._factory = _factory(bind=self.engine, expire_on_commit=False, info=self._info)
@@ -185,6 +188,8 @@ def is_busy(error: BaseException) -> bool:
     sqlstate = getattr(error.orig, "sqlstate", None)
     if isinstance(sqlstate, str):
         return sqlstate in _BUSY_SQLSTATES or sqlstate.startswith("08")
+    if hasattr(error.orig, "sqlstate") and isinstance(error, OperationalError):
+        return True  # psycopg: no SQLSTATE means the server was never reached (refused, down, unresolvable)
     return isinstance(error, OperationalError) and any(w in str(error.orig).lower() for w in _SQLITE_BUSY_WORDS)
 
 
@@ -201,8 +206,13 @@ def _factory(**kwargs: Any) -> sessionmaker[Session]:
 
     @event.listens_for(factory, "after_commit")
     def _run(session: Session) -> None:
+        # The transaction is committed: a failing side effect must not turn that into an error for
+        # the caller (who would retry a write that was kept), nor stop the steps after it.
         for callback in session.info.pop(AFTER_COMMIT, []):
-            callback()
+            try:
+                callback()
+            except Exception:
+                log.exception("a side effect after a committed transaction failed")
 
     @event.listens_for(factory, "after_rollback")
     def _discard(session: Session) -> None:
@@ -243,7 +253,6 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     return engine
 
 
-log = logging.getLogger(__name__)
 _BEGAN = "sdl_tracker_began"
 
 
@@ -266,12 +275,15 @@ def _log_slow_writes(engine: Engine, slow_ms: int) -> None:
     event.listen(engine, "rollback", _ended)
 
 
-def _postgres_engine(url: str) -> Engine:
+def _postgres_engine(url: str, lock_timeout_ms: int) -> Engine:
     engine = create_engine(url, pool_pre_ping=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        wait = connection.get_execution_options().get(LOCK_WAIT_MS)
+        options = connection.get_execution_options()
+        wait = options.get(LOCK_WAIT_MS)
+        if wait is None and not options.get(READ_ONLY):
+            wait = lock_timeout_ms  # a writer never waits without end: past this it fails, and answers 503
         if wait is not None:
             # SET LOCAL ends with the transaction, so the pooled connection keeps the server's default.
             connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait)}")

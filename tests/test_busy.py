@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from sdl_tracker import create_app, schema
 from sdl_tracker.accounts.models import ApiToken
 from sdl_tracker.accounts.tokens import create_token
+from sdl_tracker.audit.services import AUDIT_LOCK_KEY
 from sdl_tracker.installation import app_db
 from sdl_tracker.products.models import Product
+from tests.conftest import BACKENDS
 from tests.factories import OPERATOR, make_product, make_user
 
 
@@ -118,3 +122,56 @@ def test_a_page_against_a_locked_database_is_a_503_page(own_app: tuple[Flask, Pa
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "2"
     assert "busy" in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def postgres_app(fresh_database_url: Any, tmp_path: Path) -> Iterator[tuple[Flask, str]]:
+    """An app on a fresh PostgreSQL database whose writers wait at most 300 ms for a lock."""
+    if "postgresql" not in BACKENDS:
+        pytest.skip("needs PostgreSQL (SDL_TEST_POSTGRES_URL; CI always sets it)")
+    url = fresh_database_url("postgresql")
+    app = create_app({"DATABASE_URL": url, "DATA_DIR": str(tmp_path / "data"), "TESTING": True, "LOCK_TIMEOUT_MS": 300})
+    schema.upgrade(app_db(app))
+    yield app, url
+    app_db(app).dispose()
+
+
+def test_a_postgres_writer_that_cannot_get_its_lock_answers_503(postgres_app: tuple[Flask, str]) -> None:
+    app, url = postgres_app
+    with app_db(app).unit_of_work() as session:
+        admin = make_user(session, "admin@example.com", admin=True)
+        secret = create_token(
+            session, OPERATOR, user_id=admin.id, name="ci", product_ids=[], scopes=["product:create"], all_products=True
+        ).secret
+    engine = create_engine(url)
+    holder = engine.connect()
+    transaction = holder.begin()
+    holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})  # an audit append in flight
+    try:
+        started = time.monotonic()
+        response = app.test_client().post(
+            "/api/v1/products",
+            json={"name": "Switch", "component_type": "NDR", "target_sl": {f"FR{n}": 2 for n in range(1, 8)}},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        waited = time.monotonic() - started
+    finally:
+        transaction.rollback()
+        holder.close()
+        engine.dispose()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+    assert waited < 10
+    with app_db(app).unit_of_work(read_only=True) as session:
+        assert session.scalars(select(Product.name)).all() == []
+
+
+def test_an_unreachable_postgres_answers_503(tmp_path: Path) -> None:
+    app = create_app(
+        {"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/none", "DATA_DIR": str(tmp_path / "data")}
+    )
+    client = app.test_client()
+    health = client.get("/health")
+    assert health.status_code == 503 and health.headers["Retry-After"] == "2"
+    well_formed = "sdlt_0123456789_" + "A" * 43  # checked against the database, which is down
+    api = client.get("/api/v1/products", headers={"Authorization": f"Bearer {well_formed}"})
+    assert api.status_code == 503 and api.mimetype == "application/problem+json"

@@ -242,3 +242,27 @@ def test_slow_write_transactions_are_logged(tmp_path: Path, caplog: pytest.LogCa
         assert len(held) == 1, held  # the slow write only: not the read, not the quick write
     finally:
         database.dispose()
+
+
+def test_a_failing_after_commit_step_neither_undoes_nor_hides_the_commit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sdl_tracker.db import after_commit
+
+    database = Database(f"sqlite:///{tmp_path / 'outbox.db'}")
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise OSError(28, "No space left on device")
+
+    try:
+        with caplog.at_level("ERROR", logger="sdl_tracker.db"), database.unit_of_work() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+            after_commit(session, broken)
+            after_commit(session, lambda: ran.append("second"))
+        assert ran == ["second"]  # the steps after a failing one still run
+        assert any("after a committed transaction failed" in r.getMessage() for r in caplog.records)
+        with database.unit_of_work(read_only=True) as session:
+            assert session.execute(text("SELECT count(*) FROM t")).scalar() == 0  # the table exists: committed
+    finally:
+        database.dispose()
