@@ -51,7 +51,8 @@ def change_digest(details: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _serialise_appends(session: Session) -> None:
+def serialise_appends(session: Session) -> None:
+    """Hold the audit log's append lock to the end of the transaction (SQLite's write lock already does)."""
     # SQLite write transactions already hold the database lock (BEGIN IMMEDIATE); PostgreSQL
     # needs an explicit lock, held to the end of the transaction, or two writers could both
     # chain onto the same head and fork the log.
@@ -79,7 +80,7 @@ def record(
         raise ValueError(f"audit action {action!r} is not feature:subject:verb")
     keys = session_keys(session)
     plain_details = json.loads(json.dumps(details or {}, default=str))
-    _serialise_appends(session)
+    serialise_appends(session)
     seq, prev_hash = _head(session)
     event = AuditEvent(
         seq=seq + 1,
@@ -116,7 +117,7 @@ def seal_unchained(session: Session) -> int:
     unsealed = list(session.scalars(select(AuditEvent).where(AuditEvent.hash == "").order_by(AuditEvent.seq)))
     if not unsealed:
         return 0
-    _serialise_appends(session)
+    serialise_appends(session)
     for event in unsealed:
         before = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == event.seq - 1))
         event.prev_hash = before or GENESIS
@@ -205,11 +206,14 @@ def parse_checkpoint_document(document: Any, keys: Keyring) -> Checkpoint:
     """A checkpoint file, refused unless one of this installation's keys (active or retired) signed it."""
     if not isinstance(document, dict) or document.get("kind") != CHECKPOINT_FILE_KIND:
         raise Invalid.field("checkpoint", f"not a {CHECKPOINT_FILE_KIND} file")
+    seq = document.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        raise Invalid.field("checkpoint", "the file's seq is not a positive whole number")
     try:
         # Files written before keys had ids name their key by its PEM only.
         named = str(document.get("key_id") or key_id(load_public_pem(str(document["public_key"]))))
         checkpoint = Checkpoint(
-            int(document["seq"]),
+            seq,
             str(document["head_hash"]),
             str(document["created_at"]),
             str(document["signature"]),

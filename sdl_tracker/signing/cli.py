@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import emit, json_option, server_command
-from ..errors import Invalid
+from ..commands import acting_principal, emit, fail, json_option, server_command
+from ..errors import DomainError, Invalid
+from ..installation import app_db, app_installation
 from ..keys import PublicKeyInfo
 from .services import list_keys, public_key, rotate_signing_key
 
@@ -43,10 +45,23 @@ def keys_list(session: Session, actor: Principal, as_json: bool) -> None:
 
 
 @keys.command("rotate")
-@server_command()
-def keys_rotate(session: Session, actor: Principal) -> None:
+@click.option("--as", "as_email", metavar="EMAIL", help="Act as this user, with their permissions.")
+def keys_rotate(as_email: str | None) -> None:
     """Sign with a new key from now on; what older keys signed still verifies (administrators)."""
-    info = rotate_signing_key(session, actor)
+    database = app_db(current_app)
+    try:
+        with database.unit_of_work() as session:
+            info = rotate_signing_key(session, acting_principal(session, as_email))
+    except DomainError as exc:
+        fail(exc.one_line())
+        return
+    # The new key is activated once the rotation's audit event has committed; say so only if it was.
+    active = app_installation(current_app).keys.active().key_id
+    if active != info.key_id:
+        fail(
+            f"the rotation to {info.key_id} is recorded but the key file could not be replaced "
+            f"({active} still signs; see the log): run `sdl-tracker keys rotate` again"
+        )
     click.echo(f"new signing key {info.key_id} (SHA256:{info.fingerprint}); the previous key is retired")
 
 

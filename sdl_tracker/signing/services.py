@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..audit.services import record
+from ..audit.services import record, serialise_appends
 from ..auth import Permission, Principal, authorize
 from ..db import after_commit
 from ..errors import NotFound
@@ -34,6 +34,8 @@ def rotate_signing_key(session: Session, actor: Principal) -> PublicKeyInfo:
     """
     authorize(actor, Permission.ORGANISATION_MANAGE)
     keys = installation(session).keys
+    # Concurrent rotations queue here (the audit log's lock), so each names the key it really retires.
+    serialise_appends(session)
     previous = keys.active()
     new = keys.prepare_rotation()
     record(

@@ -171,6 +171,11 @@ def test_a_checkpoint_file_from_elsewhere_is_refused(app: Flask, tmp_path: Path,
     assert (
         "not a sdl-tracker audit checkpoint file" in run(app, "audit", "verify", "--checkpoint", str(exported)).output
     )
+    # Hostile numbers are refused with the reason (exit 2: an error), never a crash read as a verdict (1).
+    for seq in ("Infinity", "1e400", "true", '"12"', "-3"):
+        exported.write_text(json.dumps({**document, "head_hash": "x"})[:-1] + f', "seq": {seq}}}')
+        result = run(app, "audit", "verify", "--checkpoint", str(exported))
+        assert result.exit_code == 2 and "seq is not a positive whole number" in result.output, (seq, result.output)
 
 
 def test_twenty_concurrent_writers_never_fork_the_chain(backend: str, fresh_database_url: Any, tmp_path: Path) -> None:

@@ -127,3 +127,18 @@ def test_keys_page_shows_fingerprints_and_serves_pem_attachments(app: Flask, ses
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert download.get_data(as_text=True) == keys.active().public_pem()
     assert client.get("/keys/ffffffffffffffff.pem").status_code == 404
+
+
+def test_a_rotation_whose_key_file_cannot_be_written_says_so(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(self: Keyring, key: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    before = json.loads(_run(app, "keys", "list", "--json").output)[0]["key_id"]
+    monkeypatch.setattr(Keyring, "activate", disk_full)
+    result = _run(app, "keys", "rotate")
+    assert result.exit_code == 2
+    assert "is recorded but the key file could not be replaced" in result.output
+    assert f"({before} still signs" in result.output
+    assert "new signing key" not in result.output
+    listed = json.loads(_run(app, "keys", "list", "--json").output)
+    assert [k["key_id"] for k in listed if k["active"]] == [before]
