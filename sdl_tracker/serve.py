@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import click
@@ -16,8 +17,11 @@ from .app import create_app
 
 log = logging.getLogger(__name__)
 
-# A worker process that dies is started again after this many seconds (not in a tight loop).
-WORKER_RESTART_DELAY = 2.0
+# A worker that dies is started again after a delay that doubles on each quick death (a bad setting,
+# an unreachable database) up to the cap, and starts over once a worker has run for a while.
+RESTART_DELAY_FIRST = 2.0
+RESTART_DELAY_CAP = 60.0
+HEALTHY_RUN_SECONDS = 60.0
 
 
 def default_workers() -> int:
@@ -43,13 +47,16 @@ class JobWorkerSupervisor:
         self._thread.start()
 
     def _run(self) -> None:
+        delay = RESTART_DELAY_FIRST
         while not self._stopping.is_set():
+            started = time.monotonic()
             self.process = subprocess.Popen(self.command)
             code = self.process.wait()
             if self._stopping.is_set():
                 return
-            log.warning("the job worker exited with %s; starting it again", code)
-            self._stopping.wait(WORKER_RESTART_DELAY)
+            delay = next_restart_delay(delay, time.monotonic() - started)
+            log.warning("the job worker exited with %s; starting it again in %.0f s", code, delay)
+            self._stopping.wait(delay)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the worker to finish its current step and stop; kill it if it does not."""
@@ -65,6 +72,13 @@ class JobWorkerSupervisor:
             process.wait()
 
 
+def next_restart_delay(previous: float, ran_seconds: float) -> float:
+    """How long to wait before starting a worker that has just died after running `ran_seconds`."""
+    if ran_seconds >= HEALTHY_RUN_SECONDS:
+        return RESTART_DELAY_FIRST
+    return min(previous * 2, RESTART_DELAY_CAP)
+
+
 def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: int) -> dict[str, Any]:
     """The gunicorn settings `serve` uses."""
     return {
@@ -72,7 +86,8 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: 
         "workers": workers,
         "worker_class": "gthread",
         "threads": threads,
-        # A request may run this long (a big upload on a slow link); jobs do the long work.
+        # A web process silent this long is restarted (gunicorn's heartbeat; with threads it does not
+        # cut a single slow request short: the database's lock timeouts and jobs bound the work).
         "timeout": timeout,
         "graceful_timeout": 30,
         "keepalive": 5,
@@ -80,6 +95,8 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: 
         "errorlog": "-",
         "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
         "proc_name": "sdl-tracker",
+        # gunicorn's control socket would be one path in the home folder shared by every instance.
+        "control_socket_disable": True,
     }
 
 
@@ -106,7 +123,13 @@ def run_gunicorn(options: dict[str, Any], supervisor: JobWorkerSupervisor | None
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=click.IntRange(1, 64), help="Web processes (default: 2 per core plus 1, at most 8).")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per process.")
-@click.option("--timeout", default=120, show_default=True, type=click.IntRange(5, 3600), help="Seconds per request.")
+@click.option(
+    "--timeout",
+    default=120,
+    show_default=True,
+    type=click.IntRange(5, 3600),
+    help="Seconds a web process may stay silent before it is restarted.",
+)
 @click.option(
     "--job-worker/--no-job-worker",
     default=True,

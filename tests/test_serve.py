@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -142,3 +143,97 @@ def test_the_development_server_needs_debug() -> None:
         [sys.executable, "-m", "sdl_tracker", "run"], capture_output=True, text=True, timeout=60, cwd=CHECKOUT
     )
     assert result.returncode == 2 and "pass --debug, or use `sdl-tracker serve`" in result.stderr
+
+
+def test_a_worker_that_keeps_dying_is_restarted_ever_more_slowly() -> None:
+    from sdl_tracker.serve import RESTART_DELAY_CAP, RESTART_DELAY_FIRST, next_restart_delay
+
+    delay = RESTART_DELAY_FIRST
+    delays = []
+    for _ in range(8):
+        delay = next_restart_delay(delay, ran_seconds=1.0)
+        delays.append(delay)
+    assert delays[:3] == [4.0, 8.0, 16.0] and delays[-1] == RESTART_DELAY_CAP
+    assert next_restart_delay(RESTART_DELAY_CAP, ran_seconds=3600) == RESTART_DELAY_FIRST
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_serve_runs_the_job_worker_alongside_and_stops_it(tmp_path: Path) -> None:
+    from sdl_tracker.products.repositories import add_repository
+    from sdl_tracker.products.services import get_product_by_name
+
+    repo = tmp_path / "firmware"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    for n in range(3):
+        (repo / "main.c").write_text(f"int v = {n};\n")
+        _git(repo, "add", "main.c")
+        _git(repo, "commit", "-q", "-m", f"change {n}")
+    data_dir = tmp_path / "data"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "SDL_TRACKER_DATA_DIR": str(data_dir),
+        "SDL_TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+    }
+    app = create_app({"DATA_DIR": env["SDL_TRACKER_DATA_DIR"], "DATABASE_URL": env["SDL_TRACKER_DATABASE_URL"]})
+    schema.upgrade(app_db(app))
+    with app_db(app).unit_of_work() as session:
+        admin = make_user(session, "admin@example.com", admin=True)
+        make_product(session, "NW-PLC 5000")
+        product = get_product_by_name(session, OPERATOR, "NW-PLC 5000")
+        repository_id = add_repository(session, OPERATOR, product.id, name="firmware", location=str(repo)).id
+        token = create_token(
+            session,
+            OPERATOR,
+            user_id=admin.id,
+            name="ci",
+            product_ids=[],
+            scopes=["repository:manage"],
+            all_products=True,
+        ).secret
+    app_db(app).dispose()
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sdl_tracker", "serve", "--port", str(port), "--workers", "1"],
+        env=env,
+        cwd=CHECKOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{url}/health", process)  # type: ignore[arg-type]
+        headers = {"Authorization": f"Bearer {token}"}
+        queued = urllib.request.Request(  # noqa: S310 - loopback
+            f"{url}/api/v1/repositories/{repository_id}/scan", method="POST", headers=headers
+        )
+        with urllib.request.urlopen(queued, timeout=10) as response:  # noqa: S310 - loopback
+            assert response.status == 202
+            location = response.headers["Location"]
+        deadline = time.monotonic() + 90
+        state: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            job = urllib.request.Request(f"{url}{location}", headers=headers)  # noqa: S310 - loopback
+            with urllib.request.urlopen(job, timeout=10) as response:  # noqa: S310 - loopback
+                state = json.loads(response.read())
+            if state["state"] in ("succeeded", "failed"):
+                break
+            time.sleep(0.5)
+        assert state["state"] == "succeeded", state
+        assert state["result"]["new_commits"] == 3  # type: ignore[index]
+        children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) >= 2  # a web process and the job worker
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    time.sleep(0.5)
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()

@@ -14,7 +14,7 @@ from werkzeug.test import encode_multipart
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.products.models import Product, Release, Repository
 from sdl_tracker.resources import resource_dir
-from tests.factories import PASSWORD, csrf_token, login, make_product, make_release, make_user, member
+from tests.factories import PASSWORD, ApiClient, csrf_token, login, make_product, make_release, make_user, member
 
 PRODUCT_FORM = {
     "name": "NW-RTU 300",
@@ -326,3 +326,17 @@ def test_register_a_repository_through_the_page(app: Flask, client: FlaskClient,
     )
     assert "Repository fw registered" in ok.get_data(as_text=True)
     assert session.scalars(select(Repository)).one().ref_patterns == ["refs/heads", "refs/tags"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/products/99999999999999999999", "/products/2147483648", "/api/v1/products/99999999999999999999"]
+)
+def test_ids_beyond_the_id_columns_are_404(client: FlaskClient, api: ApiClient, session: Session, path: str) -> None:
+    make_user(session, "admin@example.com", admin=True)
+    session.commit()
+    if path.startswith("/api/"):
+        response = api.call("GET", path, api.as_user("admin@example.com"))
+    else:
+        login(client, "admin@example.com")
+        response = client.get(path)
+    assert response.status_code == 404
