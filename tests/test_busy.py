@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sdl_tracker import create_app, schema
 from sdl_tracker.accounts.models import ApiToken
 from sdl_tracker.accounts.tokens import create_token
-from sdl_tracker.installation import app_db
+from sdl_tracker.app_access import app_db
 from sdl_tracker.products.models import Product
 from tests.factories import OPERATOR, make_product, make_user
 
