@@ -9,10 +9,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sdl_tracker import create_app, schema
+from sdl_tracker.app_access import app_db
 from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
-from sdl_tracker.installation import app_db
 from sdl_tracker.products.services import create_product
 
 

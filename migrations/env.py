@@ -28,7 +28,7 @@ connection = config.attributes.get("connection")
 if connection is None:
     # Plain `alembic` invocations: build the app's engine from the usual settings.
     from sdl_tracker import create_app
-    from sdl_tracker.installation import app_db
+    from sdl_tracker.app_access import app_db
 
     engine = app_db(create_app()).engine
     with engine.begin() as own_connection:

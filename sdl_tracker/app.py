@@ -20,6 +20,7 @@ from .accounts.bearer import authenticate_api_token
 from .accounts.cli import member, token, user
 from .accounts.services import principal_for_email
 from .api import init_api, set_token_authenticator
+from .app_access import DB_EXTENSION, INSTALLATION_EXTENSION, SETTINGS_EXTENSION
 from .audit.cli import audit
 from .audit.views import bp as audit_bp
 from .blob_cli import blobs
@@ -43,13 +44,7 @@ from .gitlink import cli as gitlink_cli
 from .gitlink.api import bp as gitlink_api
 from .gitlink.scan import register_jobs as register_scan_jobs
 from .gitlink.views import bp as gitlink_bp
-from .installation import (
-    DB_EXTENSION,
-    INSTALLATION_EXTENSION,
-    SETTINGS_EXTENSION,
-    GitPolicy,
-    Installation,
-)
+from .installation import GitPolicy, Installation
 from .jobs.api import bp as jobs_api
 from .jobs.cli import job, worker
 from .jobs.views import bp as jobs_bp

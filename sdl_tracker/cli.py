@@ -12,12 +12,12 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from . import __version__, schema
 from .app import COMMANDS, create_app
+from .app_access import app_db, app_settings
 from .audit.services import seal_unchained
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail
 from .config import ConfigError
-from .installation import app_db, app_settings
 from .serve import serve
 
 

@@ -13,9 +13,9 @@ from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from .app_access import app_db
 from .auth import Principal
 from .errors import DomainError
-from .installation import app_db
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import schema
 from .accounts.services import add_member, create_user, find_user
+from .app_access import app_db, app_settings
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail
@@ -24,7 +25,6 @@ from .demo_sboms import load_plc_sboms
 from .errors import DomainError
 from .evidence.models import Evidence
 from .gitlink.models import Commit, CommitEvidence
-from .installation import app_db, app_settings
 from .products.interfaces import InterfaceData
 from .products.models import Product, Release
 from .products.services import create_product, create_release

@@ -6,8 +6,8 @@ reach the data directory, blob store, keys, git policy and clock through `instal
 and never through the app's config or another feature's internals. Side effects that must wait for
 the commit go through the session's after-commit outbox (`db.after_commit`).
 
-The app's extension keys and their accessors live here too, below `web/` and `api/`, because those
-libraries need the database but may not import the application module that registers every feature.
+Flask imports nothing here: the app's extension keys and the doors' accessors (`app_db`,
+`app_installation`, `app_settings`) live in `sdl_tracker.app_access`.
 """
 
 from __future__ import annotations
@@ -19,18 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
-    from flask import Flask
     from sqlalchemy.orm import Session
 
     from .blobs import BlobStore
-    from .config import Settings
-    from .db import Database
     from .keys import Keyring
 
 SESSION_KEY = "sdl_tracker.installation"
-DB_EXTENSION = "sdl_tracker.db"
-SETTINGS_EXTENSION = "sdl_tracker.settings"
-INSTALLATION_EXTENSION = "sdl_tracker.installation"
 
 
 def _utcnow() -> datetime:
@@ -70,26 +64,3 @@ def installation(session: Session) -> Installation:
     if found is None:
         raise RuntimeError("this session carries no installation; make it through Database(..., installation=...)")
     return cast(Installation, found)
-
-
-def _app(app: Flask | None) -> Flask:
-    if app is not None:
-        return app
-    from flask import current_app
-
-    return current_app
-
-
-def app_db(app: Flask | None = None) -> Database:
-    """The app's (or the current app's) Database."""
-    return cast("Database", _app(app).extensions[DB_EXTENSION])
-
-
-def app_installation(app: Flask | None = None) -> Installation:
-    """The app's (or the current app's) Installation."""
-    return cast(Installation, _app(app).extensions[INSTALLATION_EXTENSION])
-
-
-def app_settings(app: Flask | None = None) -> Settings:
-    """The app's (or the current app's) validated settings."""
-    return cast("Settings", _app(app).extensions[SETTINGS_EXTENSION])

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker import create_app, schema
 from sdl_tracker.app import open_installation
+from sdl_tracker.app_access import app_db
 from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import load_packaged
 from sdl_tracker.db import Database
-from sdl_tracker.installation import app_db
 from sdl_tracker.keys import AUDIT_KEY_FILE, KEYRING_DIR, SIGNING_KEY_FILE
 from tests.contract import CHECKED, CheckedClient, unexercised
 from tests.factories import ApiClient

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from sdl_tracker.accounts.models import User
 from sdl_tracker.accounts.services import add_member, create_user, find_user, principal_for
 from sdl_tracker.accounts.tokens import create_token
+from sdl_tracker.app_access import app_db
 from sdl_tracker.auth import ROLE_PERMISSIONS, Permission, Principal
-from sdl_tracker.installation import app_db
 from sdl_tracker.products.interfaces import InterfaceData
 from sdl_tracker.products.models import Product, Release
 from sdl_tracker.products.services import create_product, create_release

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, select, text
 from sdl_tracker import create_app, schema
 from sdl_tracker.accounts.models import ApiToken
 from sdl_tracker.accounts.tokens import create_token
+from sdl_tracker.app_access import app_db
 from sdl_tracker.audit.services import AUDIT_LOCK_KEY
-from sdl_tracker.installation import app_db
 from sdl_tracker.products.models import Product
 from tests.conftest import BACKENDS
 from tests.factories import OPERATOR, make_product, make_user

@@ -17,7 +17,7 @@ from pathlib import Path
 import sdl_tracker
 from sdl_tracker import create_app, schema
 from sdl_tracker.resources import resource_dir
-from sdl_tracker.installation import app_db
+from sdl_tracker.app_access import app_db
 
 site = Path(sys.argv[1]).resolve()
 assert Path(sdl_tracker.__file__).resolve().is_relative_to(site), sdl_tracker.__file__

@@ -18,7 +18,7 @@ import pytest
 
 from sdl_tracker import create_app, schema
 from sdl_tracker.accounts.tokens import create_token
-from sdl_tracker.installation import app_db
+from sdl_tracker.app_access import app_db
 from tests.factories import OPERATOR, make_product, make_user
 
 pytestmark = pytest.mark.slow

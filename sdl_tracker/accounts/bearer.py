@@ -8,8 +8,8 @@ from flask import after_this_request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug import Response
 
+from ..app_access import app_db
 from ..auth import Principal
-from ..installation import app_db
 from .tokens import check_token, touch_token
 
 log = logging.getLogger(__name__)

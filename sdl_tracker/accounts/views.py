@@ -10,10 +10,10 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from werkzeug import Response
 from wtforms import SelectChoice
 
+from ..app_access import app_db
 from ..auth import Role
 from ..db import utcnow
 from ..errors import DomainError, TooManyRequests, Unauthorized
-from ..installation import app_db
 from ..products.services import get_product, list_products
 from ..web.context import client_origin, db_session, keep_despite_error, rollback
 from ..web.forms import apply_errors

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import FieldError, Invalid
-from .models import EvidenceKind
+from .vocabulary import EvidenceKind
 
 
 class Details(BaseModel):

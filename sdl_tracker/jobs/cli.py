@@ -11,10 +11,10 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ..app_access import app_db, app_settings
 from ..auth import Principal
 from ..commands import acting_principal, echo_lines, emit, fail, json_option, server_command
 from ..errors import DomainError
-from ..installation import app_db, app_settings
 from .models import Job, JobState
 from .schemas import job_json
 from .services import get_job, retry_job

@@ -6,11 +6,11 @@ from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ..api.openapi import Download, Page, json_response, operation, page_args, paginated, parse_body, parse_metadata
+from ..app_access import app_db
 from ..errors import Invalid
 from ..evidence.downloads import attachment_response
 from ..evidence.rules import SERVED_MEDIA_TYPES
 from ..evidence.services import Upload
-from ..installation import app_db
 from ..jobs.api import accepted
 from ..jobs.schemas import JobOut
 from ..products.services import optional_release

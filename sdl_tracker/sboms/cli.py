@@ -10,11 +10,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from ..app_access import app_db
 from ..auth import Principal
 from ..commands import acting_principal, echo_lines, emit, fail, json_option, server_command
 from ..errors import DomainError
 from ..evidence.services import Upload
-from ..installation import app_db
 from ..jobs.cli import as_option, report_job, wait_option
 from ..products.services import get_product_by_name, get_release_by_version, optional_release
 from .forms import inline_max_bytes

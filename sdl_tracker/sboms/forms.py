@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField
 from wtforms.validators import Length, Optional
 
-from ..installation import app_settings
+from ..app_access import app_settings
 
 
 class SbomImportForm(FlaskForm):

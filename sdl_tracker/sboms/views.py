@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from werkzeug import Response
 
+from ..app_access import app_db
 from ..errors import DomainError
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
-from ..installation import app_db
 from ..products.services import get_product, get_release, may_manage_product
 from ..web.context import db_session, rollback
 from ..web.forms import apply_errors

@@ -9,10 +9,10 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from ..app_access import app_db, app_installation
 from ..auth import Principal
 from ..commands import acting_principal, emit, fail, json_option, server_command
 from ..errors import DomainError, Invalid
-from ..installation import app_db, app_installation
 from ..keys import PublicKeyInfo
 from .services import list_keys, public_key, rotate_signing_key
 

@@ -8,8 +8,8 @@ from flask import Flask, Response, current_app, g, request
 from flask import session as cookie_session
 from sqlalchemy.orm import Session
 
+from ..app_access import app_db
 from ..auth import Principal
-from ..installation import app_db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -13,9 +13,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from sdl_tracker import create_app, schema
+from sdl_tracker.app_access import app_db
 from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import load_packaged
-from sdl_tracker.installation import app_db
 from tests.factories import PASSWORD, make_user
 
 CHROMIUM = os.environ.get("SDL_TEST_CHROMIUM", "/usr/bin/chromium")

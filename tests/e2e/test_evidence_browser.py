@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sdl_tracker.installation import app_db
+from sdl_tracker.app_access import app_db
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_products_browser import _shot
 from tests.factories import PASSWORD, make_product, make_release, member

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,13 +14,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sdl_tracker.app_access import app_db
 from sdl_tracker.cli import cli
 from sdl_tracker.errors import Invalid
 from sdl_tracker.evidence.models import Evidence, EvidenceKind
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.gitlink.models import Commit, CommitEvidence
-from sdl_tracker.gitlink.services import queue_scan, release_commits
-from sdl_tracker.installation import app_db
+from sdl_tracker.gitlink.schemas import ScanSummaryOut
+from sdl_tracker.gitlink.services import ScanSummary, queue_scan, release_commits
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.worker import run_one, run_worker
 from sdl_tracker.products.repositories import add_repository
@@ -27,6 +29,13 @@ from tests.factories import OPERATOR, ApiClient, login, make_product, make_relea
 from tests.gitlink.repo import GitRepo
 
 DEV = "Dana Developer <dev@example.com>"
+
+
+def test_the_scan_job_result_is_the_published_summary() -> None:
+    # The scan (a service) stores `asdict(summary)` as its job's result; it is what `ScanSummaryOut` publishes.
+    summary = ScanSummary("app", new_commits=3, trailers=2, evidence_created=1, unreachable=1, seconds=0.25)
+    summary.problems.append("a problem")
+    assert asdict(summary) == ScanSummaryOut.of(summary).model_dump(mode="json")
 
 
 def scan(app: Flask, session: Session, repository_id: int) -> SimpleNamespace:

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sdl_tracker import create_app
+from sdl_tracker.app_access import app_db
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
-from sdl_tracker.installation import app_db
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.services import claim, enqueue
 from sdl_tracker.products.models import Product

@@ -14,12 +14,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sdl_tracker.app_access import app_db
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.cli import cli
 from sdl_tracker.db import utcnow
 from sdl_tracker.errors import NotFound
-from sdl_tracker.installation import app_db
 from sdl_tracker.jobs.cli import report_job
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.services import claim, enqueue, get_job

@@ -13,10 +13,10 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sdl_tracker.app_access import SETTINGS_EXTENSION, app_db
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.cli import cli
 from sdl_tracker.evidence.services import Upload
-from sdl_tracker.installation import SETTINGS_EXTENSION, app_db
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.registry import JobContext
 from sdl_tracker.jobs.services import claim

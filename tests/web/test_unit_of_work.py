@@ -7,8 +7,8 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from sdl_tracker.app_access import app_db
 from sdl_tracker.errors import Invalid
-from sdl_tracker.installation import app_db
 from sdl_tracker.products.models import Product
 from sdl_tracker.web.context import db_session, keep_despite_error, rollback
 from tests.factories import PASSWORD, ApiClient, csrf_token, make_product, make_user
