@@ -45,8 +45,24 @@ class Phases(Protocol):
     def finish(self, session: Session, result: dict[str, Any]) -> None: ...
 
 
+class _WithoutJob:
+    """Phases that no job stands behind: the caller's principal acts, nobody follows, nothing completes."""
+
+    principal: Principal
+
+    def actor(self, session: Session) -> Principal:
+        """The caller's principal."""
+        return self.principal
+
+    def progress(self, session: Session, done: int, total: int | None = None, message: str = "") -> None:
+        """Nobody follows work that is not a job."""
+
+    def finish(self, session: Session, result: dict[str, Any]) -> None:
+        """No job to complete."""
+
+
 @dataclass
-class InlinePhases:
+class InlinePhases(_WithoutJob):
     """Every phase in the caller's one session, for small work that must finish inside it (the demo)."""
 
     session: Session
@@ -62,19 +78,9 @@ class InlinePhases:
         """The caller's session (it commits once, at its end)."""
         yield self.session
 
-    def actor(self, session: Session) -> Principal:
-        """The caller's principal."""
-        return self.principal
-
-    def progress(self, session: Session, done: int, total: int | None = None, message: str = "") -> None:
-        """Nobody follows inline work."""
-
-    def finish(self, session: Session, result: dict[str, Any]) -> None:
-        """No job to complete."""
-
 
 @dataclass
-class DatabasePhases:
+class DatabasePhases(_WithoutJob):
     """Every phase in its own unit of work, for work a request does at once (a small SBOM upload)."""
 
     database: Database
@@ -91,16 +97,6 @@ class DatabasePhases:
         """A short write transaction."""
         with self.database.unit_of_work() as session:
             yield session
-
-    def actor(self, session: Session) -> Principal:
-        """The requesting principal."""
-        return self.principal
-
-    def progress(self, session: Session, done: int, total: int | None = None, message: str = "") -> None:
-        """Nobody follows work a request waits for."""
-
-    def finish(self, session: Session, result: dict[str, Any]) -> None:
-        """No job to complete."""
 
 
 @dataclass
