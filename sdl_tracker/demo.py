@@ -225,6 +225,6 @@ def demo() -> None:
         fail(exc.one_line())
         return
     click.echo(f"demo data: {len(created)} item(s) created" + ("" if created else " (already loaded)"))
-    click.echo("open http://127.0.0.1:5000/ after `sdl-tracker run`")
+    click.echo("open http://127.0.0.1:5000/ after `sdl-tracker serve`")
     click.echo(f"login: {DEMO_ADMIN}  password: {password}")
     click.echo("(also officer@, dev@ and auditor@example.com with the same password, one per role)")
