@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..accounts.services import principal_for
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize
+from ..auth import Permission, Principal, authorize, permits
 from ..db import utcnow
 from ..errors import Forbidden, Invalid, NotFound
 from .models import Job, JobState
@@ -93,24 +93,26 @@ def get_job(session: Session, actor: Principal, job_id: int) -> Job:
     return job
 
 
-def _may_manage(actor: Principal, job: Job) -> bool:
-    if actor.is_admin or (actor.user_id is not None and actor.user_id == job.created_by_user_id):
-        return True
-    return job.product_id is not None and actor.has(Permission.PRODUCT_MANAGE, job.product_id)
+def authorize_retry(actor: Principal, job: Job) -> None:
+    """Refuse unless the actor may queue this job again: its creator or a manager of its product, and
+    only once it failed."""
+    creator = actor.user_id is not None and actor.user_id == job.created_by_user_id
+    manager = job.product_id is not None and actor.has(Permission.PRODUCT_MANAGE, job.product_id)
+    if not (actor.is_admin or creator or manager) or (actor.scopes is not None and job.product_id is None):
+        raise Forbidden("only the job's creator or a manager of its product may retry it")
+    if job.state is not JobState.FAILED:
+        raise Invalid.field("state", f"job {job.id} is {job.state.value}; only a failed job can be retried")
 
 
 def may_retry(actor: Principal, job: Job) -> bool:
-    """Whether the actor may queue this failed job again: its creator, or who manages its product."""
-    return job.state is JobState.FAILED and _may_manage(actor, job)
+    """Whether the actor may queue this failed job again (the page's button): the service's own check."""
+    return permits(authorize_retry, actor, job)
 
 
 def retry_job(session: Session, actor: Principal, job_id: int) -> Job:
     """Queue a failed job again with fresh attempts (after its cause was fixed); audited."""
     job = get_job(session, actor, job_id)
-    if not _may_manage(actor, job) or (actor.scopes is not None and job.product_id is None):
-        raise Forbidden("only the job's creator or a manager of its product may retry it")
-    if job.state is not JobState.FAILED:
-        raise Invalid.field("state", f"job {job.id} is {job.state.value}; only a failed job can be retried")
+    authorize_retry(actor, job)
     previous = job.error
     job.state = JobState.QUEUED
     job.attempts = 0
