@@ -204,7 +204,6 @@ PLC_EVIDENCE = [
             "tool": "Acme Security GmbH",
             "scope": "web UI, Modbus, OPC UA",
             "findings": {"high": 1, "medium": 3, "low": 5},
-            "tester_independent": True,
         },
     ),
     DemoEvidence(

@@ -13,7 +13,15 @@ from ..auth import Principal
 from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
 from .schemas import RequirementOut
-from .services import export_rows, list_editions, load_catalog, load_mapping, load_packaged, mapping_versions
+from .services import (
+    export_rows,
+    list_editions,
+    load_annotations,
+    load_catalog,
+    load_mapping,
+    load_packaged,
+    mapping_versions,
+)
 
 catalog = AppGroup("catalog", help="IEC 62443-4-1, 4-2 and CRA catalogs and their mapping.")
 
@@ -32,12 +40,16 @@ def _read_document(path: Path) -> object:
 @json_option
 @server_command()
 def catalog_load(session: Session, actor: Principal, files: tuple[Path, ...], as_json: bool) -> None:
-    """Load the packaged catalogs, then FILES (a new edition or mapping); loading twice changes nothing."""
+    """Load the packaged catalogs, then FILES (a new edition, mapping or annotations); loading twice changes nothing."""
     results = load_packaged(session, actor)
     for path in files:
         document = _read_document(path)
-        is_mapping = isinstance(document, dict) and "mapping" in document
-        results.append((load_mapping if is_mapping else load_catalog)(session, actor, document))
+        loader = load_catalog
+        if isinstance(document, dict) and "mapping" in document:
+            loader = load_mapping
+        elif isinstance(document, dict) and "annotations" in document:
+            loader = load_annotations
+        results.append(loader(session, actor, document))
     data = [{"what": r.what, "created": r.created, "items": r.items} for r in results]
     lines = [f"{'loaded' if r.created else 'unchanged'} {r.what} ({r.items} items)" for r in results]
     emit(data, as_json, echo_lines(lines, "nothing to load"))

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, str_enum, utcnow
-from .rules import CatalogItem, CrScope, ItemKind
+from .rules import Annotation, CatalogItem, CrScope, ItemKind, RecordScope
 
 
 class CatalogEdition(Base):
@@ -103,3 +103,47 @@ class RequirementLink(Base):
     mapping: Mapped[CatalogMapping] = relationship(back_populates="links")
     source: Mapped[Requirement] = relationship(foreign_keys=[source_id])
     target: Mapped[Requirement | None] = relationship(foreign_keys=[target_id])
+
+
+class CatalogAnnotationSet(Base):
+    """A versioned annotation document: the project's reading of the standards, kept apart from the
+    catalogs so that links keyed by (edition, ref) never change when the reading does."""
+
+    __tablename__ = "catalog_annotation_set"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    version: Mapped[str] = mapped_column(String(40))
+    content_digest: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    annotations: Mapped[list[RequirementAnnotation]] = relationship(
+        back_populates="annotation_set", cascade="all, delete-orphan"
+    )
+
+
+class RequirementAnnotation(Base):
+    """One item's annotation in one set (the fields of rules.Annotation, as JSON)."""
+
+    __tablename__ = "requirement_annotation"
+    __table_args__ = (UniqueConstraint("set_id", "requirement_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("catalog_annotation_set.id", ondelete="CASCADE"), index=True)
+    requirement_id: Mapped[int] = mapped_column(ForeignKey("requirement.id", ondelete="CASCADE"), index=True)
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    annotation_set: Mapped[CatalogAnnotationSet] = relationship(back_populates="annotations")
+    requirement: Mapped[Requirement] = relationship(lazy="joined")
+
+    def annotation(self) -> Annotation:
+        """The row as the pure rules see it."""
+        facts = dict(self.facts)
+        scope = facts.pop("record_scope", None)
+        return Annotation(
+            ref=self.requirement.ref,
+            record_scope=RecordScope(scope) if scope else None,
+            record_kinds=tuple(facts.pop("record_kinds", ())),
+            **facts,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -381,3 +381,124 @@ def filter_items(
             continue
         selected.append(item)
     return selected
+
+
+class RecordScope(enum.StrEnum):
+    """Where the records of use of a 4-1 requirement live."""
+
+    ORGANISATION = "organisation"  # once for the organisation (training, key controls, process audits)
+    PRODUCT = "product"  # once per product (its security context, design principles, guidelines)
+    RELEASE = "release"  # for every release (its threat model, reviews and tests)
+
+
+# IEC 62443-4-1 Table 3, least first; the evidence vocabulary spells them the same (a test holds them equal).
+INDEPENDENCE_LEVELS = ("none", "independent-person", "independent-department", "independent-organisation")
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """What the project's reading of the standard adds to one catalog item (docs/assurance.md)."""
+
+    ref: str
+    # 4-2: the item applies only when the component has a feature; "not applicable" needs no override.
+    conditional: bool = False
+    condition: str = ""
+    # 4-1: the clause, where records of use live, whether records exist only when an issue occurred,
+    # which evidence kinds are records of use, and the least tester independence they need.
+    clause: str = ""
+    record_scope: RecordScope | None = None
+    event_driven: bool = False
+    record_kinds: tuple[str, ...] = ()
+    min_tester_independence: str | None = None
+    records: str = ""  # what the records are, in a sentence: the hint the heat map gives
+
+
+@dataclass(frozen=True)
+class AnnotationDocument:
+    """A parsed, versioned annotation document."""
+
+    name: str
+    version: str
+    source_editions: dict[str, str]
+    process: tuple[Annotation, ...]  # IEC 62443-4-1 requirements
+    component: tuple[Annotation, ...]  # IEC 62443-4-2 items
+
+
+STANDARD_4_1 = "IEC 62443-4-1"
+STANDARD_4_2 = "IEC 62443-4-2"
+
+
+def _process_annotation(row: Any, where: str) -> Annotation:
+    scope = _require(row, "record_scope", str, where)
+    try:
+        record_scope = RecordScope(scope)
+    except ValueError:
+        raise Invalid.field(f"{where}record_scope", f"unknown record scope {scope!r}") from None
+    independence = row.get("min_tester_independence")
+    if independence is not None and independence not in INDEPENDENCE_LEVELS:
+        raise Invalid.field(f"{where}min_tester_independence", f"unknown independence {independence!r}")
+    kinds = _require(row, "record_kinds", list, where)
+    if not kinds or not all(isinstance(kind, str) for kind in kinds):
+        raise Invalid.field(f"{where}record_kinds", "name at least one evidence kind")
+    clause = _require(row, "clause", str, where)
+    if not re.fullmatch(r"\d{1,2}\.\d{1,2}", clause):
+        raise Invalid.field(f"{where}clause", "expected a clause number such as 5.2")
+    return Annotation(
+        ref=_require(row, "requirement", str, where),
+        clause=clause,
+        record_scope=record_scope,
+        event_driven=bool(row.get("event_driven", False)),
+        record_kinds=tuple(kinds),
+        min_tester_independence=independence,
+        records=str(row.get("records", "")),
+    )
+
+
+def _component_annotation(row: Any, where: str) -> Annotation:
+    condition = _require(row, "condition", str, where).strip()
+    if row.get("conditional") is not True or not condition:
+        raise Invalid.field(f"{where}condition", "a conditional item states its condition")
+    return Annotation(ref=_require(row, "requirement", str, where), conditional=True, condition=condition)
+
+
+def parse_annotations(doc: Any) -> AnnotationDocument:
+    """Turn an annotation document into annotations; Invalid on bad structure."""
+    if not isinstance(doc, dict):
+        raise Invalid("an annotation document is a JSON object")
+    process = tuple(
+        _process_annotation(row, f"process_requirements[{index}].")
+        for index, row in enumerate(_require(doc, "process_requirements", list))
+    )
+    component = tuple(
+        _component_annotation(row, f"component_items[{index}].")
+        for index, row in enumerate(_require(doc, "component_items", list))
+    )
+    for what, rows in (("process_requirements", process), ("component_items", component)):
+        refs = [row.ref for row in rows]
+        twice = sorted({ref for ref in refs if refs.count(ref) > 1})
+        if twice:
+            raise Invalid.field(what, f"listed twice: {', '.join(twice)}")
+    editions = _require(doc, "source_editions", dict)
+    return AnnotationDocument(
+        name=_require(doc, "annotations", str),
+        version=_require(doc, "version", str),
+        source_editions={str(k): str(v) for k, v in editions.items()},
+        process=process,
+        component=component,
+    )
+
+
+def base_item(ref: str, items: Mapping[str, CatalogItem]) -> str:
+    """The item an enhancement enhances (CR 1.1 RE(1) -> CR 1.1); any other item is its own base."""
+    item = items.get(ref)
+    while item is not None and item.kind is ItemKind.ENHANCEMENT and item.parent is not None:
+        item = items.get(item.parent)
+    return item.ref if item is not None else ref
+
+
+def annotation_of(ref: str, items: Mapping[str, CatalogItem], annotations: Mapping[str, Annotation]) -> Annotation:
+    """An item's annotation: its own, else its base item's (an enhancement is conditional when its base is)."""
+    if ref in annotations:
+        return annotations[ref]
+    base = base_item(ref, items)
+    return annotations.get(base, Annotation(ref))

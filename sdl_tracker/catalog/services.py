@@ -14,12 +14,30 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
 from ..errors import Conflict, FieldError, Invalid, NotFound
-from .models import CatalogEdition, CatalogMapping, Requirement, RequirementLink
-from .rules import ItemKind, edition_differences, filter_items, parse_catalog, parse_mapping
+from .models import (
+    CatalogAnnotationSet,
+    CatalogEdition,
+    CatalogMapping,
+    Requirement,
+    RequirementAnnotation,
+    RequirementLink,
+)
+from .rules import (
+    STANDARD_4_1,
+    STANDARD_4_2,
+    Annotation,
+    ItemKind,
+    edition_differences,
+    filter_items,
+    parse_annotations,
+    parse_catalog,
+    parse_mapping,
+)
 
 # Loaded in this order: the mapping refers to the three catalogs.
 PACKAGED_CATALOGS = ("iec62443-4-1.json", "iec62443-4-2.json", "cra.json")
 PACKAGED_MAPPINGS = ("mapping-cra.json",)
+PACKAGED_ANNOTATIONS = ("annotations.json",)
 # Every requirement of these kinds must appear in a mapping (with targets, or saying it has none).
 MAPPED_KINDS = (ItemKind.PROCESS_REQUIREMENT, ItemKind.COMPONENT_REQUIREMENT)
 
@@ -189,10 +207,95 @@ def load_mapping(session: Session, actor: Principal, document: Any) -> LoadResul
     return LoadResult(what, created=True, items=len(parsed.rows))
 
 
+def _annotation_facts(annotation: Annotation) -> dict[str, Any]:
+    facts = {
+        "conditional": annotation.conditional,
+        "condition": annotation.condition,
+        "clause": annotation.clause,
+        "record_scope": annotation.record_scope.value if annotation.record_scope else None,
+        "event_driven": annotation.event_driven,
+        "record_kinds": list(annotation.record_kinds),
+        "min_tester_independence": annotation.min_tester_independence,
+        "records": annotation.records,
+    }
+    return {key: value for key, value in facts.items() if value not in (None, "", False, [])}
+
+
+def load_annotations(session: Session, actor: Principal, document: Any) -> LoadResult:
+    """Load a versioned annotation document; every 4-1 requirement of its edition must be annotated and
+    every item it names must exist. Loading the same content again changes nothing."""
+    authorize(actor, Permission.CATALOG_MANAGE)
+    parsed = parse_annotations(document)
+    what = f"annotations {parsed.name} {parsed.version}"
+    rows: dict[str, dict[str, Requirement]] = {}
+    for standard in (STANDARD_4_1, STANDARD_4_2):
+        edition_id = parsed.source_editions.get(standard)
+        edition = find_edition(session, standard, edition_id) if edition_id else None
+        if edition is None:
+            raise Invalid.field("source_editions", f"{standard} edition {edition_id} is not loaded")
+        rows[standard] = {r.ref: r for r in edition_requirements(session, edition)}
+    errors: list[FieldError] = []
+    for standard, stated in ((STANDARD_4_1, parsed.process), (STANDARD_4_2, parsed.component)):
+        errors += [
+            FieldError("items", f"unknown {standard} item {a.ref}") for a in stated if a.ref not in rows[standard]
+        ]
+    annotated = {a.ref for a in parsed.process}
+    missing = [
+        r.ref for r in rows[STANDARD_4_1].values() if r.kind is ItemKind.PROCESS_REQUIREMENT and r.ref not in annotated
+    ]
+    if missing:
+        errors.append(FieldError("process_requirements", f"no annotation for: {', '.join(missing)}"))
+    if errors:
+        raise Invalid(f"{what} is not valid", errors=errors)
+    digest = _digest(document)
+    existing = session.scalar(
+        select(CatalogAnnotationSet).where(
+            CatalogAnnotationSet.name == parsed.name, CatalogAnnotationSet.version == parsed.version
+        )
+    )
+    if existing is not None:
+        if existing.content_digest != digest:
+            raise _conflict(what, ["the annotations differ from the loaded version"])
+        return LoadResult(what, created=False, items=len(existing.annotations))
+    annotation_set = CatalogAnnotationSet(name=parsed.name, version=parsed.version, content_digest=digest)
+    annotation_set.annotations = [
+        RequirementAnnotation(requirement=rows[standard][a.ref], facts=_annotation_facts(a))
+        for standard, stated in ((STANDARD_4_1, parsed.process), (STANDARD_4_2, parsed.component))
+        for a in stated
+    ]
+    session.add(annotation_set)
+    session.flush()
+    record(
+        session,
+        actor,
+        "catalog:annotations:load",
+        target_type="catalog_annotation_set",
+        target_id=annotation_set.id,
+        details={"name": parsed.name, "version": parsed.version, "items": len(annotation_set.annotations)},
+    )
+    return LoadResult(what, created=True, items=len(annotation_set.annotations))
+
+
+def annotations_for(session: Session, standard: str) -> dict[str, Annotation]:
+    """The newest loaded annotations of a standard's items, by id: by standard and id, not edition, so a
+    later edition keeps the reading of the ids it shares with the annotated one."""
+    newest = session.scalar(select(CatalogAnnotationSet).order_by(CatalogAnnotationSet.id.desc()).limit(1))
+    if newest is None:
+        return {}
+    rows = session.scalars(
+        select(RequirementAnnotation)
+        .join(Requirement, Requirement.id == RequirementAnnotation.requirement_id)
+        .join(CatalogEdition, CatalogEdition.id == Requirement.edition_id)
+        .where(RequirementAnnotation.set_id == newest.id, CatalogEdition.standard == standard)
+    )
+    return {row.requirement.ref: row.annotation() for row in rows}
+
+
 def load_packaged(session: Session, actor: Principal) -> list[LoadResult]:
     """Load every catalog and mapping shipped with the package (run by `db upgrade` and `demo`)."""
     results = [load_catalog(session, actor, packaged_document(name)) for name in PACKAGED_CATALOGS]
     results += [load_mapping(session, actor, packaged_document(name)) for name in PACKAGED_MAPPINGS]
+    results += [load_annotations(session, actor, packaged_document(name)) for name in PACKAGED_ANNOTATIONS]
     return results
 
 

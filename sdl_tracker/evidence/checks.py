@@ -13,6 +13,7 @@ from ..products.models import Product, Release, ReleaseStatus
 from .details import validate_details
 from .inputs import EvidenceInput
 from .models import EvidenceKind
+from .standing import add_months
 from .threat_dragon import MAX_MODEL_BYTES, parse_threat_dragon
 
 
@@ -64,7 +65,7 @@ def _context_problems(
             )
     if kind is EvidenceKind.THREAT_MODEL and product is not None and _released(session, product):
         due = details.get("next_review_due")
-        latest = _add_months(effective, 12)
+        latest = add_months(effective, 12)
         if not due:
             problems.append(
                 FieldError("details.next_review_due", "a released product's threat model needs its next review date")
@@ -85,18 +86,6 @@ def _released(session: Session, product: Product) -> bool:
         )
         is not None
     )
-
-
-def _add_months(day: date, months: int) -> date:
-    # The same day `months` later, or the month's last day when that day does not exist.
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, candidate)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def review_due_from(data: EvidenceInput, details: dict[str, Any], fallback: date | None) -> date | None:
@@ -124,10 +113,10 @@ def review_due_problems(
         return [FieldError("review_due", "the review date is before the activity itself")]
     if kind is EvidenceKind.THREAT_MODEL and product is not None and _released(session, product):
         latest = min(
-            _add_months(effective, 12),
+            add_months(effective, 12),
             date.fromisoformat(details["next_review_due"])
             if details.get("next_review_due")
-            else _add_months(effective, 12),
+            else add_months(effective, 12),
         )
         if review_due > latest:
             return [FieldError("review_due", f"at most the model's next review ({latest.isoformat()})")]

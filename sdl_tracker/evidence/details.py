@@ -109,12 +109,11 @@ class FindingsBySeverity(Details):
 
 
 class ScanDetails(Details):
-    """SVV-3/SVV-4 (and SVV-5 for independence): a vulnerability scan or penetration test."""
+    """SVV-3/SVV-4: a vulnerability scan or penetration test (its tester independence is a field of the evidence)."""
 
     tool: str = Field(max_length=200, description="the scanner, or the testing company")
     scope: str = Field(default="", max_length=1000)
     findings: FindingsBySeverity = Field(default_factory=FindingsBySeverity)
-    tester_independent: bool = Field(default=False, description="the tester is independent of the developers (SVV-5)")
 
 
 class QualificationResult(enum.StrEnum):

@@ -9,6 +9,7 @@ from typing import IO, Any
 
 from ..errors import FieldError
 from .rules import effective_date_problem
+from .vocabulary import TEST_KINDS, EvidenceKind, TesterIndependence
 
 MAX_TITLE = 200
 
@@ -39,6 +40,7 @@ class EvidenceInput:
     requirements: Sequence[str] | None = None
     release_versions: Sequence[str] | None = None
     details: dict[str, Any] | None = None
+    tester_independence: str | None = None  # test evidence: none, independent-person, -department, -organisation
     files: Sequence[Upload] = field(default_factory=list)
     threat_dragon: Upload | None = None  # an OWASP Threat Dragon model: fills the threat details
 
@@ -66,3 +68,23 @@ def check_text(data: EvidenceInput, today: date, errors: list[FieldError], *, cr
 def with_model(data: EvidenceInput) -> list[Upload]:
     """The files to keep as artifacts: the uploads and a Threat Dragon model, if any."""
     return [*data.files, *([data.threat_dragon] if data.threat_dragon else [])]
+
+
+def independence_from(
+    kind: EvidenceKind | None, given: str | None, previous: TesterIndependence | None, errors: list[FieldError]
+) -> TesterIndependence | None:
+    """The tester independence to store: as given (test evidence only), else the previous revision's."""
+    if given is None or given == "":
+        return previous
+    try:
+        level = TesterIndependence(given)
+    except ValueError:
+        levels = ", ".join(level.value for level in TesterIndependence)
+        errors.append(FieldError("tester_independence", f"unknown tester independence {given!r} (one of: {levels})"))
+        return previous
+    if kind is not None and kind not in TEST_KINDS:
+        errors.append(
+            FieldError("tester_independence", f"tester independence is recorded on test evidence, not {kind.value}")
+        )
+        return previous
+    return level

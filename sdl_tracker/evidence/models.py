@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..catalog.models import Requirement
 from ..db import Base, UTCDateTime, str_enum, utcnow
 from ..products.models import Release
-from .vocabulary import EvidenceKind, EvidenceScope, ReviewState
+from .vocabulary import EvidenceKind, EvidenceScope, ReviewState, TesterIndependence
 
 
 class Evidence(Base):
@@ -51,6 +51,10 @@ class EvidenceRevision(Base):
     author: Mapped[str] = mapped_column(String(200), default="")
     review_due: Mapped[date | None] = mapped_column(Date)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Test evidence only (IEC 62443-4-1 Table 3); None: not stated, which qualifies for nothing.
+    tester_independence: Mapped[TesterIndependence | None] = mapped_column(
+        str_enum(TesterIndependence, "tester_independence")
+    )
     state: Mapped[ReviewState] = mapped_column(str_enum(ReviewState, "review_state"))
     submitted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     submitted_by: Mapped[str] = mapped_column(String(400))

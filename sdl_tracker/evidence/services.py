@@ -16,7 +16,7 @@ from ..errors import FieldError, Invalid
 from ..products.models import Product
 from ..products.services import get_product
 from .checks import details_for, review_due_from, review_due_problems
-from .inputs import EvidenceInput, Upload, check_text, with_model
+from .inputs import EvidenceInput, Upload, check_text, independence_from, with_model
 from .links import resolve_releases, resolve_requirements
 from .models import (
     Artifact,
@@ -123,6 +123,7 @@ def create_evidence(
         errors.append(FieldError("releases", "organisation-wide evidence names no releases"))
     effective = data.effective_date or today
     details = details_for(session, product, evidence_kind, data, effective, None, errors) if evidence_kind else {}
+    independence = independence_from(evidence_kind, data.tester_independence, None, errors)
     requirements = _collect(errors, lambda: resolve_requirements(session, product, data.requirements or []))
     releases = (
         _collect(errors, lambda: resolve_releases(session, product, data.release_versions or [])) if product else []
@@ -152,6 +153,7 @@ def create_evidence(
         author=(data.author or "").strip(),
         review_due=review_due_from(data, details, None),
         details=details,
+        tester_independence=independence,
         state=ReviewState.DRAFT if draft else ReviewState.SUBMITTED,
         submitted_by_user_id=actor.user_id,
         submitted_by=actor.label,
@@ -182,6 +184,7 @@ def _revision_summary(evidence: Evidence, revision: EvidenceRevision) -> dict[st
         "title": revision.title,
         "effective_date": revision.effective_date,
         "state": revision.state.value,
+        "tester_independence": revision.tester_independence.value if revision.tester_independence else None,
         "requirements": [r.ref for r in revision.requirements],
         "releases": [r.version for r in revision.releases],
         "artifacts": [{"name": a.filename, "sha256": a.blob_sha256} for a in revision.artifacts],
@@ -213,6 +216,7 @@ def revise_evidence(
     previous = evidence.current
     effective = data.effective_date or previous.effective_date
     details = details_for(session, product, evidence.kind, data, effective, previous.details, errors)
+    independence = independence_from(evidence.kind, data.tester_independence, previous.tester_independence, errors)
     review_due = (
         review_due_from(data, details, previous.review_due)
         if data.details or data.threat_dragon
@@ -240,6 +244,7 @@ def revise_evidence(
         author=(data.author if data.author is not None else previous.author).strip(),
         review_due=review_due,
         details=details,
+        tester_independence=independence,
         state=state_after_edit(previous.state, submit),
         submitted_by_user_id=actor.user_id,
         submitted_by=actor.label,

@@ -53,7 +53,7 @@ def test_the_packaged_catalogs_are_loaded_once(session: Session) -> None:
     assert set(editions) == {("IEC 62443-4-1", "2018"), ("IEC 62443-4-2", "2019"), ("CRA", "2024/2847")}
     before = _snapshot(session)
     results = load_packaged(session, OPERATOR)
-    assert [r.created for r in results] == [False, False, False, False]
+    assert [r.created for r in results] == [False, False, False, False, False]
     assert _snapshot(session) == before  # loading again changes nothing, not even the audit log
 
 

@@ -35,7 +35,7 @@ GOOD = {
         "coverage_percent": 60,
     },
     "vulnerability-scan": {"tool": "OpenVAS", "findings": {"high": 1}},
-    "penetration-test": {"tool": "Acme", "tester_independent": True, "findings": {"critical": 0, "medium": 2}},
+    "penetration-test": {"tool": "Acme", "findings": {"critical": 0, "medium": 2}},
     "security-training": {"course": "Secure C", "attendees": 12, "held_on": "2026-03-01"},
     "update-record": {"update_id": "SA-2026-01", "qualification_result": "passed", "delivery_channel": "portal"},
 }
@@ -391,7 +391,7 @@ def test_details_through_the_page(app: Flask, session: Session) -> None:
     assert "kind=penetration-test" in chooser and "requirements=SVV-4" in chooser
     path = f"/products/{product.id}/evidence/new?kind=penetration-test"
     form = client.get(path).get_data(as_text=True)
-    assert 'name="details-findings__high"' in form and 'name="details-tester_independent"' in form
+    assert 'name="details-findings__high"' in form
     base = {
         "kind": "penetration-test",
         "title": "Pentest",
@@ -410,7 +410,6 @@ def test_details_through_the_page(app: Flask, session: Session) -> None:
         data={
             **base,
             "details-findings__high": "2",
-            "details-tester_independent": "y",
             "files": [(io.BytesIO(b"r"), "r.pdf")],
             "csrf_token": csrf_token(client, path),
         },
@@ -418,7 +417,7 @@ def test_details_through_the_page(app: Flask, session: Session) -> None:
         follow_redirects=True,
     )
     page = good.get_data(as_text=True)
-    assert "attached" in page and "Tester independent" in page and "high 2" in page
+    assert "attached" in page and "high 2" in page
 
 
 @pytest.mark.parametrize(

@@ -195,8 +195,6 @@ def test_evidence_cli(app: Flask, session: Session, tmp_path: Path) -> None:
         "tool=Acme Security",
         "--detail",
         "findings.high=2",
-        "--detail",
-        "tester_independent=true",
     )
     assert added.exit_code == 0, added.output
     evidence_id = int(added.output.strip())

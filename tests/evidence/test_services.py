@@ -294,3 +294,23 @@ def test_a_narrowed_token_brings_only_its_products_roles(session: Session) -> No
     with pytest.raises(Forbidden):
         review_evidence(session, narrowed, organisation.id, accept=True)
     assert review_evidence(session, officer, organisation.id, accept=True).state is ReviewState.ACCEPTED
+
+
+def test_tester_independence_is_kept_on_test_evidence_and_refused_on_other_kinds(session: Session) -> None:
+    product = make_product(session)
+    dev = member(session, product, "developer")
+    evidence = attach(
+        session, dev, product, kind="requirements-test", data={"tester_independence": "independent-department"}
+    )
+    assert evidence.current.tester_independence is not None
+    assert evidence.current.tester_independence.value == "independent-department"
+    revised = revise_evidence(session, dev, evidence.id, data=EvidenceInput(title="Retest"), today=TODAY)
+    assert revised.tester_independence == evidence.revisions[0].tester_independence  # unchanged when not given
+    before = count(session, Evidence)
+    with pytest.raises(Invalid) as caught:
+        attach(session, dev, product, data={"tester_independence": "independent-person"})
+    assert "recorded on test evidence, not threat-model" in caught.value.one_line()
+    with pytest.raises(Invalid) as caught:
+        attach(session, dev, product, kind="penetration-test", data={"tester_independence": "a friend"})
+    assert "unknown tester independence" in caught.value.one_line()
+    assert count(session, Evidence) == before
