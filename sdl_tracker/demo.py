@@ -32,6 +32,8 @@ from .products.services import create_product, create_release
 DEMO_ADMIN = "admin@example.com"
 DEMO_MEMBERS = (
     ("officer@example.com", "Sofia Officer", "security_officer"),
+    # A second officer: N/A, compensation and scoping decisions are accepted by an officer other than their author.
+    ("lead@example.com", "Lars Lead", "security_officer"),
     ("dev@example.com", "Dana Developer", "developer"),
     ("auditor@example.com", "Arno Auditor", "auditor"),
 )
@@ -53,7 +55,9 @@ class DemoProduct:
     vendor: str = "Northwind Automation"
     contact: str = "psirt@northwind.example"
     cvd_url: str = "https://northwind.example/security/cvd"
-    members: tuple[str, ...] = field(default=("officer@example.com", "dev@example.com", "auditor@example.com"))
+    members: tuple[str, ...] = field(
+        default=("officer@example.com", "lead@example.com", "dev@example.com", "auditor@example.com")
+    )
     claims: tuple[str, int, tuple[str, ...]] | None = None  # release, claimed up to SL, left partial
 
 
@@ -67,7 +71,8 @@ PORTFOLIO = [
         component_type="EDR",
         target_sl=_levels(3, 3, 3, 3, 3, 3, 3),
         description="Firmware of the NW-PLC 5000 programmable logic controller for process automation.",
-        cra_category="important_class_i",
+        # A PLC's core function is not listed in CRA Annex III or IV: a default product.
+        cra_category="default",
         interfaces=[
             InterfaceData("eth0", "network", "Modbus TCP", 502),
             InterfaceData("eth0-opcua", "network", "OPC UA", 4840),
@@ -103,7 +108,7 @@ PORTFOLIO = [
         component_type="NDR",
         target_sl=_levels(2, 2, 2, 1, 2, 2, 2),
         description="Managed 24-port industrial Ethernet switch with VLANs and port security.",
-        cra_category="important_class_i",
+        cra_category="important_class_i",  # Annex III class I lists switches
         interfaces=[
             InterfaceData("mgmt-ssh", "network", "SSH", 22),
             InterfaceData("mgmt-web", "network", "HTTPS", 443),
@@ -227,4 +232,4 @@ def demo() -> None:
     click.echo(f"demo data: {len(created)} item(s) created" + ("" if created else " (already loaded)"))
     click.echo("open http://127.0.0.1:5000/ after `sdl-tracker serve`")
     click.echo(f"login: {DEMO_ADMIN}  password: {password}")
-    click.echo("(also officer@, dev@ and auditor@example.com with the same password, one per role)")
+    click.echo("(also officer@, lead@, dev@ and auditor@example.com with the same password, one per role)")

@@ -328,14 +328,20 @@ def demo_repository(root: Path) -> Path:
         return root
     root.mkdir(parents=True, exist_ok=True)
 
-    def git(*args: str, author: str = "Dana Developer <dev@example.com>", message: str = "") -> None:
+    def git(
+        *args: str, author: str = "Dana Developer <dev@example.com>", message: str = "", on: date | None = None
+    ) -> None:
         name, email = author[:-1].split(" <")
+        # Each commit is dated before the release that ships it, as a real history is.
+        stamp = f"{(on or date(2025, 10, 1)).isoformat()}T10:00:00+00:00"
         env = {
             **os.environ,
             "GIT_AUTHOR_NAME": name,
             "GIT_AUTHOR_EMAIL": email,
+            "GIT_AUTHOR_DATE": stamp,
             "GIT_COMMITTER_NAME": name,
             "GIT_COMMITTER_EMAIL": email,
+            "GIT_COMMITTER_DATE": stamp,
             "GIT_CONFIG_GLOBAL": os.devnull,
             "GIT_CONFIG_NOSYSTEM": "1",
         }
@@ -350,39 +356,49 @@ def demo_repository(root: Path) -> Path:
 
     git("init", "--quiet", "--initial-branch=main")
     history = [
-        ("src/modbus.c", "Modbus TCP server", "Add the Modbus TCP server\n\nSecurity-Requirement: CR 3.5\n", "v4.1.0"),
         (
+            date(2025, 10, 20),
+            "src/modbus.c",
+            "Modbus TCP server",
+            "Add the Modbus TCP server\n\nSecurity-Requirement: CR 3.5\n",
+            "v4.1.0",
+        ),
+        (
+            date(2026, 2, 10),
             "src/web/login.c",
             "login",
             "Throttle web logins\n\nSecurity-Review: officer@example.com\nSecurity-Requirement: CR 1.11\n",
             None,
         ),
         (
+            date(2026, 3, 5),
             "src/modbus.c",
             "bounds",
             "Bound PDU lengths in the Modbus parser\n\nFuzzed-by: nightly-modbus\nFixes-PSIRT: PSIRT-2026-0003\n",
             None,
         ),
+        (date(2026, 4, 14), "docs/threat-model.json", "{}", "Update the threat model for 4.2", None),
         (
-            "docs/threat-model.json",
-            "{}",
-            "Update the threat model for 4.2",
-            None,
-        ),
-        (
+            date(2026, 5, 8),
             "src/update.c",
             "verify signature",
             "Verify firmware signatures before flashing\n\nSecurity-Review: officer@example.com\n",
             None,
         ),
-        ("src/web/ui.c", "ui", "Refresh the web UI styles", "v4.2.0"),
-        ("src/opcua.c", "opc ua", "Add OPC UA server (draft)\n\nSecurity-Requirement: CR 4.1\n", "v4.3.0-rc1"),
+        (date(2026, 5, 28), "src/web/ui.c", "ui", "Refresh the web UI styles", "v4.2.0"),
+        (
+            date(2026, 9, 15),
+            "src/opcua.c",
+            "opc ua",
+            "Add OPC UA server (draft)\n\nSecurity-Requirement: CR 4.1\n",
+            "v4.3.0-rc1",
+        ),
     ]
-    for path, content, message, tag in history:
+    for day, path, content, message, tag in history:
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(content + "\n")
         git("add", "--", path)
-        git("commit", "--quiet", "-F", "-", message=message)
+        git("commit", "--quiet", "-F", "-", message=message, on=day)
         if tag:
-            git("tag", "-a", tag, "-m", f"Release {tag}")
+            git("tag", "-a", tag, "-m", f"Release {tag}", on=day)
     return root

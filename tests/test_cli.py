@@ -178,7 +178,7 @@ def test_demo_loads_once(app: Flask, session: Session) -> None:
     counts = {
         m.__name__: session.scalar(select(func.count()).select_from(m)) for m in (User, Product, Release, Membership)
     }
-    assert counts["Product"] == 3 and counts["User"] == 4 and counts["Release"] >= 5
+    assert counts["Product"] == 3 and counts["User"] == 5 and counts["Release"] >= 5
     second = run(app, "demo")
     assert "already loaded" in second.output
     assert second.output.splitlines()[-2] == first.output.splitlines()[-2]  # same login, same password
