@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from .models import CatalogEdition, Requirement
-from .rules import CrScope, ItemKind
+from .rules import Annotation, CrScope, ItemKind, RecordScope
 from .services import RequirementView
 
 
@@ -87,13 +87,41 @@ class MappedPoint(BaseModel):
         )
 
 
+class AnnotationOut(BaseModel):
+    """The project's reading of an item (docs/assurance.md): its clause, where its records live, its condition."""
+
+    conditional: bool
+    condition: str
+    clause: str
+    record_scope: RecordScope | None
+    event_driven: bool
+    record_kinds: list[str]
+    min_tester_independence: str | None
+    records: str
+
+    @classmethod
+    def of(cls, annotation: Annotation) -> AnnotationOut:
+        """An annotation as data."""
+        return cls(
+            conditional=annotation.conditional,
+            condition=annotation.condition,
+            clause=annotation.clause,
+            record_scope=annotation.record_scope,
+            event_driven=annotation.event_driven,
+            record_kinds=list(annotation.record_kinds),
+            min_tester_independence=annotation.min_tester_independence,
+            records=annotation.records,
+        )
+
+
 class RequirementDetail(BaseModel):
-    """A catalog item with its enhancements and its mapping."""
+    """A catalog item with its enhancements, its mapping and its annotation."""
 
     requirement: RequirementOut
     children: list[RequirementOut]
     supports: list[MappedPoint]
     supported_by: list[MappedPoint]
+    annotation: AnnotationOut | None
 
     @classmethod
     def of(cls, view: RequirementView, edition: CatalogEdition) -> RequirementDetail:
@@ -103,4 +131,5 @@ class RequirementDetail(BaseModel):
             children=[RequirementOut.of(c, edition) for c in view.children],
             supports=[MappedPoint.of(link.target, link.rationale) for link in view.supports],
             supported_by=[MappedPoint.of(link.source, link.rationale) for link in view.supported_by],
+            annotation=AnnotationOut.of(view.annotation) if view.annotation else None,
         )

@@ -27,6 +27,7 @@ from .rules import (
     STANDARD_4_2,
     Annotation,
     ItemKind,
+    annotation_of,
     edition_differences,
     filter_items,
     parse_annotations,
@@ -436,6 +437,7 @@ class RequirementView:
     children: list[Requirement]
     supports: list[RequirementLink]  # CRA points this requirement supports (target None: none)
     supported_by: list[RequirementLink]  # for a CRA point: the requirements that support it
+    annotation: Annotation | None  # the project's reading: conditional item, clause, record scope
 
 
 def requirement_view(session: Session, edition: CatalogEdition, ref: str) -> RequirementView:
@@ -456,5 +458,18 @@ def requirement_view(session: Session, edition: CatalogEdition, ref: str) -> Req
         )
     )
     return RequirementView(
-        requirement, parent, children, links_from(session, requirement), links_to(session, requirement)
+        requirement,
+        parent,
+        children,
+        links_from(session, requirement),
+        links_to(session, requirement),
+        _annotation_of(session, edition, requirement),
     )
+
+
+def _annotation_of(session: Session, edition: CatalogEdition, requirement: Requirement) -> Annotation | None:
+    if edition.standard not in (STANDARD_4_1, STANDARD_4_2):
+        return None
+    items = {row.ref: row.item() for row in edition_requirements(session, edition)}
+    annotation = annotation_of(requirement.ref, items, annotations_for(session, edition.standard))
+    return annotation if annotation != Annotation(requirement.ref) else None

@@ -68,6 +68,19 @@ def test_requirement_page_shows_levels_enhancements_and_cra_points(
     assert enhancement.status_code == 200 and "Part of" in enhancement.get_data(as_text=True)
 
 
+def test_requirement_page_shows_the_annotation(auditor_client: FlaskClient, session: Session) -> None:
+    component = _edition_id(session, "IEC 62443-4-2", "2019")
+    page = auditor_client.get(f"/catalog/{component}/{quote('CR 1.7 RE(1)')}").get_data(as_text=True)
+    assert "Applies only when" in page and "password-based authentication" in page
+    unconditional = auditor_client.get(f"/catalog/{component}/{quote('CR 1.1')}").get_data(as_text=True)
+    assert "Applies only when" not in unconditional
+    process = _edition_id(session, "IEC 62443-4-1", "2018")
+    svv4 = auditor_client.get(f"/catalog/{process}/SVV-4").get_data(as_text=True)
+    assert "9.5" in svv4 and "at least independent department" in svv4 and "penetration-test" in svv4
+    dm1 = auditor_client.get(f"/catalog/{process}/DM-1").get_data(as_text=True)
+    assert "only when an issue was reported" in dm1
+
+
 def test_cra_point_lists_what_supports_it(auditor_client: FlaskClient, session: Session) -> None:
     cra_id = _edition_id(session, "CRA", "2024/2847")
     page = auditor_client.get(f"/catalog/{cra_id}/II.1").get_data(as_text=True)
@@ -99,6 +112,12 @@ def test_catalog_api(api: ApiClient, session: Session) -> None:
     assert body["total"] == 12 and {r["component_type"] for r in body["items"]} == {"NDR"}
     detail = api.call("GET", f"/api/v1/catalog/editions/{edition_id}/requirements/{quote('CR 3.4')}", token).get_json()
     assert detail["requirement"]["title"] and "I.2f" in {p["id"] for p in detail["supports"]}
+    assert detail["annotation"] is None  # CR 3.4 is unconditional and has no 4-1 facts
+    wireless = api.call("GET", f"/api/v1/catalog/editions/{edition_id}/requirements/{quote('CR 2.2')}", token)
+    assert wireless.get_json()["annotation"]["conditional"] is True
+    process_id = by_standard["IEC 62443-4-1"]["id"]
+    sr2 = api.call("GET", f"/api/v1/catalog/editions/{process_id}/requirements/SR-2", token).get_json()["annotation"]
+    assert sr2["clause"] == "6.3" and sr2["record_scope"] == "release" and "threat-model" in sr2["record_kinds"]
     assert (
         api.call("GET", f"/api/v1/catalog/editions/{edition_id}/requirements/{quote('CR 9.9')}", token).status_code
         == 404
