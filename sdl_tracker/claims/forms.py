@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from .rules import ClaimStatus, Verification
 
@@ -20,7 +20,13 @@ STATUS_LABELS = {
 class ClaimForm(FlaskForm):
     """Set one claim."""
 
-    status = SelectField("Status", choices=[SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()])
+    # No status is preselected: a claim someone did not choose must not read as "implemented".
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "— choose —"), *(SelectChoice(s.value, label) for s, label in STATUS_LABELS.items())],
+        default="",
+        validators=[DataRequired(message="Choose a status.")],
+    )
     verification = SelectField(
         "Verified by",
         choices=[SelectChoice("", "—"), *(SelectChoice(v.value, v.value.replace("_", " ")) for v in Verification)],
