@@ -283,6 +283,26 @@ def cra_section_label(ref: str) -> str:
     return ref
 
 
+_COMPONENT_REF = re.compile(r"(CR|SAR|EDR|HDR|NDR) (\d+)\.(\d+)(?: RE\((\d+)\))?")
+_COMPONENT_REF_ORDER = ("CR", *COMPONENT_TYPES)
+_CHUNK = re.compile(r"(\D*)(\d*)")
+
+
+def natural_ref_key(ref: str) -> tuple[tuple[str, int], ...]:
+    """Sort key for requirement ids as people read them: numbers by value (CR 1.2 before CR 1.10, SM-2
+    before SM-10), an enhancement right after its requirement, and a 4-2 component-type requirement
+    (EDR 2.4) beside the CR it stands for, so each FR's ids stay together. Every key has the same
+    shape, so ids of different standards still compare."""
+    match = _COMPONENT_REF.fullmatch(ref)
+    if match:
+        kind, fr, number, enhancement = match.groups()
+        rank = _COMPONENT_REF_ORDER.index(kind)
+        return (("", int(fr)), ("", int(number)), ("", rank), ("", int(enhancement or 0)))
+    # Anything else: text and numbers in turn (a missing number sorts first).
+    chunks = _CHUNK.findall(ref)
+    return tuple((text.casefold(), int(digits) if digits else -1) for text, digits in chunks if text or digits)
+
+
 def parse_mapping(doc: Any) -> MappingDocument:
     """Turn a mapping document into rows; Invalid on bad structure."""
     if not isinstance(doc, dict):

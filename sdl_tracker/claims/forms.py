@@ -1,13 +1,14 @@
-"""The claim form."""
+"""The claim form, and how claims read on pages."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from .rules import ClaimStatus, Verification
 
+# The form's choices: each says what it asks for.
 STATUS_LABELS = {
     ClaimStatus.IMPLEMENTED: "Implemented",
     ClaimStatus.PARTIALLY_IMPLEMENTED: "Partially implemented",
@@ -15,15 +16,34 @@ STATUS_LABELS = {
     ClaimStatus.NOT_APPLICABLE: "Not applicable (justify)",
     ClaimStatus.COMPENSATED: "Met by a compensating countermeasure (describe)",
 }
+# How a stored claim reads for people (the API and `--json` keep the enum values).
+STATUS_NAMES = {
+    ClaimStatus.IMPLEMENTED: "Implemented",
+    ClaimStatus.PARTIALLY_IMPLEMENTED: "Partially implemented",
+    ClaimStatus.NOT_IMPLEMENTED: "Not implemented",
+    ClaimStatus.NOT_APPLICABLE: "Not applicable",
+    ClaimStatus.COMPENSATED: "Compensating countermeasure",
+}
+VERIFICATION_LABELS = {
+    Verification.DESIGN_REVIEW: "Design review",
+    Verification.SUPPLIER_TEST: "Supplier test",
+    Verification.INDEPENDENT_TEST: "Independent test",
+}
 
 
 class ClaimForm(FlaskForm):
     """Set one claim."""
 
-    status = SelectField("Status", choices=[SelectChoice(s.value, label) for s, label in STATUS_LABELS.items()])
+    # No status is preselected: a claim someone did not choose must not read as "implemented".
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "— choose —"), *(SelectChoice(s.value, label) for s, label in STATUS_LABELS.items())],
+        default="",
+        validators=[DataRequired(message="Choose a status.")],
+    )
     verification = SelectField(
         "Verified by",
-        choices=[SelectChoice("", "—"), *(SelectChoice(v.value, v.value.replace("_", " ")) for v in Verification)],
+        choices=[SelectChoice("", "—"), *(SelectChoice(v.value, label) for v, label in VERIFICATION_LABELS.items())],
     )
     evidence = SelectMultipleField("Evidence", coerce=int, validators=[Optional()])
     justification = TextAreaField("Justification", validators=[Optional(), Length(max=10_000)])

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
 from ..catalog.models import CatalogEdition, Requirement
+from ..catalog.rules import natural_ref_key
 from ..db import utcnow
 from ..errors import FieldError, Invalid, NotFound
 from ..evidence.coverage import CoverageState, EvidenceFact, fact_state
@@ -361,7 +362,7 @@ def compare_releases(session: Session, actor: Principal, first_id: int, second_i
     b = {c.requirement.ref: _snapshot(c) for c in list_claims(session, actor, second.id)}
     changed = [
         ClaimChange(ref, a.get(ref), b.get(ref))
-        for ref in sorted(a.keys() | b.keys(), key=lambda r: (r.split(" ")[0], r))
+        for ref in sorted(a.keys() | b.keys(), key=natural_ref_key)
         if a.get(ref) != b.get(ref)
     ]
     va = vector_report(session, actor, first.product_id, first.id).achieved

@@ -15,7 +15,7 @@ from ..web.context import db_session
 from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
 from .chart import vector_chart
-from .forms import STATUS_LABELS, ClaimForm
+from .forms import STATUS_LABELS, STATUS_NAMES, VERIFICATION_LABELS, ClaimForm
 from .services import (
     ClaimInput,
     authorize_manage_claims,
@@ -114,5 +114,12 @@ def compare(release_id: int) -> str:
     others = [r for r in list_releases(session, g.principal, release.product_id) if r.id != release.id]
     result = compare_releases(session, g.principal, other_id, release.id) if other_id else None
     return render_template(
-        "claims/compare.html", release=release, product=release.product, others=others, result=result, other_id=other_id
+        "claims/compare.html",
+        release=release,
+        product=release.product,
+        others=others,
+        result=result,
+        other_id=other_id,
+        status_names=STATUS_NAMES,
+        verification_labels=VERIFICATION_LABELS,
     )

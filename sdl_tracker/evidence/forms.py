@@ -18,6 +18,7 @@ from wtforms import (
     Form,
     FormField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -54,7 +55,12 @@ class EvidenceForm(FlaskForm):
 class ReviewForm(FlaskForm):
     """Accept or reject."""
 
-    decision = SelectField("Decision", choices=[SelectChoice("accept", "Accept"), SelectChoice("reject", "Reject")])
+    # Nothing is preselected: a review is a choice the reviewer makes, never a default they overlooked.
+    decision = RadioField(
+        "Decision",
+        choices=[SelectChoice("accept", "Accept"), SelectChoice("reject", "Reject")],
+        invalid_choice_message="Choose accept or reject.",
+    )
     reason = TextAreaField("Reason (required to reject)", validators=[Optional(), Length(max=5000)])
 
 

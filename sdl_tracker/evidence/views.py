@@ -18,7 +18,7 @@ from ..web.templating import expose_predicates
 from .assessment import coverage, maturity_history, record_maturity
 from .downloads import artifact_response
 from .forms import KIND_LABELS, EvidenceForm, MaturityForm, ReviewForm, details_from, evidence_form_for, split_refs
-from .models import EvidenceKind, ReviewState
+from .models import Evidence, EvidenceKind, ReviewState
 from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
 from .review import authorize_review, may_review, review_evidence
 from .rules import render_markdown
@@ -168,20 +168,23 @@ def organisation_new() -> Response | str:
     return _new(None)
 
 
-@bp.route("/evidence/<int:evidence_id>")
-def detail(evidence_id: int) -> str:
-    """One evidence item: its current revision, artifacts, review, and every earlier revision."""
-    session = db_session()
-    evidence = get_evidence(session, g.principal, evidence_id)
+def _detail_page(session: Session, evidence: Evidence, review: ReviewForm) -> str:
     product = session.get(Product, evidence.product_id) if evidence.product_id else None
     return render_template(
         "evidence/detail.html",
         evidence=evidence,
         product=product,
-        review=ReviewForm(),
+        review=review,
         kind_labels=KIND_LABELS,
         ReviewState=ReviewState,
     )
+
+
+@bp.route("/evidence/<int:evidence_id>")
+def detail(evidence_id: int) -> str:
+    """One evidence item: its current revision, artifacts, review, and every earlier revision."""
+    session = db_session()
+    return _detail_page(session, get_evidence(session, g.principal, evidence_id), ReviewForm())
 
 
 @bp.route("/evidence/<int:evidence_id>/edit", methods=["GET", "POST"])
@@ -239,25 +242,25 @@ def submit(evidence_id: int) -> Response:
 
 
 @bp.route("/evidence/<int:evidence_id>/review", methods=["POST"])
-def review(evidence_id: int) -> Response:
-    """Accept or reject the current revision."""
-    authorize_review(g.principal, get_evidence(db_session(), g.principal, evidence_id))
+def review(evidence_id: int) -> Response | str:
+    """Accept or reject the current revision; a refusal shows the form again with the choice and reason kept."""
+    session = db_session()
+    evidence = get_evidence(session, g.principal, evidence_id)
+    authorize_review(g.principal, evidence)
     form = ReviewForm()
-    if not form.validate():
-        flash("Choose accept or reject.", "error")
-        return redirect(url_for("evidence.detail", evidence_id=evidence_id))
-    try:
-        revision = review_evidence(
-            db_session(), g.principal, evidence_id, accept=form.decision.data == "accept", reason=form.reason.data or ""
-        )
-    except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        rollback()
-        flash(exc.message, "error")
-    else:
-        flash(f"Revision {revision.number} {revision.state.value}.", "success")
-    return redirect(url_for("evidence.detail", evidence_id=evidence_id))
+    if form.validate():
+        try:
+            revision = review_evidence(
+                session, g.principal, evidence_id, accept=form.decision.data == "accept", reason=form.reason.data or ""
+            )
+        except DomainError as exc:
+            if exc.status in (403, 404):
+                raise
+            apply_errors(form, exc)
+        else:
+            flash(f"Revision {revision.number} {revision.state.value}.", "success")
+            return redirect(url_for("evidence.detail", evidence_id=evidence_id))
+    return _detail_page(session, evidence, form)
 
 
 @bp.route("/artifacts/<int:artifact_id>")

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from sdl_tracker.app_access import app_db
+from sdl_tracker.evidence.models import Evidence, ReviewState
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_products_browser import _shot
+from tests.evidence.test_review_page import submitted_evidence
 from tests.factories import PASSWORD, make_product, make_release, member
 
 pytestmark = pytest.mark.browser
@@ -90,7 +92,7 @@ def test_upload_evidence_and_review_it(page: Any, live_server: LiveServer, tmp_p
 
     sign_in_as(page, live_server, "so.e2e@example.com")
     page.goto(evidence_url)
-    page.select_option("#decision", "accept")
+    page.check("input[name=decision][value=accept]")
     _shot(page, "evidence-review")
     page.click("button:has-text('Record review')")
     assert "Revision 1 accepted." in page.inner_text(".flash-success")
@@ -123,3 +125,34 @@ def test_the_heat_map_leads_from_a_gap_to_the_upload_form(page: Any, live_server
     assert page.input_value("#requirements") == "SVV-3"
     assert page.locator("#releases option[value='1.0']").evaluate("option => option.selected")
     assert page.locator("#details-target_interface").count() == 1  # the form adapted to the kind
+
+
+def test_a_refused_rejection_stays_a_rejection(page: Any, live_server: LiveServer) -> None:
+    with app_db(live_server.app).unit_of_work() as session:
+        evidence_id = submitted_evidence(session, "NW-Review", "dev.review@example.com", "so.review@example.com").id
+    sign_in_as(page, live_server, "so.review@example.com")
+    page.goto(f"{live_server.url}/evidence/{evidence_id}")
+    accept, reject = (
+        page.locator("input[name=decision][value=accept]"),
+        page.locator("input[name=decision][value=reject]"),
+    )
+    assert not accept.is_checked() and not reject.is_checked()  # the reviewer chooses; nothing is preselected
+    reject.check()
+    page.fill("#reason", "")
+    page.click("button:has-text('Record review')")
+    page.wait_for_url(f"**/evidence/{evidence_id}/review")
+    _shot(page, "evidence-review-refused")
+    assert "a rejection needs a reason" in page.inner_text("#review")
+    assert reject.is_checked() and not accept.is_checked()
+    # The choice survives a second refusal too, and a reason then records the rejection.
+    with page.expect_navigation():
+        page.click("button:has-text('Record review')")
+    assert "a rejection needs a reason" in page.inner_text("#review")
+    assert reject.is_checked() and not accept.is_checked()
+    page.fill("#reason", "The policy names no owner")
+    page.click("button:has-text('Record review')")
+    page.wait_for_url(f"**/evidence/{evidence_id}")
+    assert "Revision 1 rejected." in page.inner_text(".flash-success")
+    with app_db(live_server.app).unit_of_work() as session:
+        revision = session.get_one(Evidence, evidence_id).current
+        assert revision.state is ReviewState.REJECTED and revision.rejection_reason == "The policy names no owner"
