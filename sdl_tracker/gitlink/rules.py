@@ -101,7 +101,7 @@ def resolve_ref(refs: Mapping[str, str], known: set[str], ref: str) -> str | Non
     return None
 
 
-# --- Commit review (IEC 62443-4-1 SI-1, clause 9.2) --------------------------------------------------
+# --- Commit review (IEC 62443-4-1 SI-1, clause 8.2) --------------------------------------------------
 
 SHA_PREFIX = re.compile(r"[0-9a-f]{7,40}")
 CHANGE_TOKEN = re.compile(r"[\s,;]+")

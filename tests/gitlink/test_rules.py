@@ -146,3 +146,11 @@ def test_at_most_the_bound_of_trailers_become_evidence_and_the_rest_is_reported(
     assert recorded + beyond == [t for t in trailers if t[0] in VOCABULARY]
     if beyond:
         assert f"{len(beyond):,} trailers beyond the {MAX_EVIDENCE_PER_COMMIT}" in beyond_bound_problem(COMMIT, beyond)
+
+
+def test_the_release_date_view_reads_the_revision_that_stood_then() -> None:
+    # Accepted in November; revised (back to submitted) in December: it counted on the release date, not today.
+    accepted = revision(recorded_on=date(2026, 11, 1), accepted_at=datetime(2026, 11, 2, tzinfo=UTC))
+    revised = revision(recorded_on=date(2026, 12, 1), state="submitted", accepted_at=None, acceptor_email=None)
+    assert judge([accepted, revised], on=date(2026, 11, 15)) is None
+    assert judge([accepted, revised], on=TODAY) is NotReviewed.NOT_ACCEPTED
