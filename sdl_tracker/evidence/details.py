@@ -66,7 +66,11 @@ class ThreatModelDetails(Details):
 class ReviewDetails(Details):
     """SD-4 and SI-1: a security design or code review."""
 
-    change: str = Field(max_length=300, description="commit range (a1b2c3..d4e5f6) or change request")
+    change: str = Field(
+        max_length=300,
+        description="the commits reviewed: SHAs or a range a1b2c3d..d4e5f6a (commit review counts these), "
+        "or a change request",
+    )
     reviewer: str = Field(max_length=200)
     cwe_top25_checked: bool = Field(default=False, description="reviewed against the CWE Top 25")
     findings_total: int = Field(default=0, ge=0, le=100_000)
@@ -96,6 +100,27 @@ class FuzzDetails(Details):
         if self.crashes_fixed > self.crashes_found:
             raise ValueError("more crashes fixed than found")
         return self
+
+
+class ThreatModelChangeDetails(Details):
+    """SR-2: a commit that changed the threat model (a `Threat-Model:` trailer fills it)."""
+
+    change: str = Field(min_length=1, max_length=300, description="the commit (SHA) that changed the model")
+    summary: str = Field(min_length=1, max_length=1000, description="what changed, or where the model lives")
+
+
+class PsirtFixDetails(Details):
+    """DM-4: a commit that addresses a security-related issue (a `Fixes-PSIRT:` trailer fills it)."""
+
+    case: str = Field(min_length=1, max_length=120, description="the PSIRT case id, e.g. PSIRT-2026-0007")
+    change: str = Field(min_length=1, max_length=300, description="the commit (SHA) with the fix")
+
+
+class FuzzRunDetails(Details):
+    """SVV-3: one fuzzer run on a commit (a `Fuzzed-by:` trailer fills it; a campaign is fuzz-campaign)."""
+
+    fuzzer: str = Field(min_length=1, max_length=200, description="the fuzzer or fuzzing job")
+    change: str = Field(min_length=1, max_length=300, description="the commit (SHA) that was fuzzed")
 
 
 class FindingsBySeverity(Details):
@@ -153,6 +178,9 @@ SCHEMAS: dict[EvidenceKind, type[Details]] = {
     EvidenceKind.DESIGN_REVIEW: ReviewDetails,
     EvidenceKind.CODE_REVIEW: ReviewDetails,
     EvidenceKind.FUZZ_CAMPAIGN: FuzzDetails,
+    EvidenceKind.THREAT_MODEL_CHANGE: ThreatModelChangeDetails,
+    EvidenceKind.PSIRT_FIX: PsirtFixDetails,
+    EvidenceKind.FUZZ_RUN: FuzzRunDetails,
     EvidenceKind.VULNERABILITY_SCAN: ScanDetails,
     EvidenceKind.PENETRATION_TEST: ScanDetails,
     EvidenceKind.SECURITY_TRAINING: TrainingDetails,

@@ -51,12 +51,24 @@ def repo_scan(repository_id: int, wait: bool, as_json: bool, as_email: str | Non
 @json_option
 @server_command(read_only=True)
 def release_commits_command(session: Session, actor: Principal, product_name: str, version: str, as_json: bool) -> None:
-    """VERSION's commits since the previous release, and which carry review evidence that counts."""
+    """VERSION's commits since the previous release: which count as reviewed (SI-1) and, for the rest, why not.
+
+    A released release is judged as of its release date; today's count is given beside it.
+    """
     product = get_product_by_name(session, actor, product_name)
     data = ReleaseCommitsOut.of(release_commits(session, actor, product.id, version)).model_dump(mode="json")
     lines = [
         data["summary"] + (f" since {data['previous']}" if data["previous"] else ""),
-        *(f"  not reviewed: {c['sha'][:10]} {c['subject']}" for c in data["unreviewed"]),
+        *(
+            f"  reviewed: {c['sha'][:10]} {c['subject']}: {c['explanation']} (by {c['reviewer']}, "
+            f"accepted by {c['accepted_by']} on {c['accepted_on']})"
+            for c in data["reviewed_commits"]
+        ),
+        *(
+            f"  not reviewed: {c['sha'][:10]} {c['subject']} (git author, unverified: {c['unverified_author']}): "
+            f"{c['reason']}: {c['explanation']}" + (f"; reviewed today: {c['today']}" if c["reviewed_today"] else "")
+            for c in data["unreviewed"]
+        ),
         *data["problems"],
     ]
     emit(data, as_json, echo_lines(lines, ""))

@@ -21,7 +21,7 @@ from ..audit.services import record
 from ..auth import Principal
 from ..db import utcnow
 from ..errors import Invalid
-from ..evidence.models import Evidence, EvidenceKind
+from ..evidence.models import Evidence
 from ..evidence.services import EvidenceInput, Upload, create_evidence
 from ..installation import installation
 from ..jobs.registry import JobContext, Phases, collector_paused, register
@@ -30,13 +30,21 @@ from ..products.repositories import authorize_manage_repositories
 from . import git
 from .log import LogRecord, parse_stream
 from .models import Commit, CommitEvidence
-from .rules import TRACEABILITY, evidence_reference, rule_for
+from .rules import (
+    MAX_EVIDENCE_PER_COMMIT,
+    TRACEABILITY,
+    beyond_bound_problem,
+    evidence_reference,
+    evidence_trailers,
+    rule_for,
+)
 from .services import SCAN_KIND, ScanSummary, get_repository
 
-# A write transaction stores at most this many commits, or this many commits whose trailers make
-# or link evidence (each writes a blob and an audit event): both keep it well under 100 ms.
+# A write transaction stores at most this many commits, and creates or links at most this many
+# evidence items (each created one writes a blob and an audit event): both keep it well under 100 ms.
 WRITE_BATCH = 500
 EVIDENCE_BATCH = 20
+assert MAX_EVIDENCE_PER_COMMIT <= EVIDENCE_BATCH  # one commit's evidence always fits one transaction
 UPDATE_BATCH = 2000
 
 
@@ -104,11 +112,14 @@ def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
             if rec.sha in known:
                 continue  # stored by an earlier attempt or scan
             known.add(rec.sha)
-            pending.append(rec)
-            with_evidence += any(rule_for(key) for key, _ in rec.trailers)
-            if len(pending) >= WRITE_BATCH or with_evidence >= EVIDENCE_BATCH:
+            # Evidence items (created or linked), not commits, count towards a batch's bound; a commit
+            # brings at most MAX_EVIDENCE_PER_COMMIT <= EVIDENCE_BATCH, so no batch exceeds the bound.
+            items = len(evidence_trailers(rec.trailers)[0])
+            if pending and (len(pending) >= WRITE_BATCH or with_evidence + items > EVIDENCE_BATCH):
                 _write_batch(phases, actor, plan, pending, summary, total)
                 pending, with_evidence = [], 0
+            pending.append(rec)
+            with_evidence += items
         _write_batch(phases, actor, plan, pending, summary, total)
         _mark_reachability(phases, plan, git.reachable(path, tips))
     with phases.write() as session:
@@ -200,54 +211,79 @@ def _store(
 def _link_trailers(
     session: Session, actor: Principal, repository: Repository, commit_id: int, rec: LogRecord, summary: ScanSummary
 ) -> None:
-    for key, value in rec.trailers:
+    summary.trailers += sum(1 for key, _ in rec.trailers if rule_for(key) or key.lower() == TRACEABILITY)
+    recorded, beyond = evidence_trailers(rec.trailers)
+    if beyond:
+        summary.problems.append(beyond_bound_problem(rec.sha, beyond))
+    for key, value in recorded:
         rule = rule_for(key)
-        if rule is None and key.lower() != TRACEABILITY:
-            continue
-        summary.trailers += 1
-        if rule is None:
-            continue  # Security-Requirement: kept on the commit for traceability, no evidence of its own
+        assert rule is not None  # evidence_trailers keeps vocabulary trailers only
         named = evidence_reference(value)
         if named is not None:
             evidence = session.get(Evidence, named)
             if evidence is None or evidence.product_id not in (None, repository.product_id):
                 summary.problems.append(f"{rec.sha[:10]}: {key} names unknown evidence #{named}")
                 continue
-            session.add(CommitEvidence(commit_id=commit_id, evidence_id=evidence.id, trailer=key[:80]))
+            if session.get(CommitEvidence, (commit_id, evidence.id)) is None:
+                session.add(CommitEvidence(commit_id=commit_id, evidence_id=evidence.id, trailer=key[:80]))
+                session.flush()
             summary.evidence_linked += 1
             continue
-        # The artifact is the commit's own record: what the trailer states, where and by whom.
-        statement = json.dumps(
-            {
-                "repository": repository.name,
-                "commit": rec.sha,
-                "author": rec.author_email,
-                "subject": rec.subject,
-                "trailer": [key, value],
-            },
-            indent=2,
-        ).encode()
-        details = {"change": rec.sha, "reviewer": value[:200]} if rule.kind == EvidenceKind.CODE_REVIEW.value else None
-        try:
-            evidence = create_evidence(
-                session,
-                actor,
-                product_id=repository.product_id,
-                kind=rule.kind,
-                data=EvidenceInput(
-                    title=rule.title.format(value=value[:120], short=rec.sha[:10])[:200],
-                    requirements=[rule.requirement],
-                    effective_date=min(rec.authored_at.date(), utcnow().date()),
-                    author=rec.author_name[:200],
-                    details=details,
-                    files=[Upload(f"commit-{rec.sha[:12]}.json", "application/json", io.BytesIO(statement))],
+        _create_from_trailer(session, actor, repository, commit_id, rec, key, value, summary)
+
+
+def _create_from_trailer(
+    session: Session,
+    actor: Principal,
+    repository: Repository,
+    commit_id: int,
+    rec: LogRecord,
+    key: str,
+    value: str,
+    summary: ScanSummary,
+) -> None:
+    """Evidence of the trailer's kind, submitted by the scan's own principal (never a name from the commit);
+    the commit's author is kept as the unverified author identity."""
+    rule = rule_for(key)
+    assert rule is not None
+    unverified_author = f"{rec.author_name} <{rec.author_email}>"
+    # The artifact is the commit's own record: what the trailer states, where and by whom.
+    statement = json.dumps(
+        {
+            "repository": repository.name,
+            "commit": rec.sha,
+            "author": {"name": rec.author_name, "email": rec.author_email, "verified": False},
+            "authored_at": rec.authored_at.isoformat(),
+            "subject": rec.subject,
+            "trailer": [key, value],
+            "delivered_by": actor.label,
+        },
+        indent=2,
+    ).encode()
+    try:
+        evidence = create_evidence(
+            session,
+            actor,
+            product_id=repository.product_id,
+            kind=rule.kind,
+            data=EvidenceInput(
+                title=rule.title.format(value=value[:120], short=rec.sha[:10])[:200],
+                description=(
+                    f"From the `{key}:` trailer of commit {rec.sha} in {repository.name}, delivered by "
+                    f"{actor.label}. The author, {unverified_author}, is as git recorded it: not authenticated."
                 ),
-            )
-        except Invalid as exc:
-            summary.problems.append(f"{rec.sha[:10]}: {key}: {exc.one_line()}")
-            continue
-        session.add(CommitEvidence(commit_id=commit_id, evidence_id=evidence.id, trailer=key[:80]))
-        summary.evidence_created += 1
+                requirements=[rule.requirement],
+                effective_date=min(rec.authored_at.date(), utcnow().date()),
+                author=unverified_author[:200],
+                details=rule.details(rec.sha, value),
+                files=[Upload(f"commit-{rec.sha[:12]}.json", "application/json", io.BytesIO(statement))],
+            ),
+        )
+    except Invalid as exc:
+        summary.problems.append(f"{rec.sha[:10]}: {key}: {exc.one_line()}")
+        return
+    session.add(CommitEvidence(commit_id=commit_id, evidence_id=evidence.id, trailer=key[:80]))
+    summary.evidence_created += 1
 
 
 def _mark_reachability(phases: Phases, plan: _Plan, reachable: set[str]) -> None:

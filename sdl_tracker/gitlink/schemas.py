@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import date
 
+from pydantic import BaseModel, Field
+
+from .rules import NotReviewed
 from .services import ReleaseCommits, ScanSummary
 
 
@@ -25,12 +28,34 @@ class ScanSummaryOut(BaseModel):
         return cls.model_validate(summary, from_attributes=True)
 
 
-class UnreviewedCommit(BaseModel):
-    """A commit without review evidence that counts."""
+class ReviewConsidered(BaseModel):
+    """One review a commit's verdict weighed, and why it does not count ("" when it does)."""
+
+    evidence: int | None
+    reason: str
+    explanation: str
+
+
+class CommitReviewOut(BaseModel):
+    """One commit of a release and whether it counts as reviewed (IEC 62443-4-1 SI-1)."""
 
     sha: str
     subject: str
-    author: str
+    unverified_author: str = Field(
+        description="the author as git recorded it (`Name <email>`): nobody authenticated it"
+    )
+    reviewed: bool = Field(description="reviewed on the day the release is judged on")
+    reason: str = Field(
+        description="why it does not count: " + ", ".join(r.value for r in NotReviewed) + "; empty when it does"
+    )
+    explanation: str
+    review: int | None = Field(description="the review evidence that decides")
+    reviewer: str
+    accepted_by: str
+    accepted_on: date | None
+    reviews: list[ReviewConsidered]
+    reviewed_today: bool = Field(description="whether it counts as reviewed today")
+    today: str = Field(description="today's explanation")
 
 
 class LinkedCommit(BaseModel):
@@ -42,15 +67,20 @@ class LinkedCommit(BaseModel):
 
 
 class ReleaseCommitsOut(BaseModel):
-    """A release's commits since the previous release, and their review coverage."""
+    """A release's commits since the previous release, and their review coverage as of `judged_on` (a released
+    release's date, else today), with today's count beside it."""
 
     product: str
     release: str
     previous: str | None
+    released: bool
+    judged_on: date | None
     commits: int
     reviewed: int
+    reviewed_today: int
     summary: str
-    unreviewed: list[UnreviewedCommit]
+    reviewed_commits: list[CommitReviewOut]
+    unreviewed: list[CommitReviewOut]
     evidence_linked: list[LinkedCommit]
     problems: list[str]
 
@@ -61,10 +91,22 @@ class ReleaseCommitsOut(BaseModel):
             product=result.product,
             release=result.release,
             previous=result.previous,
+            released=result.released,
+            judged_on=result.judged_on,
             commits=result.total,
             reviewed=len(result.reviewed),
-            summary=f"{len(result.reviewed)} of {result.total} commits reviewed",
-            unreviewed=[UnreviewedCommit.model_validate(c) for c in result.unreviewed],
+            reviewed_today=result.reviewed_today,
+            summary=review_summary(result),
+            reviewed_commits=[CommitReviewOut.model_validate(c, from_attributes=True) for c in result.reviewed],
+            unreviewed=[CommitReviewOut.model_validate(c, from_attributes=True) for c in result.unreviewed],
             evidence_linked=[LinkedCommit.model_validate(c) for c in result.evidence_linked],
             problems=result.problems,
         )
+
+
+def review_summary(result: ReleaseCommits) -> str:
+    """ "N of M commits reviewed", as of the release date for a released release, with today's count beside."""
+    counted = f"{len(result.reviewed)} of {result.total} commits reviewed"
+    if result.released and result.judged_on is not None:
+        return f"{counted} as of the release date {result.judged_on.isoformat()} ({result.reviewed_today} today)"
+    return counted

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -12,15 +13,27 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
+from ..db import utcnow
 from ..errors import NotFound
-from ..evidence.models import Evidence, EvidenceKind, ReviewState
+from ..evidence.models import Evidence, EvidenceKind, EvidenceRevision, ReviewState
+from ..evidence.standing import judged_on
 from ..jobs.models import Job
 from ..jobs.services import active_job, enqueue
-from ..products.models import Release, Repository
+from ..products.models import Release, ReleaseStatus, Repository
 from ..products.rules import previous_release
 from ..products.services import get_product, get_release_by_version
 from .models import Commit, CommitEvidence
-from .rules import commits_between, resolve_ref
+from .rules import (
+    CommitIndex,
+    NotReviewed,
+    ReviewRevision,
+    Verdict,
+    commits_between,
+    first_reason,
+    judge_review,
+    resolve_ref,
+    reviewer_email,
+)
 
 BATCH = 2000
 SCAN_KIND = "gitlink.scan"
@@ -71,76 +84,202 @@ def queue_scan(session: Session, actor: Principal, repository_id: int) -> Job:
 
 
 @dataclass
+class CommitReview:
+    """One commit of a release and whether it counts as reviewed (SI-1), on the day the release is judged on
+    and today."""
+
+    sha: str
+    subject: str
+    unverified_author: str  # `Name <email>` as git recorded it: nobody authenticated it
+    reviewed: bool
+    reason: str  # the code of why it does not count ("" when it does)
+    explanation: str
+    review: int | None  # the review that decides
+    reviewer: str = ""
+    accepted_by: str = ""
+    accepted_on: date | None = None
+    reviews: list[dict[str, Any]] = field(default_factory=list)  # every review considered: evidence, reason, text
+    reviewed_today: bool = False
+    today: str = ""  # today's explanation
+
+
+@dataclass
 class ReleaseCommits:
     """Review coverage of one release: its commits since the previous release."""
 
     product: str
     release: str
     previous: str | None
+    released: bool = False
+    judged_on: date | None = None
     total: int = 0
-    reviewed: list[str] = field(default_factory=list)
-    unreviewed: list[dict[str, str]] = field(default_factory=list)
+    reviewed: list[CommitReview] = field(default_factory=list)
+    unreviewed: list[CommitReview] = field(default_factory=list)
+    reviewed_today: int = 0
     evidence_linked: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
-def release_commits(session: Session, actor: Principal, product_id: int, version: str) -> ReleaseCommits:
-    """Which of a release's commits carry review evidence that counts, from the scanned history (no git run)."""
+def release_commits(
+    session: Session, actor: Principal, product_id: int, version: str, *, today: date | None = None
+) -> ReleaseCommits:
+    """Which of a release's commits count as reviewed, from the scanned history (no git run).
+
+    A released release is judged as of its release date (reviews accepted later do not count then);
+    today's figure is given beside it.
+    """
+    today = today or utcnow().date()
     product = get_product(session, actor, product_id)
     release = get_release_by_version(session, actor, product.id, version)
     releases = session.scalars(select(Release).where(Release.product_id == product.id)).all()
     before = previous_release(releases, release.version)
-    result = ReleaseCommits(product.name, release.version, before.version if before else None)
+    released = release.status in (ReleaseStatus.RELEASED, ReleaseStatus.WITHDRAWN)
+    on = judged_on(released, release.release_date, today)
+    result = ReleaseCommits(
+        product.name, release.version, before.version if before else None, released=released, judged_on=on
+    )
     if not release.git_ref:
         result.problems.append("the release names no git tag or commit")
         return result
-    users = {u.email: u.id for u in session.scalars(select(User))}
+    emails = {u.id: u.email.strip().lower() for u in session.scalars(select(User))}
+    known = frozenset(emails.values())
+    reviews = _code_reviews(session, product.id, emails)
     for repository in session.scalars(select(Repository).where(Repository.product_id == product.id)):
         commits = {c.sha: c for c in session.scalars(select(Commit).where(Commit.repository_id == repository.id))}
         tip = resolve_ref(repository.refs, set(commits), release.git_ref)
         if tip is None:
             continue
         base = resolve_ref(repository.refs, set(commits), before.git_ref) if before and before.git_ref else None
-        shas = commits_between({sha: c.parents for sha, c in commits.items()}, tip, base)
+        index = CommitIndex({sha: c.parents for sha, c in commits.items()})
+        shas = commits_between(index.parents, tip, base)
+        in_release = set(shas)
+        naming: dict[str, set[int]] = {}
+        for evidence_id, revisions in reviews.items():
+            for revision in revisions:
+                for sha in index.named(revision.change) & in_release:
+                    naming.setdefault(sha, set()).add(evidence_id)
         links = _links(session, [commits[s].id for s in shas])
         for sha in sorted(shas, key=lambda s: commits[s].committed_at, reverse=True):
             commit = commits[sha]
             result.total += 1
             mine = links.get(commit.id, [])
-            if any(_review_counts(evidence, commit, users) for _trailer, evidence in mine):
-                result.reviewed.append(sha)
-            else:
-                result.unreviewed.append({"sha": sha, "subject": commit.subject, "author": commit.author_email})
+            judged = _judge(commit, mine, naming.get(sha, set()), reviews, index, known, on, today)
+            (result.reviewed if judged.reviewed else result.unreviewed).append(judged)
+            result.reviewed_today += judged.reviewed_today
             if mine:
                 result.evidence_linked.append(
-                    {"sha": sha, "evidence": [e.id for _t, e in mine], "reachable": commit.reachable}
+                    {"sha": sha, "evidence": [e for _t, e, _k in mine], "reachable": commit.reachable}
                 )
     if result.total == 0:
         result.problems.append(f"no scanned repository contains {release.git_ref!r}")
     return result
 
 
-def _links(session: Session, commit_ids: Iterable[int]) -> dict[int, list[tuple[str, Evidence]]]:
-    found: dict[int, list[tuple[str, Evidence]]] = {}
-    ids = list(commit_ids)
-    for start in range(0, len(ids), BATCH):
-        rows = session.execute(
-            select(CommitEvidence.commit_id, CommitEvidence.trailer, Evidence)
-            .join(Evidence, Evidence.id == CommitEvidence.evidence_id)
-            .where(CommitEvidence.commit_id.in_(ids[start : start + BATCH]))
+def _judge(
+    commit: Commit,
+    links: list[tuple[str, int, EvidenceKind]],
+    naming: set[int],
+    reviews: dict[int, list[ReviewRevision]],
+    index: CommitIndex,
+    known: frozenset[str],
+    on: date,
+    today: date,
+) -> CommitReview:
+    """The verdicts of every review that names the commit or that its trailers link, on `on` and today."""
+    candidates = set(naming)
+    wrong_kind: list[Verdict] = []
+    for trailer, evidence_id, kind in links:
+        if kind is EvidenceKind.CODE_REVIEW:
+            candidates.add(evidence_id)
+        elif trailer.strip().lower() == "security-review":
+            wrong_kind.append(
+                Verdict(
+                    evidence_id, NotReviewed.NOT_A_CODE_REVIEW, f"#{evidence_id} is {kind.value}, not a code review"
+                )
+            )
+
+    def verdicts(day: date) -> list[Verdict]:
+        found = [
+            judge_review(
+                reviews[evidence_id],
+                sha=commit.sha,
+                author_email=commit.author_email,
+                named=index.named,
+                known_emails=known,
+                on=day,
+            )
+            for evidence_id in sorted(candidates)
+            if evidence_id in reviews
+        ]
+        return found + wrong_kind
+
+    considered = verdicts(on)
+    decided = first_reason(considered)
+    now = decided if on == today else first_reason(verdicts(today))
+    revision = decided.revision
+    return CommitReview(
+        sha=commit.sha,
+        subject=commit.subject,
+        unverified_author=f"{commit.author_name} <{commit.author_email}>",
+        reviewed=decided.counts,
+        reason=decided.reason.value if decided.reason else "",
+        explanation=decided.text,
+        review=decided.evidence_id,
+        reviewer=reviewer_email(revision.reviewer) if revision else "",
+        accepted_by=(revision.acceptor_email or "") if revision else "",
+        accepted_on=revision.accepted_at.date() if revision and revision.accepted_at else None,
+        reviews=[
+            {"evidence": v.evidence_id, "reason": v.reason.value if v.reason else "", "explanation": v.text}
+            for v in considered
+        ],
+        reviewed_today=now.counts,
+        today=now.text,
+    )
+
+
+def _code_reviews(session: Session, product_id: int, emails: dict[int, str]) -> dict[int, list[ReviewRevision]]:
+    """Every revision of the product's code-review evidence, oldest first, as commit review reads it."""
+    found: dict[int, list[ReviewRevision]] = {}
+    rows = session.execute(
+        select(
+            EvidenceRevision.evidence_id,
+            EvidenceRevision.created_at,
+            EvidenceRevision.details,
+            EvidenceRevision.state,
+            EvidenceRevision.reviewed_at,
+            EvidenceRevision.reviewed_by_user_id,
         )
-        for commit_id, trailer, evidence in rows:
-            found.setdefault(commit_id, []).append((trailer, evidence))
+        .join(Evidence, Evidence.id == EvidenceRevision.evidence_id)
+        .where(Evidence.product_id == product_id, Evidence.kind == EvidenceKind.CODE_REVIEW)
+        .order_by(EvidenceRevision.evidence_id, EvidenceRevision.number)
+    )
+    for evidence_id, created_at, details, state, reviewed_at, reviewed_by in rows:
+        accepted = state is ReviewState.ACCEPTED
+        found.setdefault(evidence_id, []).append(
+            ReviewRevision(
+                evidence_id=evidence_id,
+                recorded_on=created_at.date(),
+                change=str((details or {}).get("change", "")),
+                reviewer=str((details or {}).get("reviewer", "")),
+                state=state.value,
+                accepted_at=reviewed_at if accepted else None,
+                acceptor_email=emails.get(reviewed_by) if accepted and reviewed_by is not None else None,
+            )
+        )
     return found
 
 
-def _review_counts(evidence: Evidence, commit: Commit, users: dict[str, int]) -> bool:
-    """A trailer is the committer's statement: a review counts only when the named reviewer is a known
-    user other than the commit's author, and the evidence was accepted or submitted by that reviewer."""
-    if evidence.kind is not EvidenceKind.CODE_REVIEW:
-        return False
-    reviewer = str(evidence.current.details.get("reviewer", "")).strip().lower()
-    if reviewer not in users or reviewer == commit.author_email.strip().lower():
-        return False
-    current = evidence.current
-    return current.state is ReviewState.ACCEPTED or current.submitted_by_user_id == users[reviewer]
+def _links(session: Session, commit_ids: Iterable[int]) -> dict[int, list[tuple[str, int, EvidenceKind]]]:
+    """The evidence each commit's trailers created or linked: (trailer, evidence id, kind)."""
+    found: dict[int, list[tuple[str, int, EvidenceKind]]] = {}
+    ids = list(commit_ids)
+    for start in range(0, len(ids), BATCH):
+        rows = session.execute(
+            select(CommitEvidence.commit_id, CommitEvidence.trailer, Evidence.id, Evidence.kind)
+            .join(Evidence, Evidence.id == CommitEvidence.evidence_id)
+            .where(CommitEvidence.commit_id.in_(ids[start : start + BATCH]))
+            .order_by(CommitEvidence.commit_id, Evidence.id)
+        )
+        for commit_id, trailer, evidence_id, kind in rows:
+            found.setdefault(commit_id, []).append((trailer, evidence_id, kind))
+    return found

@@ -15,10 +15,17 @@ class GitRepo:
         path.mkdir(parents=True, exist_ok=True)
         self.git("init", "--quiet", "--initial-branch=main")
 
-    def git(self, *args: str, author: str = "Dana Developer <dev@example.com>", input: bytes | None = None) -> str:
+    def git(
+        self,
+        *args: str,
+        author: str = "Dana Developer <dev@example.com>",
+        input: bytes | None = None,
+        when: str | None = None,
+    ) -> str:
         name, email = author.rsplit(" <", 1)
         env = {
             **os.environ,
+            **({"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when} if when else {}),
             "GIT_AUTHOR_NAME": name,
             "GIT_AUTHOR_EMAIL": email.rstrip(">"),
             "GIT_COMMITTER_NAME": name,
@@ -34,12 +41,14 @@ class GitRepo:
         message: str | bytes,
         files: dict[str, str] | None = None,
         author: str = "Dana Developer <dev@example.com>",
+        when: str | None = None,
     ) -> str:
+        """Commit `files` (default: one file named after the message); `when` is the author date (ISO 8601)."""
         for name, content in (files or {f"file-{abs(hash(message)) % 10**8}.txt": str(message)}).items():
             target = self.path / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
             self.git("add", "--", name)
         raw = message if isinstance(message, bytes) else message.encode()
-        self.git("commit", "--quiet", "--allow-empty", "-F", "-", author=author, input=raw)
+        self.git("commit", "--quiet", "--allow-empty", "-F", "-", author=author, input=raw, when=when)
         return self.git("rev-parse", "HEAD")

@@ -72,6 +72,9 @@ def test_scan_is_incremental_and_never_duplicates(app: Flask, session: Session, 
     assert (first.new_commits, first.trailers, first.evidence_created) == (2, 2, 1)
     evidence = session.scalars(select(Evidence)).one()
     assert evidence.kind is EvidenceKind.CODE_REVIEW and evidence.current.details["reviewer"] == "so@example.com"
+    assert evidence.current.details["change"] == session.scalar(
+        select(Commit.sha).where(Commit.subject == "Harden login")
+    )
     assert [r.ref for r in evidence.current.requirements] == ["SI-1"]
     again = scan(app, session, repository.id)
     assert (again.new_commits, again.evidence_created) == (0, 0)
@@ -79,6 +82,8 @@ def test_scan_is_incremental_and_never_duplicates(app: Flask, session: Session, 
     third = scan(app, session, repository.id)
     assert (third.new_commits, third.evidence_created) == (1, 2)
     assert count(session, Commit) == 3 and count(session, Evidence) == 3
+    kinds = {e.kind for e in session.scalars(select(Evidence))}
+    assert kinds == {EvidenceKind.CODE_REVIEW, EvidenceKind.FUZZ_RUN, EvidenceKind.PSIRT_FIX}  # never "other"
 
 
 def test_trailers_can_name_existing_evidence(app: Flask, session: Session, setup) -> None:  # type: ignore[no-untyped-def]
@@ -160,11 +165,24 @@ def test_review_coverage_of_a_release(app: Flask, session: Session, setup) -> No
     scan(app, session, repository.id)
     before = release_commits(session, officer, product.id, "1.1")
     assert (before.total, len(before.reviewed)) == (4, 0)  # submitted by the scanner, not yet accepted
+    assert {c.subject: c.reason for c in before.unreviewed} == {
+        "Reviewed by a known officer": "review-not-accepted",
+        "Self review does not count": "reviewer-is-author",
+        "Unknown reviewer": "reviewer-unknown",
+        "No review at all": "no-review",
+    }
     known = next(e for e in session.scalars(select(Evidence)) if e.current.details["reviewer"] == "so@example.com")
     review_evidence(session, other_officer, known.id, accept=True)
     after = release_commits(session, officer, product.id, "1.1")
     assert (after.total, len(after.reviewed), after.previous) == (4, 1, "1.0")
-    assert {c["subject"] for c in after.unreviewed} == {
+    [reviewed] = after.reviewed
+    assert (reviewed.subject, reviewed.review, reviewed.reviewer) == (
+        "Reviewed by a known officer",
+        known.id,
+        "so@example.com",
+    )
+    assert reviewed.unverified_author == DEV
+    assert {c.subject for c in after.unreviewed} == {
         "Self review does not count",
         "Unknown reviewer",
         "No review at all",
@@ -201,7 +219,10 @@ def test_the_demo_has_a_scanned_history_with_review_coverage(app: Flask, session
     runner = app.test_cli_runner()
     assert runner.invoke(cli, ["demo"]).exit_code == 0
     commits = json.loads(runner.invoke(cli, ["release", "commits", "NW-PLC 5000 firmware", "4.2.0", "--json"]).output)
-    assert commits["summary"] == "1 of 5 commits reviewed" and commits["previous"] == "4.1.0"
+    # 4.2.0 shipped on 2026-06-02; the demo accepts its review when it loads, after that date: it counts today,
+    # not as of the release date.
+    assert (commits["released"], commits["judged_on"], commits["previous"]) == (True, "2026-06-02", "4.1.0")
+    assert (commits["commits"], commits["reviewed"], commits["reviewed_today"]) == (5, 0, 1)
     assert len(commits["evidence_linked"]) == 3
 
 
