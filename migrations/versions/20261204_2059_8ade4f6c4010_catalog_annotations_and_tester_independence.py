@@ -87,6 +87,8 @@ def downgrade() -> None:
     evidence = sa.table('evidence', sa.column('kind', sa.String()))
     op.execute(evidence.update().where(evidence.c.kind.in_(ADDED_KINDS)).values(kind='other'))
     with op.batch_alter_table('evidence_revision', schema=None) as batch_op:
+        # The CHECK constraint names the column: without dropping it first, SQLite's table rebuild keeps it.
+        batch_op.drop_constraint(batch_op.f('ck_evidence_revision_tester_independence'), type_='check')
         batch_op.drop_column('tester_independence')
 
     with op.batch_alter_table('evidence', schema=None) as batch_op:
