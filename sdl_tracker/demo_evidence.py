@@ -298,6 +298,8 @@ def load_demo_claims(
     so, dev = principal_for(session, officer, origin="demo"), principal_for(session, developer, origin="demo")
     release = get_release_by_version(session, so, product_id, version)
     report_items = product_catalog(session, release.product).applicability.items
+    claimed = [item.ref for item in report_items if item.sl_c and min(item.sl_c) <= upto]
+    # The report names every item it tested: evidence counts for a claim only when it names the claim's item.
     test_report = create_evidence(
         session,
         dev,
@@ -305,7 +307,7 @@ def load_demo_claims(
         kind="requirements-test",
         data=EvidenceInput(
             title=f"Component security requirements test, {version}",
-            requirements=["SVV-1"],
+            requirements=["SVV-1", *claimed],
             release_versions=[version],
             effective_date=date(2026, 6, 10),
             files=[Upload("cr-test-report.txt", "text/plain", io.BytesIO(b"IEC 62443-4-2 CR test results"))],

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sdl_tracker.accounts.models import User
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.catalog.services import find_edition
+from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.installation import installation
 from sdl_tracker.jobs.services import enqueue
@@ -95,6 +96,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("claims.compare", "GET"): "AAAANLL",
     ("claims.edit", "GET"): "AAFFNLL",
     ("claims.edit", "POST"): "AAFFNLL",
+    ("claims.accept", "POST"): "AAFFNLL",
+    ("claims.confirm", "POST"): "AAFFNLL",
     ("evidence.coverage_view", "GET"): "AAAANLL",
     ("evidence.coverage_view", "POST"): "AAFFNLL",
     ("evidence.organisation_new", "GET"): "AFFFFLL",
@@ -138,6 +141,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.claims_api.claims_list", "GET"): "AAAANLA",
     ("api.gitlink_api.release_commits_show", "GET"): "AAAANLA",
     ("api.claims_api.claims_put", "PUT"): "AAFFNLF",
+    ("api.claims_api.claims_accept", "POST"): "AAFFNLF",
+    ("api.claims_api.claims_confirm", "POST"): "AAFFNLF",
     ("api.claims_api.vector_show", "GET"): "AAAANLA",
     ("api.claims_api.releases_compare", "GET"): "AAAANLA",
     ("api.evidence_api.maturity_create", "POST"): "AAFFNLF",
@@ -251,6 +256,7 @@ def world(session: Session) -> World:
     repository = add_repository(session, OPERATOR, product.id, name="matrix", location="https://git.example.com/m.git")
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None
+    set_claim(session, OPERATOR, release.id, "CR 1.1", ClaimInput("implemented"))  # accept/confirm find a claim
     session.commit()
     values = {
         "product_id": str(product.id),

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.services import create_user, may_manage_users, principal_for
 from sdl_tracker.auth import Permission, Principal
+from sdl_tracker.claims.review import accept_claim, confirm_claim, may_accept, may_confirm
+from sdl_tracker.claims.services import ClaimInput, list_claims, set_claim
 from sdl_tracker.errors import DomainError
 from sdl_tracker.evidence.models import Evidence
 from sdl_tracker.evidence.review import may_review, review_evidence
@@ -175,6 +177,29 @@ def test_manage_product_releases_and_repositories(session: Session) -> None:
         actors,
         lambda actor: may_manage_repositories(actor, product),
         lambda actor: add_repository(session, actor, product.id, name="fw", location="https://git.example/fw.git"),
+    )
+
+
+def test_accept_and_confirm_claims(session: Session) -> None:
+    product = make_product(session)
+    first = create_release(session, OPERATOR, product.id, version="1.0")
+    actors = _actors(session, product)
+    actors["setter"] = setter = member(session, product, "security_officer")
+    decision = ClaimInput("not_applicable", justification="No users", override_reason="Accounts live in the host")
+    claim = set_claim(session, setter, first.id, "CR 1.3", decision)
+    assert {"admin", "security officer"} == _agree(
+        session,
+        actors,
+        lambda actor: may_accept(actor, claim, first),
+        lambda actor: accept_claim(session, actor, first.id, "CR 1.3"),
+    )
+    second = create_release(session, OPERATOR, product.id, version="1.1")
+    carried = list_claims(session, OPERATOR, second.id)[0]
+    assert {"admin", "security officer", "setter"} == _agree(
+        session,
+        actors,
+        lambda actor: may_confirm(actor, carried, second),
+        lambda actor: confirm_claim(session, actor, second.id, "CR 1.3"),
     )
 
 

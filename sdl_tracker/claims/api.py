@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..api.openapi import ItemList, json_response, operation, parse_body
 from ..products.services import optional_release
 from ..web.context import db_session
+from .review import accept_claim, confirm_claim
 from .rules import ClaimStatus, Verification
 from .schemas import ClaimOut, CompareOut, VectorOut
-from .services import ClaimInput, compare_releases, list_claims, set_claim, vector_report
+from .services import ClaimInput, compare_releases, judged_claims, set_claim, standing_of, vector_report
 
 bp = Blueprint("claims_api", __name__)
 
@@ -25,13 +26,20 @@ class ClaimIn(BaseModel):
     countermeasure: str = Field(default="", max_length=10_000)
     notes: str = Field(default="", max_length=10_000)
     evidence: list[int] = Field(default_factory=list, max_length=500)
+    override_reason: str = Field(
+        default="", max_length=10_000, description="not applicable on an unconditional item: the officer's reason"
+    )
+    documentation: int | None = Field(
+        default=None, description="compensated: the user documentation evidence (a guideline naming SG-1 or SG-2)"
+    )
 
 
 @bp.get("/releases/<int:release_id>/claims")
 @operation("A release's claims in catalog order", response=ItemList[ClaimOut], tag="claims")
 def claims_list(release_id: int) -> Response:
     """List claims."""
-    return json_response(ItemList(items=[ClaimOut.of(c) for c in list_claims(db_session(), g.principal, release_id)]))
+    standings = judged_claims(db_session(), g.principal, release_id)
+    return json_response(ItemList(items=[ClaimOut.judged(s) for s in standings]))
 
 
 @bp.put("/releases/<int:release_id>/claims/<path:ref>")
@@ -53,9 +61,32 @@ def claims_put(release_id: int, ref: str) -> Response:
             data.countermeasure,
             data.notes,
             data.evidence,
+            data.override_reason,
+            data.documentation,
         ),
     )
-    return json_response(ClaimOut.of(claim))
+    return json_response(ClaimOut.judged(standing_of(db_session(), claim)))
+
+
+@bp.post("/releases/<int:release_id>/claims/<path:ref>/accept")
+@operation(
+    "Accept a “not applicable” or “compensated” claim for its release (a security officer other than its "
+    "setter, or an administrator)",
+    response=ClaimOut,
+    tag="claims",
+)
+def claims_accept(release_id: int, ref: str) -> Response:
+    """Accept a claim."""
+    claim = accept_claim(db_session(), g.principal, release_id, ref)
+    return json_response(ClaimOut.judged(standing_of(db_session(), claim)))
+
+
+@bp.post("/releases/<int:release_id>/claims/<path:ref>/confirm")
+@operation("Confirm a claim carried forward from the previous release for this one", response=ClaimOut, tag="claims")
+def claims_confirm(release_id: int, ref: str) -> Response:
+    """Confirm a carried-forward claim."""
+    claim = confirm_claim(db_session(), g.principal, release_id, ref)
+    return json_response(ClaimOut.judged(standing_of(db_session(), claim)))
 
 
 @bp.get("/products/<int:product_id>/vector")

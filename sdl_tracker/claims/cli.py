@@ -13,14 +13,18 @@ from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
+from .models import Claim
+from .review import accept_claim, confirm_claim
 from .rules import ClaimStatus, Verification
 from .schemas import ClaimOut, VectorOut
 from .services import (
     ClaimInput,
     import_claims,
+    judged_claims,
     list_claims,
     newest_release,
     set_claim,
+    standing_of,
     vector_report,
 )
 from .sheets import parse_sheet, rows_to_csv, rows_to_json
@@ -50,6 +54,12 @@ def _release(session: Session, actor: Principal, product_name: str, version: str
 @click.option("--countermeasure", default="", help="The compensating countermeasure (required for compensated).")
 @click.option("--notes", default="")
 @click.option("--evidence", "evidence_ids", multiple=True, type=int, help="An evidence id it rests on (repeatable).")
+@click.option(
+    "--override-reason", default="", help="Not applicable on an unconditional item: why the officer overrides."
+)
+@click.option(
+    "--documentation", type=int, help="Compensated: the user documentation evidence id (guideline naming SG-1/SG-2)."
+)
 @server_command()
 def claims_set(
     session: Session,
@@ -63,17 +73,51 @@ def claims_set(
     countermeasure: str,
     notes: str,
     evidence_ids: tuple[int, ...],
+    override_reason: str,
+    documentation: int | None,
 ) -> None:
     """Set VERSION's claim for REQUIREMENT (e.g. "CR 1.1 RE(1)")."""
     release = _release(session, actor, product_name, version)
-    set_claim(
+    claim = set_claim(
         session,
         actor,
         release.id,
         requirement,
-        ClaimInput(status, verification, justification, countermeasure, notes, evidence_ids),
+        ClaimInput(
+            status, verification, justification, countermeasure, notes, evidence_ids, override_reason, documentation
+        ),
     )
-    click.echo(f"{requirement}: {status}")
+    click.echo(f"{requirement}: {status}" + _standing_line(session, claim))
+
+
+def _standing_line(session: Session, claim: Claim) -> str:
+    standing = standing_of(session, claim)
+    return " (counts)" if standing.counts else f" (not counting: {'; '.join(standing.reasons)})"
+
+
+@claims.command("accept")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.argument("requirement")
+@server_command()
+def claims_accept(session: Session, actor: Principal, product_name: str, version: str, requirement: str) -> None:
+    """Accept VERSION's "not applicable" or "compensated" claim for REQUIREMENT (--as a security officer
+    other than the one who set it, or an administrator)."""
+    release = _release(session, actor, product_name, version)
+    claim = accept_claim(session, actor, release.id, requirement)
+    click.echo(f"{requirement}: accepted for {release.version} by {claim.accepted_by}" + _standing_line(session, claim))
+
+
+@claims.command("confirm")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.argument("requirement")
+@server_command()
+def claims_confirm(session: Session, actor: Principal, product_name: str, version: str, requirement: str) -> None:
+    """Confirm that REQUIREMENT's claim carried forward to VERSION holds for it (--as a security officer)."""
+    release = _release(session, actor, product_name, version)
+    claim = confirm_claim(session, actor, release.id, requirement)
+    click.echo(f"{requirement}: confirmed for {release.version}" + _standing_line(session, claim))
 
 
 @claims.command("export")
@@ -109,8 +153,13 @@ def claims_import(session: Session, actor: Principal, product_name: str, file: P
 def claims_list(session: Session, actor: Principal, product_name: str, version: str | None, as_json: bool) -> None:
     """List the release's claims."""
     release = _release(session, actor, product_name, version)
-    items = [ClaimOut.of(c).model_dump(mode="json") for c in list_claims(session, actor, release.id)]
-    emit(items, as_json, echo_lines([f"{c['requirement']:<16} {c['status']}" for c in items], "no claims"))
+    items = [ClaimOut.judged(s).model_dump(mode="json") for s in judged_claims(session, actor, release.id)]
+    lines = [
+        f"{c['requirement']:<16} {c['status']:<22} "
+        + ("counts" if c["counts"] else "not counting: " + "; ".join(c["not_counting"]))
+        for c in items
+    ]
+    emit(items, as_json, echo_lines(lines, "no claims"))
 
 
 @claims.command("gap")
@@ -131,6 +180,12 @@ def claims_gap(session: Session, actor: Principal, product_name: str, version: s
     )
     lines = [
         f"{f['fr']}  target {f['target']}  achieved {f['achieved']}  missing: {', '.join(f['missing']) or '-'}"
+        f"  (met: {f['met_by_implementation']} implemented, {f['met_by_compensation']} compensated, "
+        f"{f['met_by_accepted_not_applicable']} accepted N/A; {f['claimed_not_counting']} claimed not counting"
+        + (f"; medium-confidence SL-C: {', '.join(f['medium_confidence'])}" if f["medium_confidence"] else "")
+        + ")"
         for f in data["frs"]
     ]
+    lines += [f"override {o['requirement']}: {o['override_reason']}" for o in data["overrides"]]
+    lines += [f"not counting {n['requirement']}: {'; '.join(n['reasons'])}" for n in data["not_counting"]]
     emit(data, as_json, echo_lines(lines, ""))

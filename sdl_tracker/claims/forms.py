@@ -31,6 +31,11 @@ VERIFICATION_LABELS = {
 }
 
 
+def _optional_id(value: object) -> int | None:
+    # The empty choice is "no documentation"; anything else is an evidence id.
+    return int(str(value)) if value not in (None, "", "None") else None
+
+
 class ClaimForm(FlaskForm):
     """Set one claim."""
 
@@ -48,4 +53,8 @@ class ClaimForm(FlaskForm):
     evidence = SelectMultipleField("Evidence", coerce=int, validators=[Optional()])
     justification = TextAreaField("Justification", validators=[Optional(), Length(max=10_000)])
     countermeasure = TextAreaField("Compensating countermeasure", validators=[Optional(), Length(max=10_000)])
+    documentation = SelectField("User documentation (SG-1/SG-2)", coerce=_optional_id, validators=[Optional()])
+    override_reason = TextAreaField(
+        "Override: why this unconditional item does not apply", validators=[Optional(), Length(max=10_000)]
+    )
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=10_000)])

@@ -27,10 +27,27 @@ class Claim(Base):
     justification: Mapped[str] = mapped_column(Text, default="")  # why it does not apply
     countermeasure: Mapped[str] = mapped_column(Text, default="")  # the compensating countermeasure
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Not applicable on an unconditional item: the officer's reason for overriding the catalog's reading.
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+    # Compensated: the user documentation (SG-1/SG-2) telling the integrator what the environment provides.
+    documentation_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id", ondelete="RESTRICT"), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(400))
+    # Who made the decision (status, justification, countermeasure, override, documentation) last.
+    set_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    set_by: Mapped[str] = mapped_column(String(400), default="")
+    # Not applicable and compensated: accepted for this release by another officer or an administrator.
+    accepted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    accepted_by: Mapped[str] = mapped_column(String(400), default="")
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Copied from the previous release and not yet confirmed for this one: its version ("": not carried).
+    carried_from: Mapped[str] = mapped_column(String(64), default="")
+    confirmed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    confirmed_by: Mapped[str] = mapped_column(String(400), default="")
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     requirement: Mapped[Requirement] = relationship(lazy="joined")
+    documentation: Mapped[Evidence | None] = relationship(foreign_keys=[documentation_id])
     evidence_links: Mapped[list[ClaimEvidence]] = relationship(cascade="all, delete-orphan")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import FieldError, Invalid
 from .models import Claim
 from .schemas import ClaimOut
-from .services import CLAIM_FIELDS, ClaimInput
+from .services import CLAIM_FIELDS, OPTIONAL_CLAIM_FIELDS, ClaimInput
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -32,13 +32,14 @@ def rows_to_csv(claims: Sequence[Claim]) -> str:
     writer.writeheader()
     for claim in claims:
         row = ClaimOut.of(claim).model_dump(mode="json")
-        free_text = {k: _defuse(row[k]) for k in ("justification", "countermeasure", "notes")}
+        free_text = {k: _defuse(row[k]) for k in ("justification", "countermeasure", "notes", "override_reason")}
         writer.writerow(
             {
                 **row,
                 **free_text,
                 "verification": row["verification"] or "",
                 "evidence": ";".join(map(str, row["evidence"])),
+                "documentation": "" if row["documentation"] is None else row["documentation"],
             }
         )
     return out.getvalue()
@@ -65,9 +66,21 @@ def _evidence_ids(value: Any, number: int, errors: list[FieldError]) -> list[int
     return ids
 
 
+def _documentation(value: Any, number: int, errors: list[FieldError]) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        errors.append(FieldError(f"row {number}: documentation", f"not an evidence id: {text!r}"))
+        return None
+    return int(text)
+
+
 def _row(number: int, raw: dict[str, Any], errors: list[FieldError]) -> tuple[int, str, ClaimInput]:
     text = {k: "" if raw.get(k) is None else raw.get(k) for k in CLAIM_FIELDS}
-    for key in ("requirement", "status", "verification", "justification", "countermeasure", "notes"):
+    for key in ("requirement", "status", "verification", "justification", "countermeasure", "notes", "override_reason"):
         if not isinstance(text[key], str):
             errors.append(FieldError(f"row {number}: {key}", "must be text"))
             text[key] = ""
@@ -81,12 +94,16 @@ def _row(number: int, raw: dict[str, Any], errors: list[FieldError]) -> tuple[in
             countermeasure=_restore(str(text["countermeasure"])),
             notes=_restore(str(text["notes"])),
             evidence_ids=_evidence_ids(raw.get("evidence"), number, errors),
+            override_reason=_restore(str(text["override_reason"])),
+            documentation_id=_documentation(raw.get("documentation"), number, errors),
         ),
     )
 
 
 def parse_sheet(content: bytes, name: str) -> list[tuple[int, str, ClaimInput]]:
-    """Rows of a CSV (header row required, exactly the claim columns) or JSON (a list of objects) file."""
+    """Rows of a CSV (header row required, the claim columns; override_reason and documentation may be
+    missing from older files) or JSON (a list of objects) file. Acceptance is no column: an import cannot
+    accept a claim on anyone's behalf."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -102,13 +119,15 @@ def parse_sheet(content: bytes, name: str) -> list[tuple[int, str, ClaimInput]]:
             raise Invalid.field("file", "a JSON claims file is a list of objects")
         for number, raw in enumerate(data, start=1):
             unknown = sorted(set(raw) - set(CLAIM_FIELDS) - {"updated_at", "updated_by"})
+            # Who set or accepted a claim is recorded by the tracker, never taken from a file.
             if unknown:
                 errors.append(FieldError(f"row {number}", f"unknown fields: {', '.join(unknown)}"))
             rows.append(_row(number, raw, errors))
     else:
         reader = csv.DictReader(io.StringIO(text))
         header = reader.fieldnames or []
-        missing, extra = [c for c in CLAIM_FIELDS if c not in header], [c for c in header if c not in CLAIM_FIELDS]
+        missing = [c for c in CLAIM_FIELDS if c not in header and c not in OPTIONAL_CLAIM_FIELDS]
+        extra = [c for c in header if c not in CLAIM_FIELDS]
         if missing or extra:
             raise Invalid.field(
                 "file",

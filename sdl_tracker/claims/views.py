@@ -7,26 +7,28 @@ from werkzeug import Response
 from wtforms import SelectChoice
 
 from ..catalog.rules import required_at
-from ..catalog.services import links_from
 from ..errors import DomainError, NotFound
 from ..evidence.queries import EvidenceQuery, list_evidence
+from ..evidence.vocabulary import EvidenceKind
 from ..products.services import get_release, list_releases
-from ..web.context import db_session
+from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
 from .chart import vector_chart
 from .forms import STATUS_LABELS, STATUS_NAMES, VERIFICATION_LABELS, ClaimForm
+from .review import accept_claim, confirm_claim, may_accept, may_confirm
 from .services import (
     ClaimInput,
     authorize_manage_claims,
     compare_releases,
+    cra_links,
     may_manage_claims,
     set_claim,
     vector_report,
 )
 
 bp = Blueprint("claims", __name__)
-expose_predicates(bp, may_manage_claims)
+expose_predicates(bp, may_manage_claims, may_accept, may_confirm)
 
 
 @bp.route("/releases/<int:release_id>/claims")
@@ -46,8 +48,8 @@ def index(release_id: int) -> str:
             continue
         if level and level.isdigit() and not required_at(item, int(level)):
             continue
-        requirement = report.catalog.rows[item.ref]
-        rows.append((item, claim, [link.target for link in links_from(session, requirement) if link.target]))
+        cra = [link.target for link in cra_links(session, report.catalog, item.ref) if link.target]
+        rows.append((item, claim, report.standings.get(item.ref), cra))
     return render_template(
         "claims/index.html",
         release=release,
@@ -77,13 +79,22 @@ def edit(release_id: int, ref: str) -> Response | str:
         session, g.principal, EvidenceQuery(release.product_id, release.id, include_organisation=True)
     )
     form.evidence.choices = [
-        SelectChoice(e.id, f"#{e.id} {e.current.title} ({e.current.state.value})") for e in evidence
+        SelectChoice(e.id, f"#{e.id} {e.current.title} ({e.kind.value}, {e.current.state.value})") for e in evidence
+    ]
+    form.documentation.choices = [
+        SelectChoice("", "—"),
+        *(
+            SelectChoice(e.id, f"#{e.id} {e.current.title} ({e.current.state.value})")
+            for e in evidence
+            if e.kind is EvidenceKind.GUIDELINE_DOCUMENT
+        ),
     ]
     if not form.is_submitted() and claim is not None:
         form.status.data, form.notes.data = claim.status.value, claim.notes
         form.verification.data = claim.verification.value if claim.verification else ""
         form.justification.data, form.countermeasure.data = claim.justification, claim.countermeasure
         form.evidence.data = [link.evidence_id for link in claim.evidence_links]
+        form.documentation.data, form.override_reason.data = claim.documentation_id, claim.override_reason
     if form.validate_on_submit():
         data = ClaimInput(
             form.status.data,
@@ -92,6 +103,8 @@ def edit(release_id: int, ref: str) -> Response | str:
             form.countermeasure.data or "",
             form.notes.data or "",
             form.evidence.data or [],
+            form.override_reason.data or "",
+            form.documentation.data,
         )
         try:
             set_claim(session, g.principal, release.id, ref, data)
@@ -101,8 +114,44 @@ def edit(release_id: int, ref: str) -> Response | str:
             flash(f"{ref}: {STATUS_LABELS[form.status.data].lower()}.", "success")
             return redirect(url_for("claims.index", release_id=release.id, fr=item.fr))
     return render_template(
-        "claims/edit.html", release=release, product=release.product, item=item, claim=claim, form=form
+        "claims/edit.html",
+        release=release,
+        product=release.product,
+        item=item,
+        claim=claim,
+        standing=report.standings.get(ref),
+        conditional=report.catalog.conditional(ref),
+        condition=report.catalog.annotations.get(ref),
+        form=form,
     )
+
+
+def _decide(release_id: int, ref: str, action: str) -> Response:
+    try:
+        if action == "accept":
+            accept_claim(db_session(), g.principal, release_id, ref)
+        else:
+            confirm_claim(db_session(), g.principal, release_id, ref)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        rollback()
+        flash(exc.one_line(), "error")
+    else:
+        flash(f"{ref}: {'accepted' if action == 'accept' else 'confirmed'} for this release.", "success")
+    return redirect(url_for("claims.edit", release_id=release_id, ref=ref))
+
+
+@bp.route("/releases/<int:release_id>/claims/<path:ref>/accept", methods=["POST"])
+def accept(release_id: int, ref: str) -> Response:
+    """Accept a "not applicable" or "compensated" claim (a security officer other than its setter)."""
+    return _decide(release_id, ref, "accept")
+
+
+@bp.route("/releases/<int:release_id>/claims/<path:ref>/confirm", methods=["POST"])
+def confirm(release_id: int, ref: str) -> Response:
+    """Confirm a claim carried forward from the previous release for this one."""
+    return _decide(release_id, ref, "confirm")
 
 
 @bp.route("/releases/<int:release_id>/claims/compare")

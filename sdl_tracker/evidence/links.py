@@ -14,8 +14,9 @@ from ..catalog.services import current_editions
 from ..errors import FieldError, Invalid
 from ..products.models import Product, Release
 
-# Grouping items are not something an activity shows; their requirements are.
-NOT_LINKABLE = frozenset({ItemKind.PRACTICE, ItemKind.MATURITY_LEVEL, ItemKind.FOUNDATIONAL_REQUIREMENT, ItemKind.CCSC})
+# Grouping items are not something an activity shows; their requirements are. (The common component
+# security constraints CCSC 1-3 are claimed, so evidence may name them.)
+NOT_LINKABLE = frozenset({ItemKind.PRACTICE, ItemKind.MATURITY_LEVEL, ItemKind.FOUNDATIONAL_REQUIREMENT})
 
 
 def _editions_for(session: Session, product: Product | None) -> list[CatalogEdition]:

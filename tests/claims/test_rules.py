@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,15 +15,22 @@ from sdl_tracker.claims.rules import (
     ClaimStatus,
     achieved_vector,
     applicable,
+    breakdown,
     gap,
     level_matrix,
+    not_counting,
+    resolution_chain,
     satisfied,
 )
 
 CATALOG = parse_catalog(packaged_document("iec62443-4-2.json"))
 TYPES = ("SAR", "EDR", "HDR", "NDR")
 APPLICABLE = {t: applicable(CATALOG.items, t) for t in TYPES}
-GOOD = ClaimFact(ClaimStatus.IMPLEMENTED, accepted_evidence=True)
+GOOD = ClaimFact(ClaimStatus.IMPLEMENTED, evidence_counts=True, verification=True)
+ACCEPTED_NA = ClaimFact(ClaimStatus.NOT_APPLICABLE, justified=True, accepted=True)
+COMPENSATED = ClaimFact(
+    ClaimStatus.COMPENSATED, evidence_counts=True, verification=True, described=True, documentation=None, accepted=True
+)
 
 
 def everything(component_type: str) -> dict[str, ClaimFact]:
@@ -71,22 +80,84 @@ def test_hand_checked_edr_fr1_levels() -> None:
 
 
 def test_what_counts() -> None:
-    assert satisfied(GOOD)
-    assert not satisfied(ClaimFact(ClaimStatus.IMPLEMENTED, accepted_evidence=False))  # evidence must be accepted
-    assert satisfied(ClaimFact(ClaimStatus.COMPENSATED, accepted_evidence=True))
-    assert not satisfied(ClaimFact(ClaimStatus.PARTIALLY_IMPLEMENTED, accepted_evidence=True))
-    assert satisfied(ClaimFact(ClaimStatus.NOT_APPLICABLE, accepted_evidence=False))  # justified: does not apply
+    assert satisfied(GOOD) and satisfied(ACCEPTED_NA) and satisfied(COMPENSATED)
     assert not satisfied(None)
+    cases = [
+        (replace(GOOD, evidence_counts=False), "no linked evidence fits"),
+        (replace(GOOD, verification=False), "no verification method"),
+        (ClaimFact(ClaimStatus.PARTIALLY_IMPLEMENTED, evidence_counts=True, verification=True), "does not count"),
+        (replace(ACCEPTED_NA, accepted=False), "not accepted for this release"),  # a justification alone: no
+        (replace(ACCEPTED_NA, justified=False), "without a justification"),
+        (replace(ACCEPTED_NA, needs_override=True), "without an officer's override"),
+        (replace(ACCEPTED_NA, carried_from="1.0"), "carried forward from 1.0"),
+        (replace(COMPENSATED, documentation="no link to the user documentation"), "user documentation"),
+        (replace(COMPENSATED, described=False), "countermeasure is not described"),
+        (replace(COMPENSATED, accepted=False), "not accepted"),
+        (replace(COMPENSATED, evidence_counts=False, evidence_notes=("#4: still in review",)), "#4: still in review"),
+    ]
+    for fact, fragment in cases:
+        assert not satisfied(fact)
+        assert any(fragment in reason for reason in not_counting(fact)), (fact, not_counting(fact))
+    assert satisfied(replace(ACCEPTED_NA, needs_override=True, overridden=True))
+    assert satisfied(replace(GOOD, carried_from="1.0"))  # implemented: its evidence fits the new release
+
+
+def test_an_all_not_applicable_product_reaches_nothing_until_accepted() -> None:
+    # The assessor's scenario: every claim "not applicable" with a one-word justification.
+    items = APPLICABLE["SAR"].items
+    unaccepted = dict.fromkeys((i.ref for i in items), ClaimFact(ClaimStatus.NOT_APPLICABLE, justified=True))
+    assert achieved_vector(items, unaccepted) == dict.fromkeys(FOUNDATIONAL_REQUIREMENTS, 0)
+    rows = breakdown(items, unaccepted, dict.fromkeys(FOUNDATIONAL_REQUIREMENTS, 4), achieved_vector(items, unaccepted))
+    assert all(r.not_applicable == 0 and r.not_counting > 0 for r in rows)
+
+
+def test_breakdown_counts_each_way_of_meeting_an_item_and_names_medium_confidence() -> None:
+    items = APPLICABLE["HDR"].items
+    fr3 = [i for i in items if i.fr == "FR3" and i.sl_c]
+    claims = {
+        fr3[0].ref: GOOD,
+        fr3[1].ref: COMPENSATED,
+        fr3[2].ref: ACCEPTED_NA,
+        fr3[3].ref: replace(GOOD, verification=False),
+    }
+    target = dict.fromkeys(FOUNDATIONAL_REQUIREMENTS, 4)
+    row = next(r for r in breakdown(items, claims, target, achieved_vector(items, claims)) if r.fr == "FR3")
+    assert (row.implemented, row.compensated, row.not_applicable, row.not_counting) == (1, 1, 1, 1)
+    assert row.unclaimed == len(fr3) - 4
+    assert "HDR 3.10" in row.medium_confidence and all(
+        i.confidence == "medium" for i in fr3 if i.ref in row.medium_confidence
+    )
+
+
+def test_ccsc_can_be_claimed_and_never_moves_the_vector() -> None:
+    for component_type in TYPES:
+        refs = {i.ref for i in APPLICABLE[component_type].items}
+        assert {"CCSC 1", "CCSC 2", "CCSC 3", "CCSC 4"} <= refs
+    items = APPLICABLE["EDR"].items
+    with_ccsc = {**everything("EDR"), **dict.fromkeys(("CCSC 1", "CCSC 4"), ClaimFact(ClaimStatus.NOT_IMPLEMENTED))}
+    assert achieved_vector(items, with_ccsc) == achieved_vector(items, everything("EDR"))
+
+
+def test_resolution_chain_reaches_the_cr_of_enhancements_and_component_specific_items() -> None:
+    by_ref = {item.ref: item for item in CATALOG.items}
+    assert resolution_chain("CR 1.1 RE(1)", by_ref) == ("CR 1.1 RE(1)", "CR 1.1")
+    assert resolution_chain("EDR 3.10", by_ref) == ("EDR 3.10", "CR 3.10")
+    assert resolution_chain("EDR 2.4 RE(1)", by_ref) == ("EDR 2.4 RE(1)", "EDR 2.4", "CR 2.4")
+    assert resolution_chain("CR 1.1", by_ref) == ("CR 1.1",)
 
 
 claim_states = st.sampled_from(
     [
         None,
         GOOD,
-        ClaimFact(ClaimStatus.IMPLEMENTED, False),
-        ClaimFact(ClaimStatus.NOT_IMPLEMENTED, False),
-        ClaimFact(ClaimStatus.PARTIALLY_IMPLEMENTED, True),
-        ClaimFact(ClaimStatus.COMPENSATED, True),
+        ACCEPTED_NA,
+        COMPENSATED,
+        ClaimFact(ClaimStatus.IMPLEMENTED),
+        ClaimFact(ClaimStatus.NOT_IMPLEMENTED),
+        ClaimFact(ClaimStatus.PARTIALLY_IMPLEMENTED, evidence_counts=True, verification=True),
+        ClaimFact(ClaimStatus.NOT_APPLICABLE, justified=True),
+        ClaimFact(ClaimStatus.NOT_APPLICABLE, justified=True, accepted=True, needs_override=True),
+        replace(COMPENSATED, accepted=False),
     ]
 )
 
@@ -151,3 +222,37 @@ def test_the_matrix_agrees_with_the_vector(case: tuple[str, dict[str, ClaimFact]
             else:
                 break
         assert achieved[fr] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(claim_sets(), st.data())
+def test_an_unaccepted_not_applicable_never_raises_a_level(
+    case: tuple[str, dict[str, ClaimFact]], data: st.DataObject
+) -> None:
+    component_type, claims = case
+    items = APPLICABLE[component_type].items
+    item = data.draw(st.sampled_from(items))
+    before = achieved_vector(items, {k: v for k, v in claims.items() if k != item.ref})
+    unaccepted = ClaimFact(
+        ClaimStatus.NOT_APPLICABLE,
+        justified=data.draw(st.booleans()),
+        needs_override=data.draw(st.booleans()),
+        overridden=data.draw(st.booleans()),
+        carried_from=data.draw(st.sampled_from(["", "1.0"])),
+    )
+    after = achieved_vector(items, {**claims, item.ref: unaccepted})
+    assert after == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(claim_sets(), st.data())
+def test_evidence_that_stops_counting_never_raises_a_level(
+    case: tuple[str, dict[str, ClaimFact]], data: st.DataObject
+) -> None:
+    # Removing evidence (or its no longer fitting) turns evidence_counts off: no level may rise.
+    component_type, claims = case
+    items = APPLICABLE[component_type].items
+    refs = data.draw(st.lists(st.sampled_from(sorted(claims) or ["-"]), unique=True))
+    fewer = {ref: replace(fact, evidence_counts=False) if ref in refs else fact for ref, fact in claims.items()}
+    before, after = achieved_vector(items, claims), achieved_vector(items, fewer)
+    assert all(after[fr] <= before[fr] for fr in FOUNDATIONAL_REQUIREMENTS)
