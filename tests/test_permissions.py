@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sdl_tracker.accounts.models import User
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.catalog.services import find_edition
+from sdl_tracker.evidence.scoping import propose_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.installation import installation
 from sdl_tracker.jobs.services import enqueue
@@ -97,6 +98,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("claims.edit", "POST"): "AAFFNLL",
     ("evidence.coverage_view", "GET"): "AAAANLL",
     ("evidence.coverage_view", "POST"): "AAFFNLL",
+    ("evidence.scoping_propose", "POST"): "AAFFNLL",
+    ("evidence.scoping_accept", "POST"): "AAFFNLL",
+    ("evidence.scoping_withdraw", "POST"): "AAFFNLL",
+    ("evidence.review_intervals", "GET"): "AAAANLL",
+    ("evidence.review_intervals", "POST"): "AAFFNLL",
     ("evidence.organisation_new", "GET"): "AFFFFLL",
     ("evidence.organisation_new", "POST"): "AFFFFLL",
     ("products.edit", "GET"): "AAFFNLL",
@@ -140,7 +146,17 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.claims_api.claims_put", "PUT"): "AAFFNLF",
     ("api.claims_api.vector_show", "GET"): "AAAANLA",
     ("api.claims_api.releases_compare", "GET"): "AAAANLA",
-    ("api.evidence_api.maturity_create", "POST"): "AAFFNLF",
+    # The organisation's maturity: any signed-in user reads it; administrators and security officers (of any
+    # product, as for organisation-wide evidence) record it.
+    ("api.evidence_api.maturity_show", "GET"): "AAAAALA",
+    ("api.evidence_api.maturity_create", "POST"): "AAFFALF",
+    ("api.evidence_api.scoping_list", "GET"): "AAAANLA",
+    ("api.evidence_api.scoping_create", "POST"): "AAFFNLF",
+    ("api.evidence_api.scoping_accept", "POST"): "AAFFNLF",
+    ("api.evidence_api.scoping_withdraw", "POST"): "AAFFNLF",
+    ("api.evidence_api.intervals_list", "GET"): "AAAANLA",
+    ("api.evidence_api.interval_set", "PUT"): "AAFFNLF",
+    ("api.evidence_api.interval_reset", "DELETE"): "AAFFNLF",
     ("api.sboms_api.sbom_list", "GET"): "AAAANLA",
     ("api.sboms_api.sbom_import", "POST"): "AAAFNLF",
     ("api.sboms_api.sbom_show", "GET"): "AAAANLA",
@@ -199,6 +215,9 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
             "rationale": "Matrix",
             "assessed_on": "2026-11-01",
         },
+        "api.evidence_api.scoping_create": {"requirement": "SM-10", "justification": "Matrix"},
+        "api.evidence_api.scoping_withdraw": {"reason": "Matrix"},
+        "api.evidence_api.interval_set": {"months": 12},
     }.get(endpoint)
 
 
@@ -251,6 +270,7 @@ def world(session: Session) -> World:
     repository = add_repository(session, OPERATOR, product.id, name="matrix", location="https://git.example.com/m.git")
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None
+    scoping = propose_scoping(session, OPERATOR, product.id, requirement="SM-11", justification="Matrix")
     session.commit()
     values = {
         "product_id": str(product.id),
@@ -267,6 +287,8 @@ def world(session: Session) -> World:
         "key_id": installation(session).keys.active().key_id,
         "job_id": str(job.id),
         "repository_id": str(repository.id),
+        "scoping_id": str(scoping.id),
+        "kind": "threat-model",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}

@@ -15,8 +15,9 @@ from ..auth import Permission, Principal, authorize, permits
 from ..catalog.models import CatalogEdition, Requirement
 from ..db import utcnow
 from ..errors import FieldError, Invalid, NotFound
-from ..evidence.coverage import CoverageState, EvidenceFact, fact_state
 from ..evidence.models import Evidence, EvidenceScope
+from ..evidence.standing import expired
+from ..evidence.vocabulary import ReviewState
 from ..products.models import Product, Release
 from ..products.rules import previous_release
 from ..products.services import get_product, get_release, list_releases
@@ -223,15 +224,10 @@ def list_claims(session: Session, actor: Principal, release_id: int) -> list[Cla
 
 
 def _accepted(claim: Claim, today: date) -> bool:
-    # Accepted and not past its review date: the same rule as the 4-1 coverage map.
+    # Accepted and not past its review date (the day itself still counts), as the 4-1 coverage map reads it.
     return any(
-        fact_state(
-            EvidenceFact(
-                link.evidence_id, "", link.evidence.current.state.value, link.evidence.current.review_due, (), False
-            ),
-            today,
-        )
-        is CoverageState.ACCEPTED
+        (revision := link.evidence.current).state is ReviewState.ACCEPTED
+        and not expired(revision.effective_date, revision.review_due, None, today)
         for link in claim.evidence_links
     )
 
