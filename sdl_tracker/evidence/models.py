@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..catalog.models import Requirement
 from ..db import Base, UTCDateTime, str_enum, utcnow
 from ..products.models import Release
-from .vocabulary import EvidenceKind, EvidenceScope, ReviewState, TesterIndependence
+from .vocabulary import TEST_KINDS, EvidenceKind, EvidenceScope, ReviewState, TesterIndependence
 
 
 class Evidence(Base):
@@ -35,6 +35,11 @@ class Evidence(Base):
     def current(self) -> EvidenceRevision:
         """The newest revision."""
         return self.revisions[-1]
+
+    @property
+    def is_test(self) -> bool:
+        """Whether it records a test, which carries a tester independence (IEC 62443-4-1 Table 3)."""
+        return self.kind in TEST_KINDS
 
 
 class EvidenceRevision(Base):

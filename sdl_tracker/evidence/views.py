@@ -57,7 +57,6 @@ from .services import (
     revise_evidence,
     submit_evidence,
 )
-from .vocabulary import TEST_KINDS
 
 bp = Blueprint("evidence", __name__)
 expose_predicates(
@@ -209,7 +208,6 @@ def detail(evidence_id: int) -> str:
         review=ReviewForm(),
         kind_labels=KIND_LABELS,
         ReviewState=ReviewState,
-        test_kinds={k.value for k in TEST_KINDS},
     )
 
 
