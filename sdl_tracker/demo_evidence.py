@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from .accounts.services import find_user, principal_for
 from .auth import Principal
 from .claims.services import ClaimInput, product_catalog, set_claim
-from .evidence.assessment import record_maturity
+from .evidence.assessment import organisation_maturity, record_maturity
 from .evidence.review import review_evidence
 from .evidence.services import EvidenceInput, Upload, create_evidence
 from .products.services import get_release_by_version
@@ -281,8 +281,15 @@ def load_plc_evidence(session: Session, operator: Principal, product_id: int) ->
         ("SR", 2, "Threat models exist per release; the yearly review of 4.1's model is overdue."),
         ("SI", 2, "Code reviews against the CWE Top 25 on the Modbus stack; static analysis not yet reviewed."),
     ):
+        # The organisation's level, never above what the evidence supports (docs/assurance.md).
+        supported = {m.practice: m.organisation.level for m in organisation_maturity(session, so)}
         record_maturity(
-            session, so, product_id, practice=practice, level=level, rationale=why, assessed_on=date(2026, 6, 15)
+            session,
+            so,
+            practice=practice,
+            level=min(level, supported[practice]),
+            rationale=why,
+            assessed_on=date(2026, 6, 15),
         )
     return len(PLC_EVIDENCE)
 

@@ -24,6 +24,7 @@ from sdl_tracker.accounts.models import User
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.claims.services import ClaimInput, set_claim
+from sdl_tracker.evidence.scoping import propose_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.installation import installation
 from sdl_tracker.jobs.services import enqueue
@@ -100,6 +101,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("claims.confirm", "POST"): "AAFFNLL",
     ("evidence.coverage_view", "GET"): "AAAANLL",
     ("evidence.coverage_view", "POST"): "AAFFNLL",
+    ("evidence.scoping_propose", "POST"): "AAFFNLL",
+    ("evidence.scoping_accept", "POST"): "AAFFNLL",
+    ("evidence.scoping_withdraw", "POST"): "AAFFNLL",
+    ("evidence.review_intervals", "GET"): "AAAANLL",
+    ("evidence.review_intervals", "POST"): "AAFFNLL",
     ("evidence.organisation_new", "GET"): "AFFFFLL",
     ("evidence.organisation_new", "POST"): "AFFFFLL",
     ("products.edit", "GET"): "AAFFNLL",
@@ -145,7 +151,17 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.claims_api.claims_confirm", "POST"): "AAFFNLF",
     ("api.claims_api.vector_show", "GET"): "AAAANLA",
     ("api.claims_api.releases_compare", "GET"): "AAAANLA",
-    ("api.evidence_api.maturity_create", "POST"): "AAFFNLF",
+    # The organisation's maturity: any signed-in user reads it; administrators and security officers (of any
+    # product, as for organisation-wide evidence) record it.
+    ("api.evidence_api.maturity_show", "GET"): "AAAAALA",
+    ("api.evidence_api.maturity_create", "POST"): "AAFFALF",
+    ("api.evidence_api.scoping_list", "GET"): "AAAANLA",
+    ("api.evidence_api.scoping_create", "POST"): "AAFFNLF",
+    ("api.evidence_api.scoping_accept", "POST"): "AAFFNLF",
+    ("api.evidence_api.scoping_withdraw", "POST"): "AAFFNLF",
+    ("api.evidence_api.intervals_list", "GET"): "AAAANLA",
+    ("api.evidence_api.interval_set", "PUT"): "AAFFNLF",
+    ("api.evidence_api.interval_reset", "DELETE"): "AAFFNLF",
     ("api.sboms_api.sbom_list", "GET"): "AAAANLA",
     ("api.sboms_api.sbom_import", "POST"): "AAAFNLF",
     ("api.sboms_api.sbom_show", "GET"): "AAAANLA",
@@ -204,6 +220,9 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
             "rationale": "Matrix",
             "assessed_on": "2026-11-01",
         },
+        "api.evidence_api.scoping_create": {"requirement": "SM-10", "justification": "Matrix"},
+        "api.evidence_api.scoping_withdraw": {"reason": "Matrix"},
+        "api.evidence_api.interval_set": {"months": 12},
     }.get(endpoint)
 
 
@@ -257,6 +276,7 @@ def world(session: Session) -> World:
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None
     set_claim(session, OPERATOR, release.id, "CR 1.1", ClaimInput("implemented"))  # accept/confirm find a claim
+    scoping = propose_scoping(session, OPERATOR, product.id, requirement="SM-11", justification="Matrix")
     session.commit()
     values = {
         "product_id": str(product.id),
@@ -273,6 +293,8 @@ def world(session: Session) -> World:
         "key_id": installation(session).keys.active().key_id,
         "job_id": str(job.id),
         "repository_id": str(repository.id),
+        "scoping_id": str(scoping.id),
+        "kind": "threat-model",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}

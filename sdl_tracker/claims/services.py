@@ -18,6 +18,7 @@ from ..catalog.services import annotations_for, links_from
 from ..db import utcnow
 from ..errors import FieldError, Invalid, NotFound
 from ..evidence.models import Evidence
+from ..evidence.scoping import product_intervals
 from ..evidence.standing import ReleaseWindow, judged_on, release_window, review_months
 from ..evidence.vocabulary import EvidenceScope
 from ..products.models import Product, Release, ReleaseStatus
@@ -114,6 +115,7 @@ class ReleaseTerms:
 
     window: ReleaseWindow
     judged_on: date
+    intervals: dict[str, int | None]  # the product's own review intervals by evidence kind
 
 
 def release_terms(session: Session, release: Release, today: date | None = None) -> ReleaseTerms:
@@ -128,7 +130,11 @@ def release_terms(session: Session, release: Release, today: date | None = None)
         previous.created_at.date() if previous else None,
         today,
     )
-    return ReleaseTerms(window, judged_on(release.status is ReleaseStatus.RELEASED, release.release_date, today))
+    return ReleaseTerms(
+        window,
+        judged_on(release.status is ReleaseStatus.RELEASED, release.release_date, today),
+        product_intervals(session, release.product_id),
+    )
 
 
 def evidence_facts(evidence: Evidence) -> EvidenceFacts:
@@ -446,21 +452,21 @@ class ClaimStanding:
         return not self.reasons
 
 
-def _evidence_standing(evidence: Evidence, context: ClaimContext, as_of: date) -> EvidenceStanding:
+def _evidence_standing(evidence: Evidence, context: ClaimContext, terms: ReleaseTerms) -> EvidenceStanding:
     facts = evidence_facts(evidence)
     problems = fit_problems(facts, context)
-    problems += standing_problems(facts, review_months(facts.kind), as_of)
+    problems += standing_problems(facts, review_months(facts.kind, terms.intervals), terms.judged_on)
     return EvidenceStanding(evidence, problems)
 
 
-def _documentation_standing(claim: Claim, release: Release, as_of: date) -> list[str]:
+def _documentation_standing(claim: Claim, release: Release, terms: ReleaseTerms) -> list[str]:
     if claim.documentation is None:
         return ["no link to the user documentation"]
     facts = evidence_facts(claim.documentation)
     problems = documentation_problems(facts, release.product_id)
     if facts.scope is EvidenceScope.RELEASES and release.id not in facts.release_ids:
         problems.append(f"it does not name release {release.version}")
-    problems += standing_problems(facts, review_months(facts.kind), as_of)
+    problems += standing_problems(facts, review_months(facts.kind, terms.intervals), terms.judged_on)
     return problems
 
 
@@ -468,10 +474,8 @@ def judge_claim(claim: Claim, catalog: ProductCatalog, release: Release, terms: 
     """Whether a claim counts for its release, and why not (docs/assurance.md)."""
     ref = claim.requirement.ref
     context = claim_context(catalog, release, terms, ref, claim.verification)
-    evidence = [_evidence_standing(link.evidence, context, terms.judged_on) for link in claim.evidence_links]
-    documentation = (
-        _documentation_standing(claim, release, terms.judged_on) if claim.status is ClaimStatus.COMPENSATED else []
-    )
+    evidence = [_evidence_standing(link.evidence, context, terms) for link in claim.evidence_links]
+    documentation = _documentation_standing(claim, release, terms) if claim.status is ClaimStatus.COMPENSATED else []
     notes = tuple(f"#{e.evidence.id}: {'; '.join(e.problems)}" for e in evidence if e.problems)
     fact = ClaimFact(
         status=claim.status,

@@ -11,14 +11,31 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..api.openapi import Download, Page, json_response, operation, paginated, parse_body, parse_metadata
 from ..products.services import optional_release
 from ..web.context import db_session
-from .assessment import coverage, record_maturity
+from .assessment import coverage, organisation_maturity, record_maturity
 from .downloads import artifact_response
 from .models import EvidenceKind
 from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
 from .review import review_evidence
 from .rules import SERVED_MEDIA_TYPES
-from .schemas import CoverageOut, EvidenceOut
+from .schemas import (
+    CoverageOut,
+    EvidenceOut,
+    OrganisationMaturityOut,
+    PracticeMaturityOut,
+    ReviewIntervalOut,
+    ScopingOut,
+)
+from .scoping import (
+    accept_scoping,
+    list_review_intervals,
+    list_scoping,
+    propose_scoping,
+    reset_review_interval,
+    set_review_interval,
+    withdraw_scoping,
+)
 from .services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
+from .vocabulary import TesterIndependence
 
 bp = Blueprint("evidence_api", __name__)
 
@@ -41,6 +58,9 @@ class EvidenceIn(Strict):
     author: str = Field(default="", max_length=200)
     review_due: date | None = None
     details: dict[str, Any] | None = Field(default=None, description="the kind's facts (see the kind's schema)")
+    tester_independence: TesterIndependence | None = Field(
+        default=None, description="test evidence: how independent the tester was (IEC 62443-4-1 Table 3)"
+    )
     draft: bool = False
 
 
@@ -55,6 +75,7 @@ class RevisionIn(Strict):
     author: str | None = Field(default=None, max_length=200)
     review_due: date | None = None
     details: dict[str, Any] | None = None
+    tester_independence: TesterIndependence | None = None
     submit: bool = False
 
 
@@ -82,6 +103,7 @@ def _evidence_input(data: EvidenceIn | RevisionIn) -> EvidenceInput:
         release_versions=data.releases,
         files=_uploads(),
         details=data.details,
+        tester_independence=data.tester_independence.value if data.tester_independence else None,
         threat_dragon=_threat_dragon(),
     )
 
@@ -213,8 +235,11 @@ def artifact_download(artifact_id: int) -> Response:
     return artifact_response(*get_artifact(db_session(), g.principal, artifact_id))
 
 
+PAGE = {"page": "page number from 1", "per_page": "1-200, default 50"}
+
+
 class MaturityIn(Strict):
-    """A practice's self-assessed maturity level."""
+    """The organisation's maturity level of a practice."""
 
     practice: str = Field(max_length=10)
     level: int = Field(ge=1, le=4)
@@ -222,9 +247,29 @@ class MaturityIn(Strict):
     assessed_on: date
 
 
+class ScopingIn(Strict):
+    """A requirement to scope out of the product, and why."""
+
+    requirement: str = Field(max_length=40, description="an IEC 62443-4-1 requirement id such as SM-10")
+    justification: str = Field(min_length=1, max_length=5000)
+
+
+class WithdrawIn(Strict):
+    """Why a scoping-out is withdrawn."""
+
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class IntervalIn(Strict):
+    """A review interval in months (null: evidence of the kind does not expire)."""
+
+    months: int | None = Field(ge=1, le=120)
+
+
 @bp.get("/products/<int:product_id>/coverage")
 @operation(
-    "IEC 62443-4-1 coverage: each requirement's best evidence state",
+    "IEC 62443-4-1 coverage: per requirement its process and records of use; a released release is judged "
+    "on its release date, with today's view beside it",
     response=CoverageOut,
     tag="evidence",
     query={"release": "a release version; none: the product across releases"},
@@ -236,24 +281,121 @@ def coverage_show(product_id: int) -> Response:
     return json_response(CoverageOut.of(coverage(db_session(), g.principal, product_id, release)))
 
 
-@bp.post("/products/<int:product_id>/maturity")
+@bp.get("/organisation/maturity")
 @operation(
-    "Record a practice's self-assessed maturity level (security officers)",
+    "The organisation's maturity per practice, and what the evidence supports",
+    response=OrganisationMaturityOut,
+    tag="evidence",
+)
+def maturity_show() -> Response:
+    """The organisation's maturity."""
+    views = organisation_maturity(db_session(), g.principal)
+    return json_response(OrganisationMaturityOut(practices=[PracticeMaturityOut.of(v) for v in views]))
+
+
+@bp.post("/organisation/maturity")
+@operation(
+    "Record the organisation's maturity level of a practice, within what the evidence supports "
+    "(administrators and security officers)",
     body=MaturityIn,
-    response=CoverageOut,
+    response=OrganisationMaturityOut,
     status=201,
     tag="evidence",
 )
-def maturity_create(product_id: int) -> Response:
+def maturity_create() -> Response:
     """Record a maturity level."""
     data = parse_body(MaturityIn)
     record_maturity(
         db_session(),
         g.principal,
-        product_id,
         practice=data.practice,
         level=data.level,
         rationale=data.rationale,
         assessed_on=data.assessed_on,
     )
-    return json_response(CoverageOut.of(coverage(db_session(), g.principal, product_id, None)), 201)
+    views = organisation_maturity(db_session(), g.principal)
+    return json_response(OrganisationMaturityOut(practices=[PracticeMaturityOut.of(v) for v in views]), 201)
+
+
+@bp.get("/products/<int:product_id>/scoping")
+@operation(
+    "Requirements scoped out of the product (SM-5), withdrawn ones included",
+    response=Page[ScopingOut],
+    tag="evidence",
+    query=PAGE,
+)
+def scoping_list(product_id: int) -> Response:
+    """List scoping-outs."""
+    return json_response(paginated(list_scoping(db_session(), g.principal, product_id), ScopingOut.of))
+
+
+@bp.post("/products/<int:product_id>/scoping")
+@operation(
+    "Scope a requirement out of the product with its justification (security officers); it counts once "
+    "another officer accepts it",
+    body=ScopingIn,
+    response=ScopingOut,
+    status=201,
+    tag="evidence",
+)
+def scoping_create(product_id: int) -> Response:
+    """Propose a scoping-out."""
+    data = parse_body(ScopingIn)
+    row = propose_scoping(
+        db_session(), g.principal, product_id, requirement=data.requirement, justification=data.justification
+    )
+    return json_response(ScopingOut.of(row), 201)
+
+
+@bp.post("/scoping/<int:scoping_id>/accept")
+@operation(
+    "Accept a scoping-out (a security officer other than the setter, or an administrator)",
+    response=ScopingOut,
+    tag="evidence",
+)
+def scoping_accept(scoping_id: int) -> Response:
+    """Accept a scoping-out."""
+    return json_response(ScopingOut.of(accept_scoping(db_session(), g.principal, scoping_id)))
+
+
+@bp.post("/scoping/<int:scoping_id>/withdraw")
+@operation("Withdraw a scoping-out: the requirement counts again", body=WithdrawIn, response=ScopingOut, tag="evidence")
+def scoping_withdraw(scoping_id: int) -> Response:
+    """Withdraw a scoping-out."""
+    data = parse_body(WithdrawIn)
+    return json_response(ScopingOut.of(withdraw_scoping(db_session(), g.principal, scoping_id, reason=data.reason)))
+
+
+@bp.get("/products/<int:product_id>/review-intervals")
+@operation(
+    "Every evidence kind's review interval for the product",
+    response=Page[ReviewIntervalOut],
+    tag="evidence",
+    query=PAGE,
+)
+def intervals_list(product_id: int) -> Response:
+    """List review intervals."""
+    return json_response(paginated(list_review_intervals(db_session(), g.principal, product_id), ReviewIntervalOut.of))
+
+
+@bp.put("/products/<int:product_id>/review-intervals/<kind>")
+@operation(
+    "Set a kind's review interval for the product (security officers)",
+    body=IntervalIn,
+    response=ReviewIntervalOut,
+    tag="evidence",
+)
+def interval_set(product_id: int, kind: str) -> Response:
+    """Set a review interval."""
+    data = parse_body(IntervalIn)
+    interval = set_review_interval(db_session(), g.principal, product_id, kind=kind, months=data.months)
+    return json_response(ReviewIntervalOut.of(interval))
+
+
+@bp.delete("/products/<int:product_id>/review-intervals/<kind>")
+@operation(
+    "Go back to the default review interval of a kind (security officers)", response=ReviewIntervalOut, tag="evidence"
+)
+def interval_reset(product_id: int, kind: str) -> Response:
+    """Reset a review interval."""
+    return json_response(ReviewIntervalOut.of(reset_review_interval(db_session(), g.principal, product_id, kind=kind)))

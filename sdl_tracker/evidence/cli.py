@@ -23,11 +23,21 @@ from .details import parse_detail_pairs
 from .models import EvidenceKind
 from .queries import EvidenceQuery, get_evidence, list_evidence
 from .review import review_evidence
-from .schemas import CoverageOut, EvidenceOut
-from .services import EvidenceInput, Upload, create_evidence
+from .schemas import CoverageOut, CoverageViewOut, EvidenceOut, HalfOut, ReviewIntervalOut, ScopingOut
+from .scoping import (
+    accept_scoping,
+    change_review_interval,
+    list_review_intervals,
+    list_scoping,
+    propose_scoping,
+    withdraw_scoping,
+)
+from .services import EvidenceInput, Upload, create_evidence, revise_evidence
+from .vocabulary import TesterIndependence
 
 evidence = AppGroup("evidence", help="IEC 62443-4-1 practice evidence.")
 DATE = click.DateTime(["%Y-%m-%d"])
+INDEPENDENCE = click.Choice([level.value for level in TesterIndependence])
 
 
 def _upload(stack: ExitStack, path: Path) -> Upload:
@@ -99,6 +109,11 @@ def _day(value: datetime | None) -> date | None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="An OWASP Threat Dragon model: fills the threat counts (threat-model evidence).",
 )
+@click.option(
+    "--tester-independence",
+    type=INDEPENDENCE,
+    help="Test evidence: how independent the tester was of the developers (IEC 62443-4-1 Table 3).",
+)
 @click.option("--draft", is_flag=True, help="Keep it as a draft (not yet submitted for review).")
 @json_option
 @server_command()
@@ -119,6 +134,7 @@ def evidence_add(
     detail_pairs: tuple[str, ...],
     details_file: Path | None,
     threat_dragon: Path | None,
+    tester_independence: str | None,
     draft: bool,
     as_json: bool,
 ) -> None:
@@ -139,6 +155,7 @@ def evidence_add(
             release_versions=releases,
             files=uploads,
             details=details,
+            tester_independence=tester_independence,
             threat_dragon=_upload(stack, threat_dragon) if threat_dragon else None,
         )
         created = create_evidence(session, actor, product_id=product_id, kind=kind, data=data, draft=draft)
@@ -198,6 +215,80 @@ def evidence_review(session: Session, actor: Principal, evidence_id: int, decisi
     click.echo(f"evidence {evidence_id} revision {revision.number}: {revision.state.value}")
 
 
+@evidence.command("edit")
+@click.argument("evidence_id", type=int)
+@click.option("--title")
+@click.option("--requirement", "requirements", multiple=True, help="Replaces the requirements it shows; repeatable.")
+@click.option("--release", "releases", multiple=True, help="Replaces the releases it covers; repeatable.")
+@click.option(
+    "--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Add a file."
+)
+@click.option("--effective-date", type=DATE)
+@click.option("--description")
+@click.option("--author")
+@click.option("--review-due", type=DATE)
+@click.option("--detail", "detail_pairs", multiple=True, metavar="KEY=VALUE", help="A fact of the kind; repeatable.")
+@click.option("--tester-independence", type=INDEPENDENCE, help="Test evidence (IEC 62443-4-1 Table 3).")
+@click.option("--draft", is_flag=True, help="Keep the new revision as a draft instead of submitting it.")
+@json_option
+@server_command()
+def evidence_edit(
+    session: Session,
+    actor: Principal,
+    evidence_id: int,
+    title: str | None,
+    requirements: tuple[str, ...],
+    releases: tuple[str, ...],
+    files: tuple[Path, ...],
+    effective_date: datetime | None,
+    description: str | None,
+    author: str | None,
+    review_due: datetime | None,
+    detail_pairs: tuple[str, ...],
+    tester_independence: str | None,
+    draft: bool,
+    as_json: bool,
+) -> None:
+    """Edit evidence EVIDENCE_ID: a new revision (submitted for review unless --draft); what is not given stays."""
+    with ExitStack() as stack:
+        data = EvidenceInput(
+            title=title,
+            description=description,
+            effective_date=_day(effective_date),
+            author=author,
+            review_due=_day(review_due),
+            requirements=requirements or None,
+            release_versions=releases or None,
+            files=[_upload(stack, path) for path in files],
+            details=read_details(None, detail_pairs),
+            tester_independence=tester_independence,
+        )
+        revision = revise_evidence(session, actor, evidence_id, data=data, submit=not draft)
+    emit(
+        EvidenceOut.of(get_evidence(session, actor, evidence_id)).model_dump(mode="json"),
+        as_json,
+        lambda: click.echo(f"evidence {evidence_id} revision {revision.number}: {revision.state.value}"),
+    )
+
+
+def _half(half: HalfOut) -> str:
+    return f"{half.state.value}{f' #{half.evidence}' if half.evidence else ''}"
+
+
+def _view_lines(view: CoverageViewOut) -> list[str]:
+    lines = [f"as of {view.as_of}: {view.met} of {view.total} requirements met"]
+    for practice in view.practices:
+        scoped = f", {practice.scoped_out} scoped out" if practice.scoped_out else ""
+        lines.append(f"{practice.practice:<4} {practice.name}: {practice.met}/{practice.total} met{scoped}")
+        lines += [
+            f"     {c.id:<6} {c.state.value:<13} process {_half(c.process):<16} records {_half(c.records):<16} "
+            f"{c.next_step or ''}".rstrip()
+            for c in view.requirements
+            if c.practice == practice.practice
+        ]
+    return lines
+
+
 @evidence.command("coverage")
 @click.argument("product_name", metavar="PRODUCT")
 @click.option("--release", "version", help="One release (default: the product across releases).")
@@ -206,48 +297,112 @@ def evidence_review(session: Session, actor: Principal, evidence_id: int, decisi
 def evidence_coverage(
     session: Session, actor: Principal, product_name: str, version: str | None, as_json: bool
 ) -> None:
-    """Print each IEC 62443-4-1 requirement's best evidence state, per practice, with what to do next."""
+    """Print each IEC 62443-4-1 requirement's process and records, per practice, with what to do next; a released
+    release as of its release date, then as of today."""
     product = get_product_by_name(session, actor, product_name)
     release = optional_release(session, actor, product.id, version)
-    result = coverage(session, actor, product.id, release)
-    lines = []
-    for practice in result.practices:
-        lines.append(f"{practice.practice:<4} {practice.name}: {practice.accepted}/{practice.total} accepted")
-        lines += [
-            f"     {c.ref:<6} {c.state.value:<9} {c.next_step}" for c in result.cells if c.practice == practice.practice
-        ]
-    emit(
-        CoverageOut.of(result).model_dump(mode="json"),
-        as_json,
-        echo_lines(lines, "not assessed against an IEC 62443-4-1 edition"),
-    )
+    out = CoverageOut.of(coverage(session, actor, product.id, release))
+    lines = _view_lines(out.judged) if out.edition else []
+    if out.current is not None:
+        lines += ["", "today:", *_view_lines(out.current)]
+    lines += [f"scoped out: {s.requirement} ({s.state.value}): {s.justification}" for s in out.scoping]
+    lines += [
+        f"maturity {m.practice}: recorded {f'ML{m.recorded.level}' if m.recorded else '-'}, "
+        f"organisation's evidence supports ML{m.organisation_supports.level}"
+        + (f", {product.name}'s ML{m.product_supports.level}" if m.product_supports else "")
+        for m in out.maturity
+    ]
+    emit(out.model_dump(mode="json"), as_json, echo_lines(lines, "not assessed against an IEC 62443-4-1 edition"))
 
 
 @evidence.command("maturity")
-@click.argument("product_name", metavar="PRODUCT")
 @click.argument("practice")
 @click.argument("level", type=click.IntRange(1, 4))
 @click.option("--rationale", required=True)
 @click.option("--assessed-on", type=DATE, help="Default: today.")
 @server_command()
 def evidence_maturity(
-    session: Session,
-    actor: Principal,
-    product_name: str,
-    practice: str,
-    level: int,
-    rationale: str,
-    assessed_on: datetime | None,
+    session: Session, actor: Principal, practice: str, level: int, rationale: str, assessed_on: datetime | None
 ) -> None:
-    """Record PRACTICE's self-assessed maturity LEVEL (1-4) for PRODUCT."""
-    product = get_product_by_name(session, actor, product_name)
+    """Record the organisation's maturity LEVEL (1-4) of PRACTICE, within what the evidence supports."""
     record_maturity(
         session,
         actor,
-        product.id,
         practice=practice.upper(),
         level=level,
         rationale=rationale,
         assessed_on=_day(assessed_on) or utcnow().date(),
     )
-    click.echo(f"{product.name}: {practice.upper()} at ML{level}")
+    click.echo(f"organisation: {practice.upper()} at ML{level}")
+
+
+@evidence.command("scope-out")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("requirement")
+@click.option("--justification", required=True, help="Why the requirement does not apply to PRODUCT (SM-5).")
+@server_command()
+def evidence_scope_out(
+    session: Session, actor: Principal, product_name: str, requirement: str, justification: str
+) -> None:
+    """Scope REQUIREMENT out of PRODUCT; it counts once another security officer accepts it. Prints its id."""
+    product = get_product_by_name(session, actor, product_name)
+    row = propose_scoping(session, actor, product.id, requirement=requirement, justification=justification)
+    click.echo(row.id)
+
+
+@evidence.command("scoping")
+@click.argument("product_name", metavar="PRODUCT")
+@json_option
+@server_command(read_only=True)
+def evidence_scoping(session: Session, actor: Principal, product_name: str, as_json: bool) -> None:
+    """List PRODUCT's scoped-out requirements, withdrawn ones included."""
+    product = get_product_by_name(session, actor, product_name)
+    rows = [ScopingOut.of(row) for row in list_scoping(session, actor, product.id)]
+    lines = [f"{r.id:>5}  {r.requirement:<6} {r.state.value:<9} {r.justification}" for r in rows]
+    emit([r.model_dump(mode="json") for r in rows], as_json, echo_lines(lines, "nothing scoped out"))
+
+
+@evidence.command("scoping-accept")
+@click.argument("scoping_id", type=int)
+@server_command()
+def evidence_scoping_accept(session: Session, actor: Principal, scoping_id: int) -> None:
+    """Accept scoping-out SCOPING_ID (a security officer other than the setter, with --as EMAIL)."""
+    row = accept_scoping(session, actor, scoping_id)
+    click.echo(f"{row.requirement_ref}: scoped out (accepted)")
+
+
+@evidence.command("scoping-withdraw")
+@click.argument("scoping_id", type=int)
+@click.option("--reason", required=True)
+@server_command()
+def evidence_scoping_withdraw(session: Session, actor: Principal, scoping_id: int, reason: str) -> None:
+    """Withdraw scoping-out SCOPING_ID: the requirement counts again."""
+    row = withdraw_scoping(session, actor, scoping_id, reason=reason)
+    click.echo(f"{row.requirement_ref}: withdrawn")
+
+
+@evidence.command("review-interval")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("kind", type=click.Choice([k.value for k in EvidenceKind]))
+@click.argument("months", metavar="MONTHS|never|default")
+@server_command()
+def evidence_review_interval(session: Session, actor: Principal, product_name: str, kind: str, months: str) -> None:
+    """Set how many months evidence of KIND stands for PRODUCT before it must be reviewed again."""
+    product = get_product_by_name(session, actor, product_name)
+    interval = change_review_interval(session, actor, product.id, kind=kind, value=months, field="MONTHS")
+    click.echo(f"{product.name}: {kind} {interval.months or 'never'}{'' if interval.product_set else ' (default)'}")
+
+
+@evidence.command("review-intervals")
+@click.argument("product_name", metavar="PRODUCT")
+@json_option
+@server_command(read_only=True)
+def evidence_review_intervals(session: Session, actor: Principal, product_name: str, as_json: bool) -> None:
+    """List every evidence kind's review interval for PRODUCT."""
+    product = get_product_by_name(session, actor, product_name)
+    rows = [ReviewIntervalOut.of(i) for i in list_review_intervals(session, actor, product.id)]
+    lines = [
+        f"{r.kind.value:<28} {r.months or 'never'!s:<6} {'set for the product' if r.product_set else 'default'}"
+        for r in rows
+    ]
+    emit([r.model_dump(mode="json") for r in rows], as_json, echo_lines(lines, ""))

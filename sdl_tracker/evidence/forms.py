@@ -29,8 +29,15 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from .details import schema_for
 from .models import EvidenceKind
+from .vocabulary import TEST_KINDS, TesterIndependence
 
 KIND_LABELS = {kind: kind.value.replace("-", " ").capitalize() for kind in EvidenceKind}
+INDEPENDENCE_LABELS = {
+    TesterIndependence.NONE: "None (the developers themselves)",
+    TesterIndependence.PERSON: "Independent person",
+    TesterIndependence.DEPARTMENT: "Independent department",
+    TesterIndependence.ORGANISATION: "Independent organisation",
+}
 
 
 def split_refs(text: str) -> list[str]:
@@ -141,6 +148,15 @@ def evidence_form_for(kind: EvidenceKind) -> type[EvidenceForm]:
         }
     if kind is EvidenceKind.THREAT_MODEL:
         attributes["threat_dragon"] = FileField("OWASP Threat Dragon model (JSON)")
+    if kind in TEST_KINDS:
+        attributes["tester_independence"] = SelectField(
+            "Tester independence",
+            choices=[
+                SelectChoice("", "Not stated"),
+                *(SelectChoice(t.value, INDEPENDENCE_LABELS[t]) for t in TesterIndependence),
+            ],
+            validators=[Optional()],
+        )
     return type(f"EvidenceForm_{kind.name}", (EvidenceForm,), attributes)
 
 
@@ -151,3 +167,27 @@ class MaturityForm(FlaskForm):
     level = SelectField("Level", choices=[SelectChoice(str(n), f"ML{n}") for n in (1, 2, 3, 4)])
     rationale = TextAreaField("Rationale", validators=[DataRequired(), Length(max=5000)])
     assessed_on = DateField("Assessed on", validators=[DataRequired()])
+
+
+class ScopingForm(FlaskForm):
+    """Scope a requirement out of the product (SM-5)."""
+
+    requirement = SelectField("Requirement", validate_choice=False)  # the service knows the product's edition
+    justification = TextAreaField("Justification", validators=[DataRequired(), Length(max=5000)])
+
+
+class WithdrawScopingForm(FlaskForm):
+    """Withdraw a scoping-out."""
+
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=5000)])
+
+
+class AcceptScopingForm(FlaskForm):
+    """Accept a scoping-out (the CSRF token is all it carries)."""
+
+
+class IntervalForm(FlaskForm):
+    """A kind's review interval for the product."""
+
+    kind = SelectField("Kind", choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()])
+    months = StringField("Months", validators=[DataRequired(), Length(max=10)], description="1-120, never, or default")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..catalog.models import Requirement
 from ..db import Base, UTCDateTime, str_enum, utcnow
 from ..products.models import Release
-from .vocabulary import EvidenceKind, EvidenceScope, ReviewState, TesterIndependence
+from .vocabulary import TEST_KINDS, EvidenceKind, EvidenceScope, ReviewState, TesterIndependence
 
 
 class Evidence(Base):
@@ -34,6 +35,11 @@ class Evidence(Base):
     def current(self) -> EvidenceRevision:
         """The newest revision."""
         return self.revisions[-1]
+
+    @property
+    def is_test(self) -> bool:
+        """Whether it records a test, which carries a tester independence (IEC 62443-4-1 Table 3)."""
+        return self.kind in TEST_KINDS
 
 
 class EvidenceRevision(Base):
@@ -116,17 +122,60 @@ class RevisionRelease(Base):
 
 
 class PracticeMaturity(Base):
-    """A security officer's self-assessed maturity level of one 4-1 practice for a product; rows are
-    never changed, so the newest per practice is current and the rest is the history."""
+    """A maturity level of one 4-1 practice, recorded for the organisation (product_id None) within what its
+    evidence supports; rows are never changed, so the newest per practice is current and the rest is the
+    history. Rows with a product are per-product self-assessments recorded before maturity became the
+    organisation's: kept as history, never current, never bounded by evidence."""
 
     __tablename__ = "practice_maturity"
     __table_args__ = (CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
     practice: Mapped[str] = mapped_column(String(10))
     level: Mapped[int] = mapped_column(Integer)
     rationale: Mapped[str] = mapped_column(Text)
     assessed_on: Mapped[date] = mapped_column(Date)
     assessed_by: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ScopingState(enum.StrEnum):
+    """Where a scoping-out of a requirement stands."""
+
+    PROPOSED = "proposed"  # set with its justification, awaiting an officer's acceptance
+    ACCEPTED = "accepted"  # the requirement leaves the product's denominator
+    WITHDRAWN = "withdrawn"  # no longer in force (kept as history)
+
+
+class RequirementScoping(Base):
+    """A 4-1 requirement scoped out of a product (SM-5, clause 5.6) with its justification; it counts once a
+    security officer other than the setter, or an administrator, has accepted it."""
+
+    __tablename__ = "requirement_scoping"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    requirement_ref: Mapped[str] = mapped_column(String(40))  # by id, like annotations: editions share ids
+    justification: Mapped[str] = mapped_column(Text)
+    state: Mapped[ScopingState] = mapped_column(str_enum(ScopingState, "scoping_state"))
+    set_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    set_by: Mapped[str] = mapped_column(String(400))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accepted_by: Mapped[str] = mapped_column(String(400), default="")
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by: Mapped[str] = mapped_column(String(400), default="")
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawal_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProductReviewInterval(Base):
+    """A product's own review interval for an evidence kind (months; None: evidence of the kind does not
+    expire), in place of standing.DEFAULT_REVIEW_MONTHS."""
+
+    __tablename__ = "product_review_interval"
+    __table_args__ = (CheckConstraint("months IS NULL OR months BETWEEN 1 AND 120", name="months_range"),)
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[EvidenceKind] = mapped_column(str_enum(EvidenceKind, "evidence_kind"), primary_key=True)
+    months: Mapped[int | None] = mapped_column(Integer)

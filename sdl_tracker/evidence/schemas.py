@@ -7,9 +7,21 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .assessment import Coverage
-from .coverage import CoverageState
-from .models import Artifact, Evidence, EvidenceKind, EvidenceRevision, EvidenceScope, PracticeMaturity, ReviewState
+from .assessment import Coverage, CoverageView, MaturityView
+from .coverage import CoverageState, Half, MaturitySupport
+from .models import (
+    Artifact,
+    Evidence,
+    EvidenceKind,
+    EvidenceRevision,
+    EvidenceScope,
+    PracticeMaturity,
+    RequirementScoping,
+    ReviewState,
+    ScopingState,
+)
+from .scoping import ReviewInterval
+from .vocabulary import TesterIndependence
 
 
 class ArtifactOut(BaseModel):
@@ -51,6 +63,7 @@ class RevisionOut(BaseModel):
     author: str
     review_due: date | None
     details: dict[str, Any]
+    tester_independence: TesterIndependence | None  # test evidence (IEC 62443-4-1 Table 3); null: not stated
     state: ReviewState
     submitted_by: str
     reviewed_by: str | None
@@ -72,6 +85,7 @@ class RevisionOut(BaseModel):
             author=revision.author,
             review_due=revision.review_due,
             details=revision.details,
+            tester_independence=revision.tester_independence,
             state=revision.state,
             submitted_by=revision.submitted_by,
             reviewed_by=revision.reviewed_by or None,
@@ -120,66 +134,114 @@ class EvidenceOut(BaseModel):
 
 
 class MaturityOut(BaseModel):
-    """A practice's self-assessed maturity level."""
+    """A recorded maturity level of a practice."""
 
     level: int
     rationale: str
     assessed_on: date
     assessed_by: str
+    product: str | None = None  # set only on per-product self-assessments from before (history)
 
     @classmethod
     def of(cls, row: PracticeMaturity) -> MaturityOut:
-        """The newest assessment of a practice."""
+        """One recorded level."""
         return cls(level=row.level, rationale=row.rationale, assessed_on=row.assessed_on, assessed_by=row.assessed_by)
 
 
+class SupportOut(BaseModel):
+    """The level the evidence supports, and what each higher level lacks."""
+
+    level: int
+    missing: dict[str, list[str]]  # "ML3": what it lacks
+
+    @classmethod
+    def of(cls, support: MaturitySupport) -> SupportOut:
+        """A supported level."""
+        return cls(level=support.level, missing={f"ML{n}": list(w) for n, w in sorted(support.missing.items())})
+
+
+class PracticeMaturityOut(BaseModel):
+    """A practice's maturity: the organisation's recorded level and what the evidence supports."""
+
+    practice: str
+    name: str
+    recorded: MaturityOut | None
+    organisation_supports: SupportOut
+    product_supports: SupportOut | None
+
+    @classmethod
+    def of(cls, view: MaturityView) -> PracticeMaturityOut:
+        """One practice."""
+        return cls(
+            practice=view.practice,
+            name=view.name,
+            recorded=MaturityOut.of(view.recorded) if view.recorded else None,
+            organisation_supports=SupportOut.of(view.organisation),
+            product_supports=SupportOut.of(view.product) if view.product else None,
+        )
+
+
 class PracticeCoverageOut(BaseModel):
-    """One practice's counts and current maturity."""
+    """One practice's counts: met of in scope, per state, and how many are scoped out."""
 
     practice: str
     name: str
     total: int
+    met: int
+    scoped_out: int
     counts: dict[str, int]
-    maturity: MaturityOut | None
+
+
+class HalfOut(BaseModel):
+    """One half of a requirement's cell."""
+
+    state: CoverageState
+    evidence: int | None  # the evidence that decides it
+    considered: list[int]
+    notes: list[str]
+
+    @classmethod
+    def of(cls, half: Half) -> HalfOut:
+        """A half."""
+        return cls(state=half.state, evidence=half.deciding, considered=list(half.evidence_ids), notes=list(half.notes))
 
 
 class RequirementCoverageOut(BaseModel):
-    """One requirement's best evidence state."""
+    """One requirement: its state, its process and records halves, what to do next."""
 
     id: str
     title: str
     practice: str
     state: CoverageState
-    inherited: bool
-    evidence: list[int]
+    met: bool
+    process: HalfOut
+    records: HalfOut
+    scoping: str | None
     next_step: str | None
+    suggested_kind: str | None
 
 
-class CoverageOut(BaseModel):
-    """IEC 62443-4-1 coverage of a product or release."""
+class CoverageViewOut(BaseModel):
+    """A view judged on one date."""
 
-    product: str
-    release: str | None
-    edition: str | None
+    as_of: date
+    met: int
+    total: int
     practices: list[PracticeCoverageOut]
     requirements: list[RequirementCoverageOut]
 
     @classmethod
-    def of(cls, result: Coverage) -> CoverageOut:
-        """The heat map as data: counts per practice, the best state per requirement."""
+    def of(cls, view: CoverageView) -> CoverageViewOut:
+        """Counts per practice and each requirement's cell."""
         return cls(
-            product=result.product.name,
-            release=result.release.version if result.release else None,
-            edition=result.edition.edition if result.edition else None,
+            as_of=view.as_of,
+            met=view.met,
+            total=view.total,
             practices=[
                 PracticeCoverageOut(
-                    practice=p.practice,
-                    name=p.name,
-                    total=p.total,
-                    counts=p.counts,
-                    maturity=MaturityOut.of(m) if (m := result.maturity.get(p.practice)) else None,
+                    practice=p.practice, name=p.name, total=p.total, met=p.met, scoped_out=p.scoped_out, counts=p.counts
                 )
-                for p in result.practices
+                for p in view.practices
             ],
             requirements=[
                 RequirementCoverageOut(
@@ -187,10 +249,96 @@ class CoverageOut(BaseModel):
                     title=c.title,
                     practice=c.practice,
                     state=c.state,
-                    inherited=c.inherited,
-                    evidence=list(c.evidence_ids),
+                    met=c.met,
+                    process=HalfOut.of(c.process),
+                    records=HalfOut.of(c.records),
+                    scoping=c.scoping or None,
                     next_step=c.next_step or None,
+                    suggested_kind=c.suggested_kind or None,
                 )
-                for c in result.cells
+                for c in view.cells
             ],
         )
+
+
+class ScopingOut(BaseModel):
+    """A requirement scoped out of a product (SM-5)."""
+
+    id: int
+    requirement: str
+    justification: str
+    state: ScopingState
+    set_by: str
+    set_at: datetime
+    accepted_by: str | None
+    accepted_at: datetime | None
+    withdrawn_by: str | None
+    withdrawn_at: datetime | None
+    withdrawal_reason: str | None
+
+    @classmethod
+    def of(cls, row: RequirementScoping) -> ScopingOut:
+        """One scoping-out."""
+        return cls(
+            id=row.id,
+            requirement=row.requirement_ref,
+            justification=row.justification,
+            state=row.state,
+            set_by=row.set_by,
+            set_at=row.set_at,
+            accepted_by=row.accepted_by or None,
+            accepted_at=row.accepted_at,
+            withdrawn_by=row.withdrawn_by or None,
+            withdrawn_at=row.withdrawn_at,
+            withdrawal_reason=row.withdrawal_reason or None,
+        )
+
+
+class ReviewIntervalOut(BaseModel):
+    """A kind's review interval for a product (months; null: does not expire)."""
+
+    kind: EvidenceKind
+    default_months: int | None
+    product_set: bool
+    months: int | None
+
+    @classmethod
+    def of(cls, interval: ReviewInterval) -> ReviewIntervalOut:
+        """One interval."""
+        return cls(
+            kind=interval.kind,
+            default_months=interval.default,
+            product_set=interval.product_set,
+            months=interval.months,
+        )
+
+
+class CoverageOut(BaseModel):
+    """IEC 62443-4-1 coverage of a product or release: judged on its date, today's view beside it."""
+
+    product: str
+    release: str | None
+    edition: str | None
+    judged: CoverageViewOut
+    current: CoverageViewOut | None  # as of today, when the release is judged on an earlier date
+    scoping: list[ScopingOut]
+    maturity: list[PracticeMaturityOut]
+
+    @classmethod
+    def of(cls, result: Coverage) -> CoverageOut:
+        """The heat map as data."""
+        return cls(
+            product=result.product.name,
+            release=result.release.version if result.release else None,
+            edition=result.edition.edition if result.edition else None,
+            judged=CoverageViewOut.of(result.judged),
+            current=CoverageViewOut.of(result.current) if result.current else None,
+            scoping=[ScopingOut.of(row) for row in result.scoping.values()],
+            maturity=[PracticeMaturityOut.of(m) for m in result.maturity.values()],
+        )
+
+
+class OrganisationMaturityOut(BaseModel):
+    """The organisation's maturity per practice."""
+
+    practices: list[PracticeMaturityOut]

@@ -15,13 +15,37 @@ from ..products.services import authorize_manage_product, get_product, list_rele
 from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
-from .assessment import coverage, maturity_history, record_maturity
+from .assessment import authorize_record_maturity, coverage, maturity_history, may_record_maturity, record_maturity
 from .downloads import artifact_response
-from .forms import KIND_LABELS, EvidenceForm, MaturityForm, ReviewForm, details_from, evidence_form_for, split_refs
+from .forms import (
+    KIND_LABELS,
+    AcceptScopingForm,
+    EvidenceForm,
+    IntervalForm,
+    MaturityForm,
+    ReviewForm,
+    ScopingForm,
+    WithdrawScopingForm,
+    details_from,
+    evidence_form_for,
+    split_refs,
+)
 from .models import Evidence, EvidenceKind, ReviewState
 from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
 from .review import authorize_review, may_review, review_evidence
 from .rules import render_markdown
+from .scoping import (
+    accept_scoping,
+    authorize_review_scoping,
+    authorize_scope,
+    change_review_interval,
+    get_scoping,
+    list_review_intervals,
+    may_accept_scoping,
+    may_scope,
+    propose_scoping,
+    withdraw_scoping,
+)
 from .services import (
     EvidenceInput,
     Upload,
@@ -35,7 +59,9 @@ from .services import (
 )
 
 bp = Blueprint("evidence", __name__)
-expose_predicates(bp, may_attach_evidence, may_edit_evidence, may_review)
+expose_predicates(
+    bp, may_attach_evidence, may_edit_evidence, may_review, may_scope, may_accept_scoping, may_record_maturity
+)
 
 
 @bp.app_template_filter("markdown")
@@ -63,6 +89,7 @@ def _input(form: EvidenceForm) -> EvidenceInput:
         effective_date=form.effective_date.data,
         author=form.author.data or "",
         review_due=form.review_due.data,
+        tester_independence=form["tester_independence"].data if "tester_independence" in form else None,
         requirements=split_refs(form.requirements.data),
         release_versions=(form.releases.data or []) if form.releases else [],
         files=_uploads(form),
@@ -205,6 +232,7 @@ def edit(evidence_id: int) -> Response | str:
             "effective_date": current.effective_date,
             "author": current.author,
             "review_due": current.review_due,
+            "tester_independence": current.tester_independence.value if current.tester_independence else "",
             "requirements": ", ".join(r.ref for r in current.requirements),
             "releases": [r.version for r in current.releases],
             "details": _flat(current.details),
@@ -271,7 +299,8 @@ def download(artifact_id: int) -> Response:
 
 @bp.route("/products/<int:product_id>/coverage", methods=["GET", "POST"])
 def coverage_view(product_id: int) -> Response | str:
-    """The IEC 62443-4-1 heat map of a release (or the product across releases), with maturity per practice."""
+    """The IEC 62443-4-1 heat map of a release (judged on its date, today's view beside) or of the product across
+    releases, with scoped-out requirements and the organisation's maturity per practice."""
     session = db_session()
     product = get_product(session, g.principal, product_id)
     version = request.args.get("release") or None
@@ -280,13 +309,12 @@ def coverage_view(product_id: int) -> Response | str:
     form = MaturityForm()
     form.practice.choices = [SelectChoice(p.practice, f"{p.practice} {p.name}") for p in result.practices]
     if form.is_submitted():
-        authorize_manage_product(g.principal, product)
+        authorize_record_maturity(g.principal)
     if form.validate_on_submit():
         try:
             record_maturity(
                 session,
                 g.principal,
-                product.id,
                 practice=form.practice.data,
                 level=int(form.level.data),
                 rationale=form.rationale.data,
@@ -295,14 +323,106 @@ def coverage_view(product_id: int) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"{form.practice.data} assessed at ML{form.level.data}.", "success")
+            flash(f"The organisation's {form.practice.data} recorded at ML{form.level.data}.", "success")
             return redirect(url_for("evidence.coverage_view", product_id=product.id, release=version))
+    scoping_form = ScopingForm()
+    scoping_form.requirement.choices = [SelectChoice(c.ref, f"{c.ref} {c.title}") for c in result.cells]
     return render_template(
         "evidence/coverage.html",
         result=result,
         product=product,
         release=release,
         form=form,
+        scoping_form=scoping_form,
+        withdraw_form=WithdrawScopingForm(),
+        accept_form=AcceptScopingForm(),
         releases=list_releases(session, g.principal, product.id),
         history=maturity_history(session, g.principal, product.id),
+    )
+
+
+@bp.route("/products/<int:product_id>/scoping", methods=["POST"])
+def scoping_propose(product_id: int) -> Response:
+    """Scope a requirement out of the product, with its justification."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    authorize_scope(g.principal, product)
+    form = ScopingForm()
+    if not form.validate_on_submit():
+        flash("; ".join(f"{name}: {', '.join(errors)}" for name, errors in form.errors.items()), "error")
+        return redirect(url_for("evidence.coverage_view", product_id=product.id, _anchor="scoping"))
+    try:
+        row = propose_scoping(
+            session, g.principal, product.id, requirement=form.requirement.data, justification=form.justification.data
+        )
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        rollback()
+        flash("; ".join([exc.message, *(e.message for e in exc.errors)]), "error")
+    else:
+        flash(f"{row.requirement_ref} proposed as scoped out; another security officer accepts it.", "success")
+    return redirect(url_for("evidence.coverage_view", product_id=product.id, _anchor="scoping"))
+
+
+def _scoping_action(scoping_id: int, action: str) -> Response:
+    session = db_session()
+    row = get_scoping(session, g.principal, scoping_id)
+    if action == "accept":
+        authorize_review_scoping(g.principal, row)
+    else:
+        authorize_scope(g.principal, get_product(session, g.principal, row.product_id))
+    form: AcceptScopingForm | WithdrawScopingForm = AcceptScopingForm() if action == "accept" else WithdrawScopingForm()
+    if not form.validate_on_submit():
+        flash("; ".join(f"{name}: {', '.join(errors)}" for name, errors in form.errors.items()), "error")
+        return redirect(url_for("evidence.coverage_view", product_id=row.product_id, _anchor="scoping"))
+    try:
+        if isinstance(form, WithdrawScopingForm):
+            withdraw_scoping(session, g.principal, scoping_id, reason=form.reason.data or "")
+        else:
+            accept_scoping(session, g.principal, scoping_id)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"{row.requirement_ref}: scoping-out {'accepted' if action == 'accept' else 'withdrawn'}.", "success")
+    return redirect(url_for("evidence.coverage_view", product_id=row.product_id, _anchor="scoping"))
+
+
+@bp.route("/scoping/<int:scoping_id>/accept", methods=["POST"])
+def scoping_accept(scoping_id: int) -> Response:
+    """Accept a scoping-out (a security officer other than the setter, or an administrator)."""
+    return _scoping_action(scoping_id, "accept")
+
+
+@bp.route("/scoping/<int:scoping_id>/withdraw", methods=["POST"])
+def scoping_withdraw(scoping_id: int) -> Response:
+    """Withdraw a scoping-out: the requirement counts again."""
+    return _scoping_action(scoping_id, "withdraw")
+
+
+@bp.route("/products/<int:product_id>/review-intervals", methods=["GET", "POST"])
+def review_intervals(product_id: int) -> Response | str:
+    """How long evidence of each kind stands for the product before it must be reviewed again."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    form = IntervalForm()
+    if form.is_submitted():
+        authorize_manage_product(g.principal, product)
+    if form.validate_on_submit():
+        try:
+            change_review_interval(session, g.principal, product.id, kind=form.kind.data, value=form.months.data or "")
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Review interval of {form.kind.data} saved.", "success")
+            return redirect(url_for("evidence.review_intervals", product_id=product.id))
+    return render_template(
+        "evidence/review_intervals.html",
+        product=product,
+        form=form,
+        intervals=list_review_intervals(session, g.principal, product.id),
+        kind_labels=KIND_LABELS,
     )
