@@ -71,7 +71,7 @@ def two_releases(session: Session) -> tuple[Release, Release]:
     for ref, data in (
         ("CR 2.5", ClaimInput("implemented")),
         ("EDR 2.4", ClaimInput("implemented", "independent_test")),
-        ("CR 1.10", ClaimInput("not_applicable", justification="No sessions on the device")),
+        ("CR 1.10", ClaimInput("not_applicable", justification="No sessions", override_reason="No local UI")),
         ("CR 1.2", ClaimInput("partially_implemented")),
         ("CR 1.1 RE(1)", ClaimInput("not_implemented")),
         ("CR 3.3", ClaimInput("implemented", notes="Checked again")),
