@@ -75,7 +75,9 @@ def test_a_release_needs_its_process_and_its_own_records(session: Session) -> No
     assert on_new["SM-4"].state is CoverageState.NONE and len(on_new) == 47
     # DM: process in place, not exercised, until the product has an issue; then each needs its records.
     assert on_new["DM-1"].state is CoverageState.NOT_EXERCISED and on_new["DM-1"].met
-    _accepted(session, dev, officer, product, "psirt-fix", ["DM-2"], details={"case": "PSIRT-2026-0001", "change": "abc1234"})
+    _accepted(
+        session, dev, officer, product, "psirt-fix", ["DM-2"], details={"case": "PSIRT-2026-0001", "change": "abc1234"}
+    )
     after = _cells(session, officer, product, new)
     assert after["DM-2"].met and not after["DM-1"].met and after["DM-1"].next_step.startswith("Attach")
 
