@@ -20,7 +20,13 @@ from .app_access import app_db, app_settings
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail
-from .demo_evidence import demo_repository, load_demo_claims, load_plc_evidence
+from .demo_evidence import (
+    confirm_carried_claims,
+    demo_repository,
+    load_demo_claims,
+    load_plc_decisions,
+    load_plc_evidence,
+)
 from .demo_sboms import load_plc_sboms
 from .errors import DomainError
 from .evidence.models import Evidence
@@ -51,6 +57,8 @@ class DemoProduct:
     cra_category: str
     interfaces: list[InterfaceData]
     releases: list[tuple[str, str, date | None, str]]  # version, status, date, git tag
+    # Created after the claims exist, so they arrive carried forward (and unconfirmed) from the release before.
+    later_releases: list[tuple[str, str, date | None, str]] = field(default_factory=list)
     support_period_end: date = date(2032, 12, 31)
     vendor: str = "Northwind Automation"
     contact: str = "psirt@northwind.example"
@@ -58,7 +66,7 @@ class DemoProduct:
     members: tuple[str, ...] = field(
         default=("officer@example.com", "lead@example.com", "dev@example.com", "auditor@example.com")
     )
-    claims: tuple[str, int, tuple[str, ...]] | None = None  # release, claimed up to SL, left partial
+    claims: tuple[str, int, tuple[str, ...], date] | None = None  # release, claimed up to SL, left partial, tested
 
 
 def _levels(*levels: int) -> dict[str, int]:
@@ -83,9 +91,9 @@ PORTFOLIO = [
         releases=[
             ("4.1.0", "released", date(2025, 11, 14), "v4.1.0"),
             ("4.2.0", "released", date(2026, 6, 2), "v4.2.0"),
-            ("4.3.0-rc1", "candidate", None, "v4.3.0-rc1"),
         ],
-        claims=("4.3.0-rc1", 2, ("CR 1.9", "CR 3.4 RE(1)", "EDR 3.11")),
+        later_releases=[("4.3.0-rc1", "candidate", None, "v4.3.0-rc1")],
+        claims=("4.2.0", 2, ("CR 1.9", "CR 3.4 RE(1)", "EDR 3.11"), date(2026, 5, 26)),
     ),
     DemoProduct(
         name="NW-HMI Studio",
@@ -97,11 +105,9 @@ PORTFOLIO = [
             InterfaceData("opcua-client", "network", "OPC UA", 4840),
             InterfaceData("rest-api", "network", "HTTPS", 8443),
         ],
-        releases=[
-            ("2.8.1", "released", date(2026, 3, 20), "v2.8.1"),
-            ("3.0.0", "development", None, ""),
-        ],
-        claims=("3.0.0", 2, ("CR 6.2",)),
+        releases=[("2.8.1", "released", date(2026, 3, 20), "v2.8.1")],
+        later_releases=[("3.0.0", "development", None, "")],
+        claims=("2.8.1", 2, ("CR 6.2",), date(2026, 3, 9)),
     ),
     DemoProduct(
         name="NW-Switch 24G",
@@ -143,17 +149,35 @@ def _demo_git(session: Session, actor: Principal, product_id: int, data_dir: Pat
     # The demo's history is small and must be there when the demo's one transaction commits, so its
     # scan runs inline (a real repository's scan is a job).
     summary = run_scan(InlinePhases(session, actor), repository.id)
-    admin = find_user(session, DEMO_ADMIN)
-    first_review = session.scalars(
+    # The second officer accepts the trailers' reviews: the scan's operator submitted them, so any officer
+    # other than the commits' author may. The 4.2.0 ones are accepted after 4.2.0 shipped, which its
+    # release-date view says; the 4.3.0-rc1 ones count.
+    lead = find_user(session, "lead@example.com")
+    reviews = session.scalars(
         select(Evidence)
         .join(CommitEvidence, CommitEvidence.evidence_id == Evidence.id)
         .join(Commit, Commit.id == CommitEvidence.commit_id)
         .where(Commit.repository_id == repository.id, Evidence.kind == "code-review")
         .order_by(Evidence.id)
-    ).first()
-    if admin is not None and first_review is not None:
-        review_evidence(session, principal_for(session, admin, origin="demo"), first_review.id, accept=True)
+    ).all()
+    if lead is not None:
+        for review in reviews:
+            review_evidence(session, principal_for(session, lead, origin="demo"), review.id, accept=True)
     return f"git history of {summary['new_commits']} commits"
+
+
+def _releases(
+    session: Session, actor: Principal, product: Product, releases: list[tuple[str, str, date | None, str]]
+) -> list[str]:
+    existing = set(session.scalars(select(Release.version).where(Release.product_id == product.id)))
+    created = []
+    for version, status, released_on, tag in releases:
+        if version not in existing:
+            create_release(
+                session, actor, product.id, version=version, status=status, release_date=released_on, git_ref=tag
+            )
+            created.append(f"release {product.name} {version}")
+    return created
 
 
 def load_demo(session: Session, actor: Principal, password: str, data_dir: Path) -> list[str]:
@@ -190,22 +214,24 @@ def load_demo(session: Session, actor: Principal, password: str, data_dir: Path)
             new_product = True
         else:
             new_product = False
-        existing = set(session.scalars(select(Release.version).where(Release.product_id == product.id)))
-        for version, status, released_on, tag in spec.releases:
-            if version not in existing:
-                create_release(
-                    session, actor, product.id, version=version, status=status, release_date=released_on, git_ref=tag
-                )
-                created.append(f"release {spec.name} {version}")
+        created += _releases(session, actor, product, spec.releases)
         if new_product and spec.component_type == "EDR":
             count = load_plc_evidence(session, actor, product.id)
             created.append(f"{count} evidence items for {spec.name}")
             created.append(f"{load_plc_sboms(session, actor, product.id)} SBOMs for {spec.name}")
             created.append(_demo_git(session, actor, product.id, data_dir))
         if new_product and spec.claims:
-            version, upto, leave_open = spec.claims
-            count = load_demo_claims(session, actor, product.id, version, upto=upto, leave_open=leave_open)
+            version, upto, leave_open, tested_on = spec.claims
+            count = load_demo_claims(
+                session, actor, product.id, version, upto=upto, leave_open=leave_open, tested_on=tested_on
+            )
+            if spec.component_type == "EDR":
+                load_plc_decisions(session, product.id, version)
             created.append(f"{count} claims for {spec.name} {version}")
+        later = _releases(session, actor, product, spec.later_releases)
+        created += later
+        if new_product and later and spec.component_type == "EDR":
+            confirm_carried_claims(session, product.id, spec.later_releases[0][0], ("CR 1.1", "CR 2.1"))
     return created
 
 

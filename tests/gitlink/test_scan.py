@@ -219,11 +219,17 @@ def test_the_demo_has_a_scanned_history_with_review_coverage(app: Flask, session
     runner = app.test_cli_runner()
     assert runner.invoke(cli, ["demo"]).exit_code == 0
     commits = json.loads(runner.invoke(cli, ["release", "commits", "NW-PLC 5000 firmware", "4.2.0", "--json"]).output)
-    # 4.2.0 shipped on 2026-06-02; the demo accepts its review when it loads, after that date: it counts today,
+    # 4.2.0 shipped on 2026-06-02; the demo accepts its reviews when it loads, after that date: they count today,
     # not as of the release date.
     assert (commits["released"], commits["judged_on"], commits["previous"]) == (True, "2026-06-02", "4.1.0")
-    assert (commits["commits"], commits["reviewed"], commits["reviewed_today"]) == (5, 0, 1)
-    assert len(commits["evidence_linked"]) == 3
+    assert (commits["commits"], commits["reviewed"], commits["reviewed_today"]) == (5, 0, 2)
+    assert len(commits["evidence_linked"]) == 4  # two reviews, a fuzz run with a PSIRT fix, a threat-model change
+    candidate = json.loads(
+        runner.invoke(cli, ["release", "commits", "NW-PLC 5000 firmware", "4.3.0-rc1", "--json"]).output
+    )
+    assert (candidate["commits"], candidate["reviewed"]) == (3, 1)
+    reasons = sorted(c["reason"] for c in candidate["unreviewed"])
+    assert reasons == ["no-review", "reviewer-is-author"]
 
 
 def test_scans_are_queued_by_the_api_and_the_page(
