@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -116,10 +117,12 @@ def test_the_heat_map_leads_from_a_gap_to_the_upload_form(page: Any, live_server
     page.select_option("#release", "1.0")
     page.click("button:has-text('Show')")
     page.wait_for_url("**/coverage?release=1.0")
-    assert "0 of 47 requirements have accepted evidence for this release" in page.inner_text("main")
-    assert page.locator("a.cell.cov-none").count() == 47
+    assert "0 of 47 requirements met (process and records of use) for this release" in page.inner_text("main")
+    assert page.locator("span.cell.cov-none").count() == 47
     _shot(page, "coverage-heatmap")
-    page.click("a.cell:text-is('SVV-3')")
+    svv3 = page.locator("span.cell", has=page.locator("span.ref", has_text=re.compile(r"^SVV-3$")))
+    assert svv3.locator("a.half").count() == 2  # the process half and the records half each lead somewhere
+    svv3.locator("a.half[title^='Records']").click()
     page.wait_for_url("**/evidence/new?**")
     assert "Attach evidence: fuzz campaign" in page.inner_text("h1")
     assert page.input_value("#requirements") == "SVV-3"
