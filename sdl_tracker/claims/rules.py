@@ -298,9 +298,12 @@ def _verification_problems(evidence: EvidenceFacts, verification: Verification) 
 
 
 def standing_problems(evidence: EvidenceFacts, months: int | None, as_of: date) -> list[str]:
-    """Why fitting evidence does not count on `as_of`: not accepted, or past its review."""
+    """Why fitting evidence does not count on `as_of`: not accepted, done only after that day, or past its
+    review."""
     if evidence.state is not ReviewState.ACCEPTED:
         return [{ReviewState.SUBMITTED: "still in review"}.get(evidence.state, evidence.state.value)]
+    if evidence.effective > as_of:  # the activity did not exist on the day the release is judged on
+        return [f"dated {evidence.effective.isoformat()}, after {as_of.isoformat()}"]
     if expired(evidence.effective, evidence.review_due, months, as_of):
         return [f"expired before {as_of.isoformat()}"]
     return []
