@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -226,7 +226,7 @@ def load_demo(session: Session, actor: Principal, password: str, data_dir: Path)
                 session, actor, product.id, version, upto=upto, leave_open=leave_open, tested_on=tested_on
             )
             if spec.component_type == "EDR":
-                load_plc_decisions(session, product.id, version)
+                load_plc_decisions(session, product.id, version, tested_on + timedelta(days=4))
             created.append(f"{count} claims for {spec.name} {version}")
         later = _releases(session, actor, product, spec.later_releases)
         created += later

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from .accounts.services import find_user, principal_for
 from .auth import Principal
+from .claims.models import Claim
 from .claims.review import accept_claim, confirm_claim
 from .claims.services import ClaimInput, product_catalog, set_claim
 from .evidence.assessment import organisation_maturity, record_maturity
-from .evidence.models import Evidence, EvidenceRevision
+from .evidence.models import Evidence, EvidenceRevision, RequirementScoping
 from .evidence.review import review_evidence
 from .evidence.scoping import accept_scoping, propose_scoping
 from .evidence.services import EvidenceInput, Upload, create_evidence
@@ -214,6 +215,27 @@ PLC_EVIDENCE = [
 ]  # fmt: skip
 
 
+def recorded_on(session: Session, record: Evidence | Claim | RequirementScoping, day: date) -> None:
+    """Date a record as if it had been made, reviewed or accepted on `day`.
+
+    The demo simulates an organisation's past: a shipped release is judged on its release date, counting
+    only what was recorded and accepted by then, so its records carry the days they would have had. The
+    audit log is not rewritten: it records when the demo was loaded.
+    """
+    moment = datetime.combine(min(day, datetime.now(UTC).date()), time(12), tzinfo=UTC)
+    if isinstance(record, Evidence):
+        for revision in record.revisions:
+            revision.created_at = moment
+            revision.reviewed_at = moment if revision.reviewed_at is not None else None
+    elif isinstance(record, Claim):
+        record.updated_at = moment
+        record.accepted_at = moment if record.accepted_at is not None else None
+    else:
+        record.set_at = moment
+        record.accepted_at = moment if record.accepted_at is not None else None
+    session.flush()
+
+
 def _file_for(item: DemoEvidence) -> Upload:
     text = f"{item.title}\n\nDemo artifact for sdl-tracker ({item.kind}, {item.effective.isoformat()}).\n"
     return Upload(
@@ -261,6 +283,7 @@ def _attach(session: Session, operator: Principal, people: DemoPeople, product_i
     )
     if item.outcome == "accepted":
         review_evidence(session, people.officer, evidence.id, accept=True)
+    recorded_on(session, evidence, item.effective + timedelta(days=2))
     return evidence.id
 
 
@@ -277,7 +300,7 @@ def load_plc_evidence(session: Session, operator: Principal, product_id: int) ->
         requirement="SM-10",
         justification="All firmware is developed in-house; open-source components are controlled under SM-9.",
     )
-    accept_scoping(session, people.lead, scoping.id)
+    recorded_on(session, accept_scoping(session, people.lead, scoping.id), date(2026, 1, 14))
     # The organisation's maturity, as high as the evidence supports and no higher (docs/assurance.md).
     supported = {m.practice: m.organisation.level for m in organisation_maturity(session, people.officer)}
     for practice, why in (
@@ -320,6 +343,7 @@ def _fr_reports(
             ),
         )
         review_evidence(session, people.officer, report.id, accept=True)
+        recorded_on(session, report, tested_on + timedelta(days=1))
         report_of.update(dict.fromkeys(tested, report.id))
     return report_of
 
@@ -343,9 +367,10 @@ def load_demo_claims(
     reports = _fr_reports(session, people, product_id, version, claimed, tested_on)
     for ref in claimed:
         status = "partially_implemented" if ref in leave_open else "implemented"
-        set_claim(
+        claim = set_claim(
             session, people.officer, release.id, ref, ClaimInput(status, "supplier_test", evidence_ids=[reports[ref]])
         )
+        recorded_on(session, claim, tested_on + timedelta(days=3))
     return len(claimed)
 
 
@@ -360,7 +385,7 @@ def _evidence_id(session: Session, product_id: int | None, title: str) -> int:
     return found
 
 
-def load_plc_decisions(session: Session, product_id: int, version: str) -> None:
+def load_plc_decisions(session: Session, product_id: int, version: str, decided_on: date) -> None:
     """The officer's decisions on the PLC's release: independent tests, a design-reviewed claim, "not
     applicable" (conditional, and with an override), a compensation, CCSC 4; the second officer accepts
     all but one, which is left for a visitor to see not counting."""
@@ -392,10 +417,11 @@ def load_plc_decisions(session: Session, product_id: int, version: str) -> None:
         "CR 1.14 RE(1)": ClaimInput("not_applicable", justification="No symmetric-key authentication is used."),
         "CCSC 4": ClaimInput("implemented", evidence_ids=[handbook]),
     }
-    for ref, data in decisions.items():
-        set_claim(session, people.officer, release.id, ref, data)
+    claims = {ref: set_claim(session, people.officer, release.id, ref, data) for ref, data in decisions.items()}
     for ref in ("CR 1.2", "EDR 2.4", "CR 7.3"):  # CR 1.14 RE(1) waits for the second officer
         accept_claim(session, people.lead, release.id, ref)
+    for claim in claims.values():
+        recorded_on(session, claim, decided_on)
 
 
 def confirm_carried_claims(session: Session, product_id: int, version: str, refs: tuple[str, ...]) -> None:

@@ -15,6 +15,7 @@ from sdl_tracker.accounts.services import add_member, create_user, find_user, pr
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.app_access import app_db
 from sdl_tracker.auth import ROLE_PERMISSIONS, Permission, Principal
+from sdl_tracker.demo_evidence import recorded_on as recorded_on  # dates a record as if made on a past day
 from sdl_tracker.products.interfaces import InterfaceData
 from sdl_tracker.products.models import Product, Release
 from sdl_tracker.products.services import create_product, create_release

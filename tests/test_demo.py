@@ -42,6 +42,8 @@ def test_shipped_releases_carry_claims_that_rest_on_fitting_evidence(session: Se
     release = get_release_by_version(session, AUDITOR, demo.id, "4.2.0")
     report = vector_report(session, AUDITOR, demo.id, release.id)
     assert report.judged_on == date(2026, 6, 2)  # a shipped release is judged on its release date
+    # Claimed up to SL 2, with CR 1.9, CR 3.4 RE(1) and EDR 3.11 left partial; FR5 is CR 5.1 alone for an EDR.
+    assert report.achieved == {"FR1": 1, "FR2": 2, "FR3": 1, "FR4": 2, "FR5": 4, "FR6": 2, "FR7": 2}
     for ref, standing in report.standings.items():
         if standing.counts and standing.claim.status.value in ("implemented", "compensated"):
             assert any(e.counts for e in standing.evidence), ref  # no claim counts on evidence that does not fit

@@ -57,6 +57,8 @@ class ClaimFact:
     overridden: bool = False  # ... with an officer's override and its reason
     carried_from: str = ""  # copied from this release's predecessor, not yet confirmed for it ("": no)
     evidence_notes: tuple[str, ...] = ()  # why linked evidence does not count
+    # Set or accepted only after the day the release is judged on: what came later cannot raise its figure.
+    late: tuple[str, ...] = ()
 
 
 COUNTED_STATUSES = (ClaimStatus.IMPLEMENTED, ClaimStatus.COMPENSATED, ClaimStatus.NOT_APPLICABLE)
@@ -73,7 +75,7 @@ def not_counting(fact: ClaimFact) -> list[str]:
     status = fact.status
     if status not in COUNTED_STATUSES:
         return [f"{status.value.replace('_', ' ')}: does not count"]
-    reasons: list[str] = []
+    reasons: list[str] = list(fact.late)
     if status is ClaimStatus.NOT_APPLICABLE:
         if not fact.justified:
             reasons.append("not applicable without a justification")
@@ -224,6 +226,7 @@ class EvidenceFacts:
     review_due: date | None
     state: ReviewState
     tester_independence: TesterIndependence | None = None
+    recorded: bool = True  # False: nothing of it was recorded yet on the day it is judged on
 
 
 @dataclass(frozen=True)
@@ -300,8 +303,11 @@ def _verification_problems(evidence: EvidenceFacts, verification: Verification) 
 def standing_problems(evidence: EvidenceFacts, months: int | None, as_of: date) -> list[str]:
     """Why fitting evidence does not count on `as_of`: not accepted, done only after that day, or past its
     review."""
+    if not evidence.recorded:
+        return [f"recorded only after {as_of.isoformat()}"]
     if evidence.state is not ReviewState.ACCEPTED:
-        return [{ReviewState.SUBMITTED: "still in review"}.get(evidence.state, evidence.state.value)]
+        # Submitted on that day: in review then, or accepted only later.
+        return ["still in review" if evidence.state is ReviewState.SUBMITTED else evidence.state.value]
     if evidence.effective > as_of:  # the activity did not exist on the day the release is judged on
         return [f"dated {evidence.effective.isoformat()}, after {as_of.isoformat()}"]
     if expired(evidence.effective, evidence.review_due, months, as_of):

@@ -21,7 +21,7 @@ from ..evidence.models import Evidence
 from ..evidence.scoping import product_intervals
 from ..evidence.standing import ReleaseWindow, judged_on, release_window, review_months
 from ..evidence.vocabulary import EvidenceScope
-from ..products.models import Product, Release, ReleaseStatus
+from ..products.models import Product, Release
 from ..products.rules import previous_release
 from ..products.services import get_product, get_release, list_releases
 from .models import Claim, ClaimEvidence
@@ -132,14 +132,16 @@ def release_terms(session: Session, release: Release, today: date | None = None)
     )
     return ReleaseTerms(
         window,
-        judged_on(release.status is ReleaseStatus.RELEASED, release.release_date, today),
+        judged_on(release.shipped, release.release_date, today),
         product_intervals(session, release.product_id),
     )
 
 
-def evidence_facts(evidence: Evidence) -> EvidenceFacts:
-    """Evidence's current revision as the claim rules see it."""
-    revision = evidence.current
+def evidence_facts(evidence: Evidence, as_of: date | None = None) -> EvidenceFacts:
+    """Evidence as the claim rules see it: its current revision, or the one that stood on `as_of` with the
+    review state it had then (a figure judged on a release date is not raised by what came later)."""
+    stood = evidence.revision_on(as_of) if as_of is not None else evidence.current
+    revision = stood or evidence.revisions[0]
     return EvidenceFacts(
         id=evidence.id,
         kind=evidence.kind,
@@ -151,8 +153,9 @@ def evidence_facts(evidence: Evidence) -> EvidenceFacts:
         ),
         effective=revision.effective_date,
         review_due=revision.review_due,
-        state=revision.state,
+        state=revision.state_on(as_of) if as_of is not None else revision.state,
         tester_independence=revision.tester_independence,
+        recorded=stood is not None,
     )
 
 
@@ -453,7 +456,7 @@ class ClaimStanding:
 
 
 def _evidence_standing(evidence: Evidence, context: ClaimContext, terms: ReleaseTerms) -> EvidenceStanding:
-    facts = evidence_facts(evidence)
+    facts = evidence_facts(evidence, terms.judged_on)
     problems = fit_problems(facts, context)
     problems += standing_problems(facts, review_months(facts.kind, terms.intervals), terms.judged_on)
     return EvidenceStanding(evidence, problems)
@@ -462,12 +465,23 @@ def _evidence_standing(evidence: Evidence, context: ClaimContext, terms: Release
 def _documentation_standing(claim: Claim, release: Release, terms: ReleaseTerms) -> list[str]:
     if claim.documentation is None:
         return ["no link to the user documentation"]
-    facts = evidence_facts(claim.documentation)
+    facts = evidence_facts(claim.documentation, terms.judged_on)
     problems = documentation_problems(facts, release.product_id)
     if facts.scope is EvidenceScope.RELEASES and release.id not in facts.release_ids:
         problems.append(f"it does not name release {release.version}")
     problems += standing_problems(facts, review_months(facts.kind, terms.intervals), terms.judged_on)
     return problems
+
+
+def _late(claim: Claim, judged_on: date) -> tuple[str, ...]:
+    # A claim has no revisions: as it stands it was made on `updated_at`; a shipped release's figure is
+    # not raised by a claim or an acceptance made after its release date.
+    late = []
+    if claim.updated_at.date() > judged_on:
+        late.append(f"set on {claim.updated_at.date().isoformat()}, after {judged_on.isoformat()}")
+    if claim.accepted_at is not None and claim.accepted_at.date() > judged_on:
+        late.append(f"accepted on {claim.accepted_at.date().isoformat()}, after {judged_on.isoformat()}")
+    return tuple(late)
 
 
 def judge_claim(claim: Claim, catalog: ProductCatalog, release: Release, terms: ReleaseTerms) -> ClaimStanding:
@@ -484,11 +498,12 @@ def judge_claim(claim: Claim, catalog: ProductCatalog, release: Release, terms: 
         justified=bool(claim.justification.strip()),
         described=bool(claim.countermeasure.strip()),
         documentation=("user documentation: " + "; ".join(documentation)) if documentation else None,
-        accepted=claim.accepted_at is not None,
+        accepted=claim.accepted_at is not None and claim.accepted_at.date() <= terms.judged_on,
         needs_override=claim.status is ClaimStatus.NOT_APPLICABLE and not catalog.conditional(ref),
         overridden=bool(claim.override_reason.strip()),
         carried_from=claim.carried_from,
         evidence_notes=notes,
+        late=_late(claim, terms.judged_on),
     )
     return ClaimStanding(claim, fact, evidence, documentation, not_counting(fact))
 

@@ -15,7 +15,7 @@ from ..catalog.rules import STANDARD_4_1, ItemKind
 from ..catalog.services import annotations_for
 from ..db import utcnow
 from ..errors import FieldError, Forbidden, Invalid
-from ..products.models import Product, Release, ReleaseStatus
+from ..products.models import Product, Release
 from ..products.rules import previous_release
 from ..products.services import get_product, list_releases
 from .coverage import (
@@ -31,7 +31,7 @@ from .coverage import (
     summarise,
     supported_maturity,
 )
-from .models import Evidence, EvidenceRevision, PracticeMaturity, RequirementScoping
+from .models import Evidence, EvidenceRevision, PracticeMaturity, RequirementScoping, ScopingState
 from .scoping import active_scoping, edition_4_1, product_intervals
 from .standing import ReleaseWindow, expires_on, judged_on, release_window, review_months
 
@@ -115,8 +115,9 @@ def _catalog(session: Session, edition: CatalogEdition) -> tuple[list[Requiremen
     return specs, {r.ref: r.title for r in items if r.kind is ItemKind.PRACTICE}
 
 
-def _facts(session: Session, product_id: int) -> list[EvidenceFact]:
-    """The product's and the organisation's evidence as coverage sees it (the caller checked access)."""
+def _facts(session: Session, product_id: int, as_of: date) -> list[EvidenceFact]:
+    """The product's and the organisation's evidence as it stood on `as_of` (the revision then, with its
+    review state then), as coverage sees it (the caller checked access)."""
     intervals = product_intervals(session, product_id)
     items = session.scalars(
         select(Evidence)
@@ -128,14 +129,16 @@ def _facts(session: Session, product_id: int) -> list[EvidenceFact]:
     )
     facts = []
     for e in items:
-        current = e.current
+        current = e.revision_on(as_of)
+        if current is None:
+            continue  # recorded only later
         facts.append(
             EvidenceFact(
                 evidence_id=e.id,
                 title=current.title,
                 kind=e.kind.value,
                 scope=e.scope.value,
-                state=current.state.value,
+                state=current.state_on(as_of).value,
                 effective=current.effective_date,
                 expires=expires_on(current.effective_date, current.review_due, review_months(e.kind, intervals)),
                 # By standard and id, not edition: organisation-wide evidence links the newest edition,
@@ -159,16 +162,23 @@ def _window(session: Session, actor: Principal, release: Release, today: date) -
     )
 
 
-def _scoping_states(rows: dict[str, RequirementScoping]) -> dict[str, str]:
-    return {ref: row.state.value for ref, row in rows.items()}
+def _scoping_states(rows: dict[str, RequirementScoping], as_of: date) -> dict[str, str]:
+    # A scoping-out proposed or accepted after `as_of` had not happened on that day.
+    states = {}
+    for ref, row in rows.items():
+        if row.set_at.date() > as_of:
+            continue
+        accepted = row.accepted_at is not None and row.accepted_at.date() <= as_of
+        states[ref] = ScopingState.ACCEPTED.value if accepted else ScopingState.PROPOSED.value
+    return states
 
 
 def _view(
     specs: list[RequirementSpec],
     names: dict[str, str],
     facts: list[EvidenceFact],
-    judgement: Judgement,
     scoping: dict[str, str],
+    judgement: Judgement,
 ) -> CoverageView:
     cells = compute_coverage(specs, facts, judgement, scoping)
     return CoverageView(judgement.as_of, cells, summarise(cells, names))
@@ -180,8 +190,8 @@ def _product_view(session: Session, product: Product, today: date) -> CoverageVi
     if edition is None:
         return None
     specs, names = _catalog(session, edition)
-    scoping = _scoping_states(active_scoping(session, product.id))
-    return _view(specs, names, _facts(session, product.id), Judgement(today), scoping)
+    scoping = _scoping_states(active_scoping(session, product.id), today)
+    return _view(specs, names, _facts(session, product.id, today), scoping, Judgement(today))
 
 
 def coverage(
@@ -196,13 +206,14 @@ def coverage(
     if edition is None:
         return Coverage(product, release, None, CoverageView(today, [], []), None, scoping_rows, {})
     specs, names = _catalog(session, edition)
-    facts = _facts(session, product.id)
-    scoping = _scoping_states(scoping_rows)
     window = _window(session, actor, release, today) if release else None
-    as_of = judged_on(release.status is ReleaseStatus.RELEASED, release.release_date, today) if release else today
-    judged = _view(specs, names, facts, Judgement(as_of, window), scoping)
-    current = _view(specs, names, facts, Judgement(today, window), scoping) if as_of != today else None
-    own = _view(specs, names, facts, Judgement(today), scoping) if release or as_of != today else judged
+    as_of = judged_on(release.shipped, release.release_date, today) if release else today
+    # What stood on the judged day: records made, accepted or scoped out later cannot raise its figure.
+    facts, scoping = _facts(session, product.id, today), _scoping_states(scoping_rows, today)
+    then = (_facts(session, product.id, as_of), _scoping_states(scoping_rows, as_of)) if as_of != today else None
+    judged = _view(specs, names, *(then or (facts, scoping)), Judgement(as_of, window))
+    current = _view(specs, names, facts, scoping, Judgement(today, window)) if then else None
+    own = _view(specs, names, facts, scoping, Judgement(today)) if release or then else judged
     maturity = _maturity(session, names, today, own)
     return Coverage(product, release, edition, judged, current, scoping_rows, maturity)
 

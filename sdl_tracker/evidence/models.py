@@ -36,6 +36,12 @@ class Evidence(Base):
         """The newest revision."""
         return self.revisions[-1]
 
+    def revision_on(self, day: date) -> EvidenceRevision | None:
+        """The revision that stood on `day`: the newest made on or before it (None: nothing was recorded yet).
+        A figure judged on a release date reads this, so records made or changed later cannot raise it."""
+        stood = [revision for revision in self.revisions if revision.created_at.date() <= day]
+        return stood[-1] if stood else None
+
     @property
     def is_test(self) -> bool:
         """Whether it records a test, which carries a tester independence (IEC 62443-4-1 Table 3)."""
@@ -74,6 +80,14 @@ class EvidenceRevision(Base):
     artifacts: Mapped[list[Artifact]] = relationship(cascade="all, delete-orphan", order_by="Artifact.id")
     requirement_links: Mapped[list[RevisionRequirement]] = relationship(cascade="all, delete-orphan")
     release_links: Mapped[list[RevisionRelease]] = relationship(cascade="all, delete-orphan")
+
+    def state_on(self, day: date) -> ReviewState:
+        """The revision's review state on `day`: a review given after that day had not happened yet."""
+        if self.state in (ReviewState.ACCEPTED, ReviewState.REJECTED) and (
+            self.reviewed_at is None or self.reviewed_at.date() > day
+        ):
+            return ReviewState.SUBMITTED
+        return self.state
 
     @property
     def requirements(self) -> list[Requirement]:

@@ -19,7 +19,7 @@ from ..evidence.models import Evidence, EvidenceKind, EvidenceRevision, ReviewSt
 from ..evidence.standing import judged_on
 from ..jobs.models import Job
 from ..jobs.services import active_job, enqueue
-from ..products.models import Release, ReleaseStatus, Repository
+from ..products.models import Release, Repository
 from ..products.rules import previous_release
 from ..products.services import get_product, get_release_by_version
 from .models import Commit, CommitEvidence
@@ -133,7 +133,7 @@ def release_commits(
     release = get_release_by_version(session, actor, product.id, version)
     releases = session.scalars(select(Release).where(Release.product_id == product.id)).all()
     before = previous_release(releases, release.version)
-    released = release.status in (ReleaseStatus.RELEASED, ReleaseStatus.WITHDRAWN)
+    released = release.shipped
     on = judged_on(released, release.release_date, today)
     result = ReleaseCommits(
         product.name, release.version, before.version if before else None, released=released, judged_on=on

@@ -156,6 +156,11 @@ class Release(Base):
 
     product: Mapped[Product] = relationship(back_populates="releases")
 
+    @property
+    def shipped(self) -> bool:
+        """Released, or released and then withdrawn: its figures are judged as of its release date."""
+        return self.status in (ReleaseStatus.RELEASED, ReleaseStatus.WITHDRAWN)
+
 
 class Repository(Base):
     """A source repository whose commits belong to a product."""

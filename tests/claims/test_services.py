@@ -32,9 +32,20 @@ from sdl_tracker.claims.services import (
 from sdl_tracker.claims.sheets import parse_sheet
 from sdl_tracker.cli import cli
 from sdl_tracker.errors import Forbidden, Invalid
+from sdl_tracker.evidence.models import Evidence
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
-from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, make_user, member
+from tests.factories import (
+    OPERATOR,
+    ApiClient,
+    csrf_token,
+    login,
+    make_product,
+    make_release,
+    make_user,
+    member,
+    recorded_on,
+)
 
 
 @contextmanager
@@ -602,9 +613,13 @@ def test_a_released_release_is_judged_on_its_release_date(session: Session) -> N
         data=EvidenceInput(review_due=shipped_on + timedelta(days=1), effective_date=shipped_on - timedelta(days=5)),
     )
     review_evidence(session, officer, report_id, accept=True)
-    set_claim(
+    claim = set_claim(
         session, officer, release.id, "CR 5.1", ClaimInput("implemented", "supplier_test", evidence_ids=[report_id])
     )
+    report = vector_report(session, officer, product.id, release.id)
+    assert not report.standings["CR 5.1"].counts  # everything was recorded today, after shipping
+    recorded_on(session, session.get(Evidence, report_id), shipped_on - timedelta(days=5))
+    recorded_on(session, claim, shipped_on - timedelta(days=2))
     report = vector_report(session, officer, product.id, release.id)
     assert report.judged_on == shipped_on and report.standings["CR 5.1"].counts  # due after shipping: it stood
 

@@ -22,7 +22,7 @@ from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping, withdraw_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.products.models import Product
-from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, member
+from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, member, recorded_on
 
 TODAY = date(2026, 12, 4)
 
@@ -48,6 +48,8 @@ def _accepted(
         data=EvidenceInput(title=f"{kind} {refs}", requirements=refs, files=[_file()], **fields),  # type: ignore[arg-type]
     )
     review_evidence(session, reviewer, evidence.id, accept=True)
+    if isinstance(fields.get("effective_date"), date):
+        recorded_on(session, evidence, fields["effective_date"])  # type: ignore[arg-type]  # made on the day it happened
     return evidence.id
 
 
@@ -75,11 +77,14 @@ def test_a_release_needs_its_process_and_its_own_records(session: Session) -> No
     assert on_new["SM-4"].state is CoverageState.NONE and len(on_new) == 47
     # DM: process in place, not exercised, until the product has an issue; then each needs its records.
     assert on_new["DM-1"].state is CoverageState.NOT_EXERCISED and on_new["DM-1"].met
+    _accepted(session, OPERATOR, officer, None, "process-document", ["DM-4"])
     _accepted(
-        session, dev, officer, product, "psirt-fix", ["DM-2"], details={"case": "PSIRT-2026-0001", "change": "abc1234"}
+        session, dev, officer, product, "psirt-fix", ["DM-4"], details={"case": "PSIRT-2026-0001", "change": "abc1234"}
     )
     after = _cells(session, officer, product, new)
-    assert after["DM-2"].met and not after["DM-1"].met and after["DM-1"].next_step.startswith("Attach")
+    # The fix is DM-4's record; it shows nothing of receiving (DM-1) or assessing the issue (DM-3).
+    assert after["DM-4"].met and not after["DM-1"].met and not after["DM-3"].met
+    assert after["DM-1"].next_step.startswith("Attach")
 
 
 def test_a_released_release_is_judged_on_its_release_date_with_today_beside(session: Session) -> None:
