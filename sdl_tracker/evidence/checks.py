@@ -13,7 +13,8 @@ from ..products.models import Product, Release, ReleaseStatus
 from .details import validate_details
 from .inputs import EvidenceInput
 from .models import EvidenceKind
-from .standing import add_months
+from .scoping import product_intervals
+from .standing import add_months, review_months
 from .threat_dragon import MAX_MODEL_BYTES, parse_threat_dragon
 
 
@@ -105,7 +106,8 @@ def review_due_problems(
     effective: date,
     review_due: date | None,
 ) -> list[FieldError]:
-    """The review date is what coverage expires on: never before the activity, and for a released
+    """The review date is what coverage expires on: never before the activity, never later than the kind's
+    review interval allows (it may bring the review forward, not push it back), and for a released
     product's threat model no later than its next review (at most 12 months)."""
     if review_due is None:
         return []
@@ -120,4 +122,8 @@ def review_due_problems(
         )
         if review_due > latest:
             return [FieldError("review_due", f"at most the model's next review ({latest.isoformat()})")]
+    months = review_months(kind, product_intervals(session, product.id) if product is not None else None)
+    if months and review_due > add_months(effective, months):
+        limit = add_months(effective, months).isoformat()
+        return [FieldError("review_due", f"{kind.value} is reviewed at least every {months} months: at most {limit}")]
     return []

@@ -314,3 +314,19 @@ def test_tester_independence_is_kept_on_test_evidence_and_refused_on_other_kinds
         attach(session, dev, product, kind="penetration-test", data={"tester_independence": "a friend"})
     assert "unknown tester independence" in caught.value.one_line()
     assert count(session, Evidence) == before
+
+
+def test_an_own_review_date_brings_the_review_forward_never_past_the_kinds_interval(session: Session) -> None:
+    product = make_product(session)
+    dev = member(session, product, "developer")
+    effective = TODAY - timedelta(days=3)
+    before = count(session, Evidence)
+    with pytest.raises(Invalid) as caught:
+        attach(session, dev, product, kind="process-document", data={"review_due": date(2099, 1, 1)})
+    assert "process-document is reviewed at least every 24 months" in caught.value.one_line()
+    assert count(session, Evidence) == before
+    sooner = attach(session, dev, product, kind="process-document", data={"review_due": effective + timedelta(days=90)})
+    assert sooner.current.review_due == effective + timedelta(days=90)
+    # A record of an event has no interval: its own review date is the submitter's to set.
+    test = attach(session, dev, product, kind="requirements-test", data={"review_due": date(2030, 1, 1)})
+    assert test.current.review_due == date(2030, 1, 1)
