@@ -18,7 +18,8 @@ from .accounts.services import find_user, principal_for
 from .auth import Principal
 from .claims.models import Claim
 from .claims.review import accept_claim, confirm_claim
-from .claims.services import ClaimInput, product_catalog, set_claim
+from .claims.services import ClaimInput, set_claim
+from .claims.terms import product_catalog
 from .evidence.assessment import organisation_maturity, record_maturity
 from .evidence.models import Evidence, EvidenceRevision, RequirementScoping
 from .evidence.review import review_evidence

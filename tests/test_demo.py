@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from sdl_tracker.accounts.services import find_user
 from sdl_tracker.app_access import app_settings
 from sdl_tracker.auth import Principal
+from sdl_tracker.claims.judging import vector_report
 from sdl_tracker.claims.models import Claim
-from sdl_tracker.claims.services import vector_report
 from sdl_tracker.cli import cli
 from sdl_tracker.products.models import Product, Release
 from sdl_tracker.products.services import get_release_by_version

@@ -8,10 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..api.openapi import ItemList, json_response, operation, parse_body
 from ..products.services import optional_release
 from ..web.context import db_session
+from .judging import compare_releases, judged_claims, standing_of, vector_report
 from .review import accept_claim, confirm_claim
 from .rules import ClaimStatus, Verification
 from .schemas import ClaimOut, CompareOut, VectorOut
-from .services import ClaimInput, compare_releases, judged_claims, set_claim, standing_of, vector_report
+from .services import ClaimInput, set_claim
 
 bp = Blueprint("claims_api", __name__)
 

@@ -13,20 +13,12 @@ from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
+from .judging import judged_claims, standing_of, vector_report
 from .models import Claim
 from .review import accept_claim, confirm_claim
 from .rules import ClaimStatus, Verification
 from .schemas import ClaimOut, VectorOut
-from .services import (
-    ClaimInput,
-    import_claims,
-    judged_claims,
-    list_claims,
-    newest_release,
-    set_claim,
-    standing_of,
-    vector_report,
-)
+from .services import ClaimInput, import_claims, list_claims, newest_release, set_claim
 from .sheets import parse_sheet, rows_to_csv, rows_to_json
 
 claims = AppGroup("claims", help="IEC 62443-4-2 capability claims, the achieved SL-C vector and the gap.")

@@ -14,7 +14,7 @@ from ..products.models import Release
 from ..products.services import get_release
 from .models import Claim
 from .rules import ClaimStatus
-from .services import product_catalog, release_terms
+from .terms import product_catalog, release_terms
 
 ACCEPTED_STATUSES = (ClaimStatus.NOT_APPLICABLE, ClaimStatus.COMPENSATED)
 

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .judging import ClaimStanding, ReleaseComparison, VectorReport
 from .models import Claim
 from .rules import ClaimStatus, Verification
-from .services import ClaimStanding, ReleaseComparison, VectorReport
 
 
 class EvidenceStandingOut(BaseModel):

@@ -16,16 +16,10 @@ from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
 from .chart import vector_chart
 from .forms import STATUS_LABELS, STATUS_NAMES, VERIFICATION_LABELS, ClaimForm
+from .judging import compare_releases, vector_report
 from .review import accept_claim, confirm_claim, may_accept, may_confirm
-from .services import (
-    ClaimInput,
-    authorize_manage_claims,
-    compare_releases,
-    cra_links,
-    may_manage_claims,
-    set_claim,
-    vector_report,
-)
+from .services import ClaimInput, authorize_manage_claims, may_manage_claims, set_claim
+from .terms import cra_links
 
 bp = Blueprint("claims", __name__)
 expose_predicates(bp, may_manage_claims, may_accept, may_confirm)

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from sdl_tracker.claims.judging import standing_of, vector_report
 from sdl_tracker.claims.review import accept_claim
-from sdl_tracker.claims.services import ClaimInput, set_claim, standing_of, vector_report
+from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.db import utcnow
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence

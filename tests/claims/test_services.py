@@ -16,20 +16,12 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.services import principal_for
 from sdl_tracker.audit.models import AuditEvent
+from sdl_tracker.claims.judging import judged_claims, standing_of, vector_report
 from sdl_tracker.claims.models import Claim, ClaimEvidence
 from sdl_tracker.claims.review import accept_claim, confirm_claim
-from sdl_tracker.claims.services import (
-    ClaimInput,
-    cra_links,
-    import_claims,
-    judged_claims,
-    list_claims,
-    product_catalog,
-    set_claim,
-    standing_of,
-    vector_report,
-)
+from sdl_tracker.claims.services import ClaimInput, import_claims, list_claims, set_claim
 from sdl_tracker.claims.sheets import parse_sheet
+from sdl_tracker.claims.terms import cra_links, product_catalog
 from sdl_tracker.cli import cli
 from sdl_tracker.errors import Forbidden, Invalid
 from sdl_tracker.evidence.models import Evidence
