@@ -130,6 +130,16 @@ def authorize(actor: Principal, permission: Permission, product_id: int | None =
         raise Forbidden(f"a {role.value.replace('_', ' ')} may not do this ({permission.value})")
 
 
+def authorize_second_person(actor: Principal, author_user_id: int | None, *, unnamed: str, own: str) -> None:
+    """Raise unless the actor is a named user other than the author of what they accept (a review, a
+    decision, a scoping-out): the four-eyes rule every acceptance follows. `unnamed` and `own` are the
+    refusals' messages."""
+    if actor.user_id is None:
+        raise Forbidden(unnamed)
+    if author_user_id is not None and author_user_id == actor.user_id:
+        raise Forbidden(own)
+
+
 def permits(check: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> bool:
     """Whether a rule (a function that raises a domain error to refuse) lets the call through.
 

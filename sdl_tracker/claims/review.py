@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize, permits
+from ..auth import Permission, Principal, authorize, authorize_second_person, permits
 from ..catalog.models import Requirement
 from ..db import utcnow
 from ..errors import Forbidden, Invalid, NotFound
@@ -42,10 +42,12 @@ def authorize_accept(actor: Principal, claim: Claim, release: Release) -> None:
     """Raise unless the actor may accept this claim's decision: a security officer of its product or an
     administrator, as a named user other than the one who set it (the rules of evidence review)."""
     authorize(actor, Permission.CLAIMS_MANAGE, release.product_id)
-    if actor.user_id is None:
-        raise Forbidden("an acceptance needs a named officer (on the command line: --as EMAIL)")
-    if claim.set_by_user_id is not None and claim.set_by_user_id == actor.user_id:
-        raise Forbidden("nobody accepts a claim they set: another security officer or an administrator accepts it")
+    authorize_second_person(
+        actor,
+        claim.set_by_user_id,
+        unnamed="an acceptance needs a named officer (on the command line: --as EMAIL)",
+        own="nobody accepts a claim they set: another security officer or an administrator accepts it",
+    )
 
 
 def _authorize_accept_now(actor: Principal, claim: Claim, release: Release) -> None:

@@ -149,11 +149,6 @@ class PracticeSummary:
         """Requirements met (both halves, or an unexercised event-driven process)."""
         return sum(self.counts.get(state.value, 0) for state in MET)
 
-    @property
-    def accepted(self) -> int:
-        """Requirements met (the name the old figure used)."""
-        return self.met
-
 
 def _standing(fact: EvidenceFact, as_of: date, minimum: str | None) -> CoverageState | None:
     """A piece of evidence's standing on `as_of` for a requirement; None: it does not count at all."""

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..catalog.models import Requirement
 from ..db import Base, UTCDateTime, str_enum, utcnow
 from ..products.models import Release
+from .standing import stood_on
 from .vocabulary import TEST_KINDS, EvidenceKind, EvidenceScope, ReviewState, TesterIndependence
 
 
@@ -39,8 +40,7 @@ class Evidence(Base):
     def revision_on(self, day: date) -> EvidenceRevision | None:
         """The revision that stood on `day`: the newest made on or before it (None: nothing was recorded yet).
         A figure judged on a release date reads this, so records made or changed later cannot raise it."""
-        stood = [revision for revision in self.revisions if revision.created_at.date() <= day]
-        return stood[-1] if stood else None
+        return stood_on(self.revisions, day, lambda revision: revision.created_at.date())
 
     @property
     def is_test(self) -> bool:

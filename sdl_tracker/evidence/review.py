@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, Role, authorize, permits
+from ..auth import Permission, Principal, Role, authorize, authorize_second_person, permits
 from ..db import utcnow
 from ..errors import Forbidden, Invalid
 from .models import Evidence, EvidenceRevision, ReviewState
@@ -31,10 +31,12 @@ def authorize_review(actor: Principal, evidence: Evidence) -> None:
         raise Forbidden("organisation-wide evidence is reviewed by an administrator or a security officer")
     if actor.scopes is not None and Permission.EVIDENCE_REVIEW not in actor.scopes:
         raise Forbidden("this token does not grant evidence:review")
-    if actor.user_id is None:
-        raise Forbidden("a review needs a named reviewer (on the command line: --as EMAIL)")
-    if evidence.current.submitted_by_user_id == actor.user_id:
-        raise Forbidden("nobody reviews their own submission")
+    authorize_second_person(
+        actor,
+        evidence.current.submitted_by_user_id,
+        unnamed="a review needs a named reviewer (on the command line: --as EMAIL)",
+        own="nobody reviews their own submission",
+    )
 
 
 def _authorize_review_now(actor: Principal, evidence: Evidence) -> None:

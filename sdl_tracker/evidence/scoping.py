@@ -8,16 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize, permits
+from ..auth import Permission, Principal, authorize, authorize_second_person, permits
 from ..catalog.models import CatalogEdition, Requirement
 from ..catalog.rules import STANDARD_4_1, ItemKind
 from ..db import utcnow
-from ..errors import FieldError, Forbidden, Invalid, NotFound
+from ..errors import FieldError, Invalid, NotFound
 from ..products.models import Product
 from ..products.services import authorize_manage_product, get_product
 from .models import ProductReviewInterval, RequirementScoping, ScopingState
-from .standing import DEFAULT_REVIEW_MONTHS
-from .vocabulary import EvidenceKind
+from .standing import DEFAULT_REVIEW_MONTHS, review_months
+from .vocabulary import EvidenceKind, parse_kind
 
 MAX_JUSTIFICATION = 5000
 MAX_MONTHS = 120
@@ -136,10 +136,12 @@ def authorize_accept_scoping(actor: Principal, row: RequirementScoping) -> None:
     """Raise unless the actor may accept the scoping-out now: the product's security officers or an
     administrator, as a named user other than the one who set it (the review rule of evidence)."""
     authorize_review_scoping(actor, row)
-    if actor.user_id is None:
-        raise Forbidden("accepting a scoping-out needs a named user (on the command line: --as EMAIL)")
-    if row.set_by_user_id == actor.user_id:
-        raise Forbidden("nobody accepts their own scoping-out")
+    authorize_second_person(
+        actor,
+        row.set_by_user_id,
+        unnamed="accepting a scoping-out needs a named user (on the command line: --as EMAIL)",
+        own="nobody accepts their own scoping-out",
+    )
     if row.state is not ScopingState.PROPOSED:
         raise Invalid.field("state", f"only a proposed scoping-out is accepted; this one is {row.state.value}")
 
@@ -210,22 +212,9 @@ def list_review_intervals(session: Session, actor: Principal, product_id: int) -
     product = get_product(session, actor, product_id)
     own = product_intervals(session, product.id)
     return [
-        ReviewInterval(
-            kind,
-            DEFAULT_REVIEW_MONTHS.get(kind),
-            kind.value in own,
-            own[kind.value] if kind.value in own else DEFAULT_REVIEW_MONTHS.get(kind),
-        )
+        ReviewInterval(kind, DEFAULT_REVIEW_MONTHS.get(kind), kind.value in own, review_months(kind, own))
         for kind in EvidenceKind
     ]
-
-
-def _kind(kind: str) -> EvidenceKind:
-    try:
-        return EvidenceKind(kind)
-    except ValueError:
-        kinds = ", ".join(k.value for k in EvidenceKind)
-        raise Invalid.field("kind", f"unknown kind {kind!r} (one of: {kinds})") from None
 
 
 def set_review_interval(
@@ -234,7 +223,7 @@ def set_review_interval(
     """Set a kind's review interval for the product (months 1-120; None: it does not expire)."""
     product = get_product(session, actor, product_id)
     authorize_manage_product(actor, product)
-    evidence_kind = _kind(kind)
+    evidence_kind = parse_kind(kind)
     if months is not None and not 1 <= months <= MAX_MONTHS:
         raise Invalid.field("months", f"a review interval is 1-{MAX_MONTHS} months, or none")
     row = session.get(ProductReviewInterval, (product.id, evidence_kind))
@@ -260,7 +249,7 @@ def reset_review_interval(session: Session, actor: Principal, product_id: int, *
     """Go back to the default interval of a kind for the product."""
     product = get_product(session, actor, product_id)
     authorize_manage_product(actor, product)
-    evidence_kind = _kind(kind)
+    evidence_kind = parse_kind(kind)
     row = session.get(ProductReviewInterval, (product.id, evidence_kind))
     default = DEFAULT_REVIEW_MONTHS.get(evidence_kind)
     if row is not None:

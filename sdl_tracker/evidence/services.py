@@ -30,6 +30,7 @@ from .models import (
 )
 from .queries import get_evidence
 from .rules import clean_filename, state_after_edit
+from .vocabulary import parse_kind
 
 T = TypeVar("T")
 
@@ -115,9 +116,9 @@ def create_evidence(
     errors: list[FieldError] = []
     evidence_kind: EvidenceKind | None = None
     try:
-        evidence_kind = EvidenceKind(kind)
-    except ValueError:
-        errors.append(FieldError("kind", f"unknown kind {kind!r} (one of: {', '.join(k.value for k in EvidenceKind)})"))
+        evidence_kind = parse_kind(kind)
+    except Invalid as exc:
+        errors.extend(exc.errors)
     check_text(data, today, errors, creating=True)
     if product is None and data.release_versions:
         errors.append(FieldError("releases", "organisation-wide evidence names no releases"))

@@ -6,9 +6,10 @@ Pure rules shared by 4-1 coverage, 4-2 claims and commit review, so each figure 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from .vocabulary import EvidenceKind, EvidenceScope
 
@@ -92,6 +93,16 @@ def covers_release(scope: EvidenceScope, release_ids: Collection[int], effective
     if scope is EvidenceScope.PRODUCT:
         return window.contains(effective)
     return False
+
+
+T = TypeVar("T")
+
+
+def stood_on(versions: Sequence[T], day: date, made_on: Callable[[T], date]) -> T | None:
+    """The version that stood on `day`: the newest (last, in the order made) made on or before it; None when
+    nothing was made yet. Figures judged on a past day read this, so what came later cannot raise them."""
+    earlier = [version for version in versions if made_on(version) <= day]
+    return earlier[-1] if earlier else None
 
 
 def judged_on(released: bool, release_date: date | None, today: date) -> date:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from ..errors import Invalid
+
 
 class EvidenceKind(enum.StrEnum):
     """What activity the evidence records (lowercase hyphenated, as the CLI takes them)."""
@@ -29,6 +31,15 @@ class EvidenceKind(enum.StrEnum):
     PSIRT_FIX = "psirt-fix"  # a commit that addresses a security-related issue (Fixes-PSIRT trailer)
     SBOM = "sbom"  # a software bill of materials (SM-9, CRA Annex I Part II (1))
     OTHER = "other"
+
+
+def parse_kind(value: str) -> EvidenceKind:
+    """An evidence kind by its name, else Invalid on `kind` listing the kinds."""
+    try:
+        return EvidenceKind(value)
+    except ValueError:
+        kinds = ", ".join(kind.value for kind in EvidenceKind)
+        raise Invalid.field("kind", f"unknown kind {value!r} (one of: {kinds})") from None
 
 
 class EvidenceScope(enum.StrEnum):

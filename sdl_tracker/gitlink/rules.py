@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ..evidence.standing import stood_on
+
 
 @dataclass(frozen=True)
 class TrailerRule:
@@ -204,8 +206,7 @@ def reviewer_email(reviewer: str) -> str:
 
 def revision_on(revisions: Sequence[ReviewRevision], day: date) -> ReviewRevision | None:
     """What the evidence said on `day`: its newest revision recorded on or before it."""
-    earlier = [r for r in revisions if r.recorded_on <= day]
-    return earlier[-1] if earlier else None
+    return stood_on(revisions, day, lambda revision: revision.recorded_on)
 
 
 def judge_review(
@@ -223,8 +224,8 @@ def judge_review(
     change to the commits it names, CommitIndex.named), it
     was accepted (by a security officer or administrator, never its own submitter) on or before that
     day, its reviewer is a known user, and neither the reviewer nor the acceptor is the commit's
-    author. The author is git's, which nobody authenticated: a forged author can only make a review
-    count less, never more.
+    author. The author is git's, which nobody authenticated: a developer who commits under a colleague's
+    name can pass the author checks (docs/assurance.md).
     """
     evidence_id = revisions[-1].evidence_id if revisions else None
     revision = revision_on(revisions, on)
