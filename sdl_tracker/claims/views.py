@@ -11,8 +11,8 @@ from ..errors import DomainError, NotFound
 from ..evidence.queries import EvidenceQuery, list_evidence
 from ..evidence.vocabulary import EvidenceKind
 from ..products.services import get_release, list_releases
-from ..web.context import db_session, rollback
-from ..web.forms import apply_errors
+from ..web.context import db_session
+from ..web.forms import apply_errors, flash_refusal
 from ..web.templating import expose_predicates
 from .chart import vector_chart
 from .forms import STATUS_LABELS, STATUS_NAMES, VERIFICATION_LABELS, ClaimForm
@@ -127,10 +127,7 @@ def _decide(release_id: int, ref: str, action: str) -> Response:
         else:
             confirm_claim(db_session(), g.principal, release_id, ref)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        rollback()
-        flash(exc.one_line(), "error")
+        flash_refusal(exc, exc.one_line())
     else:
         flash(f"{ref}: {'accepted' if action == 'accept' else 'confirmed'} for this release.", "success")
     return redirect(url_for("claims.edit", release_id=release_id, ref=ref))

@@ -12,8 +12,8 @@ from wtforms import SelectChoice
 from ..errors import DomainError
 from ..products.models import Product
 from ..products.services import authorize_manage_product, get_product, list_releases, optional_release
-from ..web.context import db_session, rollback
-from ..web.forms import apply_errors
+from ..web.context import db_session
+from ..web.forms import apply_errors, flash_refusal
 from ..web.templating import expose_predicates
 from .assessment import authorize_record_maturity, coverage, maturity_history, may_record_maturity, record_maturity
 from .downloads import artifact_response
@@ -260,10 +260,7 @@ def submit(evidence_id: int) -> Response:
     try:
         submit_evidence(db_session(), g.principal, evidence_id)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        rollback()
-        flash(exc.message, "error")
+        flash_refusal(exc)
     else:
         flash("Submitted for review.", "success")
     return redirect(url_for("evidence.detail", evidence_id=evidence_id))
@@ -356,10 +353,7 @@ def scoping_propose(product_id: int) -> Response:
             session, g.principal, product.id, requirement=form.requirement.data, justification=form.justification.data
         )
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        rollback()
-        flash("; ".join([exc.message, *(e.message for e in exc.errors)]), "error")
+        flash_refusal(exc, "; ".join([exc.message, *(e.message for e in exc.errors)]))
     else:
         flash(f"{row.requirement_ref} proposed as scoped out; another security officer accepts it.", "success")
     return redirect(url_for("evidence.coverage_view", product_id=product.id, _anchor="scoping"))
@@ -382,10 +376,7 @@ def _scoping_action(scoping_id: int, action: str) -> Response:
         else:
             accept_scoping(session, g.principal, scoping_id)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        rollback()
-        flash(exc.message, "error")
+        flash_refusal(exc)
     else:
         flash(f"{row.requirement_ref}: scoping-out {'accepted' if action == 'accept' else 'withdrawn'}.", "success")
     return redirect(url_for("evidence.coverage_view", product_id=row.product_id, _anchor="scoping"))

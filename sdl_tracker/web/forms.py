@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import flash
+
 from ..errors import DomainError
 from .context import rollback
 
@@ -30,6 +32,15 @@ def _resolve(form: Any, path: str) -> Any | None:
                 return None
             node = entries[index]
     return node
+
+
+def flash_refusal(error: DomainError, message: str | None = None) -> None:
+    """Show a service's refusal of a button's action as a flash message (its own, or `message`) and undo
+    whatever it wrote; a 403 or 404 is raised on, since it answers the request itself. Call from `except`."""
+    if error.status in (403, 404):
+        raise error
+    rollback()
+    flash(error.message if message is None else message, "error")
 
 
 def apply_errors(form: Any, error: DomainError) -> None:
