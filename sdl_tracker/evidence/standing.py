@@ -29,9 +29,12 @@ DEFAULT_REVIEW_MONTHS: dict[EvidenceKind, int | None] = {
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day `months` later, or the month's last day when that day does not exist."""
+    """The same day `months` later, or the month's last day when that day does not exist; never past the last
+    date there is (a review due after year 9999 is due on 9999-12-31)."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
+    if year > date.max.year:
+        return date.max
     for candidate in (day.day, 30, 29, 28):
         try:
             return date(year, month, candidate)
