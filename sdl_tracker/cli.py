@@ -16,7 +16,7 @@ from .app_access import app_db, app_settings
 from .audit.services import seal_unchained
 from .auth import Principal
 from .catalog.services import load_packaged
-from .commands import fail
+from .commands import bound_parameters, fail
 from .config import ConfigError
 from .serve import serve
 
@@ -135,6 +135,7 @@ cli.add_command(routes_command)
 cli.add_command(shell_command)
 for _command in COMMANDS:
     cli.add_command(_command)
+bound_parameters(cli)
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ import functools
 import getpass
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from datetime import date
+from typing import IO, Any, TypeVar
 
 import click
 from flask import Flask, current_app
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from .app_access import app_db
 from .auth import Principal
+from .boundary import DAY_EXPECTED, day_problem, int_problem, parse_day, text_problem
 from .errors import DomainError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -88,3 +90,106 @@ def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
         click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
     else:
         text()
+
+
+# --- The input boundary on the command line ---------------------------------------------------------
+
+
+class ArgumentError(click.ClickException):
+    """A refused argument: one line, `error: NAME: why`, exit 2, like every other refusal here."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print the one line (click's usage errors print the usage and a hint as well)."""
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+def _name(param: click.Parameter | None) -> str:
+    if param is None:
+        return "argument"
+    return (
+        f"--{param.name.replace('_', '-')}"
+        if isinstance(param, click.Option) and param.name
+        else str(param.human_readable_name)
+    )
+
+
+class Line(click.ParamType):
+    """One line of text: no control characters (the default for every text argument)."""
+
+    name = "text"
+    multi_line = False
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The text, or exit 2 naming the first control character."""
+        if isinstance(value, str):
+            problem = text_problem(value, multi_line=self.multi_line)
+            if problem:
+                raise ArgumentError(f"{_name(param)}: {problem}")
+        return value
+
+
+class Text(Line):
+    """Text that may span lines (a description, a justification): tabs and line breaks are kept."""
+
+    multi_line = True
+
+
+class DatabaseInt(click.ParamType):
+    """A whole number that fits the database's integer columns (the default for every integer argument)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The number, or exit 2 saying the range."""
+        if isinstance(value, int):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                raise ArgumentError(f"{_name(param)}: {value!r} is not a whole number") from None
+        problem = int_problem(number)
+        if problem:
+            raise ArgumentError(f"{_name(param)}: {problem}")
+        return number
+
+
+class Day(click.ParamType):
+    """A day as YYYY-MM-DD within the range the tracker records."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The date, or exit 2 saying what is expected."""
+        if isinstance(value, date):
+            day: date | None = value
+        else:
+            day = parse_day(str(value))
+        if day is None:
+            raise ArgumentError(f"{_name(param)}: expected {DAY_EXPECTED}, got {value!r}")
+        problem = day_problem(day)
+        if problem:
+            raise ArgumentError(f"{_name(param)}: {problem}")
+        return day
+
+
+LINE = Line()
+TEXT = Text()
+DATABASE_INT = DatabaseInt()
+DAY = Day()
+
+
+def bound_parameters(command: click.Command) -> None:
+    """Give every argument and option of `command` and its subcommands the input boundary: plain text
+    becomes one line, plain integers must fit the database. Run once on the root group, so a command
+    added later is bounded without remembering to be; text that may span lines is declared TEXT."""
+    for param in command.params:
+        if param.type is click.STRING:
+            param.type = LINE
+        elif param.type is click.INT:
+            param.type = DATABASE_INT
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            bound_parameters(sub)

@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 
+from .errors import Invalid
 from .installation import SESSION_KEY
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class Database:
             self.engine = _postgres_engine(url, lock_timeout_ms)
         if slow_write_ms is not None:
             _log_slow_writes(self.engine, slow_write_ms)
+        event.listen(self.engine, "before_cursor_execute", _refuse_unstorable_values)
         self._factory = _factory(bind=self.engine, expire_on_commit=False, info=self._info)
         self._bound = False
 
@@ -199,6 +201,26 @@ AFTER_COMMIT = "sdl_tracker.after_commit"
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run `callback` once the session's transaction has committed (side effects such as files)."""
     session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def _refuse_unstorable_values(
+    _connection: Connection, _cursor: Any, _statement: str, parameters: Any, _context: Any, _executemany: bool
+) -> None:
+    """The last line of the input boundary: a NUL character cannot be stored or even compared on
+    PostgreSQL (SQLite takes it), and an integer beyond 64 bits on neither. The doors refuse these per
+    field; this refuses them, on both engines alike, from any path that missed (a file a command read,
+    a foreign document), as Invalid instead of a database error."""
+    pending = [parameters]  # a row (tuple or dict), or many of them, as the driver takes them
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, str) and "\x00" in value:
+            raise Invalid("text must not contain the NUL character (U+0000)")
+        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise Invalid(f"the number {value} is too large to store")
 
 
 def _factory(**kwargs: Any) -> sessionmaker[Session]:

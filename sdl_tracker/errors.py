@@ -34,6 +34,13 @@ class DomainError(Exception):
         return self.message
 
 
+class Malformed(DomainError):
+    """The request cannot be read at all (a body that is not JSON, or nested too deeply)."""
+
+    status = 400
+    title = "Bad request"
+
+
 class Unauthorized(DomainError):
     """No valid credentials were presented."""
 

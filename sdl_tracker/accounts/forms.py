@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from ..auth import Role
+from ..web.forms import TrackerForm
 
 ROLE_LABELS = {
     Role.SECURITY_OFFICER: "Security officer",
@@ -24,14 +24,14 @@ ROLE_LABELS = {
 }
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TrackerForm):
     """Email and password."""
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(TrackerForm):
     """Change one's own password."""
 
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
@@ -41,7 +41,7 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(TrackerForm):
     """A new user (administrators)."""
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
@@ -50,25 +50,25 @@ class UserCreateForm(FlaskForm):
     is_admin = BooleanField("Administrator")
 
 
-class MemberForm(FlaskForm):
+class MemberForm(TrackerForm):
     """Give a user a role in a product."""
 
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
     role = SelectField("Role", choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
 
 
-class MemberRemoveForm(FlaskForm):
+class MemberRemoveForm(TrackerForm):
     """Take a role away (the button of one member row)."""
 
     email = EmailField(validators=[DataRequired(), Length(max=320)])
     role = SelectField(choices=[SelectChoice(r.value) for r in Role])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(TrackerForm):
     """A button that changes something: carries only the CSRF token."""
 
 
-class TokenForm(FlaskForm):
+class TokenForm(TrackerForm):
     """A new API token for oneself; product and scope choices are the user's own, set by the view."""
 
     name = StringField("What it is for", validators=[DataRequired(), Length(max=120)])

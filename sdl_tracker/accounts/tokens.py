@@ -8,13 +8,14 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import GLOBAL_PERMISSIONS, ROLE_PERMISSIONS, Permission, Principal, authorize
+from ..boundary import day_problem, parse_day
 from ..db import utcnow
 from ..errors import FieldError, Forbidden, Invalid, NotFound
 from ..products.services import get_product
@@ -51,11 +52,13 @@ def parse_lifetime(text: str, now: datetime) -> datetime:
     if match:
         amount = int(match.group(1))
         return now + (timedelta(days=amount) if match.group(2) == "d" else timedelta(hours=amount))
-    try:
-        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=now.tzinfo)
-    except ValueError:
-        raise Invalid.field("expires", f"expected 30d, 12h or YYYY-MM-DD, got {text!r}") from None
-    return day + timedelta(days=1)
+    day = parse_day(text)
+    if day is None:
+        raise Invalid.field("expires", f"expected 30d, 12h or YYYY-MM-DD, got {text!r}")
+    problem = day_problem(day)
+    if problem:
+        raise Invalid.field("expires", problem)
+    return datetime.combine(day, time(), tzinfo=now.tzinfo) + timedelta(days=1)
 
 
 def token_label(token: ApiToken) -> str:

@@ -13,8 +13,10 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 from werkzeug.routing import IntegerConverter, Rule
 
-from ..errors import FieldError, Invalid
+from ..boundary import TooDeep, loads_json
+from ..errors import FieldError, Invalid, Malformed
 from ..web.errors import PROBLEM_JSON, Problem
+from ..web.inputs import page_number
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
@@ -138,13 +140,10 @@ def json_response(model: BaseModel, status: int = 200) -> Response:
 
 def page_args() -> tuple[int, int]:
     """The `page` (from 1) and `per_page` (1-200, default 50) query arguments, validated."""
-    values = {}
-    for name, default, limit in (("page", 1, 10**9), ("per_page", 50, 200)):
-        raw = request.args.get(name, str(default))
-        if not raw.isdigit() or not 1 <= int(raw) <= limit:
-            raise Invalid.field(name, f"{name} must be a whole number from 1 to {limit}")
-        values[name] = int(raw)
-    return values["page"], values["per_page"]
+    per_page = request.args.get("per_page", "50")
+    if not (per_page.isascii() and per_page.isdigit() and 1 <= int(per_page) <= 200):
+        raise Invalid.field("per_page", "per_page must be a whole number from 1 to 200")
+    return page_number(), int(per_page)
 
 
 def paginated(items: Sequence[T], out: Callable[[T], OutT]) -> Page[OutT]:
@@ -162,17 +161,25 @@ def parse_metadata(model: type[M]) -> M:
     if raw is None:
         raise Invalid.field("metadata", "send the fields as a JSON `metadata` part (multipart/form-data)")
     try:
-        payload = json.loads(raw)
+        payload = loads_json(raw)
+    except TooDeep as exc:
+        raise Malformed(f"metadata: {exc}") from None
     except json.JSONDecodeError as exc:
         raise Invalid.field("metadata", f"not JSON: {exc.msg}") from None
     return _validated(model, payload)
 
 
 def parse_body(model: type[M]) -> M:
-    """Validate the JSON body against `model`; errors become Invalid with JSON paths."""
-    payload = request.get_json(silent=True)
-    if payload is None:
+    """Validate the JSON body against `model`; errors become Invalid with JSON paths, a body nested
+    too deeply is Malformed (400) before anything recurses over it."""
+    if not request.is_json:
         raise Invalid("the body must be a JSON document (Content-Type: application/json)")
+    try:
+        payload = loads_json(request.get_data())
+    except TooDeep as exc:
+        raise Malformed(str(exc)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Invalid("the body must be a JSON document (Content-Type: application/json)") from None
     return _validated(model, payload)
 
 
@@ -181,7 +188,7 @@ def _validated(model: type[M], payload: Any) -> M:
         return model.model_validate(payload)
     except ValidationError as exc:
         errors = [
-            FieldError(".".join(str(p) for p in err["loc"]) or "body", err["msg"])
+            FieldError(".".join(str(p) for p in err["loc"]) or "body", err["msg"].removeprefix("Value error, "))
             for err in exc.errors(include_url=False)
         ]
         raise Invalid("the request body is invalid", errors=errors) from None

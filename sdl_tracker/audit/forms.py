@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, Form, StringField
+from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
+from ..web.forms import BoundedForm
 
-class EventFilterForm(Form):
+
+class EventFilterForm(BoundedForm):
     """Filter by actor, action, target and time."""
 
     actor = StringField("Actor", validators=[Optional(), Length(max=200)])

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, g, render_template, request, stream_with_
 
 from ..errors import FieldError, Invalid
 from ..web.context import db_session
+from ..web.inputs import page_number
 from ..web.templating import expose_predicates
 from .forms import EventFilterForm
 from .services import EventFilter, event_json, iter_events, may_read_audit, search_events
@@ -48,7 +49,7 @@ def log_page(product: Any | None) -> tuple[str, int]:
         return render_template(
             "audit/log.html", form=form, events=[], total=0, page=1, pages=1, product=product, filters=filters
         ), 422
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number()
     events, total = search_events(
         db_session(), g.principal, _filter(form, product_id), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )

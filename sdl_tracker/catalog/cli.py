@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
+from ..boundary import MAX_DOCUMENT_DEPTH, TooDeep, loads_json
 from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
 from .schemas import RequirementOut
@@ -28,7 +29,9 @@ catalog = AppGroup("catalog", help="IEC 62443-4-1, 4-2 and CRA catalogs and thei
 
 def _read_document(path: Path) -> object:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return loads_json(path.read_text(encoding="utf-8"), max_depth=MAX_DOCUMENT_DEPTH)
+    except TooDeep as exc:
+        raise Invalid.field(str(path), str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise Invalid.field(str(path), f"cannot read: {exc}") from None
     except json.JSONDecodeError as exc:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import Form, SearchField, SelectChoice, SelectField
+from wtforms import SearchField, SelectChoice, SelectField
 from wtforms.validators import Length, Optional
 
+from ..web.forms import BoundedForm
 from .rules import COMPONENT_TYPES, FOUNDATIONAL_REQUIREMENTS, ItemKind
 
 KIND_LABELS = {
@@ -27,7 +28,7 @@ def _any(label: str) -> SelectChoice:
     return SelectChoice("", label)
 
 
-class RequirementFilterForm(Form):
+class RequirementFilterForm(BoundedForm):
     """Search and filters for one edition."""
 
     q = SearchField("Search", validators=[Optional(), Length(max=100)])

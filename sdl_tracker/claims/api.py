@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..api.inputs import Input, Text
 from ..api.openapi import ItemList, json_response, operation, parse_body
 from ..products.services import optional_release
 from ..web.context import db_session
@@ -17,17 +18,16 @@ from .services import ClaimInput, set_claim
 bp = Blueprint("claims_api", __name__)
 
 
-class ClaimIn(BaseModel):
+class ClaimIn(Input):
     """A claim for one requirement."""
 
-    model_config = ConfigDict(extra="forbid")
     status: ClaimStatus
     verification: Verification | None = None
-    justification: str = Field(default="", max_length=10_000)
-    countermeasure: str = Field(default="", max_length=10_000)
-    notes: str = Field(default="", max_length=10_000)
+    justification: Text = Field(default="", max_length=10_000)
+    countermeasure: Text = Field(default="", max_length=10_000)
+    notes: Text = Field(default="", max_length=10_000)
     evidence: list[int] = Field(default_factory=list, max_length=500)
-    override_reason: str = Field(
+    override_reason: Text = Field(
         default="", max_length=10_000, description="not applicable on an unconditional item: the officer's reason"
     )
     documentation: int | None = Field(

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import echo_lines, emit, json_option, server_command
+from ..commands import TEXT, echo_lines, emit, json_option, server_command
 from ..errors import Invalid
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
@@ -42,12 +42,17 @@ def _release(session: Session, actor: Principal, product_name: str, version: str
 @click.argument("requirement")
 @click.option("--status", required=True, type=click.Choice([s.value for s in ClaimStatus]))
 @click.option("--verification", type=click.Choice([v.value for v in Verification]))
-@click.option("--justification", default="", help="Why it does not apply (required for not_applicable).")
-@click.option("--countermeasure", default="", help="The compensating countermeasure (required for compensated).")
-@click.option("--notes", default="")
+@click.option("--justification", type=TEXT, default="", help="Why it does not apply (required for not_applicable).")
+@click.option(
+    "--countermeasure", type=TEXT, default="", help="The compensating countermeasure (required for compensated)."
+)
+@click.option("--notes", type=TEXT, default="")
 @click.option("--evidence", "evidence_ids", multiple=True, type=int, help="An evidence id it rests on (repeatable).")
 @click.option(
-    "--override-reason", default="", help="Not applicable on an unconditional item: why the officer overrides."
+    "--override-reason",
+    type=TEXT,
+    default="",
+    help="Not applicable on an unconditional item: why the officer overrides.",
 )
 @click.option(
     "--documentation", type=int, help="Compensated: the user documentation evidence id (guideline naming SG-1/SG-2)."

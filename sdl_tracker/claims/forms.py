@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..web.forms import TrackerForm
 from .rules import ClaimStatus, Verification
 
 # The form's choices: each says what it asks for.
@@ -36,7 +36,7 @@ def _optional_id(value: object) -> int | None:
     return int(str(value)) if value not in (None, "", "None") else None
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(TrackerForm):
     """Set one claim."""
 
     # No status is preselected: a claim someone did not choose must not read as "implemented".

@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..boundary import TooDeep, loads_json
 from ..errors import FieldError, Invalid
 from .models import Claim
 from .schemas import ClaimOut
@@ -112,7 +113,9 @@ def parse_sheet(content: bytes, name: str) -> list[tuple[int, str, ClaimInput]]:
     rows: list[tuple[int, str, ClaimInput]] = []
     if name.lower().endswith(".json"):
         try:
-            data = json.loads(text)
+            data = loads_json(text)
+        except TooDeep as exc:
+            raise Invalid.field("file", str(exc)) from None
         except json.JSONDecodeError as exc:
             raise Invalid.field("file", f"not JSON: {exc.msg} at line {exc.lineno}") from None
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):

@@ -13,6 +13,7 @@ from ..evidence.vocabulary import EvidenceKind
 from ..products.services import get_release, list_releases
 from ..web.context import db_session
 from ..web.forms import apply_errors, flash_refusal
+from ..web.inputs import id_argument
 from ..web.templating import expose_predicates
 from .chart import vector_chart
 from .forms import STATUS_LABELS, STATUS_NAMES, VERIFICATION_LABELS, ClaimForm
@@ -150,7 +151,7 @@ def compare(release_id: int) -> str:
     """What changed between this release and another: claims and levels."""
     session = db_session()
     release = get_release(session, g.principal, release_id)
-    other_id = request.args.get("other", type=int)
+    other_id = id_argument("other")
     others = [r for r in list_releases(session, g.principal, release.product_id) if r.id != release.id]
     result = compare_releases(session, g.principal, other_id, release.id) if other_id else None
     return render_template(

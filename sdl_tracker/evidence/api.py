@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from flask import Blueprint, Response, g, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..api.inputs import Facts, Input, Text
 from ..api.openapi import Download, Page, json_response, operation, paginated, parse_body, parse_metadata
 from ..products.services import optional_release
 from ..web.context import db_session
@@ -40,13 +41,7 @@ from .vocabulary import TesterIndependence
 bp = Blueprint("evidence_api", __name__)
 
 
-class Strict(BaseModel):
-    """Input models name every field they accept."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class EvidenceIn(Strict):
+class EvidenceIn(Input):
     """New evidence (the `metadata` part; files go in `file` parts)."""
 
     kind: EvidenceKind
@@ -54,36 +49,36 @@ class EvidenceIn(Strict):
     requirements: list[str] = Field(min_length=1, max_length=200, description="ids such as SR-2 or CR 3.4")
     releases: list[str] = Field(default_factory=list, max_length=200, description="versions; none: the whole product")
     effective_date: date | None = None
-    description: str = Field(default="", max_length=50_000, description="Markdown")
+    description: Text = Field(default="", max_length=50_000, description="Markdown")
     author: str = Field(default="", max_length=200)
     review_due: date | None = None
-    details: dict[str, Any] | None = Field(default=None, description="the kind's facts (see the kind's schema)")
+    details: Facts | None = Field(default=None, description="the kind's facts (see the kind's schema)")
     tester_independence: TesterIndependence | None = Field(
         default=None, description="test evidence: how independent the tester was (IEC 62443-4-1 Table 3)"
     )
     draft: bool = False
 
 
-class RevisionIn(Strict):
+class RevisionIn(Input):
     """Changes for a new revision; absent fields stay as they were. New files are added."""
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     requirements: list[str] | None = Field(default=None, min_length=1, max_length=200)
     releases: list[str] | None = Field(default=None, max_length=200)
     effective_date: date | None = None
-    description: str | None = Field(default=None, max_length=50_000)
+    description: Text | None = Field(default=None, max_length=50_000)
     author: str | None = Field(default=None, max_length=200)
     review_due: date | None = None
-    details: dict[str, Any] | None = None
+    details: Facts | None = None
     tester_independence: TesterIndependence | None = None
     submit: bool = False
 
 
-class ReviewIn(Strict):
+class ReviewIn(Input):
     """A review decision."""
 
     decision: Literal["accept", "reject"]
-    reason: str = Field(default="", max_length=5000)
+    reason: Text = Field(default="", max_length=5000)
 
 
 def _threat_dragon() -> Upload | None:
@@ -238,29 +233,29 @@ def artifact_download(artifact_id: int) -> Response:
 PAGE = {"page": "page number from 1", "per_page": "1-200, default 50"}
 
 
-class MaturityIn(Strict):
+class MaturityIn(Input):
     """The organisation's maturity level of a practice."""
 
     practice: str = Field(max_length=10)
     level: int = Field(ge=1, le=4)
-    rationale: str = Field(min_length=1, max_length=5000)
+    rationale: Text = Field(min_length=1, max_length=5000)
     assessed_on: date
 
 
-class ScopingIn(Strict):
+class ScopingIn(Input):
     """A requirement to scope out of the product, and why."""
 
     requirement: str = Field(max_length=40, description="an IEC 62443-4-1 requirement id such as SM-10")
-    justification: str = Field(min_length=1, max_length=5000)
+    justification: Text = Field(min_length=1, max_length=5000)
 
 
-class WithdrawIn(Strict):
+class WithdrawIn(Input):
     """Why a scoping-out is withdrawn."""
 
-    reason: str = Field(min_length=1, max_length=5000)
+    reason: Text = Field(min_length=1, max_length=5000)
 
 
-class IntervalIn(Strict):
+class IntervalIn(Input):
     """A review interval in months (null: evidence of the kind does not expire)."""
 
     months: int | None = Field(ge=1, le=120)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import mimetypes
 from contextlib import ExitStack
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,8 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import echo_lines, emit, json_option, server_command
+from ..boundary import loads_json
+from ..commands import DAY, TEXT, echo_lines, emit, json_option, server_command
 from ..db import utcnow
 from ..errors import Invalid
 from ..products.services import get_product_by_name, get_release_by_version, optional_release
@@ -36,7 +36,6 @@ from .services import EvidenceInput, Upload, create_evidence, revise_evidence
 from .vocabulary import TesterIndependence
 
 evidence = AppGroup("evidence", help="IEC 62443-4-1 practice evidence.")
-DATE = click.DateTime(["%Y-%m-%d"])
 INDEPENDENCE = click.Choice([level.value for level in TesterIndependence])
 
 
@@ -50,18 +49,14 @@ def read_details(path: Path | None, pairs: tuple[str, ...]) -> dict[str, Any] | 
     details: dict[str, Any] = {}
     if path is not None:
         try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            loaded = loads_json(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: not JSON, or nested too deeply
             raise Invalid.field("--details", f"cannot read {path}: {exc}") from None
         if not isinstance(loaded, dict):
             raise Invalid.field("--details", "the file must hold a JSON object")
         details.update(loaded)
     details.update(parse_detail_pairs(list(pairs)))
     return details or None
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value else None
 
 
 @evidence.command("add")
@@ -86,10 +81,10 @@ def _day(value: datetime | None) -> date | None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A file to attach (repeatable): at least one, or a --threat-dragon model.",
 )
-@click.option("--effective-date", type=DATE, help="When the activity happened (default: today).")
-@click.option("--description", default="", help="Markdown.")
+@click.option("--effective-date", type=DAY, help="When the activity happened (default: today).")
+@click.option("--description", type=TEXT, default="", help="Markdown.")
 @click.option("--author", default="")
-@click.option("--review-due", type=DATE, help="When it must be reviewed again.")
+@click.option("--review-due", type=DAY, help="When it must be reviewed again.")
 @click.option(
     "--detail",
     "detail_pairs",
@@ -127,10 +122,10 @@ def evidence_add(
     requirements: tuple[str, ...],
     releases: tuple[str, ...],
     files: tuple[Path, ...],
-    effective_date: datetime | None,
+    effective_date: date | None,
     description: str,
     author: str,
-    review_due: datetime | None,
+    review_due: date | None,
     detail_pairs: tuple[str, ...],
     details_file: Path | None,
     threat_dragon: Path | None,
@@ -148,9 +143,9 @@ def evidence_add(
         data = EvidenceInput(
             title=title,
             description=description,
-            effective_date=_day(effective_date),
+            effective_date=effective_date,
             author=author,
-            review_due=_day(review_due),
+            review_due=review_due,
             requirements=requirements,
             release_versions=releases,
             files=uploads,
@@ -207,7 +202,7 @@ def evidence_show(session: Session, actor: Principal, evidence_id: int, as_json:
 @evidence.command("review")
 @click.argument("evidence_id", type=int)
 @click.argument("decision", type=click.Choice(["accept", "reject"]))
-@click.option("--reason", default="", help="Why (required to reject).")
+@click.option("--reason", type=TEXT, default="", help="Why (required to reject).")
 @server_command()
 def evidence_review(session: Session, actor: Principal, evidence_id: int, decision: str, reason: str) -> None:
     """Accept or reject evidence EVIDENCE_ID (a security officer, with --as EMAIL)."""
@@ -223,10 +218,10 @@ def evidence_review(session: Session, actor: Principal, evidence_id: int, decisi
 @click.option(
     "--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Add a file."
 )
-@click.option("--effective-date", type=DATE)
-@click.option("--description")
+@click.option("--effective-date", type=DAY)
+@click.option("--description", type=TEXT)
 @click.option("--author")
-@click.option("--review-due", type=DATE)
+@click.option("--review-due", type=DAY)
 @click.option("--detail", "detail_pairs", multiple=True, metavar="KEY=VALUE", help="A fact of the kind; repeatable.")
 @click.option("--tester-independence", type=INDEPENDENCE, help="Test evidence (IEC 62443-4-1 Table 3).")
 @click.option("--draft", is_flag=True, help="Keep the new revision as a draft instead of submitting it.")
@@ -240,10 +235,10 @@ def evidence_edit(
     requirements: tuple[str, ...],
     releases: tuple[str, ...],
     files: tuple[Path, ...],
-    effective_date: datetime | None,
+    effective_date: date | None,
     description: str | None,
     author: str | None,
-    review_due: datetime | None,
+    review_due: date | None,
     detail_pairs: tuple[str, ...],
     tester_independence: str | None,
     draft: bool,
@@ -254,9 +249,9 @@ def evidence_edit(
         data = EvidenceInput(
             title=title,
             description=description,
-            effective_date=_day(effective_date),
+            effective_date=effective_date,
             author=author,
-            review_due=_day(review_due),
+            review_due=review_due,
             requirements=requirements or None,
             release_versions=releases or None,
             files=[_upload(stack, path) for path in files],
@@ -318,11 +313,11 @@ def evidence_coverage(
 @evidence.command("maturity")
 @click.argument("practice")
 @click.argument("level", type=click.IntRange(1, 4))
-@click.option("--rationale", required=True)
-@click.option("--assessed-on", type=DATE, help="Default: today.")
+@click.option("--rationale", type=TEXT, required=True)
+@click.option("--assessed-on", type=DAY, help="Default: today.")
 @server_command()
 def evidence_maturity(
-    session: Session, actor: Principal, practice: str, level: int, rationale: str, assessed_on: datetime | None
+    session: Session, actor: Principal, practice: str, level: int, rationale: str, assessed_on: date | None
 ) -> None:
     """Record the organisation's maturity LEVEL (1-4) of PRACTICE, within what the evidence supports."""
     record_maturity(
@@ -331,7 +326,7 @@ def evidence_maturity(
         practice=practice.upper(),
         level=level,
         rationale=rationale,
-        assessed_on=_day(assessed_on) or utcnow().date(),
+        assessed_on=assessed_on or utcnow().date(),
     )
     click.echo(f"organisation: {practice.upper()} at ML{level}")
 
@@ -339,7 +334,7 @@ def evidence_maturity(
 @evidence.command("scope-out")
 @click.argument("product_name", metavar="PRODUCT")
 @click.argument("requirement")
-@click.option("--justification", required=True, help="Why the requirement does not apply to PRODUCT (SM-5).")
+@click.option("--justification", type=TEXT, required=True, help="Why the requirement does not apply to PRODUCT (SM-5).")
 @server_command()
 def evidence_scope_out(
     session: Session, actor: Principal, product_name: str, requirement: str, justification: str
@@ -373,7 +368,7 @@ def evidence_scoping_accept(session: Session, actor: Principal, scoping_id: int)
 
 @evidence.command("scoping-withdraw")
 @click.argument("scoping_id", type=int)
-@click.option("--reason", required=True)
+@click.option("--reason", type=TEXT, required=True)
 @server_command()
 def evidence_scoping_withdraw(session: Session, actor: Principal, scoping_id: int, reason: str) -> None:
     """Withdraw scoping-out SCOPING_ID: the requirement counts again."""

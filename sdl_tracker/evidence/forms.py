@@ -8,7 +8,6 @@ from datetime import date
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from pydantic import BaseModel
 from wtforms import (
@@ -27,6 +26,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..web.forms import BoundedForm, TrackerForm
 from .details import schema_for
 from .models import EvidenceKind
 from .vocabulary import TEST_KINDS, TesterIndependence
@@ -45,7 +45,7 @@ def split_refs(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
 
 
-class EvidenceForm(FlaskForm):
+class EvidenceForm(TrackerForm):
     """Attach evidence, or edit it (which makes a new revision)."""
 
     kind = SelectField("Kind", choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()])
@@ -59,7 +59,7 @@ class EvidenceForm(FlaskForm):
     files = MultipleFileField("Files")
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(TrackerForm):
     """Accept or reject."""
 
     # Nothing is preselected: a review is a choice the reviewer makes, never a default they overlooked.
@@ -117,7 +117,7 @@ def details_form_class(kind: EvidenceKind) -> type[Form] | None:
         field = _field_for(name, info, label)
         if field is not None:
             attributes[name] = field
-    return type(f"{schema.__name__}Form", (Form,), attributes)
+    return type(f"{schema.__name__}Form", (BoundedForm,), attributes)
 
 
 def details_from(form: Form) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def evidence_form_for(kind: EvidenceKind) -> type[EvidenceForm]:
     return type(f"EvidenceForm_{kind.name}", (EvidenceForm,), attributes)
 
 
-class MaturityForm(FlaskForm):
+class MaturityForm(TrackerForm):
     """A practice's self-assessed maturity level."""
 
     practice = SelectField("Practice")
@@ -169,24 +169,24 @@ class MaturityForm(FlaskForm):
     assessed_on = DateField("Assessed on", validators=[DataRequired()])
 
 
-class ScopingForm(FlaskForm):
+class ScopingForm(TrackerForm):
     """Scope a requirement out of the product (SM-5)."""
 
     requirement = SelectField("Requirement", validate_choice=False)  # the service knows the product's edition
     justification = TextAreaField("Justification", validators=[DataRequired(), Length(max=5000)])
 
 
-class WithdrawScopingForm(FlaskForm):
+class WithdrawScopingForm(TrackerForm):
     """Withdraw a scoping-out."""
 
     reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=5000)])
 
 
-class AcceptScopingForm(FlaskForm):
+class AcceptScopingForm(TrackerForm):
     """Accept a scoping-out (the CSRF token is all it carries)."""
 
 
-class IntervalForm(FlaskForm):
+class IntervalForm(TrackerForm):
     """A kind's review interval for the product."""
 
     kind = SelectField("Kind", choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()])

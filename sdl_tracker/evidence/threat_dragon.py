@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..boundary import MAX_DOCUMENT_DEPTH, TooDeep, loads_json
 from ..errors import Invalid
 from .details import ThreatMethod
 
@@ -56,12 +57,12 @@ def parse_threat_dragon(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_MODEL_BYTES:
         raise _refuse(f"larger than {MAX_MODEL_BYTES // (1024 * 1024)} MiB")
     try:
-        model = json.loads(raw.decode("utf-8"))
+        model = loads_json(raw.decode("utf-8"), max_depth=MAX_DOCUMENT_DEPTH)
     except UnicodeDecodeError:
         raise _refuse("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise _refuse(f"not JSON ({exc.msg} at line {exc.lineno})") from None
-    except RecursionError:
+    except TooDeep:
         raise _refuse("nested too deeply") from None
     if not isinstance(model, dict) or not isinstance(model.get("summary"), dict):
         raise _refuse("no summary object")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Blueprint, Response, g
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from ..api.inputs import Input, Text
 from ..api.openapi import Page, json_response, operation, paginated, parse_body
 from ..web.context import db_session
 from .interfaces import InterfaceData
@@ -27,13 +28,7 @@ bp = Blueprint("products_api", __name__)
 Level = Field(ge=1, le=4, description="SL-C level 1-4")
 
 
-class Strict(BaseModel):
-    """Input models name every field they accept (allow-list): anything else is an error."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class TargetSl(Strict):
+class TargetSl(Input):
     """A target SL-C vector: one level per foundational requirement."""
 
     FR1: int = Level
@@ -45,7 +40,7 @@ class TargetSl(Strict):
     FR7: int = Level
 
 
-class InterfaceIn(Strict):
+class InterfaceIn(Input):
     """An external interface."""
 
     name: str = Field(min_length=1, max_length=120)
@@ -54,14 +49,14 @@ class InterfaceIn(Strict):
     port: int | None = Field(default=None, ge=1, le=65535)
 
 
-class ProductIn(Strict):
+class ProductIn(Input):
     """A new product."""
 
     name: str = Field(min_length=1, max_length=120)
     component_type: ComponentType
     target_sl: TargetSl
     vendor: str = Field(default="", max_length=120)
-    description: str = Field(default="", max_length=20_000)
+    description: Text = Field(default="", max_length=20_000)
     cra_category: CraCategory = CraCategory.DEFAULT
     support_period_end: date | None = None
     security_contact: str = Field(default="", max_length=320)
@@ -69,14 +64,14 @@ class ProductIn(Strict):
     interfaces: list[InterfaceIn] = Field(default_factory=list, max_length=200)
 
 
-class ProductPatch(Strict):
+class ProductPatch(Input):
     """Changes to a product: only the fields given change."""
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
     component_type: ComponentType | None = None
     target_sl: TargetSl | None = None
     vendor: str | None = Field(default=None, max_length=120)
-    description: str | None = Field(default=None, max_length=20_000)
+    description: Text | None = Field(default=None, max_length=20_000)
     cra_category: CraCategory | None = None
     support_period_end: date | None = None
     security_contact: str | None = Field(default=None, max_length=320)
@@ -134,7 +129,7 @@ class ProductOut(BaseModel):
         )
 
 
-class ReleaseIn(Strict):
+class ReleaseIn(Input):
     """A new release."""
 
     version: str = Field(min_length=1, max_length=64)
@@ -143,7 +138,7 @@ class ReleaseIn(Strict):
     git_ref: str = Field(default="", max_length=255)
 
 
-class ReleasePatch(Strict):
+class ReleasePatch(Input):
     """Changes to a release; its version is its identity and cannot change."""
 
     status: ReleaseStatus | None = None
@@ -168,7 +163,7 @@ class ReleaseOut(BaseModel):
         return cls.model_validate(release, from_attributes=True)
 
 
-class RepositoryIn(Strict):
+class RepositoryIn(Input):
     """A repository to register."""
 
     name: str = Field(min_length=1, max_length=120)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import click
@@ -9,7 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import echo_lines, emit, json_option, server_command
+from ..commands import DAY, TEXT, echo_lines, emit, json_option, server_command
 from ..errors import Invalid
 from .api import ProductOut, ReleaseOut, RepositoryOut
 from .interfaces import InterfaceData
@@ -54,9 +55,9 @@ def _product_line(p: dict[str, Any]) -> str:
     "--target-sl", required=True, metavar="LEVEL|FR1=n,...", help="One level 1-4 for every FR, or FR1=n,...,FR7=n."
 )
 @click.option("--vendor", default="")
-@click.option("--description", default="")
+@click.option("--description", type=TEXT, default="")
 @click.option("--cra-category", default=CraCategory.DEFAULT.value, type=click.Choice([c.value for c in CraCategory]))
-@click.option("--support-end", type=click.DateTime(["%Y-%m-%d"]), help="End of the support period (YYYY-MM-DD).")
+@click.option("--support-end", type=DAY, help="End of the support period (YYYY-MM-DD).")
 @click.option("--security-contact", default="", help="Email or URL for vulnerability reports.")
 @click.option("--cvd-url", default="", help="URL of the coordinated vulnerability disclosure policy.")
 @click.option(
@@ -77,7 +78,7 @@ def product_create(
     vendor: str,
     description: str,
     cra_category: str,
-    support_end: object,
+    support_end: date | None,
     security_contact: str,
     cvd_url: str,
     interfaces: tuple[str, ...],
@@ -93,7 +94,7 @@ def product_create(
         vendor=vendor,
         description=description,
         cra_category=cra_category,
-        support_period_end=support_end.date() if support_end else None,  # type: ignore[attr-defined]
+        support_period_end=support_end,
         security_contact=security_contact,
         cvd_policy_url=cvd_url,
         interfaces=[_parse_interface(i) for i in interfaces],
@@ -140,7 +141,7 @@ def product_show(session: Session, actor: Principal, name: str, as_json: bool) -
 @click.argument("version")
 @click.option("--tag", default="", help="Git tag or commit of the release.")
 @click.option("--status", default=ReleaseStatus.PLANNED.value, type=click.Choice([s.value for s in ReleaseStatus]))
-@click.option("--date", "release_date", type=click.DateTime(["%Y-%m-%d"]), help="Release date (YYYY-MM-DD).")
+@click.option("--date", "release_date", type=DAY, help="Release date (YYYY-MM-DD).")
 @json_option
 @server_command()
 def release_create(
@@ -150,7 +151,7 @@ def release_create(
     version: str,
     tag: str,
     status: str,
-    release_date: object,
+    release_date: date | None,
     as_json: bool,
 ) -> None:
     """Create release VERSION of PRODUCT."""
@@ -161,7 +162,7 @@ def release_create(
         found.id,
         version=version,
         status=status,
-        release_date=release_date.date() if release_date else None,  # type: ignore[attr-defined]
+        release_date=release_date,
         git_ref=tag,
     )
     emit(

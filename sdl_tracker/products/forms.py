@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     SelectChoice,
@@ -19,6 +17,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
 from ..catalog.rules import FOUNDATIONAL_REQUIREMENTS
+from ..web.forms import BoundedForm, TrackerForm
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
 
@@ -38,7 +37,7 @@ CRA_CATEGORY_LABELS = {
 BLANK_INTERFACE_ROWS = 2
 
 
-class InterfaceForm(Form):
+class InterfaceForm(BoundedForm):
     """One interface row; a row with no name is ignored."""
 
     name = StringField("Name", validators=[Optional(), Length(max=120)])
@@ -47,7 +46,7 @@ class InterfaceForm(Form):
     port = IntegerField("Port", validators=[Optional(), NumberRange(1, 65535)])
 
 
-class ProductForm(FlaskForm):
+class ProductForm(TrackerForm):
     """Create or edit a product."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
@@ -138,7 +137,7 @@ class ProductForm(FlaskForm):
         }
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(TrackerForm):
     """Create a release."""
 
     version = StringField("Version", validators=[DataRequired(), Length(max=64)])
@@ -147,7 +146,7 @@ class ReleaseForm(FlaskForm):
     git_ref = StringField("Git tag or commit", validators=[Optional(), Length(max=255)])
 
 
-class RepositoryForm(FlaskForm):
+class RepositoryForm(TrackerForm):
     """Register a repository."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, request
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import Field, StrictBool
 
+from ..api.inputs import Input
 from ..api.openapi import Download, Page, json_response, operation, page_args, paginated, parse_body, parse_metadata
 from ..app_access import app_db
 from ..errors import Invalid
@@ -34,20 +35,16 @@ from .services import (
 bp = Blueprint("sboms_api", __name__)
 
 
-class SbomImportIn(BaseModel):
+class SbomImportIn(Input):
     """Options of an import (the optional `metadata` part; the document goes in the `file` part)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: str = Field(default="", max_length=200)
     primary: StrictBool = False
     strict: StrictBool = False
 
 
-class PolicyIn(BaseModel):
+class PolicyIn(Input):
     """A product's SBOM import policy."""
-
-    model_config = ConfigDict(extra="forbid")
 
     strict: StrictBool
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField
 from wtforms.validators import Length, Optional
 
 from ..app_access import app_settings
+from ..web.forms import TrackerForm
 
 
-class SbomImportForm(FlaskForm):
+class SbomImportForm(TrackerForm):
     """Import a CycloneDX document for a release."""
 
     file = FileField("CycloneDX SBOM (JSON or XML, spec 1.2 to 1.7)", validators=[FileRequired()])
@@ -19,11 +19,11 @@ class SbomImportForm(FlaskForm):
     strict = BooleanField("Strict: refuse format-only schema violations too")
 
 
-class PrimaryForm(FlaskForm):
+class PrimaryForm(TrackerForm):
     """Make an SBOM its release's primary one (a button)."""
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(TrackerForm):
     """A product's SBOM import policy."""
 
     strict = BooleanField("Refuse SBOMs with format-only schema violations (strict)")

@@ -29,6 +29,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 from lxml import etree
 
+from ..boundary import MAX_DOCUMENT_DEPTH, TooDeep, loads_json
+
 SUPPORTED_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 MAX_REPORTED = 10  # violations named in an error; the rest are counted
 MAX_MESSAGE = 300
@@ -127,11 +129,11 @@ def _refuse_constant(name: str) -> Any:
 
 def _check_json(raw: bytes) -> Checked:
     try:
-        document = json.loads(raw, parse_constant=_refuse_constant)
+        document = loads_json(raw, max_depth=MAX_DOCUMENT_DEPTH, parse_constant=_refuse_constant)
+    except TooDeep as exc:
+        raise Rejected(f"not accepted: {exc} (nested too deeply)") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejected(f"not valid JSON: {exc}") from None
-    except RecursionError:
-        raise Rejected("not accepted: the JSON is nested too deeply") from None
     if not isinstance(document, dict):
         raise Rejected("not a CycloneDX document: the JSON is not an object")
     if document.get("bomFormat") != "CycloneDX":

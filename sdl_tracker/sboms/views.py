@@ -12,6 +12,7 @@ from ..evidence.services import Upload
 from ..products.services import get_product, get_release, may_manage_product
 from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
+from ..web.inputs import page_number
 from .forms import PolicyForm, PrimaryForm, SbomImportForm, inline_max_bytes
 from .importer import submit_sbom
 from .schemas import license_text
@@ -110,11 +111,10 @@ def detail(sbom_id: int) -> str:
     """One SBOM: metadata, warnings, components (search, filter by type, pages)."""
     session = db_session()
     sbom = get_sbom(session, g.principal, sbom_id)
-    page = request.args.get("page", "1")
     query = ComponentQuery(
         text=request.args.get("q", "")[:200],
         type=request.args.get("type", "")[:40],
-        page=int(page) if page.isdigit() and 0 < int(page) < 10**6 else 1,
+        page=page_number(),
         per_page=PER_PAGE,
     )
     components = list_components(session, g.principal, sbom.id, query)

@@ -9,19 +9,19 @@ from flask import Blueprint, Flask, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter, Map
 
+from ..boundary import MAX_ID
 from .context import init_request_context
 from .errors import init_error_pages
+from .inputs import init_input_boundary
 from .security import init_security_headers
-
-# Ids are 32-bit integer columns on PostgreSQL; a bigger number in a URL names nothing (404), on
-# every database alike, rather than failing in the database (500 on one, 404 on the other).
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
     """`<int:...>` in every route: a non-negative integer that fits the database's id columns."""
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        # A bigger number in a URL names nothing (404) on every database alike, rather than failing in
+        # the database (500 on one, 404 on the other).
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
@@ -42,6 +42,7 @@ def init_web(app: Flask, blueprints: Iterable[Blueprint]) -> None:
             csrf.protect()
 
     app.before_request(protect_forms)
+    init_input_boundary(app)
     init_security_headers(app)
     init_request_context(app)  # after the headers: its commit step must run first (see there)
     init_error_pages(app)

@@ -3,14 +3,74 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 
 from flask import flash
+from flask_wtf import FlaskForm
+from wtforms import Field, Form, PasswordField, TextAreaField
+from wtforms.meta import DefaultMeta
+from wtforms.validators import StopValidation
 
+from ..boundary import day_problem, int_problem, text_problem
 from ..errors import DomainError
 from .context import rollback
 
 _INDEXED = re.compile(r"^(\w+)\[(\d+)\]$")
+
+
+def _boundary_problem(field: Field) -> str | None:
+    """Why a field's value is outside the input boundary (None when it is inside), by the field's kind:
+    text areas and passwords may span lines, other text is one line; numbers fit the database; days
+    are within the recorded range."""
+    values = field.data if isinstance(field.data, (list, tuple)) else [field.data]
+    multi_line = isinstance(field, (TextAreaField, PasswordField))
+    for value in values:
+        problem = None
+        if isinstance(value, str):
+            problem = text_problem(value, multi_line=multi_line)
+        elif isinstance(value, datetime):
+            problem = day_problem(value.date())
+        elif isinstance(value, date):
+            problem = day_problem(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            problem = int_problem(value)
+        if problem:
+            return problem
+    return None
+
+
+def _within_boundary(_form: Any, field: Field) -> None:
+    """A validator every field of every form gets; it stops the field's other checks (which may look
+    the value up in the database) when it fails."""
+    problem = _boundary_problem(field)
+    if problem:
+        raise StopValidation(problem[0].upper() + problem[1:] + ".")
+
+
+class BoundedFields(DefaultMeta):
+    """Form meta that gives every field the input boundary's validator: a new field cannot forget it."""
+
+    def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+        """Bind the field as usual, then put the boundary check first, before any validator of its own."""
+        field: Field = super().bind_field(form, unbound_field, options)
+        field.validators = [_within_boundary, *field.validators]
+        return field
+
+
+class TrackerForm(FlaskForm):
+    """Base of every form that changes something (CSRF-protected); every field is bounded."""
+
+    class Meta(BoundedFields, FlaskForm.Meta):
+        """CSRF from Flask-WTF, the boundary from BoundedFields."""
+
+
+class BoundedForm(Form):
+    """Base of the GET filter forms (they change nothing, so carry no CSRF token) and of the sub-forms a
+    FormField nests; every field is bounded."""
+
+    class Meta(BoundedFields):
+        """The boundary from BoundedFields."""
 
 
 def _resolve(form: Any, path: str) -> Any | None:

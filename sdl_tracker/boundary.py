@@ -1,0 +1,117 @@
+"""The input boundary: the one set of rules every door (pages, API, command line) applies to what users
+send, so that nothing out of range or unprintable reaches a service or the database.
+
+Each door adapts these rules to its own way of refusing (a form error, a 422 problem, exit 2); see
+`web.forms`, `api.inputs` and `commands`. docs/architecture.md says why each bound is what it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+# Integer columns are 32 bits on PostgreSQL (the narrower engine): a bigger number names no row and
+# cannot be stored, on SQLite too, so both engines answer alike.
+MIN_INT = -(2**31)
+MAX_INT = 2**31 - 1
+MAX_ID = MAX_INT
+
+# A user-entered day: from the Unix epoch to the end of the 29th century. Nothing the tracker records
+# (releases, evidence, support periods, tokens, audit filters) lies outside it, and the margin to
+# date.max keeps every computed day (an expiry, a review interval, "until" plus a day) representable.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+MAX_PAGE = 1_000_000  # pages of lists; a page beyond the last is simply empty
+
+# JSON nesting: request bodies are a few levels deep; uploaded documents (SBOMs nest components) more.
+# Both stay far below Python's recursion limit, which the parser and the validators would otherwise hit.
+MAX_BODY_DEPTH = 32
+MAX_DOCUMENT_DEPTH = 128
+
+# Characters that have no place in text a user types: C0 controls, DEL, C1 controls, and the Unicode
+# line and paragraph separators. Multi-line text may hold tab, line feed and carriage return.
+_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def text_problem(value: str, *, multi_line: bool = False) -> str | None:
+    """Why `value` is not acceptable text (None when it is): a control character, named by code point."""
+    found = (_TEXT_FORBIDDEN if multi_line else _LINE_FORBIDDEN).search(value)
+    if found is None:
+        return None
+    where = "" if multi_line else "a single line of text: "
+    return f"{where}control character U+{ord(found.group()):04X} at position {found.start() + 1} is not allowed"
+
+
+def int_problem(value: int) -> str | None:
+    """Why `value` cannot be stored or looked up (None when it can)."""
+    if MIN_INT <= value <= MAX_INT:
+        return None
+    return f"must be a whole number from {MIN_INT} to {MAX_INT}"
+
+
+def day_problem(value: date) -> str | None:
+    """Why `value` is outside the days the tracker records (None when it is inside)."""
+    if EARLIEST_DAY <= value <= LATEST_DAY:
+        return None
+    return f"must be a date from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
+
+
+def parse_day(text: str) -> date | None:
+    """`YYYY-MM-DD` as a date, or None: no other spelling (no timestamps, no `0`)."""
+    if not DAY_PATTERN.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+DAY_EXPECTED = f"a date as YYYY-MM-DD, from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
+
+
+def page_problem(text: str) -> str | None:
+    """Why `text` is not a page number (None when it is one)."""
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PAGE:
+        return None
+    return f"page must be a whole number from 1 to {MAX_PAGE}"
+
+
+class TooDeep(ValueError):
+    """A JSON document nested deeper than its limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the JSON is nested deeper than {limit} levels")
+        self.limit = limit
+
+
+def loads_json(raw: str | bytes, *, max_depth: int = MAX_BODY_DEPTH, **options: Any) -> Any:
+    """json.loads, refusing documents nested deeper than `max_depth` (TooDeep) before anything recurses
+    over them; other errors are json.JSONDecodeError as usual."""
+    try:
+        document = json.loads(raw, **options)
+    except RecursionError:
+        raise TooDeep(max_depth) from None
+    if depth(document) > max_depth:
+        raise TooDeep(max_depth)
+    return document
+
+
+def depth(document: Any) -> int:
+    """How deeply `document` nests arrays and objects (a scalar is 0), without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        node, level = pending.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        level += 1
+        deepest = max(deepest, level)
+        pending.extend((child, level) for child in node if isinstance(child, (dict, list)))
+    return deepest

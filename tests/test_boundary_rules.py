@@ -1,0 +1,85 @@
+"""The input boundary's rules, and that every form and every command-line argument goes through them."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from wtforms import Form
+
+import sdl_tracker
+from sdl_tracker.boundary import TooDeep, depth, loads_json, text_problem
+from sdl_tracker.cli import cli
+from sdl_tracker.web.forms import BoundedForm, TrackerForm
+
+NESTED = "[" * 100_000 + "]" * 100_000
+
+
+def test_every_form_is_bounded() -> None:
+    for module in pkgutil.walk_packages(sdl_tracker.__path__, "sdl_tracker."):
+        importlib.import_module(module.name)
+    forms = [
+        form
+        for base in (Form, *Form.__subclasses__())
+        for form in _subclasses(base)
+        if form.__module__.startswith("sdl_tracker.") and form not in (TrackerForm, BoundedForm)
+    ]
+    assert len(forms) >= 20
+    assert [f.__qualname__ for f in forms if not issubclass(f, (TrackerForm, BoundedForm))] == []
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_command_line_text_and_integer_is_bounded() -> None:
+    unbounded = []
+
+    def walk(command: click.Command, path: str) -> None:
+        for param in command.params:
+            if param.type in (click.STRING, click.INT) or isinstance(param.type, click.DateTime):
+                unbounded.append(f"{path} {param.name}")
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}")
+
+    walk(cli, "sdl-tracker")
+    assert unbounded == []
+
+
+# --- the rules ---------------------------------------------------------------------------------------
+
+
+@given(st.recursive(st.none() | st.integers(), lambda kids: st.lists(kids) | st.dictionaries(st.text(), kids)))
+def test_depth_matches_a_recursive_count(document: Any) -> None:
+    def count(node: Any) -> int:
+        if isinstance(node, dict):
+            return 1 + max(map(count, node.values()), default=0)
+        if isinstance(node, list):
+            return 1 + max(map(count, node), default=0)
+        return 0
+
+    assert depth(document) == count(document)
+
+
+def test_loads_json_refuses_beyond_the_limit_and_reads_up_to_it() -> None:
+    assert loads_json("[" * 32 + "]" * 32) == eval("[" * 32 + "]" * 32)  # noqa: S307 - a literal we built
+    with pytest.raises(TooDeep):
+        loads_json("[" * 33 + "]" * 33)
+    with pytest.raises(TooDeep):
+        loads_json(NESTED, max_depth=10_000)  # beyond the parser's own recursion limit
+
+
+@given(st.text())
+def test_text_rules(text: str) -> None:
+    controls = {c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029"}
+    assert (text_problem(text) is None) == (not controls)
+    assert (text_problem(text, multi_line=True) is None) == (not controls - {"\t", "\n", "\r"})
