@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from .auth import Permission, Principal, authorize
 from .blobs import check_store, collect_garbage
-from .commands import emit, fail, json_option, server_command
+from .commands import emit, fail, json_option, say, server_command
 
 blobs = AppGroup("blobs", help="The content-addressed artifact store.")
 
@@ -28,9 +28,9 @@ def blobs_verify(session: Session, actor: Principal, as_json: bool) -> None:
     }
 
     def text() -> None:
-        click.echo(f"{report.checked} blobs checked")
+        say(f"{report.checked} blobs checked")
         for name in report.unreferenced:
-            click.echo(f"unreferenced (a crash leftover; `sdl-tracker blobs gc` removes it): {name}")
+            say(f"unreferenced (a crash leftover; `sdl-tracker blobs gc` removes it): {name}")
 
     emit(data, as_json, text)
     if report.corrupt or report.missing:
@@ -54,4 +54,4 @@ def blobs_gc(session: Session, actor: Principal, min_age: int) -> None:
     """Remove blob files that no row names."""
     authorize(actor, Permission.ORGANISATION_MANAGE)
     removed = collect_garbage(session, min_age_seconds=min_age)
-    click.echo(f"removed {len(removed)} unreferenced blob(s)")
+    say(f"removed {len(removed)} unreferenced blob(s)")
