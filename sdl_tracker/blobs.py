@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import secrets
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,9 @@ from .installation import installation
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
+# A temporary file nobody wrote to for this long is no upload in flight (put() writes every MiB as it
+# arrives): `blobs verify` calls it stale, and `blobs gc` removes it by default.
+STALE_AFTER_SECONDS = 3600
 
 
 class Blob(Base):
@@ -46,6 +50,20 @@ class StoredFile:
 
     sha256: str
     size: int
+
+
+@dataclass(frozen=True)
+class TemporaryFile:
+    """A file under the store's tmp/: an upload being written, or half of one whose process was killed."""
+
+    path: Path
+    size: int
+    age_seconds: float  # since it was last written
+
+    @property
+    def stale(self) -> bool:
+        """Whether it is old enough to be a leftover rather than a write in flight."""
+        return self.age_seconds >= STALE_AFTER_SECONDS
 
 
 class CorruptBlob(DomainError):
@@ -142,6 +160,19 @@ class BlobStore:
                 if SHA256.match(directory.name + path.name):  # anything else is not ours (e.g. .nfs files)
                     yield directory.name + path.name
 
+    def temporary_files(self) -> list[TemporaryFile]:
+        """The files put() is writing or left half-written, oldest first."""
+        found = []
+        now = time.time()
+        for path in self.tmp.iterdir() if self.tmp.exists() else ():
+            try:
+                status = path.lstat()
+            except FileNotFoundError:
+                continue  # its write finished (or failed) a moment ago
+            if stat.S_ISREG(status.st_mode):
+                found.append(TemporaryFile(path, status.st_size, max(0.0, now - status.st_mtime)))
+        return sorted(found, key=lambda f: (-f.age_seconds, f.path))
+
     def remove(self, sha256: str) -> None:
         """Delete a blob file (garbage collection only: referenced blobs are never removed)."""
         self.path_for(sha256).unlink(missing_ok=True)
@@ -199,10 +230,12 @@ class BlobReport:
     corrupt: list[str]
     missing: list[str]
     unreferenced: list[str]
+    temporary: list[TemporaryFile]  # half-written uploads (stale ones: left by a killed process)
 
 
 def check_store(session: Session) -> BlobReport:
-    """Every file's content against its name, every row against a file, every file against a row."""
+    """Every file's content against its name, every row against a file, every file against a row; and
+    the temporary files of uploads."""
     store = session_blobs(session)
     recorded = set(session.scalars(select(Blob.sha256)))
     on_disk = set(store.names())
@@ -212,11 +245,21 @@ def check_store(session: Session) -> BlobReport:
         corrupt=corrupt,
         missing=sorted(recorded - on_disk),
         unreferenced=sorted(on_disk - recorded),
+        temporary=store.temporary_files(),
     )
 
 
-def collect_garbage(session: Session, *, min_age_seconds: float) -> list[str]:
-    """Remove blob files no row names, once they are old enough not to be a write still in flight."""
+@dataclass(frozen=True)
+class Collected:
+    """What `blobs gc` removed."""
+
+    blobs: list[str]
+    temporary: list[TemporaryFile]
+
+
+def collect_garbage(session: Session, *, min_age_seconds: float) -> Collected:
+    """Remove blob files no row names and half-written temporary files, once they are old enough not to
+    be a write still in flight."""
     store = session_blobs(session)
     recorded = set(session.scalars(select(Blob.sha256)))
     removed = []
@@ -227,8 +270,7 @@ def collect_garbage(session: Session, *, min_age_seconds: float) -> list[str]:
             if session.get(Blob, name) is None and store.age_seconds(name) >= min_age_seconds:
                 store.remove(name)
                 removed.append(name)
-    if store.tmp.exists():  # half-written files of processes that died mid-write
-        for leftover in store.tmp.iterdir():
-            if time.time() - leftover.stat().st_mtime >= min_age_seconds:
-                leftover.unlink(missing_ok=True)
-    return removed
+    leftovers = [f for f in store.temporary_files() if f.age_seconds >= min_age_seconds]
+    for leftover in leftovers:  # half-written by processes that died mid-write
+        leftover.path.unlink(missing_ok=True)
+    return Collected(removed, leftovers)

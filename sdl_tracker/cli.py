@@ -16,7 +16,7 @@ from .app_access import app_db, app_settings
 from .audit.services import seal_unchained
 from .auth import Principal
 from .catalog.services import load_packaged
-from .commands import bound_parameters, fail
+from .commands import bound_parameters, fail, say
 from .config import ConfigError
 from .serve import serve
 
@@ -25,7 +25,7 @@ def _create_app() -> Flask:
     try:
         return create_app()
     except ConfigError as exc:
-        click.echo(f"error: setting {exc}", err=True)
+        say(f"error: setting {exc}", err=True)
         sys.exit(2)
 
 
@@ -43,9 +43,9 @@ def info() -> None:
     """Print the version, the database URL (without password) and the data directory."""
     settings = app_settings(current_app)
     database = app_db(current_app)
-    click.echo(f"sdl-tracker {__version__}")
-    click.echo(f"database:       {database.safe_url()}")
-    click.echo(f"data directory: {settings.DATA_DIR}")
+    say(f"sdl-tracker {__version__}")
+    say(f"database:       {database.safe_url()}")
+    say(f"data directory: {settings.DATA_DIR}")
 
 
 @cli.group()
@@ -61,15 +61,15 @@ def upgrade(revision: str) -> None:
     database = app_db(current_app)
     _alembic(lambda: schema.upgrade(database, revision))
     at = schema.current_revision(database)
-    click.echo(f"database at {at or 'base'}")
+    say(f"database at {at or 'base'}")
     if at in schema.heads():
         with database.unit_of_work() as session:
             sealed = seal_unchained(session)
             results = load_packaged(session, Principal.operator(getpass.getuser()))
         loaded = [r.what for r in results if r.created]
-        click.echo(f"catalogs: loaded {', '.join(loaded)}" if loaded else "catalogs: up to date")
+        say(f"catalogs: loaded {', '.join(loaded)}" if loaded else "catalogs: up to date")
         if sealed:
-            click.echo(f"audit: {sealed} earlier event(s) sealed into the chain")
+            say(f"audit: {sealed} earlier event(s) sealed into the chain")
 
 
 @db.command()
@@ -78,7 +78,7 @@ def upgrade(revision: str) -> None:
 def downgrade(revision: str) -> None:
     """Migrate down to REVISION (`base` removes every table)."""
     _alembic(lambda: schema.downgrade(app_db(current_app), revision))
-    click.echo(f"database at {schema.current_revision(app_db(current_app)) or 'base'}")
+    say(f"database at {schema.current_revision(app_db(current_app)) or 'base'}")
 
 
 @db.command()
@@ -87,7 +87,7 @@ def current() -> None:
     """Print the revision the database is at, and whether it is the newest."""
     revision = schema.current_revision(app_db(current_app))
     state = "head" if revision in schema.heads() else "behind: run `sdl-tracker db upgrade`"
-    click.echo(f"{revision or 'base'} ({state})")
+    say(f"{revision or 'base'} ({state})")
 
 
 @db.command()
@@ -97,7 +97,7 @@ def check() -> None:
     drift = schema.check(app_db(current_app))
     if drift:
         fail(f"schema drift: {drift}", code=1)
-    click.echo("no drift: the models match the migrations")
+    say("no drift: the models match the migrations")
 
 
 @db.command()

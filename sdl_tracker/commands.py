@@ -1,4 +1,6 @@
-"""Shared machinery of the server commands: one transaction, an actor, one-line errors, --json."""
+"""Shared machinery of the server commands: one transaction, an actor, one-line errors, --json, and the
+only way they print (`say`, `echo_lines`, `emit`): control characters in what they print are shown
+escaped, so stored text cannot drive the operator's terminal (a test holds every command to this)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from .app_access import app_db
 from .auth import Principal
 from .boundary import DAY_EXPECTED, day_problem, int_problem, parse_day, text_problem
+from .client.terminal import escape_controls
 from .errors import DomainError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,9 +34,20 @@ def set_principal_resolver(app: Flask, resolver: PrincipalResolver) -> None:
     app.extensions[PRINCIPAL_RESOLVER] = resolver
 
 
+def say(line: str = "", *, err: bool = False) -> None:
+    """Print one line for a person, its control characters escaped (`\\x1b`, `\\r`, `\\n`, `\\u202e`):
+    stored text in it can neither drive the terminal nor start a line of its own."""
+    click.echo(escape_controls(line), err=err)
+
+
+def say_progress(text: str, width: int) -> None:
+    """Redraw the one progress line on standard error: the carriage return is the command's, `text` is escaped."""
+    click.echo(f"\r{escape_controls(text)[:width]:<{width}}", err=True, nl=False)
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print a one-line error and exit with `code` (2: error, 1: a negative answer)."""
-    click.echo(f"error: {message}", err=True)
+    say(f"error: {message}", err=True)
     raise click.exceptions.Exit(code)
 
 
@@ -79,15 +93,20 @@ def echo_lines(lines: list[str], empty: str) -> Callable[[], None]:
 
     def text() -> None:
         for line in lines or [empty]:
-            click.echo(line)
+            say(line)
 
     return text
+
+
+def say_json(data: Any) -> None:
+    """Print `data` as JSON: ASCII only (json's default), so every control character is a `\\u` escape."""
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str, ensure_ascii=True))
 
 
 def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:
     """Print `data` as JSON, or call `text` to print it for people."""
     if as_json:
-        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+        say_json(data)
     else:
         text()
 
@@ -102,7 +121,7 @@ class ArgumentError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         """Print the one line (click's usage errors print the usage and a hint as well)."""
-        click.echo(f"error: {self.format_message()}", err=True, file=file)
+        click.echo(escape_controls(f"error: {self.format_message()}"), err=True, file=file)
 
 
 def _name(param: click.Parameter | None) -> str:

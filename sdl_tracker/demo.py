@@ -19,7 +19,7 @@ from .accounts.services import add_member, create_user, find_user
 from .app_access import app_db, app_settings
 from .auth import Principal
 from .catalog.services import load_packaged
-from .commands import fail
+from .commands import fail, say
 from .demo_evidence import (
     confirm_carried_claims,
     demo_repository,
@@ -255,7 +255,7 @@ def demo() -> None:
     except DomainError as exc:
         fail(exc.one_line())
         return
-    click.echo(f"demo data: {len(created)} item(s) created" + ("" if created else " (already loaded)"))
-    click.echo("open http://127.0.0.1:5000/ after `sdl-tracker serve`")
-    click.echo(f"login: {DEMO_ADMIN}  password: {password}")
-    click.echo("(also officer@, lead@, dev@ and auditor@example.com with the same password, one per role)")
+    say(f"demo data: {len(created)} item(s) created" + ("" if created else " (already loaded)"))
+    say("open http://127.0.0.1:5000/ after `sdl-tracker serve`")
+    say(f"login: {DEMO_ADMIN}  password: {password}")
+    say("(also officer@, lead@, dev@ and auditor@example.com with the same password, one per role)")

@@ -14,6 +14,7 @@ import click
 from flask import Flask
 
 from .app import create_app
+from .commands import say
 
 log = logging.getLogger(__name__)
 
@@ -140,5 +141,5 @@ def serve(host: str, port: int, workers: int | None, threads: int, timeout: int,
     """Serve the tracker with gunicorn, and run the job worker alongside."""
     options = gunicorn_options(host, port, workers or default_workers(), threads, timeout)
     supervisor = JobWorkerSupervisor([sys.executable, "-m", "sdl_tracker", "worker"]) if job_worker else None
-    click.echo(f"serving on http://{host}:{port}/ ({options['workers']} processes, {threads} threads each)", err=True)
+    say(f"serving on http://{host}:{port}/ ({options['workers']} processes, {threads} threads each)", err=True)
     run_gunicorn(options, supervisor)

@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import User
+from sdl_tracker.accounts.services import add_member
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.claims.services import ClaimInput, set_claim
@@ -247,7 +248,10 @@ def world(session: Session) -> World:
     member(session, outsider_product, "security_officer", email="non_member@example.com")
     users["non_member"] = session.query(User).filter_by(email="non_member@example.com").one()
     victim = make_user(session, "victim@example.com")
-    victim_token = create_token(session, OPERATOR, user_id=victim.id, name="victim's", product_ids=[]).token
+    add_member(session, OPERATOR, outsider_product.id, email=victim.email, role="developer")
+    victim_token = create_token(
+        session, OPERATOR, user_id=victim.id, name="victim's", product_ids=[outsider_product.id]
+    ).token
     upload = Upload("model.json", "application/json", io.BytesIO(b'{"threats": []}'))
     evidence = create_evidence(
         session,

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Permission, Principal, Role
-from ..commands import echo_lines, emit, json_option, server_command
+from ..commands import echo_lines, emit, json_option, say, server_command
 from ..db import utcnow
 from ..errors import Invalid
 from ..products.services import get_product_by_name
@@ -69,7 +69,7 @@ def user_create(
     if role and product_name:
         found = get_product_by_name(session, actor, product_name)
         add_member(session, actor, found.id, email=created.email, role=role)
-    emit(user_json(created), as_json, lambda: click.echo(f"created user {created.email} (id {created.id})"))
+    emit(user_json(created), as_json, lambda: say(f"created user {created.email} (id {created.id})"))
 
 
 def user_json(found: User) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def user_list(session: Session, actor: Principal, as_json: bool) -> None:
 def user_disable(session: Session, actor: Principal, email: str) -> None:
     """Disable EMAIL: every session of theirs ends at once."""
     found = set_disabled(session, actor, email, disabled=True)
-    click.echo(f"disabled {found.email}")
+    say(f"disabled {found.email}")
 
 
 @user.command("enable")
@@ -117,7 +117,7 @@ def user_disable(session: Session, actor: Principal, email: str) -> None:
 def user_enable(session: Session, actor: Principal, email: str) -> None:
     """Enable EMAIL again."""
     found = set_disabled(session, actor, email, disabled=False)
-    click.echo(f"enabled {found.email}")
+    say(f"enabled {found.email}")
 
 
 @user.command("admin")
@@ -127,7 +127,7 @@ def user_enable(session: Session, actor: Principal, email: str) -> None:
 def user_admin(session: Session, actor: Principal, email: str, grant: bool) -> None:
     """Grant or revoke EMAIL's administrator rights (the last administrator stays)."""
     found = set_admin(session, actor, email, is_admin=grant)
-    click.echo(f"{found.email} {'is' if grant else 'is no longer'} an administrator")
+    say(f"{found.email} {'is' if grant else 'is no longer'} an administrator")
 
 
 @user.command("password")
@@ -137,7 +137,7 @@ def user_admin(session: Session, actor: Principal, email: str, grant: bool) -> N
 def user_password(session: Session, actor: Principal, email: str, password_stdin: bool) -> None:
     """Set EMAIL's password (prompted, or read from standard input); their sessions end."""
     found = reset_password(session, actor, email, read_password(password_stdin))
-    click.echo(f"password of {found.email} changed; their sessions have ended")
+    say(f"password of {found.email} changed; their sessions have ended")
 
 
 member = AppGroup("member", help="Roles of users in products.")
@@ -153,7 +153,7 @@ def member_add(session: Session, actor: Principal, product_name: str, email: str
     """Give EMAIL the ROLE in PRODUCT (a second add changes the role)."""
     found = get_product_by_name(session, actor, product_name)
     add_member(session, actor, found.id, email=email, role=role)
-    click.echo(f"{email} is a {role} of {found.name}")
+    say(f"{email} is a {role} of {found.name}")
 
 
 @member.command("remove")
@@ -165,7 +165,7 @@ def member_remove(session: Session, actor: Principal, product_name: str, email: 
     """Take EMAIL's ROLE in PRODUCT away."""
     found = get_product_by_name(session, actor, product_name)
     remove_member(session, actor, found.id, email=email, role=role)
-    click.echo(f"{email} is no longer a {role} of {found.name}")
+    say(f"{email} is no longer a {role} of {found.name}")
 
 
 @member.command("list")
@@ -238,12 +238,12 @@ def token_create(
         expires_at=parse_lifetime(expires, utcnow()),
         all_products=all_products,
     )
-    click.echo(
+    say(
         f"created {token_label(new.token)} for {owner.email}: {', '.join(new.token.scopes)}; "
         f"expires {new.token.expires_at:%Y-%m-%d %H:%M} UTC. Store it now; it is not shown again:",
         err=True,
     )
-    click.echo(new.secret)
+    say(new.secret)
 
 
 @token.command("list")
@@ -268,4 +268,4 @@ def token_list(session: Session, actor: Principal, email: str | None, as_json: b
 def token_revoke(session: Session, actor: Principal, token_id: int) -> None:
     """Revoke token TOKEN_ID at once."""
     found = revoke_token(session, actor, token_id)
-    click.echo(f"revoked {token_label(found)}")
+    say(f"revoked {token_label(found)}")

@@ -29,6 +29,11 @@ DEFAULT_LIFETIME = timedelta(days=90)
 MAX_LIFETIME = timedelta(days=366)
 DEFAULT_SCOPES = (Permission.PRODUCT_READ,)
 TOUCH_INTERVAL = timedelta(minutes=1)  # last use is written at most this often per token
+_NO_PRODUCT = "name at least one product: a token for no product grants nothing"
+_NO_PRODUCT_ADMIN = (
+    "name at least one product, all products, or an administrator's permission "
+    f"({', '.join(sorted(GLOBAL_PERMISSIONS))}): a token without any grants nothing"
+)
 
 
 def _hash(token: str) -> str:
@@ -79,7 +84,8 @@ def create_token(
 ) -> NewToken:
     """Create a token for `user_id` (oneself, or anyone for an administrator), narrowed to products and scopes.
 
-    A token names the products it may act on; only an administrator's may cover all products.
+    A token names the products it may act on; only an administrator's may cover all products. One that
+    names none is refused, as it would grant nothing, unless it carries an administrator's permission.
     """
     if actor.user_id != user_id:
         authorize(actor, Permission.USERS_MANAGE)
@@ -102,6 +108,9 @@ def create_token(
             chosen.append(Permission(scope))
         except ValueError:
             errors.append(FieldError("scopes", f"unknown scope {scope!r}"))
+    if not all_products and not product_ids and not GLOBAL_PERMISSIONS.intersection(chosen):
+        # Product permissions act only on the products a token names: with none, it would grant nothing.
+        errors.append(FieldError("products", _NO_PRODUCT_ADMIN if owner.is_admin else _NO_PRODUCT))
     expires = expires_at or now + DEFAULT_LIFETIME
     if expires <= now:
         errors.append(FieldError("expires", "the expiry must be in the future"))

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import echo_lines, emit, fail, json_option, server_command
+from ..commands import echo_lines, emit, fail, json_option, say_json, server_command
 from ..errors import Invalid
 from .chain import Checkpoint
 from .services import (
@@ -55,7 +55,7 @@ def audit_verify(session: Session, actor: Principal, checkpoint_file: Path | Non
     }
     if problem is not None:
         if as_json:
-            click.echo(json.dumps(data, indent=2))
+            say_json(data)
         fail(f"audit chain broken: {problem.message}", code=1)
     emit(data, as_json, echo_lines([f"intact: {result.events} events, {result.checkpoints} checkpoints verified"], ""))
 

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import TEXT, echo_lines, emit, json_option, server_command
+from ..commands import TEXT, echo_lines, emit, json_option, say, server_command
 from ..errors import Invalid
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
@@ -84,7 +84,7 @@ def claims_set(
             status, verification, justification, countermeasure, notes, evidence_ids, override_reason, documentation
         ),
     )
-    click.echo(f"{requirement}: {status}" + _standing_line(session, claim))
+    say(f"{requirement}: {status}" + _standing_line(session, claim))
 
 
 def _standing_line(session: Session, claim: Claim) -> str:
@@ -102,7 +102,7 @@ def claims_accept(session: Session, actor: Principal, product_name: str, version
     other than the one who set it, or an administrator)."""
     release = _release(session, actor, product_name, version)
     claim = accept_claim(session, actor, release.id, requirement)
-    click.echo(f"{requirement}: accepted for {release.version} by {claim.accepted_by}" + _standing_line(session, claim))
+    say(f"{requirement}: accepted for {release.version} by {claim.accepted_by}" + _standing_line(session, claim))
 
 
 @claims.command("confirm")
@@ -114,7 +114,7 @@ def claims_confirm(session: Session, actor: Principal, product_name: str, versio
     """Confirm that REQUIREMENT's claim carried forward to VERSION holds for it (--as a security officer)."""
     release = _release(session, actor, product_name, version)
     claim = confirm_claim(session, actor, release.id, requirement)
-    click.echo(f"{requirement}: confirmed for {release.version}" + _standing_line(session, claim))
+    say(f"{requirement}: confirmed for {release.version}" + _standing_line(session, claim))
 
 
 @claims.command("export")
@@ -127,7 +127,7 @@ def claims_export(session: Session, actor: Principal, product_name: str, file: P
     release = _release(session, actor, product_name, version)
     items = list_claims(session, actor, release.id)
     file.write_text(rows_to_json(items) if file.suffix.lower() == ".json" else rows_to_csv(items), encoding="utf-8")
-    click.echo(f"{len(items)} claims of {release.version} written to {file}")
+    say(f"{len(items)} claims of {release.version} written to {file}")
 
 
 @claims.command("import")
@@ -139,7 +139,7 @@ def claims_import(session: Session, actor: Principal, product_name: str, file: P
     """Apply the claims in FILE (.csv or .json): every row is checked first; all or nothing."""
     release = _release(session, actor, product_name, version)
     result = import_claims(session, actor, release.id, parse_sheet(file.read_bytes(), file.name))
-    click.echo(f"{result.rows} rows checked, {result.changed} claims changed on {release.version}")
+    say(f"{result.rows} rows checked, {result.changed} claims changed on {release.version}")
 
 
 @claims.command("list")

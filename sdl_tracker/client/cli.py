@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from collections.abc import Sequence
 
 from .http import ClientError, Server, parse_server, printable
+from .terminal import say, say_json
 
 DEFAULT_TOKEN_ENV = "SDL_TRACKER_TOKEN"  # noqa: S105 - the name of a variable, not a token
 
@@ -45,12 +44,12 @@ def check(server: Server, as_json: bool) -> int:
     total = page.get("total") if isinstance(page, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or not isinstance(total, int):
         raise ClientError(f"{server.base_url} answered with something that is not a page of products")
-    names = [printable(str(item.get("name", "?")), 120) for item in items]
+    names = [str(item.get("name", "?")) for item in items]
     if as_json:
-        print(json.dumps({"server": server.base_url, "products": names, "total": total}))
+        say_json({"server": server.base_url, "products": names, "total": total})
     else:
-        listed = ", ".join(names) if names else "none"
-        print(f"{server.base_url}: token accepted; products it sees ({total}): {listed}")
+        listed = ", ".join(printable(name, 120) for name in names) if names else "none"
+        say(f"{server.base_url}: token accepted; products it sees ({total}): {listed}")
     return 0
 
 
@@ -62,6 +61,6 @@ def main(argv: Sequence[str]) -> int:
         if arguments.command == "check":
             return check(server, arguments.json)
     except ClientError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", err=True)
         return 2
     return 2  # argparse refuses unknown commands before this

@@ -10,12 +10,13 @@ from __future__ import annotations
 import http.client
 import json
 import time
-import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
+
+from .terminal import escape_controls
 
 API_PREFIX = "/api/v1"
 USER_AGENT = "sdl-tracker-client"
@@ -43,11 +44,9 @@ _OPENER = urllib.request.build_opener(_NoRedirects())
 
 
 def printable(text: str, limit: int = MAX_DETAIL) -> str:
-    """Text from a server made safe to print on one line: control characters (escape sequences,
-    line breaks) become spaces, and it is cut at `limit` characters."""
-    cleaned = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
-    cleaned = " ".join(cleaned.split())
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+    """Text from a server made safe to print on one line: cut at `limit` characters, its control
+    characters (escape sequences, line breaks) shown escaped."""
+    return escape_controls(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..auth import Principal
 from ..boundary import loads_json
-from ..commands import DAY, TEXT, echo_lines, emit, json_option, server_command
+from ..commands import DAY, TEXT, echo_lines, emit, json_option, say, server_command
 from ..db import utcnow
 from ..errors import Invalid
 from ..products.services import get_product_by_name, get_release_by_version, optional_release
@@ -154,7 +154,7 @@ def evidence_add(
             threat_dragon=_upload(stack, threat_dragon) if threat_dragon else None,
         )
         created = create_evidence(session, actor, product_id=product_id, kind=kind, data=data, draft=draft)
-    emit(EvidenceOut.of(created).model_dump(mode="json"), as_json, lambda: click.echo(created.id))
+    emit(EvidenceOut.of(created).model_dump(mode="json"), as_json, lambda: say(str(created.id)))
 
 
 @evidence.command("list")
@@ -207,7 +207,7 @@ def evidence_show(session: Session, actor: Principal, evidence_id: int, as_json:
 def evidence_review(session: Session, actor: Principal, evidence_id: int, decision: str, reason: str) -> None:
     """Accept or reject evidence EVIDENCE_ID (a security officer, with --as EMAIL)."""
     revision = review_evidence(session, actor, evidence_id, accept=decision == "accept", reason=reason)
-    click.echo(f"evidence {evidence_id} revision {revision.number}: {revision.state.value}")
+    say(f"evidence {evidence_id} revision {revision.number}: {revision.state.value}")
 
 
 @evidence.command("edit")
@@ -262,7 +262,7 @@ def evidence_edit(
     emit(
         EvidenceOut.of(get_evidence(session, actor, evidence_id)).model_dump(mode="json"),
         as_json,
-        lambda: click.echo(f"evidence {evidence_id} revision {revision.number}: {revision.state.value}"),
+        lambda: say(f"evidence {evidence_id} revision {revision.number}: {revision.state.value}"),
     )
 
 
@@ -328,7 +328,7 @@ def evidence_maturity(
         rationale=rationale,
         assessed_on=assessed_on or utcnow().date(),
     )
-    click.echo(f"organisation: {practice.upper()} at ML{level}")
+    say(f"organisation: {practice.upper()} at ML{level}")
 
 
 @evidence.command("scope-out")
@@ -342,7 +342,7 @@ def evidence_scope_out(
     """Scope REQUIREMENT out of PRODUCT; it counts once another security officer accepts it. Prints its id."""
     product = get_product_by_name(session, actor, product_name)
     row = propose_scoping(session, actor, product.id, requirement=requirement, justification=justification)
-    click.echo(row.id)
+    say(str(row.id))
 
 
 @evidence.command("scoping")
@@ -363,7 +363,7 @@ def evidence_scoping(session: Session, actor: Principal, product_name: str, as_j
 def evidence_scoping_accept(session: Session, actor: Principal, scoping_id: int) -> None:
     """Accept scoping-out SCOPING_ID (a security officer other than the setter, with --as EMAIL)."""
     row = accept_scoping(session, actor, scoping_id)
-    click.echo(f"{row.requirement_ref}: scoped out (accepted)")
+    say(f"{row.requirement_ref}: scoped out (accepted)")
 
 
 @evidence.command("scoping-withdraw")
@@ -373,7 +373,7 @@ def evidence_scoping_accept(session: Session, actor: Principal, scoping_id: int)
 def evidence_scoping_withdraw(session: Session, actor: Principal, scoping_id: int, reason: str) -> None:
     """Withdraw scoping-out SCOPING_ID: the requirement counts again."""
     row = withdraw_scoping(session, actor, scoping_id, reason=reason)
-    click.echo(f"{row.requirement_ref}: withdrawn")
+    say(f"{row.requirement_ref}: withdrawn")
 
 
 @evidence.command("review-interval")
@@ -385,7 +385,7 @@ def evidence_review_interval(session: Session, actor: Principal, product_name: s
     """Set how many months evidence of KIND stands for PRODUCT before it must be reviewed again."""
     product = get_product_by_name(session, actor, product_name)
     interval = change_review_interval(session, actor, product.id, kind=kind, value=months, field="MONTHS")
-    click.echo(f"{product.name}: {kind} {interval.months or 'never'}{'' if interval.product_set else ' (default)'}")
+    say(f"{product.name}: {kind} {interval.months or 'never'}{'' if interval.product_set else ' (default)'}")
 
 
 @evidence.command("review-intervals")

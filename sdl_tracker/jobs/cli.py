@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..app_access import app_db, app_settings
 from ..auth import Principal
-from ..commands import acting_principal, echo_lines, emit, fail, json_option, server_command
+from ..commands import acting_principal, echo_lines, emit, fail, json_option, say, say_progress, server_command
 from ..errors import DomainError
 from .models import Job, JobState
 from .schemas import job_json
@@ -36,7 +36,7 @@ def worker(once: bool, poll: float) -> None:
     """Run queued jobs (repository scans, big SBOM imports) one at a time, until stopped."""
     ran = run_worker(app_db(current_app), once=once, lease_seconds=lease_seconds(), poll_seconds=poll)
     if once:
-        click.echo(f"{ran} job(s) run", err=True)
+        say(f"{ran} job(s) run", err=True)
 
 
 job = AppGroup("job", help="Follow queued work.")
@@ -49,7 +49,7 @@ job = AppGroup("job", help="Follow queued work.")
 def job_show(session: Session, actor: Principal, job_id: int, as_json: bool) -> None:
     """Print JOB's state, progress, result or error."""
     data = job_json(get_job(session, actor, job_id))
-    emit(data, as_json, lambda: click.echo(_status_line(data)))
+    emit(data, as_json, lambda: say(_status_line(data)))
 
 
 @job.command("retry")
@@ -59,7 +59,7 @@ def job_show(session: Session, actor: Principal, job_id: int, as_json: bool) -> 
 def job_retry(session: Session, actor: Principal, job_id: int, as_json: bool) -> None:
     """Queue the failed JOB again (after fixing its cause); a worker or `--wait` elsewhere runs it."""
     data = job_json(retry_job(session, actor, job_id))
-    emit(data, as_json, lambda: click.echo(f"queued job {data['id']} again"))
+    emit(data, as_json, lambda: say(f"queued job {data['id']} again"))
 
 
 def _status_line(data: dict[str, Any]) -> str:
@@ -82,12 +82,12 @@ class _Bar:
         else:
             text = f"{done:,} {message}"
         if text != self.last:
-            click.echo(f"\r{text[:100]:<100}", err=True, nl=False)
+            say_progress(text, 100)
             self.last = text
 
     def close(self) -> None:
         if self.last:
-            click.echo("", err=True)
+            say("", err=True)
 
 
 def queue_command(
@@ -121,7 +121,7 @@ def report_job(job_id: int, *, wait: bool, as_json: bool, describe: Describe) ->
     """Print a queued job's id, or with `wait` run it here (if no worker has taken it) or follow it to its end."""
     database = app_db(current_app)
     if not wait:
-        emit({"job": job_id, "location": f"/api/v1/jobs/{job_id}"}, as_json, lambda: click.echo(f"queued job {job_id}"))
+        emit({"job": job_id, "location": f"/api/v1/jobs/{job_id}"}, as_json, lambda: say(f"queued job {job_id}"))
         return
     bar = _Bar() if not as_json else None  # scripts that read --json get one JSON document
     finished = run_or_follow(database, job_id, lease_seconds=lease_seconds(), on_progress=bar)

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import DAY, TEXT, echo_lines, emit, json_option, server_command
+from ..commands import DAY, TEXT, echo_lines, emit, json_option, say, server_command
 from ..errors import Invalid
 from .api import ProductOut, ReleaseOut, RepositoryOut
 from .interfaces import InterfaceData
@@ -100,7 +100,7 @@ def product_create(
         interfaces=[_parse_interface(i) for i in interfaces],
     )
     data = ProductOut.of(created).model_dump(mode="json")
-    emit(data, as_json, lambda: click.echo(f"created product {created.name} (id {created.id})"))
+    emit(data, as_json, lambda: say(f"created product {created.name} (id {created.id})"))
 
 
 @product.command("list")
@@ -123,15 +123,15 @@ def product_show(session: Session, actor: Principal, name: str, as_json: bool) -
     data["releases"] = [ReleaseOut.of(r).model_dump(mode="json") for r in list_releases(session, actor, found.id)]
 
     def text() -> None:
-        click.echo(f"{found.name}  ({found.component_type.value}, CRA {found.cra_category.value})")
-        click.echo(f"  vendor:          {found.vendor or '-'}")
-        click.echo(f"  target SL-C:     {format_target_sl(found.target_sl)}")
-        click.echo(f"  support ends:    {found.support_period_end or '-'}")
-        click.echo(f"  security contact {found.security_contact or '-'}")
+        say(f"{found.name}  ({found.component_type.value}, CRA {found.cra_category.value})")
+        say(f"  vendor:          {found.vendor or '-'}")
+        say(f"  target SL-C:     {format_target_sl(found.target_sl)}")
+        say(f"  support ends:    {found.support_period_end or '-'}")
+        say(f"  security contact {found.security_contact or '-'}")
         for i in found.interfaces:
-            click.echo(f"  interface        {i.name} ({i.kind.value} {i.protocol} {i.port or ''})".rstrip())
+            say(f"  interface        {i.name} ({i.kind.value} {i.protocol} {i.port or ''})".rstrip())
         for r in data["releases"]:
-            click.echo(f"  release          {r['version']} [{r['status']}]")
+            say(f"  release          {r['version']} [{r['status']}]")
 
     emit(data, as_json, text)
 
@@ -168,7 +168,7 @@ def release_create(
     emit(
         ReleaseOut.of(created).model_dump(mode="json"),
         as_json,
-        lambda: click.echo(f"created release {found.name} {created.version} (id {created.id})"),
+        lambda: say(f"created release {found.name} {created.version} (id {created.id})"),
     )
 
 
@@ -213,7 +213,7 @@ def repo_add(
     emit(
         RepositoryOut.of(created).model_dump(mode="json"),
         as_json,
-        lambda: click.echo(f"added repository {created.name} (id {created.id})"),
+        lambda: say(f"added repository {created.name} (id {created.id})"),
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..app_access import app_db
 from ..auth import Principal
-from ..commands import acting_principal, echo_lines, emit, fail, json_option, server_command
+from ..commands import acting_principal, echo_lines, emit, fail, json_option, say, server_command
 from ..errors import DomainError
 from ..evidence.services import Upload
 from ..jobs.cli import as_option, report_job, wait_option
@@ -158,7 +158,7 @@ def sbom_components(
 def sbom_primary(session: Session, actor: Principal, sbom_id: int) -> None:
     """Make SBOM ID its release's primary SBOM."""
     chosen = set_primary(session, actor, sbom_id)
-    click.echo(f"#{chosen.id} is now the primary SBOM of {chosen.release.version}")
+    say(f"#{chosen.id} is now the primary SBOM of {chosen.release.version}")
 
 
 @sbom.command("policy")
@@ -171,6 +171,4 @@ def sbom_policy(session: Session, actor: Principal, product_name: str, strict: b
     if strict is not None:
         set_policy(session, actor, product.id, strict=strict)
     mode = "strict" if strict_policy(session, actor, product.id) else "lenient"
-    click.echo(
-        f"{product.name}: {mode} (format-only schema violations are {'refused' if mode == 'strict' else 'warnings'})"
-    )
+    say(f"{product.name}: {mode} (format-only schema violations are {'refused' if mode == 'strict' else 'warnings'})")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..app_access import app_db, app_installation
 from ..auth import Principal
-from ..commands import acting_principal, emit, fail, json_option, server_command
+from ..commands import acting_principal, emit, fail, json_option, say, server_command
 from ..errors import DomainError, Invalid
 from ..keys import PublicKeyInfo
 from .services import list_keys, public_key, rotate_signing_key
@@ -39,7 +39,7 @@ def keys_list(session: Session, actor: Principal, as_json: bool) -> None:
     def text() -> None:
         for info in infos:
             state = "active " if info.active else "retired"
-            click.echo(f"{info.key_id}  {state}  SHA256:{info.fingerprint}  added {info.added_at:%Y-%m-%d %H:%M}")
+            say(f"{info.key_id}  {state}  SHA256:{info.fingerprint}  added {info.added_at:%Y-%m-%d %H:%M}")
 
     emit([_as_json(i) for i in infos], as_json, text)
 
@@ -62,7 +62,7 @@ def keys_rotate(as_email: str | None) -> None:
             f"the rotation to {info.key_id} is recorded but the key file could not be replaced "
             f"({active} still signs; see the log): run `sdl-tracker keys rotate` again"
         )
-    click.echo(f"new signing key {info.key_id} (SHA256:{info.fingerprint}); the previous key is retired")
+    say(f"new signing key {info.key_id} (SHA256:{info.fingerprint}); the previous key is retired")
 
 
 @keys.command("public-key")
@@ -73,10 +73,11 @@ def keys_public_key(session: Session, actor: Principal, key_id: str | None, outp
     """Print (or write) the public key in PEM: the active one, or KEY_ID's."""
     info = public_key(session, actor, key_id)
     if output is None:
-        click.echo(info.pem, nl=False)
+        for line in info.pem.splitlines():  # base64 lines: printed as they are
+            say(line)
         return
     try:
         output.write_text(info.pem, encoding="ascii")
     except OSError as exc:
         raise Invalid.field("--output", f"cannot write {output}: {exc.strerror}") from None
-    click.echo(f"wrote the public key {info.key_id} to {output}")
+    say(f"wrote the public key {info.key_id} to {output}")

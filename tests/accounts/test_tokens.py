@@ -6,9 +6,11 @@ import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import MetaData, select, text
 from sqlalchemy.orm import Session
 
@@ -173,36 +175,25 @@ def test_tokens_through_the_cli(app: Flask, api: ApiClient, session: Session) ->
     assert bad_expiry.exit_code == 2 and "expires" in bad_expiry.output
 
 
+def _new_token(client: FlaskClient, **fields: object) -> Any:
+    """Submit the token page's form (30 days unless told), with its CSRF token."""
+    data = {"expires_days": "30", **fields, "csrf_token": csrf_token(client, "/account/tokens")}
+    return client.post("/account/tokens", data=data)
+
+
 def test_token_page_shows_the_secret_once(app: Flask, session: Session) -> None:
     product = make_product(session, "P")
     member(session, product, "developer", email="dev@example.com")
     session.commit()
     client = app.test_client()
     login(client, "dev@example.com")
-    page = client.post(
-        "/account/tokens",
-        data={
-            "name": "laptop",
-            "products": [str(product.id)],
-            "scopes": ["product:read"],
-            "expires_days": "30",
-            "csrf_token": csrf_token(client, "/account/tokens"),
-        },
-    )
+    page = _new_token(client, name="laptop", products=[str(product.id)], scopes=["product:read"])
     html = page.get_data(as_text=True)
     secret = re.search(r'<code class="secret">(sdlt_[^<]+)</code>', html)
     assert secret is not None
     again = client.get("/account/tokens").get_data(as_text=True)
     assert secret.group(1) not in again and "laptop" in again
-    forbidden_scope = client.post(
-        "/account/tokens",
-        data={
-            "name": "x",
-            "scopes": ["gate:signoff"],
-            "expires_days": "30",
-            "csrf_token": csrf_token(client, "/account/tokens"),
-        },
-    )
+    forbidden_scope = _new_token(client, name="x", scopes=["gate:signoff"])
     assert "not a valid choice" in forbidden_scope.get_data(as_text=True).replace("&#39;", "'")
     token = session.scalars(select(ApiToken).where(ApiToken.name == "laptop")).one()
     client.post(f"/account/tokens/{token.id}/revoke", data={"csrf_token": csrf_token(client, "/account/tokens")})
@@ -245,3 +236,50 @@ def test_principal_of_a_token_follows_its_owners_current_roles(session: Session)
     remove_member(session, OPERATOR, product.id, email="so@example.com", role="security_officer")
     checked = check_token(session, new.secret, origin="api")
     assert checked is not None and not checked.principal.has(Permission.RELEASE_MANAGE, product.id)
+
+
+# A token acts only on the products it names: one that names none would grant nothing, so every door
+# refuses it (an administrator's may still carry only administrator permissions: it grants those).
+
+
+def test_a_token_for_no_product_is_refused(session: Session) -> None:
+    product = make_product(session)
+    dev = member(session, product, "developer", email="dev@example.com")
+    admin = make_user(session, "admin@example.com", admin=True)
+    assert dev.user_id is not None
+    with pytest.raises(Invalid) as caught:
+        create_token(session, dev, user_id=dev.user_id, name="ci", product_ids=[], scopes=["evidence:attach"])
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        ("products", "name at least one product: a token for no product grants nothing")
+    ]
+    with pytest.raises(Invalid) as caught:
+        create_token(session, OPERATOR, user_id=admin.id, name="ci", product_ids=[], scopes=["product:manage"])
+    refusal = caught.value.errors[0].message  # an administrator is told what else would do
+    assert "grants nothing" in refusal and "all products" in refusal and "users:manage" in refusal
+    assert session.scalar(select(ApiToken.id)) is None
+    # An administrator's token for managing users needs no product and sees none.
+    users_only = create_token(session, OPERATOR, user_id=admin.id, name="ci", product_ids=[], scopes=["users:manage"])
+    checked = check_token(session, users_only.secret, origin="api")
+    assert checked is not None and checked.principal.token_products == frozenset()
+    assert checked.principal.has(Permission.USERS_MANAGE) and not checked.principal.can_see(product.id)
+
+
+def test_token_create_without_a_product_is_a_one_line_error(app: Flask, session: Session) -> None:
+    member(session, make_product(session, "P"), "developer", email="dev@example.com")
+    session.commit()
+    refused = run(app, "token", "create", "--user", "dev@example.com", "--scope", "evidence:attach")
+    assert refused.exit_code == 2 and refused.output.count("\n") == 1, refused.output
+    assert refused.output.startswith("error: ") and "a token for no product grants nothing" in refused.output
+    assert session.scalar(select(ApiToken.id)) is None
+
+
+def test_the_token_page_refuses_a_token_without_a_product(app: Flask, session: Session) -> None:
+    member(session, make_product(session, "P"), "developer", email="dev@example.com")
+    session.commit()
+    client = app.test_client()
+    login(client, "dev@example.com")
+    page = _new_token(client, name="laptop", scopes=["product:read"])  # and no product
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "a token for no product grants nothing" in html
+    assert 'class="secret"' not in html
+    assert session.scalar(select(ApiToken.id)) is None

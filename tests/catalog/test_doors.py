@@ -96,7 +96,7 @@ def test_unknown_editions_and_requirements_are_404(auditor_client: FlaskClient, 
 
 
 def test_catalog_api(api: ApiClient, session: Session) -> None:
-    make_user(session, "reader@example.com")
+    member(session, make_product(session, "P"), "auditor", email="reader@example.com")
     session.commit()
     token = api.as_user("reader@example.com")
     editions = api.call("GET", "/api/v1/catalog/editions", token).get_json()["items"]

@@ -62,9 +62,9 @@ def _answer(status: int, body: bytes, content_type: str = "application/json", **
     return behaviour
 
 
-def _client(url: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _client(url: str, *options: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sdl_tracker", "client", "--server", url, "check"],
+        [sys.executable, "-m", "sdl_tracker", "client", "--server", url, "check", *options],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -96,7 +96,7 @@ def test_a_redirect_is_not_followed_so_the_token_stays_home(serve: Callable[...,
         (_answer(200, b"<html>hello</html>", "text/html"), "did not answer with JSON"),
         (
             _answer(401, json.dumps({"detail": "bad\n\x1b[2J\x1b[31mFAKE: token accepted"}).encode()),
-            "answered 401: bad [2J [31mFAKE: token accepted",
+            "answered 401: bad\\n\\x1b[2J\\x1b[31mFAKE: token accepted",
         ),
     ],
 )
@@ -151,5 +151,21 @@ def test_a_huge_answer_is_refused(serve: Callable[..., tuple[str, list]]) -> Non
 
 
 def test_printable_keeps_one_short_line() -> None:
-    assert printable("a\r\nb\tc\x1b[0m") == "a b c [0m"
+    assert printable("a\r\nb\tc\x1b[0m") == "a\\r\\nb\\tc\\x1b[0m"
     assert len(printable("x" * 1000)) == 300
+
+
+# Retitles and clears the terminal, returns to the line's start, forges a line, reverses what follows.
+HOSTILE_NAME = "P\x1b]0;pwned\x07\x1b[2J\rFORGED\nFORGED \u202egnp.exe\x9b31m"
+
+
+def test_stored_names_are_shown_escaped_and_kept_in_json(serve: Callable[..., tuple[str, list]]) -> None:
+    page = json.dumps({"items": [{"name": HOSTILE_NAME}], "total": 1}).encode()
+    url, _seen = serve(_answer(200, page))
+    text = _client(url)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.endswith("P\\x1b]0;pwned\\x07\\x1b[2J\\rFORGED\\nFORGED \\u202egnp.exe\\x9b31m\n")
+    assert text.stdout.count("\n") == 1 and not any(c in text.stdout for c in "\x1b\x07\r\u202e\x9b")
+    as_json = _client(url, "--json")
+    assert json.loads(as_json.stdout)["products"] == [HOSTILE_NAME]
+    assert as_json.stdout.isascii() and as_json.stdout.count("\n") == 1

@@ -25,7 +25,7 @@ from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.services import claim, enqueue, get_job
 from sdl_tracker.jobs.worker import run_one, run_worker
 from sdl_tracker.products.models import Product
-from tests.factories import OPERATOR, ApiClient, login, make_product, make_user, member
+from tests.factories import OPERATOR, ApiClient, login, make_product, member
 from tests.jobs.kinds import BROKEN, CLEANUPS, PUBLISH, REFUSED, register_test_kinds
 
 
@@ -126,7 +126,7 @@ def test_progress_through_the_api_the_page_and_the_cli(
 ) -> None:
     product = make_product(session, "Progress")
     member(session, product, "developer", email="dev@example.com")
-    make_user(session, "stranger@example.com")
+    member(session, make_product(session, "Elsewhere"), "developer", email="stranger@example.com")
     session.commit()
     job_id = _queue(app, PUBLISH, product_id=product.id, name="Later")
     token = api.as_user("dev@example.com")
