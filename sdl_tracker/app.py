@@ -127,6 +127,7 @@ def open_installation(
     *,
     max_upload_bytes: int = Settings.MAX_UPLOAD_BYTES,
     git_schemes: frozenset[str] = DEFAULT_GIT_SCHEMES,
+    audit_witness: Path | None = None,
 ) -> Installation:
     """The installation whose data directory is `data_dir` (keys are created on first start)."""
     return Installation(
@@ -134,6 +135,7 @@ def open_installation(
         blobs=BlobStore(data_dir / "blobs", max_upload_bytes),
         keys=Keyring(data_dir),
         git=GitPolicy(git_schemes),
+        audit_witness=audit_witness,
     )
 
 
@@ -148,7 +150,10 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     settings = load_settings(app.instance_path, config)
     app.config.update(settings.flask_config())
     installation = open_installation(
-        Path(settings.DATA_DIR), max_upload_bytes=settings.MAX_UPLOAD_BYTES, git_schemes=settings.git_schemes
+        Path(settings.DATA_DIR),
+        max_upload_bytes=settings.MAX_UPLOAD_BYTES,
+        git_schemes=settings.git_schemes,
+        audit_witness=Path(settings.AUDIT_WITNESS) if settings.AUDIT_WITNESS else None,
     )
     app.extensions[SETTINGS_EXTENSION] = settings
     app.extensions[INSTALLATION_EXTENSION] = installation

@@ -13,7 +13,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from . import __version__, schema
 from .app import COMMANDS, create_app
 from .app_access import app_db, app_settings
-from .audit.services import seal_unchained
+from .audit.services import seal_head_on_commit, seal_unchained
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import bound_parameters, fail, say
@@ -65,6 +65,7 @@ def upgrade(revision: str) -> None:
     if at in schema.heads():
         with database.unit_of_work() as session:
             sealed = seal_unchained(session)
+            seal_head_on_commit(session)  # an installation from before sealed heads gets its first one here
             results = load_packaged(session, Principal.operator(getpass.getuser()))
         loaded = [r.what for r in results if r.created]
         say(f"catalogs: loaded {', '.join(loaded)}" if loaded else "catalogs: up to date")

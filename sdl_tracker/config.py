@@ -86,6 +86,9 @@ class Settings:
     JOB_LEASE_SECONDS: int = 60
     # SBOM uploads larger than this are imported by a job (202 Accepted); smaller ones at once.
     SBOM_INLINE_MAX_BYTES: int = 5 * 1024 * 1024
+    # A second file the audit chain's sealed head is written to after every commit, outside the data
+    # directory (a mount a database administrator cannot reach); empty: none.
+    AUDIT_WITNESS: str = ""
 
     @property
     def git_schemes(self) -> frozenset[str]:
@@ -124,6 +127,7 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "GIT_SCHEMES": _parse_str,
     "JOB_LEASE_SECONDS": _parse_int,
     "SBOM_INLINE_MAX_BYTES": _parse_int,
+    "AUDIT_WITNESS": _parse_str,
 }
 SETTING_NAMES = frozenset(f.name for f in fields(Settings))
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -192,6 +196,7 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
         raise ConfigError("JOB_LEASE_SECONDS: must be 3-3600")
     if settings.SBOM_INLINE_MAX_BYTES < 0:
         raise ConfigError("SBOM_INLINE_MAX_BYTES: must not be negative")
+    audit_witness = _audit_witness(settings.AUDIT_WITNESS, data_dir)
     log_level = settings.LOG_LEVEL.upper()
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")
@@ -207,8 +212,25 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
             "DATABASE_URL": database_url,
             "SECRET_KEY": secret_key,
             "LOG_LEVEL": log_level,
+            "AUDIT_WITNESS": audit_witness,
         }
     )
+
+
+def _audit_witness(raw: str, data_dir: Path) -> str:
+    """The witness file as an absolute path ("" for none): in a directory that exists, outside the data directory."""
+    if not raw.strip():
+        return ""
+    path = Path(raw.strip()).expanduser().resolve()
+    if path.is_relative_to(data_dir):
+        raise ConfigError(
+            f"AUDIT_WITNESS: {path} is inside DATA_DIR; a witness must be where the data directory is not"
+        )
+    if not path.parent.is_dir():
+        raise ConfigError(f"AUDIT_WITNESS: the directory {path.parent} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"AUDIT_WITNESS: {path} is a directory; name the file to write")
+    return str(path)
 
 
 def load_or_create_secret_key(data_dir: Path) -> str:

@@ -196,11 +196,18 @@ def is_busy(error: BaseException) -> bool:
 
 
 AFTER_COMMIT = "sdl_tracker.after_commit"
+BEFORE_COMMIT = "sdl_tracker.before_commit"
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run `callback` once the session's transaction has committed (side effects such as files)."""
     session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def before_commit(session: Session, name: str, callback: Callable[[], None]) -> None:
+    """Run `callback` inside the transaction just before it commits (a last look at everything it wrote);
+    the first callback asked for under `name` runs, once, however often it is asked for again."""
+    session.info.setdefault(BEFORE_COMMIT, {}).setdefault(name, callback)
 
 
 def _refuse_unstorable_values(
@@ -226,8 +233,17 @@ def _refuse_unstorable_values(
 def _factory(**kwargs: Any) -> sessionmaker[Session]:
     factory = sessionmaker(**kwargs)
 
+    @event.listens_for(factory, "before_commit")
+    def _prepare(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # releasing a savepoint commits nothing yet
+        for callback in session.info.pop(BEFORE_COMMIT, {}).values():
+            callback()
+
     @event.listens_for(factory, "after_commit")
     def _run(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint was released: nothing is committed until the transaction itself is
         # The transaction is committed: a failing side effect must not turn that into an error for
         # the caller (who would retry a write that was kept), nor stop the steps after it.
         for callback in session.info.pop(AFTER_COMMIT, []):
@@ -239,6 +255,10 @@ def _factory(**kwargs: Any) -> sessionmaker[Session]:
     @event.listens_for(factory, "after_rollback")
     def _discard(session: Session) -> None:
         session.info.pop(AFTER_COMMIT, None)
+        # After a savepoint's rollback the transaction goes on, and a step that looks at what it
+        # leaves at its commit still has to run then.
+        if not session.in_nested_transaction():
+            session.info.pop(BEFORE_COMMIT, None)
 
     return factory
 

@@ -40,13 +40,15 @@ class GitPolicy:
 
 @dataclass(frozen=True)
 class Installation:
-    """Data directory, blob store, keys, git policy and clock of one installation."""
+    """Data directory, blob store, keys, git policy, audit witness and clock of one installation."""
 
     data_dir: Path
     blobs: BlobStore
     keys: Keyring
     git: GitPolicy
     clock: Callable[[], datetime] = field(default=_utcnow)
+    # A second file the audit chain's sealed head is kept in, outside the data directory (None: none).
+    audit_witness: Path | None = None
 
     def now(self) -> datetime:
         """The installation's current time, aware, in UTC (tests may give a fixed clock)."""

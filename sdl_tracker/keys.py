@@ -45,15 +45,18 @@ def read_or_create(path: Path, generate: Callable[[], bytes]) -> bytes:
     return path.read_bytes()
 
 
-def _write_replacing(path: Path, content: bytes, mode: int) -> None:
-    """Write `content` to `path` atomically (temporary file, fsync, rename)."""
+def write_replacing(path: Path, content: bytes, mode: int) -> None:
+    """Write `content` to `path` atomically (temporary file, fsync, rename): readers see the old or the new whole."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # left only when writing failed (disk full): never a stray file
 
 
 def public_pem(public_key: Ed25519PublicKey) -> str:
@@ -155,7 +158,7 @@ class Keyring:
         self.keyring_dir.mkdir(mode=0o700, exist_ok=True)
         path = self.keyring_dir / f"{key.key_id}.pem"
         if not path.exists():
-            _write_replacing(path, key.public_pem().encode(), 0o644)
+            write_replacing(path, key.public_pem().encode(), 0o644)
         self._public[key.key_id] = key.public
 
     def public_key(self, wanted: str) -> Ed25519PublicKey | None:
@@ -199,4 +202,4 @@ class Keyring:
         pem = key.private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        _write_replacing(self.data_dir / SIGNING_KEY_FILE, pem, 0o600)
+        write_replacing(self.data_dir / SIGNING_KEY_FILE, pem, 0o600)

@@ -100,9 +100,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The data directory (keys, blobs) of the shared test databases: one installation per run."""
-    return tmp_path_factory.mktemp("data")
+def data_dir(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data directory (keys, blobs, the sealed audit head) of the shared test database: one installation
+    per backend and run, as a sealed head belongs to one database."""
+    return tmp_path_factory.mktemp(f"data-{backend}")
 
 
 @pytest.fixture(scope="session")

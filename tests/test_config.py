@@ -129,3 +129,22 @@ def test_trusted_proxies_decide_whose_headers_count(tmp_path: Path) -> None:
     assert isinstance(behind.wsgi_app, ProxyFix) and behind.wsgi_app.x_for == 2 and behind.wsgi_app.x_proto == 2
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         create_app({"DATA_DIR": str(tmp_path / "c"), "TRUSTED_PROXIES": 9})
+
+
+def test_the_audit_witness_lies_outside_the_data_directory(tmp_path: Path) -> None:
+    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    settings = load_settings(
+        str(data), {"AUDIT_WITNESS": str(elsewhere / ".." / "elsewhere" / "head.json")}, environ={}
+    )
+    assert str(elsewhere.resolve() / "head.json") == settings.AUDIT_WITNESS
+    assert load_settings(str(data), environ={}).AUDIT_WITNESS == ""
+    refusals = {
+        str(data / "head.json"): "inside DATA_DIR",
+        str(elsewhere / "missing" / "head.json"): "does not exist",
+        str(elsewhere): "is a directory",
+    }
+    for witness, reason in refusals.items():
+        with pytest.raises(ConfigError, match=reason) as caught:
+            load_settings(str(data), environ={"SDL_TRACKER_AUDIT_WITNESS": witness})
+        assert str(caught.value).startswith("AUDIT_WITNESS: ")

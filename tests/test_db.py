@@ -266,3 +266,43 @@ def test_a_failing_after_commit_step_neither_undoes_nor_hides_the_commit(
             assert session.execute(text("SELECT count(*) FROM t")).scalar() == 0  # the table exists: committed
     finally:
         database.dispose()
+
+
+def test_after_commit_steps_wait_for_the_transaction_itself(tmp_path: Path) -> None:
+    """Releasing a savepoint commits nothing: a file written then could name rows that never commit."""
+    from sdl_tracker.db import after_commit
+
+    database = Database(f"sqlite:///{tmp_path / 'outbox.db'}")
+    ran: list[str] = []
+    try:
+        with database.unit_of_work() as session:
+            with session.begin_nested():
+                after_commit(session, lambda: ran.append("after"))
+            assert ran == []
+        assert ran == ["after"]
+    finally:
+        database.dispose()
+
+
+def test_a_named_before_commit_step_runs_once_inside_the_transaction(tmp_path: Path) -> None:
+    from sdl_tracker.db import before_commit
+
+    database = Database(f"sqlite:///{tmp_path / 'outbox.db'}")
+    seen: list[object] = []
+
+    def count_rows(session: Session) -> None:
+        seen.append(session.scalar(text("SELECT count(*) FROM t")))
+
+    try:
+        with database.unit_of_work() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER NOT NULL)"))
+            for _ in range(3):
+                before_commit(session, "count", lambda: count_rows(session))
+            with session.begin_nested():
+                session.execute(text("INSERT INTO t VALUES (1)"))
+            with pytest.raises(IntegrityError), session.begin_nested():
+                session.execute(text("INSERT INTO t VALUES (NULL)"))
+            assert seen == []  # not at a savepoint's release, nor dropped by a savepoint's rollback
+        assert seen == [1]
+    finally:
+        database.dispose()

@@ -1,4 +1,5 @@
-"""The audit chain as pure functions: canonical content, keyed hashes, signed checkpoints, verification."""
+"""The audit chain as pure functions: canonical content, keyed hashes, signed checkpoints, the sealed
+head, verification."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -54,7 +55,9 @@ KeyLookup = Callable[[str], Ed25519PublicKey | None]
 class Problem:
     """The first thing verification found wrong."""
 
-    kind: str  # modified, inserted, deleted, reordered, rekeyed, truncated, checkpoint
+    # modified, inserted, deleted, reordered, rekeyed, truncated, checkpoint; and for a sealed head
+    # (SEAL_KINDS): tail-deleted, rolled-back, seal-forged, unsealed, and seal-behind (only a warning)
+    kind: str
     seq: int | None
     message: str
 
@@ -198,3 +201,112 @@ def verify_chain(
                 "checkpoint", checkpoint.seq, f"the chain at seq {checkpoint.seq} differs from its checkpoint"
             )
     return None
+
+
+SEAL_KIND = "sdl-tracker audit seal"
+SEAL_BEHIND = "seal-behind"  # a crash between commit and seal: a warning, not tampering
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The chain head (`seq`, `head_hash`) as sealed outside the database, with an HMAC over it."""
+
+    seq: int
+    head_hash: str
+    sealed_at: str  # ISO 8601, as covered by the mac
+    mac: str  # hex
+
+
+def _seal_mac(key: bytes, seq: int, head_hash: str, sealed_at: str) -> str:
+    # The kind keeps a seal's MAC from ever equalling a chain hash made with the same key.
+    payload = canonical({"kind": SEAL_KIND, "seq": seq, "head_hash": head_hash, "sealed_at": sealed_at})
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def make_seal(key: bytes, seq: int, head_hash: str, sealed_at: str) -> Seal:
+    """Seal the head with the installation's audit key."""
+    return Seal(seq, head_hash, sealed_at, _seal_mac(key, seq, head_hash, sealed_at))
+
+
+def seal_valid(key: bytes, seal: Seal) -> bool:
+    """Whether the seal was made with this key and not changed since."""
+    return hmac.compare_digest(_seal_mac(key, seal.seq, seal.head_hash, seal.sealed_at), seal.mac)
+
+
+def seal_document(seal: Seal) -> dict[str, Any]:
+    """A seal as the file keeps it."""
+    return {"kind": SEAL_KIND, **asdict(seal)}
+
+
+def parse_seal(document: Any) -> Seal:
+    """A seal from its file's JSON, or ValueError naming what is wrong (the MAC is not checked here)."""
+    if not isinstance(document, dict) or document.get("kind") != SEAL_KIND:
+        raise ValueError(f"not a {SEAL_KIND} file")
+    seq = document.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise ValueError("its seq is not a whole number")
+    head_hash, sealed_at, mac = (document.get(name) for name in ("head_hash", "sealed_at", "mac"))
+    if not (isinstance(head_hash, str) and isinstance(sealed_at, str) and isinstance(mac, str)):
+        raise ValueError("it lacks head_hash, sealed_at or mac")
+    return Seal(seq, head_hash, sealed_at, mac)
+
+
+def check_seal(
+    key: bytes, seal: Seal | None, last_seq: int, hash_at: Callable[[int], str | None], where: str
+) -> Problem | None:
+    """What the seal kept at `where` says about the chain, whose newest event is `last_seq`; None when they agree.
+
+    `hash_at(seq)` is the stored hash of the event at seq (None: no such event). Kind SEAL_BEHIND is a
+    warning: events were committed after the seal was last written.
+    """
+    if seal is None:
+        if last_seq == 0:
+            return None
+        return Problem(
+            "unsealed",
+            None,
+            f"{where} is missing although the log holds events up to seq {last_seq}: it was removed, "
+            "or never written since the upgrade that introduced it (`sdl-tracker db upgrade` writes it)",
+        )
+    if not seal_valid(key, seal):
+        return Problem(
+            "seal-forged",
+            seal.seq,
+            f"{where} does not verify with this installation's key: it was forged or edited",
+        )
+    if seal.seq > last_seq:
+        if last_seq == 0:
+            return Problem(
+                "truncated",
+                1,
+                f"the audit log is empty, but {where} sealed it up to seq {seal.seq}: the table was truncated",
+            )
+        return Problem(
+            "tail-deleted",
+            last_seq + 1,
+            f"events after seq {last_seq} are missing: {where} sealed the log up to seq {seal.seq}; "
+            "the newest events were deleted, or the table was rolled back to an earlier state",
+        )
+    stored = hash_at(seal.seq)
+    if stored is None or not hmac.compare_digest(stored, seal.head_hash):
+        return Problem(
+            "rolled-back",
+            seal.seq,
+            f"the event at seq {seal.seq} is not the one {where} sealed: "
+            "the table was rolled back to an earlier state and written on since",
+        )
+    if seal.seq < last_seq:
+        return Problem(
+            SEAL_BEHIND,
+            seal.seq + 1,
+            f"{where} is behind the log (sealed at seq {seal.seq}, events up to seq {last_seq}): "
+            "those events were committed but their seal was not written (a crash or a failed write just "
+            "after the commit, or a commit finishing now); the next write seals them",
+        )
+    return None
+
+
+def seal_contradicts(problem: Problem | None) -> bool:
+    """Whether a seal's verdict is evidence (events lost, or the seal false), which no later seal may bury;
+    a seal that agrees, lags behind or is missing may be moved on to the head."""
+    return problem is not None and problem.kind not in (SEAL_BEHIND, "unsealed")

@@ -15,6 +15,7 @@ from ..errors import Invalid
 from .chain import Checkpoint
 from .services import (
     EventFilter,
+    accept_restore,
     checkpoint_document,
     create_checkpoint,
     event_json,
@@ -34,10 +35,19 @@ audit = AppGroup("audit", help="The tamper-evident audit log.")
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also check the chain against this exported checkpoint.",
 )
+@click.option(
+    "--witness",
+    "witness_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also check the chain's head against this witness file (SDL_TRACKER_AUDIT_WITNESS is checked anyway).",
+)
 @json_option
 @server_command(read_only=True)
-def audit_verify(session: Session, actor: Principal, checkpoint_file: Path | None, as_json: bool) -> None:
-    """Walk the chain; exit 1 naming the first modified, deleted, inserted or reordered event."""
+def audit_verify(
+    session: Session, actor: Principal, checkpoint_file: Path | None, witness_file: Path | None, as_json: bool
+) -> None:
+    """Walk the chain and compare its head with the seals; exit 1 naming the first modified, deleted,
+    inserted or reordered event, the deleted tail, the truncated or rolled-back table, or a forged seal."""
     extra: tuple[Checkpoint, ...] = ()
     if checkpoint_file is not None:
         try:
@@ -45,19 +55,42 @@ def audit_verify(session: Session, actor: Principal, checkpoint_file: Path | Non
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise Invalid.field("--checkpoint", f"cannot read {checkpoint_file}: {exc}") from None
         extra = (parse_checkpoint_document(document, session_keys(session)),)
-    result = verify(session, actor, extra)
+    if witness_file is not None and not witness_file.is_file():
+        # A witness named here that is not there is a wrong path, not a verdict on the log.
+        raise Invalid.field("--witness", f"cannot read {witness_file}: no such file")
+    witnesses = (witness_file.resolve(),) if witness_file is not None else ()
+    result = verify(session, actor, extra, witnesses)
     problem = result.problem
     data = {
         "intact": problem is None,
         "events": result.events,
         "checkpoints": result.checkpoints,
+        "seals": [{"file": s.place, "seq": s.seq, "state": s.state} for s in result.seals],
+        "warnings": list(result.warnings),
         "problem": None if problem is None else {"kind": problem.kind, "seq": problem.seq, "message": problem.message},
     }
     if problem is not None:
         if as_json:
             say_json(data)
         fail(f"audit chain broken: {problem.message}", code=1)
-    emit(data, as_json, echo_lines([f"intact: {result.events} events, {result.checkpoints} checkpoints verified"], ""))
+    sealed = [s.seq for s in result.seals if s.seq is not None]
+    head = f"; head sealed at seq {max(sealed)} in {len(sealed)} file(s)" if sealed else ""
+    lines = [f"intact: {result.events} events, {result.checkpoints} checkpoints verified{head}"]
+    emit(data, as_json, echo_lines([*lines, *(f"warning: {w}" for w in result.warnings)], ""))
+
+
+@audit.command("reseal")
+@json_option
+@server_command()
+def audit_reseal(session: Session, actor: Principal, as_json: bool) -> None:
+    """After restoring the database on purpose: record the restore in the log and seal its head over the
+    newer seals that contradict it."""
+    event = accept_restore(session, actor)
+    emit(
+        event_json(event),
+        as_json,
+        echo_lines([f"restore recorded at seq {event.seq}: the seals name the restored chain's head from now on"], ""),
+    )
 
 
 @audit.command("checkpoint")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,22 +16,30 @@ from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from ..auth import Permission, Principal, authorize, permits
-from ..db import after_commit, utcnow
+from ..db import after_commit, before_commit, utcnow
 from ..errors import Invalid
-from ..installation import installation
+from ..installation import Installation, installation
 from ..keys import Keyring, key_id, load_public_pem
 from .chain import (
     GENESIS,
+    SEAL_BEHIND,
     ChainedEvent,
     Checkpoint,
     Problem,
+    Seal,
     chain_hash,
+    check_seal,
     checkpoint_signature_valid,
     event_content,
+    make_seal,
+    seal_contradicts,
     sign_checkpoint,
     verify_chain,
 )
 from .models import AuditCheckpoint, AuditEvent
+from .seal import SEAL_FILE, SealUnreadable, advance_seal, read_seal
+
+log = logging.getLogger(__name__)
 
 # Any constant works; it names the one advisory lock that serialises appends on PostgreSQL.
 AUDIT_LOCK_KEY = 0x5D17_A0D1
@@ -38,6 +47,8 @@ AUDIT_LOCK_KEY = 0x5D17_A0D1
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_FILE_KIND = "sdl-tracker audit checkpoint"
 CHECKPOINT_KEEP_FILE = "audit-checkpoint.json"
+# The name under which a transaction that appended events seals the head it leaves (db.before_commit).
+SEAL_ON_COMMIT = "sdl_tracker.audit.seal_head"
 
 
 def session_keys(session: Session) -> Keyring:
@@ -99,6 +110,7 @@ def record(
     event.hash = chain_hash(keys.audit_hmac_key, event_content(_as_chained(event)), prev_hash)
     session.add(event)
     session.flush()
+    seal_head_on_commit(session)
     if event.seq % CHECKPOINT_EVERY == 0:
         _sign_head(session, keys, event.seq, event.hash, created_by="automatic")
     return event
@@ -123,6 +135,7 @@ def seal_unchained(session: Session) -> int:
         event.prev_hash = before or GENESIS
         event.hash = chain_hash(keys.audit_hmac_key, event_content(_as_chained(event)), event.prev_hash)
         session.flush()
+    seal_head_on_commit(session)
     return len(unsealed)
 
 
@@ -182,6 +195,124 @@ def _keep_in_data_dir(keys: Keyring, document: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+@dataclass(frozen=True)
+class SealPlace:
+    """A file the chain head is sealed in, and how messages name it."""
+
+    path: Path
+    label: str
+
+
+def seal_places(found: Installation) -> list[SealPlace]:
+    """Where the installation seals the chain head: the data directory, and the witness if one is set."""
+    path = found.data_dir / SEAL_FILE
+    places = [SealPlace(path, f"the data directory's seal ({path})")]
+    if found.audit_witness is not None:
+        places.append(witness_place(found.audit_witness))
+    return places
+
+
+def witness_place(path: Path) -> SealPlace:
+    """A witness file, named as such."""
+    return SealPlace(path, f"the witness ({path})")
+
+
+def seal_head_on_commit(session: Session) -> None:
+    """Seal the head this transaction leaves once it commits (every commit that appends events does)."""
+    before_commit(session, SEAL_ON_COMMIT, lambda: _prepare_seal(session))
+
+
+def _hash_at(session: Session, seq: int) -> str | None:
+    return session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
+
+
+def _read_place(place: SealPlace) -> Seal | Problem | None:
+    """The seal kept at `place` (None: no file), or the problem that its file holds no seal."""
+    try:
+        return read_seal(place.path)
+    except SealUnreadable as exc:
+        return Problem("seal-forged", None, f"{place.label} holds no seal: {exc}")
+
+
+def _judge(
+    found: Seal | Problem | None, key: bytes, place: SealPlace, last_seq: int, hash_at: Callable[[int], str | None]
+) -> Problem | None:
+    """What the seal read from `place` says of a chain whose newest event is `last_seq`."""
+    if isinstance(found, Problem):
+        return found
+    return check_seal(key, found, last_seq, hash_at, place.label)
+
+
+def _judge_in_session(session: Session, key: bytes, place: SealPlace, last_seq: int) -> Problem | None:
+    """What the seal at `place` says of the chain as this session sees it."""
+    return _judge(_read_place(place), key, place, last_seq, lambda seq: _hash_at(session, seq))
+
+
+def _prepare_seal(session: Session, *, replace: bool = False) -> None:
+    """Inside the committing transaction: the head to seal, and the places whose seal this chain extends."""
+    found = installation(session)
+    key = found.keys.audit_hmac_key
+    # No autoflush: events are flushed as they are recorded, and the commit's own flush must be the one
+    # that raises whatever the caller's pending rows break (a door tells a duplicate from a failure).
+    with session.no_autoflush:
+        seq, head_hash = _head(session)
+        if seq == 0:
+            return
+        places = []
+        for place in seal_places(found):
+            problem = _judge_in_session(session, key, place, seq)
+            if replace or (problem is not None and not seal_contradicts(problem)):
+                places.append(place)
+            elif problem is not None:
+                # Moving this seal on would bury the evidence: it stays until an administrator
+                # accepts a deliberate restore (`audit reseal`).
+                log.error("audit log tampering: %s; that seal is kept and not moved", problem.message)
+    if places:
+        seal = make_seal(key, seq, head_hash, found.now().isoformat())
+        # Written once committed, never inside the write transaction; a failed write is logged there.
+        after_commit(session, lambda: _write_seals(key, places, seal, replace=replace))
+
+
+def _write_seals(key: bytes, places: list[SealPlace], seal: Seal, *, replace: bool) -> None:
+    for place in places:
+        try:
+            advance_seal(place.path, key, seal, replace=replace)
+        except OSError as exc:
+            log.error(
+                "the audit chain's head (seq %d) could not be sealed in %s: %s; until a later commit seals it, "
+                "`sdl-tracker audit verify` reports that seal behind and deleting those events would go unnoticed",
+                seal.seq,
+                place.label,
+                exc,
+            )
+
+
+def accept_restore(session: Session, actor: Principal) -> AuditEvent:
+    """After restoring the database on purpose: record the restore and seal its head over the newer seals
+    (administrators); refused when every seal agrees with the database."""
+    authorize(actor, Permission.USERS_MANAGE)
+    found = installation(session)
+    serialise_appends(session)
+    seq, _hash = _head(session)
+    contradicted = []
+    for place in seal_places(found):
+        problem = _judge_in_session(session, found.keys.audit_hmac_key, place, seq)
+        if problem is not None and seal_contradicts(problem):
+            contradicted.append({"place": str(place.path), "kind": problem.kind, "message": problem.message})
+    if not contradicted:
+        raise Invalid("nothing to accept: no seal contradicts the database")
+    # Asked for first, so the seal of this event's commit replaces the contradicted seals.
+    before_commit(session, SEAL_ON_COMMIT, lambda: _prepare_seal(session, replace=True))
+    return record(
+        session,
+        actor,
+        "audit:seal:reset",
+        target_type="audit",
+        target_id="head",
+        details={"restored_head_seq": seq, "contradicted": contradicted},
+    )
+
+
 def create_checkpoint(session: Session, actor: Principal) -> AuditCheckpoint:
     """Sign the current chain head now (administrators); the checkpoint is itself audited."""
     authorize(actor, Permission.USERS_MANAGE)
@@ -234,18 +365,39 @@ def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
 
 
 @dataclass(frozen=True)
+class SealState:
+    """One place's sealed head as verification found it."""
+
+    place: str  # the file
+    seq: int | None  # None: no readable seal
+    state: str  # "agrees", or the kind of problem (SEAL_BEHIND is only a warning)
+
+
+@dataclass(frozen=True)
 class Verification:
-    """The result of walking the chain."""
+    """The result of walking the chain and comparing its head with the seals."""
 
     events: int
     checkpoints: int
     problem: Problem | None
+    seals: tuple[SealState, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
-def verify(session: Session, actor: Principal, extra_checkpoints: tuple[Checkpoint, ...] = ()) -> Verification:
-    """Walk the whole chain with the installation's key and check every checkpoint against it."""
+def verify(
+    session: Session,
+    actor: Principal,
+    extra_checkpoints: tuple[Checkpoint, ...] = (),
+    witnesses: tuple[Path, ...] = (),
+) -> Verification:
+    """Walk the whole chain with the installation's key, check every checkpoint against it, and its head
+    against the sealed heads (the data directory's, the configured witness and `witnesses`)."""
     authorize(actor, Permission.USERS_MANAGE)
     keys = session_keys(session)
+    places = seal_places(installation(session))
+    places += [witness_place(path) for path in witnesses if path not in {place.path for place in places}]
+    # Seals first: a commit sealed while the events are read is then among the events read.
+    sealed = {place.path: _read_place(place) for place in places}
     events = [e.chained() for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     stored = [
         Checkpoint(c.seq, c.head_hash, c.created_at, c.signature, c.key_id)
@@ -260,7 +412,19 @@ def verify(session: Session, actor: Principal, extra_checkpoints: tuple[Checkpoi
             return Verification(events=len(events), checkpoints=len(stored), problem=unreadable)
     checkpoints = (*stored, *extra_checkpoints)
     problem = verify_chain(events, keys.audit_hmac_key, keys.public_key, checkpoints, every=CHECKPOINT_EVERY)
-    return Verification(events=len(events), checkpoints=len(checkpoints), problem=problem)
+    by_seq = {e.seq: e.hash for e in events}
+    last_seq = max(by_seq, default=0)
+    states, warnings = [], []
+    for place in places:
+        found = sealed[place.path]
+        verdict = _judge(found, keys.audit_hmac_key, place, last_seq, by_seq.get)
+        seq = found.seq if isinstance(found, Seal) else None
+        states.append(SealState(str(place.path), seq, "agrees" if verdict is None else verdict.kind))
+        if verdict is not None and verdict.kind == SEAL_BEHIND:
+            warnings.append(verdict.message)
+        elif problem is None:
+            problem = verdict
+    return Verification(len(events), len(checkpoints), problem, tuple(states), tuple(warnings))
 
 
 @dataclass(frozen=True)

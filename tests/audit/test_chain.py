@@ -11,9 +11,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sdl_tracker.audit.chain import (
     GENESIS,
     ChainedEvent,
+    Seal,
     chain_hash,
+    check_seal,
     checkpoint_signature_valid,
     event_content,
+    make_seal,
     sign_checkpoint,
     verify_chain,
 )
@@ -117,3 +120,38 @@ def test_a_deleted_automatic_checkpoint_is_missed() -> None:
     assert verify_chain(events, KEY, SIGNER.public_key(), every_five, every=5) is None
     problem = verify_chain(events, KEY, SIGNER.public_key(), every_five[1:], every=5)
     assert problem is not None and (problem.kind, problem.seq) == ("checkpoint", 5)
+
+
+def seal_kind(events: list[ChainedEvent], seal: Seal | None) -> tuple[str, int | None] | None:
+    by_seq = {e.seq: e.hash for e in events}
+    problem = check_seal(KEY, seal, max(by_seq, default=0), by_seq.get, "the seal")
+    return None if problem is None else (problem.kind, problem.seq)
+
+
+def test_a_sealed_head_names_each_way_of_losing_the_newest_events() -> None:
+    events = build(10)
+    seal = make_seal(KEY, 10, events[-1].hash, T0.isoformat())
+    assert seal_kind(events, seal) is None
+    assert seal_kind(events[:7], seal) == ("tail-deleted", 8)
+    assert seal_kind([], seal) == ("truncated", 1)
+    # An earlier copy written on since: seq 10 exists again, but it is another event.
+    rewritten = [*events[:7], *(dataclasses.replace(e, hash=f"{e.seq:064x}") for e in build(12)[7:])]
+    assert seal_kind(rewritten, seal) == ("rolled-back", 10)
+
+
+def test_a_seal_must_be_made_with_the_installation_key() -> None:
+    events = build(10)
+    seal = make_seal(KEY, 10, events[-1].hash, T0.isoformat())
+    assert seal_kind(events, dataclasses.replace(seal, seq=7, head_hash=events[6].hash)) == ("seal-forged", 7)
+    assert seal_kind(events, make_seal(b"attacker" * 4, 10, events[-1].hash, T0.isoformat())) == ("seal-forged", 10)
+
+
+def test_a_missing_seal_matters_only_when_there_are_events() -> None:
+    assert seal_kind([], None) is None
+    assert seal_kind(build(3), None) == ("unsealed", None)
+
+
+def test_a_seal_behind_the_log_is_its_own_kind() -> None:
+    """Events committed after the last seal was written (a crash in between): a warning for verify."""
+    events = build(10)
+    assert seal_kind(events, make_seal(KEY, 8, events[7].hash, T0.isoformat())) == ("seal-behind", 9)
