@@ -560,8 +560,9 @@ def test_claims_doors(app: Flask, api: ApiClient, session: Session, tmp_path: Pa
 
 
 def test_claims_rest_only_on_evidence_for_their_release_that_is_still_valid(session: Session) -> None:
-    from datetime import date, timedelta
+    from datetime import timedelta
 
+    from sdl_tracker.db import utcnow
     from sdl_tracker.evidence.services import revise_evidence
 
     product = make_product(session, target_sl=LEVEL_1)
@@ -574,13 +575,12 @@ def test_claims_rest_only_on_evidence_for_their_release_that_is_still_valid(sess
         )
     set_claim(session, officer, old.id, "CR 5.1", ClaimInput("implemented", "supplier_test", evidence_ids=[only_old]))
     assert vector_report(session, officer, product.id, old.id).achieved["FR5"] >= 1
+    today = utcnow().date()  # the product's today (UTC), not the local date, which may be a day ahead
     revise_evidence(
         session,
         OPERATOR,
         only_old,
-        data=EvidenceInput(
-            review_due=date.today() - timedelta(days=1), effective_date=date.today() - timedelta(days=10)
-        ),
+        data=EvidenceInput(review_due=today - timedelta(days=1), effective_date=today - timedelta(days=10)),
     )
     review_evidence(session, officer, only_old, accept=True)
     report = vector_report(session, officer, product.id, old.id)
@@ -589,12 +589,13 @@ def test_claims_rest_only_on_evidence_for_their_release_that_is_still_valid(sess
 
 
 def test_a_released_release_is_judged_on_its_release_date(session: Session) -> None:
-    from datetime import date, timedelta
+    from datetime import timedelta
 
+    from sdl_tracker.db import utcnow
     from sdl_tracker.evidence.services import revise_evidence
 
     product = make_product(session, target_sl=LEVEL_1)
-    shipped_on = date.today() - timedelta(days=30)
+    shipped_on = utcnow().date() - timedelta(days=30)
     release = make_release(session, product, "1.0", status="released", release_date=shipped_on)
     officer = member(session, product, "security_officer")
     report_id = accepted_evidence(session, product, officer, ["CR 5.1"], versions=["1.0"])

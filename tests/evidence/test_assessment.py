@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.cli import cli
+from sdl_tracker.db import utcnow
 from sdl_tracker.errors import Forbidden, Invalid
 from sdl_tracker.evidence.assessment import coverage, current_maturity, organisation_maturity, record_maturity
 from sdl_tracker.evidence.coverage import CoverageState
@@ -23,8 +24,6 @@ from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping, withdr
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.products.models import Product
 from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, member, recorded_on
-
-TODAY = date(2026, 12, 4)
 
 
 def _file() -> Upload:
@@ -53,8 +52,9 @@ def _accepted(
     return evidence.id
 
 
-def _cells(session: Session, actor: Principal, product: Product, release=None, today=TODAY):  # type: ignore[no-untyped-def]
-    return {c.ref: c for c in coverage(session, actor, product.id, release, today=today).cells}
+def _cells(session: Session, actor: Principal, product: Product, release=None):  # type: ignore[no-untyped-def]
+    """The coverage cells as of the real today: the records these tests make are made now."""
+    return {c.ref: c for c in coverage(session, actor, product.id, release).cells}
 
 
 def test_a_release_needs_its_process_and_its_own_records(session: Session) -> None:
@@ -96,10 +96,11 @@ def test_a_released_release_is_judged_on_its_release_date_with_today_beside(sess
         session, dev, officer, product, "threat-model", ["SR-2"], release_versions=["1.0"],
         effective_date=date(2026, 2, 1), details={"threats_total": 3, "next_review_due": "2026-06-01"},
     )  # fmt: skip
-    result = coverage(session, officer, product.id, release, today=TODAY)
+    today = utcnow().date()
+    result = coverage(session, officer, product.id, release, today=today)
     judged = {c.ref: c for c in result.judged.cells}
     assert result.judged.as_of == date(2026, 3, 1) and judged["SR-2"].met
-    assert result.current is not None and result.current.as_of == TODAY
+    assert result.current is not None and result.current.as_of == today
     assert {c.ref: c for c in result.current.cells}["SR-2"].state is CoverageState.EXPIRED
 
 
@@ -135,7 +136,7 @@ def test_tester_independence_through_every_door(app: Flask, api: ApiClient, sess
     assert bad.status_code == 422 and "test evidence" in bad.get_data(as_text=True)
     review_evidence(session, officer, body["id"], accept=True)
     session.commit()
-    svv4 = _cells(session, officer, product, None, TODAY)["SVV-4"]
+    svv4 = _cells(session, officer, product)["SVV-4"]
     assert svv4.records.state is CoverageState.INSUFFICIENT and "below the minimum" in svv4.records.notes[0]
     runner = app.test_cli_runner()
     edited = runner.invoke(
@@ -225,18 +226,19 @@ def test_maturity_is_the_organisations_and_bounded_by_evidence(app: Flask, api: 
     dev = member(session, product, "developer", email="dev@example.com")
     elsewhere = member(session, other, "security_officer", email="q@example.com")
     session.commit()
+    today = utcnow().date()
     with pytest.raises(Invalid) as refused:
-        record_maturity(session, officer, practice="SD", level=2, rationale="we design", assessed_on=TODAY)
+        record_maturity(session, officer, practice="SD", level=2, rationale="we design", assessed_on=today)
     message = refused.value.errors[0].message
     assert refused.value.errors[0].field == "level" and "at most ML1" in message and "SD-1" in message
     assert session.scalar(select(func.count()).select_from(PracticeMaturity)) == 0
     with pytest.raises(Forbidden):
-        record_maturity(session, dev, practice="SD", level=1, rationale="x", assessed_on=TODAY)
+        record_maturity(session, dev, practice="SD", level=1, rationale="x", assessed_on=today)
     _accepted(session, OPERATOR, officer, None, "process-document", ["SD-1", "SD-2", "SD-3", "SD-4"])
-    record_maturity(session, elsewhere, practice="SD", level=2, rationale="documented", assessed_on=TODAY)
+    record_maturity(session, elsewhere, practice="SD", level=2, rationale="documented", assessed_on=today)
     assert current_maturity(session)["SD"].level == 2 and current_maturity(session)["SD"].product_id is None
     with pytest.raises(Invalid) as refused:
-        record_maturity(session, officer, practice="SD", level=3, rationale="practised", assessed_on=TODAY)
+        record_maturity(session, officer, practice="SD", level=3, rationale="practised", assessed_on=today)
     assert "ML3 needs accepted, current records of use" in refused.value.errors[0].message
     for ref in ("SD-1", "SD-2", "SD-4"):
         _accepted(session, dev, officer, product, "design-document", [ref], details={})

@@ -14,8 +14,6 @@ from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from tests.factories import OPERATOR, make_product, make_release, member
 
-TODAY = date(2026, 12, 4)
-
 
 def _accepted(session, author, reviewer, product, kind, refs, **fields):  # type: ignore[no-untyped-def]
     evidence = create_evidence(
@@ -40,7 +38,7 @@ def test_one_psirt_fix_is_not_the_record_of_receiving_assessing_and_disclosing(s
     dm = ["DM-1", "DM-2", "DM-3", "DM-4", "DM-5"]
     _accepted(session, OPERATOR, officer, None, "process-document", dm)
     _accepted(session, dev, officer, product, "psirt-fix", dm, details={"case": "PSIRT-1", "change": "abc1234"})
-    cells = {c.ref: c for c in coverage(session, officer, product.id, None, today=TODAY).cells}
+    cells = {c.ref: c for c in coverage(session, officer, product.id, None).cells}  # as of now, when they were made
     met = [ref for ref in dm if cells[ref].records.met]
     assert met == ["DM-4"], f"one fix record is taken as the records of {met}"
 
@@ -51,11 +49,13 @@ def test_a_scoping_out_accepted_after_shipping_does_not_shrink_the_shipped_figur
     product = make_product(session)
     release = make_release(session, product, "1.0", status="released", release_date=date(2026, 3, 1))
     first, second = member(session, product, "security_officer"), member(session, product, "security_officer")
-    before = coverage(session, first, product.id, release, today=TODAY).judged
+    before = coverage(session, first, product.id, release).judged
     row = propose_scoping(session, first, product.id, requirement="SM-10", justification="No suppliers")
     accept_scoping(session, second, row.id)  # accepted now, long after 2026-03-01
-    after = coverage(session, first, product.id, release, today=TODAY).judged
+    result = coverage(session, first, product.id, release)
+    after = result.judged
     assert after.as_of == date(2026, 3, 1)
+    assert result.current is not None and result.current.total == before.total - 1  # today's view does see it
     cell = next(c for c in after.cells if c.ref == "SM-10")
     assert (after.total, cell.state.value) == (before.total, "none"), "scoped out on the release date by a later act"
 
