@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event, select
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
@@ -82,6 +82,15 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
 def short_text(length: int = 200) -> String:
     """A bounded string column."""
     return String(length)
+
+
+def lock_row(session: Session, key: InstrumentedAttribute[int], value: int) -> bool:
+    """Lock the row whose `key` is `value` until the transaction ends (whether it exists), so writers
+    that decide on what hangs below it (a release's SBOMs, a product's release versions) go one at a
+    time, each seeing what the one before committed. FOR NO KEY UPDATE leaves rows that merely refer
+    to it free to be inserted meanwhile. SQLite has no row locks and needs none: BEGIN IMMEDIATE
+    already serialises its writers."""
+    return session.execute(select(key).where(key == value).with_for_update(key_share=True)).first() is not None
 
 
 # Execution option that marks a read-only unit of work, so SQLite need not take the write lock.

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..blobs import session_blobs, store_blob
-from ..db import utcnow
+from ..db import lock_row, utcnow
 from ..errors import FieldError, Invalid, NotFound
 from ..evidence.links import known_requirement_refs
 from ..evidence.models import Evidence, EvidenceKind
@@ -248,6 +248,12 @@ def open_original(session: Session, actor: Principal, sbom_id: int) -> tuple[Sbo
     return sbom, session_blobs(session).open_verified(sbom.sha256)
 
 
+def lock_release_sboms(session: Session, release_id: int) -> bool:
+    """Hold the release's SBOM decisions (which import stages or publishes the same bytes, which SBOM is
+    primary) until this transaction ends, so concurrent ones take turns; whether the release exists."""
+    return lock_row(session, Release.id, release_id)
+
+
 def _clear_primary(session: Session, release_id: int) -> None:
     # Flushed before another SBOM becomes primary: the partial unique index allows one at a time.
     session.execute(update(Sbom).where(Sbom.release_id == release_id).values(is_primary=False))
@@ -258,6 +264,8 @@ def set_primary(session: Session, actor: Principal, sbom_id: int) -> Sbom:
     """Make this SBOM its release's primary one."""
     sbom = get_sbom(session, actor, sbom_id)
     authorize_upload_sbom(actor, sbom.product_id)
+    lock_release_sboms(session, sbom.release_id)
+    session.refresh(sbom)  # as it stands now that no other choice of the release's primary can interleave
     if sbom.is_primary:
         return sbom
     _clear_primary(session, sbom.release_id)
