@@ -330,23 +330,34 @@ def list_users(session: Session, actor: Principal) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
 
 
-def _active_admins(session: Session) -> int:
-    return session.scalar(select(func.count(User.id)).where(User.is_admin.is_(True), User.disabled.is_(False))) or 0
+def _lock_active_admins(session: Session) -> list[int]:
+    """The active administrators' ids, their rows locked until the transaction ends (in id order, so two
+    callers never deadlock): a concurrent revocation or disabling waits here, then counts what this one left."""
+    query = select(User.id).where(User.is_admin.is_(True), User.disabled.is_(False)).order_by(User.id)
+    return list(session.scalars(query.with_for_update(key_share=True)))
 
 
-def _guard_last_admin(session: Session, user: User) -> None:
-    if user.is_admin and not user.disabled and _active_admins(session) <= 1:
+def _user_losing_rights(session: Session, actor: Principal, email: str) -> User:
+    """The user about to be disabled or lose administrator rights, once the administrators are locked;
+    Forbidden when the actor lost their own rights meanwhile, Conflict for the last active administrator."""
+    admins = _lock_active_admins(session)
+    if actor.user_id is not None and actor.user_id not in admins:
+        # Revoked or disabled by another administrator since this request began: it acts no more.
+        raise Forbidden("you are no longer an active administrator")
+    user = get_user_by_email(session, email)
+    session.refresh(user)  # as it stands now: another administrator's change may have moved it since it was read
+    if admins == [user.id]:
         raise Conflict(f"{user.email} is the last active administrator; make someone else an administrator first")
+    return user
 
 
 def set_disabled(session: Session, actor: Principal, email: str, *, disabled: bool) -> User:
     """Disable a user (every session ends at once) or enable them again (administrators)."""
     authorize_manage_users(actor)
-    user = get_user_by_email(session, email)
+    user = _user_losing_rights(session, actor, email) if disabled else get_user_by_email(session, email)
     if user.disabled == disabled:
         return user
     if disabled:
-        _guard_last_admin(session, user)
         user.session_epoch += 1
     user.disabled = disabled
     record(
@@ -363,11 +374,10 @@ def set_disabled(session: Session, actor: Principal, email: str, *, disabled: bo
 def set_admin(session: Session, actor: Principal, email: str, *, is_admin: bool) -> User:
     """Grant or revoke administrator rights (administrators); the last active administrator stays."""
     authorize_manage_users(actor)
-    user = get_user_by_email(session, email)
+    user = get_user_by_email(session, email) if is_admin else _user_losing_rights(session, actor, email)
     if user.is_admin == is_admin:
         return user
     if not is_admin:
-        _guard_last_admin(session, user)
         user.session_epoch += 1  # rights shrink: sessions built on the old ones end
     user.is_admin = is_admin
     record(
