@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..catalog.services import current_editions, find_edition
+from ..db import lock_row
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from . import signals
 from .fields import enum_value, product_fields, target_or_errors
@@ -311,6 +312,9 @@ def create_release(
     """Add a release to a product; later features react through `signals.release_created`."""
     product = get_product(session, actor, product_id)
     authorize_manage_releases(actor, product)
+    # Twins by version semantics (1.0, 1.0.0) are different strings that no UNIQUE constraint sees: the
+    # product's releases are added one at a time, each checked against those the one before committed.
+    lock_row(session, Product.id, product.id)
     errors: list[FieldError] = []
     problem = version_problem(version)
     if problem:
