@@ -11,7 +11,7 @@ from ..audit.services import record
 from ..auth import Permission, Principal, authorize, authorize_second_person, permits
 from ..catalog.models import CatalogEdition, Requirement
 from ..catalog.rules import STANDARD_4_1, ItemKind
-from ..db import utcnow
+from ..db import lock_row, locked, utcnow
 from ..errors import FieldError, Invalid, NotFound
 from ..products.models import Product
 from ..products.services import authorize_manage_product, get_product
@@ -102,6 +102,7 @@ def propose_scoping(
         errors.append(FieldError("justification", f"a justification of 1-{MAX_JUSTIFICATION:,} characters is required"))
     if errors:
         raise Invalid("the requirement was not scoped out", errors=errors)
+    lock_row(session, Product.id, product.id)  # one active scoping-out per requirement, however many propose it
     if ref in active_scoping(session, product.id):
         raise Invalid.field("requirement", f"{ref} is already scoped out of {product.name} (withdraw that first)")
     row = RequirementScoping(
@@ -153,7 +154,7 @@ def may_accept_scoping(actor: Principal, row: RequirementScoping) -> bool:
 
 def accept_scoping(session: Session, actor: Principal, scoping_id: int) -> RequirementScoping:
     """Accept a proposed scoping-out: the requirement leaves the product's denominator."""
-    row = get_scoping(session, actor, scoping_id)
+    row = locked(session, get_scoping(session, actor, scoping_id))  # an acceptance and a withdrawal take turns
     authorize_accept_scoping(actor, row)
     row.state, row.accepted_by, row.accepted_at = ScopingState.ACCEPTED, actor.label, utcnow()
     record(
@@ -170,7 +171,7 @@ def accept_scoping(session: Session, actor: Principal, scoping_id: int) -> Requi
 
 def withdraw_scoping(session: Session, actor: Principal, scoping_id: int, *, reason: str) -> RequirementScoping:
     """Withdraw a scoping-out (proposed or accepted): the requirement counts again."""
-    row = get_scoping(session, actor, scoping_id)
+    row = locked(session, get_scoping(session, actor, scoping_id))  # an acceptance and a withdrawal take turns
     product = get_product(session, actor, row.product_id)
     authorize_scope(actor, product)
     if row.state is ScopingState.WITHDRAWN:
