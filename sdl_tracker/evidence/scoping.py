@@ -218,6 +218,13 @@ def list_review_intervals(session: Session, actor: Principal, product_id: int) -
     ]
 
 
+def _interval_to_change(session: Session, product_id: int, kind: EvidenceKind) -> ProductReviewInterval | None:
+    """The product's own interval for the kind as the change before this one left it: the product's interval
+    changes take turns (its row is locked), so two at once neither insert the row twice nor audit a stale value."""
+    lock_row(session, Product.id, product_id)
+    return session.get(ProductReviewInterval, (product_id, kind), populate_existing=True)
+
+
 def set_review_interval(
     session: Session, actor: Principal, product_id: int, *, kind: str, months: int | None
 ) -> ReviewInterval:
@@ -227,7 +234,7 @@ def set_review_interval(
     evidence_kind = parse_kind(kind)
     if months is not None and not 1 <= months <= MAX_MONTHS:
         raise Invalid.field("months", f"a review interval is 1-{MAX_MONTHS} months, or none")
-    row = session.get(ProductReviewInterval, (product.id, evidence_kind))
+    row = _interval_to_change(session, product.id, evidence_kind)
     before = row.months if row is not None else DEFAULT_REVIEW_MONTHS.get(evidence_kind)
     if row is None:
         row = ProductReviewInterval(product_id=product.id, kind=evidence_kind)
@@ -251,7 +258,7 @@ def reset_review_interval(session: Session, actor: Principal, product_id: int, *
     product = get_product(session, actor, product_id)
     authorize_manage_product(actor, product)
     evidence_kind = parse_kind(kind)
-    row = session.get(ProductReviewInterval, (product.id, evidence_kind))
+    row = _interval_to_change(session, product.id, evidence_kind)
     default = DEFAULT_REVIEW_MONTHS.get(evidence_kind)
     if row is not None:
         before = row.months

@@ -64,14 +64,14 @@ def may_manage_releases(actor: Principal, product: Product) -> bool:
     return permits(authorize_manage_releases, actor, product)
 
 
-def flush_or_conflict(session: Session, message: str) -> None:
+def flush_or_conflict(session: Session, message: str, *, errors: list[FieldError] | None = None) -> None:
     """Flush, turning a UNIQUE violation into Conflict(message)."""
     # The pre-checks catch duplicates; this catches the race between two concurrent writers.
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise Conflict(message) from None
+        raise Conflict(message, errors=errors) from None
 
 
 def _product_summary(product: Product) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from ..errors import FieldError, Invalid, NotFound
 from ..evidence.links import known_requirement_refs
 from ..evidence.models import Evidence, EvidenceKind
 from ..evidence.services import EvidenceInput, Upload, create_evidence
-from ..products.models import Release
+from ..products.models import Product, Release
 from ..products.services import authorize_manage_product, get_product, get_release
 from . import document
 from .models import Sbom, SbomComponent, SbomDependency, SbomPolicy, SbomState
@@ -286,7 +286,8 @@ def set_primary(session: Session, actor: Principal, sbom_id: int) -> Sbom:
 def set_policy(session: Session, actor: Principal, product_id: int, *, strict: bool) -> SbomPolicy:
     """Whether the product refuses SBOMs with format-only violations."""
     authorize_manage_product(actor, get_product(session, actor, product_id))
-    policy = session.get(SbomPolicy, product_id)
+    lock_row(session, Product.id, product_id)  # two first settings at once: the second finds the first's row
+    policy = session.get(SbomPolicy, product_id, populate_existing=True)
     if policy is None:
         policy = SbomPolicy(product_id=product_id, strict=strict, updated_by=actor.label)
         session.add(policy)

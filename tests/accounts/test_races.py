@@ -1,21 +1,23 @@
-"""Administrators acting on each other at the same instant: at least one active administrator always stays."""
+"""Accounts changed from several places at the same instant: one active administrator stays, nothing is added twice."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from sdl_tracker.accounts.models import User
-from sdl_tracker.accounts.services import get_user_by_email, principal_for, set_admin, set_disabled
+from sdl_tracker.accounts.models import Membership, User
+from sdl_tracker.accounts.services import add_member, get_user_by_email, principal_for, set_admin, set_disabled
 from sdl_tracker.app_access import app_db
+from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.db import Database
-from sdl_tracker.errors import Forbidden
+from sdl_tracker.errors import Conflict, Forbidden
 from tests.concurrency import at_once
-from tests.factories import OPERATOR, make_user
+from tests.factories import OPERATOR, make_product, make_user
 
 pytestmark = pytest.mark.db
 
@@ -58,3 +60,33 @@ def test_two_administrators_revoking_or_disabling_each_other_at_once_leave_one(s
         refused = [a for a in answers if isinstance(a, Forbidden)]
         assert answers.count("done") == 1 and len(refused) == 1, answers
         assert refused[0].message == "you are no longer an active administrator"
+
+
+def test_one_user_or_membership_added_from_several_places_at_once_is_added_once(shared_app: Flask) -> None:
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        product_id = make_product(session, "PLC").id
+
+    def create() -> int:
+        with database.unit_of_work() as session:
+            return make_user(session, "dev@example.com").id
+
+    def add(role: str) -> str:
+        with database.unit_of_work() as session:
+            return add_member(session, OPERATOR, product_id, email="dev@example.com", role=role).role.value
+
+    created = at_once([create] * 4)
+    assert len([a for a in created if isinstance(a, int)]) == 1, created
+    refused = [a for a in created if isinstance(a, Conflict)]
+    assert len(refused) == 3 and all(c.message == "a user dev@example.com already exists" for c in refused)
+    roles = ["developer", "auditor", "security_officer", "developer"]
+    assert sorted(at_once([partial(add, role) for role in roles]), key=str) == sorted(roles)  # no 500 among them
+    with database.unit_of_work(read_only=True) as session:
+        stored = session.scalars(select(Membership)).all()
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.like("accounts:membership:%")).order_by(AuditEvent.seq)
+        ).all()
+    assert len(stored) == 1 and stored[0].role.value == events[-1].details["role"]
+    assert [e.action for e in events] == ["accounts:membership:create"] + ["accounts:membership:update"] * 3
+    # Each change names the role the one before it left.
+    assert [e.details["old_role"] for e in events[1:]] == [e.details["role"] for e in events[:-1]]

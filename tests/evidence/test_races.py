@@ -14,12 +14,12 @@ from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.db import Database
 from sdl_tracker.errors import Invalid
-from sdl_tracker.evidence.models import Evidence, RequirementScoping, ScopingState
+from sdl_tracker.evidence.models import Evidence, ProductReviewInterval, RequirementScoping, ScopingState
 from sdl_tracker.evidence.review import review_evidence
-from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping, withdraw_scoping
+from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping, set_review_interval, withdraw_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from tests.concurrency import at_once
-from tests.factories import make_product, member
+from tests.factories import OPERATOR, make_product, member
 
 pytestmark = pytest.mark.db
 
@@ -109,3 +109,23 @@ def test_scoping_outs_proposed_accepted_and_withdrawn_at_once_stay_one_and_consi
                 isinstance(answers[0], Invalid) and "only a proposed" in answers[0].message
             )
             assert (row.accepted_at is not None) == (answers[0] == "accepted")
+
+
+def test_a_review_interval_set_from_several_places_at_once_is_stored_once(shared_app: Flask) -> None:
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        product_id = make_product(session, "PLC").id
+
+    def set_months(months: int) -> int | None:
+        with database.unit_of_work() as session:
+            return set_review_interval(session, OPERATOR, product_id, kind="penetration-test", months=months).months
+
+    assert sorted(at_once([partial(set_months, m) for m in (6, 9, 12, 18)]), key=str) == [12, 18, 6, 9]  # no 500
+    with database.unit_of_work(read_only=True) as session:
+        rows = session.scalars(select(ProductReviewInterval)).all()
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "evidence:interval:set").order_by(AuditEvent.seq)
+        ).all()
+    assert len(rows) == 1 and rows[0].months == events[-1].details["months"]
+    # Each change names the interval the one before it left.
+    assert [e.details["before"] for e in events[1:]] == [e.details["months"] for e in events[:-1]]

@@ -18,7 +18,8 @@ from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.blobs import Blob
 from sdl_tracker.evidence.models import Evidence
 from sdl_tracker.jobs.models import Job
-from sdl_tracker.sboms.models import Sbom, SbomComponent, SbomState
+from sdl_tracker.sboms.models import Sbom, SbomComponent, SbomPolicy, SbomState
+from sdl_tracker.sboms.services import set_policy
 from tests.concurrency import at_once
 from tests.contract import contract_for
 from tests.factories import OPERATOR, make_product, make_release, member
@@ -144,3 +145,21 @@ def test_big_uploads_of_one_document_at_once_queue_one_job(shared_app: Flask) ->
         )
     assert len(jobs) == 1 and answers == [(202, jobs[0])] * 20, answers
     assert queued == 2  # the earlier release's and this one's
+
+
+def test_a_product_s_sbom_policy_set_from_several_places_at_once_is_stored_once(shared_app: Flask) -> None:
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        product_id = make_product(session, "PLC").id
+
+    def set_strict() -> bool:
+        with database.unit_of_work() as session:
+            return set_policy(session, OPERATOR, product_id, strict=True).strict
+
+    assert at_once([set_strict] * 4) == [True] * 4
+    with database.unit_of_work(read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(SbomPolicy)) == 1
+        changes = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "sbom:policy:update")
+        )
+    assert changes == 1  # the others found it strict already
