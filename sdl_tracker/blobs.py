@@ -206,7 +206,12 @@ def session_blobs(session: Session) -> BlobStore:
 
 def store_blob(session: Session, stream: IO[bytes]) -> Blob:
     """Write the bytes to the store, then record the blob in the caller's transaction."""
-    stored = session_blobs(session).put(stream)
+    return record_blob(session, session_blobs(session).put(stream))
+
+
+def record_blob(session: Session, stored: StoredFile) -> Blob:
+    """The row of a file put() wrote, added in the caller's transaction unless it exists (or another
+    transaction adds it at the same moment)."""
     blob = session.get(Blob, stored.sha256)
     if blob is None:
         try:

@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event, inspect, select
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .installation import Installation
 
 log = logging.getLogger(__name__)
+_Row = TypeVar("_Row", bound="Base")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -83,6 +84,30 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
 def short_text(length: int = 200) -> String:
     """A bounded string column."""
     return String(length)
+
+
+def lock_row(session: Session, key: InstrumentedAttribute[int], value: int) -> bool:
+    """Lock the row whose `key` is `value` until the transaction ends (whether it exists), so writers
+    that decide on what hangs below it (a release's SBOMs, a product's release versions) go one at a
+    time, each seeing what the one before committed. FOR NO KEY UPDATE leaves rows that merely refer
+    to it free to be inserted meanwhile. SQLite has no row locks and needs none: BEGIN IMMEDIATE
+    already serialises its writers."""
+    return session.execute(select(key).where(key == value).with_for_update(key_share=True)).first() is not None
+
+
+def locked(session: Session, row: _Row) -> _Row:
+    """`row` with its database row locked until the transaction ends (as lock_row) and read again, so a
+    decision made on its state (accept, withdraw) stands on what the decision before it committed, never
+    on an older copy this session loaded before the lock."""
+    state = inspect(row)
+    key = state.mapper.primary_key
+    session.execute(
+        select(*key)
+        .where(*(c == v for c, v in zip(key, state.identity or (), strict=True)))
+        .with_for_update(key_share=True)
+    )
+    session.refresh(row)
+    return row
 
 
 # Execution option that marks a read-only unit of work, so SQLite need not take the write lock.

@@ -143,6 +143,19 @@ def app(migrated_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def shared_app(backend: str, fresh_database_url: Any, tmp_path: Path) -> Iterator[Flask]:
+    """An app on a fresh database of its own, migrated and with the catalogs loaded, that many threads
+    may use at once: each request commits for real (nothing is rolled back; the database is dropped)."""
+    application = create_app({"DATABASE_URL": fresh_database_url(backend), "DATA_DIR": str(tmp_path / "data")})
+    database = app_db(application)
+    schema.upgrade(database)
+    with database.unit_of_work() as session:
+        load_packaged(session, Principal.operator("tests"))
+    yield application
+    database.dispose()
+
+
+@pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
     """A session inside the test's transaction."""
     db_session = app_db(app).session()

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, Role, authorize, permits
-from ..db import utcnow
+from ..db import lock_row, utcnow
 from ..errors import Conflict, FieldError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
-from ..products.services import get_product
+from ..products.models import Product
+from ..products.services import flush_or_conflict, get_product
 from .models import LoginThrottle, Membership, User
 from .rules import (
     ACCOUNT_POLICY,
@@ -84,11 +85,12 @@ def create_user(
         errors.append(FieldError("name", "at most 200 characters"))
     if errors:
         raise Invalid("the user was not created", errors=errors)
+    taken = f"a user {email} already exists"
     if session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict(f"a user {email} already exists", errors=[FieldError("email", "already exists")])
+        raise Conflict(taken, errors=[FieldError("email", "already exists")])
     user = User(email=email, name=name.strip(), password_hash=_hasher.hash(password), is_admin=is_admin)
     session.add(user)
-    session.flush()
+    flush_or_conflict(session, taken, errors=[FieldError("email", "already exists")])
     record(
         session,
         actor,
@@ -278,6 +280,14 @@ def principal_for(session: Session, user: User, *, origin: str = "") -> Principa
     )
 
 
+def _membership_to_change(session: Session, user: User, product: Product) -> Membership | None:
+    """The user's membership of the product as the change before this one left it: a product's membership
+    changes take turns (its row is locked), so none adds a second row or removes a role changed meanwhile."""
+    lock_row(session, Product.id, product.id)
+    query = select(Membership).where(Membership.user_id == user.id, Membership.product_id == product.id)
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
 def add_member(session: Session, actor: Principal, product_id: int, *, email: str, role: str) -> Membership:
     """Give a user a role in a product (administrators only); a second call changes the role."""
     authorize_manage_users(actor)
@@ -288,9 +298,7 @@ def add_member(session: Session, actor: Principal, product_id: int, *, email: st
         allowed = ", ".join(r.value for r in Role)
         raise Invalid.field("role", f"unknown role {role!r} (one of: {allowed})") from None
     user = get_user_by_email(session, email)
-    membership = session.scalar(
-        select(Membership).where(Membership.user_id == user.id, Membership.product_id == product.id)
-    )
+    membership = _membership_to_change(session, user, product)
     old = membership.role.value if membership else None
     if membership is None:
         membership = Membership(user_id=user.id, product_id=product.id, role=member_role)
@@ -330,23 +338,34 @@ def list_users(session: Session, actor: Principal) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
 
 
-def _active_admins(session: Session) -> int:
-    return session.scalar(select(func.count(User.id)).where(User.is_admin.is_(True), User.disabled.is_(False))) or 0
+def _lock_active_admins(session: Session) -> list[int]:
+    """The active administrators' ids, their rows locked until the transaction ends (in id order, so two
+    callers never deadlock): a concurrent revocation or disabling waits here, then counts what this one left."""
+    query = select(User.id).where(User.is_admin.is_(True), User.disabled.is_(False)).order_by(User.id)
+    return list(session.scalars(query.with_for_update(key_share=True)))
 
 
-def _guard_last_admin(session: Session, user: User) -> None:
-    if user.is_admin and not user.disabled and _active_admins(session) <= 1:
+def _user_losing_rights(session: Session, actor: Principal, email: str) -> User:
+    """The user about to be disabled or lose administrator rights, once the administrators are locked;
+    Forbidden when the actor lost their own rights meanwhile, Conflict for the last active administrator."""
+    admins = _lock_active_admins(session)
+    if actor.user_id is not None and actor.user_id not in admins:
+        # Revoked or disabled by another administrator since this request began: it acts no more.
+        raise Forbidden("you are no longer an active administrator")
+    user = get_user_by_email(session, email)
+    session.refresh(user)  # as it stands now: another administrator's change may have moved it since it was read
+    if admins == [user.id]:
         raise Conflict(f"{user.email} is the last active administrator; make someone else an administrator first")
+    return user
 
 
 def set_disabled(session: Session, actor: Principal, email: str, *, disabled: bool) -> User:
     """Disable a user (every session ends at once) or enable them again (administrators)."""
     authorize_manage_users(actor)
-    user = get_user_by_email(session, email)
+    user = _user_losing_rights(session, actor, email) if disabled else get_user_by_email(session, email)
     if user.disabled == disabled:
         return user
     if disabled:
-        _guard_last_admin(session, user)
         user.session_epoch += 1
     user.disabled = disabled
     record(
@@ -363,11 +382,10 @@ def set_disabled(session: Session, actor: Principal, email: str, *, disabled: bo
 def set_admin(session: Session, actor: Principal, email: str, *, is_admin: bool) -> User:
     """Grant or revoke administrator rights (administrators); the last active administrator stays."""
     authorize_manage_users(actor)
-    user = get_user_by_email(session, email)
+    user = get_user_by_email(session, email) if is_admin else _user_losing_rights(session, actor, email)
     if user.is_admin == is_admin:
         return user
     if not is_admin:
-        _guard_last_admin(session, user)
         user.session_epoch += 1  # rights shrink: sessions built on the old ones end
     user.is_admin = is_admin
     record(
@@ -414,9 +432,7 @@ def remove_member(session: Session, actor: Principal, product_id: int, *, email:
     authorize_manage_users(actor)
     product = get_product(session, actor, product_id)
     user = get_user_by_email(session, email)
-    membership = session.scalar(
-        select(Membership).where(Membership.user_id == user.id, Membership.product_id == product.id)
-    )
+    membership = _membership_to_change(session, user, product)
     if membership is None or membership.role.value != role:
         raise NotFound(f"{user.email} is not a {role} of {product.name}")
     session.delete(membership)

@@ -14,6 +14,7 @@ from ..products.models import Release
 from ..products.services import get_release
 from .models import Claim
 from .rules import ClaimStatus
+from .services import lock_release_claims
 from .terms import product_catalog, release_terms
 
 ACCEPTED_STATUSES = (ClaimStatus.NOT_APPLICABLE, ClaimStatus.COMPENSATED)
@@ -29,6 +30,14 @@ def get_claim(session: Session, actor: Principal, release_id: int, ref: str) -> 
     )
     if claim is None:
         raise NotFound(f"{release.version} has no claim for {ref}")
+    return claim
+
+
+def _decided_claim(session: Session, actor: Principal, release_id: int, ref: str) -> Claim:
+    """The claim as it stands once the release's claim decisions are ours (lock_release_claims)."""
+    claim = get_claim(session, actor, release_id, ref)
+    lock_release_claims(session, claim.release_id)
+    session.refresh(claim)  # another officer may have changed or accepted it since it was read
     return claim
 
 
@@ -65,7 +74,7 @@ def may_accept(actor: Principal, claim: Claim, release: Release) -> bool:
 
 def accept_claim(session: Session, actor: Principal, release_id: int, ref: str) -> Claim:
     """Accept a "not applicable" or "compensated" claim for its release (an officer other than its setter)."""
-    claim = get_claim(session, actor, release_id, ref)
+    claim = _decided_claim(session, actor, release_id, ref)
     release = _release(session, claim)
     _authorize_accept_now(actor, claim, release)
     catalog = product_catalog(session, release.product)
@@ -131,7 +140,7 @@ def may_confirm(actor: Principal, claim: Claim, release: Release) -> bool:
 def confirm_claim(session: Session, actor: Principal, release_id: int, ref: str) -> Claim:
     """Confirm that a claim carried forward holds for this release. "Not applicable" and "compensated"
     still need their acceptance for this release."""
-    claim = get_claim(session, actor, release_id, ref)
+    claim = _decided_claim(session, actor, release_id, ref)
     release = _release(session, claim)
     _authorize_confirm_now(actor, claim, release)
     carried, claim.carried_from = claim.carried_from, ""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
 from ..catalog.models import Requirement
-from ..db import utcnow
+from ..db import lock_row, utcnow
 from ..errors import FieldError, Invalid
 from ..evidence.models import Evidence
 from ..evidence.vocabulary import EvidenceScope
@@ -194,7 +194,9 @@ def snapshot(claim: Claim | None) -> dict[str, Any] | None:
 
 
 def _apply(session: Session, actor: Principal, release: Release, requirement: Requirement, data: ClaimInput) -> Claim:
-    claim = session.scalar(select(Claim).where(Claim.release_id == release.id, Claim.requirement_id == requirement.id))
+    query = select(Claim).where(Claim.release_id == release.id, Claim.requirement_id == requirement.id)
+    # As committed, not as this session may have loaded it before the release's lock (lock_release_claims).
+    claim = session.scalar(query.execution_options(populate_existing=True))
     old = snapshot(claim)
     if claim is None:
         claim = Claim(release_id=release.id, requirement_id=requirement.id, updated_by=actor.label)
@@ -251,10 +253,17 @@ def may_manage_claims(actor: Principal, release: Release) -> bool:
     return permits(authorize_manage_claims, actor, release)
 
 
+def lock_release_claims(session: Session, release_id: int) -> None:
+    """Hold the release's claim decisions (setting, accepting, confirming) until this transaction ends, so
+    concurrent ones take turns: an acceptance is never of a decision that another officer changed meanwhile."""
+    lock_row(session, Release.id, release_id)
+
+
 def set_claim(session: Session, actor: Principal, release_id: int, ref: str, data: ClaimInput) -> Claim:
     """Create or change the release's claim for one applicable requirement (security officers)."""
     release = get_release(session, actor, release_id)
     authorize_manage_claims(actor, release)
+    lock_release_claims(session, release.id)
     catalog = product_catalog(session, release.product)
     errors = _claim_problems(session, release, catalog, release_terms(session, release), ref, data)
     if errors:
@@ -277,6 +286,7 @@ def import_claims(
     An import sets claims; it never accepts or confirms one on anyone's behalf."""
     release = get_release(session, actor, release_id)
     authorize_manage_claims(actor, release)
+    lock_release_claims(session, release.id)
     catalog = product_catalog(session, release.product)
     terms = release_terms(session, release)
     errors: list[FieldError] = []

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, Role, authorize, authorize_second_person, permits
-from ..db import utcnow
+from ..db import locked, utcnow
 from ..errors import Forbidden, Invalid
 from .models import Evidence, EvidenceRevision, ReviewState
 from .queries import get_evidence
@@ -56,8 +56,9 @@ def review_evidence(
 ) -> EvidenceRevision:
     """Accept or reject the current revision; the reviewer is a named user other than the submitter."""
     evidence = get_evidence(session, actor, evidence_id)
+    # Reviews of one revision take turns: the second reviewer finds it decided, not still submitted.
+    revision = locked(session, evidence.current)
     _authorize_review_now(actor, evidence)
-    revision = evidence.current
     if not accept and not reason.strip():
         raise Invalid.field("reason", "a rejection needs a reason")
     if len(reason) > 5000:

@@ -11,7 +11,7 @@ from ..audit.services import record
 from ..auth import Permission, Principal, authorize, authorize_second_person, permits
 from ..catalog.models import CatalogEdition, Requirement
 from ..catalog.rules import STANDARD_4_1, ItemKind
-from ..db import utcnow
+from ..db import lock_row, locked, utcnow
 from ..errors import FieldError, Invalid, NotFound
 from ..products.models import Product
 from ..products.services import authorize_manage_product, get_product
@@ -102,6 +102,7 @@ def propose_scoping(
         errors.append(FieldError("justification", f"a justification of 1-{MAX_JUSTIFICATION:,} characters is required"))
     if errors:
         raise Invalid("the requirement was not scoped out", errors=errors)
+    lock_row(session, Product.id, product.id)  # one active scoping-out per requirement, however many propose it
     if ref in active_scoping(session, product.id):
         raise Invalid.field("requirement", f"{ref} is already scoped out of {product.name} (withdraw that first)")
     row = RequirementScoping(
@@ -153,7 +154,7 @@ def may_accept_scoping(actor: Principal, row: RequirementScoping) -> bool:
 
 def accept_scoping(session: Session, actor: Principal, scoping_id: int) -> RequirementScoping:
     """Accept a proposed scoping-out: the requirement leaves the product's denominator."""
-    row = get_scoping(session, actor, scoping_id)
+    row = locked(session, get_scoping(session, actor, scoping_id))  # an acceptance and a withdrawal take turns
     authorize_accept_scoping(actor, row)
     row.state, row.accepted_by, row.accepted_at = ScopingState.ACCEPTED, actor.label, utcnow()
     record(
@@ -170,7 +171,7 @@ def accept_scoping(session: Session, actor: Principal, scoping_id: int) -> Requi
 
 def withdraw_scoping(session: Session, actor: Principal, scoping_id: int, *, reason: str) -> RequirementScoping:
     """Withdraw a scoping-out (proposed or accepted): the requirement counts again."""
-    row = get_scoping(session, actor, scoping_id)
+    row = locked(session, get_scoping(session, actor, scoping_id))  # an acceptance and a withdrawal take turns
     product = get_product(session, actor, row.product_id)
     authorize_scope(actor, product)
     if row.state is ScopingState.WITHDRAWN:
@@ -217,6 +218,13 @@ def list_review_intervals(session: Session, actor: Principal, product_id: int) -
     ]
 
 
+def _interval_to_change(session: Session, product_id: int, kind: EvidenceKind) -> ProductReviewInterval | None:
+    """The product's own interval for the kind as the change before this one left it: the product's interval
+    changes take turns (its row is locked), so two at once neither insert the row twice nor audit a stale value."""
+    lock_row(session, Product.id, product_id)
+    return session.get(ProductReviewInterval, (product_id, kind), populate_existing=True)
+
+
 def set_review_interval(
     session: Session, actor: Principal, product_id: int, *, kind: str, months: int | None
 ) -> ReviewInterval:
@@ -226,7 +234,7 @@ def set_review_interval(
     evidence_kind = parse_kind(kind)
     if months is not None and not 1 <= months <= MAX_MONTHS:
         raise Invalid.field("months", f"a review interval is 1-{MAX_MONTHS} months, or none")
-    row = session.get(ProductReviewInterval, (product.id, evidence_kind))
+    row = _interval_to_change(session, product.id, evidence_kind)
     before = row.months if row is not None else DEFAULT_REVIEW_MONTHS.get(evidence_kind)
     if row is None:
         row = ProductReviewInterval(product_id=product.id, kind=evidence_kind)
@@ -250,7 +258,7 @@ def reset_review_interval(session: Session, actor: Principal, product_id: int, *
     product = get_product(session, actor, product_id)
     authorize_manage_product(actor, product)
     evidence_kind = parse_kind(kind)
-    row = session.get(ProductReviewInterval, (product.id, evidence_kind))
+    row = _interval_to_change(session, product.id, evidence_kind)
     default = DEFAULT_REVIEW_MONTHS.get(evidence_kind)
     if row is not None:
         before = row.months

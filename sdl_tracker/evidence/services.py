@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
 from ..blobs import Blob, store_blob
-from ..db import utcnow
+from ..db import locked, utcnow
 from ..errors import FieldError, Invalid
 from ..products.models import Product
 from ..products.services import get_product
@@ -278,7 +278,7 @@ def submit_evidence(session: Session, actor: Principal, evidence_id: int) -> Evi
     """Submit a draft for review."""
     evidence = get_evidence(session, actor, evidence_id)
     authorize_edit_evidence(actor, evidence)
-    revision = evidence.current
+    revision = locked(session, evidence.current)  # submitted once, however many submit it at the same moment
     if revision.state is not ReviewState.DRAFT:
         raise Invalid.field("state", f"only a draft can be submitted; this revision is {revision.state.value}")
     # The revision's author stays who wrote it: submitting someone's draft must not let them accept it.

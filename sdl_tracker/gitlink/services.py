@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
-from ..db import utcnow
+from ..db import lock_row, utcnow
 from ..errors import NotFound
 from ..evidence.models import Evidence, EvidenceKind, EvidenceRevision, ReviewState
 from ..evidence.standing import judged_on
@@ -65,6 +65,7 @@ def queue_scan(session: Session, actor: Principal, repository_id: int) -> Job:
     """Queue a scan of the repository (a scan already queued or running is returned instead)."""
     repository = get_repository(session, actor, repository_id)
     authorize(actor, Permission.REPOSITORY_MANAGE, repository.product_id)
+    lock_row(session, Repository.id, repository.id)  # callers take turns, so the second finds the first's job
     running = active_job(session, SCAN_KIND, repository.product_id, repository_id=repository.id)
     if running is not None:
         return running

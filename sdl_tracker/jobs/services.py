@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
@@ -45,7 +46,7 @@ def enqueue(
     With an idempotency key, a job already holding the key is returned instead of a second one.
     """
     if idempotency_key is not None:
-        existing = session.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
+        existing = _holding(session, idempotency_key)
         if existing is not None:
             return existing, False
     job = Job(
@@ -63,9 +64,21 @@ def enqueue(
         error="",
         progress_message="",
     )
-    session.add(job)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(job)
+            session.flush()
+    except IntegrityError:
+        # The same work was queued by another request a moment ago (its key is unique): that job it is.
+        existing = _holding(session, idempotency_key) if idempotency_key is not None else None
+        if existing is None:
+            raise
+        return existing, False
     return job, True
+
+
+def _holding(session: Session, idempotency_key: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
 
 
 def active_job(session: Session, kind: str, product_id: int | None, **arguments: Any) -> Job | None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..catalog.services import current_editions, find_edition
+from ..db import lock_row
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from . import signals
 from .fields import enum_value, product_fields, target_or_errors
@@ -63,14 +64,14 @@ def may_manage_releases(actor: Principal, product: Product) -> bool:
     return permits(authorize_manage_releases, actor, product)
 
 
-def flush_or_conflict(session: Session, message: str) -> None:
+def flush_or_conflict(session: Session, message: str, *, errors: list[FieldError] | None = None) -> None:
     """Flush, turning a UNIQUE violation into Conflict(message)."""
     # The pre-checks catch duplicates; this catches the race between two concurrent writers.
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise Conflict(message) from None
+        raise Conflict(message, errors=errors) from None
 
 
 def _product_summary(product: Product) -> dict[str, Any]:
@@ -311,6 +312,9 @@ def create_release(
     """Add a release to a product; later features react through `signals.release_created`."""
     product = get_product(session, actor, product_id)
     authorize_manage_releases(actor, product)
+    # Twins by version semantics (1.0, 1.0.0) are different strings that no UNIQUE constraint sees: the
+    # product's releases are added one at a time, each checked against those the one before committed.
+    lock_row(session, Product.id, product.id)
     errors: list[FieldError] = []
     problem = version_problem(version)
     if problem:

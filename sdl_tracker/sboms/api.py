@@ -66,7 +66,8 @@ def sbom_list(product_id: int) -> Response:
 @bp.post("/releases/<int:release_id>/sboms")
 @operation(
     "Import a CycloneDX SBOM (multipart: the document in a `file` part, options in an optional `metadata` part); "
-    "200 with created=false when the same bytes were already imported; a document larger than "
+    "200 with created=false when the same bytes were already imported, 409 while another request is still "
+    "importing them; a document larger than "
     "SBOM_INLINE_MAX_BYTES is imported by a job: 202 with the job (see /jobs/{job_id}) and its Location",
     multipart=SbomImportIn,
     responses={201: SbomOut, 200: SbomOut, 202: JobOut},

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
-from ..blobs import Blob, session_blobs
+from ..blobs import Blob, record_blob, session_blobs
 from ..db import Database, utcnow
 from ..errors import Conflict, Invalid
 from ..evidence.rules import clean_filename
@@ -37,6 +37,7 @@ ROW_BATCH = 1000
 DELETE_BATCH = 5000
 # A staged import this old whose request died with its process is abandoned and may be replaced.
 STALE_STAGING = timedelta(minutes=30)
+BEING_IMPORTED = "the same document is being imported for this release right now"
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Submitted:
 
 def import_in_phases(phases: Phases, request: ImportRequest, *, job_id: int | None = None) -> dict[str, Any]:
     """Validate, stage and publish one SBOM; {"sbom_id", "created"} (created false: the same bytes again)."""
-    from .services import MAX_TITLE, _already_imported, _rejected, _strict_refusal, product_strict
+    from .services import MAX_TITLE, _rejected, _strict_refusal, product_strict
 
     with phases.read() as session:
         actor = phases.actor(session)
@@ -74,13 +75,7 @@ def import_in_phases(phases: Phases, request: ImportRequest, *, job_id: int | No
         existing = _published(session, release.id, request.sha256)
         blobs = session_blobs(session)
     if existing is not None:
-        with phases.write() as session:
-            same = session.get(Sbom, existing)
-            assert same is not None
-            result = _already_imported(session, actor, same, strict=strict, primary=request.primary)
-            out = {"sbom_id": result.sbom.id, "created": False}
-            phases.finish(session, out)
-        return out
+        return _repeat(phases, actor, existing, request, strict)
 
     # The slow part, outside every transaction: read the bytes, validate, read the rows.
     with blobs.open_verified(request.sha256) as stream:
@@ -93,7 +88,10 @@ def import_in_phases(phases: Phases, request: ImportRequest, *, job_id: int | No
         raise _rejected(_strict_refusal(content.warnings))
 
     with collector_paused():
-        sbom_id = _stage(phases, actor, release.id, request, content, strict, job_id)
+        try:
+            sbom_id = _stage(phases, actor, request, content, strict, job_id)
+        except _PublishedMeanwhile as same:  # another request imported these bytes since we looked
+            return _repeat(phases, actor, same.sbom_id, request, strict)
         try:
             _stage_rows(phases, sbom_id, content)
             with phases.write() as session:
@@ -112,62 +110,105 @@ def _published(session: Session, release_id: int, sha256: str) -> int | None:
     )
 
 
+def _repeat(phases: Phases, actor: Principal, sbom_id: int, request: ImportRequest, strict: bool) -> dict[str, Any]:
+    """The same bytes again for the release: nothing new is stored (the primary flag may still move)."""
+    from .services import _already_imported
+
+    with phases.write() as session:
+        same = session.get(Sbom, sbom_id)
+        assert same is not None
+        result = _already_imported(session, actor, same, strict=strict, primary=request.primary)
+        out = {"sbom_id": result.sbom.id, "created": False}
+        phases.finish(session, out)
+    return out
+
+
+class _PublishedMeanwhile(Exception):
+    """The same bytes were published for the release by another import while this one validated them."""
+
+    def __init__(self, sbom_id: int) -> None:
+        super().__init__(sbom_id)
+        self.sbom_id = sbom_id
+
+
 def _stage(
     phases: Phases,
     actor: Principal,
-    release_id: int,
     request: ImportRequest,
     content: document.SbomContent,
     strict: bool,
     job_id: int | None,
 ) -> int:
+    """Add the SBOM's row, invisible (staging); Conflict while another import stages the same bytes."""
+    from .services import lock_release_sboms
+
+    size = len_of(phases, request.sha256)
+    # Twice at most: a staged import found abandoned is removed (in transactions of its own), then looked for again.
+    for _ in range(2):
+        with phases.write() as session:
+            # Under the release's lock what this finds stays true until the new row commits, so two imports
+            # of the same bytes never both stage them (the unique constraint would refuse the second).
+            if not lock_release_sboms(session, request.release_id):
+                raise Invalid.field("release", "the release was removed during the import")
+            found = session.scalar(
+                select(Sbom).where(Sbom.release_id == request.release_id, Sbom.sha256 == request.sha256)
+            )
+            if found is None:
+                release = session.get(Release, request.release_id)
+                assert release is not None  # locked above
+                sbom = _new_row(request, content, release.product_id, actor.label, size, strict=strict, job_id=job_id)
+                session.add(sbom)
+                session.flush()
+                phases.progress(session, 0, len(content.components) + len(content.dependencies), "staging rows")
+                return sbom.id
+            if found.state is SbomState.PUBLISHED:
+                raise _PublishedMeanwhile(found.id)
+            ours = job_id is not None and found.staged_by_job_id == job_id  # an earlier attempt of this job
+            if not ours and found.imported_at > utcnow() - STALE_STAGING:
+                raise Conflict(BEING_IMPORTED)
+            abandoned = found.id
+        discard_staged(phases, sbom_ids=[abandoned])
+    raise Conflict(BEING_IMPORTED)  # another import staged the bytes again once the abandoned one was gone
+
+
+def _new_row(
+    request: ImportRequest,
+    content: document.SbomContent,
+    product_id: int,
+    imported_by: str,
+    size: int,
+    *,
+    strict: bool,
+    job_id: int | None,
+) -> Sbom:
+    """The staged SBOM row of a validated document."""
     from .services import _default_title
 
     filename = clean_filename(request.filename or f"sbom.{content.format.value}")
-    with phases.write() as session:
-        staged = session.scalar(
-            select(Sbom).where(
-                Sbom.release_id == release_id, Sbom.sha256 == request.sha256, Sbom.state == SbomState.STAGING
-            )
-        )
-        abandoned = None
-        if staged is not None:
-            ours = job_id is not None and staged.staged_by_job_id == job_id  # an earlier attempt of this job
-            if not ours and staged.imported_at > utcnow() - STALE_STAGING:
-                raise Conflict("the same document is being imported for this release right now")
-            abandoned = staged.id
-    if abandoned is not None:
-        discard_staged(phases, sbom_ids=[abandoned])
-    blob_size = len_of(phases, request.sha256)
-    with phases.write() as session:
-        sbom = Sbom(
-            product_id=_product_of(session, release_id),
-            release_id=release_id,
-            title=request.title.strip() or _default_title(content, filename),
-            filename=filename,
-            sha256=request.sha256,
-            size=blob_size,
-            format=content.format,
-            spec_version=content.spec_version,
-            serial_number=content.serial_number,
-            bom_version=content.bom_version,
-            generated_at=content.timestamp,
-            subject=content.subject,
-            tools=content.tools,
-            warnings=[{"path": w.path, "message": w.message} for w in content.warnings],
-            component_count=len(content.components),
-            dependency_count=len(content.dependencies),
-            service_count=content.services,
-            is_primary=False,  # decided at publication, when no other import can race it
-            strict=strict,
-            imported_by=actor.label,
-            state=SbomState.STAGING,
-            staged_by_job_id=job_id,
-        )
-        session.add(sbom)
-        session.flush()
-        phases.progress(session, 0, len(content.components) + len(content.dependencies), "staging rows")
-        return sbom.id
+    return Sbom(
+        product_id=product_id,
+        release_id=request.release_id,
+        title=request.title.strip() or _default_title(content, filename),
+        filename=filename,
+        sha256=request.sha256,
+        size=size,
+        format=content.format,
+        spec_version=content.spec_version,
+        serial_number=content.serial_number,
+        bom_version=content.bom_version,
+        generated_at=content.timestamp,
+        subject=content.subject,
+        tools=content.tools,
+        warnings=[{"path": w.path, "message": w.message} for w in content.warnings],
+        component_count=len(content.components),
+        dependency_count=len(content.dependencies),
+        service_count=content.services,
+        is_primary=False,  # decided at publication, under the release's lock
+        strict=strict,
+        imported_by=imported_by,
+        state=SbomState.STAGING,
+        staged_by_job_id=job_id,
+    )
 
 
 def len_of(phases: Phases, sha256: str) -> int:
@@ -177,13 +218,6 @@ def len_of(phases: Phases, sha256: str) -> int:
         if blob is None:
             raise Invalid.field("file", "the uploaded document is no longer stored")
         return blob.size
-
-
-def _product_of(session: Session, release_id: int) -> int:
-    release = session.get(Release, release_id)
-    if release is None:
-        raise Invalid.field("release", "the release was removed during the import")
-    return release.product_id
 
 
 def _stage_rows(phases: Phases, sbom_id: int, content: document.SbomContent) -> None:
@@ -202,8 +236,11 @@ def _stage_rows(phases: Phases, sbom_id: int, content: document.SbomContent) -> 
 
 def _publish(session: Session, actor: Principal, sbom_id: int, request: ImportRequest, raw: bytes) -> dict[str, Any]:
     """Make the staged SBOM visible, with its evidence and audit event (the caller completes the job here too)."""
-    from .services import _clear_primary, _create_evidence
+    from .services import _clear_primary, _create_evidence, lock_release_sboms
 
+    # Publications and primary choices of one release take turns: each decides on the primary as the
+    # one before left it (two at once would both find none, and the unique index refuse the second).
+    lock_release_sboms(session, request.release_id)
     sbom = session.get(Sbom, sbom_id)
     if sbom is None or sbom.state is not SbomState.STAGING:
         raise Invalid.field("file", "the staged import was removed")
@@ -285,8 +322,7 @@ def submit_sbom(
     stored = blobs.put(upload.stream)  # the file is durable before any row names it, and outside the lock
     request = ImportRequest(release.id, stored.sha256, upload.filename, title, primary, strict)
     with database.unit_of_work() as session:
-        if session.get(Blob, stored.sha256) is None:
-            session.add(Blob(sha256=stored.sha256, size=stored.size))
+        record_blob(session, stored)
         if stored.size <= inline_max_bytes:
             session.flush()
         else:

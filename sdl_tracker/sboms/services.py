@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..blobs import session_blobs, store_blob
-from ..db import utcnow
+from ..db import lock_row, utcnow
 from ..errors import FieldError, Invalid, NotFound
 from ..evidence.links import known_requirement_refs
 from ..evidence.models import Evidence, EvidenceKind
 from ..evidence.services import EvidenceInput, Upload, create_evidence
-from ..products.models import Release
+from ..products.models import Product, Release
 from ..products.services import authorize_manage_product, get_product, get_release
 from . import document
 from .models import Sbom, SbomComponent, SbomDependency, SbomPolicy, SbomState
@@ -248,6 +248,12 @@ def open_original(session: Session, actor: Principal, sbom_id: int) -> tuple[Sbo
     return sbom, session_blobs(session).open_verified(sbom.sha256)
 
 
+def lock_release_sboms(session: Session, release_id: int) -> bool:
+    """Hold the release's SBOM decisions (which import stages or publishes the same bytes, which SBOM is
+    primary) until this transaction ends, so concurrent ones take turns; whether the release exists."""
+    return lock_row(session, Release.id, release_id)
+
+
 def _clear_primary(session: Session, release_id: int) -> None:
     # Flushed before another SBOM becomes primary: the partial unique index allows one at a time.
     session.execute(update(Sbom).where(Sbom.release_id == release_id).values(is_primary=False))
@@ -258,6 +264,8 @@ def set_primary(session: Session, actor: Principal, sbom_id: int) -> Sbom:
     """Make this SBOM its release's primary one."""
     sbom = get_sbom(session, actor, sbom_id)
     authorize_upload_sbom(actor, sbom.product_id)
+    lock_release_sboms(session, sbom.release_id)
+    session.refresh(sbom)  # as it stands now that no other choice of the release's primary can interleave
     if sbom.is_primary:
         return sbom
     _clear_primary(session, sbom.release_id)
@@ -278,7 +286,8 @@ def set_primary(session: Session, actor: Principal, sbom_id: int) -> Sbom:
 def set_policy(session: Session, actor: Principal, product_id: int, *, strict: bool) -> SbomPolicy:
     """Whether the product refuses SBOMs with format-only violations."""
     authorize_manage_product(actor, get_product(session, actor, product_id))
-    policy = session.get(SbomPolicy, product_id)
+    lock_row(session, Product.id, product_id)  # two first settings at once: the second finds the first's row
+    policy = session.get(SbomPolicy, product_id, populate_existing=True)
     if policy is None:
         policy = SbomPolicy(product_id=product_id, strict=strict, updated_by=actor.label)
         session.add(policy)

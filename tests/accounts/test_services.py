@@ -120,6 +120,18 @@ def test_the_last_administrator_stays(session: Session) -> None:
         set_disabled(session, OPERATOR, "second@example.com", disabled=True)
 
 
+def test_an_administrator_whose_rights_went_meanwhile_takes_nobody_else_s(session: Session) -> None:
+    first = principal_for(session, make_user(session, "first@example.com", admin=True))
+    make_user(session, "second@example.com", admin=True)
+    make_user(session, "third@example.com", admin=True)
+    set_admin(session, OPERATOR, "first@example.com", is_admin=False)  # while `first` still holds its principal
+    with pytest.raises(Forbidden, match="no longer an active administrator"):
+        set_admin(session, first, "second@example.com", is_admin=False)
+    with pytest.raises(Forbidden, match="no longer an active administrator"):
+        set_disabled(session, first, "third@example.com", disabled=True)
+    assert session.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True))) == 2
+
+
 def test_users_are_unique_and_well_formed(session: Session) -> None:
     make_user(session, "dev@example.com")
     with pytest.raises(Conflict):

@@ -153,7 +153,7 @@ def test_rows_a_dead_worker_staged_are_removed_before_the_retry(
     from sdl_tracker.sboms.validation import check
 
     content = reader.read(check(document))
-    staged = importer._stage(dead, OPERATOR, release.id, request, content, False, submitted.job.id)
+    staged = importer._stage(dead, OPERATOR, request, content, False, submitted.job.id)
     importer._stage_rows(dead, staged, content)
     assert count(session, SbomComponent) == 51 and list_sboms(session, OPERATOR, release.product_id) == []
     assert run_worker(database, once=True) == 1
