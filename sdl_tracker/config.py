@@ -53,6 +53,14 @@ def _parse_str(name: str, raw: object) -> str:
 
 # Remote schemes allowed when GIT_SCHEMES is not set.
 DEFAULT_GIT_SCHEMES = frozenset({"https", "ssh"})
+REMOTE_GIT_SCHEMES = frozenset({"https", "ssh", "http", "git"})
+# Local paths (file:// and /path) are always open to administrators and never to anyone else, so
+# `file` in GIT_SCHEMES adds nothing but lets `file` alone say "no remote location at all".
+LOCAL_GIT_SCHEME = "file"
+
+
+def _scheme_names(raw: str) -> frozenset[str]:
+    return frozenset(s.strip() for s in raw.split(",") if s.strip())
 
 
 MIN_FORM_FIELD_BYTES = 256 * 1024
@@ -79,7 +87,8 @@ class Settings:
     TESTING: bool = False
     # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none; trust no header).
     TRUSTED_PROXIES: int = 0
-    # Remote schemes a repository may be mirrored from (file:// and local paths: administrators only).
+    # Remote schemes a repository may be mirrored from (file:// and local paths: administrators only);
+    # `file` alone: local paths only, so nothing is ever fetched from the network.
     GIT_SCHEMES: str = ",".join(sorted(DEFAULT_GIT_SCHEMES))
     # A worker's hold on a job; its heartbeat renews it every third. A killed worker's job is taken
     # over once this runs out.
@@ -92,8 +101,8 @@ class Settings:
 
     @property
     def git_schemes(self) -> frozenset[str]:
-        """GIT_SCHEMES as a set of scheme names."""
-        return frozenset(s.strip() for s in self.GIT_SCHEMES.split(",") if s.strip())
+        """The remote schemes GIT_SCHEMES allows (empty for `file` alone: local paths only)."""
+        return _scheme_names(self.GIT_SCHEMES) - {LOCAL_GIT_SCHEME}
 
     def flask_config(self) -> dict[str, Any]:
         """The Flask config keys these settings imply."""
@@ -182,8 +191,11 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
         raise ConfigError(
             f"MAX_FORM_FIELD_BYTES: must be at least {MIN_FORM_FIELD_BYTES} (uploads are read in 64 KiB chunks)"
         )
-    if not settings.git_schemes or not settings.git_schemes <= {"https", "ssh", "http", "git"}:
-        raise ConfigError("GIT_SCHEMES: a comma-separated subset of https, ssh, http, git (never ext or file)")
+    named = _scheme_names(settings.GIT_SCHEMES)
+    if not named or not named <= REMOTE_GIT_SCHEMES | {LOCAL_GIT_SCHEME}:
+        raise ConfigError(
+            "GIT_SCHEMES: a comma-separated subset of https, ssh, http, git and file (file alone: local paths only)"
+        )
     if not 0 <= settings.TRUSTED_PROXIES <= 5:
         raise ConfigError("TRUSTED_PROXIES: must be 0-5")
     if settings.SQLITE_BUSY_TIMEOUT_MS < 0:

@@ -142,8 +142,13 @@ class CheckedClient(FlaskClient):
         """Make the request, then check the response (the document itself is not an operation)."""
         response = super().open(*args, **kwargs)
         path = response.request.path
-        # HEAD answers are GETs without a body, and the document is not one of its own operations.
-        if path.startswith("/api/v1/") and path != "/api/v1/openapi.json" and response.request.method != "HEAD":
+        # HEAD answers are GETs without a body, OPTIONS answers (the allowed methods) are HTTP's own, not
+        # operations, and the document is not one of its own operations.
+        if (
+            path.startswith("/api/v1/")
+            and path != "/api/v1/openapi.json"
+            and response.request.method not in {"HEAD", "OPTIONS"}
+        ):
             answer = answer_of(self.application, response)
             contract_for(self.application).check(answer)
             CHECKED[(answer.method, answer.path or "(no route)", answer.status)] += 1

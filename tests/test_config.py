@@ -53,6 +53,7 @@ def test_client_variables_are_not_server_settings(tmp_path: Path) -> None:
         ({}, {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({}, {"TESTING": "perhaps"}, "TESTING"),
         ({}, {"GIT_SCHEMES": "https,ext"}, "GIT_SCHEMES"),
+        ({}, {"GIT_SCHEMES": "file,ext"}, "GIT_SCHEMES"),
         ({"SDL_TRACKER_GIT_SCHEMES": " , "}, {}, "GIT_SCHEMES"),
         ({}, {"SLOW_WRITE_MS": -1}, "SLOW_WRITE_MS"),
         ({"SDL_TRACKER_SLOW_WRITE_MS": "soon"}, {}, "SLOW_WRITE_MS"),
@@ -65,6 +66,15 @@ def test_bad_settings_fail_fast_naming_the_setting(
         load_settings(str(tmp_path), overrides, environ=env)
     message = str(caught.value)
     assert message.startswith(named) and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "remote"),
+    [("file", set()), ("file,https", {"https"}), ("https, ssh", {"https", "ssh"}), ("git,http", {"git", "http"})],
+)
+def test_git_schemes_file_alone_means_no_remote_location(tmp_path: Path, value: str, remote: set[str]) -> None:
+    settings = load_settings(str(tmp_path), environ={"SDL_TRACKER_GIT_SCHEMES": value})
+    assert settings.git_schemes == remote
 
 
 def test_unwritable_data_dir(tmp_path: Path) -> None:

@@ -35,6 +35,8 @@ def _location_problem(location: str, actor: Principal, schemes: frozenset[str]) 
         return None if actor.is_admin else "only an administrator may register a local path"
     if not scheme and "ssh" in schemes and re.match(r"^[\w.-]+@[\w.-]+:", location):
         return None  # scp-style ssh: git@host:org/repo.git
+    if not schemes:
+        return "this installation takes local paths only, registered by an administrator"
     allowed = ", ".join(f"{s}://" for s in sorted(schemes))
     return f"use a URL of {allowed} (or, for administrators, a local path)"
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, request
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 from ..boundary import MAX_ID
 from .context import init_request_context
@@ -24,6 +25,17 @@ class IdConverter(IntegerConverter):
         # the database (500 on one, 404 on the other).
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> Any:
+        """The id; one beyond the columns is 404 outright.
+
+        Werkzeug's refusal (ValidationError) would answer 405 on a path that also has a GET route,
+        since the method was compared before the value (PATCH /api/v1/products/2147483648).
+        """
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
 
 
 def init_web(app: Flask, blueprints: Iterable[Blueprint]) -> None:

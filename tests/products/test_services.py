@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
+from sdl_tracker.config import load_settings
 from sdl_tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from sdl_tracker.installation import SESSION_KEY, GitPolicy, installation
 from sdl_tracker.products.interfaces import InterfaceData
@@ -257,6 +259,23 @@ def test_git_schemes_are_the_configured_ones(session: Session) -> None:
         with pytest.raises(Invalid) as caught:
             add_repository(session, officer, product.id, name="r", location=location)
         assert "http://, https://" in caught.value.errors[0].message
+
+
+def test_git_schemes_file_takes_local_paths_only(tmp_path: Path, session: Session) -> None:
+    """SDL_TRACKER_GIT_SCHEMES=file: no remote location at all, local paths for administrators only."""
+    settings = load_settings(str(tmp_path), environ={"SDL_TRACKER_GIT_SCHEMES": "file"})
+    assert settings.git_schemes == frozenset()
+    product = make_product(session)
+    officer = member(session, product, "security_officer")
+    session.info[SESSION_KEY] = dataclasses.replace(installation(session), git=GitPolicy(settings.git_schemes))
+    for location in ("https://git.example.com/plc.git", "ssh://git@example.com/plc.git", "git@example.com:o/plc.git"):
+        with pytest.raises(Invalid) as caught:
+            add_repository(session, OPERATOR, product.id, name="r", location=location)
+        assert "local paths only" in caught.value.errors[0].message
+    for location in ("/srv/git/plc", "file:///srv/git/plc"):
+        with pytest.raises(Invalid):
+            add_repository(session, officer, product.id, name="r", location=location)
+    assert add_repository(session, OPERATOR, product.id, name="r", location="file:///srv/git/plc").id
 
 
 @pytest.mark.parametrize(
