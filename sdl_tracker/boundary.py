@@ -37,6 +37,7 @@ MAX_DOCUMENT_DEPTH = 128
 # JSON `\ud800` escape become: no database can store them as text). Multi-line text may hold tab, line
 # feed and carriage return.
 _LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_LINE_FORBIDDEN_RUN = re.compile(_LINE_FORBIDDEN.pattern + "+")
 _TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
@@ -47,6 +48,12 @@ def text_problem(value: str, *, multi_line: bool = False) -> str | None:
         return None
     where = "" if multi_line else "a single line of text: "
     return f"{where}control character U+{ord(found.group()):04X} at position {found.start() + 1} is not allowed"
+
+
+def one_line(text: str) -> str:
+    """Foreign text made fit for a single-line field (a title taken from an imported document): each run
+    of characters a line may not hold becomes one space."""
+    return _LINE_FORBIDDEN_RUN.sub(" ", text)
 
 
 def int_problem(value: int) -> str | None:
