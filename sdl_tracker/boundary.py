@@ -50,6 +50,22 @@ def text_problem(value: str, *, multi_line: bool = False) -> str | None:
     return f"{where}control character U+{ord(found.group()):04X} at position {found.start() + 1} is not allowed"
 
 
+def document_text_problem(document: Any, *, multi_line: bool = False) -> str | None:
+    """Why a JSON document a person wrote (a details file) holds unacceptable text, in a key or a string
+    value however nested (None when it holds none): the rule a form or an API body gets, for files."""
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending.extend(node.keys())
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, str) and (problem := text_problem(node, multi_line=multi_line)):
+            return problem
+    return None
+
+
 def one_line(text: str) -> str:
     """Foreign text made fit for a single-line field (a title taken from an imported document): each run
     of characters a line may not hold becomes one space."""
