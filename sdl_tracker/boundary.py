@@ -32,10 +32,13 @@ MAX_PAGE = 1_000_000  # pages of lists; a page beyond the last is simply empty
 MAX_BODY_DEPTH = 32
 MAX_DOCUMENT_DEPTH = 128
 
-# Characters that have no place in text a user types: C0 controls, DEL, C1 controls, and the Unicode
-# line and paragraph separators. Multi-line text may hold tab, line feed and carriage return.
-_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+# Characters that have no place in text a user types: C0 controls, DEL, C1 controls, the Unicode line
+# and paragraph separators, and lone surrogates (what undecodable bytes in a command's arguments or a
+# JSON `\ud800` escape become: no database can store them as text). Multi-line text may hold tab, line
+# feed and carriage return.
+_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_LINE_FORBIDDEN_RUN = re.compile(_LINE_FORBIDDEN.pattern + "+")
+_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def text_problem(value: str, *, multi_line: bool = False) -> str | None:
@@ -45,6 +48,28 @@ def text_problem(value: str, *, multi_line: bool = False) -> str | None:
         return None
     where = "" if multi_line else "a single line of text: "
     return f"{where}control character U+{ord(found.group()):04X} at position {found.start() + 1} is not allowed"
+
+
+def document_text_problem(document: Any, *, multi_line: bool = False) -> str | None:
+    """Why a JSON document a person wrote (a details file) holds unacceptable text, in a key or a string
+    value however nested (None when it holds none): the rule a form or an API body gets, for files."""
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending.extend(node.keys())
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, str) and (problem := text_problem(node, multi_line=multi_line)):
+            return problem
+    return None
+
+
+def one_line(text: str) -> str:
+    """Foreign text made fit for a single-line field (a title taken from an imported document): each run
+    of characters a line may not hold becomes one space."""
+    return _LINE_FORBIDDEN_RUN.sub(" ", text)
 
 
 def int_problem(value: int) -> str | None:
@@ -74,9 +99,22 @@ def parse_day(text: str) -> date | None:
 DAY_EXPECTED = f"a date as YYYY-MM-DD, from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
 
 
+# More digits than any bound here needs: Python refuses to convert thousands of them (ValueError).
+_MAX_DIGITS = 20
+
+
+def parse_whole(text: str) -> int | None:
+    """`text` as a whole number written in ASCII digits only, or None: no sign or space, no other
+    script's digits (`str.isdigit` accepts `²`, which `int` refuses), not thousands of digits."""
+    if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= _MAX_DIGITS:
+        return int(text)
+    return None
+
+
 def page_problem(text: str) -> str | None:
     """Why `text` is not a page number (None when it is one)."""
-    if text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PAGE:
+    number = parse_whole(text)
+    if number is not None and 1 <= number <= MAX_PAGE:
         return None
     return f"page must be a whole number from 1 to {MAX_PAGE}"
 
@@ -89,13 +127,27 @@ class TooDeep(ValueError):
         self.limit = limit
 
 
+class _NumberTooLong(ValueError):
+    """A JSON number with more digits than Python converts (sys.get_int_max_str_digits)."""
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _NumberTooLong(f"a number has {len(text)} digits, more than can be read") from None
+
+
 def loads_json(raw: str | bytes, *, max_depth: int = MAX_BODY_DEPTH, **options: Any) -> Any:
     """json.loads, refusing documents nested deeper than `max_depth` (TooDeep) before anything recurses
-    over them; other errors are json.JSONDecodeError as usual."""
+    over them; other errors, a number of thousands of digits too, are json.JSONDecodeError as usual."""
     try:
-        document = json.loads(raw, **options)
+        document = json.loads(raw, parse_int=_whole_number, **options)
     except RecursionError:
         raise TooDeep(max_depth) from None
+    except _NumberTooLong as exc:
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        raise json.JSONDecodeError(str(exc), text, 0) from None
     if depth(document) > max_depth:
         raise TooDeep(max_depth)
     return document

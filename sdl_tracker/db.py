@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -235,12 +236,17 @@ def before_commit(session: Session, name: str, callback: Callable[[], None]) -> 
     session.info.setdefault(BEFORE_COMMIT, {}).setdefault(name, callback)
 
 
+# NUL cannot be stored or even compared on PostgreSQL; a lone surrogate cannot be encoded for either
+# driver (UnicodeEncodeError).
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
 def _refuse_unstorable_values(
     _connection: Connection, _cursor: Any, _statement: str, parameters: Any, _context: Any, _executemany: bool
 ) -> None:
     """The last line of the input boundary: a NUL character cannot be stored or even compared on
-    PostgreSQL (SQLite takes it), and an integer beyond 64 bits on neither. The doors refuse these per
-    field; this refuses them, on both engines alike, from any path that missed (a file a command read,
+    PostgreSQL (SQLite takes it), a lone surrogate or an integer beyond 64 bits on neither. The doors
+    refuse these per field; this refuses them, on both engines alike, from any path that missed (a file a command read,
     a foreign document), as Invalid instead of a database error."""
     pending = [parameters]  # a row (tuple or dict), or many of them, as the driver takes them
     while pending:
@@ -249,8 +255,8 @@ def _refuse_unstorable_values(
             pending.extend(value.values())
         elif isinstance(value, (list, tuple)):
             pending.extend(value)
-        elif isinstance(value, str) and "\x00" in value:
-            raise Invalid("text must not contain the NUL character (U+0000)")
+        elif isinstance(value, str) and _UNSTORABLE_TEXT.search(value):
+            raise Invalid("text must not contain the NUL character (U+0000) or a lone surrogate (U+D800-U+DFFF)")
         elif isinstance(value, int) and not -(2**63) <= value < 2**63:
             raise Invalid(f"the number {value} is too large to store")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from wtforms import Form
 
 import sdl_tracker
-from sdl_tracker.boundary import TooDeep, depth, loads_json, text_problem
+from sdl_tracker.boundary import TooDeep, depth, loads_json, parse_whole, text_problem
 from sdl_tracker.cli import cli
 from sdl_tracker.web.forms import BoundedForm, TrackerForm
 
@@ -70,6 +71,22 @@ def test_depth_matches_a_recursive_count(document: Any) -> None:
     assert depth(document) == count(document)
 
 
+def test_loads_json_refuses_a_number_python_will_not_convert_as_not_json() -> None:
+    with pytest.raises(json.JSONDecodeError, match="digits"):
+        loads_json('{"a": ' + "9" * 5000 + "}")
+    assert loads_json("9" * 4000) == int("9" * 4000)
+
+
+@pytest.mark.parametrize("text", ["1", "1000000", "0000001"])
+def test_whole_numbers_in_ascii_digits_are_read(text: str) -> None:
+    assert parse_whole(text) == int(text)
+
+
+@pytest.mark.parametrize("text", ["", "-1", "+1", " 1", "1.0", "\u00b2", "\u0663", "9" * 5000])
+def test_anything_else_is_no_whole_number(text: str) -> None:
+    assert parse_whole(text) is None
+
+
 def test_loads_json_refuses_beyond_the_limit_and_reads_up_to_it() -> None:
     assert loads_json("[" * 32 + "]" * 32) == eval("[" * 32 + "]" * 32)  # noqa: S307 - a literal we built
     with pytest.raises(TooDeep):
@@ -78,8 +95,10 @@ def test_loads_json_refuses_beyond_the_limit_and_reads_up_to_it() -> None:
         loads_json(NESTED, max_depth=10_000)  # beyond the parser's own recursion limit
 
 
-@given(st.text())
+@given(st.text(st.characters(codec=None, exclude_categories=())))  # lone surrogates included
 def test_text_rules(text: str) -> None:
-    controls = {c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029"}
+    controls = {
+        c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" or 0xD800 <= ord(c) <= 0xDFFF
+    }
     assert (text_problem(text) is None) == (not controls)
     assert (text_problem(text, multi_line=True) is None) == (not controls - {"\t", "\n", "\r"})

@@ -234,7 +234,9 @@ def _sbom(session: Session) -> int:
     bom["components"][1]["name"] = HOSTILE
     bom["metadata"]["tools"] = {"components": [{"type": "application", "name": HOSTILE, "version": "1"}]}
     raw = dumps(bom)
-    return import_sbom(session, OPERATOR, release.id, Upload("bom.json", "application/json", io.BytesIO(raw))).sbom.id
+    upload = Upload("bom.json", "application/json", io.BytesIO(raw))
+    # A title taken from the document is made one line; one stored before titles were bounded is not.
+    return import_sbom(session, OPERATOR, release.id, upload, title=HOSTILE).sbom.id
 
 
 def _sbom_list(session: Session) -> list[str]:

@@ -194,6 +194,19 @@ def check_sign_in(session: Session, email: str, password: str, *, client_address
     return SignInAttempt(email, user.id if user else None, ok and user is not None and not user.disabled, None)
 
 
+def _locked_meanwhile(session: Session, email: str, client_address: str, now: datetime) -> str | None:
+    """Why the account or address is locked now (None when neither is), read under the throttle rows' lock.
+
+    check_sign_in read this before the slow password check: guesses sent in parallel are all checked
+    before any of their failures is recorded, and one of them must not sign in (nor lift the lock) once
+    the others have locked the account."""
+    for key, what in _throttle_keys(email, client_address):
+        remaining = locked_for(_state(_throttle(session, key, for_update=True)), now)
+        if remaining is not None:
+            return f"Too many failed sign-ins for {what}; {wait_message(remaining)}."
+    return None
+
+
 def record_sign_in(
     session: Session, attempt: SignInAttempt, *, origin: str, client_address: str, now: datetime, password: str = ""
 ) -> User:
@@ -203,7 +216,8 @@ def record_sign_in(
     """
     anonymous = Principal(label=f"anonymous:{_audit_email(attempt.email)}", origin=origin)
     (account_key, _), (address_key, _) = _throttle_keys(attempt.email, client_address)
-    if attempt.locked:
+    locked = attempt.locked or _locked_meanwhile(session, attempt.email, client_address, now)
+    if locked:
         record(
             session,
             anonymous,
@@ -212,7 +226,7 @@ def record_sign_in(
             target_id="-",
             details={"email": _audit_email(attempt.email)},
         )
-        raise TooManyRequests(attempt.locked)
+        raise TooManyRequests(locked)
     user = session.get(User, attempt.user_id) if attempt.user_id else None
     if not attempt.password_ok or user is None or user.disabled:
         account = _record_failure(session, account_key, now, ACCOUNT_POLICY)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 from werkzeug.routing import IntegerConverter, Rule
 
-from ..boundary import TooDeep, loads_json
+from ..boundary import TooDeep, loads_json, parse_whole
 from ..errors import FieldError, Invalid, Malformed
 from ..web.errors import PROBLEM_JSON, Problem
 from ..web.inputs import page_number
@@ -140,10 +140,10 @@ def json_response(model: BaseModel, status: int = 200) -> Response:
 
 def page_args() -> tuple[int, int]:
     """The `page` (from 1) and `per_page` (1-200, default 50) query arguments, validated."""
-    per_page = request.args.get("per_page", "50")
-    if not (per_page.isascii() and per_page.isdigit() and 1 <= int(per_page) <= 200):
+    per_page = parse_whole(request.args.get("per_page", "50"))
+    if per_page is None or not 1 <= per_page <= 200:
         raise Invalid.field("per_page", "per_page must be a whole number from 1 to 200")
-    return page_number(), int(per_page)
+    return page_number(), per_page
 
 
 def paginated(items: Sequence[T], out: Callable[[T], OutT]) -> Page[OutT]:

@@ -91,7 +91,7 @@ def chain_hash(key: bytes, content: bytes, prev_hash: str) -> str:
 
 
 def _verifies(key: bytes, event: ChainedEvent) -> bool:
-    return hmac.compare_digest(chain_hash(key, event_content(event), event.prev_hash), event.hash)
+    return _same_digest(chain_hash(key, event_content(event), event.prev_hash), event.hash)
 
 
 def checkpoint_payload(seq: int, head_hash: str, created_at: str) -> bytes:
@@ -217,6 +217,12 @@ class Seal:
     mac: str  # hex
 
 
+def _same_digest(expected: str, found: str) -> bool:
+    """Whether two hex digests are equal, in constant time. Compared as bytes: hmac.compare_digest raises
+    on str holding non-ASCII text, which a tampered row or seal file may hold and verify must name."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), found.encode("utf-8", "surrogatepass"))
+
+
 def _seal_mac(key: bytes, seq: int, head_hash: str, sealed_at: str) -> str:
     # The kind keeps a seal's MAC from ever equalling a chain hash made with the same key.
     payload = canonical({"kind": SEAL_KIND, "seq": seq, "head_hash": head_hash, "sealed_at": sealed_at})
@@ -230,7 +236,7 @@ def make_seal(key: bytes, seq: int, head_hash: str, sealed_at: str) -> Seal:
 
 def seal_valid(key: bytes, seal: Seal) -> bool:
     """Whether the seal was made with this key and not changed since."""
-    return hmac.compare_digest(_seal_mac(key, seal.seq, seal.head_hash, seal.sealed_at), seal.mac)
+    return _same_digest(_seal_mac(key, seal.seq, seal.head_hash, seal.sealed_at), seal.mac)
 
 
 def seal_document(seal: Seal) -> dict[str, Any]:
@@ -288,7 +294,7 @@ def check_seal(
             "the newest events were deleted, or the table was rolled back to an earlier state",
         )
     stored = hash_at(seal.seq)
-    if stored is None or not hmac.compare_digest(stored, seal.head_hash):
+    if stored is None or not _same_digest(stored, seal.head_hash):
         return Problem(
             "rolled-back",
             seal.seq,

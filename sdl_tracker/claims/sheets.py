@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..boundary import TooDeep, loads_json
+from ..boundary import TooDeep, loads_json, parse_whole, text_problem
 from ..errors import FieldError, Invalid
 from .models import Claim
 from .schemas import ClaimOut
@@ -53,6 +53,9 @@ def rows_to_json(claims: Sequence[Claim]) -> str:
     )
 
 
+_MULTI_LINE_FIELDS = frozenset({"justification", "countermeasure", "notes", "override_reason"})
+
+
 def _evidence_ids(value: Any, number: int, errors: list[FieldError]) -> list[int]:
     if value in (None, ""):
         return []
@@ -60,10 +63,11 @@ def _evidence_ids(value: Any, number: int, errors: list[FieldError]) -> list[int
     ids = []
     for part in parts:
         text = str(part).strip()
-        if not (text.isascii() and text.isdigit()):
-            errors.append(FieldError(f"row {number}: evidence", f"not an evidence id: {text!r}"))
+        evidence_id = parse_whole(text)
+        if evidence_id is None:
+            errors.append(FieldError(f"row {number}: evidence", f"not an evidence id: {text[:40]!r}"))
         else:
-            ids.append(int(text))
+            ids.append(evidence_id)
     return ids
 
 
@@ -73,18 +77,22 @@ def _documentation(value: Any, number: int, errors: list[FieldError]) -> int | N
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     text = str(value).strip()
-    if not (text.isascii() and text.isdigit()):
-        errors.append(FieldError(f"row {number}: documentation", f"not an evidence id: {text!r}"))
-        return None
-    return int(text)
+    evidence_id = parse_whole(text)
+    if evidence_id is None:
+        errors.append(FieldError(f"row {number}: documentation", f"not an evidence id: {text[:40]!r}"))
+    return evidence_id
 
 
 def _row(number: int, raw: dict[str, Any], errors: list[FieldError]) -> tuple[int, str, ClaimInput]:
     text = {k: "" if raw.get(k) is None else raw.get(k) for k in CLAIM_FIELDS}
     for key in ("requirement", "status", "verification", "justification", "countermeasure", "notes", "override_reason"):
-        if not isinstance(text[key], str):
+        value = text[key]
+        if not isinstance(value, str):
             errors.append(FieldError(f"row {number}: {key}", "must be text"))
             text[key] = ""
+        # A sheet is a door like a form: the same text rules (the claim's free text may span lines).
+        elif problem := text_problem(value, multi_line=key in _MULTI_LINE_FIELDS):
+            errors.append(FieldError(f"row {number}: {key}", problem))
     return (
         number,
         str(text["requirement"]).strip(),

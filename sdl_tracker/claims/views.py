@@ -6,6 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from werkzeug import Response
 from wtforms import SelectChoice
 
+from ..boundary import parse_whole
 from ..catalog.rules import required_at
 from ..errors import DomainError, NotFound
 from ..evidence.queries import EvidenceQuery, list_evidence
@@ -34,6 +35,7 @@ def index(release_id: int) -> str:
     report = vector_report(session, g.principal, release.product_id, release.id)
     by_ref = {c.requirement.ref: c for c in report.claims}
     fr, status, level = request.args.get("fr") or None, request.args.get("status") or None, request.args.get("level")
+    level_number = parse_whole(level or "")  # anything but a number filters nothing, as before
     rows = []
     for item in report.catalog.applicability.items:
         claim = by_ref.get(item.ref)
@@ -41,7 +43,7 @@ def index(release_id: int) -> str:
             continue
         if status and (claim.status.value if claim else "unclaimed") != status:
             continue
-        if level and level.isdigit() and not required_at(item, int(level)):
+        if level_number is not None and not required_at(item, level_number):
             continue
         cra = [link.target for link in cra_links(session, report.catalog, item.ref) if link.target]
         rows.append((item, claim, report.standings.get(item.ref), cra))

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..boundary import loads_json
+from ..boundary import document_text_problem, loads_json
 from ..commands import DAY, TEXT, echo_lines, emit, json_option, say, server_command
 from ..db import utcnow
 from ..errors import Invalid
@@ -54,6 +54,9 @@ def read_details(path: Path | None, pairs: tuple[str, ...]) -> dict[str, Any] | 
             raise Invalid.field("--details", f"cannot read {path}: {exc}") from None
         if not isinstance(loaded, dict):
             raise Invalid.field("--details", "the file must hold a JSON object")
+        problem = document_text_problem(loaded, multi_line=True)  # as the API's details (Facts)
+        if problem:
+            raise Invalid.field("--details", f"{path}: {problem}")
         details.update(loaded)
     details.update(parse_detail_pairs(list(pairs)))
     return details or None

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, authorize_second_person, permits
+from ..boundary import parse_whole
 from ..catalog.models import CatalogEdition, Requirement
 from ..catalog.rules import STANDARD_4_1, ItemKind
 from ..db import lock_row, locked, utcnow
@@ -283,6 +284,7 @@ def change_review_interval(
     text = value.strip().lower()
     if text == "default":
         return reset_review_interval(session, actor, product_id, kind=kind)
-    if text == "never" or text.isdigit():
-        return set_review_interval(session, actor, product_id, kind=kind, months=None if text == "never" else int(text))
+    months = parse_whole(text)
+    if text == "never" or months is not None:
+        return set_review_interval(session, actor, product_id, kind=kind, months=months)
     raise Invalid.field(field, f"a number of months (1-{MAX_MONTHS}), never, or default")

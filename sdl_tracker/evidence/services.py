@@ -205,6 +205,9 @@ def revise_evidence(
     today = today or utcnow().date()
     evidence = get_evidence(session, actor, evidence_id)
     authorize_edit_evidence(actor, evidence)
+    # Edits at the same moment go one at a time: each revision follows (and is numbered after) the one
+    # the edit before committed, instead of two claiming the same number.
+    evidence = locked(session, evidence)
     product = session.get(Product, evidence.product_id) if evidence.product_id else None
     errors: list[FieldError] = []
     check_text(data, today, errors, creating=False)

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
+from ..boundary import parse_whole
 from ..commands import DAY, TEXT, echo_lines, emit, json_option, say, server_command
 from ..errors import Invalid
 from .api import ProductOut, ReleaseOut, RepositoryOut
@@ -31,9 +32,9 @@ def _parse_interface(text: str) -> InterfaceData:
         raise Invalid.field("--interface", f"expected NAME:KIND[:PROTOCOL[:PORT]], got {text!r}")
     port: int | None = None
     if len(parts) == 4 and parts[3]:
-        if not parts[3].isdigit():
+        port = parse_whole(parts[3])
+        if port is None:
             raise Invalid.field("--interface", f"port must be a number, got {parts[3]!r}")
-        port = int(parts[3])
     return InterfaceData(name=parts[0], kind=parts[1], protocol=parts[2] if len(parts) > 2 else "", port=port)
 
 

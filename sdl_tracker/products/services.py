@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..catalog.services import current_editions, find_edition
-from ..db import lock_row
+from ..db import lock_row, locked
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from . import signals
 from .fields import enum_value, product_fields, target_or_errors
@@ -376,6 +376,8 @@ def update_release(
     """Change a release's status, date or git ref (the version is its identity and stays)."""
     release = get_release(session, actor, release_id)
     authorize_manage_releases(actor, release.product)
+    # Changes at the same moment go one at a time, so each audited "old" is what the one before left.
+    release = locked(session, release)
     errors: list[FieldError] = []
     new_status = release.status if status is None else enum_value(ReleaseStatus, status, "status", errors)
     new_ref = release.git_ref if git_ref is None else git_ref.strip()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..blobs import session_blobs, store_blob
+from ..boundary import one_line
 from ..db import lock_row, utcnow
 from ..errors import FieldError, Invalid, NotFound
 from ..evidence.links import known_requirement_refs
@@ -115,7 +116,7 @@ def _already_imported(session: Session, actor: Principal, sbom: Sbom, *, strict:
 def _default_title(content: document.SbomContent, filename: str) -> str:
     subject = content.subject or {}
     name = " ".join(part for part in (subject.get("name", ""), subject.get("version", "")) if part)
-    return (name or filename)[:MAX_TITLE]
+    return one_line(name or filename)[:MAX_TITLE]
 
 
 def _create_evidence(session: Session, actor: Principal, release: Release, sbom: Sbom, raw: bytes) -> Evidence | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from ..boundary import MAX_ID, page_problem, text_problem
+from ..boundary import MAX_ID, page_problem, parse_whole, text_problem
 from ..errors import Invalid, NotFound
 
 
@@ -35,9 +35,10 @@ def id_argument(name: str) -> int | None:
     raw = request.args.get(name, "")
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID):
+    number = parse_whole(raw)
+    if number is None or not 1 <= number <= MAX_ID:
         raise Invalid.field(name, f"{name} must be an id from 1 to {MAX_ID}")
-    return int(raw)
+    return number
 
 
 def init_input_boundary(app: Flask) -> None:

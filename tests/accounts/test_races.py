@@ -10,14 +10,24 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from sdl_tracker.accounts.models import Membership, User
-from sdl_tracker.accounts.services import add_member, get_user_by_email, principal_for, set_admin, set_disabled
+from sdl_tracker.accounts.rules import ACCOUNT_POLICY
+from sdl_tracker.accounts.services import (
+    add_member,
+    authenticate,
+    check_sign_in,
+    get_user_by_email,
+    principal_for,
+    record_sign_in,
+    set_admin,
+    set_disabled,
+)
 from sdl_tracker.app_access import app_db
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
-from sdl_tracker.db import Database
-from sdl_tracker.errors import Conflict, Forbidden
+from sdl_tracker.db import Database, utcnow
+from sdl_tracker.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
 from tests.concurrency import at_once
-from tests.factories import OPERATOR, make_product, make_user
+from tests.factories import OPERATOR, PASSWORD, make_product, make_user
 
 pytestmark = pytest.mark.db
 
@@ -90,3 +100,25 @@ def test_one_user_or_membership_added_from_several_places_at_once_is_added_once(
     assert [e.action for e in events] == ["accounts:membership:create"] + ["accounts:membership:update"] * 3
     # Each change names the role the one before it left.
     assert [e.details["old_role"] for e in events[1:]] == [e.details["role"] for e in events[:-1]]
+
+
+def test_a_right_password_checked_before_the_account_locked_is_refused_once_it_is(shared_app: Flask) -> None:
+    # The web door checks the password (slow Argon2) in one unit and records the outcome in another; guesses
+    # sent in parallel are all checked before any failure is recorded. Here the right one is recorded only
+    # after the others have locked the account: it must not sign in, nor lift the lock.
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        make_user(session, "victim@example.com")
+    now = utcnow()
+    with database.unit_of_work(read_only=True) as session:
+        right = check_sign_in(session, "victim@example.com", PASSWORD, client_address="203.0.113.7", now=now)
+    assert right.password_ok and right.locked is None
+    for _ in range(ACCOUNT_POLICY.max_failures):  # each failure kept, as the door keeps it
+        with database.unit_of_work() as session, pytest.raises((Unauthorized, TooManyRequests)):
+            authenticate(session, "victim@example.com", "wrong", origin="web", client_address="203.0.113.8", now=now)
+    with pytest.raises(TooManyRequests), database.unit_of_work() as session:
+        record_sign_in(session, right, origin="web", client_address="203.0.113.7", now=now, password=PASSWORD)
+    with database.unit_of_work(read_only=True) as session:
+        assert get_user_by_email(session, "victim@example.com").last_login_at is None
+        locked = check_sign_in(session, "victim@example.com", PASSWORD, client_address="203.0.113.9", now=now)
+        assert locked.locked is not None and "this account" in locked.locked

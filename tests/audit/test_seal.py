@@ -303,3 +303,15 @@ def test_a_late_seal_never_replaces_a_newer_one(tmp_path: Path) -> None:
     assert sealed(path) == (200, f"{200:064x}")
     assert not advance_seal(path, key, make_seal(key, 199, "0" * 64, SEALED_AT))
     assert sealed(path)[0] == 200
+
+
+@pytest.mark.parametrize("mac", ["\u00e9" * 64, "\x00"])
+def test_a_seal_whose_mac_is_no_hex_is_named_as_forged(
+    app: Flask, session: Session, history: list[int], mac: str
+) -> None:
+    path = seal_path(app)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "mac": mac}))
+    assert problem_kind(app) == "seal-forged"
+    forged = path.read_text()
+    append(session, 1)  # commits go on, and leave the evidence where it is
+    assert path.read_text() == forged

@@ -25,6 +25,16 @@ def test_a_changed_field_is_detected(app: Flask, connection: Connection, history
     assert f"event seq {history[4]} " in broken(app) and "modified" in broken(app)
 
 
+def test_a_hash_changed_to_text_that_is_no_digest_is_detected(
+    app: Flask, session: Session, connection: Connection, history: list[int]
+) -> None:
+    connection.execute(text("UPDATE audit_event SET hash = :h WHERE seq = :s"), {"h": "\u00e9" * 64, "s": history[-1]})
+    assert f"seq {history[-1]}" in broken(app)
+    record(session, OPERATOR, "tests:audit:append", target_type="test", target_id=1)
+    session.commit()  # writes go on (the seal stays where it was, as evidence)
+    assert f"seq {history[-1]}" in broken(app)
+
+
 def test_a_row_deleted_in_the_middle_is_detected(app: Flask, connection: Connection, history: list[int]) -> None:
     connection.execute(text("DELETE FROM audit_event WHERE seq = :s"), {"s": history[4]})
     assert f"event seq {history[4]} deleted" in broken(app)

@@ -423,6 +423,27 @@ def test_spreadsheet_import_is_all_or_nothing(session: Session) -> None:
             "c.csv",
             "not an evidence id",
         ),
+        (
+            b"requirement,status,verification,justification,countermeasure,notes,evidence\n"
+            b"CR 1.1,implemented,,,,," + b"9" * 5000 + b"\n",
+            "c.csv",
+            "not an evidence id",
+        ),
+        (
+            b'[{"requirement": "CR 1.1", "status": "implemented", "documentation": "' + b"9" * 5000 + b'"}]',
+            "c.json",
+            "not an evidence id",
+        ),
+        (
+            b'[{"requirement": "CR 1.1\\u001b[2J", "status": "implemented"}]',
+            "c.json",
+            "row 1: requirement: a single line",
+        ),
+        (
+            b'[{"requirement": "CR 1.1", "status": "implemented", "notes": "a\\u001b]0;x\\u0007"}]',
+            "c.json",
+            "row 1: notes: control character U+001B",
+        ),
     ],
 )
 def test_bad_sheets(content: bytes, name: str, fragment: str) -> None:

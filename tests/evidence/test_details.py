@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sdl_tracker.cli import cli
 from sdl_tracker.errors import Invalid
 from sdl_tracker.evidence.details import parse_detail_pairs, validate_details
-from sdl_tracker.evidence.models import EvidenceKind
+from sdl_tracker.evidence.models import Evidence, EvidenceKind
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, revise_evidence
 from sdl_tracker.evidence.threat_dragon import parse_threat_dragon
 from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, member
@@ -379,6 +380,19 @@ def test_details_through_the_cli(app: Flask, session: Session, tmp_path: Path) -
         ],
     )
     assert refused.exit_code == 2 and "not a usable Threat Dragon model" in refused.output
+
+
+def test_a_details_file_gets_the_rules_the_api_applies_to_details(app: Flask, session: Session, tmp_path: Path) -> None:
+    make_product(session, "P")
+    report = tmp_path / "fuzz.txt"
+    report.write_text("no crashes")
+    details_file = tmp_path / "fuzz.json"
+    details_file.write_text(json.dumps({**GOOD["fuzz-campaign"], "tool": "AFL\u009b2J\u001b]0;owned\u0007"}))
+    add = ["evidence", "add", "P", "--kind", "fuzz-campaign", "--title", "Fuzz", "--requirement", "SVV-3"]
+    refused = app.test_cli_runner().invoke(cli, [*add, "--file", str(report), "--details", str(details_file)])
+    assert refused.exit_code == 2, refused.output
+    assert refused.output.startswith("error: ") and "--details" in refused.output and "U+009B" in refused.output
+    assert session.scalar(select(func.count()).select_from(Evidence)) == 0
 
 
 def test_details_through_the_page(app: Flask, session: Session) -> None:

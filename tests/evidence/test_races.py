@@ -17,7 +17,7 @@ from sdl_tracker.errors import Invalid
 from sdl_tracker.evidence.models import Evidence, ProductReviewInterval, RequirementScoping, ScopingState
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping, set_review_interval, withdraw_scoping
-from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, revise_evidence
 from tests.concurrency import at_once
 from tests.factories import OPERATOR, make_product, member
 
@@ -129,3 +129,22 @@ def test_a_review_interval_set_from_several_places_at_once_is_stored_once(shared
     assert len(rows) == 1 and rows[0].months == events[-1].details["months"]
     # Each change names the interval the one before it left.
     assert [e.details["before"] for e in events[1:]] == [e.details["months"] for e in events[:-1]]
+
+
+def _revise(database: Database, actor: Principal, evidence_id: int, title: str) -> int:
+    with database.unit_of_work() as session:
+        return revise_evidence(session, actor, evidence_id, data=EvidenceInput(title=title)).number
+
+
+def test_edits_at_once_each_make_a_revision_of_their_own(shared_app: Flask) -> None:
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        product = make_product(session, "PLC")
+        developers = [member(session, product, "developer") for _ in range(4)]
+    for n in range(ROUNDS):
+        with database.unit_of_work() as session:
+            files = [Upload("p.txt", "text/plain", io.BytesIO(b"x"))]
+            data = EvidenceInput(title=f"Patch policy {n}", requirements=["SM-2"], files=files)
+            evidence_id = create_evidence(session, developers[0], product_id=product.id, kind="other", data=data).id
+        answers = at_once([partial(_revise, database, d, evidence_id, f"by {i}") for i, d in enumerate(developers)])
+        assert sorted(a for a in answers if isinstance(a, int)) == [2, 3, 4, 5], f"round {n}: {answers}"

@@ -7,9 +7,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from sdl_tracker.app_access import app_db
+from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.errors import Conflict
 from sdl_tracker.products.models import Release
-from sdl_tracker.products.services import create_release
+from sdl_tracker.products.services import create_release, update_release
 from tests.concurrency import at_once
 from tests.factories import OPERATOR, make_product
 
@@ -37,3 +38,31 @@ def test_twin_versions_added_at_once_store_one_release(shared_app: Flask) -> Non
         assert [a for a in answers if isinstance(a, str)] == list(stored)
         refused = [a for a in answers if isinstance(a, Conflict)]
         assert len(refused) == 2 and all("the same version as" in c.message for c in refused), answers
+
+
+def test_release_changes_at_once_are_audited_one_after_the_other(shared_app: Flask) -> None:
+    # Each change's audited "old" must be what the change before it left, as an assessor reads the history.
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        product = make_product(session, "PLC")
+    for n in range(ROUNDS):
+        with database.unit_of_work() as session:
+            release_id = create_release(session, OPERATOR, product.id, version=f"{n}.0").id
+
+        def change(status: str, release_id: int = release_id) -> None:
+            with database.unit_of_work() as session:
+                update_release(session, OPERATOR, release_id, status=status)
+
+        answers = at_once([lambda s=s: change(s) for s in ("development", "candidate", "released")])
+        assert all(a is None for a in answers), answers
+        with database.unit_of_work(read_only=True) as session:
+            events = session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "products:release:update", AuditEvent.target_id == str(release_id))
+                .order_by(AuditEvent.seq)
+            ).all()
+            final = session.get(Release, release_id)
+            assert final is not None
+            steps = [(e.details["status"]["old"], e.details["status"]["new"]) for e in events]
+            assert [old for old, _ in steps] == ["planned"] + [new for _, new in steps[:-1]], f"round {n}: {steps}"
+            assert steps[-1][1] == final.status.value

@@ -107,6 +107,15 @@ def test_identical_bytes_again_are_a_no_op(session: Session, release: Release) -
     assert counts(session) == before
 
 
+def test_a_title_taken_from_the_document_is_one_line(session: Session, release: Release) -> None:
+    # The subject's name is foreign text; the SBOM's and its evidence's titles are single lines.
+    raw = dumps(changed(json_bom(), "metadata/component/name", "evil\x1b]0;owned\x07\r\nline\u2028two"))
+    sbom = import_sbom(session, OPERATOR, release.id, upload(raw)).sbom
+    assert sbom.title == "evil ]0;owned line two 4.2.0"
+    titles = session.scalars(select(Evidence).where(Evidence.kind == EvidenceKind.SBOM)).one().current.title
+    assert titles == f"SBOM: {sbom.title}"
+
+
 def test_several_sboms_per_release_one_primary(session: Session, release: Release) -> None:
     firmware = import_sbom(session, OPERATOR, release.id, upload(dumps(json_bom())), title="Firmware").sbom
     app = import_sbom(session, OPERATOR, release.id, upload(xml_bom(), "app.xml"), title="Application").sbom
