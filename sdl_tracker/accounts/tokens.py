@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..audit.services import record
 from ..auth import GLOBAL_PERMISSIONS, ROLE_PERMISSIONS, Permission, Principal, authorize
 from ..boundary import day_problem, parse_day
-from ..db import utcnow
+from ..db import locked, utcnow
 from ..errors import FieldError, Forbidden, Invalid, NotFound
 from ..products.services import get_product
 from .models import ApiToken, ApiTokenProduct, User
@@ -179,6 +179,7 @@ def revoke_token(session: Session, actor: Principal, token_id: int) -> ApiToken:
         raise NotFound("token not found")
     if actor.token_id is not None and not actor.is_admin and actor.token_id != token.id:
         authorize(actor, Permission.USERS_MANAGE)  # a token does not manage its owner's other tokens
+    token = locked(session, token)  # two revocations at once: one is recorded, the first time stays
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         record(

@@ -160,6 +160,8 @@ def update_product(
     """Change a product's fields; `changes` names only the fields to change."""
     product = get_product(session, actor, product_id)
     authorize_manage_product(actor, product)
+    # Changes at the same moment go one after the other, so each audited "before" is what stood.
+    product = locked(session, product)
     allowed = {
         "name",
         "vendor",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 
 import pytest
@@ -21,6 +22,7 @@ from sdl_tracker.accounts.services import (
     set_admin,
     set_disabled,
 )
+from sdl_tracker.accounts.tokens import create_token, revoke_token
 from sdl_tracker.app_access import app_db
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
@@ -122,3 +124,28 @@ def test_a_right_password_checked_before_the_account_locked_is_refused_once_it_i
         assert get_user_by_email(session, "victim@example.com").last_login_at is None
         locked = check_sign_in(session, "victim@example.com", PASSWORD, client_address="203.0.113.9", now=now)
         assert locked.locked is not None and "this account" in locked.locked
+
+
+def test_a_token_revoked_from_two_places_at_once_is_revoked_once(shared_app: Flask) -> None:
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        owner = make_user(session, "dev@example.com")
+        product = make_product(session, "PLC")
+        add_member(session, OPERATOR, product.id, email=owner.email, role="developer")
+        ids = [
+            create_token(session, OPERATOR, user_id=owner.id, name=f"ci {n}", product_ids=[product.id]).token.id
+            for n in range(6)
+        ]
+
+    def revoke(token_id: int) -> datetime | None:
+        with database.unit_of_work() as session:
+            return revoke_token(session, OPERATOR, token_id).revoked_at
+
+    for token_id in ids:
+        answers = at_once([partial(revoke, token_id) for _ in range(3)])
+        assert len(set(answers)) == 1, answers  # every caller sees the one revocation time
+    with database.unit_of_work(read_only=True) as session:
+        recorded = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "accounts:token:revoke")
+        )
+        assert recorded == len(ids)

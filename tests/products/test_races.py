@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -10,7 +12,7 @@ from sdl_tracker.app_access import app_db
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.errors import Conflict
 from sdl_tracker.products.models import Release
-from sdl_tracker.products.services import create_release, update_release
+from sdl_tracker.products.services import create_release, update_product, update_release
 from tests.concurrency import at_once
 from tests.factories import OPERATOR, make_product
 
@@ -66,3 +68,28 @@ def test_release_changes_at_once_are_audited_one_after_the_other(shared_app: Fla
             steps = [(e.details["status"]["old"], e.details["status"]["new"]) for e in events]
             assert [old for old, _ in steps] == ["planned"] + [new for _, new in steps[:-1]], f"round {n}: {steps}"
             assert steps[-1][1] == final.status.value
+
+
+def test_product_changes_at_once_are_audited_one_after_the_other(shared_app: Flask) -> None:
+    # As for releases: each audited "old" vendor is what the change before it left.
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        product_id = make_product(session, "PLC").id
+    vendors = [f"Vendor {n}" for n in range(4)]
+    for n in range(ROUNDS // 2):
+        answers = at_once([partial(_change_vendor, shared_app, product_id, f"{v}.{n}") for v in vendors])
+        assert all(a is None for a in answers), answers
+    with database.unit_of_work(read_only=True) as session:
+        events = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "products:product:update", AuditEvent.target_id == str(product_id))
+            .order_by(AuditEvent.seq)
+        ).all()
+        steps = [(e.details["vendor"]["old"], e.details["vendor"]["new"]) for e in events]
+        assert len(steps) == len(vendors) * (ROUNDS // 2)
+        assert [old for old, _ in steps[1:]] == [new for _, new in steps[:-1]], steps
+
+
+def _change_vendor(app: Flask, product_id: int, vendor: str) -> None:
+    with app_db(app).unit_of_work() as session:
+        update_product(session, OPERATOR, product_id, changes={"vendor": vendor})
