@@ -33,12 +33,15 @@ MAX_BODY_DEPTH = 32
 MAX_DOCUMENT_DEPTH = 128
 
 # Characters that have no place in text a user types: C0 controls, DEL, C1 controls, the Unicode line
-# and paragraph separators, and lone surrogates (what undecodable bytes in a command's arguments or a
-# JSON `\ud800` escape become: no database can store them as text). Multi-line text may hold tab, line
-# feed and carriage return.
-_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# and paragraph separators, the bidirectional embedding, override and isolate controls (invisible, they
+# make a title or a justification read differently from what is stored: "Trojan Source", CVE-2021-42574;
+# the marks U+200E/U+200F that mixed-direction text needs stay allowed), and lone surrogates (what
+# undecodable bytes in a command's arguments or a JSON `\ud800` escape become: no database can store
+# them as text). Multi-line text may hold tab, line feed and carriage return.
+_INVISIBLE = r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_LINE_FORBIDDEN = re.compile(rf"[\x00-\x1f{_INVISIBLE}]")
 _LINE_FORBIDDEN_RUN = re.compile(_LINE_FORBIDDEN.pattern + "+")
-_TEXT_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_TEXT_FORBIDDEN = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f{_INVISIBLE}]")
 
 
 def text_problem(value: str, *, multi_line: bool = False) -> str | None:

@@ -95,10 +95,20 @@ def test_loads_json_refuses_beyond_the_limit_and_reads_up_to_it() -> None:
         loads_json(NESTED, max_depth=10_000)  # beyond the parser's own recursion limit
 
 
-@given(st.text(st.characters(codec=None, exclude_categories=())))  # lone surrogates included
+@given(
+    st.text(st.characters(codec=None, exclude_categories=()))  # lone surrogates included
+    | st.text(alphabet="ab\t\n\u200e\u202a\u202e\u2066\u2069\u2028")  # the bidirectional controls, often
+)
 def test_text_rules(text: str) -> None:
     controls = {
-        c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" or 0xD800 <= ord(c) <= 0xDFFF
+        c
+        for c in text
+        if ord(c) < 0x20
+        or 0x7F <= ord(c) <= 0x9F
+        or c in "\u2028\u2029"
+        or 0x202A <= ord(c) <= 0x202E
+        or 0x2066 <= ord(c) <= 0x2069
+        or 0xD800 <= ord(c) <= 0xDFFF
     }
     assert (text_problem(text) is None) == (not controls)
     assert (text_problem(text, multi_line=True) is None) == (not controls - {"\t", "\n", "\r"})

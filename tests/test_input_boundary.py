@@ -274,7 +274,7 @@ def test_web_claims_level_filter_of_other_digits_is_no_filter(
 
 # --- text --------------------------------------------------------------------------------------------
 
-HOSTILE = ["a\x00b", "a\x1b[2Jb", "a\rb", "a\nb", "a\x7fb", "a\x9bb"]
+HOSTILE = ["a\x00b", "a\x1b[2Jb", "a\rb", "a\nb", "a\x7fb", "a\x9bb", "invoice\u202efdp.exe"]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -288,7 +288,7 @@ def test_api_single_line_fields_refuse_control_characters(
     assert session.scalar(select(func.count()).select_from(Product)) == 1
 
 
-@pytest.mark.parametrize("text", ["a\x00b", "a\x1bb", "a\x9bb"])
+@pytest.mark.parametrize("text", ["a\x00b", "a\x1bb", "a\x9bb", "a\u2066b"])
 def test_api_multi_line_fields_refuse_nul_and_controls(api: ApiClient, world: dict[str, Any], text: str) -> None:
     body = {
         "name": "HMI",
