@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -53,18 +54,26 @@ def text_problem(value: str, *, multi_line: bool = False) -> str | None:
     return f"{where}control character U+{ord(found.group()):04X} at position {found.start() + 1} is not allowed"
 
 
-def document_text_problem(document: Any, *, multi_line: bool = False) -> str | None:
-    """Why a JSON document a person wrote (a details file) holds unacceptable text, in a key or a string
-    value however nested (None when it holds none): the rule a form or an API body gets, for files."""
-    pending = [document]
+def leaves(value: Any) -> Iterator[Any]:
+    """Everything in `value` that is not a list, tuple, set or mapping, however nested, with the keys of
+    its mappings: the values a rule checks one by one. Iterative, so depth costs no recursion."""
+    pending = [value]
     while pending:
         node = pending.pop()
         if isinstance(node, dict):
             pending.extend(node.keys())
             pending.extend(node.values())
-        elif isinstance(node, list):
+        elif isinstance(node, (list, tuple, set, frozenset)):
             pending.extend(node)
-        elif isinstance(node, str) and (problem := text_problem(node, multi_line=multi_line)):
+        else:
+            yield node
+
+
+def document_text_problem(document: Any, *, multi_line: bool = False) -> str | None:
+    """Why a JSON document a person wrote (a details file) holds unacceptable text, in a key or a string
+    value however nested (None when it holds none): the rule a form or an API body gets, for files."""
+    for leaf in leaves(document):
+        if isinstance(leaf, str) and (problem := text_problem(leaf, multi_line=multi_line)):
             return problem
     return None
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from ..boundary import DAY_EXPECTED, day_problem, int_problem, parse_day, text_problem
+from ..boundary import DAY_EXPECTED, day_problem, int_problem, leaves, parse_day, text_problem
 
 
 class MultiLine:
@@ -55,7 +54,7 @@ class Input(BaseModel):
         multi_line = field is not None and (
             any(isinstance(meta, MultiLine) for meta in field.metadata) or _marked_multi_line(field.annotation)
         )
-        for leaf in _leaves(value):
+        for leaf in leaves(value):  # nested input models are leaves here: they check themselves
             problem = _problem(leaf, multi_line=multi_line)
             if problem:
                 raise ValueError(problem)
@@ -72,20 +71,6 @@ def _problem(leaf: Any, *, multi_line: bool) -> str | None:
     if isinstance(leaf, date):
         return day_problem(leaf if not isinstance(leaf, datetime) else leaf.date())
     return None
-
-
-def _leaves(value: Any) -> Iterator[Any]:
-    """The scalars in `value`, and the keys of its mappings; nested input models check themselves."""
-    pending = [value]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            pending.extend(node.keys())
-            pending.extend(node.values())
-        elif isinstance(node, (list, tuple, set, frozenset)):
-            pending.extend(node)
-        elif not isinstance(node, BaseModel):
-            yield node
 
 
 def _marked_multi_line(annotation: Any) -> bool:
