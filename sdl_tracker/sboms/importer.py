@@ -8,6 +8,7 @@ import fails and before a job's retry.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
@@ -87,7 +88,10 @@ def import_in_phases(phases: Phases, request: ImportRequest, *, job_id: int | No
     if strict and content.warnings:
         raise _rejected(_strict_refusal(content.warnings))
 
-    with collector_paused():
+    # A job holds a big document and has its process to itself: a full collection first, none inside its
+    # writes. An upload imported in the request is small, and a forced collection there would stall every
+    # thread of the web worker (and with them the one holding the write lock) on each upload.
+    with collector_paused() if isinstance(phases, JobContext) else nullcontext():
         try:
             sbom_id = _stage(phases, actor, request, content, strict, job_id)
         except _PublishedMeanwhile as same:  # another request imported these bytes since we looked
