@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 # Integer columns are 32 bits on PostgreSQL (the narrower engine): a bigger number names no row and
@@ -67,6 +67,20 @@ def leaves(value: Any) -> Iterator[Any]:
             pending.extend(node)
         else:
             yield node
+
+
+def value_problem(value: Any, *, multi_line: bool = False) -> str | None:
+    """Why one typed value is outside the boundary (None when it is inside), by its type: text by the
+    text rules, a whole number by the database's range, a day (or a moment's day) by the recorded range."""
+    if isinstance(value, str):
+        return text_problem(value, multi_line=multi_line)
+    if isinstance(value, datetime):
+        return day_problem(value.date())
+    if isinstance(value, date):
+        return day_problem(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int_problem(value)
+    return None
 
 
 def document_text_problem(document: Any, *, multi_line: bool = False) -> str | None:

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
 
+from .boundary import leaves
 from .errors import Invalid
 from .installation import SESSION_KEY
 
@@ -248,14 +249,8 @@ def _refuse_unstorable_values(
     PostgreSQL (SQLite takes it), a lone surrogate or an integer beyond 64 bits on neither. The doors
     refuse these per field; this refuses them, on both engines alike, from any path that missed (a file a command read,
     a foreign document), as Invalid instead of a database error."""
-    pending = [parameters]  # a row (tuple or dict), or many of them, as the driver takes them
-    while pending:
-        value = pending.pop()
-        if isinstance(value, dict):
-            pending.extend(value.values())
-        elif isinstance(value, (list, tuple)):
-            pending.extend(value)
-        elif isinstance(value, str) and _UNSTORABLE_TEXT.search(value):
+    for value in leaves(parameters):  # a row (tuple or dict), or many of them, as the driver takes them
+        if isinstance(value, str) and _UNSTORABLE_TEXT.search(value):
             raise Invalid("text must not contain the NUL character (U+0000) or a lone surrogate (U+D800-U+DFFF)")
         elif isinstance(value, int) and not -(2**63) <= value < 2**63:
             raise Invalid(f"the number {value} is too large to store")

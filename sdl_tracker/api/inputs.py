@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from ..boundary import DAY_EXPECTED, day_problem, int_problem, leaves, parse_day, text_problem
+from ..boundary import DAY_EXPECTED, leaves, parse_day, value_problem
 
 
 class MultiLine:
@@ -55,22 +55,10 @@ class Input(BaseModel):
             any(isinstance(meta, MultiLine) for meta in field.metadata) or _marked_multi_line(field.annotation)
         )
         for leaf in leaves(value):  # nested input models are leaves here: they check themselves
-            problem = _problem(leaf, multi_line=multi_line)
+            problem = value_problem(leaf, multi_line=multi_line)
             if problem:
                 raise ValueError(problem)
         return value
-
-
-def _problem(leaf: Any, *, multi_line: bool) -> str | None:
-    if isinstance(leaf, str):
-        return text_problem(leaf, multi_line=multi_line)
-    if isinstance(leaf, bool):
-        return None
-    if isinstance(leaf, int):
-        return int_problem(leaf)
-    if isinstance(leaf, date):
-        return day_problem(leaf if not isinstance(leaf, datetime) else leaf.date())
-    return None
 
 
 def _marked_multi_line(annotation: Any) -> bool:

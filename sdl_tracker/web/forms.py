@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 from typing import Any
 
 from flask import flash
@@ -12,7 +11,7 @@ from wtforms import Field, Form, PasswordField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import StopValidation
 
-from ..boundary import day_problem, int_problem, text_problem
+from ..boundary import value_problem
 from ..errors import DomainError
 from .context import rollback
 
@@ -25,19 +24,7 @@ def _boundary_problem(field: Field) -> str | None:
     are within the recorded range."""
     values = field.data if isinstance(field.data, (list, tuple)) else [field.data]
     multi_line = isinstance(field, (TextAreaField, PasswordField))
-    for value in values:
-        problem = None
-        if isinstance(value, str):
-            problem = text_problem(value, multi_line=multi_line)
-        elif isinstance(value, datetime):
-            problem = day_problem(value.date())
-        elif isinstance(value, date):
-            problem = day_problem(value)
-        elif isinstance(value, int) and not isinstance(value, bool):
-            problem = int_problem(value)
-        if problem:
-            return problem
-    return None
+    return next((p for value in values if (p := value_problem(value, multi_line=multi_line))), None)
 
 
 def _within_boundary(_form: Any, field: Field) -> None:

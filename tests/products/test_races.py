@@ -57,15 +57,10 @@ def test_release_changes_at_once_are_audited_one_after_the_other(shared_app: Fla
 
         answers = at_once([lambda s=s: change(s) for s in ("development", "candidate", "released")])
         assert all(a is None for a in answers), answers
+        steps = _audited_changes(shared_app, "products:release:update", release_id, "status")
         with database.unit_of_work(read_only=True) as session:
-            events = session.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.action == "products:release:update", AuditEvent.target_id == str(release_id))
-                .order_by(AuditEvent.seq)
-            ).all()
             final = session.get(Release, release_id)
             assert final is not None
-            steps = [(e.details["status"]["old"], e.details["status"]["new"]) for e in events]
             assert [old for old, _ in steps] == ["planned"] + [new for _, new in steps[:-1]], f"round {n}: {steps}"
             assert steps[-1][1] == final.status.value
 
@@ -79,15 +74,20 @@ def test_product_changes_at_once_are_audited_one_after_the_other(shared_app: Fla
     for n in range(ROUNDS // 2):
         answers = at_once([partial(_change_vendor, shared_app, product_id, f"{v}.{n}") for v in vendors])
         assert all(a is None for a in answers), answers
-    with database.unit_of_work(read_only=True) as session:
+    steps = _audited_changes(shared_app, "products:product:update", product_id, "vendor")
+    assert len(steps) == len(vendors) * (ROUNDS // 2)
+    assert [old for old, _ in steps[1:]] == [new for _, new in steps[:-1]], steps
+
+
+def _audited_changes(app: Flask, action: str, target_id: int, field: str) -> list[tuple[str, str]]:
+    """The (old, new) values of `field` that the audit log records for `target_id`, in order."""
+    with app_db(app).unit_of_work(read_only=True) as session:
         events = session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.action == "products:product:update", AuditEvent.target_id == str(product_id))
+            .where(AuditEvent.action == action, AuditEvent.target_id == str(target_id))
             .order_by(AuditEvent.seq)
         ).all()
-        steps = [(e.details["vendor"]["old"], e.details["vendor"]["new"]) for e in events]
-        assert len(steps) == len(vendors) * (ROUNDS // 2)
-        assert [old for old, _ in steps[1:]] == [new for _, new in steps[:-1]], steps
+        return [(e.details[field]["old"], e.details[field]["new"]) for e in events]
 
 
 def _change_vendor(app: Flask, product_id: int, vendor: str) -> None:
