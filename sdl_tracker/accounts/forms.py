@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth import Role
 from ..web.forms import TrackerForm
@@ -68,10 +69,21 @@ class ActionForm(TrackerForm):
     """A button that changes something: carries only the CSRF token."""
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as labelled checkboxes (usable without Ctrl-click, and read aloud one by one)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class TokenForm(TrackerForm):
     """A new API token for oneself; product and scope choices are the user's own, set by the view."""
 
     name = StringField("What it is for", validators=[DataRequired(), Length(max=120)])
-    products = SelectMultipleField("Products", coerce=int, validators=[Optional()])
-    scopes = SelectMultipleField("Permissions", validators=[DataRequired(message="choose at least one permission")])
+    products = CheckboxesField("Products", coerce=int, validators=[Optional()])
+    scopes = CheckboxesField(
+        "Permissions",
+        default=["product:read"],
+        validators=[DataRequired(message="choose at least one permission")],
+    )
     expires_days = IntegerField("Expires after (days)", default=90, validators=[DataRequired(), NumberRange(1, 366)])
