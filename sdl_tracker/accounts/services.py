@@ -23,11 +23,11 @@ from .rules import (
     ACCOUNT_POLICY,
     ADDRESS_POLICY,
     NOT_AN_OFFICER,
+    OFFICER_MANAGED_ROLES,
     ThrottlePolicy,
     ThrottleState,
     after_failure,
     locked_for,
-    manageable_roles,
     membership_change_refusal,
     wait_message,
 )
@@ -303,6 +303,13 @@ def _membership_to_change(session: Session, user: User, product: Product) -> Mem
     lock_row(session, Product.id, product.id)
     query = select(Membership).where(Membership.user_id == user.id, Membership.product_id == product.id)
     return session.scalar(query.execution_options(populate_existing=True))
+
+
+def manageable_roles(*, is_admin: bool, actor_role: Role | None) -> list[Role]:
+    """The roles an actor may give or take away in a product where they hold `actor_role`."""
+    if is_admin:
+        return list(Role)
+    return [Role(r) for r in OFFICER_MANAGED_ROLES] if actor_role is Role.SECURITY_OFFICER else []
 
 
 def authorize_manage_members(actor: Principal, product_id: int) -> None:

@@ -20,6 +20,7 @@ from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
 from .forms import (
     ROLE_LABELS,
+    SCOPE_LABELS,
     ActionForm,
     LoginForm,
     MemberForm,
@@ -27,9 +28,9 @@ from .forms import (
     PasswordChangeForm,
     TokenForm,
     UserCreateForm,
+    scope_groups,
 )
 from .models import User
-from .rules import SCOPE_LABELS, scope_groups
 from .services import (
     add_member,
     authorize_manage_members,

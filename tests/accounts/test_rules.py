@@ -1,23 +1,23 @@
 """Accounts' pure rules: sign-in throttling as a function of the remembered state and the time, who manages
-which memberships, and how token permissions are named."""
+which memberships; and how token permissions are named."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sdl_tracker.accounts.forms import SCOPE_LABELS, scope_groups
 from sdl_tracker.accounts.rules import (
     ACCOUNT_POLICY,
     NOT_AN_OFFICER,
+    OFFICER_MANAGED_ROLES,
     OFFICERS_ARE_ADMINS,
-    SCOPE_LABELS,
     ThrottlePolicy,
     after_failure,
     locked_for,
-    manageable_roles,
     membership_change_refusal,
-    scope_groups,
     wait_message,
 )
+from sdl_tracker.accounts.services import manageable_roles
 from sdl_tracker.auth import Permission, Role
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -71,6 +71,7 @@ def test_officers_manage_developers_and_auditors_and_administrators_everyone() -
             assert (refusal == OFFICERS_ARE_ADMINS) if touches_officer else refusal is None, (old, new)
             for role in (Role.DEVELOPER, Role.AUDITOR, None):
                 assert membership_change_refusal(is_admin=False, actor_role=role, old=old, new=new) == NOT_AN_OFFICER
+    assert set(OFFICER_MANAGED_ROLES) < {r.value for r in Role}  # the rule names roles by value
     assert manageable_roles(is_admin=False, actor_role=Role.SECURITY_OFFICER) == [Role.DEVELOPER, Role.AUDITOR]
     assert manageable_roles(is_admin=False, actor_role=Role.AUDITOR) == []
 
