@@ -51,6 +51,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.openapi", "GET"): "AAAAAAA",
     # Any signed-in user.
     ("dashboard.index", "GET"): "AAAAALL",
+    ("dashboard.portfolio", "GET"): "AAAAALL",
+    ("dashboard.notifications", "GET"): "AAAAALL",
+    ("dashboard.mark_all_read", "POST"): "AAAAALL",
+    ("dashboard.mark_one_read", "POST"): "AAAAALL",  # only the user's own notification changes
     ("accounts.logout_view", "POST"): "AAAAALL",
     ("accounts.account", "GET"): "AAAAALL",
     ("accounts.account", "POST"): "AAAAALL",
@@ -77,6 +81,7 @@ MATRIX: dict[tuple[str, str], str] = {
     # Members read their product; others must not learn it exists.
     ("products.detail", "GET"): "AAAANLL",
     ("products.release_detail", "GET"): "AAAANLL",
+    ("dashboard.readiness", "GET"): "AAAANLL",
     ("accounts.members", "GET"): "AAAANLL",
     ("accounts.members", "POST"): "AFFFNLL",
     ("accounts.remove_member_view", "POST"): "AFFFNLL",
@@ -299,6 +304,7 @@ def world(session: Session) -> World:
         "repository_id": str(repository.id),
         "scoping_id": str(scoping.id),
         "kind": "threat-model",
+        "notification_id": "1",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..accounts.notifications import Subject, request_review
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
 from ..catalog.models import Requirement
@@ -42,6 +43,8 @@ CLAIM_FIELDS = (
 # Columns a spreadsheet written before they existed may lack.
 OPTIONAL_CLAIM_FIELDS = ("override_reason", "documentation")
 # The parts of a claim that make up the decision an officer accepts: changing one drops the acceptance.
+# The decisions another officer accepts for the release before they count.
+ACCEPTED_STATUSES = (ClaimStatus.NOT_APPLICABLE, ClaimStatus.COMPENSATED)
 DECISION_FIELDS = ("status", "justification", "countermeasure", "override_reason", "documentation")
 
 
@@ -240,6 +243,11 @@ def _apply(session: Session, actor: Principal, release: Release, requirement: Re
         product_id=release.product_id,
         details=details,
     )
+    if decided and claim.status in ACCEPTED_STATUSES:
+        subject = Subject("claim", claim.id, release.product_id, release.id, requirement.ref)
+        decision = claim.status.value.replace("_", " ")
+        message = f"{requirement.ref} of {release.version}: “{decision}” awaits acceptance"
+        request_review(session, actor, subject, message)
     return claim
 
 
