@@ -22,10 +22,6 @@ WORDS: dict[str, str] = {
     # Claims (claims.rules).
     "compensated": "Compensating countermeasure",
     # Products.
-    "SAR": "SAR",
-    "EDR": "EDR",
-    "HDR": "HDR",
-    "NDR": "NDR",
     "important_class_i": "Important, class I",
     "important_class_ii": "Important, class II",
     "usb": "USB",
