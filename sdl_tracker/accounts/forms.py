@@ -15,13 +15,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from ..auth import Role
+from ..labels import labels
 from ..web.forms import TrackerForm
 
-ROLE_LABELS = {
-    Role.SECURITY_OFFICER: "Security officer",
-    Role.DEVELOPER: "Developer",
-    Role.AUDITOR: "Auditor",
-}
+ROLE_LABELS = labels(Role)
 
 
 class LoginForm(TrackerForm):

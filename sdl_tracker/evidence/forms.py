@@ -26,12 +26,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..labels import labels
 from ..web.forms import BoundedForm, TrackerForm
 from .details import schema_for
 from .models import EvidenceKind
 from .vocabulary import TEST_KINDS, TesterIndependence
 
-KIND_LABELS = {kind: kind.value.replace("-", " ").capitalize() for kind in EvidenceKind}
+KIND_LABELS = labels(EvidenceKind)
 INDEPENDENCE_LABELS = {
     TesterIndependence.NONE: "None (the developers themselves)",
     TesterIndependence.PERSON: "Independent person",
@@ -93,7 +94,12 @@ def _field_for(name: str, info: Any, label: str) -> Any:
         return DateField(label, validators=validators, description=hint)
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         default = info.default.value if isinstance(info.default, enum.Enum) else None
-        return SelectField(label, choices=[SelectChoice(m.value) for m in kind], default=default, description=hint)
+        return SelectField(
+            label,
+            choices=[SelectChoice(m.value, text) for m, text in labels(kind).items()],
+            default=default,
+            description=hint,
+        )
     if kind is str:
         return StringField(label, validators=[*validators, Length(max=1000)], description=hint)
     return None

@@ -84,7 +84,7 @@ def test_upload_evidence_and_review_it(page: Any, live_server: LiveServer, tmp_p
     page.click("button:has-text('Attach and submit for review')")
     _shot(page, "evidence-after-submit")
     assert "attached" in page.inner_text(".flash-success")
-    assert "submitted" in page.inner_text("h1")
+    assert "Submitted" in page.inner_text("h1")
     assert "gateway-threat-model.json" in page.inner_text("main")
     assert "Session hijack" in page.inner_text("main") and "2 threats" in page.inner_text("main")
     assert page.locator("strong", has_text="web UI").count() == 1  # the Markdown is rendered
@@ -97,7 +97,7 @@ def test_upload_evidence_and_review_it(page: Any, live_server: LiveServer, tmp_p
     _shot(page, "evidence-review")
     page.click("button:has-text('Record review')")
     assert "Revision 1 accepted." in page.inner_text(".flash-success")
-    assert "accepted" in page.inner_text("h1")
+    assert "Accepted" in page.inner_text("h1")
     with page.expect_download() as download_info:
         page.click("a:has-text('gateway-threat-model.json')")
     downloaded = download_info.value.path()
@@ -124,7 +124,7 @@ def test_the_heat_map_leads_from_a_gap_to_the_upload_form(page: Any, live_server
     assert svv3.locator("a.half").count() == 2  # the process half and the records half each lead somewhere
     svv3.locator("a.half[title^='Records']").click()
     page.wait_for_url("**/evidence/new?**")
-    assert "Attach evidence: fuzz campaign" in page.inner_text("h1")
+    assert "Attach evidence: fuzz test campaign" in page.inner_text("h1")
     assert page.input_value("#requirements") == "SVV-3"
     assert page.locator("#releases option[value='1.0']").evaluate("option => option.selected")
     assert page.locator("#details-target_interface").count() == 1  # the form adapted to the kind
