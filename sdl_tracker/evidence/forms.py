@@ -46,9 +46,10 @@ INDEPENDENCE_LABELS = {
 MAX_BULK = 200
 
 
-def split_refs(text: str) -> list[str]:
-    """`SR-2, SM-9` or one per line into ids."""
-    return [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
+def split_refs(text: str | list[str] | None) -> list[str]:
+    """`SR-2, SM-9` or one per line (or a list of such, from checkboxes) into ids."""
+    texts = text if isinstance(text, list) else [text or ""]
+    return list(dict.fromkeys(part.strip() for t in texts for part in re.split(r"[,;\n]", t) if part.strip()))
 
 
 class EvidenceForm(TrackerForm):
@@ -56,7 +57,13 @@ class EvidenceForm(TrackerForm):
 
     kind = SelectField("Kind", choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()])
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    requirements = StringField("Requirements it shows", validators=[DataRequired(), Length(max=2000)])
+    # Checkboxes (the page fills the choices from the catalogs); a comma-separated value is still read, so a
+    # link such as ?requirements=SR-2 and older clients keep working. The service decides what is known.
+    requirements = SelectMultipleField(
+        "Requirements it shows",
+        validate_choice=False,
+        validators=[DataRequired("Choose at least one requirement."), Length(max=200)],
+    )
     releases = SelectMultipleField("Releases", validators=[Optional()])
     effective_date = DateField("Effective date", validators=[Optional()])
     author = StringField("Author", validators=[Optional(), Length(max=200)])

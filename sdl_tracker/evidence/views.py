@@ -18,6 +18,7 @@ from ..web.inputs import page_number
 from ..web.templating import expose_predicates
 from .assessment import authorize_record_maturity, coverage, maturity_history, may_record_maturity, record_maturity
 from .downloads import artifact_response
+from .links import linkable_requirements
 from .forms import (
     KIND_LABELS,
     AcceptScopingForm,
@@ -104,6 +105,13 @@ def _input(form: EvidenceForm) -> EvidenceInput:
 
 
 def _release_choices(session: Session, form: EvidenceForm, product: Product | None) -> None:
+    """The pickers' entries: the catalogs' requirements the product may name, and its releases."""
+    seen: set[str] = set()
+    form.requirements.choices = [
+        SelectChoice(r.ref, f"{r.ref} {r.title}")
+        for r in linkable_requirements(session, product)
+        if not (r.ref in seen or seen.add(r.ref))  # editions share ids; the first names it
+    ]
     if product is None:
         del form.releases
         return
@@ -194,7 +202,7 @@ def bulk_review() -> tuple[str, int]:
     back = request.form.get("back", "")
     # Only a path of ours goes back (never another site's address).
     back = back if back.startswith("/") and not back.startswith("//") else url_for("dashboard.index")
-    status = 200 if results else 400
+    status = 200 if results else 422  # a form that named nothing to review, as the single review's refusal
     return render_template("evidence/bulk_review.html", form=form, results=results, back=back), status
 
 
@@ -211,7 +219,7 @@ def _new(product: Product | None) -> Response | str:
     form.kind.data = kind.value
     _release_choices(session, form, product)
     if not form.is_submitted():
-        form.requirements.data = request.args.get("requirements", "")
+        form.requirements.data = split_refs(request.args.get("requirements", ""))
         if request.args.get("release") and "releases" in form:
             form.releases.data = [request.args["release"]]
     if form.validate_on_submit():
@@ -284,7 +292,7 @@ def edit(evidence_id: int) -> Response | str:
             "author": current.author,
             "review_due": current.review_due,
             "tester_independence": current.tester_independence.value if current.tester_independence else "",
-            "requirements": ", ".join(r.ref for r in current.requirements),
+            "requirements": [r.ref for r in current.requirements],
             "releases": [r.version for r in current.releases],
             "details": _flat(current.details),
         }

@@ -253,7 +253,7 @@ def test_bulk_rejection_needs_a_reason_and_bad_ticks_are_refused(app: Flask, ses
         {"items": [f"{item.id}:1"], "decision": "maybe"},
     ):
         response = client.post("/evidence/bulk-review", data={"csrf_token": token, **data})
-        assert response.status_code == 400, data
+        assert response.status_code == 422, data
     assert audit_count(session) == before
     done = client.post(
         "/evidence/bulk-review",
