@@ -18,7 +18,6 @@ from ..web.inputs import page_number
 from ..web.templating import expose_predicates
 from .assessment import authorize_record_maturity, coverage, maturity_history, may_record_maturity, record_maturity
 from .downloads import artifact_response
-from .links import linkable_requirements
 from .forms import (
     KIND_LABELS,
     AcceptScopingForm,
@@ -35,6 +34,7 @@ from .forms import (
     filter_of,
     split_refs,
 )
+from .links import linkable_requirements
 from .models import Evidence, EvidenceKind, EvidenceRevision, ReviewState
 from .previews import preview as preview_of
 from .previews import preview_page
