@@ -106,12 +106,11 @@ def _input(form: EvidenceForm) -> EvidenceInput:
 
 def _release_choices(session: Session, form: EvidenceForm, product: Product | None) -> None:
     """The pickers' entries: the catalogs' requirements the product may name, and its releases."""
-    seen: set[str] = set()
-    form.requirements.choices = [
-        SelectChoice(r.ref, f"{r.ref} {r.title}")
-        for r in linkable_requirements(session, product)
-        if not (r.ref in seen or seen.add(r.ref))  # editions share ids; the first names it
-    ]
+    # Editions may share ids; the first (in catalog order) names it.
+    first: dict[str, str] = {}
+    for requirement in linkable_requirements(session, product):
+        first.setdefault(requirement.ref, f"{requirement.ref} {requirement.title}")
+    form.requirements.choices = [SelectChoice(ref, label) for ref, label in first.items()]
     if product is None:
         del form.releases
         return
@@ -201,7 +200,8 @@ def bulk_review() -> tuple[str, int]:
             apply_errors(form, exc)
     back = request.form.get("back", "")
     # Only a path of ours goes back (never another site's address).
-    back = back if back.startswith("/") and not back.startswith("//") else url_for("dashboard.index")
+    ours = back.startswith("/") and not back.startswith(("//", "/\\")) and "\\" not in back
+    back = back if ours else url_for("dashboard.index")
     status = 200 if results else 422  # a form that named nothing to review, as the single review's refusal
     return render_template("evidence/bulk_review.html", form=form, results=results, back=back), status
 

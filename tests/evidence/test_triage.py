@@ -260,6 +260,9 @@ def test_bulk_rejection_needs_a_reason_and_bad_ticks_are_refused(app: Flask, ses
         data={"csrf_token": token, "items": [f"{item.id}:1"], "decision": "reject", "reason": "No signature"},
     )
     assert done.status_code == 200 and "1 of 1 reviewed" in done.get_data(as_text=True)
+    for elsewhere in ("https://evil.example", "//evil.example", "/\\evil.example"):
+        refused = client.post("/evidence/bulk-review", data={"csrf_token": token, "back": elsewhere})
+        assert "evil.example" not in refused.get_data(as_text=True)
     session.expire_all()
     assert session.get(Evidence, item.id).current.state is ReviewState.REJECTED  # type: ignore[union-attr]
     assert (
