@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import User
@@ -91,6 +92,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("evidence.index", "GET"): "AAAANLL",
     ("evidence.detail", "GET"): "AAAANLL",
     ("evidence.download", "GET"): "AAAANLL",
+    ("evidence.preview", "GET"): "AAAANLL",
+    ("evidence.preview_png", "GET"): "AAAANLL",
+    # Each ticked item is authorised on its own (refused items are listed); the form itself is anyone's.
+    ("evidence.bulk_review", "POST"): "AAAAALL",
     ("evidence.new", "GET"): "AAAFNLL",
     ("evidence.new", "POST"): "AAAFNLL",
     ("evidence.edit", "GET"): "AAAFNLL",
@@ -267,6 +272,9 @@ def world(session: Session) -> World:
     )
     # Reviews get evidence of their own: other routes revise `evidence` and so become its submitters.
     second = Upload("review.txt", "text/plain", io.BytesIO(b"reviewed"))
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(picture, "PNG")
+    shot = Upload("shot.png", "image/png", io.BytesIO(picture.getvalue()))
     to_review = create_evidence(
         session,
         OPERATOR,
@@ -275,7 +283,7 @@ def world(session: Session) -> World:
         data=EvidenceInput(
             title="Review",
             requirements=["SI-1"],
-            files=[second],
+            files=[second, shot],
             details={"change": "a1..b2", "reviewer": "Rita Reviewer"},
         ),
     )
@@ -305,11 +313,13 @@ def world(session: Session) -> World:
         "scoping_id": str(scoping.id),
         "kind": "threat-model",
         "notification_id": "1",
+        "page": "1",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}
         for endpoint in ("evidence.review", "api.evidence_api.evidence_review")
     }
+    overrides["evidence.preview_png"] = {"artifact_id": str(to_review.current.artifacts[1].id)}
     return World(values, users, overrides)
 
 
