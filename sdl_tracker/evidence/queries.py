@@ -7,6 +7,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from ..auth import Principal
 from ..blobs import session_blobs
@@ -23,6 +24,16 @@ def get_evidence(session: Session, actor: Principal, evidence_id: int) -> Eviden
     return evidence
 
 
+def with_revisions() -> tuple[_AbstractLoad, ...]:
+    """Loader options that read evidence's revisions and their links in a fixed number of statements, however
+    many items a page shows (use under a relationship's loader with `.options(*with_revisions())`)."""
+    revisions = selectinload(Evidence.revisions)
+    return (
+        revisions.selectinload(EvidenceRevision.release_links),
+        revisions.selectinload(EvidenceRevision.requirement_links),
+    )
+
+
 @dataclass(frozen=True)
 class EvidenceQuery:
     """Which evidence a list shows."""
@@ -36,9 +47,7 @@ def list_evidence(session: Session, actor: Principal, query: EvidenceQuery) -> l
     """A product's evidence (optionally only what covers one release, plus inherited organisation-wide
     evidence), or the organisation's; newest first."""
     statement = select(Evidence).options(
-        selectinload(Evidence.revisions).selectinload(EvidenceRevision.release_links),
-        selectinload(Evidence.revisions).selectinload(EvidenceRevision.requirement_links),
-        selectinload(Evidence.revisions).selectinload(EvidenceRevision.artifacts),
+        *with_revisions(), selectinload(Evidence.revisions).selectinload(EvidenceRevision.artifacts)
     )
     if query.product_id is None:
         statement = statement.where(Evidence.product_id.is_(None))
