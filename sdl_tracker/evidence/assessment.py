@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..audit.services import record
+from ..audit.services import chain_head, record
 from ..auth import Permission, Principal, Role, permits
 from ..catalog.models import CatalogEdition, Requirement
 from ..catalog.rules import STANDARD_4_1, ItemKind
@@ -224,9 +225,27 @@ def _improvement(views: list[CoverageView]) -> bool:
     )
 
 
+# Every product's view, for the organisation's supported maturity that each coverage page shows: reading
+# the whole portfolio's evidence on every page view made the page's cost grow with the portfolio. Kept per
+# database, day and audit chain head: every change that can move a figure is audited, so it moves the head.
+_ALL_VIEWS: dict[tuple[str, date, int, str], list[CoverageView]] = {}
+_ALL_VIEWS_KEPT = 8
+_ALL_VIEWS_LOCK = threading.Lock()
+
+
 def _all_views(session: Session, today: date) -> list[CoverageView]:
+    key = (session.get_bind().engine.url.render_as_string(), today, *chain_head(session))
+    with _ALL_VIEWS_LOCK:
+        kept = _ALL_VIEWS.get(key)
+    if kept is not None:
+        return kept
     views = (_product_view(session, p, today) for p in session.scalars(select(Product).order_by(Product.id)))
-    return [v for v in views if v is not None]
+    computed = [v for v in views if v is not None]
+    with _ALL_VIEWS_LOCK:
+        while len(_ALL_VIEWS) >= _ALL_VIEWS_KEPT:
+            del _ALL_VIEWS[next(iter(_ALL_VIEWS))]
+        _ALL_VIEWS[key] = computed
+    return computed
 
 
 def _maturity(
