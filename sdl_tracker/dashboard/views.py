@@ -15,7 +15,7 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/")
 def index() -> str:
     """The products the user may see, with their releases and target levels."""
-    products = list_products(db_session(), g.principal)
+    products = list_products(db_session(), g.principal, with_releases=True)
     return render_template("dashboard/index.html", products=products)
 
 
