@@ -155,6 +155,13 @@ def paginated(items: Sequence[T], out: Callable[[T], OutT]) -> Page[OutT]:
     )
 
 
+def paged(fetch: Callable[[int, int], tuple[Sequence[T], int]], out: Callable[[T], OutT]) -> Page[OutT]:
+    """The requested page, read by `fetch(page, per_page) -> (items, total)` so that only its items are loaded."""
+    page, per_page = page_args()
+    items, total = fetch(page, per_page)
+    return Page(items=[out(item) for item in items], total=total, page=page, per_page=per_page)
+
+
 def parse_metadata(model: type[M]) -> M:
     """Validate the `metadata` JSON part of a multipart request against `model`."""
     raw = request.form.get("metadata")

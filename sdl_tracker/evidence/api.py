@@ -9,13 +9,13 @@ from flask import Blueprint, Response, g, request
 from pydantic import Field
 
 from ..api.inputs import Facts, Input, Text
-from ..api.openapi import Download, Page, json_response, operation, paginated, parse_body, parse_metadata
+from ..api.openapi import Download, Page, json_response, operation, paged, paginated, parse_body, parse_metadata
 from ..products.services import optional_release
 from ..web.context import db_session
 from .assessment import coverage, organisation_maturity, record_maturity
 from .downloads import artifact_response
 from .models import EvidenceKind
-from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
+from .queries import EvidenceQuery, evidence_page, get_artifact, get_evidence
 from .review import review_evidence
 from .rules import SERVED_MEDIA_TYPES
 from .schemas import (
@@ -140,7 +140,9 @@ def evidence_list(product_id: int) -> Response:
     release = optional_release(db_session(), g.principal, product_id, version)
     release_id = release.id if release else None
     query = EvidenceQuery(product_id, release_id, include_organisation=release_id is not None)
-    return json_response(paginated(list_evidence(db_session(), g.principal, query), EvidenceOut.of))
+    return json_response(
+        paged(lambda page, size: evidence_page(db_session(), g.principal, query, page, size), EvidenceOut.of)
+    )
 
 
 @bp.post("/products/<int:product_id>/evidence")
