@@ -76,7 +76,6 @@ PAGES: list[tuple[str, str]] = [
     ("sboms", "/releases/{release}/sboms"),
     ("sbom components", "/sboms/{sbom}"),
     ("commits", "/releases/{release}/commits"),
-    ("audit log", "/audit"),
     ("product audit", "/products/{product}/audit"),
     ("api products", "/api/v1/products"),
     ("api releases", "/api/v1/products/{product}/releases"),
