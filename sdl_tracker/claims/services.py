@@ -16,6 +16,7 @@ from ..catalog.models import Requirement
 from ..db import lock_row, utcnow
 from ..errors import FieldError, Invalid
 from ..evidence.models import Evidence
+from ..evidence.queries import with_revisions
 from ..evidence.vocabulary import EvidenceScope
 from ..products.models import Release
 from ..products.rules import previous_release
@@ -317,7 +318,13 @@ def list_claims(session: Session, actor: Principal, release_id: int) -> list[Cla
     """A release's claims in catalog order."""
     release = get_release(session, actor, release_id)
     claims = session.scalars(
-        select(Claim).where(Claim.release_id == release.id).options(selectinload(Claim.evidence_links))
+        select(Claim)
+        .where(Claim.release_id == release.id)
+        .options(
+            # Judging reads each claim's evidence and documentation: loaded here, not one query per claim.
+            selectinload(Claim.evidence_links).joinedload(ClaimEvidence.evidence).options(*with_revisions()),
+            selectinload(Claim.documentation).options(*with_revisions()),
+        )
     ).all()
     return sorted(claims, key=lambda c: c.requirement.position)
 
