@@ -35,6 +35,7 @@ from .claims.views import bp as claims_bp
 from .commands import set_principal_resolver
 from .config import DEFAULT_GIT_SCHEMES, Settings, load_settings
 from .dashboard.views import bp as dashboard_bp
+from .dashboard.views import release_summaries
 from .db import Database
 from .demo import demo
 from .evidence.api import bp as evidence_api
@@ -53,6 +54,7 @@ from .products.api import bp as products_api
 from .products.cli import product, release, repo
 from .products.signals import release_created
 from .products.views import bp as products_bp
+from .products.views import set_release_summaries
 from .resources import resource_dir
 from .sboms.api import bp as sboms_api
 from .sboms.cli import sbom
@@ -175,6 +177,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     init_api(app, API)
     set_token_authenticator(app, authenticate_api_token)
     set_principal_resolver(app, principal_for_email)
+    set_release_summaries(app, release_summaries)
     connect_signals()
     register_job_kinds()
     return app

@@ -62,7 +62,12 @@ def test_product_create_list_show(app: Flask, session: Session) -> None:
     listing = json.loads(run(app, "product", "list", "--json").output)
     assert [p["name"] for p in listing] == ["NW-HMI", "NW-PLC"]
     text = run(app, "product", "list").output
-    assert "FR1=2,FR2=2,FR3=1" in text and "SL-C target 3" in text
+    # Each FR labelled and apart, never "13 23 33".
+    assert "SL-C target FR1 IAC 2, FR2 UC 2, FR3 SI 1, FR4 DC 1, FR5 RDF 1, FR6 TRE 2, FR7 RA 1" in text
+    assert "SL-C target FR1 IAC 3, FR2 UC 3" in text
+    shown_text = run(app, "product", "show", "nw-plc").output
+    assert "target SL-C:     FR1 IAC 3, FR2 UC 3, FR3 SI 3" in shown_text and "CRA default" in shown_text
+    assert "interface        jtag (Debug" in shown_text
     shown = json.loads(run(app, "product", "show", "nw-plc", "--json").output)
     assert shown["name"] == "NW-PLC" and shown["releases"] == []
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "products:product:create")).first()

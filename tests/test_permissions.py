@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import User
@@ -51,6 +52,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.openapi", "GET"): "AAAAAAA",
     # Any signed-in user.
     ("dashboard.index", "GET"): "AAAAALL",
+    ("dashboard.portfolio", "GET"): "AAAAALL",
+    ("dashboard.notifications", "GET"): "AAAAALL",
+    ("dashboard.mark_all_read", "POST"): "AAAAALL",
+    ("dashboard.mark_one_read", "POST"): "AAAAALL",  # only the user's own notification changes
     ("accounts.logout_view", "POST"): "AAAAALL",
     ("accounts.account", "GET"): "AAAAALL",
     ("accounts.account", "POST"): "AAAAALL",
@@ -77,6 +82,7 @@ MATRIX: dict[tuple[str, str], str] = {
     # Members read their product; others must not learn it exists.
     ("products.detail", "GET"): "AAAANLL",
     ("products.release_detail", "GET"): "AAAANLL",
+    ("dashboard.readiness", "GET"): "AAAANLL",
     ("accounts.members", "GET"): "AAAANLL",
     # A product's officers manage its developers and auditors (which roles: tests/accounts/test_members.py).
     ("accounts.members", "POST"): "AAFFNLL",
@@ -87,6 +93,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("evidence.index", "GET"): "AAAANLL",
     ("evidence.detail", "GET"): "AAAANLL",
     ("evidence.download", "GET"): "AAAANLL",
+    ("evidence.preview", "GET"): "AAAANLL",
+    ("evidence.preview_png", "GET"): "AAAANLL",
+    # Each ticked item is authorised on its own (refused items are listed); the form itself is anyone's.
+    ("evidence.bulk_review", "POST"): "AAAAALL",
     ("evidence.new", "GET"): "AAAFNLL",
     ("evidence.new", "POST"): "AAAFNLL",
     ("evidence.edit", "GET"): "AAAFNLL",
@@ -263,6 +273,9 @@ def world(session: Session) -> World:
     )
     # Reviews get evidence of their own: other routes revise `evidence` and so become its submitters.
     second = Upload("review.txt", "text/plain", io.BytesIO(b"reviewed"))
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(picture, "PNG")
+    shot = Upload("shot.png", "image/png", io.BytesIO(picture.getvalue()))
     to_review = create_evidence(
         session,
         OPERATOR,
@@ -271,7 +284,7 @@ def world(session: Session) -> World:
         data=EvidenceInput(
             title="Review",
             requirements=["SI-1"],
-            files=[second],
+            files=[second, shot],
             details={"change": "a1..b2", "reviewer": "Rita Reviewer"},
         ),
     )
@@ -300,11 +313,14 @@ def world(session: Session) -> World:
         "repository_id": str(repository.id),
         "scoping_id": str(scoping.id),
         "kind": "threat-model",
+        "notification_id": "1",
+        "page": "1",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}
         for endpoint in ("evidence.review", "api.evidence_api.evidence_review")
     }
+    overrides["evidence.preview_png"] = {"artifact_id": str(to_review.current.artifacts[1].id)}
     return World(values, users, overrides)
 
 

@@ -13,6 +13,7 @@ from ..auth import Permission, Principal, Role
 from ..commands import echo_lines, emit, json_option, say, server_command
 from ..db import utcnow
 from ..errors import Invalid
+from ..labels import label
 from ..products.services import get_product_by_name
 from .models import ApiToken, User
 from .services import (
@@ -181,7 +182,7 @@ def member_list(session: Session, actor: Principal, product_name: str, as_json: 
     items = [
         {"email": u.email, "name": u.name, "role": role.value} for u, role in list_members(session, actor, found.id)
     ]
-    emit(items, as_json, echo_lines([f"{m['email']:<36} {m['role']}" for m in items], "no members"))
+    emit(items, as_json, echo_lines([f"{m['email']:<36} {label(m['role'])}" for m in items], "no members"))
 
 
 token = AppGroup("token", help="API tokens for CI jobs, git hooks and scripts.")

@@ -18,13 +18,10 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth import Permission, Role
+from ..labels import labels
 from ..web.forms import TrackerForm
 
-ROLE_LABELS = {
-    Role.SECURITY_OFFICER: "Security officer",
-    Role.DEVELOPER: "Developer",
-    Role.AUDITOR: "Auditor",
-}
+ROLE_LABELS = labels(Role)
 
 
 class LoginForm(TrackerForm):

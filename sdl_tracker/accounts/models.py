@@ -1,10 +1,11 @@
-"""Users and their memberships in products."""
+"""Users, their memberships in products, and the notifications they receive."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth import Role
@@ -88,3 +89,33 @@ class ApiTokenProduct(Base):
 
     token_id: Mapped[int] = mapped_column(ForeignKey("api_token.id", ondelete="CASCADE"), primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
+
+
+class NotificationKind(enum.StrEnum):
+    """Why someone is told."""
+
+    REVIEW_REQUEST = "review-request"  # something awaits their review or acceptance
+    DECISION = "decision"  # what they submitted or set was accepted or rejected
+
+
+class Notification(Base):
+    """One message to one user about a review request or a decision; read once they mark it so.
+
+    It names its subject (evidence, claim, scoping) by type and id, so the page that shows it builds the
+    link; the text is written when the event happens, as the audit log's details are."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, "notification_kind"))
+    subject_type: Mapped[str] = mapped_column(String(40))  # evidence, claim, requirement_scoping
+    subject_id: Mapped[int] = mapped_column(Integer)
+    release_id: Mapped[int | None] = mapped_column(Integer)  # a claim's release (its page is per release)
+    ref: Mapped[str] = mapped_column(String(40), default="")  # a claim's requirement
+    message: Mapped[str] = mapped_column(String(400))
+    actor: Mapped[str] = mapped_column(String(400))  # who caused it, as the audit log names them
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

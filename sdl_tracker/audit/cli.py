@@ -13,6 +13,7 @@ from ..auth import Principal
 from ..commands import echo_lines, emit, fail, json_option, say_json, server_command
 from ..errors import Invalid
 from .chain import Checkpoint
+from .rules import detail_lines
 from .services import (
     EventFilter,
     accept_restore,
@@ -115,13 +116,17 @@ def audit_checkpoint(session: Session, actor: Principal, output: Path | None, as
 def audit_log(
     session: Session, actor: Principal, product_id: int | None, actor_text: str, action: str, limit: int, as_json: bool
 ) -> None:
-    """Print the newest events."""
+    """Print the newest events, each with its details as `Field: old → new` lines."""
     events, _total = search_events(
         session, actor, EventFilter(actor=actor_text, action=action, product_id=product_id), limit=limit
     )
     items = [event_json(e) for e in events]
     lines = [
-        f"{e.seq:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.action:<32} {e.target_type}:{e.target_id:<16} {e.actor}"
+        line
         for e in events
+        for line in (
+            f"{e.seq:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.action:<32} {e.target_type}:{e.target_id:<16} {e.actor}",
+            *(f"{'':>8}{detail}" for detail in detail_lines(e.details)),
+        )
     ]
     emit(items, as_json, echo_lines(lines, "no events"))

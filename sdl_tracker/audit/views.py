@@ -17,6 +17,7 @@ from ..web.context import db_session
 from ..web.inputs import page_number
 from ..web.templating import expose_predicates
 from .forms import EventFilterForm
+from .rules import detail_rows
 from .services import EventFilter, event_json, iter_events, may_read_audit, search_events
 
 bp = Blueprint("audit", __name__)
@@ -47,7 +48,15 @@ def log_page(product: Any | None) -> tuple[str, int]:
     filters = {name: value for name, value in request.args.items() if name in form._fields and value}
     if not form.validate():
         return render_template(
-            "audit/log.html", form=form, events=[], total=0, page=1, pages=1, product=product, filters=filters
+            "audit/log.html",
+            form=form,
+            events=[],
+            total=0,
+            page=1,
+            pages=1,
+            product=product,
+            filters=filters,
+            detail_rows=detail_rows,
         ), 422
     page = page_number()
     events, total = search_events(
@@ -63,6 +72,7 @@ def log_page(product: Any | None) -> tuple[str, int]:
         pages=pages,
         product=product,
         filters=filters,
+        detail_rows=detail_rows,
     ), 200
 
 

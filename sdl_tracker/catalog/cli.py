@@ -13,6 +13,7 @@ from ..auth import Principal
 from ..boundary import MAX_DOCUMENT_DEPTH, TooDeep, loads_json
 from ..commands import echo_lines, emit, json_option, server_command
 from ..errors import Invalid
+from ..labels import label
 from .schemas import RequirementOut
 from .services import (
     export_rows,
@@ -89,7 +90,7 @@ def catalog_export(
     if not rows and (standard or edition):
         raise Invalid.field("--standard", "no such standard or edition is loaded")
     lines = [
-        f"{r['standard']:<14} {r['edition']:<9} {r['id']:<16} {r['kind']:<24} "
+        f"{r['standard']:<14} {r['edition']:<9} {r['id']:<16} {label(r['kind']):<28} "
         f"{r['fr'] or r['practice'] or '':<4} {','.join(map(str, r['sl_c'] or [])):<8} {r['title']}"
         for r in rows
     ]

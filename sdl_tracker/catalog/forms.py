@@ -5,23 +5,11 @@ from __future__ import annotations
 from wtforms import SearchField, SelectChoice, SelectField
 from wtforms.validators import Length, Optional
 
+from ..labels import labels
 from ..web.forms import BoundedForm
 from .rules import COMPONENT_TYPES, FOUNDATIONAL_REQUIREMENTS, ItemKind
 
-KIND_LABELS = {
-    ItemKind.PRACTICE: "Practice",
-    ItemKind.PROCESS_REQUIREMENT: "Requirement",
-    ItemKind.MATURITY_LEVEL: "Maturity level",
-    ItemKind.FOUNDATIONAL_REQUIREMENT: "Foundational requirement",
-    ItemKind.CCSC: "Common constraint (CCSC)",
-    ItemKind.COMPONENT_REQUIREMENT: "Component requirement (CR)",
-    ItemKind.TYPE_REQUIREMENT: "Component-type requirement",
-    ItemKind.ENHANCEMENT: "Requirement enhancement (RE)",
-    ItemKind.CRA_ANNEX_I_PART_I: "Annex I Part I",
-    ItemKind.CRA_ANNEX_I_PART_II: "Annex I Part II",
-    ItemKind.CRA_ANNEX_VII: "Annex VII",
-    ItemKind.CRA_ANNEX_II: "Annex II",
-}
+KIND_LABELS = labels(ItemKind)
 
 
 def _any(label: str) -> SelectChoice:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import functools
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from ..errors import Invalid
@@ -13,6 +16,47 @@ from ..errors import Invalid
 FOUNDATIONAL_REQUIREMENTS = ("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7")
 COMPONENT_TYPES = ("SAR", "EDR", "HDR", "NDR")
 SL_LEVELS = (1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class FoundationalRequirement:
+    """One of the seven foundational requirements of IEC 62443-4-2: `FR1`, `IAC`, its name."""
+
+    id: str
+    abbrev: str
+    name: str
+
+
+@functools.cache
+def foundational_requirements() -> tuple[FoundationalRequirement, ...]:
+    """The seven FRs with their abbreviations and names, as the packaged 4-2 catalog states them."""
+    text = resources.files("sdl_tracker.catalog").joinpath("data", "iec62443-4-2.json").read_text(encoding="utf-8")
+    found = {
+        fr["id"]: FoundationalRequirement(fr["id"], fr["abbrev"], fr["name"])
+        for fr in json.loads(text)["foundational_requirements"]
+    }
+    return tuple(found[fr] for fr in FOUNDATIONAL_REQUIREMENTS)
+
+
+def fr_label(fr_id: str) -> str:
+    """`FR1` -> `FR1 IAC` (anything else as it is)."""
+    named = {fr.id: fr for fr in foundational_requirements()}.get(fr_id)
+    return f"{named.id} {named.abbrev}" if named else fr_id
+
+
+def fr_name(fr_id: str) -> str:
+    """`FR1` -> `Identification and authentication control` (anything else as it is)."""
+    named = {fr.id: fr for fr in foundational_requirements()}.get(fr_id)
+    return named.name if named else fr_id
+
+
+def vector_text(vector: Mapping[str, int | None]) -> str:
+    """An SL-C vector as people read it: `FR1 IAC 3, FR2 UC 2, ...` (a level not given reads `-`)."""
+    return ", ".join(
+        f"{fr.id} {fr.abbrev} {vector.get(fr.id) if vector.get(fr.id) is not None else '-'}"
+        for fr in foundational_requirements()
+        if fr.id in vector
+    )
 
 
 class ItemKind(enum.StrEnum):

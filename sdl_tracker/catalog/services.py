@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -366,6 +367,25 @@ def links_from(session: Session, requirement: Requirement) -> list[RequirementLi
             .options(selectinload(RequirementLink.target))
         )
     )
+
+
+def links_from_each(session: Session, requirements: Collection[Requirement]) -> dict[int, list[RequirementLink]]:
+    """`links_from` for many requirements in two statements: by requirement id (absent: no links)."""
+    found: dict[int, list[RequirementLink]] = {}
+    if not requirements:
+        return found
+    links = session.scalars(
+        select(RequirementLink)
+        .where(
+            RequirementLink.source_id.in_([r.id for r in requirements]),
+            RequirementLink.mapping_id.in_(_latest_mapping_ids(session)),
+        )
+        .order_by(RequirementLink.id)
+        .options(selectinload(RequirementLink.target))
+    )
+    for link in links:
+        found.setdefault(link.source_id, []).append(link)
+    return found
 
 
 def links_to(session: Session, requirement: Requirement) -> list[RequirementLink]:

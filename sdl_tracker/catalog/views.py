@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 
 from ..web.context import db_session
 from .forms import KIND_LABELS, RequirementFilterForm
-from .rules import cra_section_label
+from .rules import cra_section_label, foundational_requirements, fr_label, fr_name
 from .services import (
     RequirementFilter,
     get_edition,
@@ -17,6 +17,10 @@ from .services import (
 )
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
+# The seven FRs with abbreviations and names, for every SL-C vector a page shows (`level_badges`).
+bp.add_app_template_global(foundational_requirements)
+bp.add_app_template_filter(fr_label, "fr_label")  # `FR1` -> `FR1 IAC`
+bp.add_app_template_filter(fr_name, "fr_name")  # `FR1` -> its name, for tooltips
 
 
 @bp.app_template_filter("cra_label")

@@ -9,8 +9,10 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
+from ..catalog.rules import fr_label
 from ..commands import TEXT, echo_lines, emit, json_option, say, server_command
 from ..errors import Invalid
+from ..labels import label
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
 from .judging import judged_claims, standing_of, vector_report
@@ -152,7 +154,7 @@ def claims_list(session: Session, actor: Principal, product_name: str, version: 
     release = _release(session, actor, product_name, version)
     items = [ClaimOut.judged(s).model_dump(mode="json") for s in judged_claims(session, actor, release.id)]
     lines = [
-        f"{c['requirement']:<16} {c['status']:<22} "
+        f"{c['requirement']:<16} {label(c['status']):<27} "
         + ("counts" if c["counts"] else "not counting: " + "; ".join(c["not_counting"]))
         for c in items
     ]
@@ -176,7 +178,8 @@ def claims_gap(session: Session, actor: Principal, product_name: str, version: s
         mode="json"
     )
     lines = [
-        f"{f['fr']}  target {f['target']}  achieved {f['achieved']}  missing: {', '.join(f['missing']) or '-'}"
+        f"{fr_label(f['fr'])}  target {f['target']}  achieved {f['achieved']}  "
+        f"missing: {', '.join(f['missing']) or '-'}"
         f"  (met: {f['met_by_implementation']} implemented, {f['met_by_compensation']} compensated, "
         f"{f['met_by_accepted_not_applicable']} accepted N/A; {f['claimed_not_counting']} claimed not counting"
         + (f"; medium-confidence SL-C: {', '.join(f['medium_confidence'])}" if f["medium_confidence"] else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from wtforms import SelectChoice, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..labels import labels
 from ..web.forms import TrackerForm
 from .rules import ClaimStatus, Verification
 
@@ -17,18 +18,8 @@ STATUS_LABELS = {
     ClaimStatus.COMPENSATED: "Met by a compensating countermeasure (describe)",
 }
 # How a stored claim reads for people (the API and `--json` keep the enum values).
-STATUS_NAMES = {
-    ClaimStatus.IMPLEMENTED: "Implemented",
-    ClaimStatus.PARTIALLY_IMPLEMENTED: "Partially implemented",
-    ClaimStatus.NOT_IMPLEMENTED: "Not implemented",
-    ClaimStatus.NOT_APPLICABLE: "Not applicable",
-    ClaimStatus.COMPENSATED: "Compensating countermeasure",
-}
-VERIFICATION_LABELS = {
-    Verification.DESIGN_REVIEW: "Design review",
-    Verification.SUPPLIER_TEST: "Supplier test",
-    Verification.INDEPENDENT_TEST: "Independent test",
-}
+STATUS_NAMES = labels(ClaimStatus)
+VERIFICATION_LABELS = labels(Verification)
 
 
 def _optional_id(value: object) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..accounts.notifications import Subject, tell_decision
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, authorize_second_person, permits
 from ..catalog.models import Requirement
@@ -14,10 +15,8 @@ from ..products.models import Release
 from ..products.services import get_release
 from .models import Claim
 from .rules import ClaimStatus
-from .services import lock_release_claims
+from .services import ACCEPTED_STATUSES, lock_release_claims
 from .terms import product_catalog, release_terms
-
-ACCEPTED_STATUSES = (ClaimStatus.NOT_APPLICABLE, ClaimStatus.COMPENSATED)
 
 
 def get_claim(session: Session, actor: Principal, release_id: int, ref: str) -> Claim:
@@ -115,6 +114,9 @@ def accept_claim(session: Session, actor: Principal, release_id: int, ref: str) 
             **({"carried_from": carried} if carried else {}),
         },
     )
+    subject = Subject("claim", claim.id, release.product_id, release.id, ref)
+    message = f"{ref} of {release.version}: “{claim.status.value.replace('_', ' ')}” was accepted"
+    tell_decision(session, actor, claim.set_by_user_id, subject, message)
     return claim
 
 

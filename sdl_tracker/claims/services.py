@@ -9,12 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..accounts.notifications import Subject, request_review
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
 from ..catalog.models import Requirement
 from ..db import lock_row, utcnow
 from ..errors import FieldError, Invalid
 from ..evidence.models import Evidence
+from ..evidence.queries import with_revisions
 from ..evidence.vocabulary import EvidenceScope
 from ..products.models import Release
 from ..products.rules import previous_release
@@ -42,6 +44,8 @@ CLAIM_FIELDS = (
 # Columns a spreadsheet written before they existed may lack.
 OPTIONAL_CLAIM_FIELDS = ("override_reason", "documentation")
 # The parts of a claim that make up the decision an officer accepts: changing one drops the acceptance.
+# The decisions another officer accepts for the release before they count.
+ACCEPTED_STATUSES = (ClaimStatus.NOT_APPLICABLE, ClaimStatus.COMPENSATED)
 DECISION_FIELDS = ("status", "justification", "countermeasure", "override_reason", "documentation")
 
 
@@ -240,6 +244,11 @@ def _apply(session: Session, actor: Principal, release: Release, requirement: Re
         product_id=release.product_id,
         details=details,
     )
+    if decided and claim.status in ACCEPTED_STATUSES:
+        subject = Subject("claim", claim.id, release.product_id, release.id, requirement.ref)
+        decision = claim.status.value.replace("_", " ")
+        message = f"{requirement.ref} of {release.version}: “{decision}” awaits acceptance"
+        request_review(session, actor, subject, message)
     return claim
 
 
@@ -309,7 +318,13 @@ def list_claims(session: Session, actor: Principal, release_id: int) -> list[Cla
     """A release's claims in catalog order."""
     release = get_release(session, actor, release_id)
     claims = session.scalars(
-        select(Claim).where(Claim.release_id == release.id).options(selectinload(Claim.evidence_links))
+        select(Claim)
+        .where(Claim.release_id == release.id)
+        .options(
+            # Judging reads each claim's evidence and documentation: loaded here, not one query per claim.
+            selectinload(Claim.evidence_links).joinedload(ClaimEvidence.evidence).options(*with_revisions()),
+            selectinload(Claim.documentation).options(*with_revisions()),
+        )
     ).all()
     return sorted(claims, key=lambda c: c.requirement.position)
 

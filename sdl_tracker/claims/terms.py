@@ -3,16 +3,17 @@ evidence as the claim rules see it (shared by writing claims and judging them)."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalog.models import CatalogEdition, Requirement, RequirementLink
 from ..catalog.rules import STANDARD_4_2, Annotation, CatalogItem, annotation_of
-from ..catalog.services import annotations_for, links_from
+from ..catalog.services import annotations_for, links_from_each
 from ..db import utcnow
 from ..evidence.models import Evidence
 from ..evidence.scoping import product_intervals
@@ -39,7 +40,11 @@ class ProductCatalog:
     annotations: Mapping[str, Annotation] = field(default_factory=dict)
 
     def items(self) -> dict[str, CatalogItem]:
-        """Every item of the edition by id, as the pure rules see them."""
+        """Every item of the edition by id, as the pure rules see them (built once: every claim asks)."""
+        return self._items
+
+    @cached_property
+    def _items(self) -> dict[str, CatalogItem]:
         return {ref: row.item() for ref, row in self.rows.items()}
 
     def conditional(self, ref: str) -> bool:
@@ -66,12 +71,19 @@ def product_catalog(session: Session, product: Product) -> ProductCatalog:
 def cra_links(session: Session, catalog: ProductCatalog, ref: str) -> list[RequirementLink]:
     """The CRA points an item supports: its own mapping rows, else those of the item it resolves to
     (CR 1.1 RE(1) -> CR 1.1; EDR 3.10 -> CR 3.10), as the mapping is kept per CR."""
-    for step in resolution_chain(ref, catalog.items()):
-        row = catalog.rows.get(step)
-        links = links_from(session, row) if row is not None else []
-        if links:
-            return links
-    return []
+    return cra_links_of(session, catalog, [ref])[ref]
+
+
+def cra_links_of(session: Session, catalog: ProductCatalog, refs: Collection[str]) -> dict[str, list[RequirementLink]]:
+    """`cra_links` of many items at once, in a fixed number of statements (a page lists every item)."""
+    items = catalog.items()
+    chains = {ref: resolution_chain(ref, items) for ref in refs}
+    rows = {step: catalog.rows[step] for chain in chains.values() for step in chain if step in catalog.rows}
+    links = links_from_each(session, list(rows.values()))
+    return {
+        ref: next((links[rows[step].id] for step in chain if step in rows and links.get(rows[step].id)), [])
+        for ref, chain in chains.items()
+    }
 
 
 @dataclass(frozen=True)

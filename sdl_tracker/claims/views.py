@@ -21,7 +21,7 @@ from .forms import STATUS_LABELS, STATUS_NAMES, VERIFICATION_LABELS, ClaimForm
 from .judging import compare_releases, vector_report
 from .review import accept_claim, confirm_claim, may_accept, may_confirm
 from .services import ClaimInput, authorize_manage_claims, may_manage_claims, set_claim
-from .terms import cra_links
+from .terms import cra_links_of
 
 bp = Blueprint("claims", __name__)
 expose_predicates(bp, may_manage_claims, may_accept, may_confirm)
@@ -37,6 +37,7 @@ def index(release_id: int) -> str:
     fr, status, level = request.args.get("fr") or None, request.args.get("status") or None, request.args.get("level")
     level_number = parse_whole(level or "")  # anything but a number filters nothing, as before
     rows = []
+    links = cra_links_of(session, report.catalog, [item.ref for item in report.catalog.applicability.items])
     for item in report.catalog.applicability.items:
         claim = by_ref.get(item.ref)
         if fr and item.fr != fr:
@@ -45,7 +46,7 @@ def index(release_id: int) -> str:
             continue
         if level_number is not None and not required_at(item, level_number):
             continue
-        cra = [link.target for link in cra_links(session, report.catalog, item.ref) if link.target]
+        cra = [link.target for link in links[item.ref] if link.target]
         rows.append((item, claim, report.standings.get(item.ref), cra))
     return render_template(
         "claims/index.html",

@@ -1,26 +1,102 @@
-"""The dashboard page and the navigation's product list."""
+"""The home page (my work), the portfolio, release readiness, notifications, and the navigation's figures."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from sqlalchemy.orm import Session
+from werkzeug import Response
 
+from ..accounts.models import Notification
+from ..accounts.notifications import list_notifications, mark_read, unread_count
+from ..auth import Principal
+from ..products.models import Release
 from ..products.services import list_products
 from ..web.context import current_principal, db_session
+from .forms import MarkReadForm
+from .readiness import ReleaseFigures, in_flight, release_figures, release_readiness
+from .services import Link, my_work, readiness_facts
 
 bp = Blueprint("dashboard", __name__)
 
 
 @bp.route("/")
 def index() -> str:
-    """The products the user may see, with their releases and target levels."""
-    products = list_products(db_session(), g.principal)
-    return render_template("dashboard/index.html", products=products)
+    """My work: what awaits the user, by role, each item linking to where it is acted on."""
+    sections = my_work(db_session(), g.principal)
+    return render_template("dashboard/index.html", sections=sections)
+
+
+@bp.route("/portfolio")
+def portfolio() -> str:
+    """Every product the user sees, one row each, with its releases in flight and their readiness figures."""
+    session = db_session()
+    products = list_products(session, g.principal)
+    releases = in_flight(session, g.principal)
+    figures = release_figures(session, releases)
+    by_product: dict[int, list[ReleaseFigures]] = {p.id: [] for p in products}
+    for release in releases:
+        by_product.setdefault(release.product_id, []).append(figures[release.id])
+    return render_template("dashboard/portfolio.html", products=products, by_product=by_product)
+
+
+@bp.route("/releases/<int:release_id>/readiness")
+def readiness(release_id: int) -> str:
+    """One release's readiness on one screen: coverage, SL-C gap, commits, SBOMs, reviews and expiries."""
+    result = release_readiness(db_session(), g.principal, release_id)
+    return render_template("dashboard/readiness.html", r=result, product=result.product, release=result.release)
+
+
+@bp.route("/notifications")
+def notifications() -> str:
+    """The user's review requests and decisions, unread first."""
+    items = list_notifications(db_session(), g.principal)
+    return render_template("dashboard/notifications.html", items=items, form=MarkReadForm(), link_of=notification_link)
+
+
+def _mark(notification_id: int | None) -> Response:
+    form = MarkReadForm()
+    if form.validate_on_submit():
+        count = mark_read(db_session(), g.principal, notification_id)
+        if notification_id is None:
+            flash(f"{count} notification{'' if count == 1 else 's'} marked read.", "success")
+    return redirect(url_for("dashboard.notifications"))
+
+
+@bp.route("/notifications/read", methods=["POST"])
+def mark_all_read() -> Response:
+    """Mark every notification of the user read."""
+    return _mark(None)
+
+
+@bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+def mark_one_read(notification_id: int) -> Response:
+    """Mark one notification read (another user's, or an unknown id, changes nothing)."""
+    return _mark(notification_id)
+
+
+def notification_link(n: Notification) -> Link:
+    """Where a notification's subject is acted on."""
+    if n.subject_type == "claim" and n.release_id is not None:
+        return Link("claims.edit", {"release_id": n.release_id, "ref": n.ref})
+    if n.subject_type == "requirement_scoping" and n.product_id is not None:
+        return Link("evidence.coverage_view", {"product_id": n.product_id})
+    return Link("evidence.detail", {"evidence_id": n.subject_id})
+
+
+def release_summaries(session: Session, actor: Principal, releases: Sequence[Release]) -> dict[int, Any]:
+    """The readiness figures the product page shows per release (the app module installs this on the product
+    page, which checked access to the product; products sit below the dashboard and cannot import it)."""
+    return {release_id: readiness_facts(f) for release_id, f in release_figures(session, releases).items()}
 
 
 @bp.app_context_processor
 def navigation() -> dict[str, Any]:
-    """The products the navigation lists on every page."""
+    """The products the navigation lists on every page, and the user's unread notifications."""
     principal = current_principal()
-    return {"nav_products": list_products(db_session(), principal) if principal else []}
+    if not principal:
+        return {"nav_products": [], "unread_notifications": 0}
+    session = db_session()
+    return {"nav_products": list_products(session, principal), "unread_notifications": unread_count(session, principal)}

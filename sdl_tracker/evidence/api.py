@@ -9,13 +9,23 @@ from flask import Blueprint, Response, g, request
 from pydantic import Field
 
 from ..api.inputs import Facts, Input, Text
-from ..api.openapi import Download, Page, json_response, operation, paginated, parse_body, parse_metadata
+from ..api.openapi import (
+    Download,
+    Page,
+    json_response,
+    operation,
+    page_args,
+    paginated,
+    parse_body,
+    parse_metadata,
+)
 from ..products.services import optional_release
 from ..web.context import db_session
 from .assessment import coverage, organisation_maturity, record_maturity
 from .downloads import artifact_response
+from .forms import EvidenceFilterForm, filter_of, filter_problem
 from .models import EvidenceKind
-from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
+from .queries import get_artifact, get_evidence
 from .review import review_evidence
 from .rules import SERVED_MEDIA_TYPES
 from .schemas import (
@@ -36,6 +46,7 @@ from .scoping import (
     withdraw_scoping,
 )
 from .services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
+from .triage import search_evidence
 from .vocabulary import TesterIndependence
 
 bp = Blueprint("evidence_api", __name__)
@@ -125,22 +136,39 @@ def _create(product_id: int | None) -> Response:
 
 @bp.get("/products/<int:product_id>/evidence")
 @operation(
-    "A product's evidence, newest first",
+    "A product's evidence, filtered, searched and sorted (newest first by default)",
     response=Page[EvidenceOut],
     tag="evidence",
     query={
         "release": "only what covers this release version, with organisation-wide evidence",
+        "state": "draft, submitted, accepted or rejected (the current revision's)",
+        "kind": "an evidence kind",
+        "requirement": "a requirement id the current revision names, such as SR-2",
+        "submitter": "who submitted the current revision, as recorded (an e-mail address or cli:NAME)",
+        "expiry": "expired, or due: expires within `days` days and has not yet expired",
+        "days": "1-3650, default 30 (with expiry=due)",
+        "q": "words that must all appear in the title or description (case-insensitive; % and _ are literal)",
+        "sort": "created, updated, title, state or expiry",
+        "order": "desc (default) or asc",
         "page": "page number from 1",
         "per_page": "1-200, default 50",
     },
 )
 def evidence_list(product_id: int) -> Response:
     """List evidence."""
-    version = request.args.get("release")
-    release = optional_release(db_session(), g.principal, product_id, version)
-    release_id = release.id if release else None
-    query = EvidenceQuery(product_id, release_id, include_organisation=release_id is not None)
-    return json_response(paginated(list_evidence(db_session(), g.principal, query), EvidenceOut.of))
+    session = db_session()
+    form = EvidenceFilterForm(request.args)
+    problem = filter_problem(form)
+    if problem is not None:
+        raise problem
+    release = optional_release(session, g.principal, product_id, form.release.data or None)
+    page, per_page = page_args()
+    found = search_evidence(
+        session, g.principal, product_id, filter_of(form, release.id if release else None), page=page, per_page=per_page
+    )
+    return json_response(
+        Page(items=[EvidenceOut.of(e) for e in found.items], total=found.total, page=page, per_page=per_page)
+    )
 
 
 @bp.post("/products/<int:product_id>/evidence")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..audit.services import record
+from ..audit.services import chain_head, record
 from ..auth import Permission, Principal, Role, permits
 from ..catalog.models import CatalogEdition, Requirement
 from ..catalog.rules import STANDARD_4_1, ItemKind
@@ -34,6 +37,8 @@ from .coverage import (
 from .models import Evidence, EvidenceRevision, PracticeMaturity, RequirementScoping, ScopingState
 from .scoping import active_scoping, edition_4_1, product_intervals
 from .standing import ReleaseWindow, expires_on, judged_on, release_window, review_months
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,28 @@ def _catalog(session: Session, edition: CatalogEdition) -> tuple[list[Requiremen
             )
         )
     return specs, {r.ref: r.title for r in items if r.kind is ItemKind.PRACTICE}
+
+
+# Views judged from many evidence items: a product's (1,000 items in a portfolio) and every product's, for
+# the organisation's supported maturity that each coverage page shows. Kept per database, question and audit
+# chain head: every change that can move a figure is audited, so it moves the head and the next page judges
+# afresh. Judging them on every page view made the page's cost grow with the evidence.
+_KEPT: dict[tuple[Any, ...], Any] = {}
+_KEPT_MAX = 64
+_KEPT_LOCK = threading.Lock()
+
+
+def _kept(session: Session, question: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    key = (session.get_bind().engine.url.render_as_string(), *question, *chain_head(session))
+    with _KEPT_LOCK:
+        if key in _KEPT:
+            return cast(T, _KEPT[key])
+    value = compute()
+    with _KEPT_LOCK:
+        while len(_KEPT) >= _KEPT_MAX:
+            del _KEPT[next(iter(_KEPT))]
+        _KEPT[key] = value
+    return value
 
 
 def _facts(session: Session, product_id: int, as_of: date) -> list[EvidenceFact]:
@@ -208,12 +235,17 @@ def coverage(
     specs, names = _catalog(session, edition)
     window = _window(session, actor, release, today) if release else None
     as_of = judged_on(release.shipped, release.release_date, today) if release else today
-    # What stood on the judged day: records made, accepted or scoped out later cannot raise its figure.
-    facts, scoping = _facts(session, product.id, today), _scoping_states(scoping_rows, today)
-    then = (_facts(session, product.id, as_of), _scoping_states(scoping_rows, as_of)) if as_of != today else None
-    judged = _view(specs, names, *(then or (facts, scoping)), Judgement(as_of, window))
-    current = _view(specs, names, facts, scoping, Judgement(today, window)) if then else None
-    own = _view(specs, names, facts, scoping, Judgement(today)) if release or then else judged
+
+    def judge() -> tuple[CoverageView, CoverageView | None, CoverageView]:
+        # What stood on the judged day: records made, accepted or scoped out later cannot raise its figure.
+        facts, scoping = _facts(session, product.id, today), _scoping_states(scoping_rows, today)
+        then = (_facts(session, product.id, as_of), _scoping_states(scoping_rows, as_of)) if as_of != today else None
+        judged = _view(specs, names, *(then or (facts, scoping)), Judgement(as_of, window))
+        current = _view(specs, names, facts, scoping, Judgement(today, window)) if then else None
+        own = _view(specs, names, facts, scoping, Judgement(today)) if release or then else judged
+        return judged, current, own
+
+    judged, current, own = _kept(session, ("product", product.id, edition.id, window, as_of, today), judge)
     maturity = _maturity(session, names, today, own)
     return Coverage(product, release, edition, judged, current, scoping_rows, maturity)
 
@@ -225,8 +257,11 @@ def _improvement(views: list[CoverageView]) -> bool:
 
 
 def _all_views(session: Session, today: date) -> list[CoverageView]:
-    views = (_product_view(session, p, today) for p in session.scalars(select(Product).order_by(Product.id)))
-    return [v for v in views if v is not None]
+    def compute() -> list[CoverageView]:
+        views = (_product_view(session, p, today) for p in session.scalars(select(Product).order_by(Product.id)))
+        return [v for v in views if v is not None]
+
+    return _kept(session, ("organisation", today), compute)
 
 
 def _maturity(

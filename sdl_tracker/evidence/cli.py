@@ -17,6 +17,7 @@ from ..boundary import document_text_problem, loads_json
 from ..commands import DAY, TEXT, echo_lines, emit, json_option, say, server_command
 from ..db import utcnow
 from ..errors import Invalid
+from ..labels import label
 from ..products.services import get_product_by_name, get_release_by_version, optional_release
 from .assessment import coverage, record_maturity
 from .details import parse_detail_pairs
@@ -174,7 +175,7 @@ def evidence_list(session: Session, actor: Principal, product_name: str, version
     )
     data = [EvidenceOut.of(e).model_dump(mode="json") for e in items]
     lines = [
-        f"{e['id']:>5}  {e['kind']:<22} {c['state']:<9} {c['effective_date']}  {c['title']}"
+        f"{e['id']:>5}  {label(e['kind']):<26} {label(c['state']):<9} {c['effective_date']}  {c['title']}"
         for e in data
         for c in [e["current"]]
     ]
@@ -191,8 +192,8 @@ def evidence_show(session: Session, actor: Principal, evidence_id: int, as_json:
     data = EvidenceOut.with_history(found).model_dump(mode="json")
     current = data["current"]
     lines = [
-        f"{found.id}: {current['title']} ({found.kind.value}, {found.scope.value}) "
-        f"r{current['number']} {current['state']}",
+        f"{found.id}: {current['title']} ({label(found.kind)}, {label(found.scope).lower()}) "
+        f"r{current['number']} {label(current['state']).lower()}",
         f"  effective {current['effective_date']}; requirements {', '.join(r['id'] for r in current['requirements'])}",
         *[
             f"  artifact {a['id']}: {a['filename']} ({a['size']} bytes, sha256 {a['sha256'][:12]})"
@@ -400,7 +401,7 @@ def evidence_review_intervals(session: Session, actor: Principal, product_name: 
     product = get_product_by_name(session, actor, product_name)
     rows = [ReviewIntervalOut.of(i) for i in list_review_intervals(session, actor, product.id)]
     lines = [
-        f"{r.kind.value:<28} {r.months or 'never'!s:<6} {'set for the product' if r.product_set else 'default'}"
+        f"{label(r.kind):<28} {r.months or 'never'!s:<6} {'set for the product' if r.product_set else 'default'}"
         for r in rows
     ]
     emit([r.model_dump(mode="json") for r in rows], as_json, echo_lines(lines, ""))

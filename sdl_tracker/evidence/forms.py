@@ -24,14 +24,18 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..boundary import MAX_ID, parse_whole
+from ..errors import FieldError, Invalid
+from ..labels import labels
 from ..web.forms import BoundedForm, TrackerForm
 from .details import schema_for
-from .models import EvidenceKind
+from .models import EvidenceKind, ReviewState
+from .triage import EvidenceFilter
 from .vocabulary import TEST_KINDS, TesterIndependence
 
-KIND_LABELS = {kind: kind.value.replace("-", " ").capitalize() for kind in EvidenceKind}
+KIND_LABELS = labels(EvidenceKind)
 INDEPENDENCE_LABELS = {
     TesterIndependence.NONE: "None (the developers themselves)",
     TesterIndependence.PERSON: "Independent person",
@@ -40,9 +44,13 @@ INDEPENDENCE_LABELS = {
 }
 
 
-def split_refs(text: str) -> list[str]:
-    """`SR-2, SM-9` or one per line into ids."""
-    return [part.strip() for part in re.split(r"[,;\n]", text or "") if part.strip()]
+MAX_BULK = 200
+
+
+def split_refs(text: str | list[str] | None) -> list[str]:
+    """`SR-2, SM-9` or one per line (or a list of such, from checkboxes) into ids."""
+    texts = text if isinstance(text, list) else [text or ""]
+    return list(dict.fromkeys(part.strip() for t in texts for part in re.split(r"[,;\n]", t) if part.strip()))
 
 
 class EvidenceForm(TrackerForm):
@@ -50,13 +58,84 @@ class EvidenceForm(TrackerForm):
 
     kind = SelectField("Kind", choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()])
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    requirements = StringField("Requirements it shows", validators=[DataRequired(), Length(max=2000)])
+    # Checkboxes (the page fills the choices from the catalogs); a comma-separated value is still read, so a
+    # link such as ?requirements=SR-2 and older clients keep working. The service decides what is known.
+    requirements = SelectMultipleField(
+        "Requirements it shows",
+        validate_choice=False,
+        validators=[DataRequired("Choose at least one requirement."), Length(max=200)],
+    )
     releases = SelectMultipleField("Releases", validators=[Optional()])
     effective_date = DateField("Effective date", validators=[Optional()])
     author = StringField("Author", validators=[Optional(), Length(max=200)])
     review_due = DateField("Review due", validators=[Optional()])
     description = TextAreaField("Description (Markdown)", validators=[Optional(), Length(max=50_000)])
     files = MultipleFileField("Files")
+
+
+STATE_CHOICES = [SelectChoice("", "Any state"), *(SelectChoice(s.value, s.value.capitalize()) for s in ReviewState)]
+SORT_LABELS = {
+    "created": "Age (attached)",
+    "updated": "Last revised",
+    "title": "Title",
+    "state": "State",
+    "expiry": "Expiry",
+}
+
+
+class EvidenceFilterForm(BoundedForm):
+    """Filters, search and sorting of an evidence list (a GET form: it changes nothing, so no CSRF token);
+    the API's list reads the same arguments through it."""
+
+    q = StringField("Search titles and descriptions", validators=[Optional(), Length(max=200)])
+    state = SelectField("State", choices=STATE_CHOICES, default="")
+    kind = SelectField(
+        "Kind",
+        choices=[SelectChoice("", "Any kind"), *(SelectChoice(k.value, t) for k, t in KIND_LABELS.items())],
+        default="",
+    )
+    requirement = StringField("Requirement", validators=[Optional(), Length(max=40)], description="an id, e.g. SR-2")
+    release = StringField("Release", validators=[Optional(), Length(max=64)])
+    submitter = StringField("Submitted by", validators=[Optional(), Length(max=400)])
+    expiry = SelectField(
+        "Expiry",
+        choices=[
+            SelectChoice("", "Any"),
+            SelectChoice("expired", "Expired"),
+            SelectChoice("due", "Expires within the days below"),
+        ],
+        default="",
+    )
+    days = IntegerField("Days", validators=[Optional(), NumberRange(min=1, max=3650)], default=30)
+    sort = SelectField("Sort by", choices=[SelectChoice(k, v) for k, v in SORT_LABELS.items()], default="created")
+    order = SelectField(
+        "Order", choices=[SelectChoice("desc", "Descending"), SelectChoice("asc", "Ascending")], default="desc"
+    )
+
+
+class BulkReviewForm(TrackerForm):
+    """Accept or reject the items ticked on a list; each is `evidence id:revision number` as the list showed it."""
+
+    items = SelectMultipleField("Items", validate_choice=False, validators=[DataRequired("Tick at least one item.")])
+    decision = RadioField(
+        "Decision",
+        choices=[SelectChoice("accept", "Accept"), SelectChoice("reject", "Reject")],
+        invalid_choice_message="Choose accept or reject.",
+    )
+    reason = TextAreaField("Reason (required to reject)", validators=[Optional(), Length(max=5000)])
+
+    def chosen(self) -> list[tuple[int, int]]:
+        """The ticked items as (evidence id, revision number); ticks that are not such pairs are refused."""
+        pairs: list[tuple[int, int]] = []
+        for value in self.items.data or []:
+            evidence_id, _, number = value.partition(":")
+            first, second = parse_whole(evidence_id), parse_whole(number)
+            if first is None or second is None or not (1 <= first <= MAX_ID and 1 <= second <= MAX_ID):
+                raise Invalid.field("items", f"not an item of the list: {value[:40]}")
+            pairs.append((first, second))
+        if len(pairs) > MAX_BULK:
+            raise Invalid.field("items", f"at most {MAX_BULK} items at once")
+        return pairs
 
 
 class ReviewForm(TrackerForm):
@@ -93,7 +172,12 @@ def _field_for(name: str, info: Any, label: str) -> Any:
         return DateField(label, validators=validators, description=hint)
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         default = info.default.value if isinstance(info.default, enum.Enum) else None
-        return SelectField(label, choices=[SelectChoice(m.value) for m in kind], default=default, description=hint)
+        return SelectField(
+            label,
+            choices=[SelectChoice(m.value, text) for m, text in labels(kind).items()],
+            default=default,
+            description=hint,
+        )
     if kind is str:
         return StringField(label, validators=[*validators, Length(max=1000)], description=hint)
     return None
@@ -191,3 +275,26 @@ class IntervalForm(TrackerForm):
 
     kind = SelectField("Kind", choices=[SelectChoice(k.value, label) for k, label in KIND_LABELS.items()])
     months = StringField("Months", validators=[DataRequired(), Length(max=10)], description="1-120, never, or default")
+
+
+def filter_of(form: EvidenceFilterForm, release_id: int | None) -> EvidenceFilter:
+    """The service's filter from a validated filter form (`release` already looked up as `release_id`)."""
+    return EvidenceFilter(
+        state=ReviewState(form.state.data) if form.state.data else None,
+        kind=EvidenceKind(form.kind.data) if form.kind.data else None,
+        requirement=form.requirement.data or "",
+        release_id=release_id,
+        submitter=form.submitter.data or "",
+        expiry=form.expiry.data if form.expiry.data in ("expired", "due") else "",
+        days=form.days.data or 30,
+        text=form.q.data or "",
+        sort=form.sort.data,
+        descending=form.order.data != "asc",
+    )
+
+
+def filter_problem(form: EvidenceFilterForm) -> Invalid | None:
+    """The filter form's errors as the API's refusal (None when it is valid)."""
+    if form.validate():
+        return None
+    return Invalid("the filter is invalid", errors=[FieldError(k, v[0]) for k, v in form.errors.items()])

@@ -73,3 +73,14 @@ def resolve_releases(session: Session, product: Product, versions: Sequence[str]
             raise Invalid.field("releases", f"{product.name} has no release {version!r}")
         releases.append(release)
     return releases
+
+
+def linkable_requirements(session: Session, product: Product | None) -> list[Requirement]:
+    """Every requirement evidence of the product may name, in catalog order (for a picker)."""
+    edition_ids = [e.id for e in _editions_for(session, product)]
+    statement = (
+        select(Requirement)
+        .where(Requirement.edition_id.in_(edition_ids), Requirement.kind.not_in(NOT_LINKABLE))
+        .order_by(Requirement.edition_id, Requirement.position)
+    )
+    return list(session.scalars(statement))

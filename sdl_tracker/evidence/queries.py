@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from ..auth import Principal
 from ..blobs import session_blobs
 from ..errors import NotFound
 from ..products.services import get_product
-from .models import Artifact, Evidence, EvidenceRevision, EvidenceScope
+from .models import Artifact, Evidence, EvidenceRevision, EvidenceScope, RevisionRelease
 
 
 def get_evidence(session: Session, actor: Principal, evidence_id: int) -> Evidence:
@@ -21,6 +22,16 @@ def get_evidence(session: Session, actor: Principal, evidence_id: int) -> Eviden
     if evidence is None or (evidence.product_id is not None and not actor.can_see(evidence.product_id)):
         raise NotFound("evidence not found")
     return evidence
+
+
+def with_revisions() -> tuple[_AbstractLoad, ...]:
+    """Loader options that read evidence's revisions and their links in a fixed number of statements, however
+    many items a page shows (use under a relationship's loader with `.options(*with_revisions())`)."""
+    revisions = selectinload(Evidence.revisions)
+    return (
+        revisions.selectinload(EvidenceRevision.release_links),
+        revisions.selectinload(EvidenceRevision.requirement_links),
+    )
 
 
 @dataclass(frozen=True)
@@ -32,30 +43,44 @@ class EvidenceQuery:
     include_organisation: bool = False
 
 
-def list_evidence(session: Session, actor: Principal, query: EvidenceQuery) -> list[Evidence]:
-    """A product's evidence (optionally only what covers one release, plus inherited organisation-wide
-    evidence), or the organisation's; newest first."""
-    statement = select(Evidence).options(
-        selectinload(Evidence.revisions).selectinload(EvidenceRevision.release_links),
-        selectinload(Evidence.revisions).selectinload(EvidenceRevision.requirement_links),
-        selectinload(Evidence.revisions).selectinload(EvidenceRevision.artifacts),
-    )
+def _selection(session: Session, actor: Principal, query: EvidenceQuery) -> Select[Evidence]:
+    statement = select(Evidence)
     if query.product_id is None:
         statement = statement.where(Evidence.product_id.is_(None))
     else:
         get_product(session, actor, query.product_id)
         owner = Evidence.product_id == query.product_id
         statement = statement.where(owner | Evidence.product_id.is_(None) if query.include_organisation else owner)
-    items = list(session.scalars(statement.order_by(Evidence.id.desc())))
     if query.release_id is not None:
-        # Release-scoped evidence counts only for its releases; product and organisation scope always.
-        items = [
-            e
-            for e in items
-            if e.scope is not EvidenceScope.RELEASES
-            or any(link.release_id == query.release_id for link in e.current.release_links)
-        ]
-    return items
+        # Release-scoped evidence counts only for the releases its current (newest) revision names;
+        # product and organisation scope always.
+        newest = (
+            select(EvidenceRevision.evidence_id, func.max(EvidenceRevision.number).label("number"))
+            .group_by(EvidenceRevision.evidence_id)
+            .subquery()
+        )
+        naming = (
+            select(EvidenceRevision.evidence_id)
+            .join(
+                newest,
+                (newest.c.evidence_id == EvidenceRevision.evidence_id) & (newest.c.number == EvidenceRevision.number),
+            )
+            .join(RevisionRelease, RevisionRelease.revision_id == EvidenceRevision.id)
+            .where(RevisionRelease.release_id == query.release_id)
+        )
+        statement = statement.where((Evidence.scope != EvidenceScope.RELEASES) | Evidence.id.in_(naming))
+    return statement
+
+
+def _shown() -> tuple[_AbstractLoad, ...]:
+    return (*with_revisions(), selectinload(Evidence.revisions).selectinload(EvidenceRevision.artifacts))
+
+
+def list_evidence(session: Session, actor: Principal, query: EvidenceQuery) -> list[Evidence]:
+    """A product's evidence (optionally only what covers one release, plus inherited organisation-wide
+    evidence), or the organisation's; newest first."""
+    return list(session.scalars(_selection(session, actor, query).options(*_shown()).order_by(Evidence.id.desc())))
+
 
 
 def get_artifact(session: Session, actor: Principal, artifact_id: int) -> tuple[Artifact, BinaryIO]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from ..accounts.notifications import Subject, request_review, tell_decision
 from ..audit.services import record
 from ..auth import Permission, Principal, Role, authorize, authorize_second_person, permits
 from ..db import locked, utcnow
@@ -46,6 +47,18 @@ def _authorize_review_now(actor: Principal, evidence: Evidence) -> None:
         raise Invalid.field("state", f"only submitted evidence is reviewed; this revision is {state.value}")
 
 
+def _subject(evidence: Evidence) -> Subject:
+    return Subject("evidence", evidence.id, evidence.product_id)
+
+
+def ask_for_review(session: Session, actor: Principal, evidence: Evidence, revision: EvidenceRevision) -> None:
+    """Tell the evidence's reviewers that a revision awaits them (when it was submitted)."""
+    if revision.state is ReviewState.SUBMITTED:
+        title = revision.title or f"evidence #{evidence.id}"
+        message = f"{evidence.kind.value} “{title}” (revision {revision.number}) awaits review"
+        request_review(session, actor, _subject(evidence), message)
+
+
 def may_review(actor: Principal, evidence: Evidence) -> bool:
     """Whether the actor may accept or reject the evidence's current revision now."""
     return permits(_authorize_review_now, actor, evidence)
@@ -75,4 +88,7 @@ def review_evidence(
         product_id=evidence.product_id,
         details={"revision": revision.number, "reason": revision.rejection_reason},
     )
+    verdict = "accepted" if accept else f"rejected: {revision.rejection_reason}"
+    message = f"“{revision.title}” (revision {revision.number}) was {verdict}"
+    tell_decision(session, actor, revision.submitted_by_user_id, _subject(evidence), message)
     return revision

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..accounts.notifications import Subject, request_review, tell_decision
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, authorize_second_person, permits
 from ..boundary import parse_whole
@@ -125,6 +126,8 @@ def propose_scoping(
         product_id=product.id,
         details={"requirement": ref, "justification": text},
     )
+    message = f"{ref} scoped out of {product.name}: awaits acceptance"
+    request_review(session, actor, Subject("requirement_scoping", row.id, product.id), message)
     return row
 
 
@@ -167,6 +170,8 @@ def accept_scoping(session: Session, actor: Principal, scoping_id: int) -> Requi
         product_id=row.product_id,
         details={"requirement": row.requirement_ref},
     )
+    message = f"{row.requirement_ref} scoped out: accepted"
+    tell_decision(session, actor, row.set_by_user_id, Subject("requirement_scoping", row.id, row.product_id), message)
     return row
 
 

@@ -29,6 +29,7 @@ from .models import (
     RevisionRequirement,
 )
 from .queries import get_evidence
+from .review import ask_for_review
 from .rules import clean_filename, state_after_edit
 from .vocabulary import parse_kind
 
@@ -174,6 +175,7 @@ def create_evidence(
         product_id=evidence.product_id,
         details=_revision_summary(evidence, revision),
     )
+    ask_for_review(session, actor, evidence, revision)
     return evidence
 
 
@@ -274,6 +276,7 @@ def revise_evidence(
         product_id=evidence.product_id,
         details=_revision_summary(evidence, revision),
     )
+    ask_for_review(session, actor, evidence, revision)
     return revision
 
 
@@ -295,4 +298,5 @@ def submit_evidence(session: Session, actor: Principal, evidence_id: int) -> Evi
         product_id=evidence.product_id,
         details={"revision": revision.number},
     )
+    ask_for_review(session, actor, evidence, revision)
     return revision

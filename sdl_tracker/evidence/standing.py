@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TypeVar
 
 from .vocabulary import EvidenceKind, EvidenceScope
@@ -55,6 +55,18 @@ def expires_on(effective: date, review_due: date | None, months: int | None) -> 
     if review_due is not None:
         return review_due
     return add_months(effective, months) if months else None
+
+
+def latest_effective_expiring_by(day: date, months: int) -> date:
+    """The latest effective date whose interval of `months` ends on or before `day`, so "expires by `day`"
+    is a plain bound on the effective date (add_months is monotonic; month ends make it up to three days
+    later than `day` less `months`: 2024-02-29 plus 12 months is 2025-02-28)."""
+    candidate = add_months(day, -months)
+    while add_months(candidate, months) > day:
+        candidate -= timedelta(days=1)
+    while candidate < date.max and add_months(candidate + timedelta(days=1), months) <= day:
+        candidate += timedelta(days=1)
+    return candidate
 
 
 def expired(effective: date, review_due: date | None, months: int | None, as_of: date) -> bool:

@@ -14,12 +14,15 @@ from ..products.models import Product
 from ..products.services import authorize_manage_product, get_product, list_releases, optional_release
 from ..web.context import db_session
 from ..web.forms import apply_errors, flash_refusal
+from ..web.inputs import page_number
 from ..web.templating import expose_predicates
 from .assessment import authorize_record_maturity, coverage, maturity_history, may_record_maturity, record_maturity
 from .downloads import artifact_response
 from .forms import (
     KIND_LABELS,
     AcceptScopingForm,
+    BulkReviewForm,
+    EvidenceFilterForm,
     EvidenceForm,
     IntervalForm,
     MaturityForm,
@@ -28,10 +31,14 @@ from .forms import (
     WithdrawScopingForm,
     details_from,
     evidence_form_for,
+    filter_of,
     split_refs,
 )
-from .models import Evidence, EvidenceKind, ReviewState
-from .queries import EvidenceQuery, get_artifact, get_evidence, list_evidence
+from .links import linkable_requirements
+from .models import Evidence, EvidenceKind, EvidenceRevision, ReviewState
+from .previews import preview as preview_of
+from .previews import preview_page
+from .queries import get_artifact, get_evidence
 from .review import authorize_review, may_review, review_evidence
 from .rules import render_markdown
 from .scoping import (
@@ -57,6 +64,7 @@ from .services import (
     revise_evidence,
     submit_evidence,
 )
+from .triage import review_many, search_evidence, submitters
 
 bp = Blueprint("evidence", __name__)
 expose_predicates(
@@ -97,6 +105,12 @@ def _input(form: EvidenceForm) -> EvidenceInput:
 
 
 def _release_choices(session: Session, form: EvidenceForm, product: Product | None) -> None:
+    """The pickers' entries: the catalogs' requirements the product may name, and its releases."""
+    # Editions may share ids; the first (in catalog order) names it.
+    first: dict[str, str] = {}
+    for requirement in linkable_requirements(session, product):
+        first.setdefault(requirement.ref, f"{requirement.ref} {requirement.title}")
+    form.requirements.choices = [SelectChoice(ref, label) for ref, label in first.items()]
     if product is None:
         del form.releases
         return
@@ -116,35 +130,80 @@ def _flat(details: dict[str, object]) -> dict[str, object]:
     return flat
 
 
-@bp.route("/products/<int:product_id>/evidence")
-def index(product_id: int) -> str:
-    """A product's evidence; with ?release=, what covers that release (with inherited organisation-wide evidence)."""
+PER_PAGE = 50
+
+
+def _list_page(product: Product | None) -> tuple[str, int]:
+    """An evidence list with its filters, search, sorting, pages and the bulk review form."""
     session = db_session()
-    product = get_product(session, g.principal, product_id)
-    version = request.args.get("release") or None
-    release = optional_release(session, g.principal, product.id, version)
-    items = list_evidence(
-        session,
-        g.principal,
-        EvidenceQuery(product.id, release.id if release else None, include_organisation=release is not None),
+    form = EvidenceFilterForm(request.args)
+    filters = {name: value for name, value in request.args.items() if name in form._fields and value}
+    valid = form.validate()
+    release = None
+    if product is not None and valid:
+        release = optional_release(session, g.principal, product.id, form.release.data or None)
+    found = (
+        search_evidence(
+            session,
+            g.principal,
+            product.id if product else None,
+            filter_of(form, release.id if release else None),
+            page=page_number(),
+            per_page=PER_PAGE,
+        )
+        if valid
+        else None
     )
     return render_template(
         "evidence/index.html",
         product=product,
-        items=items,
+        found=found,
+        form=form,
+        filters=filters,
+        bulk=BulkReviewForm(formdata=None),
         release=release,
-        releases=list_releases(session, g.principal, product.id),
+        releases=list_releases(session, g.principal, product.id) if product else [],
+        submitters=submitters(session, g.principal, product.id if product else None),
         kind_labels=KIND_LABELS,
-    )
+    ), (200 if valid else 400)
+
+
+@bp.route("/products/<int:product_id>/evidence")
+def index(product_id: int) -> tuple[str, int]:
+    """A product's evidence, filtered, searched and sorted; with a release, what covers it (with inherited
+    organisation-wide evidence)."""
+    return _list_page(get_product(db_session(), g.principal, product_id))
 
 
 @bp.route("/organisation/evidence")
-def organisation_index() -> str:
+def organisation_index() -> tuple[str, int]:
     """Organisation-wide evidence, which every product inherits."""
-    items = list_evidence(db_session(), g.principal, EvidenceQuery(None))
-    return render_template(
-        "evidence/index.html", product=None, items=items, release=None, releases=[], kind_labels=KIND_LABELS
-    )
+    return _list_page(None)
+
+
+@bp.route("/evidence/bulk-review", methods=["POST"])
+def bulk_review() -> tuple[str, int]:
+    """Accept or reject the ticked items, each by the single review; the page shows what became of each."""
+    session = db_session()
+    form = BulkReviewForm()
+    results = []
+    if form.validate():
+        try:
+            results = review_many(
+                session,
+                g.principal,
+                form.chosen(),
+                accept=form.decision.data == "accept",
+                reason=form.reason.data or "",
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+    back = request.form.get("back", "")
+    # Only a path of ours goes back (never another site's address).
+    ours = back.startswith("/") and not back.startswith(("//", "/\\")) and "\\" not in back
+    back = back if ours else url_for("dashboard.index")
+    status = 200 if results else 422  # a form that named nothing to review, as the single review's refusal
+    return render_template("evidence/bulk_review.html", form=form, results=results, back=back), status
 
 
 def _new(product: Product | None) -> Response | str:
@@ -160,7 +219,7 @@ def _new(product: Product | None) -> Response | str:
     form.kind.data = kind.value
     _release_choices(session, form, product)
     if not form.is_submitted():
-        form.requirements.data = request.args.get("requirements", "")
+        form.requirements.data = split_refs(request.args.get("requirements", ""))
         if request.args.get("release") and "releases" in form:
             form.releases.data = [request.args["release"]]
     if form.validate_on_submit():
@@ -233,7 +292,7 @@ def edit(evidence_id: int) -> Response | str:
             "author": current.author,
             "review_due": current.review_due,
             "tester_independence": current.tester_independence.value if current.tester_independence else "",
-            "requirements": ", ".join(r.ref for r in current.requirements),
+            "requirements": [r.ref for r in current.requirements],
             "releases": [r.version for r in current.releases],
             "details": _flat(current.details),
         }
@@ -292,6 +351,29 @@ def review(evidence_id: int) -> Response | str:
 def download(artifact_id: int) -> Response:
     """Download an artifact: an attachment, checked against its SHA-256 first."""
     return artifact_response(*get_artifact(db_session(), g.principal, artifact_id))
+
+
+@bp.route("/artifacts/<int:artifact_id>/preview")
+def preview(artifact_id: int) -> str:
+    """A preview of an artifact rendered by the server (PNG pages, sanitised Markdown, plain text), or why
+    there is none; the artifact itself is only downloaded."""
+    session = db_session()
+    shown = preview_of(session, g.principal, artifact_id)
+    revision = session.get(EvidenceRevision, shown.artifact.revision_id)
+    assert revision is not None  # the foreign key guarantees it
+    return render_template("evidence/preview.html", preview=shown, evidence=revision.evidence, revision=revision)
+
+
+@bp.route("/artifacts/<int:artifact_id>/preview/<int:page>.png")
+def preview_png(artifact_id: int, page: int) -> Response:
+    """One page of a preview: a PNG we encoded, served as an image and nothing else."""
+    path = preview_page(db_session(), g.principal, artifact_id, page)
+    response = Response(path.read_bytes(), mimetype="image/png")  # at most render.MAX_PNG_BYTES
+    response.headers["Content-Disposition"] = f'inline; filename="preview-{artifact_id}-{page}.png"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/products/<int:product_id>/coverage", methods=["GET", "POST"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -146,13 +146,21 @@ def release_commits(
     known = frozenset(emails.values())
     reviews = _code_reviews(session, product.id, emails)
     for repository in session.scalars(select(Repository).where(Repository.product_id == product.id)):
-        commits = {c.sha: c for c in session.scalars(select(Commit).where(Commit.repository_id == repository.id))}
-        tip = resolve_ref(repository.refs, set(commits), release.git_ref)
+        # The graph of the whole history, but whole rows only of the release's commits: a repository's
+        # history grows with every release, a release's commits do not.
+        graph = {
+            sha: parents
+            for sha, parents in session.execute(
+                select(Commit.sha, Commit.parents).where(Commit.repository_id == repository.id)
+            )
+        }
+        tip = resolve_ref(repository.refs, set(graph), release.git_ref)
         if tip is None:
             continue
-        base = resolve_ref(repository.refs, set(commits), before.git_ref) if before and before.git_ref else None
-        index = CommitIndex({sha: c.parents for sha, c in commits.items()})
+        base = resolve_ref(repository.refs, set(graph), before.git_ref) if before and before.git_ref else None
+        index = CommitIndex(graph)
         shas = commits_between(index.parents, tip, base)
+        commits = _commit_rows(session, repository.id, shas)
         in_release = set(shas)
         naming: dict[str, set[int]] = {}
         for evidence_id, revisions in reviews.items():
@@ -266,6 +274,18 @@ def _code_reviews(session: Session, product_id: int, emails: dict[int, str]) -> 
                 accepted_at=reviewed_at if accepted else None,
                 acceptor_email=emails.get(reviewed_by) if accepted and reviewed_by is not None else None,
             )
+        )
+    return found
+
+
+def _commit_rows(session: Session, repository_id: int, shas: Sequence[str]) -> dict[str, Commit]:
+    """The repository's commits of `shas`, by SHA."""
+    found: dict[str, Commit] = {}
+    for start in range(0, len(shas), BATCH):
+        chunk = shas[start : start + BATCH]
+        found.update(
+            (c.sha, c)
+            for c in session.scalars(select(Commit).where(Commit.repository_id == repository_id, Commit.sha.in_(chunk)))
         )
     return found
 

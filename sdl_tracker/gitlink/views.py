@@ -2,24 +2,53 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from werkzeug import Response
 
 from ..products.services import get_release
 from ..web.context import db_session
-from .schemas import ReleaseCommitsOut
+from ..web.inputs import page_number
+from .forms import CommitFilterForm
+from .schemas import CommitReviewOut, ReleaseCommitsOut
 from .services import queue_scan, release_commits
 
 bp = Blueprint("gitlink", __name__)
+PAGE_SIZE = 100
+
+
+def _listed(result: ReleaseCommitsOut, show: str) -> list[CommitReviewOut]:
+    """The commits to list: those not reviewed first (they need something done), then the reviewed ones,
+    each newest first."""
+    return {
+        "unreviewed": result.unreviewed,
+        "reviewed": result.reviewed_commits,
+    }.get(show, [*result.unreviewed, *result.reviewed_commits])
 
 
 @bp.route("/releases/<int:release_id>/commits")
-def commits(release_id: int) -> str:
-    """Which of the release's commits were reviewed (SI-1), and which carry evidence."""
+def commits(release_id: int) -> tuple[str, int]:
+    """Every commit of the release: whether it counts as reviewed (SI-1) and, when not, why; a page at a
+    time."""
     session = db_session()
     release = get_release(session, g.principal, release_id)
+    form = CommitFilterForm(request.args)
+    filters = {name: value for name, value in request.args.items() if name in form._fields and value}
+    page = page_number()
     result = ReleaseCommitsOut.of(release_commits(session, g.principal, release.product_id, release.version))
-    return render_template("gitlink/commits.html", release=release, product=release.product, result=result)
+    listed = _listed(result, form.show.data or "") if form.validate() else []
+    pages = max(1, -(-len(listed) // PAGE_SIZE))
+    return render_template(
+        "gitlink/commits.html",
+        release=release,
+        product=release.product,
+        result=result,
+        form=form,
+        filters=filters,
+        rows=listed[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        listed=len(listed),
+        page=page,
+        pages=pages,
+    ), (200 if not form.errors else 422)
 
 
 @bp.post("/repositories/<int:repository_id>/scan")

@@ -200,7 +200,7 @@ def _interfaces(items: list[InterfaceIn]) -> list[InterfaceData]:
 )
 def products_list() -> Response:
     """List products."""
-    return json_response(paginated(list_products(db_session(), g.principal), ProductOut.of))
+    return json_response(paginated(list_products(db_session(), g.principal, with_releases=True), ProductOut.of))
 
 
 @bp.post("/products")

@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session
 
 from ..auth import Principal
 from ..boundary import parse_whole
+from ..catalog.rules import vector_text
 from ..commands import DAY, TEXT, echo_lines, emit, json_option, say, server_command
 from ..errors import Invalid
+from ..labels import label
 from .api import ProductOut, ReleaseOut, RepositoryOut
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
 from .repositories import add_repository, list_repositories
-from .rules import format_target_sl, parse_target_sl
+from .rules import parse_target_sl
 from .services import create_product, create_release, get_product_by_name, list_products, list_releases
 
 product = AppGroup("product", help="Products: create, list, show.")
@@ -39,8 +41,9 @@ def _parse_interface(text: str) -> InterfaceData:
 
 
 def _product_line(p: dict[str, Any]) -> str:
-    target = format_target_sl(p["target_sl"])
-    return f"{p['id']:>4}  {p['name']:<32} {p['component_type']}  SL-C target {target}  {p['vendor']}"
+    return (
+        f"{p['id']:>4}  {p['name']:<32} {p['component_type']}  SL-C target {vector_text(p['target_sl'])}  {p['vendor']}"
+    )
 
 
 @product.command("create")
@@ -124,15 +127,15 @@ def product_show(session: Session, actor: Principal, name: str, as_json: bool) -
     data["releases"] = [ReleaseOut.of(r).model_dump(mode="json") for r in list_releases(session, actor, found.id)]
 
     def text() -> None:
-        say(f"{found.name}  ({found.component_type.value}, CRA {found.cra_category.value})")
+        say(f"{found.name}  ({found.component_type.value}, CRA {label(found.cra_category).lower()})")
         say(f"  vendor:          {found.vendor or '-'}")
-        say(f"  target SL-C:     {format_target_sl(found.target_sl)}")
+        say(f"  target SL-C:     {vector_text(found.target_sl)}")
         say(f"  support ends:    {found.support_period_end or '-'}")
         say(f"  security contact {found.security_contact or '-'}")
         for i in found.interfaces:
-            say(f"  interface        {i.name} ({i.kind.value} {i.protocol} {i.port or ''})".rstrip())
+            say(f"  interface        {i.name} ({label(i.kind)} {i.protocol} {i.port or ''})".rstrip())
         for r in data["releases"]:
-            say(f"  release          {r['version']} [{r['status']}]")
+            say(f"  release          {r['version']} [{label(r['status'])}]")
 
     emit(data, as_json, text)
 
@@ -181,7 +184,7 @@ def release_list(session: Session, actor: Principal, product_name: str, as_json:
     """List PRODUCT's releases, oldest first in release order."""
     found = get_product_by_name(session, actor, product_name)
     items = [ReleaseOut.of(r).model_dump(mode="json") for r in list_releases(session, actor, found.id)]
-    lines = [f"{r['version']:<20} {r['status']:<12} {r['release_date'] or '':<10} {r['git_ref']}" for r in items]
+    lines = [f"{r['version']:<20} {label(r['status']):<12} {r['release_date'] or '':<10} {r['git_ref']}" for r in items]
     emit(items, as_json, echo_lines(lines, "no releases"))
 
 

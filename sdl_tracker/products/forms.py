@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional
 
 from ..catalog.rules import FOUNDATIONAL_REQUIREMENTS
+from ..labels import labels
 from ..web.forms import BoundedForm, TrackerForm
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
@@ -28,12 +29,7 @@ COMPONENT_TYPE_LABELS = {
     ComponentType.HDR: "HDR: host device",
     ComponentType.NDR: "NDR: network device",
 }
-CRA_CATEGORY_LABELS = {
-    CraCategory.DEFAULT: "Default",
-    CraCategory.IMPORTANT_CLASS_I: "Important, class I",
-    CraCategory.IMPORTANT_CLASS_II: "Important, class II",
-    CraCategory.CRITICAL: "Critical",
-}
+CRA_CATEGORY_LABELS = labels(CraCategory)
 BLANK_INTERFACE_ROWS = 2
 
 
@@ -41,7 +37,7 @@ class InterfaceForm(BoundedForm):
     """One interface row; a row with no name is ignored."""
 
     name = StringField("Name", validators=[Optional(), Length(max=120)])
-    kind = SelectField("Kind", choices=[SelectChoice(k.value) for k in InterfaceKind])
+    kind = SelectField("Kind", choices=[SelectChoice(k.value, text) for k, text in labels(InterfaceKind).items()])
     protocol = StringField("Protocol", validators=[Optional(), Length(max=120)])
     port = IntegerField("Port", validators=[Optional(), NumberRange(1, 65535)])
 
@@ -141,7 +137,7 @@ class ReleaseForm(TrackerForm):
     """Create a release."""
 
     version = StringField("Version", validators=[DataRequired(), Length(max=64)])
-    status = SelectField("Status", choices=[SelectChoice(s.value, s.value.capitalize()) for s in ReleaseStatus])
+    status = SelectField("Status", choices=[SelectChoice(s.value, text) for s, text in labels(ReleaseStatus).items()])
     release_date = DateField("Release date", validators=[Optional()])
     git_ref = StringField("Git tag or commit", validators=[Optional(), Length(max=255)])
 

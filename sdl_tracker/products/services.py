@@ -263,8 +263,9 @@ def set_product_edition(session: Session, actor: Principal, product_id: int, *, 
     return product
 
 
-def list_products(session: Session, actor: Principal) -> list[Product]:
-    """The products the actor may see, by name (none for a token without product:read)."""
+def list_products(session: Session, actor: Principal, *, with_releases: bool = False) -> list[Product]:
+    """The products the actor may see, by name (none for a token without product:read); `with_releases`
+    loads their releases and editions too, for a list that shows them (not one query per product)."""
     if actor.scopes is not None and Permission.PRODUCT_READ not in actor.scopes:
         return []
     query = (
@@ -273,6 +274,8 @@ def list_products(session: Session, actor: Principal) -> list[Product]:
         .options(selectinload(Product.interfaces))
         .order_by(Product.name_key)
     )
+    if with_releases:
+        query = query.options(selectinload(Product.releases), selectinload(Product.editions))
     return list(session.scalars(query))
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, url_for
 from sqlalchemy.orm import Session
 from werkzeug import Response
 
 from ..audit.views import log_csv_response, log_page
+from ..auth import Principal
 from ..catalog.services import list_editions
 from ..errors import DomainError
 from ..web.context import db_session
 from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
 from .forms import BLANK_INTERFACE_ROWS, ProductForm, ReleaseForm, RepositoryForm
-from .models import FOUNDATIONAL_REQUIREMENTS
+from .models import FOUNDATIONAL_REQUIREMENTS, Release
 from .repositories import add_repository, authorize_manage_repositories, list_repositories, may_manage_repositories
 from .services import (
     authorize_create_product,
@@ -33,6 +37,18 @@ from .services import (
 )
 
 bp = Blueprint("products", __name__, url_prefix="/products")
+
+# Figures per release that a higher feature (the dashboard's readiness) shows on the product page; the app
+# module installs the provider, since this feature may not import the ones above it.
+ReleaseSummaries = Callable[[Session, Principal, Sequence[Release]], Mapping[int, Any]]
+RELEASE_SUMMARIES_EXTENSION = "sdl_tracker.products.release_summaries"
+
+
+def set_release_summaries(app: Flask, provider: ReleaseSummaries) -> None:
+    """Install what the product page shows beside each release (none by default)."""
+    app.extensions[RELEASE_SUMMARIES_EXTENSION] = provider
+
+
 expose_predicates(bp, may_create_product, may_manage_product, may_manage_releases, may_manage_repositories)
 
 
@@ -67,10 +83,12 @@ def detail(product_id: int) -> str:
     product = get_product(session, g.principal, product_id)
     releases = list(reversed(list_releases(session, g.principal, product.id)))
     repositories = list_repositories(session, g.principal, product.id)
+    summarise: ReleaseSummaries | None = current_app.extensions.get(RELEASE_SUMMARIES_EXTENSION)
     return render_template(
         "products/detail.html",
         product=product,
         releases=releases,
+        summaries=summarise(session, g.principal, releases) if summarise else {},
         repositories=repositories,
         frs=FOUNDATIONAL_REQUIREMENTS,
     )

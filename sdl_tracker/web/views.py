@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, g, jsonify
 from sqlalchemy import text
 from werkzeug import Response
 
+from ..labels import label
 from .context import current_principal, db_session
 
 bp = Blueprint("web", __name__)
@@ -29,5 +30,7 @@ def _template_globals() -> dict[str, Any]:
 
 
 def init_template_helpers(app: Flask) -> None:
-    """Globals every template may use (each feature's views add its services' `may_*` predicates)."""
+    """Globals every template may use (each feature's views add its services' `may_*` predicates), and the
+    `label` filter: how a stored word reads (`{{ evidence.kind|label }}` -> "SBOM")."""
     app.context_processor(_template_globals)
+    app.add_template_filter(label, "label")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from sdl_tracker.app_access import app_db
 from sdl_tracker.evidence.models import Evidence, ReviewState
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from tests.e2e.conftest import LiveServer
 from tests.e2e.test_products_browser import _shot
 from tests.evidence.test_review_page import submitted_evidence
@@ -74,8 +76,11 @@ def test_upload_evidence_and_review_it(page: Any, live_server: LiveServer, tmp_p
     page.click("text=Attach evidence")
     page.click("a.kind-card:has-text('Threat model')")
     page.fill("#title", "Gateway STRIDE model")
-    page.fill("#requirements", "SR-2, SR-3")
-    page.select_option("#releases", ["2.1.0"])
+    page.fill("#requirements-picker input[data-picker-filter]", "SR-")  # the picker's search narrows the list
+    assert page.locator("input[name=requirements][value='SM-1']").is_hidden()
+    page.check("input[name=requirements][value='SR-2']")
+    page.check("input[name=requirements][value='SR-3']")
+    page.check("input[name=releases][value='2.1.0']")
     page.fill("#effective_date", "2026-11-20")
     page.fill("#description", "Covers the **web UI** and the IPsec tunnel.")
     page.set_input_files("#threat_dragon", str(model))  # the model fills the threat counts
@@ -84,7 +89,7 @@ def test_upload_evidence_and_review_it(page: Any, live_server: LiveServer, tmp_p
     page.click("button:has-text('Attach and submit for review')")
     _shot(page, "evidence-after-submit")
     assert "attached" in page.inner_text(".flash-success")
-    assert "submitted" in page.inner_text("h1")
+    assert "Submitted" in page.inner_text("h1")
     assert "gateway-threat-model.json" in page.inner_text("main")
     assert "Session hijack" in page.inner_text("main") and "2 threats" in page.inner_text("main")
     assert page.locator("strong", has_text="web UI").count() == 1  # the Markdown is rendered
@@ -97,7 +102,7 @@ def test_upload_evidence_and_review_it(page: Any, live_server: LiveServer, tmp_p
     _shot(page, "evidence-review")
     page.click("button:has-text('Record review')")
     assert "Revision 1 accepted." in page.inner_text(".flash-success")
-    assert "accepted" in page.inner_text("h1")
+    assert "Accepted" in page.inner_text("h1")
     with page.expect_download() as download_info:
         page.click("a:has-text('gateway-threat-model.json')")
     downloaded = download_info.value.path()
@@ -124,9 +129,9 @@ def test_the_heat_map_leads_from_a_gap_to_the_upload_form(page: Any, live_server
     assert svv3.locator("a.half").count() == 2  # the process half and the records half each lead somewhere
     svv3.locator("a.half[title^='Records']").click()
     page.wait_for_url("**/evidence/new?**")
-    assert "Attach evidence: fuzz campaign" in page.inner_text("h1")
-    assert page.input_value("#requirements") == "SVV-3"
-    assert page.locator("#releases option[value='1.0']").evaluate("option => option.selected")
+    assert "Attach evidence: fuzz test campaign" in page.inner_text("h1")
+    assert page.is_checked("input[name=requirements][value='SVV-3']")
+    assert page.is_checked("input[name=releases][value='1.0']")
     assert page.locator("#details-target_interface").count() == 1  # the form adapted to the kind
 
 
@@ -159,3 +164,41 @@ def test_a_refused_rejection_stays_a_rejection(page: Any, live_server: LiveServe
     with app_db(live_server.app).unit_of_work() as session:
         revision = session.get_one(Evidence, evidence_id).current
         assert revision.state is ReviewState.REJECTED and revision.rejection_reason == "The policy names no owner"
+
+
+def test_triage_filters_previews_and_bulk_accepts(page: Any, live_server: LiveServer) -> None:
+    with app_db(live_server.app).unit_of_work() as session:
+        product = make_product(session, "NW-Triage")
+        dev = member(session, product, "developer", email="dev.triage@example.com")
+        member(session, product, "security_officer", email="so.triage@example.com")
+        for title in ("Fuzz report eth0", "Fuzz report serial", "Design review minutes"):
+            create_evidence(
+                session,
+                dev,
+                product_id=product.id,
+                kind="other",
+                data=EvidenceInput(
+                    title=title,
+                    requirements=["SM-2"],
+                    files=[Upload("notes.md", "text/markdown", io.BytesIO(b"# Findings\n\nNone open."))],
+                ),
+            )
+        product_id = product.id
+    sign_in_as(page, live_server, "so.triage@example.com")
+    page.goto(f"{live_server.url}/products/{product_id}/evidence")
+    page.select_option("#state", "submitted")
+    page.fill("#q", "fuzz REPORT")
+    page.click("button:has-text('Show')")
+    assert "2 items" in page.inner_text("#evidence-count")
+    _shot(page, "evidence-triage")
+    page.click("a:has-text('notes.md') >> nth=0")
+    assert page.locator("#preview h1", has_text="Findings").count() == 1  # Markdown, sanitised, from our server
+    page.go_back()
+    page.locator("input[name=items]").first.check()
+    page.locator("input[name=items]").nth(1).check()
+    page.check("input[name=decision][value=accept]")
+    page.click("button:has-text('Review selected')")
+    assert "2 of 2 reviewed; 0 refused." in page.inner_text("#bulk-summary")
+    _shot(page, "evidence-bulk-result")
+    page.click("a:has-text('Back to the list')")
+    assert "0 items" in page.inner_text("#evidence-count")

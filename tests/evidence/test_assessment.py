@@ -162,7 +162,7 @@ def test_tester_independence_through_every_door(app: Flask, api: ApiClient, sess
         f"/products/{product.id}/evidence/new?kind=design-review"
     ).get_data(as_text=True)
     page = client.get(f"/evidence/{body['id']}").get_data(as_text=True)
-    assert "Tester independence" in page and "independent department" in page
+    assert "Tester independence" in page and "Independent department" in page
 
 
 def test_scoping_out_needs_another_officers_acceptance(app: Flask, api: ApiClient, session: Session) -> None:

@@ -141,10 +141,10 @@ def test_progress_through_the_api_the_page_and_the_cli(
     assert api.call("GET", f"/api/v1/jobs/{job_id}", api.as_user("stranger@example.com")).status_code == 404
     login(client, "dev@example.com")
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert '<meta http-equiv="refresh" content="2">' in page and "queued" in page
+    assert '<meta http-equiv="refresh" content="2">' in page and "Queued" in page
     run_worker(app_db(app), once=True)
     page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
-    assert "http-equiv" not in page and "succeeded" in page
+    assert "http-equiv" not in page and "Succeeded" in page
     shown = app.test_cli_runner().invoke(cli, ["job", "show", str(job_id), "--json"])
     assert shown.exit_code == 0 and json.loads(shown.output)["state"] == "succeeded"
     assert app.test_cli_runner().invoke(cli, ["job", "show", "999999"]).exit_code == 2

@@ -1,0 +1,127 @@
+"""Notifications: review requests to those who may review, decisions to who submitted.
+
+The features that review (evidence, claims, scoping) call these functions inside the service that makes
+the request or the decision, so a notification is written in the same transaction as what it tells of:
+a refused or rolled-back decision leaves none behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..audit.services import record
+from ..auth import Principal, Role, visible_products_clause
+from ..db import utcnow
+from ..errors import Forbidden
+from .models import Membership, Notification, NotificationKind, User
+
+MAX_SHOWN = 200  # the newest notifications a page lists
+MAX_MESSAGE = 400
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a notification is about: its type and id, the product, and for a claim its release and requirement."""
+
+    subject_type: str
+    subject_id: int
+    product_id: int | None
+    release_id: int | None = None
+    ref: str = ""
+
+
+def _reviewers(session: Session, product_id: int | None) -> list[int]:
+    """Who reviews the product's requests: its security officers (organisation-wide: every security officer
+    and every administrator), enabled."""
+    officers = select(Membership.user_id).where(Membership.role == Role.SECURITY_OFFICER)
+    clause: ColumnElement[bool]
+    if product_id is not None:
+        clause = User.id.in_(officers.where(Membership.product_id == product_id))
+    else:
+        clause = or_(User.id.in_(officers), User.is_admin.is_(True))
+    return list(session.scalars(select(User.id).where(clause, User.disabled.is_(False)).order_by(User.id)))
+
+
+def _add(
+    session: Session, actor: Principal, kind: NotificationKind, users: Iterable[int], subject: Subject, message: str
+) -> None:
+    for user_id in users:
+        session.add(
+            Notification(
+                user_id=user_id,
+                product_id=subject.product_id,
+                kind=kind,
+                subject_type=subject.subject_type,
+                subject_id=subject.subject_id,
+                release_id=subject.release_id,
+                ref=subject.ref,
+                message=message[:MAX_MESSAGE],
+                actor=actor.label[:400],
+            )
+        )
+    session.flush()
+
+
+def request_review(session: Session, actor: Principal, subject: Subject, message: str) -> None:
+    """Tell those who may review the subject that it awaits them (never the one asking: nobody reviews
+    their own)."""
+    users = [u for u in _reviewers(session, subject.product_id) if u != actor.user_id]
+    _add(session, actor, NotificationKind.REVIEW_REQUEST, users, subject, message)
+
+
+def tell_decision(session: Session, actor: Principal, user_id: int | None, subject: Subject, message: str) -> None:
+    """Tell the submitter (or setter) of the subject what was decided (nobody when no named user submitted it)."""
+    if user_id is not None and user_id != actor.user_id:
+        _add(session, actor, NotificationKind.DECISION, [user_id], subject, message)
+
+
+def _own(actor: Principal) -> int:
+    if actor.user_id is None or actor.token_id is not None:
+        raise Forbidden("notifications belong to a signed-in user")
+    return actor.user_id
+
+
+def unread_count(session: Session, actor: Principal) -> int:
+    """How many of the actor's notifications are unread (0 for an actor that is no signed-in user)."""
+    if actor.user_id is None or actor.token_id is not None:
+        return 0
+    query = select(func.count()).where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+    return session.scalar(query) or 0
+
+
+def list_notifications(session: Session, actor: Principal) -> list[Notification]:
+    """The actor's newest notifications, unread first."""
+    query = (
+        select(Notification)
+        .where(Notification.user_id == _own(actor))
+        # A product the actor has left since: its notifications would only lead to "not found".
+        .where(or_(Notification.product_id.is_(None), visible_products_clause(actor, Notification.product_id)))  # type: ignore[arg-type]
+        .order_by(Notification.read_at.is_not(None), Notification.id.desc())
+        .limit(MAX_SHOWN)
+    )
+    return list(session.scalars(query))
+
+
+def mark_read(session: Session, actor: Principal, notification_id: int | None = None) -> int:
+    """Mark one of the actor's notifications (None: all of them) read; how many changed. Audited: it is
+    the record that the actor was told, which an assessor may ask about."""
+    user_id = _own(actor)
+    statement = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        statement = statement.where(Notification.id == notification_id)
+    changed = session.execute(statement.values(read_at=utcnow()).execution_options(synchronize_session=False))
+    count = int(getattr(changed, "rowcount", 0) or 0)
+    if count:
+        record(
+            session,
+            actor,
+            "accounts:notification:read",
+            target_type="user",
+            target_id=user_id,
+            details={"notification": notification_id, "count": count} if notification_id else {"count": count},
+        )
+    return count

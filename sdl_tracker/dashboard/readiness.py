@@ -1,0 +1,287 @@
+"""Release readiness: a few figures per release for lists (batched), and one release's full readiness.
+
+The figures for lists (home page, product page, portfolio) are read for every release at once, with a fixed
+number of statements however many releases, evidence items or SBOMs there are. The full page reuses each
+feature's own reading (4-1 coverage, the SL-C vector, commit review, SBOMs), so it shows the same figures
+those pages do.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from ..auth import Principal, visible_products_clause
+from ..claims.judging import VectorReport, vector_report
+from ..claims.models import Claim
+from ..claims.services import ACCEPTED_STATUSES
+from ..db import utcnow
+from ..evidence.assessment import Coverage, coverage
+from ..evidence.models import Evidence, EvidenceRevision, ProductReviewInterval, RevisionRelease
+from ..evidence.standing import expires_on, review_months
+from ..evidence.vocabulary import EvidenceKind, EvidenceScope, ReviewState
+from ..gitlink.services import ReleaseCommits, release_commits
+from ..products.models import Product, Release, ReleaseStatus
+from ..products.services import get_release
+from ..sboms.models import Sbom, SbomState
+from ..sboms.services import list_sboms
+
+IN_FLIGHT = (ReleaseStatus.PLANNED, ReleaseStatus.DEVELOPMENT, ReleaseStatus.CANDIDATE)
+SOON = timedelta(days=30)  # "expires soon": within 30 days
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """An evidence item's current revision, as lists read it (plain columns, no links loaded)."""
+
+    evidence_id: int
+    product_id: int | None
+    scope: EvidenceScope
+    kind: EvidenceKind
+    title: str
+    state: ReviewState
+    effective: date
+    review_due: date | None
+    submitted_at: datetime
+    submitted_by: str
+    submitted_by_user_id: int | None
+    rejection_reason: str
+    revision_id: int
+    release_ids: tuple[int, ...] = ()
+    expires: date | None = None
+
+    def covers(self, release: Release) -> bool:
+        """Whether it counts for the release: organisation or product scope, or naming the release."""
+        if self.scope is EvidenceScope.RELEASES:
+            return self.product_id == release.product_id and release.id in self.release_ids
+        return self.product_id is None or self.product_id == release.product_id
+
+
+def current_revisions(session: Session, *clauses: object, with_releases: bool = True) -> list[EvidenceRow]:
+    """Every evidence item's current revision matching `clauses` (on Evidence and EvidenceRevision), with
+    its expiry (the product's review intervals) and, optionally, the releases it names; three statements."""
+    newest = (
+        select(EvidenceRevision.evidence_id, func.max(EvidenceRevision.number).label("number"))
+        .group_by(EvidenceRevision.evidence_id)
+        .subquery()
+    )
+    query = (
+        select(Evidence, EvidenceRevision)
+        .join(EvidenceRevision, EvidenceRevision.evidence_id == Evidence.id)
+        .join(
+            newest,
+            and_(newest.c.evidence_id == EvidenceRevision.evidence_id, newest.c.number == EvidenceRevision.number),
+        )
+        .where(*clauses)  # type: ignore[arg-type]
+        .order_by(EvidenceRevision.created_at, Evidence.id)
+    )
+    pairs = session.execute(query).all()
+    product_ids = {e.product_id for e, _r in pairs if e.product_id is not None}
+    intervals: dict[int, dict[str, int | None]] = defaultdict(dict)
+    if product_ids:
+        for row in session.scalars(
+            select(ProductReviewInterval).where(ProductReviewInterval.product_id.in_(sorted(product_ids)))
+        ):
+            intervals[row.product_id][row.kind.value] = row.months
+    links: dict[int, list[int]] = defaultdict(list)
+    scoped = [r.id for e, r in pairs if e.scope is EvidenceScope.RELEASES]
+    if with_releases and scoped:
+        # Expanding parameters: one statement whatever the number of revisions.
+        for revision_id, release_id in session.execute(
+            select(RevisionRelease.revision_id, RevisionRelease.release_id).where(
+                RevisionRelease.revision_id.in_(scoped)
+            )
+        ):
+            links[revision_id].append(release_id)
+    rows = []
+    for e, r in pairs:
+        months = review_months(e.kind, intervals.get(e.product_id) if e.product_id is not None else None)
+        rows.append(
+            EvidenceRow(
+                evidence_id=e.id,
+                product_id=e.product_id,
+                scope=e.scope,
+                kind=e.kind,
+                title=r.title,
+                state=r.state,
+                effective=r.effective_date,
+                review_due=r.review_due,
+                submitted_at=r.created_at,
+                submitted_by=r.submitted_by,
+                submitted_by_user_id=r.submitted_by_user_id,
+                rejection_reason=r.rejection_reason,
+                revision_id=r.id,
+                release_ids=tuple(sorted(links.get(r.id, ()))),
+                expires=expires_on(r.effective_date, r.review_due, months),
+            )
+        )
+    return rows
+
+
+def planned_day(release: Release, today: date) -> date:
+    """The day a release's evidence must still stand on: its planned date, else 30 days from today."""
+    if release.release_date is not None and release.release_date >= today:
+        return release.release_date
+    return today + SOON
+
+
+@dataclass
+class ReleaseFigures:
+    """What a list shows of one release's readiness."""
+
+    release: Release
+    product: Product
+    awaiting_review: int = 0
+    expiring: int = 0  # accepted evidence that stops standing before the planned day
+    sboms: int = 0
+    sbom_warnings: int = 0
+    decisions_awaiting: int = 0  # not applicable / compensated claims not yet accepted
+    claims: int = 0
+
+    @property
+    def concerns(self) -> int:
+        """How many things on the list need someone's attention."""
+        return (
+            self.awaiting_review
+            + self.expiring
+            + self.sbom_warnings
+            + self.decisions_awaiting
+            + (0 if self.sboms else 1)
+        )
+
+
+def in_flight(session: Session, actor: Principal, *, product_ids: Sequence[int] | None = None) -> list[Release]:
+    """The releases not yet released (planned, in development, candidates) of the products the actor sees
+    (or of `product_ids` among them), by product and version."""
+    query = (
+        select(Release)
+        .join(Product, Product.id == Release.product_id)
+        .where(Release.status.in_(IN_FLIGHT), visible_products_clause(actor, Release.product_id))
+        .order_by(Product.name_key, Release.created_at, Release.id)
+    )
+    if product_ids is not None:
+        query = query.where(Release.product_id.in_(list(product_ids)))
+    return list(session.scalars(query))
+
+
+def release_figures(
+    session: Session, releases: Sequence[Release], *, today: date | None = None
+) -> dict[int, ReleaseFigures]:
+    """The list figures of each release (the caller checked access to their products), by release id, in a
+    fixed number of statements."""
+    today = today or utcnow().date()
+    if not releases:
+        return {}
+    product_ids = sorted({r.product_id for r in releases})
+    release_ids = [r.id for r in releases]
+    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))}
+    figures = {r.id: ReleaseFigures(r, products[r.product_id]) for r in releases}
+    wanted = (ReviewState.SUBMITTED, ReviewState.ACCEPTED)
+    rows = current_revisions(
+        session,
+        (Evidence.product_id.in_(product_ids)) | Evidence.product_id.is_(None),
+        EvidenceRevision.state.in_(wanted),
+    )
+    by_product: dict[int, list[Release]] = defaultdict(list)
+    for release in releases:
+        by_product[release.product_id].append(release)
+    for row in rows:
+        if row.product_id is None:
+            covered: Sequence[Release] = releases
+        elif row.scope is EvidenceScope.RELEASES:
+            covered = [figures[i].release for i in row.release_ids if i in figures]
+        else:
+            covered = by_product[row.product_id]
+        for release in covered:
+            if row.state is ReviewState.SUBMITTED:
+                figures[release.id].awaiting_review += 1
+            elif row.expires is not None and row.expires < planned_day(release, today):
+                figures[release.id].expiring += 1
+    for release_id, warnings in session.execute(
+        select(Sbom.release_id, Sbom.warnings).where(
+            Sbom.release_id.in_(release_ids), Sbom.state == SbomState.PUBLISHED
+        )
+    ):
+        figures[release_id].sboms += 1
+        figures[release_id].sbom_warnings += len(warnings or ())
+    awaiting = (Claim.status.in_(ACCEPTED_STATUSES)) & Claim.accepted_at.is_(None)
+    for release_id, total, undecided in session.execute(
+        select(Claim.release_id, func.count(), func.count().filter(awaiting))
+        .where(Claim.release_id.in_(release_ids))
+        .group_by(Claim.release_id)
+    ):
+        figures[release_id].claims = total
+        figures[release_id].decisions_awaiting = undecided
+    return figures
+
+
+@dataclass
+class Readiness:
+    """One release's readiness, each part read by the feature that owns it."""
+
+    release: Release
+    product: Product
+    planned: date
+    coverage: Coverage
+    process_met: int
+    records_met: int
+    vector: VectorReport
+    commits: ReleaseCommits
+    sboms: list[Sbom]
+    awaiting_review: list[EvidenceRow] = field(default_factory=list)
+    expiring: list[EvidenceRow] = field(default_factory=list)
+    decisions_awaiting: list[Claim] = field(default_factory=list)
+
+    @property
+    def gap(self) -> dict[str, list[str]]:
+        """The foundational requirements whose achieved level is below the target, with what is missing."""
+        return {fr: refs for fr, refs in self.vector.gap.items() if refs}
+
+    @property
+    def sbom_warnings(self) -> int:
+        """Warnings over the release's SBOMs."""
+        return sum(len(s.warnings or ()) for s in self.sboms)
+
+
+def release_readiness(session: Session, actor: Principal, release_id: int, *, today: date | None = None) -> Readiness:
+    """Everything that stands between a release and its planned date, on one page (NotFound for a release of a
+    product the actor does not see)."""
+    today = today or utcnow().date()
+    release = get_release(session, actor, release_id)
+    product = release.product
+    result = coverage(session, actor, product.id, release, today=today)
+    cells = result.cells
+    rows = current_revisions(
+        session,
+        (Evidence.product_id == product.id) | Evidence.product_id.is_(None),
+        EvidenceRevision.state.in_((ReviewState.SUBMITTED, ReviewState.ACCEPTED)),
+    )
+    planned = planned_day(release, today)
+    mine = [row for row in rows if row.covers(release)]
+    undecided = session.scalars(
+        select(Claim)
+        .where(Claim.release_id == release.id, Claim.status.in_(ACCEPTED_STATUSES), Claim.accepted_at.is_(None))
+        .order_by(Claim.id)
+    ).all()
+    return Readiness(
+        release=release,
+        product=product,
+        planned=planned,
+        coverage=result,
+        process_met=sum(1 for c in cells if c.process.met),
+        records_met=sum(1 for c in cells if c.records.met),
+        vector=vector_report(session, actor, product.id, release.id),
+        commits=release_commits(session, actor, product.id, release.version, today=today),
+        sboms=list_sboms(session, actor, product.id, release.id),
+        awaiting_review=[row for row in mine if row.state is ReviewState.SUBMITTED],
+        expiring=sorted(
+            (r for r in mine if r.state is ReviewState.ACCEPTED and r.expires is not None and r.expires < planned),
+            key=lambda r: (r.expires or planned, r.evidence_id),
+        ),
+        decisions_awaiting=list(undecided),
+    )

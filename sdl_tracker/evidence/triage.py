@@ -1,0 +1,289 @@
+"""Evidence triage: a filtered, searched, sorted page of evidence, and review of several items at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from ..auth import Principal
+from ..catalog.models import Requirement
+from ..db import lock_row
+from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from ..installation import installation
+from ..products.services import get_product
+from .models import Evidence, EvidenceRevision, RevisionRelease, RevisionRequirement
+from .review import review_evidence
+from .scoping import product_intervals
+from .standing import expires_on, latest_effective_expiring_by, review_months
+from .vocabulary import EvidenceKind, EvidenceScope, ReviewState
+
+SORTS = ("created", "updated", "title", "state", "expiry")
+Expiry = Literal["", "expired", "due"]
+MAX_WORDS = 10
+
+
+@dataclass(frozen=True)
+class EvidenceFilter:
+    """What a triage list shows: every criterion is optional; words of `text` must all appear (title or
+    description, case-insensitive, taken literally)."""
+
+    state: ReviewState | None = None
+    kind: EvidenceKind | None = None
+    requirement: str = ""  # a requirement id such as SR-2
+    release_id: int | None = None  # what covers the release (organisation-wide evidence included)
+    submitter: str = ""  # who submitted the current revision, as recorded
+    expiry: Expiry = ""  # expired, or due within `days` (not yet expired)
+    days: int = 30
+    text: str = ""
+    sort: str = "created"
+    descending: bool = True
+
+
+@dataclass(frozen=True)
+class EvidencePage:
+    """One page of a triage list, with each item's last standing day (None: does not expire)."""
+
+    items: list[Evidence]
+    total: int
+    page: int
+    per_page: int
+    expiry: dict[int, date | None] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        """How many pages the list has (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def words(text: str) -> list[str]:
+    """The search words of a query (at most MAX_WORDS; more is refused)."""
+    found = text.split()
+    if len(found) > MAX_WORDS:
+        raise Invalid.field("q", f"at most {MAX_WORDS} words")
+    return found
+
+
+def _current() -> Any:
+    """The current revision of each evidence row (the one with the highest number)."""
+    revision = aliased(EvidenceRevision, name="current_revision")
+    newest = (
+        select(func.max(EvidenceRevision.number))
+        .where(EvidenceRevision.evidence_id == Evidence.id)
+        .correlate(Evidence)
+        .scalar_subquery()
+    )
+    return revision, and_(revision.evidence_id == Evidence.id, revision.number == newest)
+
+
+def _expiring_by(revision: Any, day: date, intervals: dict[str, int | None] | None) -> ColumnElement[bool]:
+    """Current revisions whose last standing day is on or before `day`: their own review date, else their
+    effective date plus the kind's interval (the product's for its own evidence, the default for the
+    organisation's), written as a bound on the effective date so it is plain SQL on both engines."""
+    per_kind: list[ColumnElement[bool]] = []
+    for kind in EvidenceKind:
+        for owned, months in ((True, review_months(kind, intervals)), (False, review_months(kind))):
+            if not months:
+                continue
+            owner = Evidence.product_id.is_not(None) if owned else Evidence.product_id.is_(None)
+            per_kind.append(
+                and_(Evidence.kind == kind, owner, revision.effective_date <= latest_effective_expiring_by(day, months))
+            )
+    by_interval = and_(revision.review_due.is_(None), or_(*per_kind)) if per_kind else false()
+    return or_(revision.review_due <= day, by_interval)
+
+
+def _filtered(
+    session: Session, product_id: int | None, wanted: EvidenceFilter, today: date
+) -> tuple[Select[Any], Any, dict[str, int | None] | None]:
+    revision, is_current = _current()
+    statement = select(Evidence).join(revision, is_current)
+    intervals = product_intervals(session, product_id) if product_id is not None else None
+    if product_id is None:
+        statement = statement.where(Evidence.product_id.is_(None))
+    elif wanted.release_id is not None:
+        statement = statement.where(or_(Evidence.product_id == product_id, Evidence.product_id.is_(None)))
+        # Release-scoped evidence counts only for its releases; product and organisation scope always.
+        names_release = exists().where(
+            RevisionRelease.revision_id == revision.id, RevisionRelease.release_id == wanted.release_id
+        )
+        statement = statement.where(or_(Evidence.scope != EvidenceScope.RELEASES, names_release))
+    else:
+        statement = statement.where(Evidence.product_id == product_id)
+    if wanted.state is not None:
+        statement = statement.where(revision.state == wanted.state)
+    if wanted.kind is not None:
+        statement = statement.where(Evidence.kind == wanted.kind)
+    if wanted.requirement:
+        statement = statement.where(
+            exists()
+            .where(RevisionRequirement.revision_id == revision.id)
+            .where(RevisionRequirement.requirement_id == Requirement.id)
+            .where(func.lower(Requirement.ref) == wanted.requirement.strip().lower())
+        )
+    if wanted.submitter:
+        # As recorded (user:EMAIL, cli:NAME), or a user's e-mail address alone.
+        statement = statement.where(revision.submitted_by.in_({wanted.submitter, f"user:{wanted.submitter}"}))
+    if wanted.expiry == "expired":
+        statement = statement.where(_expiring_by(revision, today - timedelta(days=1), intervals))
+    elif wanted.expiry == "due":
+        statement = statement.where(
+            _expiring_by(revision, today + timedelta(days=wanted.days), intervals),
+            ~_expiring_by(revision, today - timedelta(days=1), intervals),
+        )
+    for word in words(wanted.text):
+        # contains(autoescape=True) escapes % and _ (and the escape character): a user's wildcard is literal.
+        needle = word.lower()
+        statement = statement.where(
+            or_(
+                func.lower(revision.title).contains(needle, autoescape=True),
+                func.lower(revision.description).contains(needle, autoescape=True),
+            )
+        )
+    return statement, revision, intervals
+
+
+def _last_day(evidence: Evidence, intervals: dict[str, int | None] | None) -> date | None:
+    current = evidence.current
+    own = intervals if evidence.product_id is not None else None
+    return expires_on(current.effective_date, current.review_due, review_months(evidence.kind, own))
+
+
+def search_evidence(
+    session: Session, actor: Principal, product_id: int | None, wanted: EvidenceFilter, *, page: int, per_page: int
+) -> EvidencePage:
+    """One page of a product's evidence (or the organisation's, for product_id None) as `wanted` filters
+    and sorts it. A fixed number of statements, however many rows match or are shown."""
+    if product_id is not None:
+        get_product(session, actor, product_id)
+    today = installation(session).now().date()
+    statement, revision, intervals = _filtered(session, product_id, wanted, today)
+    start = (page - 1) * per_page
+    if wanted.sort == "expiry":
+        # The last standing day depends on the kind's interval: sorted here over the matching rows' few
+        # columns (no date arithmetic in SQL, which the engines spell differently), then one page loaded.
+        rows = session.execute(
+            statement.with_only_columns(
+                Evidence.id, Evidence.kind, Evidence.product_id, revision.effective_date, revision.review_due
+            )
+        ).all()
+        keyed = []
+        for row in rows:
+            own = intervals if row.product_id is not None else None
+            last = expires_on(row.effective_date, row.review_due, review_months(row.kind, own))
+            keyed.append((last is None, last or date.max, row.id))
+        keyed.sort(reverse=wanted.descending)
+        ids = [key[2] for key in keyed[start : start + per_page]]
+        total = len(keyed)
+    else:
+        order: dict[str, Any] = {
+            "created": Evidence.id,
+            "updated": revision.created_at,
+            "title": func.lower(revision.title),
+            "state": revision.state,
+        }
+        column = order.get(wanted.sort, Evidence.id)
+        ordering = [column.desc(), Evidence.id.desc()] if wanted.descending else [column.asc(), Evidence.id.asc()]
+        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        page_ids = statement.with_only_columns(Evidence.id).order_by(*ordering).offset(start).limit(per_page)
+        ids = list(session.scalars(page_ids))
+    loaded = {
+        e.id: e
+        for e in session.scalars(
+            select(Evidence)
+            .where(Evidence.id.in_(ids))
+            .options(
+                selectinload(Evidence.revisions).selectinload(EvidenceRevision.release_links),
+                selectinload(Evidence.revisions).selectinload(EvidenceRevision.requirement_links),
+                selectinload(Evidence.revisions).selectinload(EvidenceRevision.artifacts),
+            )
+        )
+    }
+    items = [loaded[i] for i in ids if i in loaded]
+    return EvidencePage(items, total, page, per_page, {e.id: _last_day(e, intervals) for e in items})
+
+
+def submitters(session: Session, actor: Principal, product_id: int | None) -> list[str]:
+    """Who submitted the current revisions of a product's (or the organisation's) evidence, for a filter."""
+    if product_id is not None:
+        get_product(session, actor, product_id)
+    revision, is_current = _current()
+    owner = Evidence.product_id == product_id if product_id is not None else Evidence.product_id.is_(None)
+    statement = select(revision.submitted_by).join_from(Evidence, revision, is_current).where(owner).distinct()
+    return sorted(session.scalars(statement), key=str.lower)
+
+
+# What each refusal of one item of a bulk review is called on the page.
+Outcome = Literal["accepted", "rejected", "self-review", "wrong state", "not permitted", "stale", "refused"]
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What became of one item of a bulk review."""
+
+    evidence_id: int
+    title: str
+    outcome: Outcome
+    message: str = ""
+
+    @property
+    def done(self) -> bool:
+        """Whether the decision was recorded."""
+        return self.outcome in ("accepted", "rejected")
+
+
+def _refusal(error: DomainError) -> Outcome:
+    if isinstance(error, Conflict):
+        return "stale"
+    if isinstance(error, NotFound):
+        return "not permitted"
+    if isinstance(error, Forbidden):
+        return "self-review" if "own submission" in error.message else "not permitted"
+    if isinstance(error, Invalid) and any(e.field == "state" for e in error.errors):
+        return "wrong state"
+    return "refused"
+
+
+def _review_one(
+    session: Session, actor: Principal, evidence_id: int, revision_number: int, *, accept: bool, reason: str
+) -> EvidenceRevision:
+    """Review one item as the single review does, refused as stale when its current revision is no longer
+    the one the reviewer saw. Edits lock the item: locking it first means a new revision made meanwhile is seen."""
+    lock_row(session, Evidence.id, evidence_id)
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is not None:
+        session.refresh(evidence, ["revisions"])
+        if evidence.current.number != revision_number:
+            raise Conflict(f"revision {evidence.current.number} was made after the list was shown; review it anew")
+    return review_evidence(session, actor, evidence_id, accept=accept, reason=reason)
+
+
+def review_many(
+    session: Session,
+    actor: Principal,
+    chosen: Sequence[tuple[int, int]],
+    *,
+    accept: bool,
+    reason: str = "",
+) -> list[BulkResult]:
+    """Accept or reject each chosen (evidence id, revision number) by the single review, each in a unit of
+    its own (a savepoint): one item's refusal undoes nothing of another's decision, and a refused item
+    keeps nothing it wrote. The caller commits the decisions that were made."""
+    if not accept and not reason.strip():
+        raise Invalid.field("reason", "a rejection needs a reason")
+    results: list[BulkResult] = []
+    for evidence_id, number in dict.fromkeys(chosen):
+        try:
+            with session.begin_nested():
+                revision = _review_one(session, actor, evidence_id, number, accept=accept, reason=reason)
+        except DomainError as exc:
+            message = "; ".join([exc.message, *(e.message for e in exc.errors)]) if exc.errors else exc.message
+            # No title: a refused item may be one the reviewer cannot see.
+            results.append(BulkResult(evidence_id, "", _refusal(exc), message))
+        else:
+            results.append(BulkResult(evidence_id, revision.title, "accepted" if accept else "rejected"))
+    return results

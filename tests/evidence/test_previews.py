@@ -1,0 +1,186 @@
+"""Previews rendered by the server from real files: PDF pages and images as our own PNGs, text and Markdown
+through the sanitiser, and refusals (SVG, decompression bombs, broken files) said on the page."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import subprocess
+import zlib
+from typing import Any
+
+import pypdfium2 as pdfium
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy.orm import Session
+
+from sdl_tracker.evidence import previews
+from sdl_tracker.evidence.render import kind_of
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
+from tests.factories import login, make_product, member
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def pdf_bytes(pages: int = 2) -> bytes:
+    document = pdfium.PdfDocument.new()
+    for _ in range(pages):
+        document.new_page(200, 300).close()
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def jpeg_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "JPEG", comment=b"source comment")
+    return buffer.getvalue()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def bomb_png() -> bytes:
+    """A valid PNG header claiming 100,000 x 100,000 pixels (ten billion), with a few bytes of data."""
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 1, 0, 0, 0, 0)
+    return PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b"")
+
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
+MARKDOWN = b"# Policy\n\nSee <script>alert(1)</script> and [x](javascript:alert(1)).\n"
+
+
+def artifacts(session: Session, files: list[tuple[str, str, bytes]]) -> dict[str, int]:
+    product = make_product(session, "Previewed")
+    dev = member(session, product, "developer", email="dev@example.com")
+    evidence = create_evidence(
+        session,
+        dev,
+        product_id=product.id,
+        kind="other",
+        data=EvidenceInput(
+            title="Attachments",
+            requirements=["SM-2"],
+            files=[Upload(name, media, io.BytesIO(data)) for name, media, data in files],
+        ),
+    )
+    session.commit()
+    return {a.filename: a.id for a in evidence.current.artifacts}
+
+
+def viewer(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    login(client, "dev@example.com")
+    return client
+
+
+def test_pdf_pages_and_images_become_our_own_pngs(app: Flask, session: Session) -> None:
+    ids = artifacts(
+        session, [("report.pdf", "application/pdf", pdf_bytes(5)), ("photo.jpg", "image/jpeg", jpeg_bytes())]
+    )
+    client = viewer(app)
+    page = client.get(f"/artifacts/{ids['report.pdf']}/preview").get_data(as_text=True)
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert len(sources) == 3  # the first pages only
+    for source in sources:
+        response = client.get(source)
+        assert response.status_code == 200 and response.mimetype == "image/png"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert response.get_data().startswith(PNG_SIGNATURE)
+    image_page = client.get(f"/artifacts/{ids['photo.jpg']}/preview").get_data(as_text=True)
+    (source,) = re.findall(r'<img src="([^"]+)"', image_page)
+    png = client.get(source).get_data()
+    assert png.startswith(PNG_SIGNATURE) and b"source comment" not in png
+    assert Image.open(io.BytesIO(png)).size == (64, 48)
+    assert client.get(f"/artifacts/{ids['report.pdf']}/preview/4.png").status_code == 404
+    assert client.get(f"/artifacts/{ids['report.pdf']}/preview/0.png").status_code == 404
+    # The artifacts themselves are still only attachments.
+    download = client.get(f"/artifacts/{ids['report.pdf']}")
+    assert download.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_a_second_view_does_not_render_again(app: Flask, session: Session, monkeypatch: Any) -> None:
+    ids = artifacts(session, [("once.pdf", "application/pdf", pdf_bytes(1))])
+    client = viewer(app)
+    assert client.get(f"/artifacts/{ids['once.pdf']}/preview").status_code == 200
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(previews.subprocess, "run", refuse)
+    page = client.get(f"/artifacts/{ids['once.pdf']}/preview").get_data(as_text=True)
+    assert client.get(re.findall(r'<img src="([^"]+)"', page)[0]).status_code == 200
+
+
+def test_what_cannot_be_previewed_says_why(app: Flask, session: Session) -> None:
+    ids = artifacts(
+        session,
+        [
+            ("drawing.svg", "image/svg+xml", SVG),
+            ("bomb.png", "image/png", bomb_png()),
+            ("broken.pdf", "application/pdf", b"%PDF-1.7\nnot really a pdf"),
+            ("tool.bin", "application/octet-stream", b"\x7fELF\x00\x00binary"),
+        ],
+    )
+    client = viewer(app)
+    expected = {
+        "drawing.svg": "are not previewed",
+        "bomb.png": "too large to preview",
+        "broken.pdf": "could not be read",
+        "tool.bin": "are not previewed",
+    }
+    for name, why in expected.items():
+        response = client.get(f"/artifacts/{ids[name]}/preview")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, name
+        assert why in page, (name, page[page.find("no-preview") :][:300])
+        assert "<img" not in page.split('id="preview"')[1] and "<svg" not in page.split('id="preview"')[1]
+        assert client.get(f"/artifacts/{ids[name]}/preview/1.png").status_code == 404
+
+
+def test_text_and_markdown_go_through_the_sanitiser(app: Flask, session: Session) -> None:
+    ids = artifacts(
+        session,
+        [("policy.md", "text/markdown", MARKDOWN), ("log.txt", "text/plain", b"<b>not bold</b>\nline two")],
+    )
+    client = viewer(app)
+    markdown = client.get(f"/artifacts/{ids['policy.md']}/preview").get_data(as_text=True)
+    assert "<h1>Policy</h1>" in markdown and "<script>alert(1)" not in markdown and 'href="javascript' not in markdown
+    text = client.get(f"/artifacts/{ids['log.txt']}/preview").get_data(as_text=True)
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in text
+
+
+def test_others_see_no_preview(app: Flask, session: Session) -> None:
+    ids = artifacts(session, [("secret.pdf", "application/pdf", pdf_bytes(1))])
+    outsider = make_product(session, "Other")
+    member(session, outsider, "developer", email="outsider@example.com")
+    session.commit()
+    client = app.test_client()
+    login(client, "outsider@example.com")
+    assert client.get(f"/artifacts/{ids['secret.pdf']}/preview").status_code == 404
+    assert client.get(f"/artifacts/{ids['secret.pdf']}/preview/1.png").status_code == 404
+    assert client.get("/artifacts/2147483648/preview").status_code == 404
+
+
+def test_a_hung_renderer_is_stopped(app: Flask, session: Session, monkeypatch: Any) -> None:
+    ids = artifacts(session, [("slow.pdf", "application/pdf", pdf_bytes(1))])
+
+    def hang(*args: object, **kwargs: object) -> None:
+        raise subprocess.TimeoutExpired("render", previews.RENDER_SECONDS)
+
+    monkeypatch.setattr(previews.subprocess, "run", hang)
+    page = viewer(app).get(f"/artifacts/{ids['slow.pdf']}/preview").get_data(as_text=True)
+    assert "rendering took too long" in page
+
+
+def test_the_kind_is_read_from_the_bytes_not_the_declared_type() -> None:
+    assert kind_of("x.png", "image/png", b"%PDF-1.4") == "pdf"
+    assert kind_of("x.pdf", "application/pdf", b"<svg xmlns=") is None
+    assert kind_of("x.svg", "text/plain", b"<svg xmlns=") is None
+    assert kind_of("notes.md", "text/plain", b"# Notes") == "markdown"
+    assert kind_of("page.html", "text/html", b"<html>") is None
+    assert kind_of("x.jpg", "image/jpeg", b"\xff\xd8\xff\xe0") == "image"

@@ -1,0 +1,270 @@
+"""Evidence triage: filters, search, sorting and pages of the lists (page and API), and bulk review."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from flask import Flask
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from sdl_tracker.app_access import app_db
+from sdl_tracker.audit.models import AuditEvent
+from sdl_tracker.auth import Principal
+from sdl_tracker.evidence.models import Evidence, ReviewState
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, revise_evidence
+from sdl_tracker.evidence.triage import EvidenceFilter, search_evidence
+from sdl_tracker.evidence.vocabulary import EvidenceKind
+from sdl_tracker.products.models import Product
+from tests.factories import ApiClient, login, make_product, make_release, member
+
+TODAY = date.today()
+
+
+def attach(
+    session: Session,
+    actor: Principal,
+    product: Product,
+    title: str,
+    *,
+    kind: str = "other",
+    requirements: tuple[str, ...] = ("SM-2",),
+    description: str = "",
+    effective: date | None = None,
+    review_due: date | None = None,
+    draft: bool = False,
+    releases: tuple[str, ...] = (),
+) -> Evidence:
+    files = [Upload("note.txt", "text/plain", io.BytesIO(title.encode()))]
+    return create_evidence(
+        session,
+        actor,
+        product_id=product.id,
+        kind=kind,
+        draft=draft,
+        data=EvidenceInput(
+            title=title,
+            description=description,
+            requirements=list(requirements),
+            effective_date=effective,
+            review_due=review_due,
+            release_versions=list(releases),
+            files=files,
+        ),
+    )
+
+
+def ids(found: object) -> list[str]:
+    return [e.current.title for e in found.items]  # type: ignore[attr-defined]
+
+
+def test_filters_search_sort_and_pages(session: Session) -> None:
+    product = make_product(session, "Triage")
+    make_release(session, product, "1.0")
+    dev = member(session, product, "developer", email="dev@example.com")
+    other = member(session, product, "developer", email="other@example.com")
+    officer = member(session, product, "security_officer", email="so@example.com")
+    attach(session, dev, product, "Threat model of the gateway", kind="process-record", requirements=("SR-2",))
+    attach(session, dev, product, "100% coverage_report", description="Branch COVERAGE of the parser")
+    attach(session, other, product, "1000 coverage report", draft=True)
+    attach(
+        session, dev, product, "Old policy", effective=TODAY - timedelta(days=30), review_due=TODAY - timedelta(days=3)
+    )
+    attach(session, dev, product, "Soon policy", review_due=TODAY + timedelta(days=10))
+    attach(session, dev, product, "Later policy", review_due=TODAY + timedelta(days=90))
+    # A process record expires 12 months after its effective date (no review date of its own).
+    attach(session, dev, product, "Stale threat model", kind="process-record", effective=TODAY - timedelta(days=400))
+    attach(session, dev, product, "Release notes", releases=("1.0",))
+    session.flush()
+
+    def find(page: int = 1, per_page: int = 50, **wanted: object) -> object:
+        return search_evidence(session, officer, product.id, EvidenceFilter(**wanted), page=page, per_page=per_page)  # type: ignore[arg-type]
+
+    assert len(ids(find())) == 8
+    assert ids(find(kind=EvidenceKind.PROCESS_RECORD)) == [
+        "Stale threat model",
+        "Threat model of the gateway",
+    ]
+    assert ids(find(state=ReviewState.DRAFT)) == ["1000 coverage report"]
+    assert ids(find(requirement="sr-2")) == ["Threat model of the gateway"]
+    assert ids(find(submitter="other@example.com")) == ["1000 coverage report"]
+    # Words are ANDed, case-insensitive, in titles or descriptions; % and _ are taken literally.
+    assert ids(find(text="coverage PARSER")) == ["100% coverage_report"]
+    assert ids(find(text="100%")) == ["100% coverage_report"]
+    assert ids(find(text="coverage_")) == ["100% coverage_report"]
+    assert ids(find(text="e_ort")) == []
+    assert ids(find(expiry="expired")) == ["Stale threat model", "Old policy"]
+    assert ids(find(expiry="due", days=30)) == ["Soon policy"]
+    assert ids(find(expiry="due", days=120)) == ["Later policy", "Soon policy"]
+    # Letters only: engines' collations order punctuation differently.
+    by_title = [t for t in ids(find(sort="title", descending=False)) if t[0].isalpha()]
+    assert by_title == sorted(by_title, key=str.lower)
+    assert [t for t in ids(find(sort="title")) if t[0].isalpha()] == by_title[::-1]
+    by_expiry = ids(find(sort="expiry", descending=False))
+    assert by_expiry.index("Stale threat model") < by_expiry.index("Old policy") < by_expiry.index("Soon policy")
+    first, second = find(page=1, per_page=3), find(page=2, per_page=3)
+    assert first.total == 8 and first.pages == 3  # type: ignore[attr-defined]
+    assert not set(ids(first)) & set(ids(second))
+    assert ids(find(page=4, per_page=3)) == []
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    seen: list[str] = []
+    engine = app_db(app).engine
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_statements_per_page_do_not_grow_with_rows(app: Flask, session: Session) -> None:
+    product = make_product(session, "Counted")
+    make_release(session, product, "1.0")
+    dev = member(session, product, "developer", email="dev@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    for n in range(3):
+        attach(session, dev, product, f"Item {n}", requirements=("SM-2", "SR-2"), releases=("1.0",))
+    session.commit()
+    client = app.test_client()
+    login(client, "so@example.com")
+    path = f"/products/{product.id}/evidence?sort=title&state=submitted&q=item"
+    with statements(app) as few:
+        assert client.get(path).status_code == 200
+    for n in range(3, 40):
+        attach(session, dev, product, f"Item {n}", requirements=("SM-2", "SR-2"), releases=("1.0",))
+    session.commit()
+    with statements(app) as many:
+        page = client.get(path).get_data(as_text=True)
+    assert "40 items" in page
+    assert len(many) == len(few), (len(few), len(many))
+    with statements(app) as by_expiry:
+        assert client.get(path + "&sort=expiry").status_code == 200
+    assert len(by_expiry) <= len(many)
+
+
+def test_bad_filters_are_refused_on_the_page_and_the_api(app: Flask, session: Session) -> None:
+    product = make_product(session, "Refusing")
+    member(session, product, "security_officer", email="so@example.com")
+    session.commit()
+    client = app.test_client()
+    login(client, "so@example.com")
+    base = f"/products/{product.id}/evidence"
+    for query in ("days=0", "days=x", "state=lost", "kind=poem", "sort=colour", "order=up", "expiry=soon"):
+        response = client.get(f"{base}?{query}")
+        assert response.status_code == 400, query
+        assert "has-error" in response.get_data(as_text=True)
+    assert client.get(f"{base}?page=0").status_code == 422
+    assert client.get(f"{base}?release=9.9").status_code == 404
+    assert client.get(f"{base}?q=" + "+".join(["w"] * 11)).status_code == 422
+    api = ApiClient(app.test_client(), app)
+    token = api.as_user("so@example.com")
+    refused = api.call("GET", f"/api/v1{base}?days=-1&sort=colour", token)
+    assert refused.status_code == 422
+    assert {e["field"] for e in refused.get_json()["errors"]} == {"days", "sort"}
+
+
+def test_the_api_list_filters_like_the_page(app: Flask, session: Session) -> None:
+    product = make_product(session, "Listed")
+    dev = member(session, product, "developer", email="dev@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    attach(session, dev, product, "Alpha report")
+    attach(session, dev, product, "Beta report", draft=True)
+    attach(session, dev, product, "Gamma plan")
+    session.commit()
+    api = ApiClient(app.test_client(), app)
+    token = api.as_user("so@example.com")
+    base = f"/api/v1/products/{product.id}/evidence"
+    body = api.call("GET", f"{base}?q=report&state=submitted", token).get_json()
+    assert body["total"] == 1 and body["items"][0]["current"]["title"] == "Alpha report"
+    body = api.call("GET", f"{base}?sort=title&order=asc&per_page=2&page=2", token).get_json()
+    assert body["total"] == 3 and [i["current"]["title"] for i in body["items"]] == ["Gamma plan"]
+
+
+def audit_count(session: Session) -> int:
+    actions = ("evidence:item:accept", "evidence:item:reject")
+    return session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action.in_(actions))) or 0
+
+
+def test_bulk_review_gives_a_result_per_item(app: Flask, session: Session) -> None:
+    product = make_product(session, "Bulk")
+    elsewhere = make_product(session, "Elsewhere")
+    dev = member(session, product, "developer", email="dev@example.com")
+    officer = member(session, product, "security_officer", email="so@example.com")
+    stranger = member(session, elsewhere, "developer", email="stranger@example.com")
+    good = attach(session, dev, product, "Good one")
+    second = attach(session, dev, product, "Second good one")
+    own = attach(session, officer, product, "My own")
+    draft = attach(session, dev, product, "A draft", draft=True)
+    changed = attach(session, dev, product, "Changed meanwhile")
+    hidden = attach(session, stranger, elsewhere, "Not mine to see")
+    session.commit()
+    before = audit_count(session)
+    client = app.test_client()
+    login(client, "so@example.com")
+    page = client.get(f"/products/{product.id}/evidence").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert f'value="{good.id}:1"' in page and f'value="{own.id}:1"' not in page  # no box for one's own
+    revise_evidence(session, dev, changed.id, data=EvidenceInput(title="Changed meanwhile, v2"), submit=True)
+    session.commit()
+    items = [f"{e.id}:1" for e in (good, own, draft, changed, hidden, second)]
+    response = client.post(
+        "/evidence/bulk-review",
+        data={"csrf_token": token, "items": items, "decision": "accept", "back": f"/products/{product.id}/evidence"},
+    )
+    shown = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "2 of 6 reviewed; 4 refused." in shown
+    for outcome in ("refused: self-review", "refused: wrong state", "refused: stale", "refused: not permitted"):
+        assert outcome in shown
+    assert "Not mine to see" not in shown
+    session.expire_all()
+    states = {e.current.title: e.current.state for e in session.scalars(select(Evidence))}
+    assert states["Good one"] is ReviewState.ACCEPTED and states["Second good one"] is ReviewState.ACCEPTED
+    assert states["My own"] is ReviewState.SUBMITTED and states["Changed meanwhile, v2"] is ReviewState.SUBMITTED
+    assert audit_count(session) == before + 2
+
+
+def test_bulk_rejection_needs_a_reason_and_bad_ticks_are_refused(app: Flask, session: Session) -> None:
+    product = make_product(session, "Rejecting")
+    dev = member(session, product, "developer", email="dev@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    item = attach(session, dev, product, "To reject")
+    session.commit()
+    client = app.test_client()
+    login(client, "so@example.com")
+    page = client.get(f"/products/{product.id}/evidence").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    before = audit_count(session)
+    for data in (
+        {"items": [f"{item.id}:1"], "decision": "reject"},
+        {"items": ["x:1"], "decision": "accept"},
+        {"items": [f"{item.id}:99999999999"], "decision": "accept"},
+        {"decision": "accept"},
+        {"items": [f"{item.id}:1"], "decision": "maybe"},
+    ):
+        response = client.post("/evidence/bulk-review", data={"csrf_token": token, **data})
+        assert response.status_code == 422, data
+    assert audit_count(session) == before
+    done = client.post(
+        "/evidence/bulk-review",
+        data={"csrf_token": token, "items": [f"{item.id}:1"], "decision": "reject", "reason": "No signature"},
+    )
+    assert done.status_code == 200 and "1 of 1 reviewed" in done.get_data(as_text=True)
+    for elsewhere in ("https://evil.example", "//evil.example", "/\\evil.example"):
+        refused = client.post("/evidence/bulk-review", data={"csrf_token": token, "back": elsewhere})
+        assert "evil.example" not in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Evidence, item.id).current.state is ReviewState.REJECTED  # type: ignore[union-attr]
+    assert (
+        client.post("/evidence/bulk-review", data={"items": [f"{item.id}:1"], "decision": "accept"}).status_code == 400
+    )
