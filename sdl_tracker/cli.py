@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -16,7 +17,7 @@ from .app_access import app_db, app_settings
 from .audit.services import seal_head_on_commit, seal_unchained
 from .auth import Principal
 from .catalog.services import load_packaged
-from .commands import bound_parameters, fail, say
+from .commands import bound_parameters, fail, one_line_usage, say
 from .config import ConfigError
 from .serve import serve
 
@@ -29,8 +30,48 @@ def _create_app() -> Flask:
         sys.exit(2)
 
 
+# Flask's own options of its `flask` command: which app to load (-A/--app), a .env file to read
+# (-e/--env-file) and debug mode (--debug). This script has one app, reads its settings from SDL_TRACKER_*
+# only, and debugs through `run --debug`: they would only mislead, so they are not offered.
+FLASK_OPTIONS = frozenset({"app", "env_file", "debug"})
+
+
+class TrackerGroup(FlaskGroup):
+    """Flask's command group without Flask's own options, FLASK_* variables or debug flag, and with usage
+    errors as one line (`error: no such option '--x' (try: sdl-tracker repo scan --help)`, exit 2) for
+    every command below it, as every other refusal is printed."""
+
+    def __init__(self, **extra: Any) -> None:
+        # FlaskGroup reads every option of every command from FLASK_<COMMAND>_<OPTION> variables too
+        # (FLASK_USER_LIST_AS_JSON=1 would add --json): an option is only what is typed.
+        extra["context_settings"] = {**extra.get("context_settings", {}), "auto_envvar_prefix": None}
+        super().__init__(set_debug_flag=False, **extra)
+        self.params = [p for p in self.params if p.name not in FLASK_OPTIONS]
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Click's parsing, without FlaskGroup's early look at FLASK_APP and FLASK_ENV_FILE."""
+        return click.Group.parse_args(self, ctx, args)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        """The root context; a usage error in the root's own arguments is one line."""
+        with one_line_usage():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command named; a usage error of any command or group below is one line."""
+        with one_line_usage():
+            return super().invoke(ctx)
+
+
 @click.group(
-    cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False, load_dotenv=False
+    "sdl-tracker",  # also what a test runner's messages call it
+    cls=TrackerGroup,
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
 )
 @click.version_option(__version__, prog_name="sdl-tracker")
 def cli() -> None:

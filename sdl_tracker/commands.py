@@ -4,10 +4,11 @@ escaped, so stored text cannot drive the operator's terminal (a test holds every
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import IO, Any, TypeVar
 
@@ -122,6 +123,26 @@ class ArgumentError(click.ClickException):
     def show(self, file: IO[Any] | None = None) -> None:
         """Print the one line (click's usage errors print the usage and a hint as well)."""
         click.echo(escape_controls(f"error: {self.format_message()}"), err=True, file=file)
+
+
+class UsageLine(ArgumentError):
+    """A click usage error (unknown option or command, missing or bad argument) as one line with a hint."""
+
+
+@contextlib.contextmanager
+def one_line_usage() -> Iterator[None]:
+    """Turn click's usage errors (usage, hint and message over several lines) into one line, exit 2:
+    `error: no such option '--x' (try: sdl-tracker repo scan --help)`. A group called with nothing
+    still prints its help."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.UsageError as exc:
+        message = " ".join(line.strip() for line in exc.format_message().splitlines() if line.strip())
+        message = message[:1].lower() + message[1:]
+        hint = f" (try: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        raise UsageLine(message.removesuffix(".") + hint) from None
 
 
 def _name(param: click.Parameter | None) -> str:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import Result
 from flask import Flask
@@ -17,9 +18,11 @@ from sqlalchemy.orm import Session
 from sdl_tracker.accounts.models import Membership, User
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.cli import cli
+from sdl_tracker.client.cli import main as client_main
 from sdl_tracker.products.models import Product, Release, Repository
 from sdl_tracker.sboms.models import Sbom
 from tests.factories import PASSWORD, make_product, member
+from tests.gitlink.repo import GitRepo
 
 
 def run(app: Flask, *args: str, input: str | None = None) -> Result:
@@ -243,3 +246,82 @@ def test_secret_password_url_is_hidden_by_info(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0 and "s3cr3t" not in result.stdout and "***" in result.stdout
+
+
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every group and command under `group`, as the words that name it."""
+    paths = [prefix]
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            paths += _command_paths(command, (*prefix, name))
+        else:
+            paths.append((*prefix, name))
+    return paths
+
+
+def test_a_usage_error_is_one_line_with_a_hint_for_every_command(app: Flask) -> None:
+    paths = _command_paths(cli)
+    assert ("repo", "scan") in paths and ("db", "upgrade") in paths and len(paths) > 50
+    for path in paths:
+        result = run(app, *path, "--no-such-option")
+        hint = f"(try: sdl-tracker {' '.join(path)} --help)".replace("sdl-tracker  --help", "sdl-tracker --help")
+        assert_one_line_error(result, "no such option '--no-such-option'")
+        assert result.output.strip().endswith(hint), (path, result.output)
+    for args, fragment in (
+        (["bogus"], "no such command 'bogus'"),
+        (["repo", "scan"], "missing argument 'PRODUCT' (try: sdl-tracker repo scan --help)"),
+        (["member", "add", "P", "dev@example.com", "owner"], "'owner' is not one of"),
+        (["release", "create", "P", "1.0", "--date"], "option '--date' requires an argument"),
+    ):
+        assert_one_line_error(run(app, *args), fragment)
+    assert "Usage: sdl-tracker repo" in run(app, "repo").output  # a group alone still shows its help
+
+
+def test_flasks_own_options_are_neither_offered_nor_read(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = run(app, "--help").output.split("Commands:")[0]
+    assert "--env-file" not in shown and "--app" not in shown and "--debug" not in shown and "--version" in shown
+    for option in (["-A", "other:app"], ["--app", "other:app"], ["-e", "/etc/hostname"], ["--debug"]):
+        assert_one_line_error(run(app, *option, "info"), f"no such option '{option[0]}'")
+    # FlaskGroup would read any option from FLASK_<COMMAND>_<OPTION>: here only what is typed counts.
+    monkeypatch.setenv("FLASK_USER_LIST_AS_JSON", "1")
+    listed = run(app, "user", "list")
+    assert listed.exit_code == 0 and not listed.output.startswith("[")
+    assert "--debug" in run(app, "run", "--help").output  # the development server keeps its own
+
+
+def test_a_repository_is_scanned_by_product_and_name_or_by_id(app: Flask, session: Session, tmp_path: Path) -> None:
+    product = make_product(session, "PLC")
+    make_product(session, "HMI")
+    repo = GitRepo(tmp_path / "firmware")
+    repo.commit("Init")
+    added = json.loads(run(app, "repo", "add", "PLC", str(repo.path), "--json").output)
+    by_name = run(app, "repo", "scan", "plc", "firmware", "--wait", "--json")
+    assert by_name.exit_code == 0, by_name.output
+    assert json.loads(by_name.output)["result"]["new_commits"] == 1
+    by_id = run(app, "repo", "scan", str(added["id"]), "--wait", "--json")
+    assert by_id.exit_code == 0 and json.loads(by_id.output)["result"]["repository"] == "firmware"
+    for args, fragment in (
+        (["PLC", "nope"], "PLC has no repository 'nope'"),
+        (["HMI", "firmware"], "HMI has no repository 'firmware'"),
+        (["Nope", "firmware"], "no product named 'Nope'"),
+        (["PLC"], "NAME: missing"),
+        (["١٢"], "NAME: missing"),  # other scripts' digits are no id
+        (["9" * 40], "NAME: missing"),
+        (["999999"], "repository not found"),
+    ):
+        assert_one_line_error(run(app, "repo", "scan", *args), fragment)
+    member(session, product, "developer", email="dev@example.com")
+    session.commit()
+    assert_one_line_error(run(app, "repo", "scan", "PLC", "firmware", "--as", "dev@example.com"), "developer may not")
+
+
+def test_the_client_commands_print_usage_errors_as_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    for args, fragment in (
+        (["client"], "the following arguments are required: command (try: sdl-tracker client --help)"),
+        (["client", "bogus"], "invalid choice: 'bogus'"),
+        (["client", "check", "--x"], "unrecognized arguments: --x"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            client_main(args)
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and err.count("\n") == 1 and err.startswith("error: ") and fragment in err, err

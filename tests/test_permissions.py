@@ -84,8 +84,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("products.release_detail", "GET"): "AAAANLL",
     ("dashboard.readiness", "GET"): "AAAANLL",
     ("accounts.members", "GET"): "AAAANLL",
-    ("accounts.members", "POST"): "AFFFNLL",
-    ("accounts.remove_member_view", "POST"): "AFFFNLL",
+    # A product's officers manage its developers and auditors (which roles: tests/accounts/test_members.py).
+    ("accounts.members", "POST"): "AAFFNLL",
+    ("accounts.remove_member_view", "POST"): "AAFFNLL",
     # Security officers manage their product.
     ("products.audit_log", "GET"): "AAFANLL",
     ("products.audit_log_csv", "GET"): "AAFANLL",

@@ -11,8 +11,17 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from sdl_tracker.accounts.services import create_user, may_manage_users, principal_for
-from sdl_tracker.auth import Permission, Principal
+from sdl_tracker.accounts.services import (
+    add_member,
+    create_user,
+    may_change_member,
+    may_manage_members,
+    may_manage_users,
+    principal_for,
+    remove_member,
+    roles_to_manage,
+)
+from sdl_tracker.auth import Permission, Principal, Role
 from sdl_tracker.claims.review import accept_claim, confirm_claim, may_accept, may_confirm
 from sdl_tracker.claims.services import ClaimInput, list_claims, set_claim
 from sdl_tracker.errors import DomainError
@@ -219,6 +228,33 @@ def test_administration(session: Session) -> None:
         may_manage_users,
         lambda actor: create_user(session, actor, email="new@example.com", password="long enough password 1"),
     )
+
+
+def test_members(session: Session) -> None:
+    product = make_product(session)
+    actors = _actors(session, product)
+    target = make_user(session)
+    officers, admins = {"admin", "operator", "security officer"}, {"admin", "operator"}
+    for old in Role:
+        add_member(session, OPERATOR, product.id, email=target.email, role=old.value)
+        removers = _agree(
+            session,
+            actors,
+            lambda actor, r=old: may_change_member(actor, product, r),
+            lambda actor, r=old: remove_member(session, actor, product.id, email=target.email, role=r.value),
+        )
+        assert removers == (admins if old is Role.SECURITY_OFFICER else officers)
+        for new in Role:
+            changers = _agree(
+                session,
+                actors,
+                lambda actor, o=old, n=new: (
+                    may_change_member(actor, product, o) and n in roles_to_manage(actor, product)
+                ),
+                lambda actor, n=new: add_member(session, actor, product.id, email=target.email, role=n.value),
+            )
+            assert changers == (admins if Role.SECURITY_OFFICER in (old, new) else officers)
+    assert {name for name, actor in actors.items() if may_manage_members(actor, product)} == officers
 
 
 def test_templates_ask_predicates_rather_than_permissions() -> None:

@@ -17,11 +17,12 @@ from ..labels import label
 from ..products.services import get_product_by_name
 from .models import ApiToken, User
 from .services import (
+    ProductRole,
     add_member,
     create_user,
     get_user_by_email,
     list_members,
-    list_users,
+    list_users_with_roles,
     remove_member,
     reset_password,
     set_admin,
@@ -67,14 +68,16 @@ def user_create(
         raise Invalid.field("--role", "--role and --product go together")
     password = read_password(password_stdin)
     created = create_user(session, actor, email=email, password=password, name=name, is_admin=admin)
+    roles = []
     if role and product_name:
         found = get_product_by_name(session, actor, product_name)
-        add_member(session, actor, found.id, email=created.email, role=role)
-    emit(user_json(created), as_json, lambda: say(f"created user {created.email} (id {created.id})"))
+        membership = add_member(session, actor, found.id, email=created.email, role=role)
+        roles.append(ProductRole(found.id, found.name, membership.role))
+    emit(user_json(created, roles), as_json, lambda: say(f"created user {created.email} (id {created.id})"))
 
 
-def user_json(found: User) -> dict[str, Any]:
-    """A user as `--json` prints it (never the password hash)."""
+def user_json(found: User, roles: list[ProductRole]) -> dict[str, Any]:
+    """A user as `--json` prints it, with their role in each product by product name (never the password hash)."""
     return {
         "id": found.id,
         "email": found.email,
@@ -82,10 +85,7 @@ def user_json(found: User) -> dict[str, Any]:
         "is_admin": found.is_admin,
         "disabled": found.disabled,
         "last_login_at": found.last_login_at.isoformat() if found.last_login_at else None,
-        "memberships": sorted(
-            ({"product_id": m.product_id, "role": m.role.value} for m in found.memberships),
-            key=lambda m: (m["product_id"], m["role"]),
-        ),
+        "memberships": [{"product_id": r.product_id, "product": r.product, "role": r.role.value} for r in roles],
     }
 
 
@@ -93,11 +93,11 @@ def user_json(found: User) -> dict[str, Any]:
 @json_option
 @server_command(read_only=True)
 def user_list(session: Session, actor: Principal, as_json: bool) -> None:
-    """List every user (administrators)."""
-    items = [user_json(u) for u in list_users(session, actor)]
+    """List every user (administrators) with their role in each product."""
+    items = [user_json(u, roles) for u, roles in list_users_with_roles(session, actor)]
     lines = [
         f"{u['email']:<36} {'admin' if u['is_admin'] else '':<6} {'disabled' if u['disabled'] else 'active':<9} "
-        f"{len(u['memberships'])} product(s)"
+        + (", ".join(f"{m['product']}: {m['role']}" for m in u["memberships"]) or "no product")
         for u in items
     ]
     emit(items, as_json, echo_lines(lines, "no users"))
@@ -151,7 +151,10 @@ ROLE_CHOICE = click.Choice([r.value for r in Role])
 @click.argument("role", type=ROLE_CHOICE)
 @server_command()
 def member_add(session: Session, actor: Principal, product_name: str, email: str, role: str) -> None:
-    """Give EMAIL the ROLE in PRODUCT (a second add changes the role)."""
+    """Give EMAIL the ROLE in PRODUCT (a second add changes the role).
+
+    With --as, a product's security officer adds developers and auditors; security officers are an
+    administrator's to appoint."""
     found = get_product_by_name(session, actor, product_name)
     add_member(session, actor, found.id, email=email, role=role)
     say(f"{email} is a {role} of {found.name}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from wtforms import (
     BooleanField,
     EmailField,
@@ -13,8 +15,9 @@ from wtforms import (
     StringField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..auth import Role
+from ..auth import Permission, Role
 from ..labels import labels
 from ..web.forms import TrackerForm
 
@@ -65,10 +68,73 @@ class ActionForm(TrackerForm):
     """A button that changes something: carries only the CSRF token."""
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as labelled checkboxes (usable without Ctrl-click, and read aloud one by one)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class TokenForm(TrackerForm):
     """A new API token for oneself; product and scope choices are the user's own, set by the view."""
 
     name = StringField("What it is for", validators=[DataRequired(), Length(max=120)])
-    products = SelectMultipleField("Products", coerce=int, validators=[Optional()])
-    scopes = SelectMultipleField("Permissions", validators=[DataRequired(message="choose at least one permission")])
+    products = CheckboxesField("Products", coerce=int, validators=[Optional()])
+    scopes = CheckboxesField(
+        "Permissions",
+        default=["product:read"],
+        validators=[DataRequired(message="choose at least one permission")],
+    )
     expires_days = IntegerField("Expires after (days)", default=90, validators=[DataRequired(), NumberRange(1, 366)])
+
+
+@dataclass(frozen=True)
+class ScopeLabel:
+    """How a token permission is shown to people: its group, a label and what it allows."""
+
+    group: str
+    label: str
+    allows: str
+
+
+SCOPE_LABELS: dict[Permission, ScopeLabel] = {
+    Permission.PRODUCT_READ: ScopeLabel("Read", "Read products", "See the named products and everything in them."),
+    Permission.AUDIT_READ: ScopeLabel("Read", "Read the audit log", "Read the audit events of the named products."),
+    Permission.DOSSIER_EXPORT: ScopeLabel(
+        "Read", "Export dossiers", "Build and download signed certification dossiers."
+    ),
+    Permission.EVIDENCE_ATTACH: ScopeLabel(
+        "Contribute", "Attach evidence", "Add and revise evidence items (CI jobs, git hooks)."
+    ),
+    Permission.SBOM_UPLOAD: ScopeLabel("Contribute", "Upload SBOMs", "Upload CycloneDX SBOMs to releases."),
+    Permission.EVIDENCE_REVIEW: ScopeLabel("Decide", "Review evidence", "Accept or reject other people's evidence."),
+    Permission.CLAIMS_MANAGE: ScopeLabel("Decide", "Manage claims", "Set and accept IEC 62443-4-2 capability claims."),
+    Permission.GATE_SIGNOFF: ScopeLabel("Decide", "Sign off gates", "Sign off a release's gate."),
+    Permission.PRODUCT_MANAGE: ScopeLabel(
+        "Manage", "Manage products", "Edit the named products' details and their members."
+    ),
+    Permission.RELEASE_MANAGE: ScopeLabel("Manage", "Manage releases", "Create releases and change their state."),
+    Permission.REPOSITORY_MANAGE: ScopeLabel(
+        "Manage", "Manage repositories", "Register repositories and start commit scans."
+    ),
+    Permission.PSIRT_MANAGE: ScopeLabel("Manage", "Handle vulnerabilities", "Open and update PSIRT cases."),
+    Permission.PRODUCT_CREATE: ScopeLabel("Administer", "Create products", "Create new products (administrators)."),
+    Permission.USERS_MANAGE: ScopeLabel(
+        "Administer", "Manage users", "Create, disable and promote users; all memberships (administrators)."
+    ),
+    Permission.ORGANISATION_MANAGE: ScopeLabel(
+        "Administer", "Manage organisation evidence", "Organisation-wide process documents (administrators)."
+    ),
+    Permission.CATALOG_MANAGE: ScopeLabel(
+        "Administer", "Manage catalogs", "Load standards' catalog editions (administrators)."
+    ),
+}
+
+
+def scope_groups(scopes: list[Permission]) -> list[tuple[str, list[Permission]]]:
+    """The scopes by group, groups in the order they first appear in SCOPE_LABELS (read before write)."""
+    order = list(dict.fromkeys(label.group for label in SCOPE_LABELS.values()))
+    by_group: dict[str, list[Permission]] = {}
+    for scope in sorted(scopes, key=list(SCOPE_LABELS).index):
+        by_group.setdefault(SCOPE_LABELS[scope].group, []).append(scope)
+    return [(group, by_group[group]) for group in order if group in by_group]

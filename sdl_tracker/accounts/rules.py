@@ -1,4 +1,5 @@
-"""Pure rules of sign-in throttling: how many failures, in what window, lock for how long."""
+"""Pure rules of accounts: sign-in throttling (how many failures, in what window, lock for how long) and
+who manages which memberships."""
 
 from __future__ import annotations
 
@@ -50,3 +51,26 @@ def wait_message(remaining: timedelta) -> str:
     """`try again in 7 minutes`, rounded up so the person never comes back too early."""
     minutes = max(1, -(-int(remaining.total_seconds()) // 60))
     return f"try again in {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+# A product's security officers manage its developers and auditors; its officers are an administrator's.
+# Roles by value (auth.Role is a StrEnum): this module stays free of auth, which builds SQL clauses.
+SECURITY_OFFICER = "security_officer"
+OFFICER_MANAGED_ROLES = ("developer", "auditor")
+NOT_AN_OFFICER = "only the product's security officers and administrators manage its members"
+OFFICERS_ARE_ADMINS = "only an administrator grants, changes or takes away a security officer's role"
+
+
+def membership_change_refusal(
+    *, is_admin: bool, actor_role: str | None, old: str | None, new: str | None
+) -> str | None:
+    """Why the actor may not move a membership from role `old` to `new` (None: no membership), or None
+    when they may. An officer's own membership is a security officer's, so no officer changes (or
+    escalates) their own."""
+    if is_admin:
+        return None
+    if actor_role != SECURITY_OFFICER:
+        return NOT_AN_OFFICER
+    if any(role is not None and role not in OFFICER_MANAGED_ROLES for role in (old, new)):
+        return OFFICERS_ARE_ADMINS
+    return None

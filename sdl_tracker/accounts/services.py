@@ -22,10 +22,13 @@ from .models import LoginThrottle, Membership, User
 from .rules import (
     ACCOUNT_POLICY,
     ADDRESS_POLICY,
+    NOT_AN_OFFICER,
+    OFFICER_MANAGED_ROLES,
     ThrottlePolicy,
     ThrottleState,
     after_failure,
     locked_for,
+    membership_change_refusal,
     wait_message,
 )
 
@@ -302,18 +305,76 @@ def _membership_to_change(session: Session, user: User, product: Product) -> Mem
     return session.scalar(query.execution_options(populate_existing=True))
 
 
-def add_member(session: Session, actor: Principal, product_id: int, *, email: str, role: str) -> Membership:
-    """Give a user a role in a product (administrators only); a second call changes the role."""
-    authorize_manage_users(actor)
-    product = get_product(session, actor, product_id)
+def manageable_roles(*, is_admin: bool, actor_role: Role | None) -> list[Role]:
+    """The roles an actor may give or take away in a product where they hold `actor_role`."""
+    if is_admin:
+        return list(Role)
+    return [Role(r) for r in OFFICER_MANAGED_ROLES] if actor_role is Role.SECURITY_OFFICER else []
+
+
+def authorize_manage_members(actor: Principal, product_id: int) -> None:
+    """Raise unless the actor may manage some of the product's memberships: its security officers (its
+    developers and auditors) and administrators (everyone); NotFound when the product is not theirs."""
+    authorize(actor, Permission.PRODUCT_MANAGE, product_id)
+    if not manageable_roles(is_admin=actor.is_admin, actor_role=actor.role_by_product.get(product_id)):
+        raise Forbidden(NOT_AN_OFFICER)
+
+
+def may_manage_members(actor: Principal, product: Product) -> bool:
+    """Whether the actor may add, change or remove some of the product's members."""
+    return permits(authorize_manage_members, actor, product.id)
+
+
+def may_change_member(actor: Principal, product: Product, role: Role) -> bool:
+    """Whether the actor may change or take away a member's `role` in the product (a row's buttons)."""
+    return may_manage_members(actor, product) and role in roles_to_manage(actor, product)
+
+
+def roles_to_manage(actor: Principal, product: Product) -> list[Role]:
+    """The roles the actor may give and take away in the product (none for most)."""
+    if not permits(authorize_manage_members, actor, product.id):
+        return []
+    return manageable_roles(is_admin=actor.is_admin, actor_role=actor.role_by_product.get(product.id))
+
+
+def _check_membership_change(
+    session: Session, actor: Principal, product: Product, old: Role | None, new: Role | None
+) -> None:
+    """Raise unless the actor may move a membership of the product from `old` to `new`.
+
+    Called once the product's row is locked: the actor's own role is read as it stands now, so an
+    officer whose role was taken away meanwhile manages nothing."""
+    authorize_manage_members(actor, product.id)
+    actor_role = None
+    if not actor.is_admin and actor.user_id is not None:
+        actor_role = session.scalar(
+            select(Membership.role)
+            .where(Membership.user_id == actor.user_id, Membership.product_id == product.id)
+            .execution_options(populate_existing=True)
+        )
+    refusal = membership_change_refusal(is_admin=actor.is_admin, actor_role=actor_role, old=old, new=new)
+    if refusal:
+        raise Forbidden(refusal)
+
+
+def _role(role: str) -> Role:
     try:
-        member_role = Role(role)
+        return Role(role)
     except ValueError:
         allowed = ", ".join(r.value for r in Role)
         raise Invalid.field("role", f"unknown role {role!r} (one of: {allowed})") from None
+
+
+def add_member(session: Session, actor: Principal, product_id: int, *, email: str, role: str) -> Membership:
+    """Give a user a role in a product; a second call changes the role. Administrators give any role, a
+    product's security officers make developers and auditors of it."""
+    product = get_product(session, actor, product_id)
+    authorize_manage_members(actor, product.id)
+    member_role = _role(role)
     user = get_user_by_email(session, email)
     membership = _membership_to_change(session, user, product)
-    old = membership.role.value if membership else None
+    old = membership.role if membership else None
+    _check_membership_change(session, actor, product, old, member_role)
     if membership is None:
         membership = Membership(user_id=user.id, product_id=product.id, role=member_role)
         session.add(membership)
@@ -327,7 +388,7 @@ def add_member(session: Session, actor: Principal, product_id: int, *, email: st
         target_type="membership",
         target_id=membership.id,
         product_id=product.id,
-        details={"email": user.email, "role": member_role.value, "old_role": old},
+        details={"email": user.email, "role": member_role.value, "old_role": old.value if old else None},
     )
     return membership
 
@@ -350,6 +411,30 @@ def list_users(session: Session, actor: Principal) -> list[User]:
     """Every user, by email (administrators)."""
     authorize_manage_users(actor)
     return list(session.scalars(select(User).order_by(User.email)))
+
+
+@dataclass(frozen=True)
+class ProductRole:
+    """A user's role in one product, with the product's name (the users page and `user list`)."""
+
+    product_id: int
+    product: str
+    role: Role
+
+
+def list_users_with_roles(session: Session, actor: Principal) -> list[tuple[User, list[ProductRole]]]:
+    """Every user (administrators) with their role in each product, by product name: two queries in all,
+    however many users and memberships there are."""
+    users = list_users(session, actor)
+    roles: dict[int, list[ProductRole]] = {}
+    rows = session.execute(
+        select(Membership.user_id, Product.id, Product.name, Membership.role)
+        .join(Product, Product.id == Membership.product_id)
+        .order_by(Product.name_key, Product.id)
+    )
+    for user_id, product_id, name, role in rows:
+        roles.setdefault(user_id, []).append(ProductRole(product_id, name, role))
+    return [(user, roles.get(user.id, [])) for user in users]
 
 
 def _lock_active_admins(session: Session) -> list[int]:
@@ -442,13 +527,14 @@ def _set_password(session: Session, actor: Principal, user: User, new_password: 
 
 
 def remove_member(session: Session, actor: Principal, product_id: int, *, email: str, role: str) -> None:
-    """Take a user's role in a product away (administrators)."""
-    authorize_manage_users(actor)
+    """Take a user's role in a product away (administrators; a product's officers for its developers and auditors)."""
     product = get_product(session, actor, product_id)
+    authorize_manage_members(actor, product.id)
     user = get_user_by_email(session, email)
     membership = _membership_to_change(session, user, product)
     if membership is None or membership.role.value != role:
         raise NotFound(f"{user.email} is not a {role} of {product.name}")
+    _check_membership_change(session, actor, product, membership.role, None)
     session.delete(membership)
     record(
         session,

@@ -20,6 +20,7 @@ from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
 from .forms import (
     ROLE_LABELS,
+    SCOPE_LABELS,
     ActionForm,
     LoginForm,
     MemberForm,
@@ -27,29 +28,33 @@ from .forms import (
     PasswordChangeForm,
     TokenForm,
     UserCreateForm,
+    scope_groups,
 )
 from .models import User
 from .services import (
     add_member,
-    authorize_manage_users,
+    authorize_manage_members,
     change_password,
     check_sign_in,
     create_user,
     get_user,
     list_members,
-    list_users,
+    list_users_with_roles,
     logout,
+    may_change_member,
+    may_manage_members,
     may_manage_users,
     principal_for,
     record_sign_in,
     remove_member,
+    roles_to_manage,
     set_admin,
     set_disabled,
 )
 from .tokens import create_token, grantable_scopes, list_tokens, revoke_token, token_label
 
 bp = Blueprint("accounts", __name__)
-expose_predicates(bp, may_manage_users)
+expose_predicates(bp, may_manage_users, may_manage_members, may_change_member)
 
 # Endpoints open without a login.
 PUBLIC_ENDPOINTS = frozenset({"accounts.login", "web.health", "static"})
@@ -158,7 +163,7 @@ def account() -> Response | str:
 def users() -> Response | str:
     """Every user, and a form to create one (administrators)."""
     form = UserCreateForm()
-    users = list_users(db_session(), g.principal)
+    users = list_users_with_roles(db_session(), g.principal)
     if form.validate_on_submit():
         try:
             created = create_user(
@@ -174,7 +179,7 @@ def users() -> Response | str:
         else:
             flash(f"User {created.email} created.", "success")
             return redirect(url_for("accounts.users"))
-    return render_template("accounts/users.html", form=form, users=users, action=ActionForm())
+    return render_template("accounts/users.html", form=form, users=users, action=ActionForm(), role_labels=ROLE_LABELS)
 
 
 def _user_action(user_id: int, change: Callable[[str], object], message: str) -> Response:
@@ -232,20 +237,24 @@ def revoke_admin(user_id: int) -> Response:
 
 @bp.route("/products/<int:product_id>/members", methods=["GET", "POST"])
 def members(product_id: int) -> Response | str:
-    """A product's members (anyone who sees the product); administrators add and remove them."""
+    """A product's members (anyone who sees the product); its officers manage its developers and auditors,
+    administrators every role. A second add of a member changes their role."""
     session_ = db_session()
     product = get_product(session_, g.principal, product_id)
     form = MemberForm()
+    roles = roles_to_manage(g.principal, product)
+    form.role.choices = [SelectChoice(r.value, ROLE_LABELS[r]) for r in roles]
     if form.is_submitted():
-        authorize_manage_users(g.principal)
+        authorize_manage_members(g.principal, product.id)
     if form.validate_on_submit():
         try:
             add_member(session_, g.principal, product.id, email=form.email.data, role=form.role.data)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
+            label = ROLE_LABELS[Role(form.role.data)].lower()
             flash(
-                f"{form.email.data} is now a {ROLE_LABELS[Role(form.role.data)].lower()} of {product.name}.", "success"
+                f"{form.email.data} is now {'an' if label[0] in 'aeiou' else 'a'} {label} of {product.name}.", "success"
             )
             return redirect(url_for("accounts.members", product_id=product.id))
     return render_template(
@@ -254,15 +263,16 @@ def members(product_id: int) -> Response | str:
         form=form,
         members=list_members(session_, g.principal, product.id),
         remove=MemberRemoveForm(),
+        roles=roles,
         role_labels=ROLE_LABELS,
     )
 
 
 @bp.route("/products/<int:product_id>/members/remove", methods=["POST"])
 def remove_member_view(product_id: int) -> Response:
-    """Take a member's role away (administrators)."""
+    """Take a member's role away (the product's officers for developers and auditors; administrators)."""
     product = get_product(db_session(), g.principal, product_id)
-    authorize_manage_users(g.principal)
+    authorize_manage_members(g.principal, product.id)
     form = MemberRemoveForm()
     if not form.validate():
         flash("Nothing removed: " + "; ".join(e for errs in form.errors.values() for e in errs), "error")
@@ -285,7 +295,8 @@ def tokens() -> str:
     form = TokenForm()
     visible = list_products(session_, principal)
     form.products.choices = [SelectChoice(p.id, p.name) for p in visible]
-    form.scopes.choices = [SelectChoice(p.value) for p in grantable_scopes(session_, principal)]
+    grantable = grantable_scopes(session_, principal)
+    form.scopes.choices = [SelectChoice(p.value, SCOPE_LABELS[p].label) for p in grantable]
     created = None
     if form.validate_on_submit():
         try:
@@ -308,6 +319,8 @@ def tokens() -> str:
         action=ActionForm(),
         label=token_label,
         now=utcnow(),
+        scope_groups=scope_groups(grantable),
+        scope_labels=SCOPE_LABELS,
     )
 
 

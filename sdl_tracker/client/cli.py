@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .http import ClientError, Server, parse_server, printable
 from .terminal import say, say_json
@@ -12,8 +13,17 @@ from .terminal import say, say_json
 DEFAULT_TOKEN_ENV = "SDL_TRACKER_TOKEN"  # noqa: S105 - the name of a variable, not a token
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line and exit 2, as the server commands print theirs."""
+
+    def error(self, message: str) -> NoReturn:
+        """`error: the following arguments are required: command (try: sdl-tracker client --help)`."""
+        say(f"error: {message} (try: {self.prog} --help)", err=True)
+        raise SystemExit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sdl-tracker", description="sdl-tracker client commands.")
+    parser = _Parser(prog="sdl-tracker", description="sdl-tracker client commands.")
     groups = parser.add_subparsers(dest="group", required=True)
     client = groups.add_parser("client", help="Talk to a tracker over HTTP with an API token.")
     client.add_argument("--server", default=os.environ.get("SDL_TRACKER_SERVER"), help="The tracker's base URL.")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
-from ..errors import Conflict, FieldError, Invalid
+from ..errors import Conflict, FieldError, Invalid, NotFound
 from ..installation import installation
 from .models import DEFAULT_REF_PATTERNS, Product, Repository
 from .rules import name_problem
@@ -95,6 +95,15 @@ def add_repository(
         details={"name": name, "location": repository.location, "refs": patterns},
     )
     return repository
+
+
+def get_repository_by_name(session: Session, actor: Principal, product_id: int, name: str) -> Repository:
+    """The product's repository named `name` (as registered, exactly), else NotFound."""
+    product = get_product(session, actor, product_id)
+    found = session.scalar(select(Repository).where(Repository.product_id == product.id, Repository.name == name))
+    if found is None:
+        raise NotFound(f"{product.name} has no repository {name!r} (see `repo list {product.name}`)")
+    return found
 
 
 def list_repositories(session: Session, actor: Principal, product_id: int) -> list[Repository]:

@@ -158,6 +158,6 @@ def test_memberships(session: Session) -> None:
         remove_member(session, OPERATOR, product.id, email="dev@example.com", role="developer")
     remove_member(session, OPERATOR, product.id, email="dev@example.com", role="auditor")
     assert session.scalar(select(func.count()).select_from(Membership)) == 0
-    officer = member(session, product, "security_officer")
+    developer = member(session, product, "developer")
     with pytest.raises(Forbidden):
-        add_member(session, officer, product.id, email="dev@example.com", role="developer")
+        add_member(session, developer, product.id, email="dev@example.com", role="developer")

@@ -283,3 +283,28 @@ def test_the_token_page_refuses_a_token_without_a_product(app: Flask, session: S
     assert page.status_code == 200 and "a token for no product grants nothing" in html
     assert 'class="secret"' not in html
     assert session.scalar(select(ApiToken.id)) is None
+
+
+def test_the_token_page_is_in_the_navigation_with_labelled_checkboxes(app: Flask, session: Session) -> None:
+    product = make_product(session, "P")
+    member(session, product, "developer", email="dev@example.com")
+    session.commit()
+    client = app.test_client()
+    login(client, "dev@example.com")
+    home = client.get("/products/").get_data(as_text=True)
+    assert 'href="/account/tokens"' in home
+    page = client.get("/account/tokens").get_data(as_text=True)
+    assert "select multiple" not in page and "Ctrl" not in page
+    boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', page)
+    values = sorted(re.search(r'value="([^"]+)"', box).group(1) for box in boxes)  # type: ignore[union-attr]
+    # A developer's own permissions and product, each a checkbox; reading is ticked to begin with.
+    assert values == sorted([str(product.id), "evidence:attach", "product:read", "sbom:upload"])
+    assert any("product:read" in box and "checked" in box for box in boxes)
+    assert (
+        "Attach evidence" in page and "Add and revise evidence items" in page and "<legend>Permissions</legend>" in page
+    )
+    created = _new_token(client, name="ci", products=[str(product.id)], scopes=["evidence:attach", "sbom:upload"])
+    assert re.search(r'<code class="secret">sdlt_', created.get_data(as_text=True))
+    token = session.scalars(select(ApiToken).where(ApiToken.name == "ci")).one()
+    assert token.scopes == ["evidence:attach", "product:read", "sbom:upload"]
+    assert [p.product_id for p in token.products] == [product.id]
