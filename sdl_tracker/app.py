@@ -151,6 +151,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     )
     settings = load_settings(app.instance_path, config)
     app.config.update(settings.flask_config())
+    # Flask reads FLASK_DEBUG from the environment when the app is made: a stray variable on a server
+    # would show tracebacks and reload templates. Debugging is `sdl-tracker run --debug`, which sets it.
+    app.debug = False
     installation = open_installation(
         Path(settings.DATA_DIR),
         max_upload_bytes=settings.MAX_UPLOAD_BYTES,

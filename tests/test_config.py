@@ -158,3 +158,10 @@ def test_the_audit_witness_lies_outside_the_data_directory(tmp_path: Path) -> No
         with pytest.raises(ConfigError, match=reason) as caught:
             load_settings(str(data), environ={"SDL_TRACKER_AUDIT_WITNESS": witness})
         assert str(caught.value).startswith("AUDIT_WITNESS: ")
+
+
+def test_flask_debug_in_the_environment_does_not_debug_the_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app({"DATA_DIR": str(tmp_path)})
+    assert app.debug is False
+    assert app.test_client().get("/login").status_code == 200  # and it still serves
