@@ -94,8 +94,9 @@ def resolve_requests(session: Session, actor: Principal, subject: Subject) -> in
             session,
             actor,
             "accounts:notification:resolve",
-            target_type=subject.subject_type,
-            target_id=subject.subject_id,
+            # Not the subject itself: its own trail stays the decisions about it (its last event is the decision).
+            target_type="notification",
+            target_id=f"{subject.subject_type}:{subject.subject_id}",
             product_id=subject.product_id,
             details={"count": count},
         )

@@ -136,7 +136,8 @@ def test_a_review_resolves_every_officers_request_for_that_item(session: Session
     assert [unread_count(session, o) for o in officers] == [1, 1, 1]  # the other item still awaits them
     assert unread_count(session, developer) == 1  # the decision itself is news to the submitter
     (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:notification:resolve"))
-    assert (event.target_type, event.target_id, event.details) == ("evidence", str(evidence_id), {"count": 3})
+    assert (event.target_type, event.target_id) == ("notification", f"evidence:{evidence_id}")
+    assert event.details == {"count": 3}
     review_evidence(session, officers[1], other_id, accept=False, reason="no tool version")  # a rejection too
     assert [unread_count(session, o) for o in officers] == [0, 0, 0]
 
