@@ -41,7 +41,8 @@ def test_submitting_tells_the_products_officers_and_the_decision_tells_the_submi
     for reviewer in (officer, second):
         (request,) = _of(session, reviewer)
         assert request.kind is NotificationKind.REVIEW_REQUEST and request.subject_id == evidence_id
-        assert "awaits review" in request.message and request.actor == developer.label
+        assert request.message == "Static analysis “Analysis” (revision 1) awaits review"  # the kind by its label
+        assert request.actor == developer.label
     assert not _of(session, developer) and not _of(session, auditor) and not _of(session, foreign_officer)
     review_evidence(session, officer, evidence_id, accept=False, reason="no tool version")
     (decision,) = _of(session, developer)
@@ -64,12 +65,14 @@ def test_a_decision_awaiting_acceptance_asks_the_other_officers(session: Session
     set_claim(session, officer, release.id, "CR 7.3", data)
     (request,) = _of(session, second)
     assert (request.subject_type, request.release_id, request.ref) == ("claim", release.id, "CR 7.3")
+    assert request.message == "CR 7.3 of 1.0: “Not applicable” awaits acceptance"
     assert not _of(session, officer)
     set_claim(session, officer, release.id, "CR 1.1", ClaimInput("implemented"))
     assert len(_of(session, second)) == 1  # an implemented claim awaits nobody
     accept_claim(session, second, release.id, "CR 7.3")
     (decision,) = _of(session, officer)
-    assert decision.kind is NotificationKind.DECISION and "was accepted" in decision.message
+    assert decision.kind is NotificationKind.DECISION
+    assert decision.message == "CR 7.3 of 1.0: “Not applicable” was accepted"
 
 
 def test_a_refused_review_leaves_no_notification(client: FlaskClient, session: Session) -> None:
