@@ -233,6 +233,7 @@ def test_an_officers_morning(page: Any, live_server: LiveServer) -> None:
         "Pen test summary",
     ]
     assert [a.split()[0] for a in queue.locator("span[title='days waiting']").all_inner_texts()] == ["5", "3", "1"]
+    assert "alice.morning@example.com" in queue.inner_text() and "bob.morning@example.com" in queue.inner_text()
     assert "Fuzz harness design" not in page.inner_text("main")
     assert _unread(page) == "Notifications, 4 unread"  # three submissions and the claim to accept
     _shot(page, "morning-home")
