@@ -73,8 +73,40 @@ def request_review(session: Session, actor: Principal, subject: Subject, message
     _add(session, actor, NotificationKind.REVIEW_REQUEST, users, subject, message)
 
 
+def resolve_requests(session: Session, actor: Principal, subject: Subject) -> int:
+    """The subject was decided: every recipient's unread review request about it is read from now on (the
+    work is done, so another officer's badge does not show it); how many. Audited as one event, in the
+    decision's transaction, so a refused or rolled-back decision leaves them unread."""
+    statement = (
+        update(Notification)
+        .where(
+            Notification.kind == NotificationKind.REVIEW_REQUEST,
+            Notification.subject_type == subject.subject_type,
+            Notification.subject_id == subject.subject_id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(session.execute(statement), "rowcount", 0) or 0)
+    if count:
+        record(
+            session,
+            actor,
+            "accounts:notification:resolve",
+            # Not the subject itself: its own trail stays the decisions about it (its last event is the decision).
+            target_type="notification",
+            target_id=f"{subject.subject_type}:{subject.subject_id}",
+            product_id=subject.product_id,
+            details={"count": count},
+        )
+    return count
+
+
 def tell_decision(session: Session, actor: Principal, user_id: int | None, subject: Subject, message: str) -> None:
-    """Tell the submitter (or setter) of the subject what was decided (nobody when no named user submitted it)."""
+    """The subject was decided: its review requests are resolved for everyone, and the submitter (or setter)
+    is told what was decided (nobody when no named user submitted it)."""
+    resolve_requests(session, actor, subject)
     if user_id is not None and user_id != actor.user_id:
         _add(session, actor, NotificationKind.DECISION, [user_id], subject, message)
 

@@ -11,6 +11,7 @@ from ..auth import Permission, Principal, authorize, authorize_second_person, pe
 from ..catalog.models import Requirement
 from ..db import utcnow
 from ..errors import Forbidden, Invalid, NotFound
+from ..labels import label
 from ..products.models import Release
 from ..products.services import get_release
 from .models import Claim
@@ -115,7 +116,7 @@ def accept_claim(session: Session, actor: Principal, release_id: int, ref: str) 
         },
     )
     subject = Subject("claim", claim.id, release.product_id, release.id, ref)
-    message = f"{ref} of {release.version}: “{claim.status.value.replace('_', ' ')}” was accepted"
+    message = f"{ref} of {release.version}: “{label(claim.status)}” was accepted"
     tell_decision(session, actor, claim.set_by_user_id, subject, message)
     return claim
 

@@ -18,6 +18,7 @@ from ..errors import FieldError, Invalid
 from ..evidence.models import Evidence
 from ..evidence.queries import with_revisions
 from ..evidence.vocabulary import EvidenceScope
+from ..labels import label
 from ..products.models import Release
 from ..products.rules import previous_release
 from ..products.services import get_release, list_releases
@@ -246,7 +247,7 @@ def _apply(session: Session, actor: Principal, release: Release, requirement: Re
     )
     if decided and claim.status in ACCEPTED_STATUSES:
         subject = Subject("claim", claim.id, release.product_id, release.id, requirement.ref)
-        decision = claim.status.value.replace("_", " ")
+        decision = label(claim.status)
         message = f"{requirement.ref} of {release.version}: “{decision}” awaits acceptance"
         request_review(session, actor, subject, message)
     return claim

@@ -21,6 +21,7 @@ from ..claims.services import ACCEPTED_STATUSES
 from ..db import utcnow
 from ..evidence.models import Evidence, EvidenceRevision, RequirementScoping, ScopingState
 from ..evidence.vocabulary import ReviewState
+from ..labels import label
 from ..products.models import Product, Release
 from .readiness import SOON, EvidenceRow, ReleaseFigures, current_revisions, in_flight, release_figures
 
@@ -92,7 +93,7 @@ def _names(session: Session, rows: Sequence[EvidenceRow]) -> dict[int, str]:
 
 def _where(row: EvidenceRow, names: dict[int, str]) -> str:
     product = names.get(row.product_id, "") if row.product_id is not None else "organisation-wide"
-    return f"{product} · {row.kind.value}"
+    return f"{product} · {label(row.kind)}"
 
 
 def _section(key: str, title: str, items: list[Item], empty: str, more: Link | None = None) -> Section:
@@ -207,7 +208,7 @@ def decisions_awaiting_acceptance(session: Session, actor: Principal, today: dat
         scopings = scopings.where(RequirementScoping.product_id.in_(products))
     items = [
         Item(
-            title=f"{claim.requirement.ref} “{claim.status.value.replace('_', ' ')}”",
+            title=f"{claim.requirement.ref} “{label(claim.status)}”",
             link=Link("claims.edit", {"release_id": release.id, "ref": claim.requirement.ref}),
             meta=f"{name} {release.version} · set by {claim.set_by}",
             age_days=(today - claim.updated_at.date()).days,
@@ -238,7 +239,7 @@ def releases_in_flight(session: Session, actor: Principal, today: date) -> Secti
             Item(
                 title=f"{f.product.name} {release.version}",
                 link=Link("dashboard.readiness", {"release_id": release.id}),
-                meta=f"{release.status.value}" + (f" · planned {release.release_date}" if release.release_date else ""),
+                meta=label(release.status) + (f" · planned {release.release_date}" if release.release_date else ""),
                 facts=readiness_facts(f),
             )
         )

@@ -9,6 +9,7 @@ from ..audit.services import record
 from ..auth import Permission, Principal, Role, authorize, authorize_second_person, permits
 from ..db import locked, utcnow
 from ..errors import Forbidden, Invalid
+from ..labels import label
 from .models import Evidence, EvidenceRevision, ReviewState
 from .queries import get_evidence
 
@@ -55,7 +56,7 @@ def ask_for_review(session: Session, actor: Principal, evidence: Evidence, revis
     """Tell the evidence's reviewers that a revision awaits them (when it was submitted)."""
     if revision.state is ReviewState.SUBMITTED:
         title = revision.title or f"evidence #{evidence.id}"
-        message = f"{evidence.kind.value} “{title}” (revision {revision.number}) awaits review"
+        message = f"{label(evidence.kind)} “{title}” (revision {revision.number}) awaits review"
         request_review(session, actor, _subject(evidence), message)
 
 

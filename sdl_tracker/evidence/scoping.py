@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..accounts.notifications import Subject, request_review, tell_decision
+from ..accounts.notifications import Subject, request_review, resolve_requests, tell_decision
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, authorize_second_person, permits
 from ..boundary import parse_whole
@@ -195,6 +195,8 @@ def withdraw_scoping(session: Session, actor: Principal, scoping_id: int, *, rea
         product_id=row.product_id,
         details={"requirement": row.requirement_ref, "reason": row.withdrawal_reason},
     )
+    # A withdrawn proposal awaits nobody's acceptance any more.
+    resolve_requests(session, actor, Subject("requirement_scoping", row.id, row.product_id))
     return row
 
 

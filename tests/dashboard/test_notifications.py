@@ -15,6 +15,7 @@ from sdl_tracker.auth import Principal
 from sdl_tracker.claims.review import accept_claim
 from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.evidence.review import review_evidence
+from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping, withdraw_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, submit_evidence
 from tests.factories import csrf_token, login, make_product, make_release, member
 
@@ -40,7 +41,8 @@ def test_submitting_tells_the_products_officers_and_the_decision_tells_the_submi
     for reviewer in (officer, second):
         (request,) = _of(session, reviewer)
         assert request.kind is NotificationKind.REVIEW_REQUEST and request.subject_id == evidence_id
-        assert "awaits review" in request.message and request.actor == developer.label
+        assert request.message == "Static analysis “Analysis” (revision 1) awaits review"  # the kind by its label
+        assert request.actor == developer.label
     assert not _of(session, developer) and not _of(session, auditor) and not _of(session, foreign_officer)
     review_evidence(session, officer, evidence_id, accept=False, reason="no tool version")
     (decision,) = _of(session, developer)
@@ -63,12 +65,14 @@ def test_a_decision_awaiting_acceptance_asks_the_other_officers(session: Session
     set_claim(session, officer, release.id, "CR 7.3", data)
     (request,) = _of(session, second)
     assert (request.subject_type, request.release_id, request.ref) == ("claim", release.id, "CR 7.3")
+    assert request.message == "CR 7.3 of 1.0: “Not applicable” awaits acceptance"
     assert not _of(session, officer)
     set_claim(session, officer, release.id, "CR 1.1", ClaimInput("implemented"))
     assert len(_of(session, second)) == 1  # an implemented claim awaits nobody
     accept_claim(session, second, release.id, "CR 7.3")
     (decision,) = _of(session, officer)
-    assert decision.kind is NotificationKind.DECISION and "was accepted" in decision.message
+    assert decision.kind is NotificationKind.DECISION
+    assert decision.message == "CR 7.3 of 1.0: “Not applicable” was accepted"
 
 
 def test_a_refused_review_leaves_no_notification(client: FlaskClient, session: Session) -> None:
@@ -110,3 +114,74 @@ def test_the_page_lists_and_marks_read_with_csrf_audited(client: FlaskClient, se
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:notification:read")).all()
     assert [e.details.get("count") for e in events] == [1, 1]
     assert 'class="count"' not in client.get("/").get_data(as_text=True)
+
+
+def _unread_requests(session: Session, subject_type: str, subject_id: int) -> dict[int, bool]:
+    """Each recipient's review request about the subject: whether it is still unread."""
+    query = select(Notification).where(
+        Notification.kind == NotificationKind.REVIEW_REQUEST,
+        Notification.subject_type == subject_type,
+        Notification.subject_id == subject_id,
+    )
+    session.expire_all()  # the resolution is a bulk update
+    return {n.user_id: n.read_at is None for n in session.scalars(query)}
+
+
+def test_a_review_resolves_every_officers_request_for_that_item(session: Session) -> None:
+    product = make_product(session)
+    officers = [member(session, product, "security_officer") for _ in range(3)]
+    developer = member(session, product, "developer")
+    evidence_id, other_id = _draft(session, developer, product.id, draft=False), _draft(session, developer, product.id)
+    submit_evidence(session, developer, other_id)
+    assert [unread_count(session, o) for o in officers] == [2, 2, 2]
+    review_evidence(session, officers[0], evidence_id, accept=True)
+    assert _unread_requests(session, "evidence", evidence_id) == {o.user_id: False for o in officers}
+    assert [unread_count(session, o) for o in officers] == [1, 1, 1]  # the other item still awaits them
+    assert unread_count(session, developer) == 1  # the decision itself is news to the submitter
+    (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:notification:resolve"))
+    assert (event.target_type, event.target_id) == ("notification", f"evidence:{evidence_id}")
+    assert event.details == {"count": 3}
+    review_evidence(session, officers[1], other_id, accept=False, reason="no tool version")  # a rejection too
+    assert [unread_count(session, o) for o in officers] == [0, 0, 0]
+
+
+def test_refused_reviews_leave_the_requests_unread(client: FlaskClient, session: Session) -> None:
+    product = make_product(session)
+    officer = member(session, product, "security_officer", "officer@example.com")
+    second = member(session, product, "security_officer", "second@example.com")
+    evidence_id = _draft(session, officer, product.id, draft=False)  # asks the second officer only
+    session.commit()
+    login(client, "officer@example.com")
+    token = csrf_token(client, f"/evidence/{evidence_id}")
+    own = client.post(f"/evidence/{evidence_id}/review", data={"csrf_token": token, "decision": "accept"})
+    assert own.status_code == 403  # nobody reviews their own
+    client.post("/logout", data={"csrf_token": token})
+    login(client, "second@example.com")
+    token = csrf_token(client, f"/evidence/{evidence_id}")
+    reasonless = client.post(f"/evidence/{evidence_id}/review", data={"csrf_token": token, "decision": "reject"})
+    assert "a rejection needs a reason" in reasonless.get_data(as_text=True)
+    assert _unread_requests(session, "evidence", evidence_id) == {second.user_id: True}
+    assert unread_count(session, second) == 1
+    accepted = client.post(f"/evidence/{evidence_id}/review", data={"csrf_token": token, "decision": "accept"})
+    assert accepted.status_code == 302
+    assert _unread_requests(session, "evidence", evidence_id) == {second.user_id: False}
+    assert 'class="count"' not in client.get("/").get_data(as_text=True)  # the badge shows no work done
+
+
+def test_accepting_a_claim_or_a_scoping_out_resolves_the_other_officers_requests(session: Session) -> None:
+    product = make_product(session)
+    release = make_release(session, product, "1.0")
+    setter, first, second = (member(session, product, "security_officer") for _ in range(3))
+    data = ClaimInput("not_applicable", justification="no serial", override_reason="no serial port")
+    claim_id = set_claim(session, setter, release.id, "CR 7.3", data).id
+    assert _unread_requests(session, "claim", claim_id) == {first.user_id: True, second.user_id: True}
+    accept_claim(session, first, release.id, "CR 7.3")
+    assert _unread_requests(session, "claim", claim_id) == {first.user_id: False, second.user_id: False}
+    accepted = propose_scoping(session, setter, product.id, requirement="SM-10", justification="No suppliers")
+    withdrawn = propose_scoping(session, setter, product.id, requirement="SM-11", justification="No matrix")
+    assert unread_count(session, second) == 2
+    accept_scoping(session, second, accepted.id)
+    withdraw_scoping(session, setter, withdrawn.id, reason="we do have a matrix")  # awaits nobody now
+    for row in (accepted, withdrawn):
+        assert _unread_requests(session, "requirement_scoping", row.id) == {first.user_id: False, second.user_id: False}
+    assert unread_count(session, first) == 0 and unread_count(session, second) == 0

@@ -97,6 +97,7 @@ def test_the_officer_sees_the_review_queue_without_their_own(client: FlaskClient
     page = _page(client, "/")
     queue = _section(page, "Awaiting my review")
     assert "Waiting analysis" in queue and "0 days" in queue
+    assert "Plc · Static analysis" in queue and "static-analysis" not in queue  # stored words by their labels
     assert "Officer&#39;s own analysis" not in queue and "Officer's own analysis" not in queue  # no self-review
     assert "Foreign analysis" not in page  # another product's evidence
     # The claim they set awaits another officer, not them.
@@ -110,6 +111,8 @@ def test_the_second_officer_accepts_the_first_ones_decisions(client: FlaskClient
     page = _page(client, "/")
     decisions = _section(page, "Decisions awaiting acceptance")
     assert "CR 7.3" in decisions and f"/releases/{desk.release.id}/claims/CR%207.3" in decisions
+    assert "CR 7.3 “Not applicable”" in decisions
+    assert "Candidate · planned" in _section(page, "Releases in flight")
     assert "Officer&#39;s own analysis" in _section(page, "Awaiting my review")
 
 

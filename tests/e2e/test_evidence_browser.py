@@ -1,16 +1,23 @@
-"""In a real browser: a developer uploads a file as evidence; a security officer reviews it."""
+"""In a real browser: a developer uploads a file as evidence; a security officer reviews it, and walks a
+morning's work from the home page to a release's readiness."""
 
 from __future__ import annotations
 
 import io
 import json
 import re
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
+from sqlalchemy.orm import Session
 
 from sdl_tracker.app_access import app_db
+from sdl_tracker.auth import Principal
+from sdl_tracker.catalog.rules import FOUNDATIONAL_REQUIREMENTS
+from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.evidence.models import Evidence, ReviewState
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from tests.e2e.conftest import LiveServer
@@ -166,39 +173,139 @@ def test_a_refused_rejection_stays_a_rejection(page: Any, live_server: LiveServe
         assert revision.state is ReviewState.REJECTED and revision.rejection_reason == "The policy names no owner"
 
 
-def test_triage_filters_previews_and_bulk_accepts(page: Any, live_server: LiveServer) -> None:
+def _morning(session: Session) -> dict[str, Any]:
+    """A product whose officer has work waiting: three submissions of two developers (backdated 5, 3 and 1
+    days), the officer's own, and a "not applicable" claim a second officer set for the release in flight."""
+    product = make_product(session, "NW-Morning", target_sl=dict.fromkeys(FOUNDATIONAL_REQUIREMENTS, 1))
+    release = make_release(session, product, "3.0", release_date=date.today() + timedelta(days=60))
+    officer = member(session, product, "security_officer", email="so.morning@example.com")
+    second = member(session, product, "security_officer", email="so2.morning@example.com")
+    alice = member(session, product, "developer", email="alice.morning@example.com")
+    bob = member(session, product, "developer", email="bob.morning@example.com")
+    scan = io.BytesIO()
+    Image.new("RGB", (80, 40), (20, 120, 200)).save(scan, "JPEG")
+
+    def submit(actor: Principal, title: str, days: int, name: str, media: str, data: bytes) -> Evidence:
+        evidence = create_evidence(
+            session,
+            actor,
+            product_id=product.id,
+            kind="other",
+            data=EvidenceInput(
+                title=title,
+                requirements=["SVV-3"],
+                release_versions=["3.0"],
+                files=[Upload(name, media, io.BytesIO(data))],
+            ),
+        )
+        evidence.current.created_at = datetime.now(UTC) - timedelta(days=days)
+        return evidence
+
+    notes = b"# Findings\n\nNone open."
+    items = {
+        # Created out of the order of their age: the queue sorts by how long each has waited.
+        "alice": submit(alice, "Fuzz campaign eth0", 3, "crash-map.jpg", "image/jpeg", scan.getvalue()),
+        "bob": submit(bob, "Fuzz campaign serial", 5, "serial.md", "text/markdown", notes),
+        "bob2": submit(bob, "Pen test summary", 1, "pentest.md", "text/markdown", notes),
+        "own": submit(officer, "Fuzz harness design", 2, "harness.md", "text/markdown", notes),
+    }
+    justification = ClaimInput("not_applicable", justification="no backup function", override_reason="stateless")
+    set_claim(session, second, release.id, "CR 7.3", justification)
+    session.flush()
+    return {"product": product.id, "release": release.id, **{k: (e.id, e.current.number) for k, e in items.items()}}
+
+
+def _unread(page: Any) -> str:
+    return page.get_attribute("a.notify", "aria-label") or ""
+
+
+def test_an_officers_morning(page: Any, live_server: LiveServer) -> None:
+    """Sign in, read the queue, filter, preview, bulk-accept, then follow a readiness gap to its fix."""
     with app_db(live_server.app).unit_of_work() as session:
-        product = make_product(session, "NW-Triage")
-        dev = member(session, product, "developer", email="dev.triage@example.com")
-        member(session, product, "security_officer", email="so.triage@example.com")
-        for title in ("Fuzz report eth0", "Fuzz report serial", "Design review minutes"):
-            create_evidence(
-                session,
-                dev,
-                product_id=product.id,
-                kind="other",
-                data=EvidenceInput(
-                    title=title,
-                    requirements=["SM-2"],
-                    files=[Upload("notes.md", "text/markdown", io.BytesIO(b"# Findings\n\nNone open."))],
-                ),
-            )
-        product_id = product.id
-    sign_in_as(page, live_server, "so.triage@example.com")
-    page.goto(f"{live_server.url}/products/{product_id}/evidence")
+        ids = _morning(session)
+    sign_in_as(page, live_server, "so.morning@example.com")
+    # Home: the queue holds the developers' three items, oldest first with their age, not the officer's own.
+    queue = page.locator("#review")
+    assert queue.locator("h2 .pill").inner_text() == "3"
+    assert queue.locator("td > a").all_inner_texts() == [
+        "Fuzz campaign serial",
+        "Fuzz campaign eth0",
+        "Pen test summary",
+    ]
+    assert [a.split()[0] for a in queue.locator("span[title='days waiting']").all_inner_texts()] == ["5", "3", "1"]
+    assert "alice.morning@example.com" in queue.inner_text() and "bob.morning@example.com" in queue.inner_text()
+    assert "Fuzz harness design" not in page.inner_text("main")
+    assert _unread(page) == "Notifications, 4 unread"  # three submissions and the claim to accept
+    _shot(page, "morning-home")
+
+    # From the queue to the product's evidence list, filtered to what awaits review.
+    queue.locator("a", has_text="Fuzz campaign eth0").click()
+    page.click("nav.breadcrumbs a:has-text('Evidence')")
+    page.wait_for_url(f"**/products/{ids['product']}/evidence")
     page.select_option("#state", "submitted")
-    page.fill("#q", "fuzz REPORT")
+    page.fill("#q", "FUZZ campaign")
     page.click("button:has-text('Show')")
     assert "2 items" in page.inner_text("#evidence-count")
-    _shot(page, "evidence-triage")
-    page.click("a:has-text('notes.md') >> nth=0")
-    assert page.locator("#preview h1", has_text="Findings").count() == 1  # Markdown, sanitised, from our server
+    page.fill("#q", "fuzz")
+    page.click("button:has-text('Show')")
+    assert "3 items" in page.inner_text("#evidence-count")  # the officer's own design too, without a box
+    own_id, own_number = ids["own"]
+    assert page.locator(f"#pick-{own_id}").count() == 0
+    _shot(page, "morning-triage")
+
+    # The image's preview is a PNG of our own; the artifact itself stays a download.
+    page.click("a:has-text('crash-map.jpg')")
+    image = page.locator("#preview img")
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 80
+    source = page.request.get(live_server.url + image.get_attribute("src"))
+    assert source.headers["content-type"] == "image/png" and source.body().startswith(b"\x89PNG")
+    download = page.request.get(live_server.url + page.get_attribute("a:has-text('Download')", "href"))
+    assert download.headers["content-disposition"].startswith("attachment")
+    _shot(page, "morning-preview")
     page.go_back()
-    page.locator("input[name=items]").first.check()
-    page.locator("input[name=items]").nth(1).check()
+
+    # Bulk accept: both developers' fuzz campaigns, and the officer's own added by hand, refused on its own.
+    page.check(f"#pick-{ids['bob'][0]}")
+    page.check(f"#pick-{ids['alice'][0]}")
+    page.evaluate(
+        """([id, number]) => {
+            const box = Object.assign(document.createElement('input'), {type: 'checkbox', name: 'items'});
+            box.value = `${id}:${number}`; box.checked = true;
+            document.querySelector('#bulk-review').append(box);
+        }""",
+        [own_id, own_number],
+    )
     page.check("input[name=decision][value=accept]")
     page.click("button:has-text('Review selected')")
-    assert "2 of 2 reviewed; 0 refused." in page.inner_text("#bulk-summary")
-    _shot(page, "evidence-bulk-result")
-    page.click("a:has-text('Back to the list')")
-    assert "0 items" in page.inner_text("#evidence-count")
+    assert "2 of 3 reviewed; 1 refused." in page.inner_text("#bulk-summary")
+    results = page.locator("#bulk-results tbody tr").all()
+    rows = {int(row.locator("td").first.inner_text()): row.inner_text() for row in results}
+    assert "Fuzz campaign serial" in rows[ids["bob"][0]] and "accepted" in rows[ids["bob"][0]]
+    assert "Fuzz campaign eth0" in rows[ids["alice"][0]] and "accepted" in rows[ids["alice"][0]]
+    assert "refused: self-review" in rows[own_id] and "nobody reviews their own submission" in rows[own_id]
+    _shot(page, "morning-bulk-result")
+    page.click("a:has-text('Back to the list')")  # the same filters: only the officer's own is left
+    assert "1 item" in page.inner_text("#evidence-count") and "Fuzz harness design" in page.inner_text("main")
+
+    # Home again: the queue shrank, and the requests those reviews answered no longer count as unread.
+    page.goto(live_server.url + "/")
+    assert queue.locator("h2 .pill").inner_text() == "1"
+    assert queue.locator("td > a").all_inner_texts() == ["Pen test summary"]
+    assert _unread(page) == "Notifications, 2 unread"
+
+    # The release's readiness: CR 7.3 is in the SL-C gap until its "not applicable" is accepted.
+    page.locator("#releases a", has_text="3.0").first.click()
+    page.wait_for_url(f"**/releases/{ids['release']}/readiness")
+    assert "Pen test summary" in page.inner_text("#review")
+    assert "CR 7.3" in page.inner_text("#decisions")
+    gap = page.locator("#slc a.pill", has_text="CR 7.3")
+    assert gap.count() == 1
+    _shot(page, "morning-readiness")
+    gap.click()
+    page.wait_for_url(f"**/releases/{ids['release']}/claims/**")
+    page.click("button:has-text('Accept for 3.0')")
+    page.goto(f"{live_server.url}/releases/{ids['release']}/readiness")
+    assert page.locator("#slc a.pill", has_text="CR 7.3").count() == 0
+    assert "none" in page.inner_text("#decisions")
+    assert _unread(page) == "Notifications, 1 unread"
+    _shot(page, "morning-readiness-fixed")
