@@ -256,14 +256,20 @@ def _all_views(session: Session, today: date) -> list[CoverageView]:
 def _maturity(
     session: Session, names: dict[str, str], today: date, own: CoverageView | None
 ) -> dict[str, MaturityView]:
-    views = _all_views(session, today)
+    def organisation() -> dict[str, MaturitySupport]:
+        views = _all_views(session, today)
+        cells, improved = [v.cells for v in views], _improvement(views)
+        return {practice: supported_maturity(practice, cells, improved) for practice in names}
+
+    # What every product's evidence supports is the same for every product's page: kept, not judged per view.
+    supported = _kept(session, ("organisation support", today, *names), organisation)
     recorded = current_maturity(session)
     return {
         practice: MaturityView(
             practice,
             name,
             recorded.get(practice),
-            supported_maturity(practice, [v.cells for v in views], _improvement(views)),
+            supported[practice],
             supported_maturity(practice, [own.cells], _improvement([own])) if own is not None else None,
         )
         for practice, name in names.items()
