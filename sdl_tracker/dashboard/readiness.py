@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from ..audit.services import kept
 from ..auth import Principal, visible_products_clause
 from ..claims.judging import ClaimsSummary, claims_summary
 from ..claims.models import Claim
@@ -195,9 +196,34 @@ def release_figures(
     if not releases:
         return {}
     product_ids = sorted({r.product_id for r in releases})
-    release_ids = [r.id for r in releases]
     products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))}
-    figures = {r.id: ReleaseFigures(r, products[r.product_id]) for r in releases}
+
+    def count() -> dict[int, dict[str, int]]:
+        figures = {r.id: _Counts() for r in releases}
+        _count(session, releases, product_ids, figures, today)
+        return {release_id: dict(c.__dict__) for release_id, c in figures.items()}
+
+    # Counted over every evidence item of the products: kept per release set, day and audit chain head (each
+    # figure moves only with an audited change), so the product page and the portfolio do not count again.
+    counts = kept(session, ("release figures", *sorted(r.id for r in releases), today), count)
+    return {r.id: ReleaseFigures(r, products[r.product_id], **counts[r.id]) for r in releases}
+
+
+@dataclass
+class _Counts:
+    awaiting_review: int = 0
+    expiring: int = 0
+    sboms: int = 0
+    sbom_warnings: int = 0
+    decisions_awaiting: int = 0
+    claims: int = 0
+
+
+def _count(
+    session: Session, releases: Sequence[Release], product_ids: list[int], figures: dict[int, _Counts], today: date
+) -> None:
+    release_ids = [r.id for r in releases]
+    by_id = {r.id: r for r in releases}
     wanted = (ReviewState.SUBMITTED, ReviewState.ACCEPTED)
     rows = current_revisions(
         session,
@@ -211,7 +237,7 @@ def release_figures(
         if row.product_id is None:
             covered: Sequence[Release] = releases
         elif row.scope is EvidenceScope.RELEASES:
-            covered = [figures[i].release for i in row.release_ids if i in figures]
+            covered = [by_id[i] for i in row.release_ids if i in by_id]
         else:
             covered = by_product[row.product_id]
         for release in covered:
@@ -234,7 +260,6 @@ def release_figures(
     ):
         figures[release_id].claims = total
         figures[release_id].decisions_awaiting = undecided
-    return figures
 
 
 @dataclass
