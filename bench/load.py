@@ -66,6 +66,9 @@ class Target:
 PAGES: list[tuple[str, str]] = [
     ("sign-in", "/login"),
     ("my work", "/"),
+    ("portfolio", "/portfolio"),
+    ("notifications", "/notifications"),
+    ("readiness", "/releases/{release}/readiness"),
     ("product", "/products/{product}"),
     ("release", "/products/releases/{release}"),
     ("coverage", "/products/{product}/coverage"),
@@ -73,6 +76,7 @@ PAGES: list[tuple[str, str]] = [
     ("claims", "/releases/{release}/claims"),
     ("evidence", "/products/{product}/evidence"),
     ("evidence (release filter)", "/products/{product}/evidence?release={version}"),
+    ("evidence (triage)", "/products/{product}/evidence?state=submitted&q=test&sort=expiry&order=asc"),
     ("sboms", "/releases/{release}/sboms"),
     ("sbom components", "/sboms/{sbom}"),
     ("commits", "/releases/{release}/commits"),

@@ -45,9 +45,12 @@ class Subject:
     sbom: int
 
 
-# name, URL of the subject. Pages that other changes add (release readiness, the portfolio) are one more row.
+# name, URL of the subject. A page that another change adds is one more row.
 PAGES: list[tuple[str, Callable[[Subject], str]]] = [
     ("my work", lambda s: "/"),
+    ("portfolio", lambda s: "/portfolio"),
+    ("notifications", lambda s: "/notifications"),
+    ("readiness", lambda s: f"/releases/{s.release}/readiness"),
     ("product", lambda s: f"/products/{s.product}"),
     ("release", lambda s: f"/products/releases/{s.release}"),
     ("coverage", lambda s: f"/products/{s.product}/coverage"),
@@ -55,6 +58,8 @@ PAGES: list[tuple[str, Callable[[Subject], str]]] = [
     ("claims", lambda s: f"/releases/{s.release}/claims"),
     ("evidence", lambda s: f"/products/{s.product}/evidence"),
     ("evidence of a release", lambda s: f"/products/{s.product}/evidence?release={s.version}"),
+    ("evidence triaged", lambda s: f"/products/{s.product}/evidence?state=accepted&q=design&sort=expiry&order=asc"),
+    ("evidence searched", lambda s: f"/products/{s.product}/evidence?kind=design-document&q=design&sort=title"),
     ("sboms", lambda s: f"/releases/{s.release}/sboms"),
     ("sbom components", lambda s: f"/sboms/{s.sbom}"),
     ("commits", lambda s: f"/releases/{s.release}/commits"),

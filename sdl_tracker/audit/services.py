@@ -6,11 +6,12 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
@@ -80,6 +81,32 @@ def chain_head(session: Session) -> tuple[int, str]:
     """The newest event's number and hash: every audited change moves it, so a figure computed from the
     whole installation can be kept until it moves."""
     return _head(session)
+
+
+T = TypeVar("T")
+# Figures judged from many rows (coverage, the SL-C vector, the catalog as the rules read it), kept in the
+# process per database, question and audit chain head: every change that can move such a figure is audited,
+# so it moves the head and the next reading computes afresh. Values are plain data, never ORM rows (a row
+# belongs to one session). Each process keeps its own, at most _KEPT_MAX, the oldest dropped first.
+_KEPT: dict[tuple[Any, ...], Any] = {}
+_KEPT_MAX = 256
+_KEPT_LOCK = threading.Lock()
+
+
+def kept(session: Session, question: tuple[Hashable, ...], compute: Callable[[], T], *, version: Hashable = None) -> T:
+    """`compute()`'s value for `question`, kept until the audit chain moves on (or, given `version`, until
+    that changes: a figure of immutable rows, such as a loaded catalog, is keyed by their identity)."""
+    url = session.get_bind().engine.url.render_as_string()
+    key = (url, *question, *(chain_head(session) if version is None else (version,)))
+    with _KEPT_LOCK:
+        if key in _KEPT:
+            return cast(T, _KEPT[key])
+    value = compute()
+    with _KEPT_LOCK:
+        while len(_KEPT) >= _KEPT_MAX:
+            del _KEPT[next(iter(_KEPT))]
+        _KEPT[key] = value
+    return value
 
 
 def record(

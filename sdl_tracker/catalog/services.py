@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from ..audit.services import record
+from ..audit.services import kept, record
 from ..auth import Permission, Principal, authorize
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from .models import (
@@ -281,16 +281,22 @@ def load_annotations(session: Session, actor: Principal, document: Any) -> LoadR
 def annotations_for(session: Session, standard: str) -> dict[str, Annotation]:
     """The newest loaded annotations of a standard's items, by id: by standard and id, not edition, so a
     later edition keeps the reading of the ids it shares with the annotated one."""
-    newest = session.scalar(select(CatalogAnnotationSet).order_by(CatalogAnnotationSet.id.desc()).limit(1))
+    newest = session.scalar(select(func.max(CatalogAnnotationSet.id)))
     if newest is None:
         return {}
-    rows = session.scalars(
-        select(RequirementAnnotation)
-        .join(Requirement, Requirement.id == RequirementAnnotation.requirement_id)
-        .join(CatalogEdition, CatalogEdition.id == Requirement.edition_id)
-        .where(RequirementAnnotation.set_id == newest.id, CatalogEdition.standard == standard)
-    )
-    return {row.requirement.ref: row.annotation() for row in rows}
+
+    def read() -> dict[str, Annotation]:
+        rows = session.scalars(
+            select(RequirementAnnotation)
+            .join(Requirement, Requirement.id == RequirementAnnotation.requirement_id)
+            .join(CatalogEdition, CatalogEdition.id == Requirement.edition_id)
+            .where(RequirementAnnotation.set_id == newest, CatalogEdition.standard == standard)
+            .options(contains_eager(RequirementAnnotation.requirement))
+        )
+        return {row.requirement.ref: row.annotation() for row in rows}
+
+    # A loaded set never changes (loading other content under its name and version is refused): kept by its id.
+    return dict(kept(session, ("annotations", standard), read, version=newest))
 
 
 def load_packaged(session: Session, actor: Principal) -> list[LoadResult]:

@@ -9,10 +9,10 @@ from ..api.inputs import Input, Text
 from ..api.openapi import ItemList, json_response, operation, parse_body
 from ..products.services import optional_release
 from ..web.context import db_session
-from .judging import compare_releases, judged_claims, standing_of, vector_report
+from .judging import compare_releases, standing_of, vector_report
 from .review import accept_claim, confirm_claim
 from .rules import ClaimStatus, Verification
-from .schemas import ClaimOut, CompareOut, VectorOut
+from .schemas import ClaimOut, CompareOut, VectorOut, claim_list
 from .services import ClaimInput, set_claim
 
 bp = Blueprint("claims_api", __name__)
@@ -39,8 +39,7 @@ class ClaimIn(Input):
 @operation("A release's claims in catalog order", response=ItemList[ClaimOut], tag="claims")
 def claims_list(release_id: int) -> Response:
     """List claims."""
-    standings = judged_claims(db_session(), g.principal, release_id)
-    return json_response(ItemList(items=[ClaimOut.judged(s) for s in standings]))
+    return json_response(ItemList(items=claim_list(db_session(), g.principal, release_id)))
 
 
 @bp.put("/releases/<int:release_id>/claims/<path:ref>")

@@ -10,8 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..audit.services import kept
 from ..auth import Principal
 from ..catalog.rules import natural_ref_key
+from ..db import utcnow
 from ..errors import Invalid, NotFound
 from ..evidence.models import Evidence
 from ..evidence.standing import review_months
@@ -21,6 +23,7 @@ from ..products.services import get_product, get_release
 from .models import Claim
 from .rules import (
     PROCESS_CONSTRAINT,
+    Applicability,
     ClaimContext,
     ClaimFact,
     ClaimStatus,
@@ -35,7 +38,15 @@ from .rules import (
     standing_problems,
 )
 from .services import list_claims, snapshot
-from .terms import ProductCatalog, ReleaseTerms, claim_context, evidence_facts, product_catalog, release_terms
+from .terms import (
+    ProductCatalog,
+    ReleaseTerms,
+    claim_context,
+    cra_links_of,
+    evidence_facts,
+    product_catalog,
+    release_terms,
+)
 
 
 @dataclass(frozen=True)
@@ -190,6 +201,112 @@ def vector_report(session: Session, actor: Principal, product_id: int, release_i
         breakdown(items, known, product.target_sl, achieved),
         release_terms(session, release).judged_on if release else None,
     )
+
+
+@dataclass(frozen=True)
+class EvidenceMark:
+    """One evidence item linked to a claim, as the claims list shows it: its current state, and why it does
+    not count for the claim (empty: it counts)."""
+
+    id: int
+    state: str
+    problems: tuple[str, ...]
+
+    @property
+    def counts(self) -> bool:
+        """Whether it fits the claim and stands on the date the release is judged on."""
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class ClaimLine:
+    """One claim of a release as judged for it, in plain values."""
+
+    ref: str
+    status: ClaimStatus
+    carried_from: str | None
+    override_reason: str
+    set_by: str
+    accepted_by: str
+    reasons: tuple[str, ...]  # why it does not count (empty: it counts)
+    evidence: tuple[EvidenceMark, ...]
+
+
+@dataclass(frozen=True)
+class CraPoint:
+    """A CRA Annex I point an item supports."""
+
+    ref: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ClaimsSummary:
+    """`vector_report` of a release in plain values, with each claim's line and each item's CRA points:
+    what the claims list, readiness and summaries show, kept between requests."""
+
+    edition: str | None
+    applicability: Applicability
+    target: dict[str, int]
+    achieved: dict[str, int]
+    gap: dict[str, list[str]]
+    matrix: dict[str, dict[int, tuple[int, int]]]
+    breakdown: list[FrBreakdown]
+    judged_on: date | None
+    lines: dict[str, ClaimLine]  # by requirement id, in catalog order
+    cra: dict[str, list[CraPoint]]  # by applicable item
+
+    @property
+    def overrides(self) -> list[ClaimLine]:
+        """Not applicable claims on unconditional items, with the officer's override and its reason."""
+        return [line for line in self.lines.values() if line.override_reason]
+
+
+def _line(standing: ClaimStanding) -> ClaimLine:
+    claim = standing.claim
+    marks = tuple(
+        EvidenceMark(e.evidence.id, e.evidence.current.state.value, tuple(e.problems)) for e in standing.evidence
+    )
+    return ClaimLine(
+        claim.requirement.ref,
+        claim.status,
+        claim.carried_from,
+        claim.override_reason,
+        claim.set_by,
+        claim.accepted_by,
+        tuple(standing.reasons),
+        marks,
+    )
+
+
+def claims_summary(session: Session, actor: Principal, release_id: int, *, today: date | None = None) -> ClaimsSummary:
+    """A release's claims judged, its vector and gap, as plain values. Kept until an audited change (every
+    change to a claim, its evidence, the product, scoping or the catalog is audited) or until the day changes:
+    judging loads every claim with its evidence and their revisions, which a page view need not repeat."""
+    release = get_release(session, actor, release_id)  # access is checked on every request, kept or not
+    today = today or utcnow().date()
+
+    def judge() -> ClaimsSummary:
+        report = vector_report(session, actor, release.product_id, release.id)
+        items = report.catalog.applicability.items
+        links = cra_links_of(session, report.catalog, [item.ref for item in items])
+        return ClaimsSummary(
+            report.catalog.edition.edition if report.catalog.edition else None,
+            report.catalog.applicability,
+            dict(report.target),
+            dict(report.achieved),
+            {fr: list(refs) for fr, refs in report.gap.items()},
+            report.matrix,
+            report.breakdown,
+            report.judged_on,
+            {c.requirement.ref: _line(report.standings[c.requirement.ref]) for c in report.claims},
+            {
+                ref: [CraPoint(link.target.ref, link.target.title) for link in found if link.target]
+                for ref, found in links.items()
+            },
+        )
+
+    return kept(session, ("claims summary", release.id, today), judge)
 
 
 @dataclass(frozen=True)

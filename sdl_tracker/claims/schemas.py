@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from .judging import ClaimStanding, ReleaseComparison, VectorReport
+from ..audit.services import kept
+from ..auth import Principal
+from ..db import utcnow
+from ..products.services import get_release
+from .judging import ClaimStanding, ReleaseComparison, VectorReport, judged_claims
 from .models import Claim
 from .rules import ClaimStatus, Verification
 
@@ -76,6 +81,14 @@ class ClaimOut(BaseModel):
     def judged(cls, standing: ClaimStanding) -> ClaimOut:
         """A claim with whether it counts."""
         return cls.of(standing.claim, standing)
+
+
+def claim_list(session: Session, actor: Principal, release_id: int) -> list[ClaimOut]:
+    """A release's claims judged, as the API lists them; kept like the claims summary (until an audited change
+    or the next day), after the access check every request makes."""
+    release = get_release(session, actor, release_id)
+    key = ("api claims", release.id, utcnow().date())
+    return kept(session, key, lambda: [ClaimOut.judged(s) for s in judged_claims(session, actor, release.id)])
 
 
 class FrGap(BaseModel):

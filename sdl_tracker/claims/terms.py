@@ -11,6 +11,7 @@ from functools import cached_property
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..audit.services import kept
 from ..catalog.models import CatalogEdition, Requirement, RequirementLink
 from ..catalog.rules import STANDARD_4_2, Annotation, CatalogItem, annotation_of
 from ..catalog.services import annotations_for, links_from_each
@@ -38,6 +39,7 @@ class ProductCatalog:
     applicability: Applicability
     rows: dict[str, Requirement]
     annotations: Mapping[str, Annotation] = field(default_factory=dict)
+    known_items: dict[str, CatalogItem] | None = None  # the rows' items, when already built
 
     def items(self) -> dict[str, CatalogItem]:
         """Every item of the edition by id, as the pure rules see them (built once: every claim asks)."""
@@ -45,6 +47,8 @@ class ProductCatalog:
 
     @cached_property
     def _items(self) -> dict[str, CatalogItem]:
+        if self.known_items is not None:
+            return self.known_items
         return {ref: row.item() for ref, row in self.rows.items()}
 
     def conditional(self, ref: str) -> bool:
@@ -60,11 +64,17 @@ def product_catalog(session: Session, product: Product) -> ProductCatalog:
     rows = list(
         session.scalars(select(Requirement).where(Requirement.edition_id == edition.id).order_by(Requirement.position))
     )
+    component_type = product.component_type.value
+
+    def judge() -> tuple[Applicability, dict[str, CatalogItem]]:
+        items = [r.item() for r in rows]
+        return applicable(items, component_type), {item.ref: item for item in items}
+
+    # A loaded edition's items never change (loading other content under its name is refused): what applies
+    # to a component type is kept per edition, not worked out again on every page.
+    applicability, items = kept(session, ("4-2 applicability", component_type), judge, version=edition.id)
     return ProductCatalog(
-        edition,
-        applicable([r.item() for r in rows], product.component_type.value),
-        {r.ref: r for r in rows},
-        annotations_for(session, STANDARD_4_2),
+        edition, applicability, {r.ref: r for r in rows}, annotations_for(session, STANDARD_4_2), items
     )
 
 

@@ -18,10 +18,9 @@ from ..web.inputs import id_argument
 from ..web.templating import expose_predicates
 from .chart import vector_chart
 from .forms import STATUS_LABELS, STATUS_NAMES, VERIFICATION_LABELS, ClaimForm
-from .judging import compare_releases, vector_report
+from .judging import claims_summary, compare_releases, vector_report
 from .review import accept_claim, confirm_claim, may_accept, may_confirm
 from .services import ClaimInput, authorize_manage_claims, may_manage_claims, set_claim
-from .terms import cra_links_of
 
 bp = Blueprint("claims", __name__)
 expose_predicates(bp, may_manage_claims, may_accept, may_confirm)
@@ -32,22 +31,19 @@ def index(release_id: int) -> str:
     """The release's claims: FR x level matrix, target against achieved, the filterable list and the gap."""
     session = db_session()
     release = get_release(session, g.principal, release_id)
-    report = vector_report(session, g.principal, release.product_id, release.id)
-    by_ref = {c.requirement.ref: c for c in report.claims}
+    report = claims_summary(session, g.principal, release.id)
     fr, status, level = request.args.get("fr") or None, request.args.get("status") or None, request.args.get("level")
     level_number = parse_whole(level or "")  # anything but a number filters nothing, as before
     rows = []
-    links = cra_links_of(session, report.catalog, [item.ref for item in report.catalog.applicability.items])
-    for item in report.catalog.applicability.items:
-        claim = by_ref.get(item.ref)
+    for item in report.applicability.items:
+        line = report.lines.get(item.ref)
         if fr and item.fr != fr:
             continue
-        if status and (claim.status.value if claim else "unclaimed") != status:
+        if status and (line.status.value if line else "unclaimed") != status:
             continue
         if level_number is not None and not required_at(item, level_number):
             continue
-        cra = [link.target for link in links[item.ref] if link.target]
-        rows.append((item, claim, report.standings.get(item.ref), cra))
+        rows.append((item, line, report.cra.get(item.ref, [])))
     return render_template(
         "claims/index.html",
         release=release,

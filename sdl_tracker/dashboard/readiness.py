@@ -16,8 +16,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from ..audit.services import kept
 from ..auth import Principal, visible_products_clause
-from ..claims.judging import VectorReport, vector_report
+from ..claims.judging import ClaimsSummary, claims_summary
 from ..claims.models import Claim
 from ..claims.services import ACCEPTED_STATUSES
 from ..db import utcnow
@@ -70,8 +71,23 @@ def current_revisions(session: Session, *clauses: object, with_releases: bool = 
         .group_by(EvidenceRevision.evidence_id)
         .subquery()
     )
+    # Columns, not whole rows: a list reads about a dozen of them for every item.
     query = (
-        select(Evidence, EvidenceRevision)
+        select(
+            Evidence.id,
+            Evidence.product_id,
+            Evidence.scope,
+            Evidence.kind,
+            EvidenceRevision.title,
+            EvidenceRevision.state,
+            EvidenceRevision.effective_date,
+            EvidenceRevision.review_due,
+            EvidenceRevision.created_at,
+            EvidenceRevision.submitted_by,
+            EvidenceRevision.submitted_by_user_id,
+            EvidenceRevision.rejection_reason,
+            EvidenceRevision.id.label("revision_id"),
+        )
         .join(EvidenceRevision, EvidenceRevision.evidence_id == Evidence.id)
         .join(
             newest,
@@ -80,16 +96,18 @@ def current_revisions(session: Session, *clauses: object, with_releases: bool = 
         .where(*clauses)  # type: ignore[arg-type]
         .order_by(EvidenceRevision.created_at, Evidence.id)
     )
-    pairs = session.execute(query).all()
-    product_ids = {e.product_id for e, _r in pairs if e.product_id is not None}
+    found = session.execute(query).all()
+    product_ids = {row.product_id for row in found if row.product_id is not None}
     intervals: dict[int, dict[str, int | None]] = defaultdict(dict)
     if product_ids:
-        for row in session.scalars(
-            select(ProductReviewInterval).where(ProductReviewInterval.product_id.in_(sorted(product_ids)))
+        for product_id, kind, months in session.execute(
+            select(ProductReviewInterval.product_id, ProductReviewInterval.kind, ProductReviewInterval.months).where(
+                ProductReviewInterval.product_id.in_(sorted(product_ids))
+            )
         ):
-            intervals[row.product_id][row.kind.value] = row.months
+            intervals[product_id][kind.value] = months
     links: dict[int, list[int]] = defaultdict(list)
-    scoped = [r.id for e, r in pairs if e.scope is EvidenceScope.RELEASES]
+    scoped = [row.revision_id for row in found if row.scope is EvidenceScope.RELEASES]
     if with_releases and scoped:
         # Expanding parameters: one statement whatever the number of revisions.
         for revision_id, release_id in session.execute(
@@ -99,14 +117,14 @@ def current_revisions(session: Session, *clauses: object, with_releases: bool = 
         ):
             links[revision_id].append(release_id)
     rows = []
-    for e, r in pairs:
-        months = review_months(e.kind, intervals.get(e.product_id) if e.product_id is not None else None)
+    for r in found:
+        months = review_months(r.kind, intervals.get(r.product_id) if r.product_id is not None else None)
         rows.append(
             EvidenceRow(
-                evidence_id=e.id,
-                product_id=e.product_id,
-                scope=e.scope,
-                kind=e.kind,
+                evidence_id=r.id,
+                product_id=r.product_id,
+                scope=r.scope,
+                kind=r.kind,
                 title=r.title,
                 state=r.state,
                 effective=r.effective_date,
@@ -115,8 +133,8 @@ def current_revisions(session: Session, *clauses: object, with_releases: bool = 
                 submitted_by=r.submitted_by,
                 submitted_by_user_id=r.submitted_by_user_id,
                 rejection_reason=r.rejection_reason,
-                revision_id=r.id,
-                release_ids=tuple(sorted(links.get(r.id, ()))),
+                revision_id=r.revision_id,
+                release_ids=tuple(sorted(links.get(r.revision_id, ()))),
                 expires=expires_on(r.effective_date, r.review_due, months),
             )
         )
@@ -178,9 +196,34 @@ def release_figures(
     if not releases:
         return {}
     product_ids = sorted({r.product_id for r in releases})
-    release_ids = [r.id for r in releases]
     products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))}
-    figures = {r.id: ReleaseFigures(r, products[r.product_id]) for r in releases}
+
+    def count() -> dict[int, dict[str, int]]:
+        figures = {r.id: _Counts() for r in releases}
+        _count(session, releases, product_ids, figures, today)
+        return {release_id: dict(c.__dict__) for release_id, c in figures.items()}
+
+    # Counted over every evidence item of the products: kept per release set, day and audit chain head (each
+    # figure moves only with an audited change), so the product page and the portfolio do not count again.
+    counts = kept(session, ("release figures", *sorted(r.id for r in releases), today), count)
+    return {r.id: ReleaseFigures(r, products[r.product_id], **counts[r.id]) for r in releases}
+
+
+@dataclass
+class _Counts:
+    awaiting_review: int = 0
+    expiring: int = 0
+    sboms: int = 0
+    sbom_warnings: int = 0
+    decisions_awaiting: int = 0
+    claims: int = 0
+
+
+def _count(
+    session: Session, releases: Sequence[Release], product_ids: list[int], figures: dict[int, _Counts], today: date
+) -> None:
+    release_ids = [r.id for r in releases]
+    by_id = {r.id: r for r in releases}
     wanted = (ReviewState.SUBMITTED, ReviewState.ACCEPTED)
     rows = current_revisions(
         session,
@@ -194,7 +237,7 @@ def release_figures(
         if row.product_id is None:
             covered: Sequence[Release] = releases
         elif row.scope is EvidenceScope.RELEASES:
-            covered = [figures[i].release for i in row.release_ids if i in figures]
+            covered = [by_id[i] for i in row.release_ids if i in by_id]
         else:
             covered = by_product[row.product_id]
         for release in covered:
@@ -217,7 +260,6 @@ def release_figures(
     ):
         figures[release_id].claims = total
         figures[release_id].decisions_awaiting = undecided
-    return figures
 
 
 @dataclass
@@ -230,7 +272,7 @@ class Readiness:
     coverage: Coverage
     process_met: int
     records_met: int
-    vector: VectorReport
+    vector: ClaimsSummary
     commits: ReleaseCommits
     sboms: list[Sbom]
     awaiting_review: list[EvidenceRow] = field(default_factory=list)
@@ -275,7 +317,7 @@ def release_readiness(session: Session, actor: Principal, release_id: int, *, to
         coverage=result,
         process_met=sum(1 for c in cells if c.process.met),
         records_met=sum(1 for c in cells if c.records.met),
-        vector=vector_report(session, actor, product.id, release.id),
+        vector=claims_summary(session, actor, release.id, today=today),
         commits=release_commits(session, actor, product.id, release.version, today=today),
         sboms=list_sboms(session, actor, product.id, release.id),
         awaiting_review=[row for row in mine if row.state is ReviewState.SUBMITTED],

@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from ..audit.services import kept
 from ..auth import Principal, Role, visible_products_clause
 from ..claims.models import Claim
 from ..claims.services import ACCEPTED_STATUSES
@@ -273,7 +274,22 @@ SECTIONS: tuple[Provider, ...] = (
 
 
 def my_work(session: Session, actor: Principal, *, today: date | None = None) -> list[Section]:
-    """The actor's home page: every registered section that has something to say to them."""
+    """The actor's home page: every registered section that has something to say to them. Kept per actor
+    (who, with which roles), day and audit chain head: each section reads recorded, audited facts, and every
+    signed-in page view opens it. A provider whose content moves without an audited change (a clock by the
+    hour) must not join this tuple unkept."""
     today = today or utcnow().date()
-    sections = (provider(session, actor, today) for provider in SECTIONS)
-    return [s for s in sections if s is not None]
+    who = (
+        actor.user_id,
+        actor.label,
+        actor.is_admin,
+        tuple(sorted((p, role.value) for p, role in actor.role_by_product.items())),
+        actor.scopes,
+        actor.token_products,
+    )
+
+    def read() -> list[Section]:
+        sections = (provider(session, actor, today) for provider in SECTIONS)
+        return [s for s in sections if s is not None]
+
+    return list(kept(session, ("my work", *who, today), read))

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..audit.services import chain_head, record
+from ..audit.services import kept, record
 from ..auth import Permission, Principal, Role, permits
 from ..catalog.models import CatalogEdition, Requirement
 from ..catalog.rules import STANDARD_4_1, ItemKind
@@ -95,7 +94,12 @@ class Coverage:
 
 
 def _catalog(session: Session, edition: CatalogEdition) -> tuple[list[RequirementSpec], dict[str, str]]:
-    """The edition's requirements as coverage reads them (with their annotations), and its practices."""
+    """The edition's requirements as coverage reads them (with their annotations), and its practices; kept
+    (loading a catalog or annotations is audited)."""
+    return _kept(session, ("catalog", edition.id), lambda: _read_catalog(session, edition))
+
+
+def _read_catalog(session: Session, edition: CatalogEdition) -> tuple[list[RequirementSpec], dict[str, str]]:
     items = session.scalars(
         select(Requirement).where(Requirement.edition_id == edition.id).order_by(Requirement.position)
     ).all()
@@ -120,26 +124,11 @@ def _catalog(session: Session, edition: CatalogEdition) -> tuple[list[Requiremen
     return specs, {r.ref: r.title for r in items if r.kind is ItemKind.PRACTICE}
 
 
-# Views judged from many evidence items: a product's (1,000 items in a portfolio) and every product's, for
-# the organisation's supported maturity that each coverage page shows. Kept per database, question and audit
-# chain head: every change that can move a figure is audited, so it moves the head and the next page judges
-# afresh. Judging them on every page view made the page's cost grow with the evidence.
-_KEPT: dict[tuple[Any, ...], Any] = {}
-_KEPT_MAX = 64
-_KEPT_LOCK = threading.Lock()
-
-
 def _kept(session: Session, question: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    key = (session.get_bind().engine.url.render_as_string(), *question, *chain_head(session))
-    with _KEPT_LOCK:
-        if key in _KEPT:
-            return cast(T, _KEPT[key])
-    value = compute()
-    with _KEPT_LOCK:
-        while len(_KEPT) >= _KEPT_MAX:
-            del _KEPT[next(iter(_KEPT))]
-        _KEPT[key] = value
-    return value
+    # Views judged from many evidence items: a product's (1,000 items in a portfolio) and every product's, for
+    # the organisation's supported maturity that each coverage page shows. Judging them on every page view
+    # made the page's cost grow with the evidence.
+    return kept(session, ("coverage", *question), compute)
 
 
 def _facts(session: Session, product_id: int, as_of: date) -> list[EvidenceFact]:
@@ -267,14 +256,20 @@ def _all_views(session: Session, today: date) -> list[CoverageView]:
 def _maturity(
     session: Session, names: dict[str, str], today: date, own: CoverageView | None
 ) -> dict[str, MaturityView]:
-    views = _all_views(session, today)
+    def organisation() -> dict[str, MaturitySupport]:
+        views = _all_views(session, today)
+        cells, improved = [v.cells for v in views], _improvement(views)
+        return {practice: supported_maturity(practice, cells, improved) for practice in names}
+
+    # What every product's evidence supports is the same for every product's page: kept, not judged per view.
+    supported = _kept(session, ("organisation support", today, *names), organisation)
     recorded = current_maturity(session)
     return {
         practice: MaturityView(
             practice,
             name,
             recorded.get(practice),
-            supported_maturity(practice, [v.cells for v in views], _improvement(views)),
+            supported[practice],
             supported_maturity(practice, [own.cells], _improvement([own])) if own is not None else None,
         )
         for practice, name in names.items()

@@ -106,6 +106,21 @@ def test_the_officer_sees_the_review_queue_without_their_own(client: FlaskClient
     assert f"/releases/{desk.release.id}/readiness" in _section(page, "Releases in flight")
 
 
+def test_my_work_is_kept_but_shows_a_change_on_the_next_request(
+    client: FlaskClient, session: Session, desk: Desk
+) -> None:
+    login(client, "officer@example.com")
+    for _ in range(2):  # the second read comes from what was kept
+        assert "Fresh analysis" not in _section(_page(client, "/"), "Awaiting my review")
+    _evidence(session, desk.developer, desk.product, "Fresh analysis")
+    session.commit()
+    assert "Fresh analysis" in _section(_page(client, "/"), "Awaiting my review")
+    # Another officer of the same product, with the same roles, reads their own queue, not the kept one.
+    second = client.application.test_client()
+    login(second, "second@example.com")
+    assert "Officer&#39;s own analysis" in _section(_page(second, "/"), "Awaiting my review")
+
+
 def test_the_second_officer_accepts_the_first_ones_decisions(client: FlaskClient, desk: Desk) -> None:
     login(client, "second@example.com")
     page = _page(client, "/")
