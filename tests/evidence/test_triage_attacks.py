@@ -1,0 +1,48 @@
+"""Evidence triage tried as an attacker would: what bulk review and the lists give away, and where they lead."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from sdl_tracker.evidence.services import EvidenceInput, revise_evidence
+from tests.evidence.test_triage import attach
+from tests.factories import login, make_product, member
+
+
+def _token(client: object, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)  # type: ignore[attr-defined]
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def _outcome(shown: str) -> str:
+    """The result row's text, without the evidence id (which the reviewer typed in)."""
+    row = re.search(r"<tbody>(.*?)</tbody>", shown, re.S)
+    assert row is not None, shown
+    return re.sub(r"\s+", " ", re.sub(r"\d+", "N", row.group(1)))
+
+
+def test_bulk_review_of_another_products_item_reads_as_an_unknown_id(app: Flask, session: Session) -> None:
+    mine = make_product(session, "Mine")
+    theirs = make_product(session, "Theirs")
+    member(session, mine, "security_officer", email="so@example.com")
+    stranger = member(session, theirs, "developer", email="stranger@example.com")
+    hidden = attach(session, stranger, theirs, "Hidden one")
+    for number in range(2, 4):
+        revise_evidence(session, stranger, hidden.id, data=EvidenceInput(title=f"Hidden v{number}"), submit=True)
+    session.commit()
+    client = app.test_client()
+    login(client, "so@example.com")
+    token = _token(client, f"/products/{mine.id}/evidence")
+    shown = {}
+    for name, tick in (("stale", f"{hidden.id}:1"), ("current", f"{hidden.id}:3"), ("unknown", "99999:1")):
+        response = client.post(
+            "/evidence/bulk-review", data={"csrf_token": token, "items": [tick], "decision": "accept"}
+        )
+        assert response.status_code == 200
+        shown[name] = _outcome(response.get_data(as_text=True))
+    # The current revision's number, or that the item exists at all, is not the reviewer's to learn.
+    assert "revision" not in shown["stale"]
+    assert shown["stale"] == shown["current"] == shown["unknown"]
