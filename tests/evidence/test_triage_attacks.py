@@ -46,3 +46,16 @@ def test_bulk_review_of_another_products_item_reads_as_an_unknown_id(app: Flask,
     # The current revision's number, or that the item exists at all, is not the reviewer's to learn.
     assert "revision" not in shown["stale"]
     assert shown["stale"] == shown["current"] == shown["unknown"]
+
+
+def test_the_way_back_never_leaves_the_site(app: Flask, session: Session) -> None:
+    product = make_product(session, "Back")
+    member(session, product, "security_officer", email="so@example.com")
+    session.commit()
+    client = app.test_client()
+    login(client, "so@example.com")
+    token = _token(client, f"/products/{product.id}/evidence")
+    # Browsers drop tabs and newlines from a URL: "/\t/evil.example" is "//evil.example", another site.
+    for elsewhere in ("/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/\x7f/evil.example"):
+        refused = client.post("/evidence/bulk-review", data={"csrf_token": token, "back": elsewhere})
+        assert "evil.example" not in refused.get_data(as_text=True), repr(elsewhere)
