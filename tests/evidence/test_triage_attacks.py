@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from sdl_tracker.evidence.services import EvidenceInput, revise_evidence
+from sdl_tracker.evidence.triage import EvidenceFilter, search_evidence
 from tests.evidence.test_triage import attach
 from tests.factories import login, make_product, member
 
@@ -59,3 +60,16 @@ def test_the_way_back_never_leaves_the_site(app: Flask, session: Session) -> Non
     for elsewhere in ("/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/\x7f/evil.example"):
         refused = client.post("/evidence/bulk-review", data={"csrf_token": token, "back": elsewhere})
         assert "evil.example" not in refused.get_data(as_text=True), repr(elsewhere)
+
+
+def test_search_folds_case_beyond_ascii_on_both_engines(session: Session) -> None:
+    product = make_product(session, "Unicode")
+    dev = member(session, product, "developer", email="dev@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    attach(session, dev, product, "Évaluation des risques", description="Prüfung der ÜBERSETZUNG")
+    attach(session, dev, product, "Plain title")
+    officer = member(session, product, "auditor", email="aud@example.com")
+    # SQLite's own lower() folds ASCII only: a title's own word, typed as written, found nothing.
+    for text in ("Évaluation", "évaluation", "ÉVALUATION", "übersetzung", "Übersetzung", "prüfung"):
+        found = search_evidence(session, officer, product.id, EvidenceFilter(text=text), page=1, per_page=10)
+        assert [e.current.title for e in found.items] == ["Évaluation des risques"], text
