@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.services import add_member, remove_member
+from sdl_tracker.cli import cli
+from sdl_tracker.demo import demo_password
+from sdl_tracker.installation import installation
+from sdl_tracker.products.models import Release
 from tests.dashboard.test_notifications import _draft
 from tests.dashboard.test_pages import Desk, _page, _section, desk  # noqa: F401 - the fixture
 from tests.factories import OPERATOR, csrf_token, login, make_product, member
@@ -33,3 +41,21 @@ def test_the_unread_figure_counts_what_the_page_lists(client: FlaskClient, sessi
     token = csrf_token(client, "/notifications")
     client.post("/notifications/read", data={"csrf_token": token})
     assert "1 notification marked read." in client.get("/notifications").get_data(as_text=True)
+
+
+def test_a_released_releases_commit_figure_says_on_which_day_as_the_commits_page_does(
+    app: Flask, session: Session
+) -> None:
+    assert app.test_cli_runner().invoke(cli, ["demo"]).exit_code == 0
+    release = session.scalars(select(Release).where(Release.version == "4.2.0")).one()
+    client = app.test_client()
+    login(client, "officer@example.com", demo_password(installation(session).data_dir))
+    commits = _text(client.get(f"/releases/{release.id}/commits").get_data(as_text=True))
+    readiness = _text(client.get(f"/releases/{release.id}/readiness").get_data(as_text=True))
+    # "0 of 5" alone reads as today's figure; the commits page says it is the release date's, 2 today.
+    found = re.search(r"\d+ of \d+ commits reviewed as of the release date [\d-]+ \(\d+ today\)", commits)
+    assert found is not None and found.group(0) in readiness
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
