@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,12 +12,15 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.services import add_member, remove_member
 from sdl_tracker.cli import cli
+from sdl_tracker.db import utcnow
 from sdl_tracker.demo import demo_password
 from sdl_tracker.installation import installation
 from sdl_tracker.products.models import Release
 from tests.dashboard.test_notifications import _draft
 from tests.dashboard.test_pages import Desk, _page, _section, desk  # noqa: F401 - the fixture
-from tests.factories import OPERATOR, csrf_token, login, make_product, member
+from tests.factories import OPERATOR, csrf_token, login, make_product, make_release, member
+
+TODAY = utcnow().date()
 
 
 def test_an_administrator_reviews_every_products_queue(client: FlaskClient, desk: Desk) -> None:  # noqa: F811
@@ -59,3 +63,18 @@ def test_a_released_releases_commit_figure_says_on_which_day_as_the_commits_page
 
 def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_a_planned_date_that_has_passed_says_which_day_expiries_are_read_to(
+    client: FlaskClient,
+    desk: Desk,  # noqa: F811
+    session: Session,
+) -> None:
+    late = make_release(session, desk.product, "1.9", status="development", release_date=TODAY - timedelta(days=3))
+    session.commit()
+    login(client, "officer@example.com")
+    page = _text(_page(client, f"/releases/{late.id}/readiness"))
+    # Expiries are read to 30 days ahead, not to the planned day that has passed: the page says so.
+    ahead = (TODAY + timedelta(days=30)).isoformat()
+    assert f"Expires before {ahead}" in page
+    assert f"planned {late.release_date} (passed; expiries read 30 days ahead, to {ahead})" in page
