@@ -289,6 +289,11 @@ def _factory(**kwargs: Any) -> sessionmaker[Session]:
     return factory
 
 
+def _lower(value: object) -> object:
+    """lower() for SQLite as PostgreSQL reads it: every letter folded, not only ASCII."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     # NullPool: SQLite connections are cheap, and a pool would keep files open across forks.
     engine = create_engine(url, poolclass=NullPool)
@@ -304,6 +309,10 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's own lower() folds ASCII only, so a search for "évaluation" missed "Évaluation" there while
+        # PostgreSQL found it: searches lower both sides, and both engines must fold alike. No index is built
+        # on lower(), so replacing it changes no stored order.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

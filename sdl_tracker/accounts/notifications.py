@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
@@ -117,11 +117,18 @@ def _own(actor: Principal) -> int:
     return actor.user_id
 
 
+def _listed(actor: Principal, user_id: int) -> ColumnElement[bool]:
+    """The user's notifications that the page lists, counts and marks read alike: not those of a product the
+    actor has left since, which would only lead to "not found" (and an indicator no page explains)."""
+    visible = visible_products_clause(actor, Notification.product_id)  # type: ignore[arg-type]
+    return and_(Notification.user_id == user_id, or_(Notification.product_id.is_(None), visible))
+
+
 def unread_count(session: Session, actor: Principal) -> int:
     """How many of the actor's notifications are unread (0 for an actor that is no signed-in user)."""
     if actor.user_id is None or actor.token_id is not None:
         return 0
-    query = select(func.count()).where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
+    query = select(func.count()).where(_listed(actor, actor.user_id), Notification.read_at.is_(None))
     return session.scalar(query) or 0
 
 
@@ -129,9 +136,7 @@ def list_notifications(session: Session, actor: Principal) -> list[Notification]
     """The actor's newest notifications, unread first."""
     query = (
         select(Notification)
-        .where(Notification.user_id == _own(actor))
-        # A product the actor has left since: its notifications would only lead to "not found".
-        .where(or_(Notification.product_id.is_(None), visible_products_clause(actor, Notification.product_id)))  # type: ignore[arg-type]
+        .where(_listed(actor, _own(actor)))
         .order_by(Notification.read_at.is_not(None), Notification.id.desc())
         .limit(MAX_SHOWN)
     )
@@ -142,7 +147,7 @@ def mark_read(session: Session, actor: Principal, notification_id: int | None = 
     """Mark one of the actor's notifications (None: all of them) read; how many changed. Audited: it is
     the record that the actor was told, which an assessor may ask about."""
     user_id = _own(actor)
-    statement = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    statement = update(Notification).where(_listed(actor, user_id), Notification.read_at.is_(None))
     if notification_id is not None:
         statement = statement.where(Notification.id == notification_id)
     changed = session.execute(statement.values(read_at=utcnow()).execution_options(synchronize_session=False))

@@ -26,6 +26,7 @@ from ..evidence.assessment import Coverage, coverage
 from ..evidence.models import Evidence, EvidenceRevision, ProductReviewInterval, RevisionRelease
 from ..evidence.standing import expires_on, review_months
 from ..evidence.vocabulary import EvidenceKind, EvidenceScope, ReviewState
+from ..gitlink.schemas import review_summary
 from ..gitlink.services import ReleaseCommits, release_commits
 from ..products.models import Product, Release, ReleaseStatus
 from ..products.services import get_release
@@ -283,6 +284,12 @@ class Readiness:
     def gap(self) -> dict[str, list[str]]:
         """The foundational requirements whose achieved level is below the target, with what is missing."""
         return {fr: refs for fr, refs in self.vector.gap.items() if refs}
+
+    @property
+    def commits_summary(self) -> str:
+        """The commits page's own words ("N of M commits reviewed", as of the release date once released, with
+        today's count beside): a bare "0 of 5" on a shipped release reads as today's figure."""
+        return review_summary(self.commits)
 
     @property
     def sbom_warnings(self) -> int:

@@ -106,12 +106,11 @@ def awaiting_my_review(session: Session, actor: Principal, today: date) -> Secti
     products = _officer_products(actor)
     if actor.user_id is None or (products == [] and not _reviews_organisation(actor)):
         return None
-    scope: ColumnElement[bool] | None = Evidence.product_id.is_(None) if _reviews_organisation(actor) else None
-    if products is not None:
-        owned = Evidence.product_id.in_(products)
-        scope = owned if scope is None else owned | scope
     clauses = [EvidenceRevision.state == ReviewState.SUBMITTED]
-    if scope is not None:
+    if products is not None:  # an administrator (None) reviews every product's and the organisation's
+        scope: ColumnElement[bool] = Evidence.product_id.in_(products)
+        if _reviews_organisation(actor):
+            scope = scope | Evidence.product_id.is_(None)
         clauses.append(scope)
     rows = [
         r

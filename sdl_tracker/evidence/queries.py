@@ -82,7 +82,6 @@ def list_evidence(session: Session, actor: Principal, query: EvidenceQuery) -> l
     return list(session.scalars(_selection(session, actor, query).options(*_shown()).order_by(Evidence.id.desc())))
 
 
-
 def get_artifact(session: Session, actor: Principal, artifact_id: int) -> tuple[Artifact, BinaryIO]:
     """An artifact the actor may see, opened after its content was checked against its hash."""
     artifact = session.get(Artifact, artifact_id)

@@ -33,7 +33,10 @@ def kind_of(filename: str, media_type: str, head: bytes) -> str | None:
     name = filename.lower()
     if head.startswith(b"%PDF-"):
         return "pdf"
-    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")):
+    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")):
+        return "image"
+    if head[:2] == b"BM" and head[6:10] == b"\x00\x00\x00\x00":
+        # A bitmap's size is followed by reserved zero bytes; text may begin "BM" too ("BMC firmware ...").
         return "image"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image"

@@ -17,6 +17,7 @@ from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from ..installation import installation
 from ..products.services import get_product
 from .models import Evidence, EvidenceRevision, RevisionRelease, RevisionRequirement
+from .queries import get_evidence
 from .review import review_evidence
 from .scoping import product_intervals
 from .standing import expires_on, latest_effective_expiring_by, review_months
@@ -252,13 +253,15 @@ def _review_one(
     session: Session, actor: Principal, evidence_id: int, revision_number: int, *, accept: bool, reason: str
 ) -> EvidenceRevision:
     """Review one item as the single review does, refused as stale when its current revision is no longer
-    the one the reviewer saw. Edits lock the item: locking it first means a new revision made meanwhile is seen."""
+    the one the reviewer saw. Edits lock the item: locking it first means a new revision made meanwhile is seen.
+    Access is checked first: an item the actor may not see reads as an unknown id, never as stale (which would
+    tell that it exists and its current revision's number)."""
+    get_evidence(session, actor, evidence_id)
     lock_row(session, Evidence.id, evidence_id)
-    evidence = session.get(Evidence, evidence_id)
-    if evidence is not None:
-        session.refresh(evidence, ["revisions"])
-        if evidence.current.number != revision_number:
-            raise Conflict(f"revision {evidence.current.number} was made after the list was shown; review it anew")
+    evidence = get_evidence(session, actor, evidence_id)
+    session.refresh(evidence, ["revisions"])
+    if evidence.current.number != revision_number:
+        raise Conflict(f"revision {evidence.current.number} was made after the list was shown; review it anew")
     return review_evidence(session, actor, evidence_id, accept=accept, reason=reason)
 
 

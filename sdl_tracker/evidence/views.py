@@ -14,7 +14,7 @@ from ..products.models import Product
 from ..products.services import authorize_manage_product, get_product, list_releases, optional_release
 from ..web.context import db_session
 from ..web.forms import apply_errors, flash_refusal
-from ..web.inputs import page_number
+from ..web.inputs import local_path, page_number
 from ..web.templating import expose_predicates
 from .assessment import authorize_record_maturity, coverage, maturity_history, may_record_maturity, record_maturity
 from .downloads import artifact_response
@@ -198,10 +198,7 @@ def bulk_review() -> tuple[str, int]:
             )
         except DomainError as exc:
             apply_errors(form, exc)
-    back = request.form.get("back", "")
-    # Only a path of ours goes back (never another site's address).
-    ours = back.startswith("/") and not back.startswith(("//", "/\\")) and "\\" not in back
-    back = back if ours else url_for("dashboard.index")
+    back = local_path(request.form.get("back"))  # only a path of ours (never another site's address)
     status = 200 if results else 422  # a form that named nothing to review, as the single review's refusal
     return render_template("evidence/bulk_review.html", form=form, results=results, back=back), status
 

@@ -3,7 +3,9 @@ the text parts of its path (forms are bounded by `web.forms`, API bodies by `api
 
 from __future__ import annotations
 
-from flask import Flask, request
+from urllib.parse import urlsplit
+
+from flask import Flask, request, url_for
 
 from ..boundary import MAX_ID, page_problem, parse_whole, text_problem
 from ..errors import Invalid, NotFound
@@ -19,6 +21,23 @@ def _refuse_unprintable_arguments() -> None:
     for value in (request.view_args or {}).values():
         if isinstance(value, str) and text_problem(value):
             raise NotFound("not found")
+
+
+def local_path(target: str | None) -> str:
+    """`target` when it is a path of this site, else the home page: for every way back or onward that a request
+    names ("next" after signing in, "back" after a bulk review). An open redirect would let a phishing link
+    borrow our pages. Browsers read a backslash as a slash and drop tabs and newlines anywhere in a URL, so
+    "/\\evil.example", and "/", a tab, "/evil.example", would leave the site too."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+        or urlsplit(target).netloc
+    ):
+        return url_for("dashboard.index")
+    return target
 
 
 def page_number(name: str = "page") -> int:

@@ -184,3 +184,14 @@ def test_the_kind_is_read_from_the_bytes_not_the_declared_type() -> None:
     assert kind_of("notes.md", "text/plain", b"# Notes") == "markdown"
     assert kind_of("page.html", "text/html", b"<html>") is None
     assert kind_of("x.jpg", "image/jpeg", b"\xff\xd8\xff\xe0") == "image"
+
+
+def test_text_that_begins_like_a_bitmap_is_previewed_as_text(app: Flask, session: Session) -> None:
+    # "BM" opens a bitmap, and also "BMC firmware ...": a bitmap's header has reserved zero bytes after its size.
+    ids = artifacts(session, [("bmc.txt", "text/plain", b"BMC firmware update log\nall good\n")])
+    page = viewer(app).get(f"/artifacts/{ids['bmc.txt']}/preview").get_data(as_text=True)
+    assert "all good" in page and "could not be read" not in page
+    bitmap = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(bitmap, "BMP")
+    assert kind_of("bmc.txt", "text/plain", b"BMC firmware upd") == "text"
+    assert kind_of("x.bmp", "image/bmp", bitmap.getvalue()[:16]) == "image"
