@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from sdl_tracker.audit import services as audit_services
 from sdl_tracker.audit.services import chain_head
 from sdl_tracker.db import utcnow
-from sdl_tracker.evidence import assessment
 from sdl_tracker.evidence.assessment import coverage, organisation_maturity
 from sdl_tracker.evidence.coverage import CoverageState
 from tests.evidence.test_assessment import _accepted
@@ -35,6 +35,6 @@ def test_expiry_at_midnight_moves_the_figures_without_an_event(session: Session)
     assert si1(later).process.state is not CoverageState.ACCEPTED
     assert chain_head(session) == head
     kept_later = organisation(later)
-    assessment._KEPT.clear()  # judged afresh, nothing kept: the same figures
+    audit_services._KEPT.clear()  # judged afresh, nothing kept: the same figures
     assert si1(later).process.state is not CoverageState.ACCEPTED and si1(today).process.state is CoverageState.ACCEPTED
     assert organisation(later) == kept_later and organisation(today) == kept_today
