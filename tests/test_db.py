@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
@@ -78,6 +79,43 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+    database.dispose()
+
+
+def test_sqlite_connections_are_reused_and_a_shorter_lock_wait_ends_with_its_unit(tmp_path: Path) -> None:
+    """Connections are pooled (no pragmas per request), so a unit's shorter busy_timeout must not stay on
+    the connection for the next unit that takes it from the pool."""
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=4321)
+    with database.unit_of_work(lock_wait_ms=50) as session:
+        first = session.connection().connection.dbapi_connection
+        assert session.execute(text("PRAGMA busy_timeout")).scalar() == 50
+    with database.unit_of_work(read_only=True) as session:
+        assert session.connection().connection.dbapi_connection is first  # the same connection, reused
+        assert session.execute(text("PRAGMA busy_timeout")).scalar() == 4321
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    database.dispose()
+
+
+def test_a_forked_child_opens_its_own_sqlite_connections(tmp_path: Path) -> None:
+    """A child process must never use a connection its parent opened (SQLite forbids it across a fork)."""
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    with database.unit_of_work() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+        session.connection().connection.info["opened in"] = "parent"
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            with database.unit_of_work() as session:
+                session.execute(text("INSERT INTO t VALUES (1)"))
+                fresh = "opened in" not in session.connection().connection.info
+            os.write(writer, b"fresh" if fresh else b"inherited")
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(reader, 16) == b"fresh"
+    with database.unit_of_work(read_only=True) as session:  # the parent's pooled connection still works
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 1
     database.dispose()
 
 

@@ -280,6 +280,26 @@ def logout(session: Session, user_id: int, *, origin: str) -> None:
     )
 
 
+def session_principal(session: Session, user_id: int, epoch: object, *, origin: str) -> Principal | None:
+    """The Principal of a signed-in session's user, or None when the user is gone, disabled, or the session's
+    epoch is older than theirs (logout, a password change). One statement: every page request pays it."""
+    rows = session.execute(
+        select(User.email, User.is_admin, User.disabled, User.session_epoch, Membership.product_id, Membership.role)
+        .outerjoin(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id)
+    ).all()
+    if not rows or rows[0].disabled or rows[0].session_epoch != epoch:
+        return None
+    first = rows[0]
+    return Principal(
+        label=f"user:{first.email}",
+        user_id=user_id,
+        is_admin=first.is_admin,
+        role_by_product={row.product_id: row.role for row in rows if row.product_id is not None},
+        origin=origin,
+    )
+
+
 def principal_for(session: Session, user: User, *, origin: str = "") -> Principal:
     """The Principal of a logged-in user, with their roles per product."""
     roles = {
@@ -396,6 +416,14 @@ def add_member(session: Session, actor: Principal, product_id: int, *, email: st
 def count_users(session: Session) -> int:
     """How many users exist (the first one must be an administrator)."""
     return session.scalar(select(func.count(User.id))) or 0
+
+
+def own_account(session: Session, actor: Principal) -> User:
+    """The signed-in actor's own user row, for their account page."""
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise NotFound("no account is signed in")
+    return user
 
 
 def get_user(session: Session, actor: Principal, user_id: int) -> User:

@@ -30,7 +30,6 @@ from .forms import (
     UserCreateForm,
     scope_groups,
 )
-from .models import User
 from .services import (
     add_member,
     authorize_manage_members,
@@ -44,10 +43,11 @@ from .services import (
     may_change_member,
     may_manage_members,
     may_manage_users,
-    principal_for,
+    own_account,
     record_sign_in,
     remove_member,
     roles_to_manage,
+    session_principal,
     set_admin,
     set_disabled,
 )
@@ -67,13 +67,12 @@ def load_principal() -> Response | None:
         return None  # the API authenticates bearer tokens only
     user_id = session.get("user_id")
     if user_id is not None:
-        user = db_session().get(User, user_id)
         # A bumped epoch (logout, password change, disable) kills every older session.
-        if user is None or user.disabled or session.get("epoch") != user.session_epoch:
+        principal = session_principal(db_session(), user_id, session.get("epoch"), origin=client_origin("web"))
+        if principal is None:
             session.clear()
         else:
-            g.principal = principal_for(db_session(), user, origin=client_origin("web"))
-            g.user = user
+            g.principal = principal
     if "principal" not in g and request.endpoint not in PUBLIC_ENDPOINTS:
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     return None
@@ -141,7 +140,7 @@ def account() -> Response | str:
             session["epoch"] = user.session_epoch  # this session lives on; the others are gone
             flash("Password changed. Every other session has been signed out.", "success")
             return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", form=form, user=g.user)
+    return render_template("accounts/account.html", form=form, user=own_account(db_session(), g.principal))
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])

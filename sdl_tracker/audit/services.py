@@ -77,10 +77,26 @@ def _head(session: Session) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
+# The head as this session's transaction last read it (in session.info): a page asks for several kept
+# figures and each would read the head again. Appending an event forgets it.
+_HEAD_READ = "sdl_tracker_chain_head"
+
+
 def chain_head(session: Session) -> tuple[int, str]:
     """The newest event's number and hash: every audited change moves it, so a figure computed from the
-    whole installation can be kept until it moves."""
-    return _head(session)
+    whole installation can be kept until it moves. Read once per transaction (a figure computed later in
+    it from newer rows is then kept under an older head, which only makes the next reader compute afresh)."""
+    remembered = session.info.get(_HEAD_READ)
+    if remembered is not None and remembered[0] is _innermost_transaction(session):
+        return cast(tuple[int, str], remembered[1])
+    head = _head(session)
+    session.info[_HEAD_READ] = (_innermost_transaction(session), head)
+    return head
+
+
+def _innermost_transaction(session: Session) -> object:
+    # A savepoint rolled back may take events with it: a head read inside one is forgotten when it ends.
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 T = TypeVar("T")
@@ -123,6 +139,7 @@ def record(
     if action.count(":") != 2:
         raise ValueError(f"audit action {action!r} is not feature:subject:verb")
     keys = session_keys(session)
+    session.info.pop(_HEAD_READ, None)
     plain_details = json.loads(json.dumps(details or {}, default=str))
     serialise_appends(session)
     seq, prev_hash = _head(session)

@@ -11,9 +11,10 @@ from werkzeug import Response
 
 from ..accounts.models import Notification
 from ..accounts.notifications import list_notifications, mark_read, unread_count
+from ..audit.services import kept
 from ..auth import Principal
 from ..products.models import Release
-from ..products.services import list_products
+from ..products.services import list_products, product_entries
 from ..web.context import current_principal, db_session
 from .forms import MarkReadForm
 from .readiness import ReleaseFigures, in_flight, release_figures, release_readiness
@@ -99,4 +100,17 @@ def navigation() -> dict[str, Any]:
     if not principal:
         return {"nav_products": [], "unread_notifications": 0}
     session = db_session()
-    return {"nav_products": list_products(session, principal), "unread_notifications": unread_count(session, principal)}
+    # Kept per user and roles until the chain moves: the products listed and the notifications change only
+    # with audited changes (products, memberships, decisions, review requests, marking read).
+    roles = tuple(sorted(principal.role_by_product.items()))
+    return kept(
+        session,
+        ("navigation", principal.user_id, principal.is_admin, roles),
+        lambda: {
+            "nav_products": [
+                (entry, url_for("products.detail", product_id=entry.id))
+                for entry in product_entries(session, principal)
+            ],
+            "unread_notifications": unread_count(session, principal),
+        },
+    )

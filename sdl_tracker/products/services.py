@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -277,6 +278,27 @@ def list_products(session: Session, actor: Principal, *, with_releases: bool = F
     if with_releases:
         query = query.options(selectinload(Product.releases), selectinload(Product.editions))
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class ProductEntry:
+    """A product as a list of names shows it (plain data, so a kept navigation may hold it)."""
+
+    id: int
+    name: str
+    component_type: ComponentType
+
+
+def product_entries(session: Session, actor: Principal) -> list[ProductEntry]:
+    """The products the actor may see, by name, as three columns: the navigation lists them on every page."""
+    if actor.scopes is not None and Permission.PRODUCT_READ not in actor.scopes:
+        return []
+    query = (
+        select(Product.id, Product.name, Product.component_type)
+        .where(visible_products_clause(actor, Product.id))
+        .order_by(Product.name_key)
+    )
+    return [ProductEntry(row.id, row.name, row.component_type) for row in session.execute(query)]
 
 
 def get_product(session: Session, actor: Principal, product_id: int) -> Product:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, jsonify
+from flask import Blueprint, Flask, jsonify
 from sqlalchemy import text
 from werkzeug import Response
 
@@ -25,7 +25,6 @@ def _template_globals() -> dict[str, Any]:
     principal = current_principal()
     return {
         "principal": principal,
-        "current_user": g.get("user"),
     }
 
 

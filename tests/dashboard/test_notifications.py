@@ -109,10 +109,14 @@ def test_the_page_lists_and_marks_read_with_csrf_audited(client: FlaskClient, se
     assert unread_count(session, other) == 2  # another user's notification is not theirs to mark
     assert client.post(f"/notifications/{mine.id}/read", data={"csrf_token": token}).status_code == 302
     assert unread_count(session, officer) == 1
+    assert 'class="count">1<' in client.get("/").get_data(as_text=True)  # the kept navigation moved with it
+    _draft(session, developer, product.id, draft=False)
+    session.commit()
+    assert 'class="count">2<' in client.get("/").get_data(as_text=True)  # so does a new review request
     assert client.post("/notifications/read", data={"csrf_token": token}).status_code == 302
     assert unread_count(session, officer) == 0
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:notification:read")).all()
-    assert [e.details.get("count") for e in events] == [1, 1]
+    assert [e.details.get("count") for e in events] == [1, 2]
     assert 'class="count"' not in client.get("/").get_data(as_text=True)
 
 
