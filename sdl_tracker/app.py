@@ -25,6 +25,9 @@ from .audit.cli import audit
 from .audit.views import bp as audit_bp
 from .blob_cli import blobs
 from .blobs import BlobStore
+from .builds import cli as builds_cli
+from .builds.api import bp as builds_api
+from .builds.views import bp as builds_bp
 from .catalog.api import bp as catalog_api
 from .catalog.cli import catalog
 from .catalog.views import bp as catalog_bp
@@ -74,6 +77,7 @@ PAGES: tuple[Blueprint, ...] = (
     evidence_bp,
     claims_bp,
     sboms_bp,
+    builds_bp,
     gitlink_bp,
     jobs_bp,
     keys_bp,
@@ -87,11 +91,13 @@ API: tuple[Blueprint, ...] = (
     claims_api,
     gitlink_api,
     sboms_api,
+    builds_api,
     jobs_api,
 )
 
 # The server commands (the `sdl-tracker` group adds `info`, `db`, `run`, `routes` and `shell`).
-# gitlink adds `repo scan` and `release commits` to the products' groups.
+# gitlink adds `repo scan` and `release commits` to the products' groups; builds adds `release artifacts`
+# and `release artifact-add`.
 COMMANDS: tuple[click.Command, ...] = (
     user,
     member,
@@ -110,7 +116,7 @@ COMMANDS: tuple[click.Command, ...] = (
     job,
     worker,
 )
-_ = gitlink_cli
+_ = gitlink_cli, builds_cli
 
 
 def connect_signals() -> None:

@@ -40,6 +40,7 @@ class Permission(enum.StrEnum):
     EVIDENCE_REVIEW = "evidence:review"
     CLAIMS_MANAGE = "claims:manage"
     SBOM_UPLOAD = "sbom:upload"
+    ARTIFACT_RECORD = "artifact:record"
     PSIRT_MANAGE = "psirt:manage"
     GATE_SIGNOFF = "gate:signoff"
     DOSSIER_EXPORT = "dossier:export"
@@ -61,13 +62,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EVIDENCE_REVIEW,
             Permission.CLAIMS_MANAGE,
             Permission.SBOM_UPLOAD,
+            Permission.ARTIFACT_RECORD,
             Permission.PSIRT_MANAGE,
             Permission.GATE_SIGNOFF,
             Permission.DOSSIER_EXPORT,
             Permission.AUDIT_READ,
         }
     ),
-    Role.DEVELOPER: frozenset({Permission.PRODUCT_READ, Permission.EVIDENCE_ATTACH, Permission.SBOM_UPLOAD}),
+    Role.DEVELOPER: frozenset(
+        {Permission.PRODUCT_READ, Permission.EVIDENCE_ATTACH, Permission.SBOM_UPLOAD, Permission.ARTIFACT_RECORD}
+    ),
     Role.AUDITOR: frozenset({Permission.PRODUCT_READ, Permission.DOSSIER_EXPORT, Permission.AUDIT_READ}),
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import blobs as blob_models
 from .accounts import models as accounts_models
 from .audit import models as audit_models
+from .builds import models as build_models
 from .catalog import models as catalog_models
 from .claims import models as claim_models
 from .db import Base
@@ -19,6 +20,7 @@ __all__ = [
     "accounts_models",
     "audit_models",
     "blob_models",
+    "build_models",
     "catalog_models",
     "claim_models",
     "evidence_models",

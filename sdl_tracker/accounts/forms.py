@@ -107,6 +107,9 @@ SCOPE_LABELS: dict[Permission, ScopeLabel] = {
         "Contribute", "Attach evidence", "Add and revise evidence items (CI jobs, git hooks)."
     ),
     Permission.SBOM_UPLOAD: ScopeLabel("Contribute", "Upload SBOMs", "Upload CycloneDX SBOMs to releases."),
+    Permission.ARTIFACT_RECORD: ScopeLabel(
+        "Contribute", "Record build artifacts", "Record the name, size and SHA-256 of each file a release's build made."
+    ),
     Permission.EVIDENCE_REVIEW: ScopeLabel("Decide", "Review evidence", "Accept or reject other people's evidence."),
     Permission.CLAIMS_MANAGE: ScopeLabel("Decide", "Manage claims", "Set and accept IEC 62443-4-2 capability claims."),
     Permission.GATE_SIGNOFF: ScopeLabel("Decide", "Sign off gates", "Sign off a release's gate."),

@@ -298,7 +298,7 @@ def test_the_token_page_is_in_the_navigation_with_labelled_checkboxes(app: Flask
     boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', page)
     values = sorted(re.search(r'value="([^"]+)"', box).group(1) for box in boxes)  # type: ignore[union-attr]
     # A developer's own permissions and product, each a checkbox; reading is ticked to begin with.
-    assert values == sorted([str(product.id), "evidence:attach", "product:read", "sbom:upload"])
+    assert values == sorted([str(product.id), "artifact:record", "evidence:attach", "product:read", "sbom:upload"])
     assert any("product:read" in box and "checked" in box for box in boxes)
     assert (
         "Attach evidence" in page and "Add and revise evidence items" in page and "<legend>Permissions</legend>" in page
