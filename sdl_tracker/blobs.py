@@ -97,15 +97,6 @@ class BlobStore:
     def _too_large(self) -> Invalid:
         return Invalid.field("file", f"the file is larger than the limit of {self.max_bytes:,} bytes")
 
-    def read_bounded(self, stream: IO[bytes]) -> bytes:
-        """The stream's bytes in memory, for a reader that must parse them whole; Invalid as put() would be."""
-        raw = stream.read(self.max_bytes + 1)
-        if len(raw) > self.max_bytes:
-            raise self._too_large()
-        if not raw:
-            raise Invalid.field("file", "the file is empty")
-        return raw
-
     def put(self, stream: IO[bytes]) -> StoredFile:
         """Store the stream's bytes durably; identical content is stored once. Invalid if empty or too large."""
         self._ensure_dirs()

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event, inspect, select
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import Enum as SAEnum
@@ -81,11 +81,6 @@ def str_enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
         values_callable=lambda members: [m.value for m in members],
         length=max(len(m.value) for m in enum_cls),
     )
-
-
-def short_text(length: int = 200) -> String:
-    """A bounded string column."""
-    return String(length)
 
 
 def lock_row(session: Session, key: InstrumentedAttribute[int], value: int) -> bool:

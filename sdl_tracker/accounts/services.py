@@ -8,7 +8,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -411,11 +411,6 @@ def add_member(session: Session, actor: Principal, product_id: int, *, email: st
         details={"email": user.email, "role": member_role.value, "old_role": old.value if old else None},
     )
     return membership
-
-
-def count_users(session: Session) -> int:
-    """How many users exist (the first one must be an administrator)."""
-    return session.scalar(select(func.count(User.id))) or 0
 
 
 def own_account(session: Session, actor: Principal) -> User:

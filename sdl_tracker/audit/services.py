@@ -409,11 +409,6 @@ def parse_checkpoint_document(document: Any, keys: Keyring) -> Checkpoint:
     return checkpoint
 
 
-def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
-    """The newest checkpoint (dossiers embed it)."""
-    return session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1))
-
-
 @dataclass(frozen=True)
 class SealState:
     """One place's sealed head as verification found it."""

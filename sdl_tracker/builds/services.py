@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, authorize, permits
+from ..auth import Permission, Principal, authorize
 from ..db import lock_row
 from ..errors import Conflict, FieldError, Invalid
 from ..products.models import Release
@@ -38,11 +38,6 @@ class RecordedArtifact:
 def authorize_record_artifacts(actor: Principal, release: Release) -> None:
     """Raise unless the actor may record the release's build artifacts (its developers and officers; CI tokens)."""
     authorize(actor, Permission.ARTIFACT_RECORD, release.product_id)
-
-
-def may_record_artifacts(actor: Principal, release: Release) -> bool:
-    """Whether the actor may record the release's build artifacts."""
-    return permits(authorize_record_artifacts, actor, release)
 
 
 def _checked(artifacts: Sequence[ArtifactInput], ci_run_url: str) -> list[ArtifactInput]:
