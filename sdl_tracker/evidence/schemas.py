@@ -66,6 +66,7 @@ class RevisionOut(BaseModel):
     tester_independence: TesterIndependence | None  # test evidence (IEC 62443-4-1 Table 3); null: not stated
     state: ReviewState
     submitted_by: str
+    submitted_at: datetime | None  # when it went to review; null: a draft
     reviewed_by: str | None
     reviewed_at: datetime | None
     rejection_reason: str | None
@@ -88,6 +89,7 @@ class RevisionOut(BaseModel):
             tester_independence=revision.tester_independence,
             state=revision.state,
             submitted_by=revision.submitted_by,
+            submitted_at=revision.submitted_at,
             reviewed_by=revision.reviewed_by or None,
             reviewed_at=revision.reviewed_at,
             rejection_reason=revision.rejection_reason or None,
