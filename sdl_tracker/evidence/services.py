@@ -29,7 +29,7 @@ from .models import (
     RevisionRequirement,
 )
 from .queries import get_evidence
-from .review import ask_for_review
+from .review import ask_for_review, resolve_overtaken
 from .rules import clean_filename, state_after_edit
 from .vocabulary import parse_kind
 
@@ -279,6 +279,7 @@ def revise_evidence(
         product_id=evidence.product_id,
         details=_revision_summary(evidence, revision),
     )
+    resolve_overtaken(session, actor, evidence)
     ask_for_review(session, actor, evidence, revision)
     return revision
 

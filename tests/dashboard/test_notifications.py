@@ -16,7 +16,7 @@ from sdl_tracker.claims.review import accept_claim
 from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping, withdraw_scoping
-from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, submit_evidence
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
 from tests.factories import csrf_token, login, make_product, make_release, member
 
 
@@ -185,3 +185,32 @@ def test_accepting_a_claim_or_a_scoping_out_resolves_the_other_officers_requests
     for row in (accepted, withdrawn):
         assert _unread_requests(session, "requirement_scoping", row.id) == {first.user_id: False, second.user_id: False}
     assert unread_count(session, first) == 0 and unread_count(session, second) == 0
+
+
+def test_a_new_revision_resolves_the_requests_about_the_one_it_overtook(client: FlaskClient, session: Session) -> None:
+    product = make_product(session)
+    officers = [member(session, product, "security_officer", f"officer{n}@example.com") for n in range(2)]
+    developer = member(session, product, "developer", "dev@example.com")
+    evidence_id = _draft(session, developer, product.id, draft=False)
+    assert [unread_count(session, o) for o in officers] == [1, 1]
+    revise_evidence(session, developer, evidence_id, data=EvidenceInput(title="Analysis, tool version named"))
+    # One request per officer, for the revision that can be reviewed; the first is read, not deleted.
+    assert [unread_count(session, o) for o in officers] == [1, 1]
+    unread = [n for n in _of(session, officers[0]) if n.read_at is None]
+    assert [n.message for n in unread] == ["Static analysis “Analysis, tool version named” (revision 2) awaits review"]
+    assert len(_of(session, officers[0])) == 2
+    (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:notification:resolve"))
+    assert (event.target_id, event.details, event.actor) == (f"evidence:{evidence_id}", {"count": 2}, developer.label)
+    session.commit()
+    # An edit that is refused changes nothing, the requests included (its transaction rolls back).
+    login(client, "dev@example.com")
+    edit = f"/evidence/{evidence_id}/edit"
+    refused = client.post(
+        edit,
+        data={"csrf_token": csrf_token(client, edit), "title": "", "requirements": "SI-1"},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 200 and "This field is required." in refused.get_data(as_text=True)
+    assert [unread_count(session, o) for o in officers] == [1, 1]
+    assert session.scalar(select(func.count()).where(AuditEvent.action == "accounts:notification:resolve")) == 1
+
