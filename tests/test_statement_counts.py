@@ -50,6 +50,7 @@ PAGES: list[tuple[str, Callable[[Subject], str]]] = [
     ("my work", lambda s: "/"),
     ("portfolio", lambda s: "/portfolio"),
     ("notifications", lambda s: "/notifications"),
+    ("api notifications", lambda s: "/api/v1/notifications"),
     ("readiness", lambda s: f"/releases/{s.release}/readiness"),
     ("product", lambda s: f"/products/{s.product}"),
     ("release", lambda s: f"/products/releases/{s.release}"),

@@ -21,6 +21,7 @@ from .models import (
     ScopingState,
 )
 from .scoping import ReviewInterval
+from .triage import BulkResult, Outcome
 from .vocabulary import TesterIndependence
 
 
@@ -344,3 +345,18 @@ class OrganisationMaturityOut(BaseModel):
     """The organisation's maturity per practice."""
 
     practices: list[PracticeMaturityOut]
+
+
+class BulkResultOut(BaseModel):
+    """What became of one item of a bulk review: accepted or rejected, or why it was refused."""
+
+    evidence_id: int
+    title: str  # empty for a refused item: it may be one the reviewer cannot see
+    outcome: Outcome
+    done: bool  # whether the decision was recorded
+    message: str
+
+    @classmethod
+    def of(cls, result: BulkResult) -> BulkResultOut:
+        """One item's result."""
+        return cls.model_validate(result, from_attributes=True)
