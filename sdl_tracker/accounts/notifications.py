@@ -8,7 +8,7 @@ a refused or rolled-back decision leaves none behind.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -49,20 +49,9 @@ def _reviewers(session: Session, product_id: int | None) -> list[int]:
 def _add(
     session: Session, actor: Principal, kind: NotificationKind, users: Iterable[int], subject: Subject, message: str
 ) -> None:
-    for user_id in users:
-        session.add(
-            Notification(
-                user_id=user_id,
-                product_id=subject.product_id,
-                kind=kind,
-                subject_type=subject.subject_type,
-                subject_id=subject.subject_id,
-                release_id=subject.release_id,
-                ref=subject.ref,
-                message=message[:MAX_MESSAGE],
-                actor=actor.label[:400],
-            )
-        )
+    # A Subject's fields are the notification's columns of the same names.
+    told = {"kind": kind, "message": message[:MAX_MESSAGE], "actor": actor.label[:400], **asdict(subject)}
+    session.add_all(Notification(user_id=user_id, **told) for user_id in users)
     session.flush()
 
 
