@@ -196,6 +196,7 @@ def _evidence(
                 "state": state,
                 "submitted_by_user_id": dev_id,
                 "submitted_by": dev,
+                "submitted_at": None if state is ReviewState.DRAFT else now,
                 "reviewed_by_user_id": officer_id if reviewed else None,
                 "reviewed_by": officer if reviewed else "",
                 "reviewed_at": now if reviewed else None,

@@ -16,6 +16,7 @@ from flask import Blueprint, Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .accounts import views as accounts_views
+from .accounts.api import bp as accounts_api
 from .accounts.bearer import authenticate_api_token
 from .accounts.cli import member, token, user
 from .accounts.services import principal_for_email
@@ -85,6 +86,7 @@ PAGES: tuple[Blueprint, ...] = (
 
 # The /api/v1 blueprints.
 API: tuple[Blueprint, ...] = (
+    accounts_api,
     products_api,
     catalog_api,
     evidence_api,

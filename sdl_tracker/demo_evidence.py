@@ -227,6 +227,7 @@ def recorded_on(session: Session, record: Evidence | Claim | RequirementScoping,
     if isinstance(record, Evidence):
         for revision in record.revisions:
             revision.created_at = moment
+            revision.submitted_at = moment if revision.submitted_at is not None else None
             revision.reviewed_at = moment if revision.reviewed_at is not None else None
     elif isinstance(record, Claim):
         record.updated_at = moment

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import User
@@ -16,6 +21,8 @@ from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.app_access import app_db
 from sdl_tracker.auth import ROLE_PERMISSIONS, Permission, Principal
 from sdl_tracker.demo_evidence import recorded_on as recorded_on  # dates a record as if made on a past day
+from sdl_tracker.evidence.models import Evidence
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.products.interfaces import InterfaceData
 from sdl_tracker.products.models import Product, Release
 from sdl_tracker.products.services import create_product, create_release
@@ -55,6 +62,60 @@ def member(session: Session, product: Product, role: str, email: str | None = No
     return principal_for(session, user)
 
 
+def attach(
+    session: Session,
+    actor: Principal,
+    product: Product | None,
+    title: str,
+    *,
+    kind: str = "other",
+    requirements: Sequence[str] = ("SM-2",),
+    description: str = "",
+    effective: date | None = None,
+    review_due: date | None = None,
+    draft: bool = False,
+    releases: Sequence[str] = (),
+    files: Sequence[Upload] | None = None,
+    today: date | None = None,
+) -> Evidence:
+    """Evidence attached by `actor` (to the organisation for product None), submitted unless `draft`; its
+    artifact is a small text file unless `files` are given."""
+    uploads = files if files is not None else [Upload("note.txt", "text/plain", io.BytesIO(title.encode()))]
+    return create_evidence(
+        session,
+        actor,
+        product_id=product.id if product is not None else None,
+        kind=kind,
+        draft=draft,
+        data=EvidenceInput(
+            title=title,
+            description=description,
+            requirements=list(requirements),
+            effective_date=effective,
+            review_due=review_due,
+            release_versions=list(releases),
+            files=list(uploads),
+        ),
+        today=today,
+    )
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the app runs meanwhile (a page's count must not grow with the rows it shows)."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement)
+
+    engine = app_db(app).engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 def csrf_token(client: FlaskClient, path: str) -> str:
     """The CSRF token of the form on `path`."""
     page = client.get(path).get_data(as_text=True)
@@ -68,6 +129,13 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
     token = csrf_token(client, "/login")
     response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def signed_in(app: Flask, email: str) -> FlaskClient:
+    """A new client of `app`, signed in as `email` through the login form."""
+    client = app.test_client()
+    login(client, email)
+    return client
 
 
 class ApiClient:

@@ -19,9 +19,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sdl_tracker.accounts.models import User
+from sdl_tracker.accounts.models import Notification, User
 from sdl_tracker.accounts.services import add_member
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.catalog.services import find_edition
@@ -154,6 +155,14 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.evidence_api.evidence_revise", "POST"): "AAAFNLF",
     ("api.evidence_api.evidence_submit", "POST"): "AAAFNLF",
     ("api.evidence_api.evidence_review", "POST"): "AAFFNLF",
+    # Each item is authorised on its own (refused items are in the answer, another product's as unknown), as
+    # on the page; a token that does not grant evidence:review (a developer's, an auditor's) is refused whole.
+    ("api.evidence_api.evidence_bulk_review", "POST"): "AAFFALF",
+    # One's own notifications: every token may read products, so read_token lists and marks them too (marking
+    # read changes no product's records). One notification is the security officer's alone.
+    ("api.accounts_api.notifications_list", "GET"): "AAAAALA",
+    ("api.accounts_api.notifications_read_all", "POST"): "AAAAALA",
+    ("api.accounts_api.notification_read", "POST"): "NANNNLA",
     ("api.evidence_api.organisation_evidence_create", "POST"): "AFFFFLF",
     ("api.evidence_api.coverage_show", "GET"): "AAAANLA",
     ("api.claims_api.claims_list", "GET"): "AAAANLA",
@@ -224,6 +233,7 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.products_api.releases_update": {"status": "candidate"},
         "api.products_api.repositories_create": {"name": f"repo-{n}", "location": "https://git.example.com/r.git"},
         "api.evidence_api.evidence_review": {"decision": "accept"},
+        "api.evidence_api.evidence_bulk_review": {"items": [{"evidence_id": 1, "revision": 1}], "decision": "accept"},
         "api.claims_api.claims_put": {"status": "implemented"},
         "api.sboms_api.policy_update": {"strict": False},
         "api.evidence_api.maturity_create": {
@@ -321,6 +331,9 @@ def world(session: Session) -> World:
         for endpoint in ("evidence.review", "api.evidence_api.evidence_review")
     }
     overrides["evidence.preview_png"] = {"artifact_id": str(to_review.current.artifacts[1].id)}
+    # The review requests of the evidence made above went to the product's security officer alone.
+    officers = session.scalars(select(Notification.id).where(Notification.user_id == users["security_officer"].id))
+    overrides["api.accounts_api.notification_read"] = {"notification_id": str(min(officers))}
     return World(values, users, overrides)
 
 

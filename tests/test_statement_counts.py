@@ -9,28 +9,34 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.services import add_member, find_user, principal_for
-from sdl_tracker.app_access import app_db
 from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.claims.terms import product_catalog
 from sdl_tracker.evidence.review import review_evidence
-from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
+from sdl_tracker.evidence.services import Upload
 from sdl_tracker.gitlink.models import Commit
 from sdl_tracker.products.models import Product, Repository
 from sdl_tracker.sboms.services import import_sbom
-from tests.factories import OPERATOR, ApiClient, login, make_product, make_release, make_user, member
+from tests.factories import (
+    OPERATOR,
+    ApiClient,
+    attach,
+    login,
+    make_product,
+    make_release,
+    make_user,
+    member,
+    statements,
+)
 
 pytestmark = pytest.mark.db
 
@@ -50,6 +56,7 @@ PAGES: list[tuple[str, Callable[[Subject], str]]] = [
     ("my work", lambda s: "/"),
     ("portfolio", lambda s: "/portfolio"),
     ("notifications", lambda s: "/notifications"),
+    ("api notifications", lambda s: "/api/v1/notifications"),
     ("readiness", lambda s: f"/releases/{s.release}/readiness"),
     ("product", lambda s: f"/products/{s.product}"),
     ("release", lambda s: f"/products/releases/{s.release}"),
@@ -105,18 +112,16 @@ def _populate(session: Session, size: int) -> Subject:
     release = make_release(session, product, "2.0", git_ref="v2.0")
     refs = [item.ref for item in product_catalog(session, product).applicability.items if item.ref.startswith("CR ")]
     for n in range(2 * size):
-        evidence = create_evidence(
+        evidence = attach(
             session,
             developer,
-            product_id=product.id,
+            product,
+            f"Design {n}",
             kind="design-document",
-            data=EvidenceInput(
-                title=f"Design {n}",
-                requirements=["SD-1", refs[n % len(refs)]],
-                release_versions=["2.0"],
-                effective_date=TODAY - timedelta(days=2),
-                files=[Upload(f"design{n}.txt", "text/plain", io.BytesIO(f"design {n}".encode()))],
-            ),
+            requirements=["SD-1", refs[n % len(refs)]],
+            releases=["2.0"],
+            effective=TODAY - timedelta(days=2),
+            files=[Upload(f"design{n}.txt", "text/plain", io.BytesIO(f"design {n}".encode()))],
             today=TODAY,
         )
         review_evidence(session, reviewer, evidence.id, accept=True)
@@ -161,28 +166,13 @@ def _commits(session: Session, product: Product, count: int) -> None:
         )
 
 
-@contextmanager
-def _counting(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    engine = app_db(app).engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-
-
 def _counts(app: Flask, client: FlaskClient, token: str, subject: Subject) -> dict[str, int]:
     counts = {}
     for name, url_of in PAGES:
         url = url_of(subject)
         headers = {"Authorization": f"Bearer {token}"} if url.startswith("/api/") else {}
         assert client.get(url, headers=headers).status_code == 200, name  # warm: caches of the catalog
-        with _counting(app) as seen:
+        with statements(app) as seen:
             response = client.get(url, headers=headers)
         assert response.status_code == 200, name
         counts[name] = len(seen)

@@ -8,15 +8,15 @@ a refused or rolled-back decision leaves none behind.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Principal, Role, visible_products_clause
+from ..auth import Permission, Principal, Role, permits, visible_products_clause
 from ..db import utcnow
-from ..errors import Forbidden
+from ..errors import Forbidden, NotFound
 from .models import Membership, Notification, NotificationKind, User
 
 MAX_SHOWN = 200  # the newest notifications a page lists
@@ -49,20 +49,9 @@ def _reviewers(session: Session, product_id: int | None) -> list[int]:
 def _add(
     session: Session, actor: Principal, kind: NotificationKind, users: Iterable[int], subject: Subject, message: str
 ) -> None:
-    for user_id in users:
-        session.add(
-            Notification(
-                user_id=user_id,
-                product_id=subject.product_id,
-                kind=kind,
-                subject_type=subject.subject_type,
-                subject_id=subject.subject_id,
-                release_id=subject.release_id,
-                ref=subject.ref,
-                message=message[:MAX_MESSAGE],
-                actor=actor.label[:400],
-            )
-        )
+    # A Subject's fields are the notification's columns of the same names.
+    told = {"kind": kind, "message": message[:MAX_MESSAGE], "actor": actor.label[:400], **asdict(subject)}
+    session.add_all(Notification(user_id=user_id, **told) for user_id in users)
     session.flush()
 
 
@@ -112,8 +101,12 @@ def tell_decision(session: Session, actor: Principal, user_id: int | None, subje
 
 
 def _own(actor: Principal) -> int:
-    if actor.user_id is None or actor.token_id is not None:
+    """The user whose notifications the actor reads: a signed-in user, or their token if it may read products
+    (what notifications tell of); marking them read changes no product's records, so that scope suffices."""
+    if actor.user_id is None:
         raise Forbidden("notifications belong to a signed-in user")
+    if actor.scopes is not None and Permission.PRODUCT_READ not in actor.scopes:
+        raise Forbidden(f"this token does not grant {Permission.PRODUCT_READ.value}")
     return actor.user_id
 
 
@@ -125,22 +118,41 @@ def _listed(actor: Principal, user_id: int) -> ColumnElement[bool]:
 
 
 def unread_count(session: Session, actor: Principal) -> int:
-    """How many of the actor's notifications are unread (0 for an actor that is no signed-in user)."""
-    if actor.user_id is None or actor.token_id is not None:
+    """How many of the actor's notifications are unread (0 for an actor that has none to read)."""
+    if not permits(_own, actor):
         return 0
-    query = select(func.count()).where(_listed(actor, actor.user_id), Notification.read_at.is_(None))
+    query = select(func.count()).where(_listed(actor, _own(actor)), Notification.read_at.is_(None))
     return session.scalar(query) or 0
 
 
-def list_notifications(session: Session, actor: Principal) -> list[Notification]:
-    """The actor's newest notifications, unread first."""
+def count_notifications(session: Session, actor: Principal) -> int:
+    """How many notifications the actor's list holds, read ones included."""
+    return session.scalar(select(func.count()).where(_listed(actor, _own(actor)))) or 0
+
+
+def list_notifications(
+    session: Session, actor: Principal, *, offset: int = 0, limit: int = MAX_SHOWN
+) -> list[Notification]:
+    """The actor's newest notifications, unread first (`limit` of them from `offset`, for pages)."""
     query = (
         select(Notification)
         .where(_listed(actor, _own(actor)))
         .order_by(Notification.read_at.is_not(None), Notification.id.desc())
-        .limit(MAX_SHOWN)
+        .offset(offset)
+        .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def read_notification(session: Session, actor: Principal, notification_id: int) -> Notification:
+    """Mark one of the actor's notifications read (audited when it was unread) and return it; NotFound
+    when it is not one of theirs (another user's reads as unknown)."""
+    found = session.scalar(select(Notification).where(_listed(actor, _own(actor)), Notification.id == notification_id))
+    if found is None:
+        raise NotFound("notification not found")
+    if mark_read(session, actor, notification_id):
+        session.refresh(found)  # the mark is a bulk update
+    return found
 
 
 def mark_read(session: Session, actor: Principal, notification_id: int | None = None) -> int:

@@ -138,6 +138,10 @@ def json_response(model: BaseModel, status: int = 200) -> Response:
     return Response(model.model_dump_json(by_alias=True), status=status, mimetype=JSON)
 
 
+# What page_args reads, as an operation's `query` documents it.
+PAGE_QUERY = {"page": "page number from 1", "per_page": "1-200, default 50"}
+
+
 def page_args() -> tuple[int, int]:
     """The `page` (from 1) and `per_page` (1-200, default 50) query arguments, validated."""
     per_page = parse_whole(request.args.get("per_page", "50"))

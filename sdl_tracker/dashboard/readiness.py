@@ -49,13 +49,14 @@ class EvidenceRow:
     state: ReviewState
     effective: date
     review_due: date | None
-    submitted_at: datetime
+    submitted_at: datetime | None  # None: a draft
     submitted_by: str
     submitted_by_user_id: int | None
     rejection_reason: str
     revision_id: int
     release_ids: tuple[int, ...] = ()
     expires: date | None = None
+    reviewed_at: datetime | None = None
 
     def covers(self, release: Release) -> bool:
         """Whether it counts for the release: organisation or product scope, or naming the release."""
@@ -83,7 +84,8 @@ def current_revisions(session: Session, *clauses: object, with_releases: bool = 
             EvidenceRevision.state,
             EvidenceRevision.effective_date,
             EvidenceRevision.review_due,
-            EvidenceRevision.created_at,
+            EvidenceRevision.submitted_at,
+            EvidenceRevision.reviewed_at,
             EvidenceRevision.submitted_by,
             EvidenceRevision.submitted_by_user_id,
             EvidenceRevision.rejection_reason,
@@ -95,7 +97,8 @@ def current_revisions(session: Session, *clauses: object, with_releases: bool = 
             and_(newest.c.evidence_id == EvidenceRevision.evidence_id, newest.c.number == EvidenceRevision.number),
         )
         .where(*clauses)  # type: ignore[arg-type]
-        .order_by(EvidenceRevision.created_at, Evidence.id)
+        # Submitted ones in the order they went to review (drafts, never submitted, by creation).
+        .order_by(func.coalesce(EvidenceRevision.submitted_at, EvidenceRevision.created_at), Evidence.id)
     )
     found = session.execute(query).all()
     product_ids = {row.product_id for row in found if row.product_id is not None}
@@ -130,13 +133,14 @@ def current_revisions(session: Session, *clauses: object, with_releases: bool = 
                 state=r.state,
                 effective=r.effective_date,
                 review_due=r.review_due,
-                submitted_at=r.created_at,
+                submitted_at=r.submitted_at,
                 submitted_by=r.submitted_by,
                 submitted_by_user_id=r.submitted_by_user_id,
                 rejection_reason=r.rejection_reason,
                 revision_id=r.revision_id,
                 release_ids=tuple(sorted(links.get(r.revision_id, ()))),
                 expires=expires_on(r.effective_date, r.review_due, months),
+                reviewed_at=r.reviewed_at,
             )
         )
     return rows

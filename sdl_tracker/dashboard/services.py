@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
@@ -101,8 +101,13 @@ def _section(key: str, title: str, items: list[Item], empty: str, more: Link | N
     return Section(key, title, items[:MAX_ITEMS], len(items), empty, more if len(items) > MAX_ITEMS else None)
 
 
+def _days_since(today: date, moment: datetime | None) -> int | None:
+    return None if moment is None else (today - moment.date()).days
+
+
 def awaiting_my_review(session: Session, actor: Principal, today: date) -> Section | None:
-    """Evidence submitted for review that the actor may review (never their own), oldest first."""
+    """Evidence submitted for review that the actor may review (never their own), the longest waiting first
+    (by submission: a draft written long ago and submitted today has waited for nobody)."""
     products = _officer_products(actor)
     if actor.user_id is None or (products == [] and not _reviews_organisation(actor)):
         return None
@@ -123,15 +128,16 @@ def awaiting_my_review(session: Session, actor: Principal, today: date) -> Secti
             title=r.title,
             link=Link("evidence.detail", {"evidence_id": r.evidence_id}),
             meta=f"{_where(r, names)} · submitted by {r.submitted_by}",
-            age_days=(today - r.submitted_at.date()).days,
+            age_days=_days_since(today, r.submitted_at),
         )
-        for r in rows
+        for r in rows  # current_revisions reads them in the order they were submitted
     ]
     return _section("review", "Awaiting my review", items, "Nothing awaits your review.")
 
 
 def my_returned_submissions(session: Session, actor: Principal, today: date) -> Section | None:
-    """The actor's submissions that a reviewer rejected (they need changes), newest decision first."""
+    """The actor's submissions that a reviewer rejected (they need changes), newest decision first, each aged
+    from its decision (since when it waits for them)."""
     if actor.user_id is None:
         return None
     rows = current_revisions(
@@ -141,16 +147,18 @@ def my_returned_submissions(session: Session, actor: Principal, today: date) -> 
         visible_products_clause(actor, Evidence.product_id) | Evidence.product_id.is_(None),  # type: ignore[arg-type]
         with_releases=False,
     )
+    # A rejected revision always has its decision's time; the item id breaks ties (and keeps the order total).
+    rows.sort(key=lambda r: (r.reviewed_at or datetime.min.replace(tzinfo=UTC), r.evidence_id), reverse=True)
     names = _names(session, rows)
     items = [
         Item(
             title=r.title,
             link=Link("evidence.edit", {"evidence_id": r.evidence_id}),
             meta=_where(r, names),
-            age_days=(today - r.submitted_at.date()).days,
+            age_days=_days_since(today, r.reviewed_at),
             note=f"Rejected: {r.rejection_reason}",
         )
-        for r in reversed(rows)
+        for r in rows
     ]
     return _section("returned", "My submissions returned", items, "None of your submissions was rejected.")
 

@@ -1,4 +1,4 @@
-"""Evidence over /api/v1: list, attach (multipart), revise, submit, review, download artifacts."""
+"""Evidence over /api/v1: list, attach (multipart), revise, submit, review (one or many), download artifacts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pydantic import Field
 
 from ..api.inputs import Facts, Input, Text
 from ..api.openapi import (
+    PAGE_QUERY,
     Download,
+    ItemList,
     Page,
     json_response,
     operation,
@@ -29,6 +31,7 @@ from .queries import get_artifact, get_evidence
 from .review import review_evidence
 from .rules import SERVED_MEDIA_TYPES
 from .schemas import (
+    BulkResultOut,
     CoverageOut,
     EvidenceOut,
     OrganisationMaturityOut,
@@ -46,7 +49,7 @@ from .scoping import (
     withdraw_scoping,
 )
 from .services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
-from .triage import search_evidence
+from .triage import MAX_BULK, review_many, search_evidence
 from .vocabulary import TesterIndependence
 
 bp = Blueprint("evidence_api", __name__)
@@ -90,6 +93,21 @@ class ReviewIn(Input):
 
     decision: Literal["accept", "reject"]
     reason: Text = Field(default="", max_length=5000)
+
+
+class BulkItemIn(Input):
+    """An item to review, as the client last saw it."""
+
+    evidence_id: int = Field(ge=1)
+    revision: int = Field(ge=1, description="the current revision's number when read: a newer one is refused (stale)")
+
+
+class BulkReviewIn(Input):
+    """One decision for several items, each reviewed on its own."""
+
+    items: list[BulkItemIn] = Field(min_length=1, max_length=MAX_BULK)
+    decision: Literal["accept", "reject"]
+    reason: Text = Field(default="", max_length=5000, description="required to reject; the same for every item")
 
 
 def _threat_dragon() -> Upload | None:
@@ -247,6 +265,28 @@ def evidence_review(evidence_id: int) -> Response:
     return json_response(EvidenceOut.of(get_evidence(db_session(), g.principal, evidence_id)))
 
 
+@bp.post("/evidence/bulk-review")
+@operation(
+    f"Accept or reject up to {MAX_BULK:,} items, each as the single review would and in a unit of its own: the "
+    "answer says per item what became of it (one's own submission, a wrong state, an item not seen, or a newer "
+    "revision than the one named is refused, and the others' decisions stand)",
+    body=BulkReviewIn,
+    response=ItemList[BulkResultOut],
+    tag="evidence",
+)
+def evidence_bulk_review() -> Response:
+    """Review several items."""
+    data = parse_body(BulkReviewIn)
+    results = review_many(
+        db_session(),
+        g.principal,
+        [(item.evidence_id, item.revision) for item in data.items],
+        accept=data.decision == "accept",
+        reason=data.reason,
+    )
+    return json_response(ItemList(items=[BulkResultOut.of(r) for r in results]))
+
+
 @bp.get("/artifacts/<int:artifact_id>")
 @operation(
     "Download an artifact (always an attachment; its SHA-256 is checked first)",
@@ -256,9 +296,6 @@ def evidence_review(evidence_id: int) -> Response:
 def artifact_download(artifact_id: int) -> Response:
     """Download an artifact."""
     return artifact_response(*get_artifact(db_session(), g.principal, artifact_id))
-
-
-PAGE = {"page": "page number from 1", "per_page": "1-200, default 50"}
 
 
 class MaturityIn(Input):
@@ -345,7 +382,7 @@ def maturity_create() -> Response:
     "Requirements scoped out of the product (SM-5), withdrawn ones included",
     response=Page[ScopingOut],
     tag="evidence",
-    query=PAGE,
+    query=PAGE_QUERY,
 )
 def scoping_list(product_id: int) -> Response:
     """List scoping-outs."""
@@ -394,7 +431,7 @@ def scoping_withdraw(scoping_id: int) -> Response:
     "Every evidence kind's review interval for the product",
     response=Page[ReviewIntervalOut],
     tag="evidence",
-    query=PAGE,
+    query=PAGE_QUERY,
 )
 def intervals_list(product_id: int) -> Response:
     """List review intervals."""

@@ -44,9 +44,6 @@ INDEPENDENCE_LABELS = {
 }
 
 
-MAX_BULK = 200
-
-
 def split_refs(text: str | list[str] | None) -> list[str]:
     """`SR-2, SM-9` or one per line (or a list of such, from checkboxes) into ids."""
     texts = text if isinstance(text, list) else [text or ""]
@@ -133,9 +130,7 @@ class BulkReviewForm(TrackerForm):
             if first is None or second is None or not (1 <= first <= MAX_ID and 1 <= second <= MAX_ID):
                 raise Invalid.field("items", f"not an item of the list: {value[:40]}")
             pairs.append((first, second))
-        if len(pairs) > MAX_BULK:
-            raise Invalid.field("items", f"at most {MAX_BULK} items at once")
-        return pairs
+        return pairs  # how many at once is the service's rule (triage.MAX_BULK), the same for the API
 
 
 class ReviewForm(TrackerForm):

@@ -52,7 +52,14 @@ class EvidenceRevision(Base):
     """One immutable version of an evidence item: its text, dates, review, artifacts and links."""
 
     __tablename__ = "evidence_revision"
-    __table_args__ = (UniqueConstraint("evidence_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("evidence_id", "number"),
+        # A draft was never submitted; everything else was, at a known time (the review queue's age).
+        CheckConstraint(
+            "(state = 'draft' AND submitted_at IS NULL) OR (state <> 'draft' AND submitted_at IS NOT NULL)",
+            name="submitted_unless_draft",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"), index=True)
@@ -70,6 +77,7 @@ class EvidenceRevision(Base):
     state: Mapped[ReviewState] = mapped_column(str_enum(ReviewState, "review_state"))
     submitted_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     submitted_by: Mapped[str] = mapped_column(String(400))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when it went to review; None: a draft
     reviewed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     reviewed_by: Mapped[str] = mapped_column(String(400), default="")
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -30,6 +31,8 @@ RENDER_SECONDS = 20  # wall clock for one rendering
 RENDER_CPU_SECONDS = 15
 RENDER_MEMORY_BYTES = 1024 * 1024 * 1024  # address space of the rendering process
 RENDER_FILE_BYTES = 64 * 1024 * 1024  # the largest file it may write
+RETRY_SECONDS = 10 * 60  # a rendering that gave no answer is tried again after this, then twice as long each time
+MAX_RETRY_SECONDS = 24 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -56,16 +59,34 @@ def cache_dir(session: Session) -> Path:
     return installation(session).data_dir / "previews"
 
 
-def _rendered(cache: Path, sha256: str, kind: str, source: Path) -> dict[str, object]:
-    """The cached result for a blob, rendering it first when there is none. Renderings race harmlessly:
-    each writes a folder of its own and the first to rename it into place wins."""
-    final = cache / sha256
-    result_file = final / "result.json"
-    if result_file.exists():
-        return dict(json.loads(result_file.read_text(encoding="utf-8")))
-    cache.mkdir(parents=True, exist_ok=True)
-    work = cache / f".tmp-{os.getpid()}-{secrets.token_hex(6)}"
-    work.mkdir()
+def _no_answer_file(cache: Path, sha256: str) -> Path:
+    return cache / f"{sha256}.retry.json"
+
+
+def _last_no_answer(cache: Path, sha256: str) -> dict[str, object]:
+    """The last rendering of a blob that gave no answer: its refusal, attempts and when it is due again."""
+    try:
+        last = json.loads(_no_answer_file(cache, sha256).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none (or unreadable, which costs one rendering)
+    return dict(last) if isinstance(last, dict) else {}
+
+
+def _note_no_answer(cache: Path, sha256: str, error: str, last: dict[str, object], now: datetime) -> dict[str, object]:
+    """Keep a rendering that gave no answer as a refusal until it is due again, each time after twice as long."""
+    before = last.get("attempts")
+    attempts = (before if isinstance(before, int) else 0) + 1
+    delay = min(RETRY_SECONDS * 2 ** min(attempts - 1, 16), MAX_RETRY_SECONDS)
+    result: dict[str, object] = {"error": error, "attempts": attempts, "retry_at": now.timestamp() + delay}
+    staged = cache / f".tmp-{os.getpid()}-{secrets.token_hex(6)}.json"
+    staged.write_text(json.dumps(result), encoding="utf-8")
+    os.replace(staged, _no_answer_file(cache, sha256))  # whole or not at all, whoever writes last
+    return result
+
+
+def _run_renderer(kind: str, source: Path, work: Path) -> str | None:
+    """Render into `work`; None when the renderer answered (pages or its own refusal in result.json), else
+    why it gave no answer."""
     try:
         with open(source, "rb") as stdin:
             completed = subprocess.run(
@@ -77,19 +98,46 @@ def _rendered(cache: Path, sha256: str, kind: str, source: Path) -> dict[str, ob
                 env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(sys.path)},
                 check=False,
             )
-        if completed.returncode != 0 or not (work / "result.json").exists():
-            # A crash or a limit hit: said once and cached, so a hostile file does not cost a render per view.
-            (work / "result.json").write_text(json.dumps({"error": "rendering failed"}), encoding="utf-8")
     except subprocess.TimeoutExpired:
-        (work / "result.json").write_text(json.dumps({"error": "rendering took too long"}), encoding="utf-8")
+        return "rendering took too long"
+    except OSError:
+        return "rendering could not start"  # no process to spare, say: the machine's state, not the file's
+    if completed.returncode != 0 or not (work / "result.json").exists():
+        return "rendering failed"  # killed or crashed at a limit
+    return None
+
+
+def _rendered(cache: Path, sha256: str, kind: str, source: Path, now: datetime) -> dict[str, object]:
+    """The cached result for a blob, rendering it first when there is none. The renderer's answer (pages,
+    or a refusal such as "could not be read") is kept for good; a rendering that gave no answer (too slow,
+    killed, crashed) may be the machine's doing, so it is kept as a refusal only until it is due again,
+    after RETRY_SECONDS, then twice as long each time (at most MAX_RETRY_SECONDS): a hostile file still
+    costs few renderings. Renderings race harmlessly: each writes a folder of its own and the first to
+    rename it into place wins."""
+    final = cache / sha256
+    result_file = final / "result.json"
+    if result_file.exists():
+        return dict(json.loads(result_file.read_text(encoding="utf-8")))
+    last = _last_no_answer(cache, sha256)
+    retry_at = last.get("retry_at")
+    if isinstance(retry_at, int | float) and now.timestamp() < retry_at:
+        return last
+    cache.mkdir(parents=True, exist_ok=True)
+    work = cache / f".tmp-{os.getpid()}-{secrets.token_hex(6)}"
+    work.mkdir()
+    no_answer = _run_renderer(kind, source, work)
+    if no_answer is not None:
+        shutil.rmtree(work, ignore_errors=True)
+        return _note_no_answer(cache, sha256, no_answer, last, now)
     try:
         os.rename(work, final)
     except OSError:
         shutil.rmtree(work, ignore_errors=True)  # another rendering got there first
+    _no_answer_file(cache, sha256).unlink(missing_ok=True)
     return dict(json.loads(result_file.read_text(encoding="utf-8")))
 
 
-def preview(session: Session, actor: Principal, artifact_id: int) -> Preview:
+def preview(session: Session, actor: Principal, artifact_id: int, *, now: datetime | None = None) -> Preview:
     """The preview of an artifact the actor may see (checked against its hash first), or why it has none."""
     artifact, stream = get_artifact(session, actor, artifact_id)
     with stream:
@@ -104,9 +152,12 @@ def preview(session: Session, actor: Principal, artifact_id: int) -> Preview:
     if artifact.size > MAX_SOURCE_BYTES:
         return Preview(artifact, None, reason=f"the file is too large to preview (over {MAX_SOURCE_BYTES:,} bytes)")
     source = session_blobs(session).path_for(artifact.blob_sha256)
-    result = _rendered(cache_dir(session), artifact.blob_sha256, kind, source)
+    result = _rendered(cache_dir(session), artifact.blob_sha256, kind, source, now or installation(session).now())
     if "error" in result:
-        return Preview(artifact, None, reason=str(result["error"]))
+        retry_at = result.get("retry_at")
+        again = datetime.fromtimestamp(retry_at, UTC) if isinstance(retry_at, int | float) else None
+        when = f"; it is tried again from {again:%Y-%m-%d %H:%M} UTC" if again else ""
+        return Preview(artifact, None, reason=f"{result['error']}{when}")
     pages = result.get("pages")
     return Preview(artifact, kind, pages=pages if isinstance(pages, int) else 0)
 

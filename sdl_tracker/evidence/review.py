@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..accounts.notifications import Subject, request_review, tell_decision
+from ..accounts.notifications import Subject, request_review, resolve_requests, tell_decision
 from ..audit.services import record
 from ..auth import Permission, Principal, Role, authorize, authorize_second_person, permits
 from ..db import locked, utcnow
@@ -58,6 +58,12 @@ def ask_for_review(session: Session, actor: Principal, evidence: Evidence, revis
         title = revision.title or f"evidence #{evidence.id}"
         message = f"{label(evidence.kind)} “{title}” (revision {revision.number}) awaits review"
         request_review(session, actor, _subject(evidence), message)
+
+
+def resolve_overtaken(session: Session, actor: Principal, evidence: Evidence) -> None:
+    """A new revision was made: the review requests of the ones before it are resolved for everyone (only the
+    current revision is ever reviewed), audited, in the edit's transaction; the new one asks anew."""
+    resolve_requests(session, actor, _subject(evidence))
 
 
 def may_review(actor: Principal, evidence: Evidence) -> bool:

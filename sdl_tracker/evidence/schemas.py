@@ -21,6 +21,7 @@ from .models import (
     ScopingState,
 )
 from .scoping import ReviewInterval
+from .triage import BulkResult, Outcome
 from .vocabulary import TesterIndependence
 
 
@@ -66,6 +67,7 @@ class RevisionOut(BaseModel):
     tester_independence: TesterIndependence | None  # test evidence (IEC 62443-4-1 Table 3); null: not stated
     state: ReviewState
     submitted_by: str
+    submitted_at: datetime | None  # when it went to review; null: a draft
     reviewed_by: str | None
     reviewed_at: datetime | None
     rejection_reason: str | None
@@ -88,6 +90,7 @@ class RevisionOut(BaseModel):
             tester_independence=revision.tester_independence,
             state=revision.state,
             submitted_by=revision.submitted_by,
+            submitted_at=revision.submitted_at,
             reviewed_by=revision.reviewed_by or None,
             reviewed_at=revision.reviewed_at,
             rejection_reason=revision.rejection_reason or None,
@@ -342,3 +345,18 @@ class OrganisationMaturityOut(BaseModel):
     """The organisation's maturity per practice."""
 
     practices: list[PracticeMaturityOut]
+
+
+class BulkResultOut(BaseModel):
+    """What became of one item of a bulk review: accepted or rejected, or why it was refused."""
+
+    evidence_id: int
+    title: str  # empty for a refused item: it may be one the reviewer cannot see
+    outcome: Outcome
+    done: bool  # whether the decision was recorded
+    message: str
+
+    @classmethod
+    def of(cls, result: BulkResult) -> BulkResultOut:
+        """One item's result."""
+        return cls.model_validate(result, from_attributes=True)

@@ -29,7 +29,7 @@ from .models import (
     RevisionRequirement,
 )
 from .queries import get_evidence
-from .review import ask_for_review
+from .review import ask_for_review, resolve_overtaken
 from .rules import clean_filename, state_after_edit
 from .vocabulary import parse_kind
 
@@ -159,6 +159,7 @@ def create_evidence(
         state=ReviewState.DRAFT if draft else ReviewState.SUBMITTED,
         submitted_by_user_id=actor.user_id,
         submitted_by=actor.label,
+        submitted_at=None if draft else utcnow(),
         requirement_links=[RevisionRequirement(requirement_id=r.id) for r in requirements],
         release_links=[RevisionRelease(release_id=r.id) for r in releases],
     )
@@ -242,6 +243,7 @@ def revise_evidence(
         if product is not None and data.release_versions is not None
         else previous.releases
     )
+    state = state_after_edit(previous.state, submit)
     revision = EvidenceRevision(
         number=previous.number + 1,
         title=(data.title if data.title is not None else previous.title).strip(),
@@ -251,9 +253,10 @@ def revise_evidence(
         review_due=review_due,
         details=details,
         tester_independence=independence,
-        state=state_after_edit(previous.state, submit),
+        state=state,
         submitted_by_user_id=actor.user_id,
         submitted_by=actor.label,
+        submitted_at=None if state is ReviewState.DRAFT else utcnow(),
         requirement_links=[RevisionRequirement(requirement_id=r.id) for r in requirements],
         release_links=[RevisionRelease(release_id=r.id) for r in releases],
     )
@@ -276,6 +279,7 @@ def revise_evidence(
         product_id=evidence.product_id,
         details=_revision_summary(evidence, revision),
     )
+    resolve_overtaken(session, actor, evidence)
     ask_for_review(session, actor, evidence, revision)
     return revision
 
@@ -288,7 +292,7 @@ def submit_evidence(session: Session, actor: Principal, evidence_id: int) -> Evi
     if revision.state is not ReviewState.DRAFT:
         raise Invalid.field("state", f"only a draft can be submitted; this revision is {revision.state.value}")
     # The revision's author stays who wrote it: submitting someone's draft must not let them accept it.
-    revision.state = ReviewState.SUBMITTED
+    revision.state, revision.submitted_at = ReviewState.SUBMITTED, utcnow()  # the queue's age counts from here
     record(
         session,
         actor,

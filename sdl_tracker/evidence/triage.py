@@ -10,7 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from ..auth import Principal
+from ..auth import Permission, Principal
 from ..catalog.models import Requirement
 from ..db import lock_row
 from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -218,6 +218,7 @@ def submitters(session: Session, actor: Principal, product_id: int | None) -> li
     return sorted(session.scalars(statement), key=str.lower)
 
 
+MAX_BULK = 1000  # items of one bulk review, from any door
 # What each refusal of one item of a bulk review is called on the page.
 Outcome = Literal["accepted", "rejected", "self-review", "wrong state", "not permitted", "stale", "refused"]
 
@@ -275,7 +276,12 @@ def review_many(
 ) -> list[BulkResult]:
     """Accept or reject each chosen (evidence id, revision number) by the single review, each in a unit of
     its own (a savepoint): one item's refusal undoes nothing of another's decision, and a refused item
-    keeps nothing it wrote. The caller commits the decisions that were made."""
+    keeps nothing it wrote. The caller commits the decisions that were made. At most MAX_BULK items; a
+    token that does not grant evidence:review is refused as a whole (it could review none of them)."""
+    if actor.scopes is not None and Permission.EVIDENCE_REVIEW not in actor.scopes:
+        raise Forbidden(f"this token does not grant {Permission.EVIDENCE_REVIEW.value}")
+    if len(chosen) > MAX_BULK:
+        raise Invalid.field("items", f"at most {MAX_BULK:,} items at once")
     if not accept and not reason.strip():
         raise Invalid.field("reason", "a rejection needs a reason")
     results: list[BulkResult] = []

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, g
 from pydantic import BaseModel, Field
 
 from ..api.inputs import Input, Text
-from ..api.openapi import Page, json_response, operation, paginated, parse_body
+from ..api.openapi import PAGE_QUERY, Page, json_response, operation, paginated, parse_body
 from ..web.context import db_session
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, Product, Release, ReleaseStatus, Repository
@@ -196,7 +196,7 @@ def _interfaces(items: list[InterfaceIn]) -> list[InterfaceData]:
     "List the products you may see",
     response=Page[ProductOut],
     tag="products",
-    query={"page": "page number from 1", "per_page": "1-200, default 50"},
+    query=PAGE_QUERY,
 )
 def products_list() -> Response:
     """List products."""
@@ -248,7 +248,7 @@ def products_update(product_id: int) -> Response:
     "List a product's releases in release order",
     response=Page[ReleaseOut],
     tag="releases",
-    query={"page": "page number from 1", "per_page": "1-200, default 50"},
+    query=PAGE_QUERY,
 )
 def releases_list(product_id: int) -> Response:
     """List releases."""
@@ -287,7 +287,7 @@ def releases_update(release_id: int) -> Response:
     "List a product's repositories",
     response=Page[RepositoryOut],
     tag="repositories",
-    query={"page": "page number from 1", "per_page": "1-200, default 50"},
+    query=PAGE_QUERY,
 )
 def repositories_list(product_id: int) -> Response:
     """List repositories."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import Membership
@@ -26,7 +26,7 @@ from sdl_tracker.cli import cli
 from sdl_tracker.errors import Forbidden, NotFound
 from sdl_tracker.products.models import Product
 from tests.concurrency import at_once
-from tests.factories import OPERATOR, csrf_token, login, make_product, make_user, member
+from tests.factories import OPERATOR, csrf_token, login, make_product, make_user, member, statements
 
 
 def _roles(session: Session, product: Product) -> dict[str, str]:
@@ -209,29 +209,19 @@ def test_the_users_page_names_each_product_and_role_in_a_fixed_number_of_stateme
     session.commit()
     login(client, "admin@example.com")
 
-    def statements() -> tuple[int, str]:
-        count = 0
-
-        def counter(*_: object) -> None:
-            nonlocal count
-            count += 1
-
-        engine = app_db(app).engine
-        event.listen(engine, "before_cursor_execute", counter)
-        try:
+    def counted() -> tuple[int, str]:
+        with statements(app) as seen:
             page = client.get("/admin/users").get_data(as_text=True)
-        finally:
-            event.remove(engine, "before_cursor_execute", counter)
-        return count, page
+        return len(seen), page
 
-    few, page = statements()
+    few, page = counted()
     assert "HMI</a>: developer" in page and "PLC</a>: auditor" in page and page.index("HMI</a>") < page.index("PLC</a>")
     for _ in range(15):
         user = make_user(session)
         add_member(session, OPERATOR, hmi.id, email=user.email, role="developer")
         add_member(session, OPERATOR, plc.id, email=user.email, role="auditor")
     session.commit()
-    many, page = statements()
+    many, page = counted()
     assert many == few, (few, many)
     assert page.count(": auditor") >= 16
 

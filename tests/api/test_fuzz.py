@@ -107,7 +107,8 @@ def _ok(response: Any, status: int = 201) -> Any:
 
 @pytest.fixture
 def world(fuzz_app: Flask) -> World:
-    """A product with two releases, evidence, a claim, a scoping-out, an SBOM, a repository and a scan job.
+    """A product with two releases, evidence, a claim, a scoping-out, an SBOM, a repository and a scan job, and
+    organisation-wide evidence that asks the fuzzing administrator for a review (a notification).
 
     Made through the API by a colleague (a second administrator), so the fuzzing token may review and
     accept what it finds: the four-eyes rule refuses one's own.
@@ -149,6 +150,17 @@ def world(fuzz_app: Flask) -> World:
     )
     world.add("evidence_id", evidence["id"])
     world.add("artifact_id", evidence["current"]["artifacts"][0]["id"])
+    # Organisation-wide evidence asks every administrator to review it: the fuzzing token has a notification.
+    metadata = {"kind": "process-document", "title": "SDL handbook", "requirements": ["SM-1"]}
+    handbook = call(
+        "POST",
+        "/organisation/evidence",
+        data={"metadata": json.dumps(metadata), "file": (io.BytesIO(b"handbook"), "sdl.txt")},
+        content_type="multipart/form-data",
+    )
+    world.add("evidence_id", handbook["id"])
+    notifications = _ok(api.call("GET", "/api/v1/notifications", world.token), 200)["items"]
+    world.add("notification_id", *(n["id"] for n in notifications))
     claim = call("PUT", f"/releases/{release}/claims/CR%201.1", 200, json={"status": "implemented"})
     world.add("ref", claim["requirement"])
     scoping_out = {"requirement": "SM-10", "justification": "No third-party suppliers"}
@@ -246,6 +258,9 @@ def api_schema(fuzz_app: Flask, world: World) -> BaseSchema:
             if name in BODY_IDS
         }
         label = context.operation.label
+        if label == "POST /api/v1/evidence/bulk-review":
+            item = st.fixed_dictionaries({"evidence_id": evidence, "revision": st.sampled_from([1, 2])})
+            real["items"] = st.lists(item, min_size=1, max_size=3)
         if label in metadata:
             real["metadata"] = metadata[label]
         if label == "POST /api/v1/releases/{release_id}/sboms":

@@ -10,14 +10,15 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import Notification, NotificationKind
 from sdl_tracker.accounts.notifications import unread_count
+from sdl_tracker.accounts.services import add_member, find_user, principal_for
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.claims.review import accept_claim
 from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping, withdraw_scoping
-from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, submit_evidence
-from tests.factories import csrf_token, login, make_product, make_release, member
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
+from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, member
 
 
 def _draft(session: Session, actor: Principal, product_id: int, *, draft: bool = True) -> int:
@@ -189,3 +190,90 @@ def test_accepting_a_claim_or_a_scoping_out_resolves_the_other_officers_requests
     for row in (accepted, withdrawn):
         assert _unread_requests(session, "requirement_scoping", row.id) == {first.user_id: False, second.user_id: False}
     assert unread_count(session, first) == 0 and unread_count(session, second) == 0
+
+
+def test_a_new_revision_resolves_the_requests_about_the_one_it_overtook(client: FlaskClient, session: Session) -> None:
+    product = make_product(session)
+    officers = [member(session, product, "security_officer", f"officer{n}@example.com") for n in range(2)]
+    developer = member(session, product, "developer", "dev@example.com")
+    evidence_id = _draft(session, developer, product.id, draft=False)
+    assert [unread_count(session, o) for o in officers] == [1, 1]
+    revise_evidence(session, developer, evidence_id, data=EvidenceInput(title="Analysis, tool version named"))
+    # One request per officer, for the revision that can be reviewed; the first is read, not deleted.
+    assert [unread_count(session, o) for o in officers] == [1, 1]
+    unread = [n for n in _of(session, officers[0]) if n.read_at is None]
+    assert [n.message for n in unread] == ["Static analysis “Analysis, tool version named” (revision 2) awaits review"]
+    assert len(_of(session, officers[0])) == 2
+    (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:notification:resolve"))
+    assert (event.target_id, event.details, event.actor) == (f"evidence:{evidence_id}", {"count": 2}, developer.label)
+    session.commit()
+    # An edit that is refused changes nothing, the requests included (its transaction rolls back).
+    login(client, "dev@example.com")
+    edit = f"/evidence/{evidence_id}/edit"
+    refused = client.post(
+        edit,
+        data={"csrf_token": csrf_token(client, edit), "title": "", "requirements": "SI-1"},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 200 and "This field is required." in refused.get_data(as_text=True)
+    assert [unread_count(session, o) for o in officers] == [1, 1]
+    assert session.scalar(select(func.count()).where(AuditEvent.action == "accounts:notification:resolve")) == 1
+
+
+def test_the_api_lists_and_marks_the_token_owners_notifications(api: ApiClient, session: Session) -> None:
+    product, elsewhere = make_product(session), make_product(session)
+    member(session, product, "security_officer", "officer@example.com")
+    other = member(session, product, "security_officer", "other@example.com")
+    developer = member(session, product, "developer", "dev@example.com")
+    first, second = (_draft(session, developer, product.id, draft=False) for _ in range(2))
+    member(session, elsewhere, "security_officer", "officer2@example.com")
+    session.commit()
+    token = api.as_user("officer@example.com")
+    listed = api.call("GET", "/api/v1/notifications", token).get_json()
+    assert listed["total"] == 2 and [n["subject_id"] for n in listed["items"]] == [second, first]
+    assert {n["kind"] for n in listed["items"]} == {"review-request"} and listed["items"][0]["read_at"] is None
+    one = api.call("GET", "/api/v1/notifications?per_page=1&page=2", token).get_json()
+    assert [n["subject_id"] for n in one["items"]] == [first] and one["total"] == 2
+    mine = listed["items"][1]["id"]
+    theirs = next(n.id for n in _of(session, other) if n.subject_id == first)
+    assert api.call("POST", f"/api/v1/notifications/{theirs}/read", token).status_code == 404  # not theirs
+    assert api.call("POST", "/api/v1/notifications/2147483647/read", token).status_code == 404
+    marked = api.call("POST", f"/api/v1/notifications/{mine}/read", token)
+    assert marked.status_code == 200 and marked.get_json()["read_at"] is not None
+    again = api.call("POST", f"/api/v1/notifications/{mine}/read", token).get_json()
+    assert again["read_at"] == marked.get_json()["read_at"]  # already read: as it was, and audited once
+    reordered = api.call("GET", "/api/v1/notifications", token).get_json()["items"]
+    assert [n["subject_id"] for n in reordered] == [second, first]  # unread first
+    assert api.call("POST", "/api/v1/notifications/read", token).get_json() == {"count": 1}
+    assert api.call("POST", "/api/v1/notifications/read", token).get_json() == {"count": 0}
+    assert unread_count(session, other) == 2  # another user's stay unread
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "accounts:notification:read")).all()
+    assert [(e.details.get("count"), e.actor.startswith("token:")) for e in events] == [(1, True), (1, True)]
+
+
+def test_a_token_narrowed_to_a_product_reads_only_that_products_notifications(api: ApiClient, session: Session) -> None:
+    first, second = make_product(session), make_product(session)
+    member(session, first, "security_officer", "officer@example.com")
+    add_member(session, OPERATOR, second.id, email="officer@example.com", role="security_officer")
+    officer = principal_for(session, find_user(session, "officer@example.com"))
+    developer = member(session, first, "developer", "dev@example.com")
+    add_member(session, OPERATOR, second.id, email="dev@example.com", role="developer")
+    developer = principal_for(session, find_user(session, "dev@example.com"))  # with both memberships
+    in_first = _draft(session, developer, first.id, draft=False)
+    in_second = _draft(session, developer, second.id, draft=False)
+    session.commit()
+    narrow = api.as_user("officer@example.com", product_ids=[first.id])
+    listed = api.call("GET", "/api/v1/notifications", narrow).get_json()
+    assert [n["subject_id"] for n in listed["items"]] == [in_first] and listed["total"] == 1
+    hidden = next(n.id for n in _of(session, officer) if n.subject_id == in_second)
+    assert api.call("POST", f"/api/v1/notifications/{hidden}/read", narrow).status_code == 404
+    assert api.call("POST", "/api/v1/notifications/read", narrow).get_json() == {"count": 1}
+    assert unread_count(session, officer) == 1  # the other product's request is still unread
+    for method, path in (
+        ("GET", "/notifications"),
+        ("POST", "/notifications/read"),
+        ("POST", f"/notifications/{hidden}/read"),
+    ):
+        assert api.call(method, f"/api/v1{path}", None).status_code == 401
+    for query in ("per_page=0", "per_page=201", "page=x", "page=0", "page=%C2%B2"):
+        assert api.call("GET", f"/api/v1/notifications?{query}", narrow).status_code == 422, query

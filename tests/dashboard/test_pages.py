@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -12,18 +10,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.services import get_user_by_email, principal_for
-from sdl_tracker.app_access import app_db
 from sdl_tracker.auth import Principal
 from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.db import utcnow
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.products.models import Product, Release
-from tests.factories import login, make_product, make_release, make_user, member
+from tests.factories import login, make_product, make_release, make_user, member, statements
 
 TODAY = utcnow().date()
 
@@ -196,21 +192,6 @@ def test_the_product_page_shows_each_releases_readiness(client: FlaskClient, des
     assert "awaiting review" in page and "decisions to accept" in page
 
 
-@contextmanager
-def _statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = app_db(app).engine
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_statement_counts_do_not_grow_with_rows(app: Flask, client: FlaskClient, session: Session, desk: Desk) -> None:
     login(client, "admin@example.com")
     paths = ("/", "/portfolio", f"/products/{desk.product.id}")
@@ -219,7 +200,7 @@ def test_statement_counts_do_not_grow_with_rows(app: Flask, client: FlaskClient,
         result = {}
         for path in paths:
             _page(client, path)  # warm: the first request may load what every later one reuses
-            with _statements(app) as seen:
+            with statements(app) as seen:
                 _page(client, path)
             result[path] = len(seen)
         return result

@@ -198,7 +198,7 @@ def _morning(session: Session) -> dict[str, Any]:
                 files=[Upload(name, media, io.BytesIO(data))],
             ),
         )
-        evidence.current.created_at = datetime.now(UTC) - timedelta(days=days)
+        evidence.current.created_at = evidence.current.submitted_at = datetime.now(UTC) - timedelta(days=days)
         return evidence
 
     notes = b"# Findings\n\nNone open."

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from sdl_tracker.evidence.models import Evidence
-from tests.factories import csrf_token, login, make_product, make_release, member
+from tests.factories import csrf_token, make_product, make_release, member, signed_in
 
 
 def test_the_form_offers_checkboxes_with_a_filter_and_marks_what_is_required(app: Flask, session: Session) -> None:
@@ -19,8 +19,7 @@ def test_the_form_offers_checkboxes_with_a_filter_and_marks_what_is_required(app
     make_release(session, product, "2.0")
     member(session, product, "developer", email="dev@example.com")
     session.commit()
-    client = app.test_client()
-    login(client, "dev@example.com")
+    client = signed_in(app, "dev@example.com")
     page = client.get(f"/products/{product.id}/evidence/new?kind=other&requirements=SR-2").get_data(as_text=True)
     assert "<select multiple" not in page and 'multiple name="requirements"' not in page
     assert re.search(r'<input type="checkbox" name="requirements" value="SR-2" checked>', page)
@@ -39,8 +38,7 @@ def test_ticked_boxes_and_typed_ids_both_attach(app: Flask, session: Session) ->
     make_release(session, product, "1.0")
     member(session, product, "developer", email="dev@example.com")
     session.commit()
-    client = app.test_client()
-    login(client, "dev@example.com")
+    client = signed_in(app, "dev@example.com")
     path = f"/products/{product.id}/evidence/new?kind=other"
     data = {
         "csrf_token": csrf_token(client, path),
@@ -65,7 +63,6 @@ def test_a_fuzzing_campaign_picks_one_of_the_product_interfaces(app: Flask, sess
     product = make_product(session, "Fuzzed")  # with its interface eth0
     member(session, product, "developer", email="dev@example.com")
     session.commit()
-    client = app.test_client()
-    login(client, "dev@example.com")
+    client = signed_in(app, "dev@example.com")
     page = client.get(f"/products/{product.id}/evidence/new?kind=fuzz-campaign").get_data(as_text=True)
     assert 'list="details-target_interface-interfaces"' in page and '<option value="eth0">' in page

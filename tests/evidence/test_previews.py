@@ -8,18 +8,22 @@ import re
 import struct
 import subprocess
 import zlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pypdfium2 as pdfium
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy.orm import Session
 
+from sdl_tracker.accounts.services import find_user, principal_for
 from sdl_tracker.evidence import previews
+from sdl_tracker.evidence.previews import preview
 from sdl_tracker.evidence.render import kind_of
-from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
-from tests.factories import login, make_product, member
+from sdl_tracker.evidence.services import Upload
+from tests.factories import attach, make_product, member, signed_in
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -56,25 +60,14 @@ MARKDOWN = b"# Policy\n\nSee <script>alert(1)</script> and [x](javascript:alert(
 def artifacts(session: Session, files: list[tuple[str, str, bytes]]) -> dict[str, int]:
     product = make_product(session, "Previewed")
     dev = member(session, product, "developer", email="dev@example.com")
-    evidence = create_evidence(
-        session,
-        dev,
-        product_id=product.id,
-        kind="other",
-        data=EvidenceInput(
-            title="Attachments",
-            requirements=["SM-2"],
-            files=[Upload(name, media, io.BytesIO(data)) for name, media, data in files],
-        ),
-    )
+    uploads = [Upload(name, media, io.BytesIO(data)) for name, media, data in files]
+    evidence = attach(session, dev, product, "Attachments", files=uploads)
     session.commit()
     return {a.filename: a.id for a in evidence.current.artifacts}
 
 
 def viewer(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    login(client, "dev@example.com")
-    return client
+    return signed_in(app, "dev@example.com")
 
 
 def test_pdf_pages_and_images_become_our_own_pngs(app: Flask, session: Session) -> None:
@@ -159,8 +152,7 @@ def test_others_see_no_preview(app: Flask, session: Session) -> None:
     outsider = make_product(session, "Other")
     member(session, outsider, "developer", email="outsider@example.com")
     session.commit()
-    client = app.test_client()
-    login(client, "outsider@example.com")
+    client = signed_in(app, "outsider@example.com")
     assert client.get(f"/artifacts/{ids['secret.pdf']}/preview").status_code == 404
     assert client.get(f"/artifacts/{ids['secret.pdf']}/preview/1.png").status_code == 404
     assert client.get("/artifacts/2147483648/preview").status_code == 404
@@ -174,7 +166,67 @@ def test_a_hung_renderer_is_stopped(app: Flask, session: Session, monkeypatch: A
 
     monkeypatch.setattr(previews.subprocess, "run", hang)
     page = viewer(app).get(f"/artifacts/{ids['slow.pdf']}/preview").get_data(as_text=True)
-    assert "rendering took too long" in page
+    assert "rendering took too long; it is tried again from " in page
+
+
+def _timeout(*args: object, **kwargs: object) -> None:
+    raise subprocess.TimeoutExpired("render", previews.RENDER_SECONDS)
+
+
+def _killed(args: Any, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.CompletedProcess(args, -9, b"", b"")  # the kernel's out-of-memory killer, say
+
+
+def _no_process(*args: object, **kwargs: object) -> None:
+    raise BlockingIOError(11, "Resource temporarily unavailable")  # fork() found no process to spare
+
+
+def _not_again(*args: object, **kwargs: object) -> None:
+    raise AssertionError("rendered again")
+
+
+@pytest.mark.parametrize(
+    ("failure", "why"),
+    [(_timeout, "rendering took too long"), (_killed, "rendering failed"), (_no_process, "rendering could not start")],
+)
+def test_a_rendering_that_gave_no_answer_is_tried_again_later(
+    app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch, failure: Any, why: str
+) -> None:
+    ids = artifacts(session, [("busy.pdf", "application/pdf", pdf_bytes(2))])
+    user = find_user(session, "dev@example.com")
+    assert user is not None
+    dev, artifact = principal_for(session, user), ids["busy.pdf"]
+    start = datetime.now(UTC)
+    minutes = previews.RETRY_SECONDS // 60
+    with monkeypatch.context() as patched:
+        patched.setattr(previews.subprocess, "run", failure)
+        assert preview(session, dev, artifact, now=start).reason.startswith(f"{why}; it is tried again from ")
+        patched.setattr(previews.subprocess, "run", _not_again)  # until then, the refusal is kept
+        assert preview(session, dev, artifact, now=start + timedelta(minutes=minutes - 1)).kind is None
+        page = viewer(app).get(f"/artifacts/{artifact}/preview").get_data(as_text=True)
+        assert why in page and "<img" not in page.split('id="preview"')[1]
+        patched.setattr(previews.subprocess, "run", failure)  # due again, and no answer again: twice as long
+        later = start + timedelta(minutes=minutes + 1)
+        assert preview(session, dev, artifact, now=later).kind is None
+        patched.setattr(previews.subprocess, "run", _not_again)
+        assert preview(session, dev, artifact, now=later + timedelta(minutes=2 * minutes - 1)).kind is None
+    shown = preview(session, dev, artifact, now=later + timedelta(minutes=2 * minutes + 1))  # the machine recovered
+    assert (shown.kind, shown.pages, shown.reason) == ("pdf", 2, "")
+    monkeypatch.setattr(previews.subprocess, "run", _not_again)  # kept for good now
+    page = viewer(app).get(f"/artifacts/{artifact}/preview").get_data(as_text=True)
+    assert len(re.findall(r'<img src="([^"]+)"', page)) == 2
+    assert sorted(p.name for p in previews.cache_dir(session).iterdir()) == [shown.artifact.blob_sha256]
+
+
+def test_what_the_renderer_refused_stays_refused(app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = artifacts(session, [("broken.pdf", "application/pdf", b"%PDF-1.7\nnot really a pdf")])
+    user = find_user(session, "dev@example.com")
+    assert user is not None
+    dev = principal_for(session, user)
+    assert "could not be read" in preview(session, dev, ids["broken.pdf"]).reason
+    monkeypatch.setattr(previews.subprocess, "run", _not_again)
+    a_year_on = datetime.now(UTC) + timedelta(days=365)
+    assert preview(session, dev, ids["broken.pdf"], now=a_year_on).reason.startswith("the PDF could not be read")
 
 
 def test_the_kind_is_read_from_the_bytes_not_the_declared_type() -> None:

@@ -2,60 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sdl_tracker.app_access import app_db
 from sdl_tracker.audit.models import AuditEvent
-from sdl_tracker.auth import Principal
 from sdl_tracker.evidence.models import Evidence, ReviewState
-from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, revise_evidence
-from sdl_tracker.evidence.triage import EvidenceFilter, search_evidence
+from sdl_tracker.evidence.services import EvidenceInput, revise_evidence
+from sdl_tracker.evidence.triage import MAX_BULK, EvidenceFilter, search_evidence
 from sdl_tracker.evidence.vocabulary import EvidenceKind
-from sdl_tracker.products.models import Product
-from tests.factories import ApiClient, login, make_product, make_release, member
+from tests.factories import ApiClient, attach, login, make_product, make_release, member, signed_in, statements
 
 TODAY = date.today()
-
-
-def attach(
-    session: Session,
-    actor: Principal,
-    product: Product,
-    title: str,
-    *,
-    kind: str = "other",
-    requirements: tuple[str, ...] = ("SM-2",),
-    description: str = "",
-    effective: date | None = None,
-    review_due: date | None = None,
-    draft: bool = False,
-    releases: tuple[str, ...] = (),
-) -> Evidence:
-    files = [Upload("note.txt", "text/plain", io.BytesIO(title.encode()))]
-    return create_evidence(
-        session,
-        actor,
-        product_id=product.id,
-        kind=kind,
-        draft=draft,
-        data=EvidenceInput(
-            title=title,
-            description=description,
-            requirements=list(requirements),
-            effective_date=effective,
-            review_due=review_due,
-            release_versions=list(releases),
-            files=files,
-        ),
-    )
 
 
 def ids(found: object) -> list[str]:
@@ -110,21 +71,6 @@ def test_filters_search_sort_and_pages(session: Session) -> None:
     assert first.total == 8 and first.pages == 3  # type: ignore[attr-defined]
     assert not set(ids(first)) & set(ids(second))
     assert ids(find(page=4, per_page=3)) == []
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = app_db(app).engine
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_statements_per_page_do_not_grow_with_rows(app: Flask, session: Session) -> None:
@@ -234,15 +180,21 @@ def test_bulk_review_gives_a_result_per_item(app: Flask, session: Session) -> No
     assert audit_count(session) == before + 2
 
 
-def test_bulk_rejection_needs_a_reason_and_bad_ticks_are_refused(app: Flask, session: Session) -> None:
+def _one_to_review(session: Session) -> Evidence:
+    """A developer's submission that so@example.com, an officer of its product, may review."""
     product = make_product(session, "Rejecting")
     dev = member(session, product, "developer", email="dev@example.com")
     member(session, product, "security_officer", email="so@example.com")
     item = attach(session, dev, product, "To reject")
     session.commit()
+    return item
+
+
+def test_bulk_rejection_needs_a_reason_and_bad_ticks_are_refused(app: Flask, session: Session) -> None:
+    item = _one_to_review(session)
     client = app.test_client()
     login(client, "so@example.com")
-    page = client.get(f"/products/{product.id}/evidence").get_data(as_text=True)
+    page = client.get(f"/products/{item.product_id}/evidence").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     before = audit_count(session)
     for data in (
@@ -268,3 +220,85 @@ def test_bulk_rejection_needs_a_reason_and_bad_ticks_are_refused(app: Flask, ses
     assert (
         client.post("/evidence/bulk-review", data={"items": [f"{item.id}:1"], "decision": "accept"}).status_code == 400
     )
+
+
+def test_bulk_review_through_the_api_answers_per_item(api: ApiClient, session: Session) -> None:
+    product, elsewhere = make_product(session, "Bulk"), make_product(session, "Elsewhere")
+    dev = member(session, product, "developer", email="dev@example.com")
+    officer = member(session, product, "security_officer", email="so@example.com")
+    stranger = member(session, elsewhere, "developer", email="stranger@example.com")
+    good, second = attach(session, dev, product, "Good one"), attach(session, dev, product, "Second good one")
+    own = attach(session, officer, product, "My own")
+    draft = attach(session, dev, product, "A draft", draft=True)
+    changed = attach(session, dev, product, "Changed meanwhile")
+    hidden = attach(session, stranger, elsewhere, "Not mine to see")
+    revise_evidence(session, dev, changed.id, data=EvidenceInput(title="Changed meanwhile, v2"))
+    session.commit()
+    token = api.as_user("so@example.com")
+    chosen = (good, own, draft, changed, hidden, second, good)  # a repeated item is reviewed once
+    body = {"items": [{"evidence_id": e.id, "revision": 1} for e in chosen], "decision": "accept"}
+    before = audit_count(session)
+    response = api.call("POST", "/api/v1/evidence/bulk-review", token, json=body)
+    assert response.status_code == 200
+    results = {r["evidence_id"]: (r["outcome"], r["done"], r["title"]) for r in response.get_json()["items"]}
+    assert results == {
+        good.id: ("accepted", True, "Good one"),
+        own.id: ("self-review", False, ""),
+        draft.id: ("wrong state", False, ""),
+        changed.id: ("stale", False, ""),
+        hidden.id: ("not permitted", False, ""),  # as an unknown id: no title, no revision number
+        second.id: ("accepted", True, "Second good one"),
+    }
+    assert audit_count(session) == before + 2
+    session.expire_all()
+    assert session.get(Evidence, own.id).current.state is ReviewState.SUBMITTED  # type: ignore[union-attr]
+
+
+def test_bulk_review_through_the_api_refuses_bad_input_and_writes_nothing(api: ApiClient, session: Session) -> None:
+    item = _one_to_review(session)
+    token, path = api.as_user("so@example.com"), "/api/v1/evidence/bulk-review"
+    one = [{"evidence_id": item.id, "revision": 1}]
+    before = audit_count(session)
+    for body in (
+        {"items": one, "decision": "reject"},  # a rejection needs a reason
+        {"items": one, "decision": "reject", "reason": "   "},
+        {"items": [], "decision": "accept"},
+        {"items": [{"evidence_id": item.id, "revision": 1}] * (MAX_BULK + 1), "decision": "accept"},
+        {"items": [{"evidence_id": item.id, "revision": 0}], "decision": "accept"},
+        {"items": [{"evidence_id": 2**31, "revision": 1}], "decision": "accept"},
+        {"items": [{"evidence_id": "x", "revision": 1}], "decision": "accept"},
+        {"items": [{"evidence_id": item.id}], "decision": "accept"},
+        {"items": [{"evidence_id": item.id, "revision": 1, "state": "accepted"}], "decision": "accept"},
+        {"items": one, "decision": "maybe"},
+        {"items": one, "decision": "reject", "reason": "bad\x00reason"},
+        {"items": one},
+    ):
+        answer = api.call("POST", path, token, json=body)
+        assert answer.status_code == 422, body
+        assert answer.mimetype == "application/problem+json"
+    assert api.call("POST", path, token, data="{", content_type="application/json").status_code == 422
+    assert api.call("POST", path, None, json={"items": one, "decision": "accept"}).status_code == 401
+    developer = api.as_user("dev@example.com")  # a token that grants no evidence:review
+    refused = api.call("POST", path, developer, json={"items": one, "decision": "accept"})
+    assert refused.status_code == 403 and "evidence:review" in refused.get_json()["detail"]
+    assert audit_count(session) == before
+    done = api.call("POST", path, token, json={"items": one, "decision": "reject", "reason": "No signature"})
+    assert [r["outcome"] for r in done.get_json()["items"]] == ["rejected"]
+    session.expire_all()
+    assert session.get(Evidence, item.id).current.state is ReviewState.REJECTED  # type: ignore[union-attr]
+
+
+def test_the_page_takes_as_many_items_as_the_api_and_no_more(app: Flask, session: Session) -> None:
+    product = make_product(session, "Many")
+    member(session, product, "security_officer", email="so@example.com")
+    session.commit()
+    client = signed_in(app, "so@example.com")
+    page = client.get(f"/products/{product.id}/evidence").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    ticks = [f"{n}:1" for n in range(1, MAX_BULK + 2)]
+    refused = client.post("/evidence/bulk-review", data={"csrf_token": token, "items": ticks, "decision": "accept"})
+    assert refused.status_code == 422 and "at most 1,000 items at once" in refused.get_data(as_text=True)
+    answered = client.post(
+        "/evidence/bulk-review", data={"csrf_token": token, "items": ticks[:MAX_BULK], "decision": "accept"}
+    )
+    assert answered.status_code == 200 and f"0 of {MAX_BULK} reviewed" in answered.get_data(as_text=True)

@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.evidence.services import EvidenceInput, revise_evidence
 from sdl_tracker.evidence.triage import EvidenceFilter, search_evidence
-from tests.evidence.test_triage import attach
-from tests.factories import login, make_product, member
+from tests.factories import attach, login, make_product, member
 
 
 def _token(client: object, path: str) -> str:

@@ -3,17 +3,14 @@ their review does not count, a page at a time, in a number of statements that do
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sdl_tracker.app_access import app_db
 from sdl_tracker.evidence.models import Evidence
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.gitlink import views
@@ -22,27 +19,11 @@ from sdl_tracker.labels import WORDS, label
 from sdl_tracker.products.models import Release
 from sdl_tracker.products.repositories import add_repository
 from sdl_tracker.products.services import update_release
-from tests.factories import OPERATOR, login, make_product, make_release, member
+from tests.factories import OPERATOR, login, make_product, make_release, member, statements
 from tests.gitlink.repo import GitRepo
 from tests.gitlink.test_scan import scan
 
 DEV = "Dana Developer <dev@example.com>"
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements run meanwhile."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    engine = app_db(app).engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.fixture
