@@ -21,8 +21,9 @@ from ..api.openapi import (
     parse_body,
     parse_metadata,
 )
+from ..app_access import app_db
 from ..products.services import optional_release
-from ..web.context import db_session
+from ..web.context import db_session, rollback
 from .assessment import coverage, organisation_maturity, record_maturity
 from .downloads import artifact_response
 from .forms import EvidenceFilterForm, filter_of, filter_problem
@@ -277,8 +278,9 @@ def evidence_review(evidence_id: int) -> Response:
 def evidence_bulk_review() -> Response:
     """Review several items."""
     data = parse_body(BulkReviewIn)
+    rollback()  # the decisions are committed in batches of their own (see review_many)
     results = review_many(
-        db_session(),
+        app_db(),
         g.principal,
         [(item.evidence_id, item.revision) for item in data.items],
         accept=data.decision == "accept",

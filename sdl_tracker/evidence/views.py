@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 from werkzeug import Response
 from wtforms import SelectChoice
 
+from ..app_access import app_db
 from ..errors import DomainError
 from ..products.models import Product
 from ..products.services import authorize_manage_product, get_product, list_releases, optional_release
-from ..web.context import db_session
+from ..web.context import db_session, rollback
 from ..web.forms import apply_errors, flash_refusal
 from ..web.inputs import local_path, page_number
 from ..web.templating import expose_predicates
@@ -184,13 +185,15 @@ def organisation_index() -> tuple[str, int]:
 @bp.route("/evidence/bulk-review", methods=["POST"])
 def bulk_review() -> tuple[str, int]:
     """Accept or reject the ticked items, each by the single review; the page shows what became of each."""
-    session = db_session()
     form = BulkReviewForm()
     results = []
     if form.validate():
+        # The decisions are committed in short batches of their own, which this request's session would
+        # block while it holds the write lock (since loading the principal): end it first.
+        rollback()
         try:
             results = review_many(
-                session,
+                app_db(),
                 g.principal,
                 form.chosen(),
                 accept=form.decision.data == "accept",

@@ -302,3 +302,36 @@ def test_the_page_takes_as_many_items_as_the_api_and_no_more(app: Flask, session
         "/evidence/bulk-review", data={"csrf_token": token, "items": ticks[:MAX_BULK], "decision": "accept"}
     )
     assert answered.status_code == 200 and f"0 of {MAX_BULK} reviewed" in answered.get_data(as_text=True)
+
+
+def test_a_big_bulk_review_commits_in_short_batches_through_the_page(shared_app: Flask) -> None:
+    """A thousand decisions must not hold SQLite's write lock for seconds: the page ends its own transaction
+    and the decisions are committed BULK_BATCH at a time, each batch a write of its own."""
+    from sqlalchemy import event
+
+    from sdl_tracker.app_access import app_db
+    from sdl_tracker.evidence.triage import BULK_BATCH
+
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        product = make_product(session)
+        developer = member(session, product, "developer", "dev@example.com")
+        member(session, product, "security_officer", "officer@example.com")
+        chosen = [f"{attach(session, developer, product, f'item {n}').id}:1" for n in range(BULK_BATCH * 2 + 3)]
+    commits: list[int] = []
+    event.listen(database.engine, "commit", lambda _connection: commits.append(1))
+    client = shared_app.test_client()
+    login(client, "officer@example.com")
+    page = client.get(f"/products/{product.id}/evidence").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    commits.clear()
+    response = client.post("/evidence/bulk-review", data={"csrf_token": token, "items": chosen, "decision": "accept"})
+    assert response.status_code == 200
+    assert len(commits) >= 3  # three batches (and the request's own, empty, unit)
+    with database.unit_of_work(read_only=True) as session:
+        states = session.scalars(select(Evidence).where(Evidence.product_id == product.id))
+        assert {e.current.state for e in states} == {ReviewState.ACCEPTED}
+        decided = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "evidence:item:accept")
+        )
+        assert decided == len(chosen)
