@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs a git hook milliseconds at start-up; mypy reads this name as typing's
+if TYPE_CHECKING:
+    from typing import Any
 
 # C0 controls, DEL and C1 controls; the line and paragraph separators; Unicode's Bidi_Control
 # characters (ALM, LRM, RLM, the embeddings and overrides, the isolates); lone surrogates, which
