@@ -1,13 +1,15 @@
 """What the git hooks add to `git commit`: `python bench/hooks.py [--runs 30] [--server URL --product ID]`.
 
-In one run, in turns, times `git commit` (with a message carrying trailers) in three repositories:
-without hooks (the baseline), with the hooks installed and the tracker away (connection refused),
-and with the hooks installed and the tracker up. The tracker is the stand-in the tests use (a
-standard-library HTTP server speaking the commit intake), or a real one with `--server URL
---product ID` (token in SDL_TRACKER_TOKEN). Prints each median (wall and CPU time of the processes),
-the time the hooks add and the ratio to the baseline; then the start-up of the hook command against
-the bare interpreter. Not a test: nothing is asserted. Targets: under 50 ms added with the tracker
-away, the client's start-up under 100 ms.
+In one run, in turns, times `git commit` in three repositories: without hooks (the baseline), with
+the hooks installed and the tracker away (connection refused), and with the hooks installed and the
+tracker up; with a message carrying trailers (the commit-msg hook checks it: two hooks start Python)
+and, with the tracker away, also without (the commit-msg hook skips Python: one does). The tracker
+is the stand-in the tests use (a standard-library HTTP server speaking the commit intake), or a real
+one with `--server URL --product ID` (token in SDL_TRACKER_TOKEN). Prints each median (wall, and CPU
+time of the processes, which a busy machine inflates less), the time the hooks add and the ratio to
+the baseline; then the start-up of the hook command against the bare interpreter. Not a test:
+nothing is asserted. Targets: under 50 ms added with the tracker away, the client's start-up under
+100 ms.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from tests.client.fake_tracker import FakeTracker, free_port  # noqa: E402
 
 TOKEN = "sdlt_0123456789_bench-token-bench-token-bench-token-bench-tok"  # noqa: S105 - the stand-in's
 MESSAGE = "Fix the Modbus length check\n\nSecurity-Review: sofia@northwind.example\nSecurity-Requirement: CR 3.4\n"
+PLAIN = "Fix the Modbus length check\n\nFrames shorter than their header were read past their end.\n"
+BASELINE = "git commit, no hooks (baseline)"
 IDENTITY = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com"}
 
 
@@ -91,21 +95,22 @@ def main() -> None:
     env = _environment(token)
     away_url = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
     with tempfile.TemporaryDirectory() as tmp:
-        repositories = {
-            "git commit, no hooks (baseline)": _repository(Path(tmp) / "plain", env, None, args.product),
-            "git commit, hooks, tracker away": _repository(Path(tmp) / "away", env, away_url, args.product),
-            "git commit, hooks, tracker up": _repository(Path(tmp) / "up", env, up_url, args.product),
+        away = _repository(Path(tmp) / "away", env, away_url, args.product)
+        runs = {  # name: (repository, message)
+            BASELINE: (_repository(Path(tmp) / "plain", env, None, args.product), MESSAGE),
+            "git commit, hooks, tracker away": (away, MESSAGE),
+            "  the same, a message without trailers": (away, PLAIN),
+            "git commit, hooks, tracker up": (_repository(Path(tmp) / "up", env, up_url, args.product), MESSAGE),
         }
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in repositories}
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
         for n in range(args.runs + 1):
-            for name, path in repositories.items():
-                timing = _timed(["git", "commit", "-q", "--allow-empty", "-m", f"{MESSAGE}\n{n}"], path, env)
+            for name, (path, message) in runs.items():
+                timing = _timed(["git", "commit", "-q", "--allow-empty", "-m", message], path, env)
                 if n:  # the first round warms the caches
                     samples[name].append(timing)
-        baseline = samples["git commit, no hooks (baseline)"]
+        baseline = samples[BASELINE]
         for name, timings in samples.items():
-            print(_summary(name, timings, None if timings is baseline else baseline))
-        away = repositories["git commit, hooks, tracker away"]
+            print(_summary(name, timings, None if name == BASELINE else baseline))
         queued = len(list((away / ".git" / "sdl-tracker" / "queue").iterdir()))
         print(f"  (tracker away: {queued} commits queued; tracker up: {_delivered(stand_in)} delivered)")
         message = Path(tmp) / "MESSAGE"

@@ -29,7 +29,7 @@ from .hooks import (
 from .http import CONNECT_TIMEOUT, RETRIES, ClientError, Server, parse_server, printable, with_retries
 from .install import check_python, install, installed, uninstall
 from .spool import Spool
-from .terminal import say, say_json
+from .terminal import counted, say, say_json
 from .tracker import product_id
 
 
@@ -226,7 +226,7 @@ def hook_uninstall(arguments: argparse.Namespace) -> int:
     for line in lines:
         say(line)
     if waiting:
-        say(f"{waiting} commits are still queued in {spool.queue_dir}: `sdl-tracker hook flush` delivers them")
+        say(f"{counted(waiting, 'commit')} still queued in {spool.queue_dir}: `sdl-tracker hook flush` delivers them")
     return 0
 
 
@@ -244,7 +244,8 @@ def hook_flush(arguments: argparse.Namespace) -> int:
             "stopped": outcome.stopped,
         })  # fmt: skip
     else:
-        say(f"delivered {len(outcome.delivered)} commits; {len(waiting)} queued; {len(outcome.rejected)} refused")
+        delivered = counted(len(outcome.delivered), "commit")
+        say(f"delivered {delivered}; {len(waiting)} queued; {len(outcome.rejected)} refused")
         for line in report(outcome, spool):
             say(line)
     return 1 if waiting or outcome.rejected else 0

@@ -19,7 +19,7 @@ from . import vocabulary
 from .errors import ClientError
 from .git import SHA, Repository, hook_repository, message_trailers, new_commits, read_commits
 from .spool import Spool, object_id
-from .terminal import say
+from .terminal import counted, say
 
 TYPE_CHECKING = False  # typing costs a git hook milliseconds at start-up; mypy reads this name as typing's
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ def report(outcome: Delivery, spool: Spool) -> list[str]:
     waiting = len(spool.queued())
     if outcome.stopped is not None and waiting:
         lines.append(
-            f"{outcome.stopped}; {waiting} commit{'s' if waiting != 1 else ''} queued, delivered on the next commit "
+            f"{outcome.stopped}; {counted(waiting, 'commit')} queued, delivered on the next commit "
             "or push, or by `sdl-tracker hook flush`"
         )
     return lines

@@ -36,6 +36,11 @@ def escape_controls(text: str) -> str:
     return _CONTROL.sub(_escape, text)
 
 
+def counted(number: int, noun: str) -> str:
+    """`1 commit`, `2 commits`: a count with its noun (nouns that take an s)."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def say(line: str, *, err: bool = False) -> None:
     """Print one line for a person, its control characters escaped (a newline in it cannot start another)."""
     print(escape_controls(line), file=sys.stderr if err else sys.stdout)
