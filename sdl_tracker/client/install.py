@@ -4,7 +4,7 @@ A hook already in place is never overwritten: it is renamed `<hook>.sdl-tracker-
 script runs it first, with the same arguments and input, and stops where it fails (so a check of
 yours still blocks a commit). `uninstall` removes our scripts and renames the chained hooks back.
 The hooks directory is git's (`core.hooksPath` honoured); a shared one serves every repository that
-uses it, and the hooks act only in those installed for (which have `sdl-tracker.*` settings).
+uses it, and the hooks act only in those installed for (which have `.git/sdl-tracker/settings.json`).
 """
 
 from __future__ import annotations
