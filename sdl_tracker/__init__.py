@@ -7,10 +7,10 @@ is asked for): the git hooks and CI clients start from here and must start fast.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing costs every git hook milliseconds at start-up; mypy reads this name as typing's
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from flask import Flask
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-# The git hook commands (`hook`) join this entry when they arrive.
-CLIENT_COMMANDS = frozenset({"client"})
+# The client commands, and the git hooks' (which run on every commit).
+CLIENT_COMMANDS = frozenset({"client", "hook"})
 
 
 def main() -> None:

@@ -127,6 +127,12 @@ def test_the_client_contract_forbids_every_other_part_of_the_package() -> None:
     assert {name.removeprefix("sdl_tracker.") for name in contract["forbidden_modules"]} == _top_level() - {"client"}
 
 
+def test_every_module_of_the_client_is_in_a_client_layer() -> None:
+    layered = [name for layer in _contracts()["client-layers"]["layers"] for name in _names(layer)]
+    modules = {f"sdl_tracker.client.{info.name}" for info in pkgutil.iter_modules([str(PACKAGE / "client")])}
+    assert sorted(layered) == sorted(modules)
+
+
 # The client and the entry: the standard library and the client only, read from their source.
 
 

@@ -56,6 +56,28 @@ def _wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> 
     raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
+def start_serve(env: dict[str, str], *options: str, log: bool = False) -> tuple[subprocess.Popen[str], str]:
+    """`sdl-tracker serve options...` on a free loopback port, once it answers: (it, its URL). Its output is
+    discarded, or (`log`) kept to be read from its stdout."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sdl_tracker", "serve", "--port", str(port), *options],
+        env=env,
+        cwd=CHECKOUT,
+        stdout=subprocess.PIPE if log else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{url}/health", process)
+    except AssertionError:
+        process.kill()
+        process.wait(timeout=40)
+        raise
+    return process, url
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir = tmp_path_factory.mktemp("served")
@@ -73,18 +95,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             session, OPERATOR, user_id=admin.id, name="ci", product_ids=[], scopes=["product:read"], all_products=True
         ).secret
     app_db(app).dispose()
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sdl_tracker", "serve", "--port", str(port), "--workers", "2", "--no-job-worker"],
-        env=env,
-        cwd=CHECKOUT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_serve(env, "--workers", "2", "--no-job-worker", log=True)
     try:
-        _wait_for(f"{url}/health", process)
         yield Served(url, token, process, env)
     finally:
         if process.poll() is None:
@@ -200,17 +212,8 @@ def test_serve_runs_the_job_worker_alongside_and_stops_it(tmp_path: Path) -> Non
             all_products=True,
         ).secret
     app_db(app).dispose()
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sdl_tracker", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        cwd=CHECKOUT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_serve(env, "--workers", "1")
     try:
-        _wait_for(f"{url}/health", process)  # type: ignore[arg-type]
         headers = {"Authorization": f"Bearer {token}"}
         queued = urllib.request.Request(  # noqa: S310 - loopback
             f"{url}/api/v1/repositories/{repository_id}/scan", method="POST", headers=headers

@@ -1,22 +1,33 @@
 """A small HTTP client for the tracker's API: bearer token, JSON in and out, problem+json errors as one line.
 
-The token is a CI credential, so the client never follows a redirect (urllib would carry the
+The token is a CI credential, so the client never follows a redirect (it would carry the
 `Authorization` header to whatever host the redirect names), reads at most MAX_BODY bytes, and
-gives up after a total deadline however slowly a server drips its answer.
+gives up after a total deadline however slowly a server drips its answer. A git hook must not hold
+a commit: the connection has its own short timeout, and a tracker that refuses it or does not
+answer in time is `Unreachable` ("away"), which the hooks answer by queueing.
+
+The connection is opened before `http.client` (and `email`, which it loads) is imported, and
+without `urllib.parse` (and `ipaddress`, which it loads), so a tracker that is away costs a hook
+only the socket module.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
+import os
+import socket
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from contextlib import suppress
 
+from .errors import ClientError
 from .terminal import escape_controls
+
+TYPE_CHECKING = False  # typing costs a git hook milliseconds at start-up; mypy reads this name as typing's
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 API_PREFIX = "/api/v1"
 USER_AGENT = "sdl-tracker-client"
@@ -24,23 +35,26 @@ MAX_BODY = 16 * 1024 * 1024  # no answer of the API is near this; a bigger one i
 MAX_DETAIL = 300  # characters of a server's error text shown to a person
 CHUNK = 64 * 1024
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+CONNECT_TIMEOUT = 2.0  # seconds; a tracker that takes longer to accept a connection counts as away
+TIMEOUT = 30.0  # seconds for a whole request of a client command: connect, send, and read the answer
+RETRIES = 2  # further attempts of a client command after a failure that may pass (away, 5xx, 429)
+RETRY_PAUSE = 0.5  # seconds before the first retry; doubled before each next one
 
 
-class ClientError(Exception):
-    """A request could not be made or was refused; the message is one line a person can act on."""
+class Unreachable(ClientError):
+    """The tracker is away: the connection was refused, or it did not answer within the timeout."""
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Refuse every redirect: following one would hand the bearer token to another server."""
-
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
-        raise ClientError(
-            f"{req.full_url} redirected ({code}) to {printable(newurl)}: not followed, the token would go along; "
-            "pass the final URL as --server"
-        )
+class TooSlow(Unreachable):
+    """The tracker accepted nothing, or answered nothing, within the timeout (rather than refusing at once)."""
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects())
+class Answered(ClientError):
+    """The tracker answered with an error status (the message holds its problem detail)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def printable(text: str, limit: int = MAX_DETAIL) -> str:
@@ -49,40 +63,156 @@ def printable(text: str, limit: int = MAX_DETAIL) -> str:
     return escape_controls(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-@dataclass(frozen=True)
 class Server:
-    """Where the tracker is and the token to present."""
+    """Where the tracker is, the token to present, and how long to wait for it."""
 
-    base_url: str
-    token: str
-    timeout: float = 30.0  # for the whole request: connect, send, and read the answer
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        ca_bundle: str | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.token = token
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.ca_bundle = ca_bundle
+        self._tls: Any = None  # the TLS context, made on the first https request (it reads the CA files)
 
     def url(self, path: str, query: dict[str, Any] | None = None) -> str:
         """The absolute URL of an API path."""
         url = self.base_url.rstrip("/") + API_PREFIX + path
-        return url + ("?" + urllib.parse.urlencode(query) if query else "")
+        if not query:
+            return url
+        from urllib.parse import urlencode
+
+        return f"{url}?{urlencode(query)}"
 
     def get_json(self, path: str, query: dict[str, Any] | None = None) -> Any:
         """GET an API path and return its JSON body, or raise ClientError."""
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in parse_server
-            self.url(path, query),
-            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json", "User-Agent": USER_AGENT},
-        )
+        return self.request("GET", path, query=query)[1]
+
+    def post_json(self, path: str, body: Any) -> tuple[int, Any]:
+        """POST a JSON body to an API path; the status (2xx) and the JSON answer, or raise ClientError."""
+        return self.request("POST", path, body=json.dumps(body).encode())
+
+    def request(
+        self, method: str, path: str, *, query: dict[str, Any] | None = None, body: bytes | None = None
+    ) -> tuple[int, Any]:
+        """One request within the timeout: the status and JSON of a 2xx answer, else ClientError."""
         deadline = time.monotonic() + self.timeout
+        status, data = self._exchange(method, self.url(path, query), body, deadline)
         try:
-            with _OPENER.open(request, timeout=self.timeout) as response:
-                body = _read_bounded(response, deadline)
-        except urllib.error.HTTPError as exc:
-            raise ClientError(f"{self.base_url} answered {exc.code}: {_problem_detail(exc, deadline)}") from None
-        except urllib.error.URLError as exc:
-            raise ClientError(f"cannot reach {self.base_url}: {printable(str(exc.reason))}") from None
-        except (http.client.HTTPException, OSError) as exc:
-            reason = printable(str(exc)) or type(exc).__name__
-            raise ClientError(f"{self.base_url} broke off the answer: {reason}") from None
-        try:
-            return json.loads(body)
+            return status, json.loads(data)
         except ValueError:
             raise ClientError(f"{self.base_url} did not answer with JSON: is it an sdl-tracker?") from None
+
+    def _connect(self, scheme: str, host: str, port: int, deadline: float) -> socket.socket:
+        """An open connection (TLS verified for https), or Unreachable."""
+        wait = max(0.01, min(self.connect_timeout, deadline - time.monotonic()))
+        # An ASCII name as bytes: as text, socket would load the IDNA codec (and unicodedata) to encode it.
+        address = host.encode("ascii") if host.isascii() else host
+        try:
+            sock = socket.create_connection((address, port), timeout=wait)  # type: ignore[arg-type]
+        except TimeoutError:
+            raise TooSlow(f"{self.base_url} did not accept a connection within {wait:g} s") from None
+        except OSError as exc:
+            raise Unreachable(f"cannot reach {self.base_url}: {printable(exc.strerror or str(exc))}") from None
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        if scheme != "https":
+            return sock
+        import ssl  # only for https: it costs a hook's start-up time
+
+        try:
+            if self._tls is None:
+                self._tls = ssl.create_default_context(cafile=self.ca_bundle)
+            return self._tls.wrap_socket(sock, server_hostname=host)
+        except ssl.SSLCertVerificationError as exc:
+            sock.close()
+            hint = "" if self.ca_bundle else "; pass --ca-bundle FILE if the tracker's certificate is from a private CA"
+            raise ClientError(
+                f"{self.base_url}: certificate not trusted ({printable(str(exc.verify_message))}){hint}"
+            ) from None
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError; a bad bundle file a ValueError too
+            sock.close()
+            if isinstance(exc, TimeoutError):
+                raise TooSlow(f"{self.base_url} took too long to answer (the TLS handshake)") from None
+            raise ClientError(f"{self.base_url}: TLS failed: {printable(str(exc))}") from None
+
+    def _exchange(self, method: str, url: str, body: bytes | None, deadline: float) -> tuple[int, bytes]:
+        """Send one request and read its answer before the deadline: (status, body) of a 2xx answer."""
+        scheme, netloc, target = _split(url)
+        host, port = _host_port(netloc, 443 if scheme == "https" else 80)
+        sock = self._connect(scheme, host, port, deadline)
+        import http.client  # loads `email`: only once the tracker accepted the connection
+        import threading
+
+        # A watchdog closes the connection at the deadline, however the server drips its answer.
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, (sock,))
+        watchdog.daemon = True
+        watchdog.start()
+        connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        connection.sock = sock  # already connected (and wrapped in TLS for https)
+        headers = {
+            "Host": netloc,
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            connection.request(method, target, body=body, headers=headers)
+            response = connection.getresponse()
+            if 300 <= response.status < 400:
+                location = response.getheader("Location") or "?"
+                raise ClientError(
+                    f"{url} redirected ({response.status}) to {printable(location)}: not followed, the token "
+                    "would go along; pass the final URL as --server"
+                )
+            data = _read_bounded(response, deadline)
+        except (http.client.HTTPException, OSError, ValueError) as exc:
+            if time.monotonic() >= deadline or isinstance(exc, TimeoutError):
+                raise TooSlow(
+                    f"{self.base_url} took too long to answer (no answer within {self.timeout:.3g} s)"
+                ) from None
+            reason = printable(str(exc)) or type(exc).__name__
+            raise ClientError(f"{self.base_url} broke off the answer: {reason}") from None
+        finally:
+            watchdog.cancel()
+            connection.close()
+        if response.status >= 400:
+            raise Answered(
+                f"{self.base_url} answered {response.status}: {_problem_detail(data, response.reason)}", response.status
+            )
+        return response.status, data
+
+
+def _split(url: str) -> tuple[str, str, str]:
+    """(scheme, host[:port], the rest from its first slash) of a URL whose base parse_server accepted."""
+    scheme, _, rest = url.partition("://")
+    netloc, slash, target = rest.partition("/")
+    return scheme, netloc, slash + target or "/"
+
+
+def _host_port(netloc: str, default_port: int) -> tuple[str, int]:
+    """`host`, `host:port`, `[v6]` or `[v6]:port` as (host, port)."""
+    if netloc.startswith("["):
+        host, _, port = netloc[1:].partition("]")
+        port = port.removeprefix(":")
+    else:
+        host, _, port = netloc.partition(":")
+    return host, int(port) if port.isdigit() else default_port
+
+
+def _shut(sock: socket.socket) -> None:
+    """Wake a read blocked on the socket: the deadline has passed."""
+    # The plain socket's shutdown, also under TLS: the reader sees the end of the stream at once.
+    with suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _read_bounded(response: Any, deadline: float) -> bytes:
@@ -91,11 +221,13 @@ def _read_bounded(response: Any, deadline: float) -> bytes:
     size = 0
     while True:
         if time.monotonic() > deadline:
-            raise ClientError("the server took too long to answer (over the client's timeout)")
+            raise TimeoutError
         # read1: at most one read from the socket, so the deadline is checked between trickles.
-        chunk = response.read1(CHUNK) if hasattr(response, "read1") else response.read(CHUNK)
+        chunk = response.read1(CHUNK)
         if not chunk:
-            if getattr(response, "length", None):  # the connection closed before Content-Length bytes came
+            if response.length:  # the connection closed before Content-Length bytes came
+                import http.client
+
                 raise http.client.IncompleteRead(b"".join(chunks), response.length)
             return b"".join(chunks)
         size += len(chunk)
@@ -104,25 +236,65 @@ def _read_bounded(response: Any, deadline: float) -> bytes:
         chunks.append(chunk)
 
 
-def _problem_detail(error: urllib.error.HTTPError, deadline: float) -> str:
+def _problem_detail(body: bytes, reason: str) -> str:
     """The detail of a problem+json answer, or the HTTP reason, printable on one line."""
     try:
-        body = json.loads(_read_bounded(error, deadline) or b"{}")
-    except (ValueError, ClientError, OSError, http.client.HTTPException):
-        return printable(str(error.reason))
-    if isinstance(body, dict) and isinstance(body.get("detail"), str):
-        return printable(body["detail"])
-    return printable(str(error.reason))
+        problem = json.loads(body or b"{}")
+    except ValueError:
+        return printable(reason)
+    if isinstance(problem, dict) and isinstance(problem.get("detail"), str):
+        return printable(problem["detail"])
+    return printable(reason)
+
+
+def may_pass(error: ClientError) -> bool:
+    """Whether trying again later may succeed: the tracker away, failing (5xx) or asking to slow down (429)."""
+    if isinstance(error, Answered):
+        return error.status >= 500 or error.status == 429
+    return isinstance(error, Unreachable)
+
+
+def with_retries(call: Callable[[], T], retries: int = RETRIES, pause: float = RETRY_PAUSE) -> T:
+    """`call()`, tried again after failures that may pass, with pauses doubling (and a little jitter)."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except ClientError as exc:
+            if attempt >= retries or not may_pass(exc):
+                raise
+        # Jitter, so clients that failed together do not come back together.
+        time.sleep(pause * 2**attempt * (1 + int.from_bytes(os.urandom(1), "big") / 512))
+        attempt += 1
 
 
 def parse_server(url: str | None) -> str:
     """A tracker base URL from --server or SDL_TRACKER_SERVER: https, or http to this machine only."""
+    import urllib.parse  # a command's start, not a hook's: hooks read the URL this accepted at install
+
     if not url:
         raise ClientError("no server: pass --server URL or set SDL_TRACKER_SERVER")
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in {"https", "http"} or not parts.hostname:
         raise ClientError(f"the server must be an https URL, got {printable(url)!r}")
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+    if parts.username is not None or parts.query or parts.fragment:
+        # Not echoed: a password in it would land in a terminal or a CI log.
+        raise ClientError("the server URL must be a plain base URL (no user, query or fragment)")
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises here, not in the middle of a hook
+    except ValueError:
+        raise ClientError(f"the server URL has a bad port: {printable(url)!r}") from None
+    base = parts.scheme + url[len(parts.scheme) :]  # the scheme as `_split` expects it: lower case
+    check_base(base)
+    return base
+
+
+def check_base(url: str) -> None:
+    """Refuse a base URL the client must not send a token to: not http(s), or plain http to another machine."""
+    scheme, netloc, _ = _split(url)
+    host, _ = _host_port(netloc, 0)
+    if scheme not in {"https", "http"} or not host:
+        raise ClientError(f"the server must be an https URL, got {printable(url)!r}")
+    if scheme == "http" and host.lower() not in LOOPBACK_HOSTS:
         # The token would cross the network in clear text; a test server on this machine is fine.
-        raise ClientError(f"refusing plain http to {parts.hostname}: the token would travel unencrypted; use https")
-    return url
+        raise ClientError(f"refusing plain http to {printable(host)}: the token would travel unencrypted; use https")

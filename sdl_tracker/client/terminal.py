@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs a git hook milliseconds at start-up; mypy reads this name as typing's
+if TYPE_CHECKING:
+    from typing import Any
 
 # C0 controls, DEL and C1 controls; the line and paragraph separators; Unicode's Bidi_Control
 # characters (ALM, LRM, RLM, the embeddings and overrides, the isolates); lone surrogates, which
@@ -31,6 +34,11 @@ def escape_controls(text: str) -> str:
     """`text` with every control character written as an escape (ESC as `\\x1b`, CR as `\\r`,
     U+202E as `\\u202e`); everything else, backslashes included, as it is."""
     return _CONTROL.sub(_escape, text)
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 commit`, `2 commits`: a count with its noun (nouns that take an s)."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def say(line: str, *, err: bool = False) -> None:

@@ -1,0 +1,333 @@
+"""`sdl-tracker client ...` and `sdl-tracker hook ...`: the grammar (argparse) and the commands a person runs.
+
+Exit 0 success, 1 a negative answer (commits still queued or refused), 2 an error with one line on
+stderr, as the server's commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import NoReturn
+
+from . import vocabulary
+from .git import Repository, open_repository, top_level
+from .hooks import (
+    DEFAULT_TOKEN_ENV,
+    GIT_HOOKS,
+    HOOK_TIMEOUT,
+    Settings,
+    configured,
+    deliver,
+    refresh_vocabulary,
+    report,
+    run_git_hook,
+)
+from .http import CONNECT_TIMEOUT, RETRIES, ClientError, Server, parse_server, printable, with_retries
+from .install import check_python, install, installed, uninstall
+from .spool import Spool
+from .terminal import counted, say, say_json
+from .tracker import product_id
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line and exit 2, as the server commands print theirs."""
+
+    def error(self, message: str) -> NoReturn:
+        """`error: the following arguments are required: command (try: sdl-tracker client --help)`."""
+        say(f"error: {message} (try: {self.prog} --help)", err=True)
+        raise SystemExit(2)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError("between 0 and 600 seconds")
+    return value
+
+
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    """--server, --token-env, --ca-bundle and --connect-timeout, shared by the commands that reach a tracker."""
+    parser.add_argument(
+        "--server", default=os.environ.get("SDL_TRACKER_SERVER"), help="The tracker's base URL (SDL_TRACKER_SERVER)."
+    )
+    parser.add_argument(
+        "--token-env",
+        default=DEFAULT_TOKEN_ENV,
+        metavar="NAME",
+        help=f"The environment variable holding the API token (default {DEFAULT_TOKEN_ENV}).",
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        default=os.environ.get("SDL_TRACKER_CA_BUNDLE"),
+        metavar="FILE",
+        help="CA certificates (PEM) to verify the tracker's TLS certificate with (SDL_TRACKER_CA_BUNDLE).",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        default=CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"How long to wait for the tracker to accept a connection (default {CONNECT_TIMEOUT:g}).",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sdl-tracker", description="sdl-tracker client commands.")
+    groups = parser.add_subparsers(dest="group", required=True)
+    client = groups.add_parser("client", help="Talk to a tracker over HTTP with an API token.")
+    _connection_options(client)
+    client.add_argument(
+        "--retries",
+        type=int,
+        choices=range(6),
+        default=RETRIES,
+        metavar="N",
+        help="Retries after a failure that may pass (default 2).",
+    )
+    commands = client.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="Check the server answers and the token is accepted; list its products.")
+    check.add_argument("--json", action="store_true", help="Print JSON.")
+
+    hook = groups.add_parser("hook", help="The git hooks: install them, deliver queued commits.")
+    hooks = hook.add_subparsers(dest="command", required=True)
+    setup = hooks.add_parser("install", help="Install the hooks in a repository (chained to the hooks there).")
+    _connection_options(setup)
+    setup.add_argument("--product", required=True, help="The tracker's product: its id, or its name.")
+    setup.add_argument("--repository", help="The repository's name on the tracker (default: the directory's name).")
+    setup.add_argument(
+        "--hook-timeout",
+        type=_seconds,
+        default=HOOK_TIMEOUT,
+        metavar="SECONDS",
+        help=f"How long a hook may spend delivering commits (default {HOOK_TIMEOUT:g}).",
+    )
+    hooks.add_parser("uninstall", help="Remove the hooks and put back the ones they chained to.")
+    flush = hooks.add_parser("flush", help="Deliver the queued commits now.")
+    flush.add_argument("--retry-rejected", action="store_true", help="Send the commits the tracker refused again too.")
+    hooks.add_parser("status", help="Settings, installed hooks, queued and refused commits.")
+    hooks.add_parser("refresh", help="Fetch the requirement ids the commit-msg hook checks against.")
+    for name in ("install", "uninstall", "flush", "status", "refresh"):
+        sub = hooks.choices[name]
+        sub.add_argument("--repo", default=".", metavar="PATH", help="The repository (default: here).")
+        sub.add_argument("--json", action="store_true", help="Print JSON.")
+    hooks.add_parser("commit-msg", help="What git runs: warn about the message.").add_argument("message_file")
+    hooks.add_parser("post-commit", help="What git runs: queue the commit, deliver the queue.")
+    pre_push = hooks.add_parser("pre-push", help="What git runs: queue the pushed commits, deliver the queue.")
+    pre_push.add_argument("remote")
+    pre_push.add_argument("url")
+    return parser
+
+
+def _token(name: str) -> str:
+    token = os.environ.get(name, "").strip()
+    if not token:
+        raise ClientError(f"no token: set {name} (an API token from the tracker)")
+    return token
+
+
+def _server(arguments: argparse.Namespace, timeout: float | None = None) -> Server:
+    return Server(
+        parse_server(arguments.server),
+        _token(arguments.token_env),
+        connect_timeout=arguments.connect_timeout,
+        ca_bundle=arguments.ca_bundle,
+        **({} if timeout is None else {"timeout": timeout}),
+    )
+
+
+def check(server: Server, as_json: bool, retries: int) -> int:
+    """Say whether the token works and which products it sees."""
+    page = with_retries(lambda: server.get_json("/products", {"per_page": 200}), retries)
+    items = page.get("items") if isinstance(page, dict) else None
+    total = page.get("total") if isinstance(page, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items) or not isinstance(total, int):
+        raise ClientError(f"{server.base_url} answered with something that is not a page of products")
+    names = [str(item.get("name", "?")) for item in items]
+    if as_json:
+        say_json({"server": server.base_url, "products": names, "total": total})
+    else:
+        listed = ", ".join(printable(name, 120) for name in names) if names else "none"
+        say(f"{server.base_url}: token accepted; products it sees ({total}): {listed}")
+    return 0
+
+
+def _installed_settings(path: str) -> tuple[Repository, Spool, Settings]:
+    repository = open_repository(path)
+    spool = Spool(repository.common_dir)
+    settings = configured(spool)
+    if settings is None:
+        raise ClientError(f"the hooks are not installed for {repository.path}: run `sdl-tracker hook install`")
+    return repository, spool, settings
+
+
+def hook_install(arguments: argparse.Namespace) -> int:
+    """Record where commits go, install the hooks, and cache the requirement ids if the tracker answers."""
+    repository = open_repository(arguments.repo)
+    server_url = parse_server(arguments.server)
+    ca_bundle = None
+    if arguments.ca_bundle:
+        ca_bundle = os.path.abspath(arguments.ca_bundle)
+        if not os.path.isfile(ca_bundle):
+            raise ClientError(f"no CA bundle at {ca_bundle}")
+    product = arguments.product.strip()
+    if not (product.isascii() and product.isdigit()):
+        server = _server(arguments, timeout=10.0)
+        product = with_retries(lambda: product_id(server, arguments.product))
+    name = arguments.repository or os.path.basename(top_level(repository) or os.path.dirname(repository.common_dir))
+    if not name or len(name) > 200 or printable(name) != name:
+        raise ClientError(f"pass --repository NAME: {printable(name)!r} is no repository name")
+    check_python(sys.executable)
+    spool = Spool(repository.common_dir)
+    settings = {
+        "server": server_url,
+        "product": str(int(product)),
+        "repository": name,
+        "token_env": arguments.token_env,
+        "ca_bundle": ca_bundle,
+        "connect_timeout": arguments.connect_timeout,
+        "hook_timeout": arguments.hook_timeout,
+    }
+    spool.write("settings", Settings(settings).as_data())
+    lines = install(repository)
+    try:
+        cached: int | str = refresh_vocabulary(spool, _server(arguments, timeout=10.0))
+    except ClientError as exc:
+        cached = str(exc)
+    if arguments.json:
+        say_json({"hooks_dir": repository.hooks_dir, "hooks": installed(repository), "server": server_url,
+                  "product": int(product), "repository": name, "requirements": cached})  # fmt: skip
+        return 0
+    say(f"hooks in {repository.hooks_dir}: commits go to {server_url}, product {int(product)}, repository {name}")
+    for line in lines:
+        say(f"  {line}")
+    if isinstance(cached, int):
+        say(f"  {cached} requirement ids cached for the commit-msg check")
+    else:
+        say(f"  requirement ids not cached ({cached}); `sdl-tracker hook refresh` fetches them later")
+    return 0
+
+
+def hook_uninstall(arguments: argparse.Namespace) -> int:
+    """Remove the hooks; say what is still queued."""
+    repository = open_repository(arguments.repo)
+    lines = uninstall(repository)
+    spool = Spool(repository.common_dir)
+    waiting = len(spool.queued())
+    if arguments.json:
+        say_json({"hooks_dir": repository.hooks_dir, "done": lines, "queued": waiting})
+        return 0
+    for line in lines:
+        say(line)
+    if waiting:
+        say(f"{counted(waiting, 'commit')} still queued in {spool.queue_dir}: `sdl-tracker hook flush` delivers them")
+    return 0
+
+
+def hook_flush(arguments: argparse.Namespace) -> int:
+    """Deliver the queued commits now; exit 1 if some are still queued or were refused."""
+    repository, spool, settings = _installed_settings(arguments.repo)
+    _token(settings.token_env)
+    requeued = spool.requeue_rejected() if arguments.retry_rejected else 0
+    outcome = deliver(repository, spool, settings, budget=None, retries=RETRIES, patient=False)
+    waiting = spool.queued()
+    if arguments.json:
+        say_json({
+            "delivered": outcome.delivered, "requeued": requeued, "queued": waiting,
+            "rejected": [{"sha": sha, "reason": reason} for sha, reason in outcome.rejected],
+            "stopped": outcome.stopped,
+        })  # fmt: skip
+    else:
+        delivered = counted(len(outcome.delivered), "commit")
+        say(f"delivered {delivered}; {len(waiting)} queued; {len(outcome.rejected)} refused")
+        for line in report(outcome, spool):
+            say(line)
+    return 1 if waiting or outcome.rejected else 0
+
+
+def hook_status(arguments: argparse.Namespace) -> int:
+    """Where commits go, which hooks are installed, what is queued or was refused."""
+    repository, spool, settings = _installed_settings(arguments.repo)
+    queued = spool.queued()
+    rejected = spool.rejected()
+    state = spool.read("state") or {}
+    known = vocabulary.from_data(spool.read("vocabulary"))
+    hooks = installed(repository)
+    status = {
+        "server": settings.server,
+        "product": settings.product,
+        "repository": settings.repository,
+        "token_env": settings.token_env,
+        "token_set": bool(os.environ.get(settings.token_env, "").strip()),
+        "ca_bundle": settings.ca_bundle,
+        "hooks_dir": repository.hooks_dir,
+        "hooks": hooks,
+        "queued": queued,
+        "rejected": [{"sha": sha, "reason": reason} for sha, reason in rejected],
+        "paused_until": state.get("away_until") if float(state.get("away_until", 0)) > time.time() else None,
+        "requirements": None if known.requirements is None else len(known.requirements),
+        "requirements_fetched_at": known.fetched_at or None,
+    }
+    if arguments.json:
+        say_json(status)
+        return 0
+    say(f"commits go to {settings.server}, product {settings.product}, repository {settings.repository}")
+    say(f"token: {settings.token_env} is {'set' if status['token_set'] else 'not set'}")
+    say("hooks: " + ", ".join(f"{hook} ({state})" for hook, state in hooks.items()))
+    say(f"queued: {len(queued)}; refused: {len(rejected)}")
+    for sha, reason in rejected:
+        say(f"  refused {sha[:12]}: {reason}")
+    if status["paused_until"]:
+        until = time.strftime("%H:%M:%S", time.localtime(float(state["away_until"])))
+        say(f"the hooks leave the tracker alone until {until}: {state.get('reason', '')}")
+    if known.requirements is None:
+        say("requirement ids: none cached (`sdl-tracker hook refresh`)")
+    else:
+        fetched = time.strftime("%Y-%m-%d %H:%M", time.localtime(known.fetched_at))
+        say(f"requirement ids: {len(known.requirements)}, fetched {fetched}")
+    return 0
+
+
+def hook_refresh(arguments: argparse.Namespace) -> int:
+    """Fetch the tracker's requirement ids into the cache the commit-msg hook reads."""
+    _repository, spool, settings = _installed_settings(arguments.repo)
+    server = settings.server_for(_token(settings.token_env), 30.0)
+    count = with_retries(lambda: refresh_vocabulary(spool, server))
+    if arguments.json:
+        say_json({"requirements": count, "server": settings.server})
+    else:
+        say(f"{count} requirement ids cached from {settings.server}")
+    return 0
+
+
+HOOK_COMMANDS = {
+    "install": hook_install,
+    "uninstall": hook_uninstall,
+    "flush": hook_flush,
+    "status": hook_status,
+    "refresh": hook_refresh,
+}
+
+
+def run(argv: Sequence[str]) -> int:
+    """Parse and run one command; a ClientError is one line on stderr and exit 2."""
+    arguments = _parser().parse_args(list(argv))
+    try:
+        if arguments.group == "client":
+            return check(_server(arguments), arguments.json, arguments.retries)
+        if arguments.command in GIT_HOOKS:
+            if arguments.command == "pre-push":
+                return run_git_hook("pre-push", [arguments.remote, arguments.url], sys.stdin.read())
+            return run_git_hook(
+                arguments.command, [arguments.message_file] if arguments.command == "commit-msg" else []
+            )
+        return HOOK_COMMANDS[arguments.command](arguments)
+    except ClientError as exc:
+        say(f"error: {exc}", err=True)
+        return 2
