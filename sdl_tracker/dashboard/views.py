@@ -13,7 +13,7 @@ from ..accounts.models import Notification
 from ..accounts.notifications import list_notifications, mark_read, unread_count
 from ..auth import Principal
 from ..products.models import Release
-from ..products.services import list_products
+from ..products.services import get_release, list_products
 from ..web.context import current_principal, db_session
 from .forms import MarkReadForm
 from .readiness import ReleaseFigures, in_flight, release_figures, release_readiness
@@ -45,8 +45,10 @@ def portfolio() -> str:
 @bp.route("/releases/<int:release_id>/readiness")
 def readiness(release_id: int) -> str:
     """One release's readiness on one screen: coverage, SL-C gap, commits, SBOMs, reviews and expiries."""
-    result = release_readiness(db_session(), g.principal, release_id)
-    return render_template("dashboard/readiness.html", r=result, product=result.product, release=result.release)
+    session = db_session()
+    release = get_release(session, g.principal, release_id)  # held here, so the service finds it in the session
+    result = release_readiness(session, g.principal, release.id)
+    return render_template("dashboard/readiness.html", r=result, product=release.product, release=release)
 
 
 @bp.route("/notifications")

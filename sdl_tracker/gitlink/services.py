@@ -19,9 +19,9 @@ from ..evidence.models import Evidence, EvidenceKind, EvidenceRevision, ReviewSt
 from ..evidence.standing import judged_on
 from ..jobs.models import Job
 from ..jobs.services import active_job, enqueue
-from ..products.models import Product, Release, Repository
+from ..products.models import Release, Repository
 from ..products.rules import previous_release
-from ..products.services import get_product, get_release_by_version
+from ..products.services import get_release, get_release_by_version
 from .models import Commit, CommitEvidence
 from .rules import (
     CommitIndex,
@@ -125,6 +125,15 @@ class ReleaseCommits:
 def release_commits(
     session: Session, actor: Principal, product_id: int, version: str, *, today: date | None = None
 ) -> ReleaseCommits:
+    """Which of a release's commits count as reviewed, from the scanned history (no git run); the release
+    named by its product and version (see `release_commits_by_id`)."""
+    release = get_release_by_version(session, actor, product_id, version)
+    return release_commits_by_id(session, actor, release.id, today=today)
+
+
+def release_commits_by_id(
+    session: Session, actor: Principal, release_id: int, *, today: date | None = None
+) -> ReleaseCommits:
     """Which of a release's commits count as reviewed, from the scanned history (no git run).
 
     A released release is judged as of its release date (reviews accepted later do not count then);
@@ -133,15 +142,13 @@ def release_commits(
     change that can move the figure is audited (docs/architecture.md, "Pages at portfolio scale").
     """
     today = today or utcnow().date()
-    product = get_product(session, actor, product_id)
-    release = get_release_by_version(session, actor, product.id, version)  # access checked, kept or not
-    return kept(
-        session, ("release commits", release.id, today), lambda: _judge_release(session, product, release, today)
-    )
+    release = get_release(session, actor, release_id)  # access is checked on every request, kept or not
+    return kept(session, ("release commits", release.id, today), lambda: _judge_release(session, release, today))
 
 
-def _judge_release(session: Session, product: Product, release: Release, today: date) -> ReleaseCommits:
+def _judge_release(session: Session, release: Release, today: date) -> ReleaseCommits:
     """The review coverage of one release, computed afresh."""
+    product = release.product
     releases = session.scalars(select(Release).where(Release.product_id == product.id)).all()
     before = previous_release(releases, release.version)
     released = release.shipped

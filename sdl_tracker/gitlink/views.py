@@ -10,7 +10,7 @@ from ..web.context import db_session
 from ..web.inputs import page_number
 from .forms import CommitFilterForm
 from .schemas import review_summary
-from .services import CommitReview, ReleaseCommits, queue_scan, release_commits
+from .services import CommitReview, ReleaseCommits, queue_scan, release_commits_by_id
 
 bp = Blueprint("gitlink", __name__)
 PAGE_SIZE = 100
@@ -35,7 +35,7 @@ def commits(release_id: int) -> tuple[str, int]:
     filters = {name: value for name, value in request.args.items() if name in form._fields and value}
     page = page_number()
     # The judged commits are kept (see release_commits): a page shows its slice of them as they are.
-    result = release_commits(session, g.principal, release.product_id, release.version)
+    result = release_commits_by_id(session, g.principal, release.id)
     listed = _listed(result, form.show.data or "") if form.validate() else ()
     pages = max(1, -(-len(listed) // PAGE_SIZE))
     return render_template(
