@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import identity_key
 
 from ..audit.services import kept
 from ..auth import Principal, visible_products_clause
@@ -187,7 +188,7 @@ def release_figures(
     if not releases:
         return {}
     product_ids = sorted({r.product_id for r in releases})
-    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))}
+    products = _products(session, product_ids)
 
     def count() -> dict[int, dict[str, int]]:
         figures = {r.id: _Counts() for r in releases}
@@ -198,6 +199,16 @@ def release_figures(
     # figure moves only with an audited change), so the product page and the portfolio do not count again.
     counts = kept(session, ("release figures", *sorted(r.id for r in releases), today), count)
     return {r.id: ReleaseFigures(r, products[r.product_id], **counts[r.id]) for r in releases}
+
+
+def _products(session: Session, product_ids: list[int]) -> dict[int, Product]:
+    """The products by id: those the session holds already (the page read them) without a statement, the
+    rest in one."""
+    found = {i: p for i in product_ids if isinstance(p := session.identity_map.get(identity_key(Product, i)), Product)}
+    missing = [i for i in product_ids if i not in found]
+    if missing:
+        found.update((p.id, p) for p in session.scalars(select(Product).where(Product.id.in_(missing))))
+    return found
 
 
 @dataclass

@@ -1,12 +1,14 @@
-"""The form helpers every feature's pages share."""
+"""The form and template helpers every feature's pages share."""
 
 from __future__ import annotations
 
+from flask import Flask, url_for
 from wtforms import SelectField, SelectMultipleField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import Select
 
 from sdl_tracker.web.forms import BoundedForm, LeanSelect
+from sdl_tracker.web.templating import row_url
 
 # Values and labels that need escaping, an empty value and an empty label (the value reads as the label).
 PLAIN = (("", "Any"), ("a&b", 'A "quoted" <label>'), ("SR-2", "SR-2 Threat model"), ("x", ""))
@@ -30,3 +32,18 @@ def test_a_lean_select_renders_what_wtforms_renders() -> None:
         assert field() == Select()(field), name
         assert field(class_="wide", required=True) == Select()(field, class_="wide", required=True), name
     assert type(form.many.widget) is Select  # a multiple select keeps the generic widget
+
+
+def test_a_row_url_is_the_url_url_for_gives(app: Flask) -> None:
+    for base in ("", "/tracker"):  # behind a proxy that mounts the app under a prefix too
+        with app.test_request_context("/", base_url=f"http://tracker.example{base}"):
+            for endpoint, key, fixed in (
+                ("evidence.detail", "evidence_id", {}),
+                ("dashboard.readiness", "release_id", {}),
+                ("sboms.release_sboms", "release_id", {}),
+                ("evidence.new", "product_id", {"kind": "fuzz-run", "requirements": "SVV-3"}),
+            ):
+                url = row_url(endpoint, key, **fixed)
+                assert row_url(endpoint, key, **fixed) is url  # built once per request
+                for value in (1, 42, 2_147_483_646):
+                    assert url(value) == url_for(endpoint, **fixed, **{key: value}), (endpoint, value)
