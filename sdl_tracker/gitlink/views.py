@@ -50,6 +50,7 @@ def commits(release_id: int) -> tuple[str, int]:
         listed=len(listed),
         page=page,
         pages=pages,
+        shown=PAGE_SIZE,  # of the commits with evidence too: every one is in the API and `release commits --json`
     ), (200 if not form.errors else 422)
 
 

@@ -121,6 +121,7 @@ def test_the_page_is_paged_and_its_statements_do_not_grow_with_the_commits(
     with statements(app) as many:  # the scan was audited: judged afresh
         page = client.get(url).get_data(as_text=True)
     assert "page 1 of 17" in page
+    assert "… and 15 more (<code>sdl-tracker release commits" in page  # 17 linked to evidence, 2 shown
     assert len(many) == len(few), "\n".join(s.split("\n")[0][:100] for s in many)
     with statements(app) as many_kept:
         client.get(url)
