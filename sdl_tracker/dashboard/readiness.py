@@ -10,24 +10,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import identity_key
 
 from ..audit.services import kept
 from ..auth import Principal, visible_products_clause
+from ..catalog.models import Requirement
 from ..claims.judging import ClaimsSummary, claims_summary
 from ..claims.models import Claim
+from ..claims.rules import ClaimStatus
 from ..claims.services import ACCEPTED_STATUSES
 from ..db import utcnow
-from ..evidence.assessment import Coverage, coverage
+from ..evidence.assessment import CoverageView, coverage
 from ..evidence.models import Evidence, EvidenceRevision, ProductReviewInterval, RevisionRelease
 from ..evidence.standing import expires_on, review_months
 from ..evidence.vocabulary import EvidenceKind, EvidenceScope, ReviewState
 from ..gitlink.schemas import review_summary
-from ..gitlink.services import ReleaseCommits, release_commits
+from ..gitlink.services import ReleaseCommits, release_commits_by_id
 from ..products.models import Product, Release, ReleaseStatus
 from ..products.services import get_release
 from ..sboms.models import Sbom, SbomState
@@ -68,21 +71,18 @@ class EvidenceRow:
 def current_revisions(session: Session, *clauses: object, with_releases: bool = True) -> list[EvidenceRow]:
     """Every evidence item's current revision matching `clauses` (on Evidence and EvidenceRevision), with
     its expiry (the product's review intervals) and, optionally, the releases it names; three statements."""
-    newest = (
-        select(EvidenceRevision.evidence_id, func.max(EvidenceRevision.number).label("number"))
-        .group_by(EvidenceRevision.evidence_id)
-        .subquery()
-    )
-    # Columns, not whole rows: a list reads about a dozen of them for every item.
+    later = aliased(EvidenceRevision)
+    # Columns, not whole rows: a list reads about a dozen of them for every item. Named as EvidenceRow names
+    # them, so a row becomes one without restating each field.
     query = (
         select(
-            Evidence.id,
+            Evidence.id.label("evidence_id"),
             Evidence.product_id,
             Evidence.scope,
             Evidence.kind,
             EvidenceRevision.title,
             EvidenceRevision.state,
-            EvidenceRevision.effective_date,
+            EvidenceRevision.effective_date.label("effective"),
             EvidenceRevision.review_due,
             EvidenceRevision.submitted_at,
             EvidenceRevision.reviewed_at,
@@ -92,11 +92,14 @@ def current_revisions(session: Session, *clauses: object, with_releases: bool = 
             EvidenceRevision.id.label("revision_id"),
         )
         .join(EvidenceRevision, EvidenceRevision.evidence_id == Evidence.id)
-        .join(
-            newest,
-            and_(newest.c.evidence_id == EvidenceRevision.evidence_id, newest.c.number == EvidenceRevision.number),
+        # The current revision: none newer. Checked per item through the (evidence, number) key, so the cost
+        # follows the items matched, not every revision of the installation (as a grouped "newest" did).
+        .where(
+            ~select(later.number)
+            .where(later.evidence_id == EvidenceRevision.evidence_id, later.number > EvidenceRevision.number)
+            .exists(),
+            *clauses,  # type: ignore[arg-type]
         )
-        .where(*clauses)  # type: ignore[arg-type]
         # Submitted ones in the order they went to review (drafts, never submitted, by creation).
         .order_by(func.coalesce(EvidenceRevision.submitted_at, EvidenceRevision.created_at), Evidence.id)
     )
@@ -125,22 +128,9 @@ def current_revisions(session: Session, *clauses: object, with_releases: bool = 
         months = review_months(r.kind, intervals.get(r.product_id) if r.product_id is not None else None)
         rows.append(
             EvidenceRow(
-                evidence_id=r.id,
-                product_id=r.product_id,
-                scope=r.scope,
-                kind=r.kind,
-                title=r.title,
-                state=r.state,
-                effective=r.effective_date,
-                review_due=r.review_due,
-                submitted_at=r.submitted_at,
-                submitted_by=r.submitted_by,
-                submitted_by_user_id=r.submitted_by_user_id,
-                rejection_reason=r.rejection_reason,
-                revision_id=r.revision_id,
+                **r._mapping,
                 release_ids=tuple(sorted(links.get(r.revision_id, ()))),
-                expires=expires_on(r.effective_date, r.review_due, months),
-                reviewed_at=r.reviewed_at,
+                expires=expires_on(r.effective, r.review_due, months),
             )
         )
     return rows
@@ -201,7 +191,7 @@ def release_figures(
     if not releases:
         return {}
     product_ids = sorted({r.product_id for r in releases})
-    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))}
+    products = _products(session, product_ids)
 
     def count() -> dict[int, dict[str, int]]:
         figures = {r.id: _Counts() for r in releases}
@@ -212,6 +202,16 @@ def release_figures(
     # figure moves only with an audited change), so the product page and the portfolio do not count again.
     counts = kept(session, ("release figures", *sorted(r.id for r in releases), today), count)
     return {r.id: ReleaseFigures(r, products[r.product_id], **counts[r.id]) for r in releases}
+
+
+def _products(session: Session, product_ids: list[int]) -> dict[int, Product]:
+    """The products by id: those the session holds already (the page read them) without a statement, the
+    rest in one."""
+    found = {i: p for i in product_ids if isinstance(p := session.identity_map.get(identity_key(Product, i)), Product)}
+    missing = [i for i in product_ids if i not in found]
+    if missing:
+        found.update((p.id, p) for p in session.scalars(select(Product).where(Product.id.in_(missing))))
+    return found
 
 
 @dataclass
@@ -267,22 +267,38 @@ def _count(
         figures[release_id].decisions_awaiting = undecided
 
 
-@dataclass
-class Readiness:
-    """One release's readiness, each part read by the feature that owns it."""
+@dataclass(frozen=True)
+class SbomLine:
+    """What readiness shows of one of the release's SBOMs."""
 
-    release: Release
-    product: Product
+    id: int
+    title: str
+    is_primary: bool
+    warnings: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A not-applicable or compensated claim of the release that awaits acceptance."""
+
+    ref: str
+    status: ClaimStatus
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """One release's readiness, each part read by the feature that owns it; plain values, kept."""
+
     planned: date
-    coverage: Coverage
+    coverage: CoverageView | None  # None: no 4-1 catalog is assigned to the product
     process_met: int
     records_met: int
     vector: ClaimsSummary
     commits: ReleaseCommits
-    sboms: list[Sbom]
-    awaiting_review: list[EvidenceRow] = field(default_factory=list)
-    expiring: list[EvidenceRow] = field(default_factory=list)
-    decisions_awaiting: list[Claim] = field(default_factory=list)
+    sboms: tuple[SbomLine, ...]
+    awaiting_review: tuple[EvidenceRow, ...] = ()
+    expiring: tuple[EvidenceRow, ...] = ()
+    decisions_awaiting: tuple[Decision, ...] = ()
 
     @property
     def gap(self) -> dict[str, list[str]]:
@@ -298,14 +314,21 @@ class Readiness:
     @property
     def sbom_warnings(self) -> int:
         """Warnings over the release's SBOMs."""
-        return sum(len(s.warnings or ()) for s in self.sboms)
+        return sum(len(s.warnings) for s in self.sboms)
 
 
 def release_readiness(session: Session, actor: Principal, release_id: int, *, today: date | None = None) -> Readiness:
     """Everything that stands between a release and its planned date, on one page (NotFound for a release of a
-    product the actor does not see)."""
+    product the actor does not see). Kept per release and day until an audited change: each part is (coverage,
+    the claims summary, commit review, SBOMs, evidence and claims are all changed by audited services only),
+    and reading them all took most of the page's time."""
     today = today or utcnow().date()
-    release = get_release(session, actor, release_id)
+    release = get_release(session, actor, release_id)  # access is checked on every request, kept or not
+    return kept(session, ("readiness", release.id, today), lambda: _readiness(session, actor, release, today))
+
+
+def _readiness(session: Session, actor: Principal, release: Release, today: date) -> Readiness:
+    """One release's readiness, read afresh (the caller checked access; no part depends on who reads it)."""
     product = release.product
     result = coverage(session, actor, product.id, release, today=today)
     cells = result.cells
@@ -316,25 +339,29 @@ def release_readiness(session: Session, actor: Principal, release_id: int, *, to
     )
     planned = planned_day(release, today)
     mine = [row for row in rows if row.covers(release)]
-    undecided = session.scalars(
-        select(Claim)
+    undecided = session.execute(
+        select(Requirement.ref, Claim.status)
+        .join(Requirement, Requirement.id == Claim.requirement_id)
         .where(Claim.release_id == release.id, Claim.status.in_(ACCEPTED_STATUSES), Claim.accepted_at.is_(None))
         .order_by(Claim.id)
     ).all()
     return Readiness(
-        release=release,
-        product=product,
         planned=planned,
-        coverage=result,
+        coverage=result.judged if result.edition else None,
         process_met=sum(1 for c in cells if c.process.met),
         records_met=sum(1 for c in cells if c.records.met),
         vector=claims_summary(session, actor, release.id, today=today),
-        commits=release_commits(session, actor, product.id, release.version, today=today),
-        sboms=list_sboms(session, actor, product.id, release.id),
-        awaiting_review=[row for row in mine if row.state is ReviewState.SUBMITTED],
-        expiring=sorted(
-            (r for r in mine if r.state is ReviewState.ACCEPTED and r.expires is not None and r.expires < planned),
-            key=lambda r: (r.expires or planned, r.evidence_id),
+        commits=release_commits_by_id(session, actor, release.id, today=today),
+        sboms=tuple(
+            SbomLine(s.id, s.title, s.is_primary, tuple(s.warnings or ()))
+            for s in list_sboms(session, actor, product.id, release.id)
         ),
-        decisions_awaiting=list(undecided),
+        awaiting_review=tuple(row for row in mine if row.state is ReviewState.SUBMITTED),
+        expiring=tuple(
+            sorted(
+                (r for r in mine if r.state is ReviewState.ACCEPTED and r.expires is not None and r.expires < planned),
+                key=lambda r: (r.expires or planned, r.evidence_id),
+            )
+        ),
+        decisions_awaiting=tuple(Decision(ref, status) for ref, status in undecided),
     )

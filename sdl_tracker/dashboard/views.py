@@ -14,8 +14,9 @@ from ..accounts.notifications import list_notifications, mark_read, unread_count
 from ..audit.services import kept
 from ..auth import Principal
 from ..products.models import Release
-from ..products.services import list_products, product_entries
+from ..products.services import get_release, list_products, product_entries
 from ..web.context import current_principal, db_session
+from ..web.templating import row_url
 from .forms import MarkReadForm
 from .readiness import ReleaseFigures, in_flight, release_figures, release_readiness
 from .services import Link, my_work, readiness_facts
@@ -46,8 +47,10 @@ def portfolio() -> str:
 @bp.route("/releases/<int:release_id>/readiness")
 def readiness(release_id: int) -> str:
     """One release's readiness on one screen: coverage, SL-C gap, commits, SBOMs, reviews and expiries."""
-    result = release_readiness(db_session(), g.principal, release_id)
-    return render_template("dashboard/readiness.html", r=result, product=result.product, release=result.release)
+    session = db_session()
+    release = get_release(session, g.principal, release_id)  # held here, so the service finds it in the session
+    result = release_readiness(session, g.principal, release.id)
+    return render_template("dashboard/readiness.html", r=result, product=release.product, release=release)
 
 
 @bp.route("/notifications")
@@ -85,6 +88,18 @@ def notification_link(n: Notification) -> Link:
     if n.subject_type == "requirement_scoping" and n.product_id is not None:
         return Link("evidence.coverage_view", {"product_id": n.product_id})
     return Link("evidence.detail", {"evidence_id": n.subject_id})
+
+
+@bp.app_template_global()
+def href(link: Link) -> str:
+    """Where a Link leads; one that names a single id goes through `row_url`, built once per endpoint (a
+    template macro and url_for per link were much of the product page's and the home page's rendering)."""
+    if len(link.args) == 1:
+        ((key, value),) = link.args.items()
+        if type(value) is int:
+            return row_url(link.endpoint, key)(value)
+    arguments: dict[str, Any] = dict(link.args)
+    return url_for(link.endpoint, **arguments)
 
 
 def release_summaries(session: Session, actor: Principal, releases: Sequence[Release]) -> dict[int, Any]:

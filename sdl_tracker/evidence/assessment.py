@@ -92,6 +92,14 @@ class Coverage:
         """The judged view's counts per practice."""
         return self.judged.practices
 
+    @property
+    def cells_by_practice(self) -> dict[str, list[RequirementCoverage]]:
+        """The judged view's cells of each practice, in catalog order (the heat map's rows)."""
+        rows: dict[str, list[RequirementCoverage]] = {}
+        for cell in self.judged.cells:
+            rows.setdefault(cell.practice, []).append(cell)
+        return rows
+
 
 def _catalog(session: Session, edition: CatalogEdition) -> tuple[list[RequirementSpec], dict[str, str]]:
     """The edition's requirements as coverage reads them (with their annotations), and its practices; kept

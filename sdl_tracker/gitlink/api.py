@@ -7,10 +7,9 @@ from flask import Blueprint, Response, g
 from ..api.openapi import json_response, operation
 from ..jobs.api import accepted
 from ..jobs.schemas import JobOut
-from ..products.services import get_release
 from ..web.context import db_session
 from .schemas import ReleaseCommitsOut
-from .services import queue_scan, release_commits
+from .services import queue_scan, release_commits_by_id
 
 bp = Blueprint("gitlink_api", __name__)
 
@@ -21,10 +20,7 @@ bp = Blueprint("gitlink_api", __name__)
 )
 def release_commits_show(release_id: int) -> Response:
     """Review coverage of a release."""
-    release = get_release(db_session(), g.principal, release_id)
-    return json_response(
-        ReleaseCommitsOut.of(release_commits(db_session(), g.principal, release.product_id, release.version))
-    )
+    return json_response(ReleaseCommitsOut.of(release_commits_by_id(db_session(), g.principal, release_id)))
 
 
 @bp.post("/repositories/<int:repository_id>/scan")

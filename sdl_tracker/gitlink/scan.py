@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from ..errors import Invalid
 from ..evidence.models import Evidence
 from ..evidence.services import EvidenceInput, Upload, create_evidence
 from ..installation import installation
-from ..jobs.registry import JobContext, Phases, collector_paused, register
+from ..jobs.registry import JobContext, LeaseLost, Phases, collector_paused, register
 from ..products.models import Repository
 from ..products.repositories import authorize_manage_repositories
 from . import git
@@ -46,6 +47,7 @@ WRITE_BATCH = 500
 EVIDENCE_BATCH = 20
 assert MAX_EVIDENCE_PER_COMMIT <= EVIDENCE_BATCH  # one commit's evidence always fits one transaction
 UPDATE_BATCH = 2000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,28 +102,13 @@ def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
     current = git.refs(path, plan.patterns)
     summary = ScanSummary(plan.name)
     if current != plan.refs:
-        tips, seen = sorted(set(current.values())), sorted(set(plan.refs.values()))
-        total = git.count(path, tips, seen)
-        with phases.write() as session:
-            phases.progress(session, 0, total, "reading history")
-        with phases.read() as session:
-            known = set(session.scalars(select(Commit.sha).where(Commit.repository_id == plan.repository_id)))
-        pending: list[LogRecord] = []
-        with_evidence = 0
-        for rec in parse_stream(git.stream_log(path, tips, seen)):
-            if rec.sha in known:
-                continue  # stored by an earlier attempt or scan
-            known.add(rec.sha)
-            # Evidence items (created or linked), not commits, count towards a batch's bound; a commit
-            # brings at most MAX_EVIDENCE_PER_COMMIT <= EVIDENCE_BATCH, so no batch exceeds the bound.
-            items = len(evidence_trailers(rec.trailers)[0])
-            if pending and (len(pending) >= WRITE_BATCH or with_evidence + items > EVIDENCE_BATCH):
-                _write_batch(phases, actor, plan, pending, summary, total)
-                pending, with_evidence = [], 0
-            pending.append(rec)
-            with_evidence += items
-        _write_batch(phases, actor, plan, pending, summary, total)
-        _mark_reachability(phases, plan, git.reachable(path, tips))
+        try:
+            _store_history(phases, actor, plan, path, current, summary)
+        except LeaseLost:
+            raise  # another worker holds the scan now: it stores the rest and publishes
+        except Exception as exc:
+            _record_stop(phases, plan, summary, exc)
+            raise
     with phases.write() as session:
         # The publish: new refs, the audit event and the job's completion commit together.
         published = session.get(Repository, plan.repository_id)
@@ -132,19 +119,74 @@ def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
         summary.seconds = round(time.monotonic() - started, 3)
         if current != plan.refs:
             published.refs = current
-            record(
+            _audit(
                 session,
-                phases.actor(session),
-                "gitlink:repository:scan",
-                target_type="repository",
-                target_id=published.id,
-                product_id=published.product_id,
-                details={k: v for k, v in summary.__dict__.items() if k not in ("seconds", "problems")},
+                phases,
+                plan,
+                "scan",
+                {k: v for k, v in summary.__dict__.items() if k not in ("seconds", "problems")},
             )
         # The job's result: the summary's fields, exactly what `ScanSummaryOut` publishes (a test holds them equal).
         result = asdict(summary)
         phases.finish(session, result)
     return result
+
+
+def _store_history(
+    phases: Phases, actor: Principal, plan: _Plan, path: Path, current: dict[str, str], summary: ScanSummary
+) -> None:
+    """Store the commits the new refs bring (batch by batch) and flag those history no longer reaches."""
+    tips, seen = sorted(set(current.values())), sorted(set(plan.refs.values()))
+    total = git.count(path, tips, seen)
+    with phases.write() as session:
+        phases.progress(session, 0, total, "reading history")
+    with phases.read() as session:
+        known = set(session.scalars(select(Commit.sha).where(Commit.repository_id == plan.repository_id)))
+    pending: list[LogRecord] = []
+    with_evidence = 0
+    for rec in parse_stream(git.stream_log(path, tips, seen)):
+        if rec.sha in known:
+            continue  # stored by an earlier attempt or scan
+        known.add(rec.sha)
+        # Evidence items (created or linked), not commits, count towards a batch's bound; a commit
+        # brings at most MAX_EVIDENCE_PER_COMMIT <= EVIDENCE_BATCH, so no batch exceeds the bound.
+        items = len(evidence_trailers(rec.trailers)[0])
+        if pending and (len(pending) >= WRITE_BATCH or with_evidence + items > EVIDENCE_BATCH):
+            _write_batch(phases, actor, plan, pending, summary, total)
+            pending, with_evidence = [], 0
+        pending.append(rec)
+        with_evidence += items
+    _write_batch(phases, actor, plan, pending, summary, total)
+    _mark_reachability(phases, plan, git.reachable(path, tips))
+
+
+def _record_stop(phases: Phases, plan: _Plan, summary: ScanSummary, exc: Exception) -> None:
+    """Audit a scan that stopped after it may have stored commits, links or reachability without publishing.
+
+    Kept figures (a release's commit review) move only with the audit chain's head; the stored batches are
+    visible at once, so a stopped scan moves the head once, as a published one does."""
+    try:
+        with phases.write() as session:
+            stored = {
+                k: getattr(summary, k) for k in ("repository", "new_commits", "evidence_created", "evidence_linked")
+            }
+            # The error's type only: git's messages can carry a remote's URL, credentials and all.
+            _audit(session, phases, plan, "scan-stopped", {**stored, "error": type(exc).__name__})
+    except Exception:  # the database refused again: the job's retry publishes or records the stop
+        log.exception("scan of repository %s: its stop could not be audited", plan.repository_id)
+
+
+def _audit(session: Session, phases: Phases, plan: _Plan, verb: str, details: dict[str, Any]) -> None:
+    """One `gitlink:repository:<verb>` event of the scanned repository."""
+    record(
+        session,
+        phases.actor(session),
+        f"gitlink:repository:{verb}",
+        target_type="repository",
+        target_id=plan.repository_id,
+        product_id=plan.product_id,
+        details=details,
+    )
 
 
 def _unreachable(session: Session, repository_id: int) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..audit.services import record
+from ..audit.services import kept, record
 from ..auth import Permission, Principal, authorize
 from ..db import lock_row, utcnow
 from ..errors import NotFound
@@ -21,7 +21,7 @@ from ..jobs.models import Job
 from ..jobs.services import active_job, enqueue
 from ..products.models import Release, Repository
 from ..products.rules import previous_release
-from ..products.services import get_product, get_release_by_version
+from ..products.services import get_release, get_release_by_version
 from .models import Commit, CommitEvidence
 from .rules import (
     CommitIndex,
@@ -84,7 +84,7 @@ def queue_scan(session: Session, actor: Principal, repository_id: int) -> Job:
     return job
 
 
-@dataclass
+@dataclass(frozen=True)
 class CommitReview:
     """One commit of a release and whether it counts as reviewed (SI-1), on the day the release is judged on
     and today."""
@@ -99,14 +99,15 @@ class CommitReview:
     reviewer: str = ""
     accepted_by: str = ""
     accepted_on: date | None = None
-    reviews: list[dict[str, Any]] = field(default_factory=list)  # every review considered: evidence, reason, text
+    reviews: tuple[dict[str, Any], ...] = ()  # every review considered: evidence, reason, text
     reviewed_today: bool = False
     today: str = ""  # today's explanation
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReleaseCommits:
-    """Review coverage of one release: its commits since the previous release."""
+    """Review coverage of one release: its commits since the previous release (kept between requests, so
+    frozen)."""
 
     product: str
     release: str
@@ -114,37 +115,55 @@ class ReleaseCommits:
     released: bool = False
     judged_on: date | None = None
     total: int = 0
-    reviewed: list[CommitReview] = field(default_factory=list)
-    unreviewed: list[CommitReview] = field(default_factory=list)
+    reviewed: tuple[CommitReview, ...] = ()
+    unreviewed: tuple[CommitReview, ...] = ()
     reviewed_today: int = 0
-    evidence_linked: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    evidence_linked: tuple[dict[str, Any], ...] = ()
+    problems: tuple[str, ...] = ()
 
 
 def release_commits(
     session: Session, actor: Principal, product_id: int, version: str, *, today: date | None = None
 ) -> ReleaseCommits:
+    """Which of a release's commits count as reviewed, from the scanned history (no git run); the release
+    named by its product and version (see `release_commits_by_id`)."""
+    release = get_release_by_version(session, actor, product_id, version)
+    return release_commits_by_id(session, actor, release.id, today=today)
+
+
+def release_commits_by_id(
+    session: Session, actor: Principal, release_id: int, *, today: date | None = None
+) -> ReleaseCommits:
     """Which of a release's commits count as reviewed, from the scanned history (no git run).
 
     A released release is judged as of its release date (reviews accepted later do not count then);
-    today's figure is given beside it.
+    today's figure is given beside it. Kept until an audited change or the next day: walking the range and
+    judging every commit reads the repository's whole graph and every code review of the product, and each
+    change that can move the figure is audited (docs/architecture.md, "Pages at portfolio scale").
     """
     today = today or utcnow().date()
-    product = get_product(session, actor, product_id)
-    release = get_release_by_version(session, actor, product.id, version)
+    release = get_release(session, actor, release_id)  # access is checked on every request, kept or not
+    return kept(session, ("release commits", release.id, today), lambda: _judge_release(session, release, today))
+
+
+def _judge_release(session: Session, release: Release, today: date) -> ReleaseCommits:
+    """The review coverage of one release, computed afresh."""
+    product = release.product
     releases = session.scalars(select(Release).where(Release.product_id == product.id)).all()
     before = previous_release(releases, release.version)
     released = release.shipped
     on = judged_on(released, release.release_date, today)
-    result = ReleaseCommits(
+    head = ReleaseCommits(
         product.name, release.version, before.version if before else None, released=released, judged_on=on
     )
     if not release.git_ref:
-        result.problems.append("the release names no git tag or commit")
-        return result
+        return replace(head, problems=("the release names no git tag or commit",))
     emails = {u.id: u.email.strip().lower() for u in session.scalars(select(User))}
     known = frozenset(emails.values())
     reviews = _code_reviews(session, product.id, emails)
+    reviewed: list[CommitReview] = []
+    unreviewed: list[CommitReview] = []
+    linked: list[dict[str, Any]] = []
     for repository in session.scalars(select(Repository).where(Repository.product_id == product.id)):
         # The graph of the whole history, but whole rows only of the release's commits: a repository's
         # history grows with every release, a release's commits do not.
@@ -170,18 +189,21 @@ def release_commits(
         links = _links(session, [commits[s].id for s in shas])
         for sha in sorted(shas, key=lambda s: commits[s].committed_at, reverse=True):
             commit = commits[sha]
-            result.total += 1
             mine = links.get(commit.id, [])
             judged = _judge(commit, mine, naming.get(sha, set()), reviews, index, known, on, today)
-            (result.reviewed if judged.reviewed else result.unreviewed).append(judged)
-            result.reviewed_today += judged.reviewed_today
+            (reviewed if judged.reviewed else unreviewed).append(judged)
             if mine:
-                result.evidence_linked.append(
-                    {"sha": sha, "evidence": [e for _t, e, _k in mine], "reachable": commit.reachable}
-                )
-    if result.total == 0:
-        result.problems.append(f"no scanned repository contains {release.git_ref!r}")
-    return result
+                linked.append({"sha": sha, "evidence": [e for _t, e, _k in mine], "reachable": commit.reachable})
+    total = len(reviewed) + len(unreviewed)
+    return replace(
+        head,
+        total=total,
+        reviewed=tuple(reviewed),
+        unreviewed=tuple(unreviewed),
+        reviewed_today=sum(c.reviewed_today for c in (*reviewed, *unreviewed)),
+        evidence_linked=tuple(linked),
+        problems=() if total else (f"no scanned repository contains {release.git_ref!r}",),
+    )
 
 
 def _judge(
@@ -237,10 +259,10 @@ def _judge(
         reviewer=reviewer_email(revision.reviewer) if revision else "",
         accepted_by=(revision.acceptor_email or "") if revision else "",
         accepted_on=revision.accepted_at.date() if revision and revision.accepted_at else None,
-        reviews=[
+        reviews=tuple(
             {"evidence": v.evidence_id, "reason": v.reason.value if v.reason else "", "explanation": v.text}
             for v in considered
-        ],
+        ),
         reviewed_today=now.counts,
         today=now.text,
     )

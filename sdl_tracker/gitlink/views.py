@@ -9,20 +9,20 @@ from ..products.services import get_release
 from ..web.context import db_session
 from ..web.inputs import page_number
 from .forms import CommitFilterForm
-from .schemas import CommitReviewOut, ReleaseCommitsOut
-from .services import queue_scan, release_commits
+from .schemas import review_summary
+from .services import CommitReview, ReleaseCommits, queue_scan, release_commits_by_id
 
 bp = Blueprint("gitlink", __name__)
 PAGE_SIZE = 100
 
 
-def _listed(result: ReleaseCommitsOut, show: str) -> list[CommitReviewOut]:
+def _listed(result: ReleaseCommits, show: str) -> tuple[CommitReview, ...]:
     """The commits to list: those not reviewed first (they need something done), then the reviewed ones,
     each newest first."""
     return {
         "unreviewed": result.unreviewed,
-        "reviewed": result.reviewed_commits,
-    }.get(show, [*result.unreviewed, *result.reviewed_commits])
+        "reviewed": result.reviewed,
+    }.get(show, (*result.unreviewed, *result.reviewed))
 
 
 @bp.route("/releases/<int:release_id>/commits")
@@ -34,20 +34,23 @@ def commits(release_id: int) -> tuple[str, int]:
     form = CommitFilterForm(request.args)
     filters = {name: value for name, value in request.args.items() if name in form._fields and value}
     page = page_number()
-    result = ReleaseCommitsOut.of(release_commits(session, g.principal, release.product_id, release.version))
-    listed = _listed(result, form.show.data or "") if form.validate() else []
+    # The judged commits are kept (see release_commits): a page shows its slice of them as they are.
+    result = release_commits_by_id(session, g.principal, release.id)
+    listed = _listed(result, form.show.data or "") if form.validate() else ()
     pages = max(1, -(-len(listed) // PAGE_SIZE))
     return render_template(
         "gitlink/commits.html",
         release=release,
         product=release.product,
         result=result,
+        summary=review_summary(result),
         form=form,
         filters=filters,
         rows=listed[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
         listed=len(listed),
         page=page,
         pages=pages,
+        shown=PAGE_SIZE,  # of the commits with evidence too: every one is in the API and `release commits --json`
     ), (200 if not form.errors else 422)
 
 

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import Row
 
-from .models import Sbom, SbomComponent, SbomFormat
+from .models import Sbom, SbomFormat
 
 
 class SbomWarning(BaseModel):
@@ -96,7 +97,7 @@ class ComponentOut(BaseModel):
     licenses: list[dict[str, str]]
 
     @classmethod
-    def of(cls, component: SbomComponent) -> ComponentOut:
+    def of(cls, component: Row[Any]) -> ComponentOut:
         """One component row."""
         return cls(
             position=component.position,

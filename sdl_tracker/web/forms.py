@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import flash
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import Field, Form, PasswordField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import StopValidation
+from wtforms.widgets import Select
 
 from ..boundary import value_problem
 from ..errors import DomainError
@@ -35,13 +37,34 @@ def _within_boundary(_form: Any, field: Field) -> None:
         raise StopValidation(problem[0].upper() + problem[1:] + ".")
 
 
+class LeanSelect(Select):
+    """WTForms' select, rendering each plain option (no attributes of its own) directly: the generic path
+    sorts and escapes a dict of attributes per option, most of a long select's cost (a coverage page's
+    47 requirements). The markup is the same, attribute for attribute."""
+
+    @classmethod
+    def render_option(cls, choice: Any, **kwargs: Any) -> Markup:
+        """One `<option>`; the generic rendering for options with attributes or a boolean value."""
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""  # html_params sorts: `selected` before `value`
+        value, label = escape(choice.value), escape(choice.label or choice.value)
+        return Markup(f'<option {selected}value="{value}">{label}</option>')  # noqa: S704 - both escaped just above
+
+
+LEAN_SELECT = LeanSelect()
+
+
 class BoundedFields(DefaultMeta):
     """Form meta that gives every field the input boundary's validator: a new field cannot forget it."""
 
     def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
-        """Bind the field as usual, then put the boundary check first, before any validator of its own."""
+        """Bind the field as usual, then put the boundary check first, before any validator of its own; a
+        single select renders through LeanSelect."""
         field: Field = super().bind_field(form, unbound_field, options)
         field.validators = [_within_boundary, *field.validators]
+        if type(field.widget) is Select and not field.widget.multiple:
+            field.widget = LEAN_SELECT
         return field
 
 

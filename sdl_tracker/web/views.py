@@ -10,6 +10,7 @@ from werkzeug import Response
 
 from ..labels import label
 from .context import current_principal, db_session
+from .templating import row_url
 
 bp = Blueprint("web", __name__)
 
@@ -29,7 +30,9 @@ def _template_globals() -> dict[str, Any]:
 
 
 def init_template_helpers(app: Flask) -> None:
-    """Globals every template may use (each feature's views add its services' `may_*` predicates), and the
-    `label` filter: how a stored word reads (`{{ evidence.kind|label }}` -> "SBOM")."""
+    """Globals every template may use (each feature's views add its services' `may_*` predicates), the
+    `label` filter: how a stored word reads (`{{ evidence.kind|label }}` -> "SBOM"), and `row_url` for the
+    links of long lists."""
     app.context_processor(_template_globals)
     app.add_template_filter(label, "label")
+    app.add_template_global(row_url)

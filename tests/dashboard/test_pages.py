@@ -171,6 +171,22 @@ def test_readiness_shows_each_line_with_where_to_fix_it(client: FlaskClient, des
     assert "no SBOM for this release" in page
 
 
+def test_readiness_shows_the_first_twenty_evidence_lines_and_links_the_rest(
+    session: Session, client: FlaskClient, desk: Desk
+) -> None:
+    for n in range(21):
+        _evidence(session, desk.developer, desk.product, f"Queued analysis {n:02}")
+    session.commit()
+    login(client, "officer@example.com")
+    page = _page(client, f"/releases/{desk.release.id}/readiness")
+    # Oldest first: the fixture's two, then 18 of these; the other three are on the list the link opens.
+    assert "Waiting analysis" in page and "Queued analysis 17" in page and "Queued analysis 18" not in page
+    assert f"/products/{desk.product.id}/evidence?release=2.0&amp;state=submitted" in page and "and 3 more" in page
+    rest = _page(client, f"/products/{desk.product.id}/evidence?release=2.0&state=submitted")
+    assert "Queued analysis 20" in rest
+    assert _page(client, f"/products/{desk.product.id}/evidence?release=2.0&state=accepted&sort=expiry&order=asc")
+
+
 def test_readiness_of_other_products_and_bad_ids_are_not_found(client: FlaskClient, desk: Desk) -> None:
     login(client, "dev@example.com")
     for path in (

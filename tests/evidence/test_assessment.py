@@ -7,7 +7,8 @@ import json
 from datetime import date
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
+from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -353,6 +354,22 @@ def test_coverage_doors_agree(app: Flask, api: ApiClient, session: Session) -> N
     page = client.get(f"/products/{product.id}/coverage?release=1.0").get_data(as_text=True)
     assert "0 of 47 requirements met (process and records of use) for this release" in page
     assert "kind=process-document" in page
+
+
+def test_the_heat_map_links_what_url_for_links(app: Flask, session: Session) -> None:
+    product = make_product(session, "P")
+    make_release(session, product, "2.0+b/7:x")  # characters a query string may leave as they are, or not
+    member(session, product, "security_officer", email="so@example.com")
+    session.commit()
+    client = app.test_client()
+    login(client, "so@example.com")
+    for version in (None, "2.0+b/7:x"):
+        page = client.get(f"/products/{product.id}/coverage", query_string={"release": version} if version else {})
+        with app.test_request_context():
+            attach = url_for(
+                "evidence.new", product_id=product.id, kind="process-document", requirements="SM-1", release=version
+            )
+        assert f'href="{escape(attach)}"' in page.get_data(as_text=True), version
 
 
 def test_the_demo_comes_out_honest(app: Flask, session: Session) -> None:

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sdl_tracker.audit import services as audit_services
 from sdl_tracker.evidence.models import Evidence
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.gitlink import views
@@ -85,7 +86,10 @@ def test_the_page_is_paged_and_its_statements_do_not_grow_with_the_commits(
     second = client.get(f"/releases/{release.id}/commits?page=2").get_data(as_text=True)
     assert "Feature A" in second and "Previous" in second and "Feature B" not in second
     url = f"/releases/{release.id}/commits"
+    audit_services._KEPT.clear()  # judged afresh (the judged commits are kept until an audited change)
     with statements(app) as few:
+        client.get(url)
+    with statements(app) as few_kept:
         client.get(url)
     repo = release.repo  # type: ignore[attr-defined]
     for n in range(30):
@@ -95,7 +99,11 @@ def test_the_page_is_paged_and_its_statements_do_not_grow_with_the_commits(
     session.commit()
     scan(app, session, release.repository_id)  # type: ignore[attr-defined]
     session.commit()
-    with statements(app) as many:
+    with statements(app) as many:  # the scan was audited: judged afresh
         page = client.get(url).get_data(as_text=True)
     assert "page 1 of 17" in page
+    assert "… and 15 more (<code>sdl-tracker release commits" in page  # 17 linked to evidence, 2 shown
     assert len(many) == len(few), "\n".join(s.split("\n")[0][:100] for s in many)
+    with statements(app) as many_kept:
+        client.get(url)
+    assert len(many_kept) == len(few_kept) < len(few)

@@ -15,10 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sdl_tracker.app_access import app_db
+from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.cli import cli
 from sdl_tracker.errors import Invalid
 from sdl_tracker.evidence.models import Evidence, EvidenceKind
 from sdl_tracker.evidence.review import review_evidence
+from sdl_tracker.gitlink import git
 from sdl_tracker.gitlink.models import Commit, CommitEvidence
 from sdl_tracker.gitlink.schemas import ScanSummaryOut
 from sdl_tracker.gitlink.services import ScanSummary, queue_scan, release_commits
@@ -108,6 +110,32 @@ def test_rewritten_history_is_flagged(app: Flask, session: Session, setup) -> No
     summary = scan(app, session, repository.id)
     assert summary.new_commits == 1 and summary.unreachable == 1
     assert session.scalar(select(Commit.reachable).where(Commit.sha == dropped)) is False
+
+
+def test_a_scan_that_stops_after_storing_is_audited_so_kept_reviews_move(
+    app: Flask, session: Session, setup, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    product, repo, repository = setup
+    officer = member(session, product, "security_officer")
+    repo.commit("Init")
+    repo.git("tag", "v1.0")
+    make_release(session, product, "1.0", git_ref="v1.0")
+    scan(app, session, repository.id)
+    feature = repo.commit("Feature")
+    make_release(session, product, "1.1", git_ref=feature)  # a bare SHA: found once its commit is stored
+    assert release_commits(session, officer, product.id, "1.1").problems  # kept: nothing scanned holds it
+
+    def git_died(path: Path, tips: list[str]) -> set[str]:
+        raise OSError("git died")
+
+    monkeypatch.setattr(git, "reachable", git_died)  # after the commits are stored, before the publish
+    with pytest.raises(Invalid, match="OSError"):
+        scan(app, session, repository.id)
+    stopped = session.scalars(select(AuditEvent).where(AuditEvent.action == "gitlink:repository:scan-stopped")).one()
+    assert (stopped.details["new_commits"], stopped.details["error"]) == (1, "OSError")
+    assert repository.refs["refs/heads/main"] != feature  # not published
+    after = release_commits(session, officer, product.id, "1.1")
+    assert (after.total, after.problems) == (1, ())  # the stop moved the audit head: judged afresh
 
 
 def test_hostile_refs_and_locations(app: Flask, session: Session, setup, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
