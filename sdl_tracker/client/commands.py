@@ -27,11 +27,23 @@ from .hooks import (
     report,
     run_git_hook,
 )
-from .http import CONNECT_TIMEOUT, RETRIES, Answered, ClientError, Server, parse_server, printable, with_retries
+from .http import (
+    CONNECT_TIMEOUT,
+    RETRIES,
+    TIMEOUT,
+    Answered,
+    ClientError,
+    Server,
+    parse_server,
+    printable,
+    with_retries,
+)
 from .install import check_python, install, installed, uninstall
 from .spool import Spool
 from .terminal import counted, say, say_json
 from .tracker import product_id
+
+UPLOAD_TIMEOUT = 300.0  # seconds for one upload request: an SBOM of megabytes over a slow link
 
 
 class _Parser(argparse.ArgumentParser):
@@ -146,6 +158,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="Retries after a failure that may pass (default 2).",
     )
+    client.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"How long one request may take (default {TIMEOUT:g}; uploads {UPLOAD_TIMEOUT:g}).",
+    )
     commands = client.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="Check the server answers and the token is accepted; list its products.")
     _ci_commands(commands)
@@ -213,9 +231,6 @@ def check(server: Server, as_json: bool, retries: int) -> int:
         listed = ", ".join(printable(name, 120) for name in names) if names else "none"
         say(f"{server.base_url}: token accepted; products it sees ({total}): {listed}")
     return 0
-
-
-UPLOAD_TIMEOUT = 300.0  # seconds for one upload request: an SBOM of megabytes over a slow link
 
 
 def evidence_add(server: Server, arguments: argparse.Namespace) -> int:
@@ -470,8 +485,9 @@ def run(argv: Sequence[str]) -> int:
             if arguments.command == "gate-check":
                 return gate_check(arguments)
             if arguments.command in CI_COMMANDS:
-                return CI_COMMANDS[arguments.command](_server(arguments, timeout=UPLOAD_TIMEOUT), arguments)
-            return check(_server(arguments), arguments.json, arguments.retries)
+                server = _server(arguments, timeout=arguments.timeout or UPLOAD_TIMEOUT)
+                return CI_COMMANDS[arguments.command](server, arguments)
+            return check(_server(arguments, timeout=arguments.timeout), arguments.json, arguments.retries)
         if arguments.command in GIT_HOOKS:
             if arguments.command == "pre-push":
                 return run_git_hook("pre-push", [arguments.remote, arguments.url], sys.stdin.read())
