@@ -53,11 +53,17 @@ def test_importing_the_package_loads_no_third_party_module() -> None:
     assert report["sdl_tracker"] == ["sdl_tracker"]
 
 
-def test_the_client_entry_loads_no_third_party_module() -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["check"], ["sbom-upload", "--product", "P", "--release", "1.0", "/dev/null"], ["gate-check", "--product",
+     "P", "--release", "1.0"]],
+    ids=["check", "sbom-upload", "gate-check"],
+)  # fmt: skip
+def test_the_client_entry_loads_no_third_party_module(command: list[str]) -> None:
     # A real client command, run to its end (no token: it stops with its one-line error).
     report = _probe(
         "from sdl_tracker.entry import main; main()",
-        ["sdl-tracker", "client", "--server", "http://127.0.0.1:9", "check"],
+        ["sdl-tracker", "client", "--server", "http://127.0.0.1:9", *command],
         env={"PATH": "/usr/bin:/bin"},
     )
     assert report["code"] == 2

@@ -11,9 +11,10 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import vocabulary
+from .ci import EvidenceFields, add_evidence, ci_run_url, locate, parse_details, record_artifacts, upload_sbom
 from .git import Repository, open_repository, top_level
 from .hooks import (
     DEFAULT_TOKEN_ENV,
@@ -26,11 +27,23 @@ from .hooks import (
     report,
     run_git_hook,
 )
-from .http import CONNECT_TIMEOUT, RETRIES, ClientError, Server, parse_server, printable, with_retries
+from .http import (
+    CONNECT_TIMEOUT,
+    RETRIES,
+    TIMEOUT,
+    Answered,
+    ClientError,
+    Server,
+    parse_server,
+    printable,
+    with_retries,
+)
 from .install import check_python, install, installed, uninstall
 from .spool import Spool
 from .terminal import counted, say, say_json
 from .tracker import product_id
+
+UPLOAD_TIMEOUT = 300.0  # seconds for one upload request: an SBOM of megabytes over a slow link
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,6 +91,60 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _day(text: str) -> str:
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _where(parser: argparse.ArgumentParser, *, release: bool) -> None:
+    """--product (SDL_TRACKER_PRODUCT) and --release, which the CI commands share."""
+    product = os.environ.get("SDL_TRACKER_PRODUCT")
+    parser.add_argument(
+        "--product", default=product, required=not product, help="The product: its id or name (SDL_TRACKER_PRODUCT)."
+    )
+    if release:
+        parser.add_argument("--release", required=True, metavar="VERSION", help="The release version, such as 4.2.0.")
+
+
+def _ci_commands(commands: Any) -> None:
+    """The commands a CI job runs: evidence-add, sbom-upload, artifact-add, gate-check."""
+    evidence = commands.add_parser("evidence-add", help="Attach files as evidence (again: the item they already are).")
+    _where(evidence, release=False)
+    evidence.add_argument("--kind", required=True, help="The evidence kind, such as requirements-test.")
+    evidence.add_argument("--title", required=True)
+    evidence.add_argument("--requirement", dest="requirements", action="append", required=True, metavar="ID",
+                          help="A requirement the evidence shows, such as SVV-1 (repeatable).")  # fmt: skip
+    evidence.add_argument("--release", dest="releases", action="append", default=[], metavar="VERSION",
+                          help="A release it covers (repeatable; none: the whole product).")  # fmt: skip
+    evidence.add_argument("--effective-date", type=_day, metavar="YYYY-MM-DD",
+                          help="When the activity happened (default: the upload's day).")  # fmt: skip
+    evidence.add_argument("--description", default="", help="Markdown.")
+    evidence.add_argument("--author", default="")
+    evidence.add_argument("--detail", dest="details", action="append", default=[], metavar="KEY=VALUE",
+                          help="A fact of the kind (findings.high=2); repeatable.")  # fmt: skip
+    evidence.add_argument("--draft", action="store_true", help="Keep it a draft (not submitted for review).")
+    evidence.add_argument("files", nargs="+", metavar="FILE")
+    sbom = commands.add_parser("sbom-upload", help="Import a CycloneDX SBOM into a release; wait for its verdict.")
+    _where(sbom, release=True)
+    sbom.add_argument("file", metavar="FILE")
+    sbom.add_argument("--title", default="")
+    sbom.add_argument("--primary", action="store_true", help="Make it the release's primary SBOM.")
+    sbom.add_argument("--strict", action="store_true", help="Refuse it for format-only violations too.")
+    sbom.add_argument("--wait", type=_seconds, default=600.0, metavar="SECONDS",
+                      help="How long to follow an import job (default 600).")  # fmt: skip
+    artifacts = commands.add_parser("artifact-add", help="Record the name, size and SHA-256 of a build's files.")
+    _where(artifacts, release=True)
+    artifacts.add_argument("files", nargs="+", metavar="FILE")
+    artifacts.add_argument("--ci-run-url", default=ci_run_url(dict(os.environ)), metavar="URL",
+                           help="The CI run (default: from GITHUB_* or CI_PIPELINE_URL).")  # fmt: skip
+    gate = commands.add_parser("gate-check", help="Whether the release passes its gates (none exist yet: exit 2).")
+    _where(gate, release=True)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sdl-tracker", description="sdl-tracker client commands.")
     groups = parser.add_subparsers(dest="group", required=True)
@@ -91,9 +158,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="Retries after a failure that may pass (default 2).",
     )
+    client.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"How long one request may take (default {TIMEOUT:g}; uploads {UPLOAD_TIMEOUT:g}).",
+    )
     commands = client.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="Check the server answers and the token is accepted; list its products.")
-    check.add_argument("--json", action="store_true", help="Print JSON.")
+    _ci_commands(commands)
+    for sub in (check, *(commands.choices[name] for name in [*CI_COMMANDS, "gate-check"])):
+        sub.add_argument("--json", action="store_true", help="Print JSON.")
 
     hook = groups.add_parser("hook", help="The git hooks: install them, deliver queued commits.")
     hooks = hook.add_subparsers(dest="command", required=True)
@@ -156,6 +231,93 @@ def check(server: Server, as_json: bool, retries: int) -> int:
         listed = ", ".join(printable(name, 120) for name in names) if names else "none"
         say(f"{server.base_url}: token accepted; products it sees ({total}): {listed}")
     return 0
+
+
+def evidence_add(server: Server, arguments: argparse.Namespace) -> int:
+    """Attach files as evidence; say which item they are."""
+    where = locate(server, arguments.product, None, arguments.retries)
+    fields = EvidenceFields(
+        kind=arguments.kind,
+        title=arguments.title,
+        requirements=arguments.requirements,
+        releases=arguments.releases,
+        effective_date=arguments.effective_date,
+        description=arguments.description,
+        author=arguments.author,
+        details=parse_details(arguments.details),
+        draft=arguments.draft,
+    )
+    item = add_evidence(server, where, fields, arguments.files, arguments.retries)
+    if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+        raise ClientError(f"{server.base_url} answered with something that is not evidence")
+    if arguments.json:
+        say_json(item)
+    elif item.get("created") is False:
+        say(f"already attached as #{item['id']}")
+    else:
+        say(f"evidence #{item['id']} attached ({counted(len(arguments.files), 'file')})")
+    return 0
+
+
+def sbom_upload(server: Server, arguments: argparse.Namespace) -> int:
+    """Import an SBOM; print the verdict and its warnings; exit 1 when the tracker refused it."""
+    where = locate(server, arguments.product, arguments.release, arguments.retries)
+    options = {"title": arguments.title, "primary": arguments.primary, "strict": arguments.strict}
+    options = {key: value for key, value in options.items() if value}
+    try:
+        verdict = upload_sbom(server, where, arguments.file, options, arguments.retries, arguments.wait)
+    except Answered as exc:
+        if exc.status != 422:
+            raise
+        verdict_json = {"verdict": "refused", "error": str(exc)}
+        say_json(verdict_json) if arguments.json else say(f"refused: {exc}", err=True)
+        return 1
+    if verdict.sbom is None:
+        if arguments.json:
+            say_json({"verdict": "failed", "job": verdict.job, "error": verdict.error})
+        else:
+            say(f"the import failed (job {verdict.job}): {verdict.error}", err=True)
+        return 1
+    sbom = verdict.sbom
+    warnings = [w for w in sbom.get("warnings") or [] if isinstance(w, dict)]
+    if arguments.json:
+        say_json({"verdict": "imported" if verdict.created else "already-imported", "job": verdict.job, "sbom": sbom})
+        return 0
+    if verdict.created:
+        components = counted(int(sbom.get("components") or 0), "component")
+        say(f"SBOM #{sbom['id']} imported into release {arguments.release}: {components}, "
+            f"{counted(len(warnings), 'warning')}")  # fmt: skip
+    else:
+        say(f"SBOM #{sbom['id']}: these bytes were already imported; {counted(len(warnings), 'warning')}")
+    for warning in warnings:
+        say(f"  warning: {printable(str(warning.get('path', '')))}: {printable(str(warning.get('message', '')))}")
+    return 0
+
+
+def artifact_add(server: Server, arguments: argparse.Namespace) -> int:
+    """Record a build's files on the release."""
+    where = locate(server, arguments.product, arguments.release, arguments.retries)
+    recorded = record_artifacts(server, where, arguments.files, arguments.ci_run_url, arguments.retries)
+    if arguments.json:
+        say_json({"release": arguments.release, "items": recorded})
+        return 0
+    new = sum(1 for item in recorded if item.get("created"))
+    say(f"release {arguments.release}: {counted(new, 'artifact')} recorded, {len(recorded) - new} already there")
+    for item in recorded:
+        say(f"  {printable(str(item.get('name')))}  {item.get('size')} bytes  sha256 {item.get('sha256')}")
+    return 0
+
+
+def gate_check(arguments: argparse.Namespace) -> int:
+    """No release gates exist yet: say so and exit 2, so a pipeline that relies on one notices."""
+    if arguments.json:
+        say_json({"verdict": "no gates yet", "product": arguments.product, "release": arguments.release})
+    else:
+        say("no gates yet", err=True)
+    return 2
+
+
+CI_COMMANDS = {"evidence-add": evidence_add, "sbom-upload": sbom_upload, "artifact-add": artifact_add}
 
 
 def _installed_settings(path: str) -> tuple[Repository, Spool, Settings]:
@@ -320,7 +482,12 @@ def run(argv: Sequence[str]) -> int:
     arguments = _parser().parse_args(list(argv))
     try:
         if arguments.group == "client":
-            return check(_server(arguments), arguments.json, arguments.retries)
+            if arguments.command == "gate-check":
+                return gate_check(arguments)
+            if arguments.command in CI_COMMANDS:
+                server = _server(arguments, timeout=arguments.timeout or UPLOAD_TIMEOUT)
+                return CI_COMMANDS[arguments.command](server, arguments)
+            return check(_server(arguments, timeout=arguments.timeout), arguments.json, arguments.retries)
         if arguments.command in GIT_HOOKS:
             if arguments.command == "pre-push":
                 return run_git_hook("pre-push", [arguments.remote, arguments.url], sys.stdin.read())

@@ -99,12 +99,23 @@ class Server:
         """POST a JSON body to an API path; the status (2xx) and the JSON answer, or raise ClientError."""
         return self.request("POST", path, body=json.dumps(body).encode())
 
+    def post_multipart(self, path: str, parts: list[Part]) -> tuple[int, Any]:
+        """POST a multipart/form-data body; the status (2xx) and the JSON answer, or raise ClientError."""
+        content_type, body = multipart(parts)
+        return self.request("POST", path, body=body, content_type=content_type)
+
     def request(
-        self, method: str, path: str, *, query: dict[str, Any] | None = None, body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        body: bytes | None = None,
+        content_type: str = "application/json",
     ) -> tuple[int, Any]:
         """One request within the timeout: the status and JSON of a 2xx answer, else ClientError."""
         deadline = time.monotonic() + self.timeout
-        status, data = self._exchange(method, self.url(path, query), body, deadline)
+        status, data = self._exchange(method, self.url(path, query), body, deadline, content_type)
         try:
             return status, json.loads(data)
         except ValueError:
@@ -142,7 +153,9 @@ class Server:
                 raise TooSlow(f"{self.base_url} took too long to answer (the TLS handshake)") from None
             raise ClientError(f"{self.base_url}: TLS failed: {printable(str(exc))}") from None
 
-    def _exchange(self, method: str, url: str, body: bytes | None, deadline: float) -> tuple[int, bytes]:
+    def _exchange(
+        self, method: str, url: str, body: bytes | None, deadline: float, content_type: str = "application/json"
+    ) -> tuple[int, bytes]:
         """Send one request and read its answer before the deadline: (status, body) of a 2xx answer."""
         scheme, netloc, target = _split(url)
         host, port = _host_port(netloc, 443 if scheme == "https" else 80)
@@ -163,7 +176,7 @@ class Server:
             "User-Agent": USER_AGENT,
         }
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         try:
             connection.request(method, target, body=body, headers=headers)
             response = connection.getresponse()
@@ -189,6 +202,40 @@ class Server:
                 f"{self.base_url} answered {response.status}: {_problem_detail(data, response.reason)}", response.status
             )
         return response.status, data
+
+
+class Part:
+    """One part of a multipart/form-data body: a form field, or a file when it has a file name."""
+
+    def __init__(self, name: str, data: bytes, *, filename: str = "", content_type: str = "") -> None:
+        self.name = name
+        self.data = data
+        self.filename = filename
+        self.content_type = content_type or ("application/octet-stream" if filename else "")
+
+
+def _quoted(text: str) -> str:
+    """A name for a Content-Disposition parameter: quotes, backslashes and line breaks cannot end it early."""
+    return "".join("%22" if c == '"' else "%5C" if c == "\\" else " " if c in "\r\n" else c for c in text)
+
+
+def multipart(parts: list[Part]) -> tuple[str, bytes]:
+    """The Content-Type (with its boundary) and the bytes of a multipart/form-data body (RFC 7578)."""
+    while True:  # a boundary that occurs in no part: 32 random hex digits practically never do
+        boundary = "sdl-tracker-" + os.urandom(16).hex()
+        if not any(boundary.encode() in part.data for part in parts):
+            break
+    chunks: list[bytes] = []
+    for part in parts:
+        disposition = f'form-data; name="{_quoted(part.name)}"'
+        if part.filename:
+            disposition += f'; filename="{_quoted(part.filename)}"'
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+        if part.content_type:
+            head += f"Content-Type: {part.content_type}\r\n"
+        chunks += [head.encode(), b"\r\n", part.data, b"\r\n"]
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return f"multipart/form-data; boundary={boundary}", b"".join(chunks)
 
 
 def _split(url: str) -> tuple[str, str, str]:
@@ -242,9 +289,17 @@ def _problem_detail(body: bytes, reason: str) -> str:
         problem = json.loads(body or b"{}")
     except ValueError:
         return printable(reason)
-    if isinstance(problem, dict) and isinstance(problem.get("detail"), str):
+    if not isinstance(problem, dict) or not isinstance(problem.get("detail"), str):
+        return printable(reason)
+    errors = problem.get("errors")
+    # A refused input names each wrong field: the one line says which, so a CI log shows what to fix.
+    fields = [
+        f"{e.get('field')}: {e.get('message')}" for e in (errors if isinstance(errors, list) else [])[:3]
+        if isinstance(e, dict) and e.get("message") != problem["detail"]
+    ]  # fmt: skip
+    if not fields:
         return printable(problem["detail"])
-    return printable(reason)
+    return printable(f"{problem['detail']} ({'; '.join(fields)})")
 
 
 def may_pass(error: ClientError) -> bool:

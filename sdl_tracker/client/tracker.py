@@ -32,7 +32,7 @@ def _segment(text: str) -> str:
     return "".join(chr(byte) if byte in UNRESERVED else f"%{byte:02X}" for byte in text.encode())
 
 
-def _pages(server: Server, path: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+def pages(server: Server, path: str, query: dict[str, Any]) -> list[dict[str, Any]]:
     """Every item of a paged API list (at most MAX_PAGES pages)."""
     items: list[dict[str, Any]] = []
     for page in range(1, MAX_PAGES + 1):
@@ -49,7 +49,7 @@ def _pages(server: Server, path: str, query: dict[str, Any]) -> list[dict[str, A
 
 def requirement_ids(server: Server) -> list[str]:
     """The ids of every requirement of every catalog edition the tracker has loaded."""
-    items = _pages(server, "/catalog/export", {})
+    items = pages(server, "/catalog/export", {})
     return sorted({item["id"] for item in items if isinstance(item.get("id"), str)})
 
 
@@ -57,7 +57,7 @@ def product_id(server: Server, name_or_id: str) -> str:
     """A product's id from its id or its name (the name needs the tracker)."""
     if name_or_id.isascii() and name_or_id.isdigit():
         return str(int(name_or_id))
-    for item in _pages(server, "/products", {}):
+    for item in pages(server, "/products", {}):
         if item.get("name") == name_or_id and isinstance(item.get("id"), int):
             return str(item["id"])
     raise ClientError(f"the tracker shows this token no product named {printable(name_or_id, 120)!r}")

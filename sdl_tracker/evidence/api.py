@@ -49,11 +49,16 @@ from .scoping import (
     set_review_interval,
     withdraw_scoping,
 )
-from .services import EvidenceInput, Upload, create_evidence, revise_evidence, submit_evidence
+from .services import EvidenceInput, Upload, attach_evidence, revise_evidence, submit_evidence
 from .triage import MAX_BULK, review_many, search_evidence
 from .vocabulary import TesterIndependence
 
 bp = Blueprint("evidence_api", __name__)
+
+IDEMPOTENT = (
+    "200 with created=false when the same kind's item already holds exactly these files (by SHA-256), 409 when "
+    "it does for another set of releases"
+)
 
 
 class EvidenceIn(Input):
@@ -142,7 +147,7 @@ def _uploads() -> list[Upload]:
 
 def _create(product_id: int | None) -> Response:
     data = parse_metadata(EvidenceIn)
-    created = create_evidence(
+    attached = attach_evidence(
         db_session(),
         g.principal,
         product_id=product_id,
@@ -150,7 +155,8 @@ def _create(product_id: int | None) -> Response:
         draft=data.draft,
         data=_evidence_input(data),
     )
-    return json_response(EvidenceOut.with_history(created), 201)
+    out = EvidenceOut.with_history(attached.evidence).model_copy(update={"created": attached.created})
+    return json_response(out, 201 if attached.created else 200)
 
 
 @bp.get("/products/<int:product_id>/evidence")
@@ -192,10 +198,10 @@ def evidence_list(product_id: int) -> Response:
 
 @bp.post("/products/<int:product_id>/evidence")
 @operation(
-    "Attach evidence (multipart: a JSON `metadata` part and one or more `file` parts)",
+    "Attach evidence (multipart: a JSON `metadata` part and one or more `file` parts); " + IDEMPOTENT,
     multipart=EvidenceIn,
-    response=EvidenceOut,
-    status=201,
+    responses={201: EvidenceOut, 200: EvidenceOut},
+    problems=[409],
     tag="evidence",
 )
 def evidence_create(product_id: int) -> Response:
@@ -205,10 +211,10 @@ def evidence_create(product_id: int) -> Response:
 
 @bp.post("/organisation/evidence")
 @operation(
-    "Attach organisation-wide evidence (administrators)",
+    "Attach organisation-wide evidence (administrators); " + IDEMPOTENT,
     multipart=EvidenceIn,
-    response=EvidenceOut,
-    status=201,
+    responses={201: EvidenceOut, 200: EvidenceOut},
+    problems=[409],
     tag="evidence",
 )
 def organisation_evidence_create() -> Response:

@@ -33,7 +33,7 @@ from .scoping import (
     propose_scoping,
     withdraw_scoping,
 )
-from .services import EvidenceInput, Upload, create_evidence, revise_evidence
+from .services import EvidenceInput, Upload, attach_evidence, revise_evidence
 from .vocabulary import TesterIndependence
 
 evidence = AppGroup("evidence", help="IEC 62443-4-1 practice evidence.")
@@ -157,8 +157,14 @@ def evidence_add(
             tester_independence=tester_independence,
             threat_dragon=_upload(stack, threat_dragon) if threat_dragon else None,
         )
-        created = create_evidence(session, actor, product_id=product_id, kind=kind, data=data, draft=draft)
-    emit(EvidenceOut.of(created).model_dump(mode="json"), as_json, lambda: say(str(created.id)))
+        attached = attach_evidence(session, actor, product_id=product_id, kind=kind, data=data, draft=draft)
+    evidence = attached.evidence
+    out = EvidenceOut.of(evidence).model_copy(update={"created": attached.created})
+    emit(
+        out.model_dump(mode="json"),
+        as_json,
+        lambda: say(str(evidence.id) if attached.created else f"already attached as #{evidence.id}"),
+    )
 
 
 @evidence.command("list")

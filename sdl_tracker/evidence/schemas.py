@@ -115,6 +115,7 @@ class EvidenceOut(BaseModel):
     created_by: str
     current: RevisionOut
     revisions: list[RevisionOut] | None = None
+    created: bool | None = None  # only in an attach's answer: false when the files were already this item's
 
     @classmethod
     def of(cls, evidence: Evidence, *, history: bool = False) -> EvidenceOut:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
 from ..blobs import Blob, store_blob
-from ..db import locked, utcnow
-from ..errors import FieldError, Invalid
+from ..db import lock_row, locked, utcnow
+from ..errors import Conflict, FieldError, Invalid
 from ..products.models import Product
 from ..products.services import get_product
 from .checks import details_for, review_due_from, review_due_problems
@@ -178,6 +181,89 @@ def create_evidence(
     )
     ask_for_review(session, actor, evidence, revision)
     return evidence
+
+
+@dataclass(frozen=True)
+class Attached:
+    """The evidence a door's attach answers with, and whether this request created it (False: the files were
+    already that item's)."""
+
+    evidence: Evidence
+    created: bool
+
+
+def _digests(files: Sequence[Upload]) -> frozenset[str] | None:
+    """The SHA-256 of every file, each stream rewound for storing; None when a stream cannot be rewound."""
+    digests = set()
+    for upload in files:
+        if upload.stored_sha256:
+            digests.add(upload.stored_sha256)
+            continue
+        if not upload.stream.seekable():
+            return None
+        start = upload.stream.tell()
+        digest = hashlib.sha256()
+        while chunk := upload.stream.read(1024 * 1024):
+            digest.update(chunk)
+        upload.stream.seek(start)
+        digests.add(digest.hexdigest())
+    return frozenset(digests)
+
+
+def _same_files(
+    session: Session, product_id: int | None, kind: EvidenceKind, digests: frozenset[str]
+) -> Evidence | None:
+    """The oldest item of the product (None: the organisation) and kind whose current revision holds exactly
+    these files."""
+    where = Evidence.product_id.is_(None) if product_id is None else Evidence.product_id == product_id
+    candidates = session.scalars(
+        select(Evidence)
+        .join(EvidenceRevision, EvidenceRevision.evidence_id == Evidence.id)
+        .join(Artifact, Artifact.revision_id == EvidenceRevision.id)
+        .where(where, Evidence.kind == kind, Artifact.blob_sha256.in_(sorted(digests)))
+        .distinct()
+        .order_by(Evidence.id)
+    )
+    for evidence in candidates:
+        if {a.blob_sha256 for a in evidence.current.artifacts} == digests:
+            return evidence
+    return None
+
+
+def attach_evidence(
+    session: Session,
+    actor: Principal,
+    *,
+    product_id: int | None,
+    kind: str,
+    data: EvidenceInput,
+    draft: bool = False,
+    today: date | None = None,
+) -> Attached:
+    """What the doors call to attach evidence: idempotent on the files' digests (a CI job that uploads its
+    report again gets the item it made the first time); the same files with another release set are refused,
+    so a release link is never dropped silently."""
+    product = get_product(session, actor, product_id) if product_id is not None else None
+    authorize_attach_evidence(actor, product)
+    files = with_model(data)
+    digests = _digests(files) if files else None
+    try:
+        evidence_kind: EvidenceKind | None = parse_kind(kind)
+    except Invalid:
+        evidence_kind = None  # create_evidence says so, with the other problems of the input
+    if digests and evidence_kind is not None:
+        if product is not None:
+            lock_row(session, Product.id, product.id)  # two uploads of one file at once: the second finds the first
+        existing = _same_files(session, product_id, evidence_kind, digests)
+        if existing is not None:
+            wanted = {version.strip() for version in data.release_versions or []}
+            if wanted != {release.version for release in existing.current.releases}:
+                these = "this file is" if len(digests) == 1 else "these files are"
+                raise Conflict(f"{these} already evidence #{existing.id}; edit that item to add releases")
+            return Attached(existing, created=False)
+    return Attached(
+        create_evidence(session, actor, product_id=product_id, kind=kind, data=data, draft=draft, today=today), True
+    )
 
 
 def _revision_summary(evidence: Evidence, revision: EvidenceRevision) -> dict[str, Any]:

@@ -57,9 +57,9 @@ from .scoping import (
 from .services import (
     EvidenceInput,
     Upload,
+    attach_evidence,
     authorize_attach_evidence,
     authorize_edit_evidence,
-    create_evidence,
     may_attach_evidence,
     may_edit_evidence,
     revise_evidence,
@@ -224,7 +224,7 @@ def _new(product: Product | None) -> Response | str:
             form.releases.data = [request.args["release"]]
     if form.validate_on_submit():
         try:
-            created = create_evidence(
+            attached = attach_evidence(
                 session,
                 g.principal,
                 product_id=product.id if product else None,
@@ -235,8 +235,12 @@ def _new(product: Product | None) -> Response | str:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            flash(f"Evidence “{created.current.title}” attached.", "success")
-            return redirect(url_for("evidence.detail", evidence_id=created.id))
+            evidence = attached.evidence
+            if attached.created:
+                flash(f"Evidence “{evidence.current.title}” attached.", "success")
+            else:
+                flash(f"These files are already attached as #{evidence.id}: nothing new was added.", "info")
+            return redirect(url_for("evidence.detail", evidence_id=evidence.id))
     return render_template(
         "evidence/form.html", form=form, product=product, evidence=None, kind=kind, kind_labels=KIND_LABELS
     )

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from sdl_tracker.client.http import ClientError, Server, printable
+from tests.client.local_servers import QuietHandler, listen, local_servers
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 TOKEN = "sdlt_abcdefghij_SECRETSECRETSECRET"
@@ -24,29 +24,19 @@ Behaviour = Callable[[BaseHTTPRequestHandler], None]
 @pytest.fixture
 def serve() -> Iterator[Callable[[Behaviour], tuple[str, list[dict[str, str]]]]]:
     """Start local servers that answer as told; each records the headers it received."""
-    servers: list[ThreadingHTTPServer] = []
+    with local_servers() as servers:
 
-    def start(behaviour: Behaviour) -> tuple[str, list[dict[str, str]]]:
-        seen: list[dict[str, str]] = []
+        def start(behaviour: Behaviour) -> tuple[str, list[dict[str, str]]]:
+            seen: list[dict[str, str]] = []
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                seen.append(dict(self.headers))
-                behaviour(self)
+            class Handler(QuietHandler):
+                def do_GET(self) -> None:
+                    seen.append(dict(self.headers))
+                    behaviour(self)
 
-            def log_message(self, *_args: object) -> None:
-                pass
+            return listen(servers, Handler), seen
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}", seen
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def _answer(status: int, body: bytes, content_type: str = "application/json", **headers: str) -> Behaviour:

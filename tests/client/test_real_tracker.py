@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,14 +15,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from sdl_tracker import create_app, schema
+from sdl_tracker import create_app
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.app_access import app_db
 from sdl_tracker.gitlink.models import Commit
 from sdl_tracker.products.repositories import add_repository
+from tests.client.live import served as live_tracker
 from tests.client.repos import HookedRepo, environment
 from tests.factories import OPERATOR, make_product, member
-from tests.test_serve import start_serve
 
 pytestmark = pytest.mark.slow
 INTAKE = re.compile(r"/products/\{[^}]+\}/repositories/\{[^}]+\}/commits$")
@@ -32,20 +31,8 @@ INTAKE = re.compile(r"/products/\{[^}]+\}/repositories/\{[^}]+\}/commits$")
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A fresh tracker served on loopback; its URL and the settings that name its data."""
-    settings = {
-        "DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
-    }
-    app = create_app(settings)
-    schema.upgrade(app_db(app))
-    app_db(app).dispose()
-    env = {"PATH": environment()["PATH"], **{f"SDL_TRACKER_{key}": value for key, value in settings.items()}}
-    process, url = start_serve(env, "--workers", "1", "--no-job-worker")
-    try:
-        yield url, settings
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+    with live_tracker(tmp_path, "--no-job-worker") as live:
+        yield live.url, {"DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": f"sqlite:///{tmp_path / 'tracker.db'}"}
 
 
 def test_the_hooks_deliver_to_the_real_intake(

@@ -17,7 +17,7 @@ from sdl_tracker.errors import Invalid
 from sdl_tracker.evidence.models import Evidence, ProductReviewInterval, RequirementScoping, ScopingState
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.scoping import accept_scoping, propose_scoping, set_review_interval, withdraw_scoping
-from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence, revise_evidence
+from sdl_tracker.evidence.services import EvidenceInput, Upload, attach_evidence, create_evidence, revise_evidence
 from tests.concurrency import at_once
 from tests.factories import OPERATOR, make_product, member
 
@@ -148,3 +148,24 @@ def test_edits_at_once_each_make_a_revision_of_their_own(shared_app: Flask) -> N
             evidence_id = create_evidence(session, developers[0], product_id=product.id, kind="other", data=data).id
         answers = at_once([partial(_revise, database, d, evidence_id, f"by {i}") for i, d in enumerate(developers)])
         assert sorted(a for a in answers if isinstance(a, int)) == [2, 3, 4, 5], f"round {n}: {answers}"
+
+
+def _attach(database: Database, actor: Principal, product_id: int, data: bytes) -> tuple[int, bool]:
+    with database.unit_of_work() as session:
+        files = [Upload("junit.xml", "application/xml", io.BytesIO(data))]
+        given = EvidenceInput(title="CI test report", requirements=["SVV-1"], files=files)
+        attached = attach_evidence(session, actor, product_id=product_id, kind="requirements-test", data=given)
+        return attached.evidence.id, attached.created
+
+
+def test_the_same_files_uploaded_at_once_are_attached_once(shared_app: Flask) -> None:
+    database = app_db(shared_app)
+    with database.unit_of_work() as session:
+        product = make_product(session, "CI")
+        developers = [member(session, product, "developer") for _ in range(4)]
+    for n in range(ROUNDS):
+        report = f"<testsuite name='run {n}'/>".encode()
+        answers = at_once([partial(_attach, database, d, product.id, report) for d in developers])
+        assert all(isinstance(a, tuple) for a in answers), f"round {n}: {answers}"
+        assert len({a[0] for a in answers if isinstance(a, tuple)}) == 1, f"round {n}: {answers}"
+        assert sorted(a[1] for a in answers if isinstance(a, tuple)) == [False, False, False, True]
