@@ -40,6 +40,7 @@ class Permission(enum.StrEnum):
     EVIDENCE_REVIEW = "evidence:review"
     CLAIMS_MANAGE = "claims:manage"
     SBOM_UPLOAD = "sbom:upload"
+    COMMITS_SUBMIT = "commits:submit"  # deliver commits of the product's repositories (git hooks, CI)
     PSIRT_MANAGE = "psirt:manage"
     GATE_SIGNOFF = "gate:signoff"
     DOSSIER_EXPORT = "dossier:export"
@@ -61,13 +62,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EVIDENCE_REVIEW,
             Permission.CLAIMS_MANAGE,
             Permission.SBOM_UPLOAD,
+            Permission.COMMITS_SUBMIT,
             Permission.PSIRT_MANAGE,
             Permission.GATE_SIGNOFF,
             Permission.DOSSIER_EXPORT,
             Permission.AUDIT_READ,
         }
     ),
-    Role.DEVELOPER: frozenset({Permission.PRODUCT_READ, Permission.EVIDENCE_ATTACH, Permission.SBOM_UPLOAD}),
+    Role.DEVELOPER: frozenset(
+        {Permission.PRODUCT_READ, Permission.EVIDENCE_ATTACH, Permission.SBOM_UPLOAD, Permission.COMMITS_SUBMIT}
+    ),
     Role.AUDITOR: frozenset({Permission.PRODUCT_READ, Permission.DOSSIER_EXPORT, Permission.AUDIT_READ}),
 }
 

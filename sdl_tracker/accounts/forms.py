@@ -107,6 +107,9 @@ SCOPE_LABELS: dict[Permission, ScopeLabel] = {
         "Contribute", "Attach evidence", "Add and revise evidence items (CI jobs, git hooks)."
     ),
     Permission.SBOM_UPLOAD: ScopeLabel("Contribute", "Upload SBOMs", "Upload CycloneDX SBOMs to releases."),
+    Permission.COMMITS_SUBMIT: ScopeLabel(
+        "Contribute", "Deliver commits", "Send commits from git hooks and CI; their trailers become evidence."
+    ),
     Permission.EVIDENCE_REVIEW: ScopeLabel("Decide", "Review evidence", "Accept or reject other people's evidence."),
     Permission.CLAIMS_MANAGE: ScopeLabel("Decide", "Manage claims", "Set and accept IEC 62443-4-2 capability claims."),
     Permission.GATE_SIGNOFF: ScopeLabel("Decide", "Sign off gates", "Sign off a release's gate."),
