@@ -41,6 +41,7 @@ class Permission(enum.StrEnum):
     CLAIMS_MANAGE = "claims:manage"
     SBOM_UPLOAD = "sbom:upload"
     ARTIFACT_RECORD = "artifact:record"
+    COMMITS_SUBMIT = "commits:submit"  # deliver commits of the product's repositories (git hooks, CI)
     PSIRT_MANAGE = "psirt:manage"
     GATE_SIGNOFF = "gate:signoff"
     DOSSIER_EXPORT = "dossier:export"
@@ -63,6 +64,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CLAIMS_MANAGE,
             Permission.SBOM_UPLOAD,
             Permission.ARTIFACT_RECORD,
+            Permission.COMMITS_SUBMIT,
             Permission.PSIRT_MANAGE,
             Permission.GATE_SIGNOFF,
             Permission.DOSSIER_EXPORT,
@@ -70,7 +72,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.DEVELOPER: frozenset(
-        {Permission.PRODUCT_READ, Permission.EVIDENCE_ATTACH, Permission.SBOM_UPLOAD, Permission.ARTIFACT_RECORD}
+        {
+            Permission.PRODUCT_READ,
+            Permission.EVIDENCE_ATTACH,
+            Permission.SBOM_UPLOAD,
+            Permission.ARTIFACT_RECORD,
+            Permission.COMMITS_SUBMIT,
+        }
     ),
     Role.AUDITOR: frozenset({Permission.PRODUCT_READ, Permission.DOSSIER_EXPORT, Permission.AUDIT_READ}),
 }

@@ -6,6 +6,7 @@ deciding, here, who may use it.
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 import json
@@ -29,6 +30,8 @@ from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.evidence.scoping import propose_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
+from sdl_tracker.gitlink.intake import Delivery, deliver_commits
+from sdl_tracker.gitlink.objects import object_id
 from sdl_tracker.installation import installation
 from sdl_tracker.jobs.services import enqueue
 from sdl_tracker.products.repositories import add_repository
@@ -126,6 +129,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("products.create_release_view", "GET"): "AAFFNLL",
     ("products.create_repository_view", "GET"): "AAFFNLL",
     ("products.create_repository_view", "POST"): "AAFFNLL",
+    ("products.edit_repository_view", "GET"): "AAFFNLL",
+    ("products.edit_repository_view", "POST"): "AAFFNLL",
+    ("products.remove_repository_view", "POST"): "AAFFNLL",  # a repository of its own, removed once, then again
     ("products.create_release_view", "POST"): "AAFFNLL",
     ("sboms.release_sboms", "GET"): "AAAANLL",
     ("sboms.release_sboms", "POST"): "AAAFNLL",
@@ -149,6 +155,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.products_api.releases_update", "PATCH"): "AAFFNLF",
     ("api.products_api.repositories_list", "GET"): "AAAANLA",
     ("api.products_api.repositories_create", "POST"): "AAFFNLF",
+    ("api.products_api.repositories_update", "PATCH"): "AAFFNLF",
+    ("api.products_api.repositories_delete", "DELETE"): "AAFFNLF",
     ("api.evidence_api.evidence_list", "GET"): "AAAANLA",
     ("api.evidence_api.evidence_show", "GET"): "AAAANLA",
     ("api.evidence_api.artifact_download", "GET"): "AAAANLA",
@@ -202,6 +210,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.jobs_api.job_show", "GET"): "AAAANLA",
     ("api.jobs_api.job_retry", "POST"): "AAFFNLF",
     ("api.gitlink_api.repository_scan", "POST"): "AAFFNLF",
+    # Developers deliver commits (commits:submit); the commit is stored once, then known to every later caller.
+    ("api.gitlink_api.commit_deliver", "POST"): "AAAFNLF",
+    ("api.gitlink_api.commit_deliver_batch", "POST"): "AAAFNLF",
+    ("api.gitlink_api.commit_show", "GET"): "AAAANLA",
 }
 
 _unique = itertools.count(1)
@@ -221,6 +233,15 @@ MULTIPART = {
 MULTIPART_FILES = {"api.sboms_api.sbom_import": (dumps(json_bom()), "bom.json")}
 
 
+# A commit object as a hook sends it (the empty tree, no parent): its id is the SHA-1 of its bytes.
+RAW_COMMIT = (
+    b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+    b"author Dana <dev@example.com> 1764000000 +0000\ncommitter Dana <dev@example.com> 1764000000 +0000\n\n"
+    b"Matrix\n\nSecurity-Requirement: CR 1.1\n"
+)
+COMMIT = {"raw": base64.b64encode(RAW_COMMIT).decode(), "sha": object_id(RAW_COMMIT, "sha1")}
+
+
 def _api_body(endpoint: str) -> dict[str, Any] | None:
     """A valid body, so the answer depends on who asks and not on what they sent."""
     n = next(_unique)
@@ -235,6 +256,9 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.products_api.releases_create": {"version": f"9.{n}"},
         "api.products_api.releases_update": {"status": "candidate"},
         "api.products_api.repositories_create": {"name": f"repo-{n}", "location": "https://git.example.com/r.git"},
+        "api.products_api.repositories_update": {"ref_patterns": ["refs/heads", "refs/tags"]},
+        "api.gitlink_api.commit_deliver": COMMIT,
+        "api.gitlink_api.commit_deliver_batch": {"commits": [COMMIT]},
         "api.evidence_api.evidence_review": {"decision": "accept"},
         "api.evidence_api.evidence_bulk_review": {"items": [{"evidence_id": 1, "revision": 1}], "decision": "accept"},
         "api.claims_api.claims_put": {"status": "implemented"},
@@ -305,6 +329,8 @@ def world(session: Session) -> World:
     sbom = import_sbom(session, OPERATOR, release.id, Upload("fw.xml", "", io.BytesIO(xml_bom()))).sbom
     job, _ = enqueue(session, OPERATOR, kind="tests.matrix", arguments={}, product_id=product.id)
     repository = add_repository(session, OPERATOR, product.id, name="matrix", location="https://git.example.com/m.git")
+    removed = add_repository(session, OPERATOR, product.id, name="removed", location="https://git.example.com/r.git")
+    deliver_commits(session, OPERATOR, product.id, repository.name, [Delivery(RAW_COMMIT, COMMIT["sha"])])
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None
     set_claim(session, OPERATOR, release.id, "CR 1.1", ClaimInput("implemented"))  # accept/confirm find a claim
@@ -325,6 +351,8 @@ def world(session: Session) -> World:
         "key_id": installation(session).keys.active().key_id,
         "job_id": str(job.id),
         "repository_id": str(repository.id),
+        "name": repository.name,
+        "sha": COMMIT["sha"],
         "scoping_id": str(scoping.id),
         "kind": "threat-model",
         "notification_id": "1",
@@ -338,6 +366,8 @@ def world(session: Session) -> World:
     # The review requests of the evidence made above went to the product's security officer alone.
     officers = session.scalars(select(Notification.id).where(Notification.user_id == users["security_officer"].id))
     overrides["api.accounts_api.notification_read"] = {"notification_id": str(min(officers))}
+    for endpoint in ("products.remove_repository_view", "api.products_api.repositories_delete"):
+        overrides[endpoint] = {"repository_id": str(removed.id)}
     return World(values, users, overrides)
 
 

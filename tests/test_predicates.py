@@ -36,7 +36,13 @@ from sdl_tracker.evidence.services import (
     revise_evidence,
 )
 from sdl_tracker.products.models import Product
-from sdl_tracker.products.repositories import add_repository, may_manage_repositories
+from sdl_tracker.products.repositories import (
+    add_repository,
+    may_edit_repository,
+    may_manage_repositories,
+    remove_repository,
+    update_repository,
+)
 from sdl_tracker.products.services import (
     create_product,
     create_release,
@@ -186,6 +192,20 @@ def test_manage_product_releases_and_repositories(session: Session) -> None:
         actors,
         lambda actor: may_manage_repositories(actor, product),
         lambda actor: add_repository(session, actor, product.id, name="fw", location="https://git.example/fw.git"),
+    )
+    repository = add_repository(session, OPERATOR, product.id, name="app", location="https://git.example/app.git")
+    assert managers == _agree(
+        session,
+        actors,
+        lambda actor: may_edit_repository(actor, repository),
+        lambda actor: update_repository(session, actor, repository.id, name="application"),
+    )
+    remove_repository(session, OPERATOR, repository.id)  # history now: nobody edits it
+    assert set() == _agree(
+        session,
+        actors,
+        lambda actor: may_edit_repository(actor, repository),
+        lambda actor: update_repository(session, actor, repository.id, ref_patterns=["refs/heads/main"]),
     )
 
 

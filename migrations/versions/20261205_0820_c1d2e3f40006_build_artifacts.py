@@ -1,7 +1,7 @@
 """build artifacts per release
 
 Revision ID: c1d2e3f40006
-Revises: c1d2e3f40004
+Revises: c1d2e3f40005
 Create Date: 2026-12-05 07:05:50.027274
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import sdl_tracker.db
 
 revision: str = 'c1d2e3f40006'
-down_revision: str | None = 'c1d2e3f40004'
+down_revision: str | None = "c1d2e3f40005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

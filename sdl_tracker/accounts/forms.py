@@ -110,6 +110,9 @@ SCOPE_LABELS: dict[Permission, ScopeLabel] = {
     Permission.ARTIFACT_RECORD: ScopeLabel(
         "Contribute", "Record build artifacts", "Record the name, size and SHA-256 of each file a release's build made."
     ),
+    Permission.COMMITS_SUBMIT: ScopeLabel(
+        "Contribute", "Deliver commits", "Send commits from git hooks and CI; their trailers become evidence."
+    ),
     Permission.EVIDENCE_REVIEW: ScopeLabel("Decide", "Review evidence", "Accept or reject other people's evidence."),
     Permission.CLAIMS_MANAGE: ScopeLabel("Decide", "Manage claims", "Set and accept IEC 62443-4-2 capability claims."),
     Permission.GATE_SIGNOFF: ScopeLabel("Decide", "Sign off gates", "Sign off a release's gate."),

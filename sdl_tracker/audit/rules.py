@@ -18,6 +18,12 @@ from typing import Any
 
 from ..labels import label
 
+
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """An edit's details in the changes-per-field shape: the fields whose value changed, old and new."""
+    return {key: {"old": before[key], "new": after[key]} for key in after if before[key] != after[key]}
+
+
 # A value and the key of what it replaced, where a service records both side by side.
 REPLACED = {"role": "old_role", "months": "before", "key_id": "previous_key_id"}
 # Fields whose values are stored words of a vocabulary (shown by their label, `sbom` -> `SBOM`).

@@ -8,10 +8,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from .trailers import GIT_SPACE
+
 # Each record starts with RS + the 40-hex SHA + US: a marker no path or message can imitate by accident.
 LOG_FORMAT = (
     "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%cn%x1f%ce%x1f%ct%x1f%s%x1f"
-    "%(trailers:unfold,separator=%x1d,key_value_separator=%x1c)%x1f"
+    "%(trailers:only,unfold,separator=%x1d,key_value_separator=%x1c)%x1f"
 )
 LOG_ARGS = ("log", "-z", "--name-only", "--no-renames", "--no-color", f"--format={LOG_FORMAT}")
 RECORD_START = re.compile(rb"\x1e(?=[0-9a-f]{40}\x1f)")
@@ -53,7 +55,8 @@ def parse_record(record: bytes) -> LogRecord:
     sha, parents, an, ae, at, cn, ce, ct, subject = fields[:9]
     trailer_text = b"\x1f".join(fields[9:]).rstrip(b"\x1f")
     trailers = tuple(
-        (_text(key).strip(), _text(value).strip())
+        # git trimmed them already; Python's strip() would also take what git keeps (a no-break space...).
+        (_text(key).strip(GIT_SPACE), _text(value).strip(GIT_SPACE))
         for key, _, value in (item.partition(b"\x1c") for item in trailer_text.split(b"\x1d") if item)
     )
     paths = tuple(_text(p) for p in rest.lstrip(b"\n").split(b"\x00") if p)

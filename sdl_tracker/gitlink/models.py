@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime
 
+CommitState = Literal["delivered", "reachable", "unreachable"]
+
 
 class Commit(Base):
-    """One commit of a repository; `reachable` turns false when rewritten history drops it."""
+    """One commit of a repository, found by a scan or delivered by a client (a git hook, CI).
+
+    A delivered commit is `delivered` until a scan finds it in the repository's history (`seen_by_scan`);
+    from then on `reachable` turns false when rewritten history drops it.
+    """
 
     __tablename__ = "git_commit"
     __table_args__ = (
@@ -22,7 +28,7 @@ class Commit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repository.id", ondelete="CASCADE"))
-    sha: Mapped[str] = mapped_column(String(40))
+    sha: Mapped[str] = mapped_column(String(64))  # 40 hex digits (SHA-1) or 64 (SHA-256)
     parents: Mapped[list[str]] = mapped_column(JSON)
     author_name: Mapped[str] = mapped_column(String(300))
     author_email: Mapped[str] = mapped_column(String(320))
@@ -34,6 +40,20 @@ class Commit(Base):
     trailers: Mapped[list[Any]] = mapped_column(JSON)  # [[key, value], ...] as git parsed them
     paths: Mapped[list[str]] = mapped_column(JSON)
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    seen_by_scan: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Who delivered it through the API (a token's label), when a client did before any scan found it.
+    delivered_by: Mapped[str | None] = mapped_column(String(400))
+    # The object exactly as delivered (at most 1 MiB), signature included, for a later verification step. A
+    # column, not a blob file: a batch of deliveries then costs one fsync (the commit's), not three per commit.
+    raw_object: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # loaded only when read
+    signature: Mapped[str | None] = mapped_column(String(20))  # the signature header it carries, not verified
+
+    @property
+    def state(self) -> CommitState:
+        """`delivered` (no scan has found it yet), `reachable` or `unreachable` (rewritten history dropped it)."""
+        if not self.seen_by_scan:
+            return "delivered"
+        return "reachable" if self.reachable else "unreachable"
 
 
 class CommitEvidence(Base):

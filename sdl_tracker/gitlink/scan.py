@@ -7,45 +7,32 @@ completion are published together at the end.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Principal
 from ..db import utcnow
 from ..errors import Invalid
-from ..evidence.models import Evidence
-from ..evidence.services import EvidenceInput, Upload, create_evidence
 from ..installation import installation
 from ..jobs.registry import JobContext, LeaseLost, Phases, collector_paused, register
 from ..products.models import Repository
-from ..products.repositories import authorize_manage_repositories
+from ..products.repositories import authorize_manage_repositories, get_repository
 from . import git
+from .ingest import EVIDENCE_BATCH, evidence_items, store_commits
 from .log import LogRecord, parse_stream
-from .models import Commit, CommitEvidence
-from .rules import (
-    MAX_EVIDENCE_PER_COMMIT,
-    TRACEABILITY,
-    beyond_bound_problem,
-    evidence_reference,
-    evidence_trailers,
-    rule_for,
-)
-from .services import SCAN_KIND, ScanSummary, get_repository
+from .models import Commit
+from .services import SCAN_KIND, ScanSummary
 
-# A write transaction stores at most this many commits, and creates or links at most this many
+# A write transaction stores at most this many commits, and creates or links at most EVIDENCE_BATCH
 # evidence items (each created one writes a blob and an audit event): both keep it well under 100 ms.
 WRITE_BATCH = 500
-EVIDENCE_BATCH = 20
-assert MAX_EVIDENCE_PER_COMMIT <= EVIDENCE_BATCH  # one commit's evidence always fits one transaction
 UPDATE_BATCH = 2000
 log = logging.getLogger(__name__)
 
@@ -88,6 +75,8 @@ def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
         actor = phases.actor(session)
         repository = get_repository(session, actor, repository_id)
         authorize_manage_repositories(actor, repository.product)
+        if repository.removed_at is not None:
+            raise Invalid.field("repository", "the repository was removed: its history is no longer scanned")
         plan = _Plan(
             repository.id,
             repository.product_id,
@@ -98,9 +87,14 @@ def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
             installation(session).mirrors_dir / f"{repository.id}.git",
             installation(session).git.schemes,
         )
+        # Commits a client delivered that no scan has found yet: this scan looks for them even with no new refs.
+        awaiting = session.scalar(
+            select(Commit.id).where(Commit.repository_id == repository.id, Commit.seen_by_scan.is_(False)).limit(1)
+        )
     path = _working_path(plan)  # git clone/fetch: slow, and outside every transaction
     current = git.refs(path, plan.patterns)
     summary = ScanSummary(plan.name)
+    tips = sorted(set(current.values()))
     if current != plan.refs:
         try:
             _store_history(phases, actor, plan, path, current, summary)
@@ -109,15 +103,19 @@ def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
         except Exception as exc:
             _record_stop(phases, plan, summary, exc)
             raise
+    elif awaiting is not None:
+        _mark_reachability(phases, plan, git.reachable(path, tips))
     with phases.write() as session:
         # The publish: new refs, the audit event and the job's completion commit together.
         published = session.get(Repository, plan.repository_id)
-        if published is None:
+        if published is None or published.removed_at is not None:
             raise Invalid.field("repository", "the repository was removed during the scan")
         published.last_scanned_at = utcnow()
         summary.unreachable = _unreachable(session, plan.repository_id)
         summary.seconds = round(time.monotonic() - started, 3)
-        if current != plan.refs:
+        # Delivered commits found in history change what the commits pages show: audited like new refs, so the
+        # kept commit review moves with them.
+        if current != plan.refs or awaiting is not None:
             published.refs = current
             _audit(
                 session,
@@ -150,7 +148,7 @@ def _store_history(
         known.add(rec.sha)
         # Evidence items (created or linked), not commits, count towards a batch's bound; a commit
         # brings at most MAX_EVIDENCE_PER_COMMIT <= EVIDENCE_BATCH, so no batch exceeds the bound.
-        items = len(evidence_trailers(rec.trailers)[0])
+        items = evidence_items(rec)
         if pending and (len(pending) >= WRITE_BATCH or with_evidence + items > EVIDENCE_BATCH):
             _write_batch(phases, actor, plan, pending, summary, total)
             pending, with_evidence = [], 0
@@ -207,144 +205,38 @@ def _write_batch(
         return
     with phases.write() as session:
         repository = session.get(Repository, plan.repository_id)
-        if repository is None:
+        if repository is None or repository.removed_at is not None:
             raise Invalid.field("repository", "the repository was removed during the scan")
-        _store(session, actor, repository, records, summary)
+        store_commits(session, actor, repository, records, summary)
         phases.progress(session, summary.new_commits, total, "commits stored")
 
 
-def _row(repository_id: int, rec: LogRecord) -> dict[str, Any]:
-    return {
-        "repository_id": repository_id,
-        "sha": rec.sha,
-        "parents": list(rec.parents),
-        "author_name": rec.author_name[:300],
-        "author_email": rec.author_email[:320],
-        "authored_at": rec.authored_at,
-        "committer_name": rec.committer_name[:300],
-        "committer_email": rec.committer_email[:320],
-        "committed_at": rec.committed_at,
-        "subject": rec.subject[:1000],
-        "trailers": [list(t) for t in rec.trailers],
-        "paths": list(rec.paths),
-        "reachable": True,
-    }
-
-
-def _store(
-    session: Session, actor: Principal, repository: Repository, records: list[LogRecord], summary: ScanSummary
-) -> None:
-    # One multi-row INSERT per batch: no ORM object per commit.
-    session.execute(insert(Commit), [_row(repository.id, rec) for rec in records])
-    summary.new_commits += len(records)
-    with_trailers = [rec for rec in records if rec.trailers]
-    if with_trailers:
-        ids = dict(
-            session.execute(
-                select(Commit.sha, Commit.id).where(
-                    Commit.repository_id == repository.id, Commit.sha.in_([r.sha for r in with_trailers])
-                )
-            ).all()
-        )
-        for rec in with_trailers:
-            _link_trailers(session, actor, repository, ids[rec.sha], rec, summary)
-
-
-def _link_trailers(
-    session: Session, actor: Principal, repository: Repository, commit_id: int, rec: LogRecord, summary: ScanSummary
-) -> None:
-    summary.trailers += sum(1 for key, _ in rec.trailers if rule_for(key) or key.lower() == TRACEABILITY)
-    recorded, beyond = evidence_trailers(rec.trailers)
-    if beyond:
-        summary.problems.append(beyond_bound_problem(rec.sha, beyond))
-    for key, value in recorded:
-        rule = rule_for(key)
-        assert rule is not None  # evidence_trailers keeps vocabulary trailers only
-        named = evidence_reference(value)
-        if named is not None:
-            evidence = session.get(Evidence, named)
-            if evidence is None or evidence.product_id not in (None, repository.product_id):
-                summary.problems.append(f"{rec.sha[:10]}: {key} names unknown evidence #{named}")
-                continue
-            if session.get(CommitEvidence, (commit_id, evidence.id)) is None:
-                session.add(CommitEvidence(commit_id=commit_id, evidence_id=evidence.id, trailer=key[:80]))
-                session.flush()
-            summary.evidence_linked += 1
-            continue
-        _create_from_trailer(session, actor, repository, commit_id, rec, key, value, summary)
-
-
-def _create_from_trailer(
-    session: Session,
-    actor: Principal,
-    repository: Repository,
-    commit_id: int,
-    rec: LogRecord,
-    key: str,
-    value: str,
-    summary: ScanSummary,
-) -> None:
-    """Evidence of the trailer's kind, submitted by the scan's own principal (never a name from the commit);
-    the commit's author is kept as the unverified author identity."""
-    rule = rule_for(key)
-    assert rule is not None
-    unverified_author = f"{rec.author_name} <{rec.author_email}>"
-    # The artifact is the commit's own record: what the trailer states, where and by whom.
-    statement = json.dumps(
-        {
-            "repository": repository.name,
-            "commit": rec.sha,
-            "author": {"name": rec.author_name, "email": rec.author_email, "verified": False},
-            "authored_at": rec.authored_at.isoformat(),
-            "subject": rec.subject,
-            "trailer": [key, value],
-            "delivered_by": actor.label,
-        },
-        indent=2,
-    ).encode()
-    try:
-        evidence = create_evidence(
-            session,
-            actor,
-            product_id=repository.product_id,
-            kind=rule.kind,
-            data=EvidenceInput(
-                title=rule.title.format(value=value[:120], short=rec.sha[:10])[:200],
-                description=(
-                    f"From the `{key}:` trailer of commit {rec.sha} in {repository.name}, delivered by "
-                    f"{actor.label}. The author, {unverified_author}, is as git recorded it: not authenticated."
-                ),
-                requirements=[rule.requirement],
-                effective_date=min(rec.authored_at.date(), utcnow().date()),
-                author=unverified_author[:200],
-                details=rule.details(rec.sha, value),
-                files=[Upload(f"commit-{rec.sha[:12]}.json", "application/json", io.BytesIO(statement))],
-            ),
-        )
-    except Invalid as exc:
-        summary.problems.append(f"{rec.sha[:10]}: {key}: {exc.one_line()}")
-        return
-    session.add(CommitEvidence(commit_id=commit_id, evidence_id=evidence.id, trailer=key[:80]))
-    summary.evidence_created += 1
-
-
 def _mark_reachability(phases: Phases, plan: _Plan, reachable: set[str]) -> None:
-    """Flag commits that rewritten history no longer reaches (and unflag any that came back)."""
+    """Flag commits that rewritten history no longer reaches (and unflag any that came back); delivered commits
+    found in history become history like the scanned ones, those not found stay delivered."""
     with phases.read() as session:
         rows = session.execute(
-            select(Commit.id, Commit.sha, Commit.reachable).where(Commit.repository_id == plan.repository_id)
+            select(Commit.id, Commit.sha, Commit.reachable, Commit.seen_by_scan).where(
+                Commit.repository_id == plan.repository_id
+            )
         ).all()
     lost: list[int] = []
     back: list[int] = []
-    for commit_id, sha, was in rows:
+    for commit_id, sha, was, seen in rows:
         now = sha in reachable
+        if not seen:
+            if now:
+                back.append(commit_id)
+            continue  # not pushed yet, or to refs that are not history: still only delivered
         if now != was:
             (back if now else lost).append(commit_id)
     for ids, value in ((lost, False), (back, True)):
         for start in range(0, len(ids), UPDATE_BATCH):
             with phases.write() as session:
                 session.execute(
-                    update(Commit).where(Commit.id.in_(ids[start : start + UPDATE_BATCH])).values(reachable=value)
+                    update(Commit)
+                    .where(Commit.id.in_(ids[start : start + UPDATE_BATCH]))
+                    .values(reachable=value, seen_by_scan=True)
                 )
 
 

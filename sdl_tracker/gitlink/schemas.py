@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from .intake import CommitView, Outcome, Result
+from .models import CommitState
 from .rules import NotReviewed
 from .services import ReleaseCommits, ScanSummary
 
@@ -110,3 +112,85 @@ def review_summary(result: ReleaseCommits) -> str:
     if result.released and result.judged_on is not None:
         return f"{counted} as of the release date {result.judged_on.isoformat()} ({result.reviewed_today} today)"
     return counted
+
+
+class TrailerOut(BaseModel):
+    """One trailer of a commit message, as `git interpret-trailers --parse --no-divider` reads it."""
+
+    key: str
+    value: str
+
+
+class CommitLinkOut(BaseModel):
+    """Evidence a commit's trailer created or named."""
+
+    evidence: int
+    trailer: str
+
+
+class CommitOut(BaseModel):
+    """A stored commit: its state, what git recorded (unverified), its trailers and the evidence they made."""
+
+    repository: str
+    sha: str
+    state: CommitState = Field(
+        description="delivered: a client sent it and no scan has found it in the repository's history yet; "
+        "reachable: a scan found it; unreachable: rewritten history no longer holds it"
+    )
+    parents: list[str]
+    unverified_author: str = Field(description="`Name <email>` as git recorded it: nobody authenticated it")
+    authored_at: datetime
+    unverified_committer: str
+    committed_at: datetime
+    subject: str
+    trailers: list[TrailerOut]
+    evidence: list[CommitLinkOut]
+    delivered_by: str | None = Field(description="who delivered it through the API, when a client did first")
+    signature: str | None = Field(
+        description="the signature header the delivered object carries (gpgsig, gpgsig-sha256), kept and not "
+        "verified yet; null when unsigned or only a scan read it"
+    )
+    problems: list[str] = Field(description="trailers this delivery could not turn into evidence, and why")
+
+    @classmethod
+    def of(cls, view: CommitView) -> CommitOut:
+        """A commit as the intake API answers it."""
+        commit = view.commit
+        return cls(
+            repository=view.repository,
+            sha=commit.sha,
+            state=commit.state,
+            parents=list(commit.parents),
+            unverified_author=f"{commit.author_name} <{commit.author_email}>",
+            authored_at=commit.authored_at,
+            unverified_committer=f"{commit.committer_name} <{commit.committer_email}>",
+            committed_at=commit.committed_at,
+            subject=commit.subject,
+            trailers=[TrailerOut(key=str(key), value=str(value)) for key, value in commit.trailers],
+            evidence=[CommitLinkOut(evidence=evidence, trailer=trailer) for evidence, trailer in view.links],
+            delivered_by=commit.delivered_by,
+            signature=commit.signature,
+            problems=list(view.problems),
+        )
+
+
+class DeliveryOut(BaseModel):
+    """What became of one commit of a batch delivery."""
+
+    sha: str
+    result: Result = Field(
+        description="stored (new), known (held already), refused (see problem; nothing stored) or deferred "
+        "(send it again: the batch reached its bound of evidence items)"
+    )
+    commit: CommitOut | None
+    problem: str
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> DeliveryOut:
+        """One item of a batch delivery's answer."""
+        return cls(
+            sha=outcome.sha,
+            result=outcome.result,
+            commit=CommitOut.of(outcome.view) if outcome.view else None,
+            problem=outcome.problem,
+        )

@@ -14,12 +14,13 @@ from ..accounts.models import User
 from ..audit.services import kept, record
 from ..auth import Permission, Principal, authorize
 from ..db import lock_row, utcnow
-from ..errors import NotFound
+from ..errors import Conflict
 from ..evidence.models import Evidence, EvidenceKind, EvidenceRevision, ReviewState
 from ..evidence.standing import judged_on
 from ..jobs.models import Job
 from ..jobs.services import active_job, enqueue
 from ..products.models import Release, Repository
+from ..products.repositories import get_repository
 from ..products.rules import previous_release
 from ..products.services import get_release, get_release_by_version
 from .models import Commit, CommitEvidence
@@ -53,19 +54,14 @@ class ScanSummary:
     problems: list[str] = field(default_factory=list)
 
 
-def get_repository(session: Session, actor: Principal, repository_id: int) -> Repository:
-    """A repository of a product the actor may see, else NotFound."""
-    repository = session.get(Repository, repository_id)
-    if repository is None or not actor.can_see(repository.product_id):
-        raise NotFound("repository not found")
-    return repository
-
-
 def queue_scan(session: Session, actor: Principal, repository_id: int) -> Job:
     """Queue a scan of the repository (a scan already queued or running is returned instead)."""
     repository = get_repository(session, actor, repository_id)
     authorize(actor, Permission.REPOSITORY_MANAGE, repository.product_id)
     lock_row(session, Repository.id, repository.id)  # callers take turns, so the second finds the first's job
+    session.refresh(repository)
+    if repository.removed_at is not None:
+        raise Conflict(f"the repository {repository.name!r} was removed: its history is no longer scanned")
     running = active_job(session, SCAN_KIND, repository.product_id, repository_id=repository.id)
     if running is not None:
         return running

@@ -12,7 +12,7 @@ from ..api.openapi import PAGE_QUERY, Page, json_response, operation, paginated,
 from ..web.context import db_session
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, Product, Release, ReleaseStatus, Repository
-from .repositories import add_repository, list_repositories
+from .repositories import add_repository, list_repositories, remove_repository, update_repository
 from .services import (
     create_product,
     create_release,
@@ -171,6 +171,13 @@ class RepositoryIn(Input):
     ref_patterns: list[str] | None = Field(default=None, max_length=50)
 
 
+class RepositoryPatch(Input):
+    """Changes to a repository: its name and which refs are history (its location is its identity)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    ref_patterns: list[str] | None = Field(default=None, min_length=1, max_length=50)
+
+
 class RepositoryOut(BaseModel):
     """A repository as returned."""
 
@@ -180,6 +187,7 @@ class RepositoryOut(BaseModel):
     location: str
     ref_patterns: list[str]
     created_at: datetime
+    removed_at: datetime | None = Field(description="when it was removed: its commits stay as history")
 
     @classmethod
     def of(cls, repository: Repository) -> RepositoryOut:
@@ -305,3 +313,31 @@ def repositories_create(product_id: int) -> Response:
         db_session(), g.principal, product_id, name=data.name, location=data.location, ref_patterns=data.ref_patterns
     )
     return json_response(RepositoryOut.of(repository), 201)
+
+
+@bp.patch("/repositories/<int:repository_id>")
+@operation(
+    "Rename a repository or change which refs are history",
+    body=RepositoryPatch,
+    response=RepositoryOut,
+    problems=[409],
+    tag="repositories",
+)
+def repositories_update(repository_id: int) -> Response:
+    """Change a repository."""
+    data = parse_body(RepositoryPatch)
+    repository = update_repository(
+        db_session(), g.principal, repository_id, name=data.name, ref_patterns=data.ref_patterns
+    )
+    return json_response(RepositoryOut.of(repository))
+
+
+@bp.delete("/repositories/<int:repository_id>")
+@operation(
+    "Remove a repository: no more scans or deliveries; its commits and their evidence stay as history",
+    response=RepositoryOut,
+    tag="repositories",
+)
+def repositories_delete(repository_id: int) -> Response:
+    """Remove a repository."""
+    return json_response(RepositoryOut.of(remove_repository(db_session(), g.principal, repository_id)))

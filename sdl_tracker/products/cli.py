@@ -18,7 +18,13 @@ from ..labels import label
 from .api import ProductOut, ReleaseOut, RepositoryOut
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
-from .repositories import add_repository, list_repositories
+from .repositories import (
+    add_repository,
+    get_repository_by_name,
+    list_repositories,
+    remove_repository,
+    update_repository,
+)
 from .rules import parse_target_sl
 from .services import create_product, create_release, get_product_by_name, list_products, list_releases
 
@@ -230,3 +236,54 @@ def repo_list(session: Session, actor: Principal, product_name: str, as_json: bo
     found = get_product_by_name(session, actor, product_name)
     items = [RepositoryOut.of(r).model_dump(mode="json") for r in list_repositories(session, actor, found.id)]
     emit(items, as_json, echo_lines([f"{r['name']:<24} {r['location']}" for r in items], "no repositories"))
+
+
+@repo.command("edit")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("name")
+@click.option("--name", "new_name", default=None, help="A new name (hooks and CI name the repository by it).")
+@click.option(
+    "--ref",
+    "ref_patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Refs that are history, replacing the current ones (repeatable; refs/heads and refs/tags: all).",
+)
+@json_option
+@server_command()
+def repo_edit(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    name: str,
+    new_name: str | None,
+    ref_patterns: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Rename PRODUCT's repository NAME or change which of its refs are history (the next scan follows them)."""
+    found = get_product_by_name(session, actor, product_name)
+    repository = get_repository_by_name(session, actor, found.id, name)
+    changed = update_repository(
+        session, actor, repository.id, name=new_name, ref_patterns=list(ref_patterns) if ref_patterns else None
+    )
+    emit(
+        RepositoryOut.of(changed).model_dump(mode="json"),
+        as_json,
+        lambda: say(f"repository {changed.name}: refs {' '.join(changed.ref_patterns)}"),
+    )
+
+
+@repo.command("remove")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("name")
+@json_option
+@server_command()
+def repo_remove(session: Session, actor: Principal, product_name: str, name: str, as_json: bool) -> None:
+    """Remove PRODUCT's repository NAME: no more scans or deliveries; its commits and evidence stay as history."""
+    found = get_product_by_name(session, actor, product_name)
+    removed = remove_repository(session, actor, get_repository_by_name(session, actor, found.id, name).id)
+    emit(
+        RepositoryOut.of(removed).model_dump(mode="json"),
+        as_json,
+        lambda: say(f"removed repository {removed.name}; its commits stay as history"),
+    )

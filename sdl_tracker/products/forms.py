@@ -20,7 +20,7 @@ from ..catalog.rules import FOUNDATIONAL_REQUIREMENTS
 from ..labels import labels
 from ..web.forms import BoundedForm, TrackerForm
 from .interfaces import InterfaceData
-from .models import ComponentType, CraCategory, InterfaceKind, ReleaseStatus
+from .models import DEFAULT_REF_PATTERNS, ComponentType, CraCategory, InterfaceKind, ReleaseStatus
 
 LEVEL_CHOICES = [SelectChoice(str(n), f"SL {n}") for n in (1, 2, 3, 4)]
 COMPONENT_TYPE_LABELS = {
@@ -142,9 +142,18 @@ class ReleaseForm(TrackerForm):
     git_ref = StringField("Git tag or commit", validators=[Optional(), Length(max=255)])
 
 
-class RepositoryForm(TrackerForm):
-    """Register a repository."""
+class RepositoryEditForm(TrackerForm):
+    """Rename a repository or change which refs are history."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    location = StringField("Location", validators=[DataRequired(), Length(max=1000)])
     refs = StringField("Refs that are history", validators=[Optional(), Length(max=2000)])
+
+    def ref_patterns(self) -> list[str]:
+        """The patterns typed, space-separated; none means every branch and tag."""
+        return (self.refs.data or "").split() or list(DEFAULT_REF_PATTERNS)
+
+
+class RepositoryForm(RepositoryEditForm):
+    """Register a repository."""
+
+    location = StringField("Location", validators=[DataRequired(), Length(max=1000)])

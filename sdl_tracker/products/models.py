@@ -179,6 +179,9 @@ class Repository(Base):
     # Which refs are history (for-each-ref patterns); never hosting refs such as refs/pull.
     ref_patterns: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(DEFAULT_REF_PATTERNS))
     last_scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Removed repositories stay as history (their commits, the evidence linked to them): no scans, no
+    # deliveries, no edits; the name stays theirs.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     product: Mapped[Product] = relationship(back_populates="repositories")
 

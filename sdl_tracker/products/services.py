@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from ..audit.rules import field_changes
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..catalog.services import current_editions, find_edition
@@ -221,7 +222,7 @@ def update_product(
     for standard, edition in (changes.get("editions") or {}).items():
         set_product_edition(session, actor, product.id, standard=standard, edition=edition)
     after = _product_summary(product)
-    changed = {k: {"old": before[k], "new": after[k]} for k in after if before[k] != after[k]}
+    changed = field_changes(before, after)
     if changed:
         record(
             session,
@@ -417,7 +418,7 @@ def update_release(
     if release_date is not None:
         release.release_date = release_date
     after = {"status": release.status.value, "release_date": release.release_date, "git_ref": release.git_ref}
-    changed = {k: {"old": before[k], "new": after[k]} for k in after if before[k] != after[k]}
+    changed = field_changes(before, after)
     if changed:
         session.flush()
         record(

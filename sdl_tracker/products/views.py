@@ -16,9 +16,19 @@ from ..errors import DomainError
 from ..web.context import db_session
 from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
-from .forms import BLANK_INTERFACE_ROWS, ProductForm, ReleaseForm, RepositoryForm
+from .forms import BLANK_INTERFACE_ROWS, ProductForm, ReleaseForm, RepositoryEditForm, RepositoryForm
 from .models import FOUNDATIONAL_REQUIREMENTS, Release
-from .repositories import add_repository, authorize_manage_repositories, list_repositories, may_manage_repositories
+from .repositories import (
+    add_repository,
+    authorize_edit_repository,
+    authorize_manage_repositories,
+    get_repository,
+    list_repositories,
+    may_edit_repository,
+    may_manage_repositories,
+    remove_repository,
+    update_repository,
+)
 from .services import (
     authorize_create_product,
     authorize_manage_product,
@@ -49,7 +59,9 @@ def set_release_summaries(app: Flask, provider: ReleaseSummaries) -> None:
     app.extensions[RELEASE_SUMMARIES_EXTENSION] = provider
 
 
-expose_predicates(bp, may_create_product, may_manage_product, may_manage_releases, may_manage_repositories)
+expose_predicates(
+    bp, may_create_product, may_manage_product, may_manage_releases, may_manage_repositories, may_edit_repository
+)
 
 
 @bp.route("/")
@@ -90,6 +102,7 @@ def detail(product_id: int) -> str:
         releases=releases,
         summaries=summarise(session, g.principal, releases) if summarise else {},
         repositories=repositories,
+        removed_repositories=list_repositories(session, g.principal, product.id, removed=True),
         frs=FOUNDATIONAL_REQUIREMENTS,
     )
 
@@ -203,7 +216,7 @@ def create_repository_view(product_id: int) -> Response | str:
                 product.id,
                 name=(form.name.data or "").strip(),
                 location=form.location.data or "",
-                ref_patterns=(form.refs.data or "").split(),  # empty: branches and tags
+                ref_patterns=form.ref_patterns(),
             )
         except DomainError as exc:
             apply_errors(form, exc)
@@ -214,3 +227,40 @@ def create_repository_view(product_id: int) -> Response | str:
             )
             return redirect(url_for("products.detail", product_id=product.id))
     return render_template("products/repository_form.html", form=form, product=product)
+
+
+@bp.route("/repositories/<int:repository_id>/edit", methods=["GET", "POST"])
+def edit_repository_view(repository_id: int) -> Response | str:
+    """Rename a repository or change which refs are history (security officers); remove it from here too."""
+    session = db_session()
+    repository = get_repository(session, g.principal, repository_id)
+    authorize_edit_repository(g.principal, repository)
+    form = RepositoryEditForm()
+    if not form.is_submitted():
+        form.name.data = repository.name
+        form.refs.data = " ".join(repository.ref_patterns)
+    if form.validate_on_submit():
+        try:
+            update_repository(
+                session,
+                g.principal,
+                repository.id,
+                name=(form.name.data or "").strip(),
+                ref_patterns=form.ref_patterns(),
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Repository {repository.name} saved; the next scan reads the refs it names now.", "success")
+            return redirect(url_for("products.detail", product_id=repository.product_id))
+    return render_template(
+        "products/repository_edit.html", form=form, product=repository.product, repository=repository
+    )
+
+
+@bp.post("/repositories/<int:repository_id>/remove")
+def remove_repository_view(repository_id: int) -> Response:
+    """Remove a repository: no more scans or deliveries; its commits and their evidence stay as history."""
+    repository = remove_repository(db_session(), g.principal, repository_id)
+    flash(f"Repository {repository.name} removed; its commits stay as history.", "success")
+    return redirect(url_for("products.detail", product_id=repository.product_id))

@@ -59,6 +59,25 @@ def test_a_token_is_stored_hashed_and_narrows_its_owner(session: Session) -> Non
     assert checked.principal.label.startswith(f"token:sdlt_{stored.prefix}:so@example.com")
 
 
+def test_a_hooks_token_delivers_commits_and_nothing_else(session: Session) -> None:
+    # A developer's git hook needs `commits:submit` only; an auditor holds no such permission to give.
+    product = make_product(session)
+    developer = member(session, product, "developer")
+    auditor = member(session, product, "auditor")
+    assert developer.user_id is not None and auditor.user_id is not None
+    hook = create_token(
+        session, developer, user_id=developer.user_id, name="hook", product_ids=[product.id], scopes=["commits:submit"]
+    )
+    checked = check_token(session, hook.secret, origin="api 192.0.2.1")
+    assert checked is not None and checked.principal.scopes == {"commits:submit", "product:read"}
+    assert checked.principal.has(Permission.COMMITS_SUBMIT, product.id)
+    assert not checked.principal.has(Permission.EVIDENCE_ATTACH, product.id)
+    with pytest.raises(Forbidden, match="does not hold commits:submit"):
+        create_token(
+            session, auditor, user_id=auditor.user_id, name="hook", product_ids=[product.id], scopes=["commits:submit"]
+        )
+
+
 def test_a_token_never_exceeds_its_owner(session: Session) -> None:
     mine, theirs = make_product(session), make_product(session)
     dev = member(session, mine, "developer", email="dev@example.com")
@@ -298,7 +317,9 @@ def test_the_token_page_is_in_the_navigation_with_labelled_checkboxes(app: Flask
     boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', page)
     values = sorted(re.search(r'value="([^"]+)"', box).group(1) for box in boxes)  # type: ignore[union-attr]
     # A developer's own permissions and product, each a checkbox; reading is ticked to begin with.
-    assert values == sorted([str(product.id), "artifact:record", "evidence:attach", "product:read", "sbom:upload"])
+    assert values == sorted(
+        [str(product.id), "artifact:record", "commits:submit", "evidence:attach", "product:read", "sbom:upload"]
+    )
     assert any("product:read" in box and "checked" in box for box in boxes)
     assert (
         "Attach evidence" in page and "Add and revise evidence items" in page and "<legend>Permissions</legend>" in page

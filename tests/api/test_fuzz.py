@@ -16,6 +16,7 @@ only queued here, never run, so no generated URL is ever fetched.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -42,6 +43,7 @@ from schemathesis.schemas import BaseSchema
 
 from sdl_tracker.app_access import app_db, app_installation
 from sdl_tracker.catalog.rules import COMPONENT_TYPES, FOUNDATIONAL_REQUIREMENTS, ItemKind
+from sdl_tracker.gitlink.objects import object_id
 from tests.factories import ApiClient, make_user
 from tests.sboms.builders import dumps, json_bom
 
@@ -173,6 +175,14 @@ def world(fuzz_app: Flask) -> World:
     repository = call("POST", f"/products/{product}/repositories", json={"name": "fw", "location": "/srv/git/fw.git"})
     world.add("repository_id", repository["id"])
     world.add("job_id", call("POST", f"/repositories/{repository['id']}/scan", 202)["id"])
+    # A commit a hook delivered (the repository's location is never read: delivery runs no git).
+    raw = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\nInit\n"
+    sha = object_id(raw, "sha1")
+    call(
+        "POST", f"/products/{product}/repositories/fw/commits", json={"raw": base64.b64encode(raw).decode(), "sha": sha}
+    )
+    world.add("name", "fw")
+    world.add("sha", sha)
     world.add("kind", "design-review", "fuzz-run")
     for edition in call("GET", "/catalog/editions", 200)["items"]:
         world.add("edition_id", edition["id"])

@@ -41,8 +41,7 @@ def test_the_hooks_deliver_to_the_real_intake(
     url, settings = served
     with urllib.request.urlopen(f"{url}/api/v1/openapi.json", timeout=10) as response:  # noqa: S310 - loopback
         paths = json.loads(response.read())["paths"]
-    if not any(INTAKE.search(path) for path in paths):
-        pytest.skip("the tracker has no commit intake yet (POST .../repositories/{name}/commits)")
+    assert any(INTAKE.search(path) for path in paths)  # the hooks' one call is the documented intake
     repo = repository()
     app = create_app(settings)
     with app_db(app).unit_of_work() as session:

@@ -5,23 +5,29 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 
 class GitRepo:
     """A working repository in a temporary folder."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, object_format: str = "sha1") -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "--quiet", "--initial-branch=main")
+        self.git("init", "--quiet", "--initial-branch=main", f"--object-format={object_format}")
 
-    def git(
+    def git(self, *args: str, **options: Any) -> str:
+        """What git printed, as text without its final newline (`raw`'s options)."""
+        return self.raw(*args, **options).decode(errors="replace").strip()
+
+    def raw(
         self,
         *args: str,
         author: str = "Dana Developer <dev@example.com>",
         input: bytes | None = None,
         when: str | None = None,
-    ) -> str:
+    ) -> bytes:
+        """What git printed, as bytes."""
         name, email = author.rsplit(" <", 1)
         env = {
             **os.environ,
@@ -33,8 +39,10 @@ class GitRepo:
             "GIT_CONFIG_GLOBAL": "/dev/null",
             "GIT_CONFIG_NOSYSTEM": "1",
         }
-        result = subprocess.run(["git", *args], cwd=self.path, env=env, capture_output=True, input=input, check=True)
-        return result.stdout.decode(errors="replace").strip()
+        result = subprocess.run(
+            ["git", *args], cwd=self.path, env=env, capture_output=True, input=input, check=True, timeout=60
+        )
+        return result.stdout
 
     def commit(
         self,
@@ -52,3 +60,20 @@ class GitRepo:
         raw = message if isinstance(message, bytes) else message.encode()
         self.git("commit", "--quiet", "--allow-empty", "-F", "-", author=author, input=raw, when=when)
         return self.git("rev-parse", "HEAD")
+
+    def commit_tree(self, message: bytes, *, parents: tuple[str, ...] = (), config: tuple[str, ...] = ()) -> str:
+        """A commit of the empty tree whose message is exactly `message` (no clean-up, as `git commit` would do):
+        what a script, a rebase tool or a hostile client can make. `config` is `-c key=value` settings."""
+        tree = self.git("hash-object", "-t", "tree", "-w", "--stdin", input=b"")
+        options = [arg for setting in config for arg in ("-c", setting)]
+        return self.git(
+            *options, "commit-tree", tree, *[a for p in parents for a in ("-p", p)], "-F", "-", input=message
+        )
+
+    def cat_file(self, sha: str) -> bytes:
+        """The raw commit object, as a hook sends it."""
+        return self.raw("cat-file", "commit", sha)
+
+    def write_commit(self, raw: bytes) -> str:
+        """Store `raw` as a commit object as it is (git would mend a message that is not UTF-8 while committing)."""
+        return self.git("hash-object", "-t", "commit", "-w", "--stdin", "--literally", input=raw)

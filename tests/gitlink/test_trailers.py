@@ -100,15 +100,16 @@ def test_one_commit_turns_at_most_the_bound_into_evidence_and_transactions_stay_
     for n in range(30):
         repo.commit(f"Change {n}\n\nFuzzed-by: nightly\n")
     per_transaction: list[int] = []
-    store = scan_module._store
+    store = scan_module.store_commits
 
-    def counting(session: Session, *args: Any) -> None:
-        # Each call of _store is one write transaction of the scan.
+    def counting(session: Session, *args: Any, **kwargs: Any) -> Any:
+        # Each call of store_commits is one write transaction of the scan.
         before = session.scalar(select(func.count()).select_from(Evidence)) or 0
-        store(session, *args)
+        stored = store(session, *args, **kwargs)
         per_transaction.append((session.scalar(select(func.count()).select_from(Evidence)) or 0) - before)
+        return stored
 
-    monkeypatch.setattr(scan_module, "_store", counting)
+    monkeypatch.setattr(scan_module, "store_commits", counting)
     summary = scan(app, session, repository.id)
     assert summary.new_commits == 32 and summary.evidence_created == 1 + MAX_EVIDENCE_PER_COMMIT + 30
     assert max(per_transaction) <= scan_module.EVIDENCE_BATCH and sum(per_transaction) == summary.evidence_created
