@@ -78,8 +78,11 @@ def _head(session: Session) -> tuple[int, str]:
 
 
 # The head as this session's transaction last read it (in session.info): a page asks for several kept
-# figures and each would read the head again. Appending an event forgets it.
+# figures and each would read the head again. Appending an event forgets it, and so does an event another
+# session of this process appends (a session that outlives another's commit, as a command's or a test's can,
+# would otherwise keep a figure under a head that has moved on).
 _HEAD_READ = "sdl_tracker_chain_head"
+_APPENDED_HERE = [0]  # events this process appended; any change makes remembered heads stale
 
 
 def chain_head(session: Session) -> tuple[int, str]:
@@ -87,10 +90,14 @@ def chain_head(session: Session) -> tuple[int, str]:
     whole installation can be kept until it moves. Read once per transaction (a figure computed later in
     it from newer rows is then kept under an older head, which only makes the next reader compute afresh)."""
     remembered = session.info.get(_HEAD_READ)
-    if remembered is not None and remembered[0] is _innermost_transaction(session):
-        return cast(tuple[int, str], remembered[1])
+    if (
+        remembered is not None
+        and remembered[0] is _innermost_transaction(session)
+        and remembered[1] == _APPENDED_HERE[0]
+    ):
+        return cast(tuple[int, str], remembered[2])
     head = _head(session)
-    session.info[_HEAD_READ] = (_innermost_transaction(session), head)
+    session.info[_HEAD_READ] = (_innermost_transaction(session), _APPENDED_HERE[0], head)
     return head
 
 
@@ -140,6 +147,7 @@ def record(
         raise ValueError(f"audit action {action!r} is not feature:subject:verb")
     keys = session_keys(session)
     session.info.pop(_HEAD_READ, None)
+    _APPENDED_HERE[0] += 1
     plain_details = json.loads(json.dumps(details or {}, default=str))
     serialise_appends(session)
     seq, prev_hash = _head(session)
