@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, create_engine, text
@@ -21,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from sdl_tracker import create_app, schema
+from sdl_tracker.accounts import services as accounts_services
 from sdl_tracker.app import open_installation
 from sdl_tracker.app_access import app_db
 from sdl_tracker.auth import Principal
@@ -74,6 +76,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         if missing:  # a partial run misses many: name them only when few
             named = ", ".join(missing) if len(missing) <= 10 else "(run the whole suite to see which)"
             terminalreporter.write_line(f"OpenAPI contract: {len(missing)} operations no test calls {named}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Passwords hashed in the tests' own process with argon2's parameters for tests (argon2-cffi's
+    CHEAPEST profile) instead of the 64 MiB, three-pass production profile.
+
+    Almost every test makes users and signs in; at up to half a second a hash on a busy machine, that was a
+    third of the suite's time. The code path is the same (argon2id hashes, verified and read by their own
+    parameters); what the production profile is, and that the unknown-email hash has it, is checked on the
+    installed console script, whose process hashes as a server does (tests/test_cli.py).
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts_services, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+        yield
 
 
 @pytest.fixture(scope="session")
