@@ -94,8 +94,11 @@ def cheap_password_hashes() -> Iterator[None]:
     parameters); what the production profile is, and that the unknown-email hash has it, is checked on the
     installed console script, whose process hashes as a server does (tests/test_cli.py).
     """
+    hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(accounts_services, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+        patch.setattr(accounts_services, "_hasher", hasher)
+        # An unknown email still costs what a wrong password costs.
+        patch.setattr(accounts_services, "_DUMMY_HASH", hasher.hash("no such user"))
         yield
 
 
