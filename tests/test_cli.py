@@ -214,6 +214,7 @@ def _console(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.Complete
     return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, input=stdin, check=False)
 
 
+@pytest.mark.slow
 def test_the_installed_console_script(tmp_path: Path) -> None:
     """The real `sdl-tracker` executable: exit codes and one-line errors, on its own SQLite file."""
     info = _console(tmp_path, "info")
@@ -245,6 +246,7 @@ def test_the_installed_console_script(tmp_path: Path) -> None:
     assert "SDL_TRACKER_UPLOAD: unknown setting" in bad_setting.stderr
 
 
+@pytest.mark.slow
 def test_secret_password_url_is_hidden_by_info(tmp_path: Path) -> None:
     env_url = "postgresql+psycopg://user:s3cr3t@127.0.0.1:1/x"
     env = {**os.environ, "SDL_TRACKER_DATA_DIR": str(tmp_path), "SDL_TRACKER_DATABASE_URL": env_url}

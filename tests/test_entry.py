@@ -59,6 +59,7 @@ def test_the_client_entry_loads_no_third_party_module() -> None:
     ), report["sdl_tracker"]
 
 
+@pytest.mark.slow
 def test_server_commands_still_load_the_application() -> None:
     report = _probe("from sdl_tracker.entry import main; main()", ["sdl-tracker", "--version"])
     assert report["code"] == 0
