@@ -23,14 +23,19 @@ from sdl_tracker.blobs import CHUNK, STALE_AFTER_SECONDS, BlobStore, check_store
 from sdl_tracker.cli import cli
 from sdl_tracker.db import Database
 
+# The writer loads the blob store and the database layer only, not the whole application (sdl_tracker.app,
+# whose import took most of each round), and so builds its installation as sdl_tracker.app does.
 WRITER = """
 import io, os, sys
 from pathlib import Path
-from sdl_tracker.app import open_installation
-from sdl_tracker.blobs import store_blob
+from sdl_tracker.blobs import BlobStore, store_blob
 from sdl_tracker.db import Database
+from sdl_tracker.installation import GitPolicy, Installation
+from sdl_tracker.keys import Keyring
 
-installation = open_installation(Path(sys.argv[2]), max_upload_bytes=64 * 1024 * 1024)
+data = Path(sys.argv[2])
+blobs = BlobStore(data / "blobs", 64 * 1024 * 1024)
+installation = Installation(data_dir=data, blobs=blobs, keys=Keyring(data), git=GitPolicy(frozenset()))
 database = Database(sys.argv[1], installation=installation)
 print("ready", flush=True)
 while True:
@@ -42,6 +47,7 @@ while True:
 KILLS = 25
 
 
+@pytest.mark.slow
 def test_kill_9_during_writes_never_corrupts_the_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'crash.db'}"
     installation = open_installation(tmp_path, max_upload_bytes=64 * 1024 * 1024)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -16,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.models import Membership, User
+from sdl_tracker.accounts.services import _DUMMY_HASH
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.cli import cli
 from sdl_tracker.client.cli import main as client_main
@@ -211,6 +214,7 @@ def _console(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.Complete
     return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, input=stdin, check=False)
 
 
+@pytest.mark.slow
 def test_the_installed_console_script(tmp_path: Path) -> None:
     """The real `sdl-tracker` executable: exit codes and one-line errors, on its own SQLite file."""
     info = _console(tmp_path, "info")
@@ -223,6 +227,13 @@ def test_the_installed_console_script(tmp_path: Path) -> None:
     assert created.returncode == 0, created.stderr
     duplicate = _console(tmp_path, "product", "create", "P", "--type", "NDR", "--target-sl", "2")
     assert duplicate.returncode == 2 and duplicate.stderr.count("\n") == 1 and duplicate.stderr.startswith("error: ")
+    # A server's process hashes with the production profile (the tests' own process uses a cheap one,
+    # tests/conftest.py), and the hash an unknown email is checked against has the same parameters.
+    assert _console(tmp_path, "user", "create", "a@example.com", "--password-stdin", stdin=PASSWORD).returncode == 0
+    with closing(sqlite3.connect(tmp_path / "sdl-tracker.db")) as database:
+        (stored,) = database.execute("SELECT password_hash FROM user_account").fetchone()
+    assert stored.split("$")[:4] == ["", "argon2id", "v=19", "m=65536,t=3,p=4"]
+    assert _DUMMY_HASH.split("$")[:4] == stored.split("$")[:4]
     bad_setting = subprocess.run(
         [str(Path(sys.executable).with_name("sdl-tracker")), "info"],
         capture_output=True,
@@ -235,6 +246,7 @@ def test_the_installed_console_script(tmp_path: Path) -> None:
     assert "SDL_TRACKER_UPLOAD: unknown setting" in bad_setting.stderr
 
 
+@pytest.mark.slow
 def test_secret_password_url_is_hidden_by_info(tmp_path: Path) -> None:
     env_url = "postgresql+psycopg://user:s3cr3t@127.0.0.1:1/x"
     env = {**os.environ, "SDL_TRACKER_DATA_DIR": str(tmp_path), "SDL_TRACKER_DATABASE_URL": env_url}

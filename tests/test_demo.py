@@ -33,10 +33,21 @@ def _review_due(title: str) -> date:
     return date.fromisoformat(item.details["next_review_due"])
 
 
-@pytest.fixture
-def demo(app: Flask, session: Session) -> Product:
-    result = app.test_cli_runner().invoke(cli, ["demo"])
+@pytest.fixture(scope="module")
+def module_app(module_app: Flask) -> Flask:
+    """The demo, loaded once for the module: its tests read it (what one changes is rolled back after it)."""
+    result = module_app.test_cli_runner().invoke(cli, ["demo"])
     assert result.exit_code == 0, result.output
+    return module_app
+
+
+@pytest.fixture
+def app(savepoint_app: Flask) -> Flask:
+    return savepoint_app
+
+
+@pytest.fixture
+def demo(session: Session) -> Product:
     return session.scalars(select(Product).where(Product.name == PLC)).one()
 
 

@@ -112,6 +112,7 @@ def test_the_git_hooks_load_neither_argparse_nor_http_until_they_deliver(tmp_pat
     assert len(list((tmp_path / ".git" / "sdl-tracker" / "queue").iterdir())) == 1
 
 
+@pytest.mark.slow
 def test_server_commands_still_load_the_application() -> None:
     report = _probe("from sdl_tracker.entry import main; main()", ["sdl-tracker", "--version"])
     assert report["code"] == 0

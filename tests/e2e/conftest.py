@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,10 +13,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from sdl_tracker import create_app, schema
+from sdl_tracker import create_app
 from sdl_tracker.app_access import app_db
-from sdl_tracker.auth import Principal
-from sdl_tracker.catalog.services import load_packaged
 from tests.factories import PASSWORD, make_user
 
 CHROMIUM = os.environ.get("SDL_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -62,13 +61,14 @@ def _closed_before_sending(app: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def live_server(
-    backend: str, fresh_database_url: Any, tmp_path_factory: pytest.TempPathFactory
+    backend: str, fresh_database_url: Any, catalogued: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    app = create_app({"DATABASE_URL": fresh_database_url(backend), "DATA_DIR": str(tmp_path_factory.mktemp("live"))})
+    """A server on a fresh database of its own, a copy of the migrated one with the catalogs (tests/conftest.py)."""
+    data = tmp_path_factory.mktemp("live") / "data"
+    shutil.copytree(catalogued.data_dir, data)
+    app = create_app({"DATABASE_URL": fresh_database_url(backend, copy_of=catalogued.url), "DATA_DIR": str(data)})
     database = app_db(app)
-    schema.upgrade(database)
     with database.unit_of_work() as session:
-        load_packaged(session, Principal.operator("tests"))
         make_user(session, "admin@example.com", admin=True)
     server = make_server("127.0.0.1", 0, _closed_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -79,8 +79,9 @@ def live_server(
     database.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    """One chromium for every browser test (each gets a context of its own, see `page`)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

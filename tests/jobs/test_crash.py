@@ -8,12 +8,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
+import pytest
+from flask import Flask
 from sqlalchemy import func, select
 
-from sdl_tracker import create_app
-from sdl_tracker.app_access import app_db
+from sdl_tracker.app_access import app_db, app_settings
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.jobs.models import Job, JobState
@@ -42,21 +42,18 @@ def _wait_for(path: Path, seconds: float) -> None:
         time.sleep(0.05)
 
 
-def test_a_killed_worker_leaves_the_job_to_the_next_one(backend: str, fresh_database_url: Any, tmp_path: Path) -> None:
-    url = fresh_database_url(backend)
-    data = tmp_path / "data"
+@pytest.mark.slow
+def test_a_killed_worker_leaves_the_job_to_the_next_one(shared_app: Flask, tmp_path: Path) -> None:
+    database = app_db(shared_app)
     markers = tmp_path / "markers"
     markers.mkdir()
     env = {
         **os.environ,
-        "SDL_TRACKER_DATABASE_URL": url,
-        "SDL_TRACKER_DATA_DIR": str(data),
+        "SDL_TRACKER_DATABASE_URL": database.url.render_as_string(hide_password=False),
+        "SDL_TRACKER_DATA_DIR": str(app_settings(shared_app).DATA_DIR),
         "SDL_TRACKER_JOB_LEASE_SECONDS": str(LEASE),
         "PYTHONPATH": str(ROOT),
     }
-    subprocess.run([sys.executable, "-m", "tests.jobs.worker_main", "db", "upgrade"], cwd=ROOT, env=env, check=True)
-    app = create_app({"DATABASE_URL": url, "DATA_DIR": str(data)})
-    database = app_db(app)
     with database.unit_of_work() as session:
         job_id = enqueue(
             session,
@@ -96,15 +93,12 @@ def test_a_killed_worker_leaves_the_job_to_the_next_one(backend: str, fresh_data
     database.dispose()
 
 
-def test_the_heartbeat_keeps_a_long_phase_s_lease(backend: str, fresh_database_url: Any, tmp_path: Path) -> None:
-    from sdl_tracker import schema
+def test_the_heartbeat_keeps_a_long_phase_s_lease(shared_app: Flask) -> None:
     from sdl_tracker.jobs.worker import run_one
     from tests.jobs.kinds import register_test_kinds
 
     register_test_kinds()
-    app = create_app({"DATABASE_URL": fresh_database_url(backend), "DATA_DIR": str(tmp_path)})
-    database = app_db(app)
-    schema.upgrade(database)
+    database = app_db(shared_app)
     with database.unit_of_work() as session:
         job_id = enqueue(
             session,

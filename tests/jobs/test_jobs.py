@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import click
 import pytest
@@ -150,14 +149,10 @@ def test_progress_through_the_api_the_page_and_the_cli(
     assert app.test_cli_runner().invoke(cli, ["job", "show", "999999"]).exit_code == 2
 
 
-def test_workers_skip_each_others_jobs_on_postgresql(backend: str, fresh_database_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_workers_skip_each_others_jobs_on_postgresql(backend: str, shared_app: Flask) -> None:
     if backend != "postgresql":
         pytest.skip("SQLite runs one worker; its claims are serialised by BEGIN IMMEDIATE")
-    from sdl_tracker import create_app, schema
-
-    app = create_app({"DATABASE_URL": fresh_database_url(backend), "DATA_DIR": str(tmp_path)})
-    database = app_db(app)
-    schema.upgrade(database)
+    database = app_db(shared_app)
     with database.unit_of_work() as s:
         ids = [enqueue(s, Principal.operator("t"), kind=PUBLISH, arguments={}, product_id=None)[0].id for _ in "ab"]
     first, second = database.session(), database.session()

@@ -366,6 +366,7 @@ DANGLING_EXAMPLES = {
 }
 
 
+@pytest.mark.slow
 def test_every_valid_cyclonedx_example_imports(session: Session, release: Release) -> None:
     entries = [e for e in json.loads((FIXTURES / "manifest.json").read_text()) if e["library_verdict"] == "valid"]
     assert len(entries) > 100
