@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug import Response
 from wtforms import SelectChoice
 
 from ..app_access import app_db
+from ..audit.services import kept
 from ..errors import DomainError
 from ..products.models import Product
 from ..products.services import authorize_manage_product, get_product, list_releases, optional_release
@@ -410,8 +412,19 @@ def coverage_view(product_id: int) -> Response | str:
             return redirect(url_for("evidence.coverage_view", product_id=product.id, release=version))
     scoping_form = ScopingForm()
     scoping_form.requirement.choices = [SelectChoice(c.ref, f"{c.ref} {c.title}") for c in result.cells]
+    attach = may_attach_evidence(g.principal, product)
+    # The heat map was most of the page's time (a few thousand template steps): rendered once per figure it
+    # shows, kept as the figures are (until the audit chain moves), after access to the product was checked.
+    heatmap = kept(
+        session,
+        ("coverage heat map", product.id, release.id if release else None, attach, result.judged.as_of),
+        lambda: Markup(  # noqa: S704 - a template's own output, escaped as it was rendered
+            render_template("evidence/_heatmap.html", result=result, product=product, release=release, attach=attach)
+        ),
+    )
     return render_template(
         "evidence/coverage.html",
+        heatmap=heatmap,
         result=result,
         product=product,
         release=release,

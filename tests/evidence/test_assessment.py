@@ -385,3 +385,36 @@ def test_the_demo_comes_out_honest(app: Flask, session: Session) -> None:
     for practice in shipped["maturity"]:
         if practice["recorded"]:
             assert practice["recorded"]["level"] <= practice["organisation_supports"]["level"]
+
+
+def test_the_kept_heat_map_moves_with_the_evidence_and_offers_attaching_only_to_those_who_may(
+    app: Flask, session: Session
+) -> None:
+    """The heat map is rendered once and kept until the chain moves: a new record shows on the next view,
+    and a reader who may not attach evidence never gets the links another reader's rendering had."""
+    product = make_product(session, "P")
+    officer = member(session, product, "security_officer", email="so@example.com")
+    member(session, product, "auditor", email="auditor@example.com")
+    session.commit()
+    path = f"/products/{product.id}/coverage"
+    new_link = f'href="/products/{product.id}/evidence/new?'
+
+    readers = {}
+    for email in ("so@example.com", "auditor@example.com"):  # signed in first: a sign-in moves the chain too
+        readers[email] = app.test_client()
+        login(readers[email], email)
+
+    def heat_map(email: str) -> str:
+        page = readers[email].get(path).get_data(as_text=True)
+        return page[page.index('<table class="heatmap') : page.index("</table>", page.index('<table class="heatmap'))]
+
+    before = heat_map("so@example.com")
+    assert new_link in before and "/evidence/" in before
+    assert new_link not in heat_map("auditor@example.com")  # rendered (and kept) apart for a reader who may not
+    evidence_id = _accepted(
+        session, officer, member(session, product, "security_officer"), product, "process-document", ["SR-2"]
+    )
+    session.commit()
+    assert f'href="/evidence/{evidence_id}"' not in before
+    assert f'href="/evidence/{evidence_id}"' in heat_map("so@example.com")
+    assert f'href="/evidence/{evidence_id}"' in heat_map("auditor@example.com")
