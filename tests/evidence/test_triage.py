@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.evidence.models import Evidence, ReviewState
-from sdl_tracker.evidence.services import EvidenceInput, revise_evidence
+from sdl_tracker.evidence.services import EvidenceInput, Upload, revise_evidence
 from sdl_tracker.evidence.triage import MAX_BULK, EvidenceFilter, search_evidence
 from sdl_tracker.evidence.vocabulary import EvidenceKind
 from tests.factories import ApiClient, attach, login, make_product, make_release, member, signed_in, statements
@@ -20,7 +21,7 @@ TODAY = date.today()
 
 
 def ids(found: object) -> list[str]:
-    return [e.current.title for e in found.items]  # type: ignore[attr-defined]
+    return [e.title for e in found.items]  # type: ignore[attr-defined]
 
 
 def test_filters_search_sort_and_pages(session: Session) -> None:
@@ -134,6 +135,49 @@ def test_the_api_list_filters_like_the_page(app: Flask, session: Session) -> Non
     assert body["total"] == 1 and body["items"][0]["current"]["title"] == "Alpha report"
     body = api.call("GET", f"{base}?sort=title&order=asc&per_page=2&page=2", token).get_json()
     assert body["total"] == 3 and [i["current"]["title"] for i in body["items"]] == ["Gamma plan"]
+
+
+def test_lists_show_the_current_revision_as_the_item_itself_shows_it(app: Flask, session: Session) -> None:
+    product = make_product(session, "Revised")
+    make_release(session, product, "1.0")
+    make_release(session, product, "2.0")
+    dev = member(session, product, "developer", email="dev@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    revised = attach(session, dev, product, "First words", requirements=("SM-2", "SR-2"), releases=("1.0",))
+    revise_evidence(
+        session,
+        dev,
+        revised.id,
+        data=EvidenceInput(
+            title="Second words",
+            requirements=["SR-2", "SD-1"],
+            release_versions=["1.0", "2.0"],
+            files=[Upload("b.txt", "text/plain", io.BytesIO(b"b")), Upload("a.txt", "text/plain", io.BytesIO(b"a"))],
+        ),
+        submit=True,
+    )
+    attach(session, dev, product, "Due soon", review_due=TODAY + timedelta(days=3))
+    attach(session, dev, product, "A draft record", kind="process-record", draft=True)
+    session.commit()
+    api = ApiClient(app.test_client(), app)
+    token = api.as_user("so@example.com")
+    for query in ("", "?sort=expiry", "?sort=expiry&order=asc&per_page=2&page=2", "?sort=title", "?release=2.0"):
+        listed = api.call("GET", f"/api/v1/products/{product.id}/evidence{query}", token).get_json()["items"]
+        assert listed, query
+        for item in listed:
+            shown = api.call("GET", f"/api/v1/evidence/{item['id']}", token).get_json()
+            assert item == {**shown, "revisions": None}, query
+    client = app.test_client()
+    login(client, "so@example.com")
+    page = client.get(f"/products/{product.id}/evidence?sort=expiry&order=asc").get_data(as_text=True)
+    assert "Second words" in page and "First words" not in page
+    row = page[page.index(f'id="pick-{revised.id}"') :].split("</tr>")[0]
+    assert f'value="{revised.id}:2"' in page
+    session.refresh(revised)
+    current = revised.current
+    assert re.findall(r'<span class="pill">([^<]+)</span>', row) == [r.ref for r in current.requirements]
+    assert re.findall(r'title="Preview ([^"]+)"', row) == [a.filename for a in current.artifacts][:3]
+    assert "1.0, 2.0" in row
 
 
 def audit_count(session: Session) -> int:
