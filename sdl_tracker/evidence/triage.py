@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Bundle, Session, aliased
 
+from ..audit.services import kept
 from ..auth import Permission, Principal
 from ..catalog.models import CatalogEdition, Requirement
 from ..db import Database, lock_row
@@ -367,12 +368,17 @@ def search_current_evidence(
 
 
 def submitters(session: Session, actor: Principal, product_id: int | None) -> list[str]:
-    """Who submitted the current revisions of a product's (or the organisation's) evidence, for a filter."""
+    """Who submitted the current revisions of a product's (or the organisation's) evidence, for a filter. Read
+    from every item, so kept until the audit chain moves (every submission is audited)."""
     if product_id is not None:
         get_product(session, actor, product_id)
     owner = Evidence.product_id == product_id if product_id is not None else Evidence.product_id.is_(None)
     statement = select(_CURRENT.submitted_by).join_from(Evidence, _CURRENT, _IS_CURRENT).where(owner).distinct()
-    return sorted(session.scalars(statement), key=str.lower)
+
+    def read() -> tuple[str, ...]:
+        return tuple(sorted(session.scalars(statement), key=str.lower))
+
+    return list(kept(session, ("evidence submitters", product_id), read))
 
 
 MAX_BULK = 1000  # items of one bulk review, from any door

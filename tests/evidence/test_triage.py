@@ -180,6 +180,29 @@ def test_lists_show_the_current_revision_as_the_item_itself_shows_it(app: Flask,
     assert "1.0, 2.0" in row
 
 
+def test_the_submitter_filter_offers_a_new_submitter_on_the_next_request(app: Flask, session: Session) -> None:
+    product = make_product(session, "Offered")
+    dev = member(session, product, "developer", email="dev@example.com")
+    other = member(session, product, "developer", email="other@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    attach(session, dev, product, "First")
+    session.commit()
+    client = app.test_client()
+    login(client, "so@example.com")
+    path = f"/products/{product.id}/evidence"
+
+    def offered() -> list[str]:
+        page = client.get(path).get_data(as_text=True)
+        datalist = page.split('<datalist id="submitters">')[1].split("</datalist>")[0]
+        return re.findall(r'<option value="([^"]+)">', datalist)
+
+    assert offered() == ["user:dev@example.com"]
+    assert offered() == ["user:dev@example.com"]  # kept: read again from what was kept
+    attach(session, other, product, "Second")
+    session.commit()
+    assert offered() == ["user:dev@example.com", "user:other@example.com"]
+
+
 def audit_count(session: Session) -> int:
     actions = ("evidence:item:accept", "evidence:item:reject")
     return session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action.in_(actions))) or 0
