@@ -11,18 +11,25 @@ from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Date,
     Row,
     Select,
     and_,
     bindparam,
+    case,
     exists,
     false,
     func,
     inspect,
+    literal_column,
+    null,
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Bundle, Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..audit.services import kept
 from ..auth import Permission, Principal
@@ -127,21 +134,60 @@ _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 Columns: TypeAlias = Row[*tuple[Any, ...]]
 
 
-def _expiring_by(revision: Any, day: date, intervals: dict[str, int | None] | None) -> ColumnElement[bool]:
-    """Current revisions whose last standing day is on or before `day`: their own review date, else their
-    effective date plus the kind's interval (the product's for its own evidence, the default for the
-    organisation's), written as a bound on the effective date so it is plain SQL on both engines."""
-    per_kind: list[ColumnElement[bool]] = []
+def _expiring_kinds(intervals: dict[str, int | None] | None) -> list[tuple[ColumnElement[bool], int]]:
+    """Which current revisions expire by an interval, and its months: the kinds with an interval, the product's
+    for its own evidence and the default for the organisation's, one condition per owner and interval."""
+    kinds: dict[tuple[bool, int], list[EvidenceKind]] = defaultdict(list)
     for kind in EvidenceKind:
         for owned, months in ((True, review_months(kind, intervals)), (False, review_months(kind))):
-            if not months:
-                continue
-            owner = Evidence.product_id.is_not(None) if owned else Evidence.product_id.is_(None)
-            per_kind.append(
-                and_(Evidence.kind == kind, owner, revision.effective_date <= latest_effective_expiring_by(day, months))
-            )
+            if months:
+                kinds[owned, months].append(kind)
+    owner = {True: Evidence.product_id.is_not(None), False: Evidence.product_id.is_(None)}
+    return [(and_(owner[owned], Evidence.kind.in_(of)), months) for (owned, months), of in kinds.items()]
+
+
+def _expiring_by(revision: Any, day: date, intervals: dict[str, int | None] | None) -> ColumnElement[bool]:
+    """Current revisions whose last standing day is on or before `day`: their own review date, else their
+    effective date plus the kind's interval, written as a bound on the effective date."""
+    per_kind = [
+        and_(which, revision.effective_date <= latest_effective_expiring_by(day, months))
+        for which, months in _expiring_kinds(intervals)
+    ]
     by_interval = and_(revision.review_due.is_(None), or_(*per_kind)) if per_kind else false()
     return or_(revision.review_due <= day, by_interval)
+
+
+class _PlusMonths(FunctionElement[date]):
+    """`day` plus `months` (an int) as standing.add_months counts: the month's last day where the day does not
+    exist in it (2024-01-31 plus a month is 2024-02-29), in each engine's own date arithmetic."""
+
+    type = Date()
+    inherit_cache = True
+
+    def __init__(self, day: ColumnElement[date], months: int) -> None:
+        super().__init__(day, literal_column(str(int(months))))
+
+
+@compiles(_PlusMonths, "sqlite")
+def _plus_months_sqlite(element: _PlusMonths, compiler: SQLCompiler, **kw: Any) -> str:
+    # date() carries a day the month lacks into the next month (2024-03-02): the month's last day bounds it.
+    day, months = (compiler.process(clause, **kw) for clause in element.clauses)
+    later = f"date({day}, '+' || {months} || ' months')"
+    month_end = f"date({day}, 'start of month', '+' || ({months} + 1) || ' months', '-1 day')"
+    return f"min({later}, {month_end})"
+
+
+@compiles(_PlusMonths, "postgresql")
+def _plus_months_postgresql(element: _PlusMonths, compiler: SQLCompiler, **kw: Any) -> str:
+    # Interval arithmetic stops at the month's last day already.
+    day, months = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST({day} + make_interval(months => {months}) AS DATE)"
+
+
+def _last_day_sql(revision: Any, intervals: dict[str, int | None] | None) -> ColumnElement[date]:
+    """The last standing day as _last_day works it out, in SQL (NULL: does not expire)."""
+    by_kind = [(which, _PlusMonths(revision.effective_date, months)) for which, months in _expiring_kinds(intervals)]
+    return case((revision.review_due.is_not(None), revision.review_due), *by_kind, else_=null())
 
 
 def _filtered(
@@ -217,34 +263,18 @@ def _page(
     today = installation(session).now().date()
     statement, revision, intervals = _filtered(session, product_id, wanted, today)
     shown = statement.with_only_columns(*columns)
-    start = (page - 1) * per_page
-    if wanted.sort != "expiry":
-        order: dict[str, Any] = {
-            "created": Evidence.id,
-            "updated": revision.created_at,
-            "title": func.lower(revision.title),
-            "state": revision.state,
-        }
-        column = order.get(wanted.sort, Evidence.id)
-        ordering = [column.desc(), Evidence.id.desc()] if wanted.descending else [column.asc(), Evidence.id.asc()]
-        # One current revision per item: the join's rows are the items.
-        total = session.scalar(statement.with_only_columns(func.count())) or 0
-        return list(session.execute(shown.order_by(*ordering).offset(start).limit(per_page))), total, intervals
-    # The last standing day depends on the kind's interval: sorted here over the matching rows' few columns
-    # (no date arithmetic in SQL, which the engines spell differently), then one page read.
-    keys = session.execute(
-        statement.with_only_columns(
-            Evidence.id, Evidence.kind, Evidence.product_id, revision.effective_date, revision.review_due
-        )
-    ).all()
-    keyed = []
-    for key in keys:
-        last = _last_day(key, intervals)
-        keyed.append((last is None, last or date.max, key.id))
-    keyed.sort(reverse=wanted.descending)
-    ids = [key[2] for key in keyed[start : start + per_page]]
-    found = {row[0]: row for row in session.execute(shown.where(Evidence.id.in_(_IDS)), {"ids": ids})}
-    return [found[i] for i in ids if i in found], len(keyed), intervals
+    keys: list[Any]
+    if wanted.sort == "expiry":
+        last = _last_day_sql(revision, intervals)
+        keys = [last.is_(None), last]  # those that never expire after those that do, as the list shows them
+    else:
+        by = {"updated": revision.created_at, "title": func.lower(revision.title), "state": revision.state}
+        keys = [by[wanted.sort]] if wanted.sort in by else []
+    ordering = [key.desc() if wanted.descending else key.asc() for key in (*keys, Evidence.id)]
+    # One current revision per item: the join's rows are the items.
+    total = session.scalar(statement.with_only_columns(func.count())) or 0
+    shown = shown.order_by(*ordering).offset((page - 1) * per_page).limit(per_page)
+    return list(session.execute(shown)), total, intervals
 
 
 # What a line of a list reads of an item and its current revision (EvidenceLine's first fields).

@@ -12,10 +12,21 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.evidence.models import Evidence, ReviewState
+from sdl_tracker.evidence.scoping import set_review_interval
 from sdl_tracker.evidence.services import EvidenceInput, Upload, revise_evidence
 from sdl_tracker.evidence.triage import MAX_BULK, EvidenceFilter, search_evidence
 from sdl_tracker.evidence.vocabulary import EvidenceKind
-from tests.factories import ApiClient, attach, login, make_product, make_release, member, signed_in, statements
+from tests.factories import (
+    OPERATOR,
+    ApiClient,
+    attach,
+    login,
+    make_product,
+    make_release,
+    member,
+    signed_in,
+    statements,
+)
 
 TODAY = date.today()
 
@@ -72,6 +83,32 @@ def test_filters_search_sort_and_pages(session: Session) -> None:
     assert first.total == 8 and first.pages == 3  # type: ignore[attr-defined]
     assert not set(ids(first)) & set(ids(second))
     assert ids(find(page=4, per_page=3)) == []
+
+
+def test_the_expiry_order_follows_the_days_the_list_shows_month_ends_included(session: Session) -> None:
+    """Sorted by expiry in SQL (each engine's date arithmetic), the order is that of the last standing days the
+    lines show, which standing.add_months works out: a day the month lacks becomes the month's last."""
+    product = make_product(session, "Month ends")
+    dev = member(session, product, "developer", email="dev@example.com")
+    officer = member(session, product, "security_officer", email="so@example.com")
+    set_review_interval(session, OPERATOR, product.id, kind="process-record", months=1)
+    set_review_interval(session, OPERATOR, product.id, kind="design-document", months=13)
+    ends = [date(2024, 1, 31), date(2024, 2, 29), date(2023, 3, 31), date(2023, 12, 31), date(2024, 1, 30)]
+    for n, effective in enumerate(ends):
+        for kind in ("process-record", "design-document", "process-document", "other"):
+            attach(session, dev, product, f"{kind} {n}", kind=kind, effective=effective)
+    # Review dates of their own, on days the intervals also give (ties go by number).
+    attach(session, dev, product, "Due with the leap day", effective=date(2023, 1, 2), review_due=date(2024, 2, 29))
+    attach(session, dev, product, "Due at April's end", effective=date(2023, 1, 2), review_due=date(2023, 4, 30))
+    session.flush()
+    for descending in (False, True):
+        wanted = EvidenceFilter(sort="expiry", descending=descending)
+        lines = search_evidence(session, officer, product.id, wanted, page=1, per_page=50).items
+        keys = [(line.expires is None, line.expires or date.max, line.id) for line in lines]
+        assert len(keys) == 22 and keys == sorted(keys, reverse=descending)
+        assert date(2024, 2, 29) in {line.expires for line in lines}  # 2024-01-31 plus a month
+        pages = [search_evidence(session, officer, product.id, wanted, page=n, per_page=5).items for n in (1, 2, 3)]
+        assert [line.id for page in pages for line in page] == [line.id for line in lines][:15]
 
 
 def test_statements_per_page_do_not_grow_with_rows(app: Flask, session: Session) -> None:
