@@ -13,15 +13,13 @@ from ..auth import Principal
 from ..commands import echo_lines, emit, fail, json_option, say_json, server_command
 from ..errors import Invalid
 from .chain import Checkpoint
+from .queries import EventFilter, event_json, search_events
 from .rules import detail_lines
 from .services import (
-    EventFilter,
     accept_restore,
     checkpoint_document,
     create_checkpoint,
-    event_json,
     parse_checkpoint_document,
-    search_events,
     session_keys,
     verify,
 )

@@ -7,16 +7,15 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from ..auth import Permission, Principal, authorize, permits
+from ..auth import Permission, Principal, authorize
 from ..db import after_commit, before_commit, utcnow
 from ..errors import Invalid
 from ..installation import Installation, installation
@@ -478,91 +477,3 @@ def verify(
         elif problem is None:
             problem = verdict
     return Verification(len(events), len(checkpoints), problem, tuple(states), tuple(warnings))
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    """What an audit search asks for; every field optional."""
-
-    actor: str = ""
-    action: str = ""
-    target: str = ""  # "type" or "type:id"
-    since: datetime | None = None
-    until: datetime | None = None
-    product_id: int | None = None
-
-
-def _conditions(wanted: EventFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if wanted.actor:
-        conditions.append(AuditEvent.actor.contains(wanted.actor, autoescape=True))
-    if wanted.action:
-        conditions.append(AuditEvent.action.startswith(wanted.action, autoescape=True))
-    if wanted.target:
-        target_type, _, target_id = wanted.target.partition(":")
-        conditions.append(AuditEvent.target_type == target_type)
-        if target_id:
-            conditions.append(AuditEvent.target_id == target_id)
-    if wanted.since:
-        conditions.append(AuditEvent.at >= wanted.since)
-    if wanted.until:
-        conditions.append(AuditEvent.at < wanted.until)
-    if wanted.product_id is not None:
-        conditions.append(AuditEvent.product_id == wanted.product_id)
-    return conditions
-
-
-def _authorize_reading(actor: Principal, wanted: EventFilter) -> None:
-    # One product's events: its officers and auditors. Everything: administrators.
-    if wanted.product_id is None:
-        authorize(actor, Permission.USERS_MANAGE)
-    else:
-        authorize(actor, Permission.AUDIT_READ, wanted.product_id)
-
-
-def may_read_audit(actor: Principal, product_id: int | None) -> bool:
-    """Whether the actor may read the product's audit events (None: every event)."""
-    return permits(_authorize_reading, actor, EventFilter(product_id=product_id))
-
-
-def search_events(
-    session: Session, actor: Principal, wanted: EventFilter, *, limit: int = 200, offset: int = 0
-) -> tuple[list[AuditEvent], int]:
-    """Events matching the filter, newest first, and how many match."""
-    _authorize_reading(actor, wanted)
-    conditions = _conditions(wanted)
-    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
-    query = select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
-    return list(session.scalars(query)), total
-
-
-def iter_events(session: Session, actor: Principal, wanted: EventFilter) -> Iterator[AuditEvent]:
-    """Every matching event, oldest first, in batches (for CSV export): memory stays flat."""
-    _authorize_reading(actor, wanted)
-    conditions = _conditions(wanted)
-    after = 0
-    while True:
-        # Keyset paging rather than a server-side cursor: it survives the response being streamed
-        # after the view returned, on every database.
-        query = select(AuditEvent).where(*conditions, AuditEvent.seq > after).order_by(AuditEvent.seq).limit(500)
-        batch = list(session.scalars(query))
-        yield from batch
-        if len(batch) < 500:
-            return
-        after = batch[-1].seq
-
-
-def event_json(event: AuditEvent) -> dict[str, Any]:
-    """An event as `--json`, the API and CSV export give it."""
-    return {
-        "seq": event.seq,
-        "at": event.at.isoformat(),
-        "actor": event.actor,
-        "origin": event.origin,
-        "action": event.action,
-        "target": f"{event.target_type}:{event.target_id}",
-        "product_id": event.product_id,
-        "details": event.details,
-        "digest": event.digest,
-        "hash": event.hash,
-    }

@@ -17,8 +17,7 @@ from ..web.context import db_session
 from ..web.inputs import page_number
 from ..web.templating import expose_predicates
 from .forms import EventFilterForm
-from .rules import detail_rows
-from .services import EventFilter, event_json, iter_events, may_read_audit, search_events
+from .queries import EventFilter, event_json, event_lines, iter_events, may_read_audit
 
 bp = Blueprint("audit", __name__)
 expose_predicates(bp, may_read_audit)
@@ -56,10 +55,9 @@ def log_page(product: Any | None) -> tuple[str, int]:
             pages=1,
             product=product,
             filters=filters,
-            detail_rows=detail_rows,
         ), 422
     page = page_number()
-    events, total = search_events(
+    events, total = event_lines(
         db_session(), g.principal, _filter(form, product_id), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     pages = max(1, -(-total // PAGE_SIZE))
@@ -72,7 +70,6 @@ def log_page(product: Any | None) -> tuple[str, int]:
         pages=pages,
         product=product,
         filters=filters,
-        detail_rows=detail_rows,
     ), 200
 
 

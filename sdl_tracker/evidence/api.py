@@ -50,7 +50,7 @@ from .scoping import (
     withdraw_scoping,
 )
 from .services import EvidenceInput, Upload, attach_evidence, revise_evidence, submit_evidence
-from .triage import MAX_BULK, review_many, search_evidence
+from .triage import MAX_BULK, review_many, search_current_evidence
 from .vocabulary import TesterIndependence
 
 bp = Blueprint("evidence_api", __name__)
@@ -188,12 +188,11 @@ def evidence_list(product_id: int) -> Response:
         raise problem
     release = optional_release(session, g.principal, product_id, form.release.data or None)
     page, per_page = page_args()
-    found = search_evidence(
+    found = search_current_evidence(
         session, g.principal, product_id, filter_of(form, release.id if release else None), page=page, per_page=per_page
     )
-    return json_response(
-        Page(items=[EvidenceOut.of(e) for e in found.items], total=found.total, page=page, per_page=per_page)
-    )
+    items = [EvidenceOut.listed(item) for item in found.items]
+    return json_response(Page(items=items, total=found.total, page=page, per_page=per_page))
 
 
 @bp.post("/products/<int:product_id>/evidence")

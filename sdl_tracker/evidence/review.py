@@ -23,11 +23,9 @@ def _roles_in_reach(actor: Principal) -> list[Role]:
     ]
 
 
-def authorize_review(actor: Principal, evidence: Evidence) -> None:
-    """Raise unless the actor may review this evidence: its product's security officers (for organisation-wide
-    evidence, an administrator or any security officer), as a named user other than the submitter."""
-    if evidence.product_id is not None:
-        authorize(actor, Permission.EVIDENCE_REVIEW, evidence.product_id)
+def _authorize_review_of(actor: Principal, product_id: int | None, submitter_user_id: int | None) -> None:
+    if product_id is not None:
+        authorize(actor, Permission.EVIDENCE_REVIEW, product_id)
     elif not (actor.is_admin or Role.SECURITY_OFFICER in _roles_in_reach(actor)):
         # Organisation-wide evidence: an administrator or any security officer reviews it.
         raise Forbidden("organisation-wide evidence is reviewed by an administrator or a security officer")
@@ -35,17 +33,29 @@ def authorize_review(actor: Principal, evidence: Evidence) -> None:
         raise Forbidden("this token does not grant evidence:review")
     authorize_second_person(
         actor,
-        evidence.current.submitted_by_user_id,
+        submitter_user_id,
         unnamed="a review needs a named reviewer (on the command line: --as EMAIL)",
         own="nobody reviews their own submission",
     )
 
 
-def _authorize_review_now(actor: Principal, evidence: Evidence) -> None:
-    authorize_review(actor, evidence)
-    state = evidence.current.state
+def authorize_review(actor: Principal, evidence: Evidence) -> None:
+    """Raise unless the actor may review this evidence: its product's security officers (for organisation-wide
+    evidence, an administrator or any security officer), as a named user other than the submitter."""
+    _authorize_review_of(actor, evidence.product_id, evidence.current.submitted_by_user_id)
+
+
+def _authorize_review_current(
+    actor: Principal, product_id: int | None, submitter_user_id: int | None, state: ReviewState
+) -> None:
+    _authorize_review_of(actor, product_id, submitter_user_id)
     if state is not ReviewState.SUBMITTED:
         raise Invalid.field("state", f"only submitted evidence is reviewed; this revision is {state.value}")
+
+
+def _authorize_review_now(actor: Principal, evidence: Evidence) -> None:
+    current = evidence.current
+    _authorize_review_current(actor, evidence.product_id, current.submitted_by_user_id, current.state)
 
 
 def _subject(evidence: Evidence) -> Subject:
@@ -69,6 +79,14 @@ def resolve_overtaken(session: Session, actor: Principal, evidence: Evidence) ->
 def may_review(actor: Principal, evidence: Evidence) -> bool:
     """Whether the actor may accept or reject the evidence's current revision now."""
     return permits(_authorize_review_now, actor, evidence)
+
+
+def may_review_current(
+    actor: Principal, product_id: int | None, submitter_user_id: int | None, state: ReviewState
+) -> bool:
+    """`may_review` for a list that read the current revision's columns rather than the item: the item's
+    product (None: organisation-wide), who submitted the current revision, and its state."""
+    return permits(_authorize_review_current, actor, product_id, submitter_user_id, state)
 
 
 def review_evidence(

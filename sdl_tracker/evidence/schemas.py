@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from .models import (
     ScopingState,
 )
 from .scoping import ReviewInterval
-from .triage import BulkResult, Outcome
+from .triage import BulkResult, Columns, CurrentEvidence, Outcome
 from .vocabulary import TesterIndependence
 
 
@@ -35,8 +36,8 @@ class ArtifactOut(BaseModel):
     sha256: str
 
     @classmethod
-    def of(cls, artifact: Artifact) -> ArtifactOut:
-        """An artifact's metadata (its bytes are a download of their own)."""
+    def of(cls, artifact: Artifact | Columns) -> ArtifactOut:
+        """An artifact's metadata (its bytes are a download of their own), from its row or its columns."""
         return cls(
             id=artifact.id,
             filename=artifact.filename,
@@ -79,6 +80,23 @@ class RevisionOut(BaseModel):
     @classmethod
     def of(cls, revision: EvidenceRevision) -> RevisionOut:
         """One revision, with its artifacts and links."""
+        return cls.read(
+            revision,
+            requirements=[(r.edition.standard, r.edition.edition, r.ref) for r in revision.requirements],
+            releases=[r.version for r in revision.releases],
+            artifacts=revision.artifacts,
+        )
+
+    @classmethod
+    def read(
+        cls,
+        revision: EvidenceRevision | Columns,
+        *,
+        requirements: Iterable[tuple[str, str, str]],
+        releases: Iterable[str],
+        artifacts: Iterable[Artifact | Columns],
+    ) -> RevisionOut:
+        """A revision from its row or its columns, with its links: requirements as (standard, edition, id)."""
         return cls(
             number=revision.number,
             title=revision.title,
@@ -94,12 +112,9 @@ class RevisionOut(BaseModel):
             reviewed_by=revision.reviewed_by or None,
             reviewed_at=revision.reviewed_at,
             rejection_reason=revision.rejection_reason or None,
-            requirements=[
-                RequirementRef(standard=r.edition.standard, edition=r.edition.edition, id=r.ref)
-                for r in revision.requirements
-            ],
-            releases=[r.version for r in revision.releases],
-            artifacts=[ArtifactOut.of(a) for a in revision.artifacts],
+            requirements=[RequirementRef(standard=s, edition=e, id=ref) for s, e, ref in requirements],
+            releases=list(releases),
+            artifacts=[ArtifactOut.of(a) for a in artifacts],
             created_at=revision.created_at,
         )
 
@@ -120,6 +135,30 @@ class EvidenceOut(BaseModel):
     @classmethod
     def of(cls, evidence: Evidence, *, history: bool = False) -> EvidenceOut:
         """An evidence item: its current revision, and all of them with `history`."""
+        revisions = [RevisionOut.of(r) for r in evidence.revisions] if history else None
+        return cls.read(evidence, RevisionOut.of(evidence.current), revisions)
+
+    @classmethod
+    def with_history(cls, evidence: Evidence) -> EvidenceOut:
+        """An evidence item with every revision."""
+        return cls.of(evidence, history=True)
+
+    @classmethod
+    def listed(cls, found: CurrentEvidence) -> EvidenceOut:
+        """An item of a list, which read its current revision and links as columns."""
+        current = RevisionOut.read(
+            found.current,
+            requirements=found.requirements,
+            releases=found.releases,
+            artifacts=found.artifacts,
+        )
+        return cls.read(found.item, current)
+
+    @classmethod
+    def read(
+        cls, evidence: Evidence | Columns, current: RevisionOut, revisions: list[RevisionOut] | None = None
+    ) -> EvidenceOut:
+        """An evidence item from its row or its columns, with its revisions as given."""
         return cls(
             id=evidence.id,
             product_id=evidence.product_id,
@@ -127,14 +166,9 @@ class EvidenceOut(BaseModel):
             kind=evidence.kind,
             created_at=evidence.created_at,
             created_by=evidence.created_by,
-            current=RevisionOut.of(evidence.current),
-            revisions=[RevisionOut.of(r) for r in evidence.revisions] if history else None,
+            current=current,
+            revisions=revisions,
         )
-
-    @classmethod
-    def with_history(cls, evidence: Evidence) -> EvidenceOut:
-        """An evidence item with every revision."""
-        return cls.of(evidence, history=True)
 
 
 class MaturityOut(BaseModel):

@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Date,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    inspect,
+    literal_column,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Bundle, Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
+from ..audit.services import kept
 from ..auth import Permission, Principal
-from ..catalog.models import Requirement
+from ..catalog.models import CatalogEdition, Requirement
 from ..db import Database, lock_row
 from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from ..installation import installation
+from ..products.models import Release
 from ..products.services import get_product
-from .models import Evidence, EvidenceRevision, RevisionRelease, RevisionRequirement
+from .models import Artifact, Evidence, EvidenceRevision, RevisionRelease, RevisionRequirement
 from .queries import get_evidence
-from .review import review_evidence
+from .review import may_review_current, review_evidence
 from .scoping import product_intervals
 from .standing import expires_on, latest_effective_expiring_by, review_months
 from .vocabulary import EvidenceKind, EvidenceScope, ReviewState
@@ -26,6 +49,7 @@ from .vocabulary import EvidenceKind, EvidenceScope, ReviewState
 SORTS = ("created", "updated", "title", "state", "expiry")
 Expiry = Literal["", "expired", "due"]
 MAX_WORDS = 10
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,19 +70,43 @@ class EvidenceFilter:
 
 
 @dataclass(frozen=True)
-class EvidencePage:
-    """One page of a triage list, with each item's last standing day (None: does not expire)."""
+class EvidencePage(Generic[T]):
+    """One page of a triage list."""
 
-    items: list[Evidence]
+    items: list[T]
     total: int
     page: int
     per_page: int
-    expiry: dict[int, date | None] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
         """How many pages the list has (at least one)."""
         return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    """One line of an evidence list: the item and its current revision, as the list shows them."""
+
+    # The columns read (_LINE below).
+    id: int
+    product_id: int | None
+    scope: EvidenceScope
+    kind: EvidenceKind
+    revision_id: int  # the current revision's
+    number: int  # the current revision's, which a bulk review names
+    title: str
+    effective_date: date
+    review_due: date | None
+    submitted_by: str
+    submitted_by_user_id: int | None
+    state: ReviewState
+    # What is worked out from them, and read beside them.
+    expires: date | None  # the last standing day; None: does not expire
+    reviewable: bool  # whether the reader may accept or reject it now
+    requirements: list[str]  # ids, in catalog order
+    releases: list[str]  # versions, oldest release first
+    artifacts: list[tuple[int, str]]  # (id, file name), in the order attached
 
 
 def words(text: str) -> list[str]:
@@ -69,40 +117,84 @@ def words(text: str) -> list[str]:
     return found
 
 
-def _current() -> Any:
-    """The current revision of each evidence row (the one with the highest number)."""
-    revision = aliased(EvidenceRevision, name="current_revision")
-    newest = (
-        select(func.max(EvidenceRevision.number))
-        .where(EvidenceRevision.evidence_id == Evidence.id)
-        .correlate(Evidence)
-        .scalar_subquery()
-    )
-    return revision, and_(revision.evidence_id == Evidence.id, revision.number == newest)
+# The current revision of each evidence row (the one with the highest number), and the condition that joins
+# it. Built once: an alias adapts each column on first use, which costs more than running the statement.
+_CURRENT = aliased(EvidenceRevision, name="current_revision")
+_IS_CURRENT = and_(
+    _CURRENT.evidence_id == Evidence.id,
+    _CURRENT.number
+    == select(func.max(EvidenceRevision.number))
+    .where(EvidenceRevision.evidence_id == Evidence.id)
+    .correlate(Evidence)
+    .scalar_subquery(),
+)
+# A list of ids as one parameter: the statements that take it are built once, not once per id.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+# A row of columns, read by their names (plain data, not a row of the session).
+Columns: TypeAlias = Row[*tuple[Any, ...]]
+
+
+def _expiring_kinds(intervals: dict[str, int | None] | None) -> list[tuple[ColumnElement[bool], int]]:
+    """Which current revisions expire by an interval, and its months: the kinds with an interval, the product's
+    for its own evidence and the default for the organisation's, one condition per owner and interval."""
+    kinds: dict[tuple[bool, int], list[EvidenceKind]] = defaultdict(list)
+    for kind in EvidenceKind:
+        for owned, months in ((True, review_months(kind, intervals)), (False, review_months(kind))):
+            if months:
+                kinds[owned, months].append(kind)
+    owner = {True: Evidence.product_id.is_not(None), False: Evidence.product_id.is_(None)}
+    return [(and_(owner[owned], Evidence.kind.in_(of)), months) for (owned, months), of in kinds.items()]
 
 
 def _expiring_by(revision: Any, day: date, intervals: dict[str, int | None] | None) -> ColumnElement[bool]:
     """Current revisions whose last standing day is on or before `day`: their own review date, else their
-    effective date plus the kind's interval (the product's for its own evidence, the default for the
-    organisation's), written as a bound on the effective date so it is plain SQL on both engines."""
-    per_kind: list[ColumnElement[bool]] = []
-    for kind in EvidenceKind:
-        for owned, months in ((True, review_months(kind, intervals)), (False, review_months(kind))):
-            if not months:
-                continue
-            owner = Evidence.product_id.is_not(None) if owned else Evidence.product_id.is_(None)
-            per_kind.append(
-                and_(Evidence.kind == kind, owner, revision.effective_date <= latest_effective_expiring_by(day, months))
-            )
+    effective date plus the kind's interval, written as a bound on the effective date."""
+    per_kind = [
+        and_(which, revision.effective_date <= latest_effective_expiring_by(day, months))
+        for which, months in _expiring_kinds(intervals)
+    ]
     by_interval = and_(revision.review_due.is_(None), or_(*per_kind)) if per_kind else false()
     return or_(revision.review_due <= day, by_interval)
+
+
+class _PlusMonths(FunctionElement[date]):
+    """`day` plus `months` (an int) as standing.add_months counts: the month's last day where the day does not
+    exist in it (2024-01-31 plus a month is 2024-02-29), in each engine's own date arithmetic."""
+
+    type = Date()
+    inherit_cache = True
+
+    def __init__(self, day: ColumnElement[date], months: int) -> None:
+        super().__init__(day, literal_column(str(int(months))))
+
+
+@compiles(_PlusMonths, "sqlite")
+def _plus_months_sqlite(element: _PlusMonths, compiler: SQLCompiler, **kw: Any) -> str:
+    # date() carries a day the month lacks into the next month (2024-03-02): the month's last day bounds it.
+    day, months = (compiler.process(clause, **kw) for clause in element.clauses)
+    later = f"date({day}, '+' || {months} || ' months')"
+    month_end = f"date({day}, 'start of month', '+' || ({months} + 1) || ' months', '-1 day')"
+    return f"min({later}, {month_end})"
+
+
+@compiles(_PlusMonths, "postgresql")
+def _plus_months_postgresql(element: _PlusMonths, compiler: SQLCompiler, **kw: Any) -> str:
+    # Interval arithmetic stops at the month's last day already.
+    day, months = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST({day} + make_interval(months => {months}) AS DATE)"
+
+
+def _last_day_sql(revision: Any, intervals: dict[str, int | None] | None) -> ColumnElement[date]:
+    """The last standing day as _last_day works it out, in SQL (NULL: does not expire)."""
+    by_kind = [(which, _PlusMonths(revision.effective_date, months)) for which, months in _expiring_kinds(intervals)]
+    return case((revision.review_due.is_not(None), revision.review_due), *by_kind, else_=null())
 
 
 def _filtered(
     session: Session, product_id: int | None, wanted: EvidenceFilter, today: date
 ) -> tuple[Select[Any], Any, dict[str, int | None] | None]:
-    revision, is_current = _current()
-    statement = select(Evidence).join(revision, is_current)
+    revision = _CURRENT
+    statement = select(Evidence).join(revision, _IS_CURRENT)
     intervals = product_intervals(session, product_id) if product_id is not None else None
     if product_id is None:
         statement = statement.where(Evidence.product_id.is_(None))
@@ -148,74 +240,175 @@ def _filtered(
     return statement, revision, intervals
 
 
-def _last_day(evidence: Evidence, intervals: dict[str, int | None] | None) -> date | None:
-    current = evidence.current
-    own = intervals if evidence.product_id is not None else None
-    return expires_on(current.effective_date, current.review_due, review_months(evidence.kind, own))
+def _last_day(row: Any, intervals: dict[str, int | None] | None) -> date | None:
+    """The last standing day of a row of the item's kind, product and current revision's dates."""
+    own = intervals if row.product_id is not None else None
+    return expires_on(row.effective_date, row.review_due, review_months(row.kind, own))
 
 
-def search_evidence(
-    session: Session, actor: Principal, product_id: int | None, wanted: EvidenceFilter, *, page: int, per_page: int
-) -> EvidencePage:
-    """One page of a product's evidence (or the organisation's, for product_id None) as `wanted` filters
-    and sorts it. A fixed number of statements, however many rows match or are shown."""
+def _page(
+    session: Session,
+    actor: Principal,
+    product_id: int | None,
+    wanted: EvidenceFilter,
+    *,
+    page: int,
+    per_page: int,
+    columns: Sequence[Any],
+) -> tuple[list[Columns], int, dict[str, int | None] | None]:
+    """One page of the matching items as `columns` (of Evidence and _CURRENT, the first Evidence.id) read them,
+    in the order asked, with how many match and the product's review intervals."""
     if product_id is not None:
         get_product(session, actor, product_id)
     today = installation(session).now().date()
     statement, revision, intervals = _filtered(session, product_id, wanted, today)
-    start = (page - 1) * per_page
+    shown = statement.with_only_columns(*columns)
+    keys: list[Any]
     if wanted.sort == "expiry":
-        # The last standing day depends on the kind's interval: sorted here over the matching rows' few
-        # columns (no date arithmetic in SQL, which the engines spell differently), then one page loaded.
-        rows = session.execute(
-            statement.with_only_columns(
-                Evidence.id, Evidence.kind, Evidence.product_id, revision.effective_date, revision.review_due
-            )
-        ).all()
-        keyed = []
-        for row in rows:
-            own = intervals if row.product_id is not None else None
-            last = expires_on(row.effective_date, row.review_due, review_months(row.kind, own))
-            keyed.append((last is None, last or date.max, row.id))
-        keyed.sort(reverse=wanted.descending)
-        ids = [key[2] for key in keyed[start : start + per_page]]
-        total = len(keyed)
+        last = _last_day_sql(revision, intervals)
+        keys = [last.is_(None), last]  # those that never expire after those that do, as the list shows them
     else:
-        order: dict[str, Any] = {
-            "created": Evidence.id,
-            "updated": revision.created_at,
-            "title": func.lower(revision.title),
-            "state": revision.state,
-        }
-        column = order.get(wanted.sort, Evidence.id)
-        ordering = [column.desc(), Evidence.id.desc()] if wanted.descending else [column.asc(), Evidence.id.asc()]
-        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-        page_ids = statement.with_only_columns(Evidence.id).order_by(*ordering).offset(start).limit(per_page)
-        ids = list(session.scalars(page_ids))
-    loaded = {
-        e.id: e
-        for e in session.scalars(
-            select(Evidence)
-            .where(Evidence.id.in_(ids))
-            .options(
-                selectinload(Evidence.revisions).selectinload(EvidenceRevision.release_links),
-                selectinload(Evidence.revisions).selectinload(EvidenceRevision.requirement_links),
-                selectinload(Evidence.revisions).selectinload(EvidenceRevision.artifacts),
-            )
+        by = {"updated": revision.created_at, "title": func.lower(revision.title), "state": revision.state}
+        keys = [by[wanted.sort]] if wanted.sort in by else []
+    ordering = [key.desc() if wanted.descending else key.asc() for key in (*keys, Evidence.id)]
+    # One current revision per item: the join's rows are the items.
+    total = session.scalar(statement.with_only_columns(func.count())) or 0
+    shown = shown.order_by(*ordering).offset((page - 1) * per_page).limit(per_page)
+    return list(session.execute(shown)), total, intervals
+
+
+# What a line of a list reads of an item and its current revision (EvidenceLine's first fields).
+_LINE = (
+    Evidence.id,
+    Evidence.product_id,
+    Evidence.scope,
+    Evidence.kind,
+    _CURRENT.id.label("revision_id"),
+    _CURRENT.number,
+    _CURRENT.title,
+    _CURRENT.effective_date,
+    _CURRENT.review_due,
+    _CURRENT.submitted_by,
+    _CURRENT.submitted_by_user_id,
+    _CURRENT.state,
+)
+_REQUIREMENTS = (
+    select(RevisionRequirement.revision_id, CatalogEdition.standard, CatalogEdition.edition, Requirement.ref)
+    .join(Requirement, Requirement.id == RevisionRequirement.requirement_id)
+    .join(CatalogEdition, CatalogEdition.id == Requirement.edition_id)
+    .where(RevisionRequirement.revision_id.in_(_IDS))
+    .order_by(Requirement.position, Requirement.id)
+)
+_RELEASES = (
+    select(RevisionRelease.revision_id, Release.version)
+    .join(Release, Release.id == RevisionRelease.release_id)
+    .where(RevisionRelease.revision_id.in_(_IDS))
+    .order_by(Release.id)
+)
+_ARTIFACTS = (
+    select(
+        Artifact.revision_id, Artifact.id, Artifact.filename, Artifact.media_type, Artifact.size, Artifact.blob_sha256
+    )
+    .where(Artifact.revision_id.in_(_IDS))
+    .order_by(Artifact.id)
+)
+
+
+@dataclass(frozen=True)
+class Links:
+    """What the current revisions of a page link, by revision id, in the order a revision shows them."""
+
+    requirements: dict[int, list[tuple[str, str, str]]]  # standard, edition, id
+    releases: dict[int, list[str]]  # versions
+    artifacts: dict[int, list[Columns]]  # id, filename, media_type, size, blob_sha256
+
+
+def _links(session: Session, revision_ids: list[int]) -> Links:
+    links = Links(defaultdict(list), defaultdict(list), defaultdict(list))
+    if revision_ids:
+        ids = {"ids": revision_ids}
+        for revision_id, standard, edition, ref in session.execute(_REQUIREMENTS, ids):
+            links.requirements[revision_id].append((standard, edition, ref))
+        for revision_id, version in session.execute(_RELEASES, ids):
+            links.releases[revision_id].append(version)
+        for artifact in session.execute(_ARTIFACTS, ids):
+            links.artifacts[artifact.revision_id].append(artifact)
+    return links
+
+
+def search_evidence(
+    session: Session, actor: Principal, product_id: int | None, wanted: EvidenceFilter, *, page: int, per_page: int
+) -> EvidencePage[EvidenceLine]:
+    """One page of a product's evidence (or the organisation's, for product_id None) as `wanted` filters
+    and sorts it, each item as a list shows it: the columns of its current revision, never its history.
+    A fixed number of statements, however many rows match or are shown."""
+    rows, total, intervals = _page(session, actor, product_id, wanted, page=page, per_page=per_page, columns=_LINE)
+    links = _links(session, [row.revision_id for row in rows])
+    items = [
+        EvidenceLine(
+            **row._mapping,
+            expires=_last_day(row, intervals),
+            reviewable=may_review_current(actor, row.product_id, row.submitted_by_user_id, row.state),
+            requirements=[ref for _, _, ref in links.requirements.get(row.revision_id, [])],
+            releases=links.releases.get(row.revision_id, []),
+            artifacts=[(a.id, a.filename) for a in links.artifacts.get(row.revision_id, [])],
         )
-    }
-    items = [loaded[i] for i in ids if i in loaded]
-    return EvidencePage(items, total, page, per_page, {e.id: _last_day(e, intervals) for e in items})
+        for row in rows
+    ]
+    return EvidencePage(items, total, page, per_page)
+
+
+# What the API reads of an item and its current revision: every column, under the models' attribute names.
+_ITEM: Bundle[Any] = Bundle("item", *(getattr(Evidence, a.key) for a in inspect(Evidence).column_attrs))
+_REVISION: Bundle[Any] = Bundle("current", *(getattr(_CURRENT, a.key) for a in inspect(EvidenceRevision).column_attrs))
+
+
+@dataclass(frozen=True)
+class CurrentEvidence:
+    """An item and its current revision as read for a list (columns under the models' attribute names, not rows
+    of the session), with the revision's links."""
+
+    item: Columns  # every column of Evidence
+    current: Columns  # every column of EvidenceRevision
+    requirements: list[tuple[str, str, str]]  # standard, edition, id
+    releases: list[str]
+    artifacts: list[Columns]  # id, filename, media_type, size, blob_sha256
+
+
+def search_current_evidence(
+    session: Session, actor: Principal, product_id: int | None, wanted: EvidenceFilter, *, page: int, per_page: int
+) -> EvidencePage[CurrentEvidence]:
+    """The page `search_evidence` gives, each item with all of its current revision and its links (the other
+    revisions are not read): what the API lists."""
+    rows, total, _ = _page(
+        session, actor, product_id, wanted, page=page, per_page=per_page, columns=(Evidence.id, _ITEM, _REVISION)
+    )
+    links = _links(session, [row.current.id for row in rows])
+    items = [
+        CurrentEvidence(
+            row.item,
+            row.current,
+            links.requirements.get(row.current.id, []),
+            links.releases.get(row.current.id, []),
+            links.artifacts.get(row.current.id, []),
+        )
+        for row in rows
+    ]
+    return EvidencePage(items, total, page, per_page)
 
 
 def submitters(session: Session, actor: Principal, product_id: int | None) -> list[str]:
-    """Who submitted the current revisions of a product's (or the organisation's) evidence, for a filter."""
+    """Who submitted the current revisions of a product's (or the organisation's) evidence, for a filter. Read
+    from every item, so kept until the audit chain moves (every submission is audited)."""
     if product_id is not None:
         get_product(session, actor, product_id)
-    revision, is_current = _current()
     owner = Evidence.product_id == product_id if product_id is not None else Evidence.product_id.is_(None)
-    statement = select(revision.submitted_by).join_from(Evidence, revision, is_current).where(owner).distinct()
-    return sorted(session.scalars(statement), key=str.lower)
+    statement = select(_CURRENT.submitted_by).join_from(Evidence, _CURRENT, _IS_CURRENT).where(owner).distinct()
+
+    def read() -> tuple[str, ...]:
+        return tuple(sorted(session.scalars(statement), key=str.lower))
+
+    return list(kept(session, ("evidence submitters", product_id), read))
 
 
 MAX_BULK = 1000  # items of one bulk review, from any door

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 
@@ -11,16 +12,27 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.evidence.models import Evidence, ReviewState
-from sdl_tracker.evidence.services import EvidenceInput, revise_evidence
+from sdl_tracker.evidence.scoping import set_review_interval
+from sdl_tracker.evidence.services import EvidenceInput, Upload, revise_evidence
 from sdl_tracker.evidence.triage import MAX_BULK, EvidenceFilter, search_evidence
 from sdl_tracker.evidence.vocabulary import EvidenceKind
-from tests.factories import ApiClient, attach, login, make_product, make_release, member, signed_in, statements
+from tests.factories import (
+    OPERATOR,
+    ApiClient,
+    attach,
+    login,
+    make_product,
+    make_release,
+    member,
+    signed_in,
+    statements,
+)
 
 TODAY = date.today()
 
 
 def ids(found: object) -> list[str]:
-    return [e.current.title for e in found.items]  # type: ignore[attr-defined]
+    return [e.title for e in found.items]  # type: ignore[attr-defined]
 
 
 def test_filters_search_sort_and_pages(session: Session) -> None:
@@ -71,6 +83,32 @@ def test_filters_search_sort_and_pages(session: Session) -> None:
     assert first.total == 8 and first.pages == 3  # type: ignore[attr-defined]
     assert not set(ids(first)) & set(ids(second))
     assert ids(find(page=4, per_page=3)) == []
+
+
+def test_the_expiry_order_follows_the_days_the_list_shows_month_ends_included(session: Session) -> None:
+    """Sorted by expiry in SQL (each engine's date arithmetic), the order is that of the last standing days the
+    lines show, which standing.add_months works out: a day the month lacks becomes the month's last."""
+    product = make_product(session, "Month ends")
+    dev = member(session, product, "developer", email="dev@example.com")
+    officer = member(session, product, "security_officer", email="so@example.com")
+    set_review_interval(session, OPERATOR, product.id, kind="process-record", months=1)
+    set_review_interval(session, OPERATOR, product.id, kind="design-document", months=13)
+    ends = [date(2024, 1, 31), date(2024, 2, 29), date(2023, 3, 31), date(2023, 12, 31), date(2024, 1, 30)]
+    for n, effective in enumerate(ends):
+        for kind in ("process-record", "design-document", "process-document", "other"):
+            attach(session, dev, product, f"{kind} {n}", kind=kind, effective=effective)
+    # Review dates of their own, on days the intervals also give (ties go by number).
+    attach(session, dev, product, "Due with the leap day", effective=date(2023, 1, 2), review_due=date(2024, 2, 29))
+    attach(session, dev, product, "Due at April's end", effective=date(2023, 1, 2), review_due=date(2023, 4, 30))
+    session.flush()
+    for descending in (False, True):
+        wanted = EvidenceFilter(sort="expiry", descending=descending)
+        lines = search_evidence(session, officer, product.id, wanted, page=1, per_page=50).items
+        keys = [(line.expires is None, line.expires or date.max, line.id) for line in lines]
+        assert len(keys) == 22 and keys == sorted(keys, reverse=descending)
+        assert date(2024, 2, 29) in {line.expires for line in lines}  # 2024-01-31 plus a month
+        pages = [search_evidence(session, officer, product.id, wanted, page=n, per_page=5).items for n in (1, 2, 3)]
+        assert [line.id for page in pages for line in page] == [line.id for line in lines][:15]
 
 
 def test_statements_per_page_do_not_grow_with_rows(app: Flask, session: Session) -> None:
@@ -134,6 +172,72 @@ def test_the_api_list_filters_like_the_page(app: Flask, session: Session) -> Non
     assert body["total"] == 1 and body["items"][0]["current"]["title"] == "Alpha report"
     body = api.call("GET", f"{base}?sort=title&order=asc&per_page=2&page=2", token).get_json()
     assert body["total"] == 3 and [i["current"]["title"] for i in body["items"]] == ["Gamma plan"]
+
+
+def test_lists_show_the_current_revision_as_the_item_itself_shows_it(app: Flask, session: Session) -> None:
+    product = make_product(session, "Revised")
+    make_release(session, product, "1.0")
+    make_release(session, product, "2.0")
+    dev = member(session, product, "developer", email="dev@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    revised = attach(session, dev, product, "First words", requirements=("SM-2", "SR-2"), releases=("1.0",))
+    revise_evidence(
+        session,
+        dev,
+        revised.id,
+        data=EvidenceInput(
+            title="Second words",
+            requirements=["SR-2", "SD-1"],
+            release_versions=["1.0", "2.0"],
+            files=[Upload("b.txt", "text/plain", io.BytesIO(b"b")), Upload("a.txt", "text/plain", io.BytesIO(b"a"))],
+        ),
+        submit=True,
+    )
+    attach(session, dev, product, "Due soon", review_due=TODAY + timedelta(days=3))
+    attach(session, dev, product, "A draft record", kind="process-record", draft=True)
+    session.commit()
+    api = ApiClient(app.test_client(), app)
+    token = api.as_user("so@example.com")
+    for query in ("", "?sort=expiry", "?sort=expiry&order=asc&per_page=2&page=2", "?sort=title", "?release=2.0"):
+        listed = api.call("GET", f"/api/v1/products/{product.id}/evidence{query}", token).get_json()["items"]
+        assert listed, query
+        for item in listed:
+            shown = api.call("GET", f"/api/v1/evidence/{item['id']}", token).get_json()
+            assert item == {**shown, "revisions": None}, query
+    client = app.test_client()
+    login(client, "so@example.com")
+    page = client.get(f"/products/{product.id}/evidence?sort=expiry&order=asc").get_data(as_text=True)
+    assert "Second words" in page and "First words" not in page
+    row = page[page.index(f'id="pick-{revised.id}"') :].split("</tr>")[0]
+    assert f'value="{revised.id}:2"' in page
+    session.refresh(revised)
+    current = revised.current
+    assert re.findall(r'<span class="pill">([^<]+)</span>', row) == [r.ref for r in current.requirements]
+    assert re.findall(r'title="Preview ([^"]+)"', row) == [a.filename for a in current.artifacts][:3]
+    assert "1.0, 2.0" in row
+
+
+def test_the_submitter_filter_offers_a_new_submitter_on_the_next_request(app: Flask, session: Session) -> None:
+    product = make_product(session, "Offered")
+    dev = member(session, product, "developer", email="dev@example.com")
+    other = member(session, product, "developer", email="other@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    attach(session, dev, product, "First")
+    session.commit()
+    client = app.test_client()
+    login(client, "so@example.com")
+    path = f"/products/{product.id}/evidence"
+
+    def offered() -> list[str]:
+        page = client.get(path).get_data(as_text=True)
+        datalist = page.split('<datalist id="submitters">')[1].split("</datalist>")[0]
+        return re.findall(r'<option value="([^"]+)">', datalist)
+
+    assert offered() == ["user:dev@example.com"]
+    assert offered() == ["user:dev@example.com"]  # kept: read again from what was kept
+    attach(session, other, product, "Second")
+    session.commit()
+    assert offered() == ["user:dev@example.com", "user:other@example.com"]
 
 
 def audit_count(session: Session) -> int:

@@ -71,4 +71,4 @@ def test_search_folds_case_beyond_ascii_on_both_engines(session: Session) -> Non
     # SQLite's own lower() folds ASCII only: a title's own word, typed as written, found nothing.
     for text in ("Évaluation", "évaluation", "ÉVALUATION", "übersetzung", "Übersetzung", "prüfung"):
         found = search_evidence(session, officer, product.id, EvidenceFilter(text=text), page=1, per_page=10)
-        assert [e.current.title for e in found.items] == ["Évaluation des risques"], text
+        assert [e.title for e in found.items] == ["Évaluation des risques"], text
