@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits
 from ..blobs import Blob, store_blob
+from ..catalog.models import Requirement
 from ..db import lock_row, locked, utcnow
 from ..errors import Conflict, FieldError, Invalid
-from ..products.models import Product
+from ..products.models import Product, Release
 from ..products.services import get_product
 from .checks import details_for, review_due_from, review_due_problems
 from .inputs import EvidenceInput, Upload, check_text, independence_from, with_model
@@ -34,7 +35,7 @@ from .models import (
 from .queries import get_evidence
 from .review import ask_for_review, resolve_overtaken
 from .rules import clean_filename, state_after_edit
-from .vocabulary import parse_kind
+from .vocabulary import TesterIndependence, parse_kind
 
 T = TypeVar("T")
 
@@ -98,23 +99,29 @@ def may_edit_evidence(actor: Principal, evidence: Evidence) -> bool:
     return permits(authorize_edit_evidence, actor, evidence)
 
 
-def create_evidence(
+@dataclass(frozen=True)
+class _NewItem:
+    """A new item's input, checked: what creating it needs beyond the input itself."""
+
+    product: Product | None
+    kind: EvidenceKind
+    effective: date
+    details: dict[str, Any]
+    independence: TesterIndependence | None
+    requirements: list[Requirement]
+    releases: list[Release]
+
+
+def _checked_new(
     session: Session,
     actor: Principal,
-    *,
     product_id: int | None,
     kind: str,
     data: EvidenceInput,
-    draft: bool = False,
-    today: date | None = None,
-    permission: Permission = Permission.EVIDENCE_ATTACH,
-) -> Evidence:
-    """Attach evidence to a product (its releases, or the whole product) or, with no product, the organisation.
-
-    `permission` is what the write needs: evidence that another record brings with it (an SBOM's)
-    needs what that record needs, so a token scoped to `sbom:upload` can import an SBOM.
-    """
-    today = today or utcnow().date()
+    today: date,
+    permission: Permission,
+) -> _NewItem:
+    """The new item's input checked (access, kind, text, details, links, dates), else Invalid naming each field."""
     product = get_product(session, actor, product_id) if product_id is not None else None
     authorize_attach_evidence(actor, product, permission)
     errors: list[FieldError] = []
@@ -139,32 +146,56 @@ def create_evidence(
         )
     if errors or evidence_kind is None:
         raise Invalid("the evidence was not attached", errors=errors)
+    return _NewItem(product, evidence_kind, effective, details, independence, requirements, releases)
 
+
+def create_evidence(
+    session: Session,
+    actor: Principal,
+    *,
+    product_id: int | None,
+    kind: str,
+    data: EvidenceInput,
+    draft: bool = False,
+    today: date | None = None,
+    permission: Permission = Permission.EVIDENCE_ATTACH,
+) -> Evidence:
+    """Attach evidence to a product (its releases, or the whole product) or, with no product, the organisation.
+
+    `permission` is what the write needs: evidence that another record brings with it (an SBOM's)
+    needs what that record needs, so a token scoped to `sbom:upload` can import an SBOM.
+    """
+    new = _checked_new(session, actor, product_id, kind, data, today or utcnow().date(), permission)
+    return _create(session, actor, new, data, draft=draft)
+
+
+def _create(session: Session, actor: Principal, new: _NewItem, data: EvidenceInput, *, draft: bool) -> Evidence:
+    product, details = new.product, new.details
     evidence = Evidence(
         product_id=product.id if product else None,
         scope=EvidenceScope.ORGANISATION
         if product is None
         else EvidenceScope.RELEASES
-        if releases
+        if new.releases
         else EvidenceScope.PRODUCT,
-        kind=evidence_kind,
+        kind=new.kind,
         created_by=actor.label,
     )
     revision = EvidenceRevision(
         number=1,
         title=(data.title or "").strip(),
         description=data.description or "",
-        effective_date=effective,
+        effective_date=new.effective,
         author=(data.author or "").strip(),
         review_due=review_due_from(data, details, None),
         details=details,
-        tester_independence=independence,
+        tester_independence=new.independence,
         state=ReviewState.DRAFT if draft else ReviewState.SUBMITTED,
         submitted_by_user_id=actor.user_id,
         submitted_by=actor.label,
         submitted_at=None if draft else utcnow(),
-        requirement_links=[RevisionRequirement(requirement_id=r.id) for r in requirements],
-        release_links=[RevisionRelease(release_id=r.id) for r in releases],
+        requirement_links=[RevisionRequirement(requirement_id=r.id) for r in new.requirements],
+        release_links=[RevisionRelease(release_id=r.id) for r in new.releases],
     )
     revision.artifacts = _store_artifacts(session, with_model(data))
     evidence.revisions = [revision]
@@ -243,27 +274,21 @@ def attach_evidence(
     """What the doors call to attach evidence: idempotent on the files' digests (a CI job that uploads its
     report again gets the item it made the first time); the same files with another release set are refused,
     so a release link is never dropped silently."""
-    product = get_product(session, actor, product_id) if product_id is not None else None
-    authorize_attach_evidence(actor, product)
+    # Checked first: a request that is wrong is refused as such, whether or not its files are already evidence.
+    new = _checked_new(session, actor, product_id, kind, data, today or utcnow().date(), Permission.EVIDENCE_ATTACH)
     files = with_model(data)
     digests = _digests(files) if files else None
-    try:
-        evidence_kind: EvidenceKind | None = parse_kind(kind)
-    except Invalid:
-        evidence_kind = None  # create_evidence says so, with the other problems of the input
-    if digests and evidence_kind is not None:
-        if product is not None:
-            lock_row(session, Product.id, product.id)  # two uploads of one file at once: the second finds the first
-        existing = _same_files(session, product_id, evidence_kind, digests)
+    if digests:
+        if new.product is not None:
+            lock_row(session, Product.id, new.product.id)  # two uploads of one file at once: the second finds the first
+        existing = _same_files(session, product_id, new.kind, digests)
         if existing is not None:
-            wanted = {version.strip() for version in data.release_versions or []}
+            wanted = {release.version for release in new.releases}
             if wanted != {release.version for release in existing.current.releases}:
                 these = "this file is" if len(digests) == 1 else "these files are"
                 raise Conflict(f"{these} already evidence #{existing.id}; edit that item to add releases")
             return Attached(existing, created=False)
-    return Attached(
-        create_evidence(session, actor, product_id=product_id, kind=kind, data=data, draft=draft, today=today), True
-    )
+    return Attached(_create(session, actor, new, data, draft=draft), True)
 
 
 def _revision_summary(evidence: Evidence, revision: EvidenceRevision) -> dict[str, Any]:

@@ -44,8 +44,7 @@ def test_existing_revisions_count_as_submitted_when_they_were_made(backend: str,
                     text(REVISION.format(extra="", values="")),
                     {"e": evidence_id, "n": 1, "state": state, "at": (made + timedelta(days=days)).isoformat()},
                 )
-        schema.upgrade(database, AFTER)
-        assert schema.check(database) is None
+        schema.upgrade(database, AFTER)  # (the schema at the head is held to the models by tests/test_db.py)
         with database.engine.connect() as connection:
             rows = connection.execute(
                 text("SELECT state, created_at, submitted_at FROM evidence_revision ORDER BY evidence_id")
