@@ -25,7 +25,7 @@ from txtimer import WriteTimer
 
 from sdl_tracker.auth import Principal
 from sdl_tracker.db import Database
-from sdl_tracker.gitlink.log import LOG_ARGS
+from sdl_tracker.gitlink.log import LogFormat
 from sdl_tracker.gitlink.services import queue_scan
 from sdl_tracker.jobs.models import Job
 from sdl_tracker.jobs.worker import run_one
@@ -87,7 +87,9 @@ def main() -> None:
         print(f"built {args.commits:,} commits with git fast-import in {time.perf_counter() - started:.1f} s")
 
     started = time.perf_counter()
-    subprocess.run(["git", *LOG_ARGS, "--branches", "--tags"], cwd=repo, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["git", *LogFormat.fresh().args, "--branches", "--tags"], cwd=repo, check=True, stdout=subprocess.DEVNULL
+    )
     baseline = time.perf_counter() - started
 
     database, operator, product_id = fresh_product(work, args.database_url, "EDR")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,7 +18,6 @@ from git.exc import GitCommandError
 
 from ..config import DEFAULT_GIT_SCHEMES
 from ..errors import Invalid
-from .log import LOG_ARGS
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<!\.lock)(?<![./])$")
@@ -114,8 +113,9 @@ def count(path: Path, include: list[str], exclude: list[str]) -> int:
         return int(_run(path, "rev-list", "--count", "--stdin", stdin=stdin).strip() or 0)
 
 
-def stream_log(path: Path, include: list[str], exclude: list[str]) -> Iterator[bytes]:
-    """`git log` of the commits reachable from `include` but not from `exclude`, as raw chunks."""
+def stream_log(path: Path, include: list[str], exclude: list[str], log_args: Sequence[str]) -> Iterator[bytes]:
+    """`git log` (with `log_args`, a LogFormat's) of the commits reachable from `include` but not from `exclude`,
+    as raw chunks."""
     revisions = [s for s in include if SHA.match(s)] + [f"^{s}" for s in exclude if SHA.match(s)]
     if not [s for s in include if SHA.match(s)]:
         return
@@ -123,7 +123,7 @@ def stream_log(path: Path, include: list[str], exclude: list[str]) -> Iterator[b
         # Revisions on standard input: any number of them, and none can be read as an option.
         stdin.write(("\n".join(revisions) + "\n").encode())
         stdin.seek(0)
-        process = Git(str(path)).execute(["git", *LOG_ARGS, "--stdin"], istream=stdin, as_process=True, env=_env(False))
+        process = Git(str(path)).execute(["git", *log_args, "--stdin"], istream=stdin, as_process=True, env=_env(False))
         assert process.proc is not None and process.proc.stdout is not None
         stdout = process.proc.stdout
         while chunk := stdout.read(CHUNK):

@@ -26,7 +26,7 @@ from ..products.models import Repository
 from ..products.repositories import authorize_manage_repositories, get_repository
 from . import git
 from .ingest import EVIDENCE_BATCH, evidence_items, store_commits
-from .log import LogRecord, parse_stream
+from .log import LogFormat, LogRecord
 from .models import Commit
 from .services import SCAN_KIND, ScanSummary
 
@@ -142,7 +142,8 @@ def _store_history(
         known = set(session.scalars(select(Commit.sha).where(Commit.repository_id == plan.repository_id)))
     pending: list[LogRecord] = []
     with_evidence = 0
-    for rec in parse_stream(git.stream_log(path, tips, seen)):
+    log = LogFormat.fresh()
+    for rec in log.parse_stream(git.stream_log(path, tips, seen, log.args)):
         if rec.sha in known:
             continue  # stored by an earlier attempt or scan
         known.add(rec.sha)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from sdl_tracker.gitlink.log import LOG_ARGS, parse_stream
+from sdl_tracker.gitlink.log import LogFormat
 from sdl_tracker.gitlink.rules import commits_between, evidence_reference, resolve_ref, rule_for
 from tests.gitlink.repo import GitRepo
 
+LOG = LogFormat.fresh()
 
-def log_of(repo: GitRepo) -> bytes:
+
+def log_of(repo: GitRepo, log: LogFormat = LOG) -> bytes:
     return subprocess.run(
-        ["git", *LOG_ARGS, "--branches", "--tags"], cwd=repo.path, capture_output=True, check=True
+        ["git", *log.args, "--branches", "--tags"], cwd=repo.path, capture_output=True, check=True
     ).stdout
 
 
@@ -25,7 +27,7 @@ def test_records_survive_any_chunking_and_hostile_content(tmp_path: Path) -> Non
     second = repo.commit(b"Caf\xe9 in Latin-1\n\n" + b"long " * 20_000)
     raw = log_of(repo)
     for size in (1, 7, 4096, len(raw)):
-        records = list(parse_stream(raw[i : i + size] for i in range(0, len(raw), size)))
+        records = list(LOG.parse_stream(raw[i : i + size] for i in range(0, len(raw), size)))
         assert [r.sha for r in records] == [second, first]
     newest, oldest = records
     assert newest.subject.startswith("Caf") and newest.subject.endswith("in Latin-1")  # invalid UTF-8 never fails
@@ -34,10 +36,26 @@ def test_records_survive_any_chunking_and_hostile_content(tmp_path: Path) -> Non
     assert newest.parents == (first,) and oldest.parents == ()
 
 
+def test_commit_text_cannot_imitate_a_separator(tmp_path: Path) -> None:
+    """A subject or a name that spells the old fixed separators (RS, a SHA, US) splits nothing: the separators
+    carry a nonce drawn for each reading, which a committer cannot know."""
+    repo = GitRepo(tmp_path / "r")
+    forged = "\x1e" + "a" * 40 + "\x1f"
+    first = repo.commit(f"Innocent{forged}forged\x1fsubject\n\nSecurity-Review: so@example.com\n")
+    second = repo.commit("Next\n", author=f"Mal{forged}lory <m@example.com>")
+    for log in (LOG, LogFormat.fresh()):
+        records = list(log.parse_stream([log_of(repo, log)]))
+        assert [r.sha for r in records] == [second, first]
+        assert records[1].subject == f"Innocent{forged}forged\x1fsubject"
+        assert records[1].trailers == (("Security-Review", "so@example.com"),)
+        assert records[0].author_name == f"Mal{forged}lory" and records[0].parents == (first,)
+    assert LogFormat.fresh().nonce != LogFormat.fresh().nonce
+
+
 def test_git_decides_what_is_a_trailer(tmp_path: Path) -> None:
     repo = GitRepo(tmp_path / "r")
     repo.commit("Subject\n\nSecurity-Review: in the middle of prose is not a trailer\n\nBody ends here.\n")
-    assert next(iter(parse_stream([log_of(repo)]))).trailers == ()
+    assert next(iter(LOG.parse_stream([log_of(repo)]))).trailers == ()
 
 
 def test_vocabulary_and_references() -> None:

@@ -10,16 +10,18 @@ from pathlib import Path
 import pytest
 
 from sdl_tracker.gitlink import git
-from sdl_tracker.gitlink.log import LogRecord, parse_stream
+from sdl_tracker.gitlink.log import LogFormat, LogRecord
 from sdl_tracker.gitlink.objects import MAX_OBJECT_BYTES, ObjectProblem, object_id, parse_commit_object
 from tests.gitlink.repo import GitRepo
+
+LOG = LogFormat.fresh()
 
 DEV = "Dana Developer <dev@example.com>"
 
 
 def scanned(repo: GitRepo, sha: str) -> LogRecord:
     """The commit as a scan reads it (`git log` over the scanner's format)."""
-    [record] = [r for r in parse_stream(git.stream_log(repo.path, [sha], [])) if r.sha == sha]
+    [record] = [r for r in LOG.parse_stream(git.stream_log(repo.path, [sha], [], LOG.args)) if r.sha == sha]
     return record
 
 
