@@ -16,12 +16,14 @@ from ..auth import Principal
 from ..products.models import Release
 from ..products.services import get_release, list_products, product_entries
 from ..web.context import current_principal, db_session
+from ..web.inputs import page_number
 from ..web.templating import row_url
 from .forms import MarkReadForm
 from .readiness import ReleaseFigures, in_flight, release_figures, release_readiness
 from .services import Link, my_work, readiness_facts
 
 bp = Blueprint("dashboard", __name__)
+PORTFOLIO_PER_PAGE = 20
 
 
 @bp.route("/")
@@ -35,13 +37,26 @@ def index() -> str:
 def portfolio() -> str:
     """Every product the user sees, one row each, with its releases in flight and their readiness figures."""
     session = db_session()
-    products = list_products(session, g.principal)
-    releases = in_flight(session, g.principal)
+    every = list_products(session, g.principal)
+    # A page of products: their rows (each release in flight with its figures) are what the page costs, so a
+    # portfolio of fifty products serves as fast as one of three.
+    pages = max(1, -(-len(every) // PORTFOLIO_PER_PAGE))
+    page = min(page_number(), pages)
+    products = every[(page - 1) * PORTFOLIO_PER_PAGE : page * PORTFOLIO_PER_PAGE]
+    releases = in_flight(session, g.principal, product_ids=[p.id for p in products])
     figures = release_figures(session, releases)
     by_product: dict[int, list[ReleaseFigures]] = {p.id: [] for p in products}
     for release in releases:
         by_product.setdefault(release.product_id, []).append(figures[release.id])
-    return render_template("dashboard/portfolio.html", products=products, by_product=by_product)
+    return render_template(
+        "dashboard/portfolio.html",
+        products=products,
+        by_product=by_product,
+        page=page,
+        pages=pages,
+        total=len(every),
+        first=(page - 1) * PORTFOLIO_PER_PAGE + 1,
+    )
 
 
 @bp.route("/releases/<int:release_id>/readiness")

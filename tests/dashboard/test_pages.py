@@ -232,3 +232,21 @@ def test_statement_counts_do_not_grow_with_rows(app: Flask, client: FlaskClient,
         _evidence(session, desk.developer, desk.product, f"plc {n}", release_versions=["2.0"])
     session.commit()
     assert counts() == before
+
+
+def test_the_portfolio_pages_its_products_by_name(client: FlaskClient, session: Session) -> None:
+    """Twenty products a page, so a big portfolio serves as fast as a small one; every product is on a page."""
+    names = [f"Product {n:02d}" for n in range(23)]
+    for name in names:
+        make_release(session, make_product(session, name), "1.0")
+    make_user(session, "reader@example.com", admin=True)  # sees every product
+    session.commit()
+    login(client, "reader@example.com")
+    first, second = _page(client, "/portfolio"), _page(client, "/portfolio?page=2")
+    assert [n for n in names if f">{n}<" in first] == names[:20]
+    assert [n for n in names if f">{n}<" in second] == names[20:]
+    assert "Products 1 to 20 of 23" in first and "Products 21 to 23 of 23" in second
+    assert 'href="/portfolio?page=2"' in first and 'href="/portfolio?page=1"' in second
+    past_the_end = _page(client, "/portfolio?page=99")
+    assert "Products 21 to 23 of 23" in past_the_end  # the last page
+    assert client.get("/portfolio?page=zero").status_code in (400, 422)
