@@ -10,7 +10,7 @@ from werkzeug import Response
 
 from ..labels import label
 from .context import current_principal, db_session
-from .templating import row_url
+from .templating import row_url, text_url
 
 bp = Blueprint("web", __name__)
 
@@ -36,3 +36,4 @@ def init_template_helpers(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.add_template_filter(label, "label")
     app.add_template_global(row_url)
+    app.add_template_global(text_url)

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import Select
 
 from sdl_tracker.web.forms import BoundedForm, LeanSelect
-from sdl_tracker.web.templating import row_url
+from sdl_tracker.web.templating import row_url, text_url
 
 # Values and labels that need escaping, an empty value and an empty label (the value reads as the label).
 PLAIN = (("", "Any"), ("a&b", 'A "quoted" <label>'), ("SR-2", "SR-2 Threat model"), ("x", ""))
@@ -47,3 +47,13 @@ def test_a_row_url_is_the_url_url_for_gives(app: Flask) -> None:
                 assert row_url(endpoint, key, **fixed) is url  # built once per request
                 for value in (1, 42, 2_147_483_646):
                     assert url(value) == url_for(endpoint, **fixed, **{key: value}), (endpoint, value)
+
+
+def test_a_text_url_is_the_url_url_for_gives(app: Flask) -> None:
+    refs = ["CR 1.1", "CR 1.1 RE(1)", "SR 3.4 RE(2)", "EDR 2.13", "a/b c?d#e%f&g=h+i~j", "é ü", "x\\y"]
+    for base in ("", "/tracker"):
+        with app.test_request_context("/", base_url=f"http://tracker.example{base}"):
+            url = text_url("claims.edit", "ref", release_id=7)
+            assert text_url("claims.edit", "ref", release_id=7) is url  # built once per request
+            for ref in refs:
+                assert url(ref) == url_for("claims.edit", release_id=7, ref=ref), ref
