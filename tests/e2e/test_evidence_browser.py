@@ -256,7 +256,10 @@ def test_an_officers_morning(page: Any, live_server: LiveServer) -> None:
     # The image's preview is a PNG of our own; the artifact itself stays a download.
     page.click("a:has-text('crash-map.jpg')")
     image = page.locator("#preview img")
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 80
+    # The PNG is rendered on first request (a subprocess): wait for the browser to have decoded it.
+    image.wait_for()
+    page.wait_for_function("() => { const i = document.querySelector('#preview img'); return i && i.complete }")
+    assert image.evaluate("img => img.naturalWidth") == 80
     source = page.request.get(live_server.url + image.get_attribute("src"))
     assert source.headers["content-type"] == "image/png" and source.body().startswith(b"\x89PNG")
     download = page.request.get(live_server.url + page.get_attribute("a:has-text('Download')", "href"))
