@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug import Response
 from wtforms import SelectChoice
 
+from ..audit.services import kept
 from ..boundary import parse_whole
 from ..catalog.rules import required_at
+from ..db import utcnow
 from ..errors import DomainError, NotFound
 from ..evidence.queries import EvidenceQuery, list_evidence
 from ..evidence.vocabulary import EvidenceKind
@@ -44,8 +47,22 @@ def index(release_id: int) -> str:
         if level_number is not None and not required_at(item, level_number):
             continue
         rows.append((item, line, report.cra.get(item.ref, [])))
+    manage = may_manage_claims(g.principal, release)
+
+    def table() -> Markup:
+        html = render_template(
+            "claims/_table.html", release=release, rows=rows, manage=manage, status_labels=STATUS_LABELS
+        )
+        return Markup(html)  # noqa: S704 - a template's own output, escaped as it was rendered
+
+    # The table was most of the page's time. Unfiltered (the page as it opens), it is rendered once and kept as
+    # the summary is, per reader's right to manage claims; a filtered one is rendered each time (its filters
+    # would make keys without bound).
+    filtered = bool(fr or status or level)
+    claims_table = table() if filtered else kept(session, ("claims table", release.id, manage, utcnow().date()), table)
     return render_template(
         "claims/index.html",
+        claims_table=claims_table,
         release=release,
         product=release.product,
         report=report,

@@ -103,3 +103,27 @@ def test_what_is_kept_is_still_refused_to_someone_outside_the_product(
     assert outsider.get(f"/releases/{release.id}/readiness").status_code == 404
     token = api.as_user("other@example.com")
     assert api.call("GET", f"/api/v1/releases/{release.id}/claims", token).status_code == 404
+
+
+def test_the_kept_claims_table_offers_editing_only_to_those_who_may(app: Flask, session: Session) -> None:
+    """The unfiltered table is rendered once and kept per reader's right to manage claims: an auditor reading
+    after an officer never gets the officer's edit links; a filtered table is its own."""
+    product, release, _officer = _claimed(session, "implemented")
+    member(session, product, "auditor", email="auditor@example.com")
+    session.commit()
+    readers = {}
+    for email in ("so@example.com", "auditor@example.com"):  # signed in first: a sign-in moves the chain too
+        readers[email] = app.test_client()
+        login(readers[email], email)
+    claims, edit = f"/releases/{release.id}/claims", f'href="/releases/{release.id}/claims/CR%201.3"'
+
+    def table(email: str, query: str = "") -> str:
+        page = readers[email].get(claims + query).get_data(as_text=True)
+        start = page.index('<table class="table card claims-table">')
+        return page[start : page.index("</table>", start)]
+
+    assert edit in table("so@example.com")
+    assert edit not in table("auditor@example.com") and "CR 1.3" in table("auditor@example.com")
+    assert edit in table("so@example.com")  # the officer's own, kept
+    filtered = table("so@example.com", "?status=implemented")
+    assert edit in filtered and "CR 1.1 " not in filtered  # only the implemented claim
