@@ -14,7 +14,7 @@ from flask import Blueprint, Response, g, render_template, request, stream_with_
 
 from ..errors import FieldError, Invalid
 from ..web.context import db_session
-from ..web.inputs import page_number
+from ..web.inputs import page_count, page_number
 from ..web.templating import expose_predicates
 from .forms import EventFilterForm
 from .queries import EventFilter, event_json, event_lines, iter_events, may_read_audit
@@ -60,7 +60,7 @@ def log_page(product: Any | None) -> tuple[str, int]:
     events, total = event_lines(
         db_session(), g.principal, _filter(form, product_id), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = page_count(total, PAGE_SIZE)
     return render_template(
         "audit/log.html",
         form=form,

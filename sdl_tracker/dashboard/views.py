@@ -16,7 +16,7 @@ from ..auth import Principal
 from ..products.models import Release
 from ..products.services import get_release, list_products, product_entries
 from ..web.context import current_principal, db_session
-from ..web.inputs import page_number
+from ..web.inputs import page_count, page_number
 from ..web.templating import row_url
 from .forms import MarkReadForm
 from .readiness import ReleaseFigures, in_flight, release_figures, release_readiness
@@ -40,7 +40,7 @@ def portfolio() -> str:
     every = list_products(session, g.principal)
     # A page of products: their rows (each release in flight with its figures) are what the page costs, so a
     # portfolio of fifty products serves as fast as one of three.
-    pages = max(1, -(-len(every) // PORTFOLIO_PER_PAGE))
+    pages = page_count(len(every), PORTFOLIO_PER_PAGE)
     page = min(page_number(), pages)
     products = every[(page - 1) * PORTFOLIO_PER_PAGE : page * PORTFOLIO_PER_PAGE]
     releases = in_flight(session, g.principal, product_ids=[p.id for p in products])

@@ -7,7 +7,7 @@ from werkzeug import Response
 
 from ..products.services import get_release
 from ..web.context import db_session
-from ..web.inputs import page_number
+from ..web.inputs import page_count, page_number
 from .forms import CommitFilterForm
 from .schemas import review_summary
 from .services import CommitReview, ReleaseCommits, queue_scan, release_commits_by_id
@@ -37,7 +37,7 @@ def commits(release_id: int) -> tuple[str, int]:
     # The judged commits are kept (see release_commits): a page shows its slice of them as they are.
     result = release_commits_by_id(session, g.principal, release.id)
     listed = _listed(result, form.show.data or "") if form.validate() else ()
-    pages = max(1, -(-len(listed) // PAGE_SIZE))
+    pages = page_count(len(listed), PAGE_SIZE)
     return render_template(
         "gitlink/commits.html",
         release=release,

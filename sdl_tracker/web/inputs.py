@@ -40,6 +40,11 @@ def local_path(target: str | None) -> str:
     return target
 
 
+def page_count(total: int, per_page: int) -> int:
+    """How many pages `total` rows fill, `per_page` a page (at least one, so an empty list has its page)."""
+    return max(1, -(-total // per_page))
+
+
 def page_number(name: str = "page") -> int:
     """The page a list view is asked for (1 when absent), or Invalid when it is not a page number."""
     raw = request.args.get(name, "1")

@@ -26,21 +26,22 @@ def row_url(endpoint: str, key: str, **values: Any) -> Callable[[int], str]:
     """`endpoint`'s URL as a function of one integer argument `key` (a row's id): url_for runs once per request
     and endpoint, and each row puts its id in (a url_for per row was much of a long list's rendering). The
     URL is the one url_for gives."""
-    built: dict[tuple[Any, ...], Callable[[int], str]] = g.setdefault("row_urls", {})
-    name = (endpoint, key, *sorted(values.items()))
-    if name not in built:
-        arguments: dict[str, Any] = {**values, key: _ROW_MARK}
-        head, _, tail = url_for(endpoint, **arguments).partition(str(_ROW_MARK))
-        built[name] = lambda value: f"{head}{int(value)}{tail}"
-    return built[name]
+    return _built_once(endpoint, key, values, _ROW_MARK, lambda value: str(int(value)))
 
 
 def text_url(endpoint: str, key: str, **values: Any) -> Callable[[str], str]:
     """As row_url, for a string or path argument (a requirement's ref such as "CR 1.1 RE(1)"): each row's text is
     quoted as werkzeug's converters quote it, so the URL is the one url_for gives."""
-    built: dict[tuple[Any, ...], Callable[[str], str]] = g.setdefault("text_urls", {})
-    name = (endpoint, key, *sorted(values.items()))
+    return _built_once(endpoint, key, values, _TEXT_MARK, lambda value: quote(str(value), safe=_PATH_SAFE))
+
+
+def _built_once(
+    endpoint: str, key: str, values: dict[str, Any], mark: int | str, put: Callable[[Any], str]
+) -> Callable[[Any], str]:
+    """The URL with `mark` for `key`, built once per request: each row's value goes where the mark was."""
+    built: dict[tuple[Any, ...], Callable[[Any], str]] = g.setdefault("row_urls", {})
+    name = (endpoint, key, mark, *sorted(values.items()))
     if name not in built:
-        head, _, tail = url_for(endpoint, **{**values, key: _TEXT_MARK}).partition(_TEXT_MARK)
-        built[name] = lambda value: f"{head}{quote(str(value), safe=_PATH_SAFE)}{tail}"
+        head, _, tail = url_for(endpoint, **{**values, key: mark}).partition(str(mark))
+        built[name] = lambda value: f"{head}{put(value)}{tail}"
     return built[name]
