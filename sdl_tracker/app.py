@@ -48,6 +48,7 @@ from .evidence.views import bp as evidence_bp
 from .gitlink import cli as gitlink_cli
 from .gitlink.api import bp as gitlink_api
 from .gitlink.scan import register_jobs as register_scan_jobs
+from .gitlink.signing import register_jobs as register_signature_jobs
 from .gitlink.views import bp as gitlink_bp
 from .installation import GitPolicy, Installation
 from .jobs.api import bp as jobs_api
@@ -129,6 +130,7 @@ def connect_signals() -> None:
 def register_job_kinds() -> None:
     """Each feature registers the job kinds it owns (jobs/ imports no feature); registering twice is harmless."""
     register_scan_jobs()
+    register_signature_jobs()
     register_sbom_jobs()
 
 

@@ -31,6 +31,8 @@ class Permission(enum.StrEnum):
     USERS_MANAGE = "users:manage"
     ORGANISATION_MANAGE = "organisation:manage"
     CATALOG_MANAGE = "catalog:manage"
+    # Per account: any user, for themselves (a token must carry it).
+    SIGNING_KEYS_MANAGE = "signing-keys:manage"
     # Per product.
     PRODUCT_READ = "product:read"
     PRODUCT_MANAGE = "product:manage"
@@ -51,6 +53,9 @@ class Permission(enum.StrEnum):
 GLOBAL_PERMISSIONS = frozenset(
     {Permission.PRODUCT_CREATE, Permission.USERS_MANAGE, Permission.ORGANISATION_MANAGE, Permission.CATALOG_MANAGE}
 )
+
+# What every signed-in user may do to their own account; a token narrowed to other scopes may not.
+ACCOUNT_PERMISSIONS = frozenset({Permission.SIGNING_KEYS_MANAGE})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SECURITY_OFFICER: frozenset(
@@ -124,6 +129,11 @@ def authorize(actor: Principal, permission: Permission, product_id: int | None =
         if product_id is not None and not actor.can_see(product_id):
             raise NotFound("product not found")
         raise Forbidden(f"this token does not grant {permission.value}")
+
+    if permission in ACCOUNT_PERMISSIONS:
+        if actor.user_id is None and not actor.is_admin:
+            raise Forbidden("only a user has an account to manage")
+        return
 
     if permission in GLOBAL_PERMISSIONS:
         if not actor.is_admin:

@@ -45,6 +45,7 @@ WORDS: dict[str, str] = {
     "reviewer-unknown": "Reviewer is no known user",
     "not-a-code-review": "Not a code review",
     "review-names-another-change": "Review names another change",
+    "author-not-verified": "Author not verified",
     # Field names of records (audit details) that the plain rule gets wrong.
     "target_sl": "Target SL-C",
     "sl_c": "SL-C",

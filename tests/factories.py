@@ -19,7 +19,7 @@ from sdl_tracker.accounts.models import User
 from sdl_tracker.accounts.services import add_member, create_user, find_user, principal_for
 from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.app_access import app_db
-from sdl_tracker.auth import ROLE_PERMISSIONS, Permission, Principal
+from sdl_tracker.auth import ACCOUNT_PERMISSIONS, ROLE_PERMISSIONS, Permission, Principal
 from sdl_tracker.demo_evidence import recorded_on as recorded_on  # dates a record as if made on a past day
 from sdl_tracker.evidence.models import Evidence
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
@@ -167,7 +167,8 @@ class ApiClient:
             ids = sorted(rights.role_by_product) if product_ids is None else product_ids
             if scopes is None:
                 held = [set(ROLE_PERMISSIONS[rights.role_by_product[p]]) for p in ids]
-                scopes = sorted(p.value for p in set.intersection(*held)) if held else [Permission.PRODUCT_READ.value]
+                common = set.intersection(*held) if held else {Permission.PRODUCT_READ}
+                scopes = sorted(p.value for p in common | ACCOUNT_PERMISSIONS)
             return create_token(session, OPERATOR, user_id=user.id, name="tests", product_ids=ids, scopes=scopes).secret
 
     def call(self, method: str, path: str, token: str | None, **kwargs: Any) -> Any:

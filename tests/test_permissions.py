@@ -26,12 +26,14 @@ from sqlalchemy.orm import Session
 from sdl_tracker.accounts.models import Notification, User
 from sdl_tracker.accounts.services import add_member
 from sdl_tracker.accounts.tokens import create_token
+from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.evidence.scoping import propose_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.gitlink.intake import Delivery, deliver_commits
 from sdl_tracker.gitlink.objects import object_id
+from sdl_tracker.gitlink.signing import register_key
 from sdl_tracker.installation import installation
 from sdl_tracker.jobs.services import enqueue
 from sdl_tracker.products.repositories import add_repository
@@ -172,6 +174,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.accounts_api.notifications_list", "GET"): "AAAAALA",
     ("api.accounts_api.notifications_read_all", "POST"): "AAAAALA",
     ("api.accounts_api.notification_read", "POST"): "NANNNLA",
+    # The digests of the users' addresses (a commit-msg hook checks reviewers against them): any user's token.
+    ("api.accounts_api.reviewers", "GET"): "AAAAALA",
+    # One's own signing keys: any user; a token needs signing-keys:manage to change them (read_token lacks it).
+    # The key removed is the victim's: only an administrator reaches it (a key of one's own is removed the same way).
+    ("gitlink.signing_keys", "GET"): "AAAAALL",
+    ("gitlink.signing_keys", "POST"): "AAAAALL",
+    ("gitlink.signing_key_remove", "POST"): "ANNNNLL",
+    ("api.gitlink_api.signing_keys_list", "GET"): "AAAAALA",
+    ("api.gitlink_api.signing_keys_add", "POST"): "AAAAALF",
+    ("api.gitlink_api.signing_keys_remove", "DELETE"): "ANNNNLN",
     ("api.evidence_api.organisation_evidence_create", "POST"): "AFFFFLF",
     ("api.evidence_api.coverage_show", "GET"): "AAAANLA",
     ("api.claims_api.claims_list", "GET"): "AAAANLA",
@@ -239,6 +251,12 @@ RAW_COMMIT = (
     b"author Dana <dev@example.com> 1764000000 +0000\ncommitter Dana <dev@example.com> 1764000000 +0000\n\n"
     b"Matrix\n\nSecurity-Requirement: CR 1.1\n"
 )
+# Public keys made for this test with `ssh-keygen -t ed25519` (their private halves were thrown away).
+MATRIX_SSH_KEYS = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE7NyjdRGVRsq07QENnAntEmkoH5l55mOSEuMoxC3CW1 matrix-1",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIOw2wnyHkIIS3/SZWCa4rRuJwhlYPJMx8PT2pJAlR26 matrix-2",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF5MOkz9U5TrYOw0MKGMeV07vYRN/9CG9+52L1sbPVLZ matrix-3",
+)
 COMMIT = {"raw": base64.b64encode(RAW_COMMIT).decode(), "sha": object_id(RAW_COMMIT, "sha1")}
 
 
@@ -258,6 +276,7 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.products_api.repositories_create": {"name": f"repo-{n}", "location": "https://git.example.com/r.git"},
         "api.products_api.repositories_update": {"ref_patterns": ["refs/heads", "refs/tags"]},
         "api.gitlink_api.commit_deliver": COMMIT,
+        "api.gitlink_api.signing_keys_add": {"public_key": MATRIX_SSH_KEYS[2]},
         "api.gitlink_api.commit_deliver_batch": {"commits": [COMMIT]},
         "api.evidence_api.evidence_review": {"decision": "accept"},
         "api.evidence_api.evidence_bulk_review": {"items": [{"evidence_id": 1, "revision": 1}], "decision": "accept"},
@@ -330,7 +349,7 @@ def world(session: Session) -> World:
     job, _ = enqueue(session, OPERATOR, kind="tests.matrix", arguments={}, product_id=product.id)
     repository = add_repository(session, OPERATOR, product.id, name="matrix", location="https://git.example.com/m.git")
     removed = add_repository(session, OPERATOR, product.id, name="removed", location="https://git.example.com/r.git")
-    deliver_commits(session, OPERATOR, product.id, repository.name, [Delivery(RAW_COMMIT, COMMIT["sha"])])
+    deliver_commits(session, OPERATOR, product.id, repository.name, [Delivery(RAW_COMMIT, COMMIT["sha"])], {})
     edition = find_edition(session, "IEC 62443-4-2", "2019")
     assert edition is not None
     set_claim(session, OPERATOR, release.id, "CR 1.1", ClaimInput("implemented"))  # accept/confirm find a claim
@@ -368,6 +387,10 @@ def world(session: Session) -> World:
     overrides["api.accounts_api.notification_read"] = {"notification_id": str(min(officers))}
     for endpoint in ("products.remove_repository_view", "api.products_api.repositories_delete"):
         overrides[endpoint] = {"repository_id": str(removed.id)}
+    victim_actor = Principal(label=f"user:{victim.email}", user_id=victim.id)
+    for endpoint, text in (("gitlink.signing_key_remove", 0), ("api.gitlink_api.signing_keys_remove", 1)):
+        overrides[endpoint] = {"key_id": str(register_key(session, victim_actor, MATRIX_SSH_KEYS[text]).id)}
+    session.commit()
     return World(values, users, overrides)
 
 

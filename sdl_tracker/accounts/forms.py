@@ -116,6 +116,11 @@ SCOPE_LABELS: dict[Permission, ScopeLabel] = {
     Permission.EVIDENCE_REVIEW: ScopeLabel("Decide", "Review evidence", "Accept or reject other people's evidence."),
     Permission.CLAIMS_MANAGE: ScopeLabel("Decide", "Manage claims", "Set and accept IEC 62443-4-2 capability claims."),
     Permission.GATE_SIGNOFF: ScopeLabel("Decide", "Sign off gates", "Sign off a release's gate."),
+    Permission.SIGNING_KEYS_MANAGE: ScopeLabel(
+        "Manage",
+        "Manage my signing keys",
+        "Register and remove the OpenPGP and SSH keys your commits are verified with.",
+    ),
     Permission.PRODUCT_MANAGE: ScopeLabel(
         "Manage", "Manage products", "Edit the named products' details and their members."
     ),

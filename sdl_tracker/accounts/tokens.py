@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import GLOBAL_PERMISSIONS, ROLE_PERMISSIONS, Permission, Principal, authorize
+from ..auth import ACCOUNT_PERMISSIONS, GLOBAL_PERMISSIONS, ROLE_PERMISSIONS, Permission, Principal, authorize
 from ..boundary import day_problem, parse_day
 from ..db import locked, utcnow
 from ..errors import FieldError, Forbidden, Invalid, NotFound
@@ -108,7 +108,7 @@ def create_token(
             chosen.append(Permission(scope))
         except ValueError:
             errors.append(FieldError("scopes", f"unknown scope {scope!r}"))
-    if not all_products and not product_ids and not GLOBAL_PERMISSIONS.intersection(chosen):
+    if not all_products and not product_ids and not (GLOBAL_PERMISSIONS | ACCOUNT_PERMISSIONS).intersection(chosen):
         # Product permissions act only on the products a token names: with none, it would grant nothing.
         errors.append(FieldError("products", _NO_PRODUCT_ADMIN if owner.is_admin else _NO_PRODUCT))
     expires = expires_at or now + DEFAULT_LIFETIME
@@ -123,9 +123,13 @@ def create_token(
         get_product(session, owner_rights, product_id)  # NotFound unless the owner sees the product
     for permission in chosen:
         # A token never carries more than its owner holds on every product it names.
-        holds = owner_rights.is_admin or (
-            permission not in GLOBAL_PERMISSIONS
-            and all(permission in ROLE_PERMISSIONS[owner_rights.role_by_product[p]] for p in product_ids)
+        holds = (
+            owner_rights.is_admin
+            or permission in ACCOUNT_PERMISSIONS
+            or (
+                permission not in GLOBAL_PERMISSIONS
+                and all(permission in ROLE_PERMISSIONS[owner_rights.role_by_product[p]] for p in product_ids)
+            )
         )
         if not holds:
             raise Forbidden(f"{owner.email} does not hold {permission.value} on every product named")
@@ -237,5 +241,5 @@ def grantable_scopes(session: Session, actor: Principal) -> list[Permission]:
     """The permissions a user may put in a token of their own: what they hold on some product (all, for admins)."""
     if actor.is_admin:
         return list(Permission)
-    held = {p for role in actor.role_by_product.values() for p in ROLE_PERMISSIONS[role]}
+    held = {p for role in actor.role_by_product.values() for p in ROLE_PERMISSIONS[role]} | ACCOUNT_PERMISSIONS
     return [p for p in Permission if p in held]

@@ -8,16 +8,20 @@ import base64
 from flask import Blueprint, Response, g, request
 from pydantic import Field
 
-from ..api.inputs import Input
+from ..api.inputs import Input, Text
 from ..api.openapi import ItemList, json_response, operation, parse_body
+from ..app_access import app_db
 from ..errors import Invalid
 from ..jobs.api import accepted
 from ..jobs.schemas import JobOut
-from ..web.context import db_session
-from .intake import MAX_BATCH, Delivery, Result, deliver_commits, get_commit
+from ..web.context import db_session, rollback
+from .intake import MAX_BATCH, Delivery, Result, check_delivered, deliver_commits, get_commit
 from .objects import MAX_OBJECT_BYTES
-from .schemas import CommitOut, DeliveryOut, ReleaseCommitsOut
+from .schemas import CommitOut, DeliveryOut, ReleaseCommitsOut, SigningKeyOut, SigningKeyRemovedOut
 from .services import queue_scan, release_commits_by_id
+from .signatures import Verdict
+from .signing import get_key, list_keys, register_key, remove_key
+from .verifier import MAX_KEY_BYTES
 
 bp = Blueprint("gitlink_api", __name__)
 # A request body's bound: one commit object of at most MAX_OBJECT_BYTES in base64, or a batch of them.
@@ -55,6 +59,13 @@ def _deliveries(items: list[CommitIn]) -> list[Delivery]:
     return found
 
 
+def _verdicts(product_id: int, deliveries: list[Delivery]) -> dict[str, Verdict]:
+    """The signatures' verdicts, reached before the delivery's write transaction begins (gpg and ssh-keygen take
+    milliseconds a commit: never while SQLite's write lock is held)."""
+    rollback()
+    return check_delivered(app_db(), g.principal, product_id, deliveries)
+
+
 @bp.get("/releases/<int:release_id>/commits")
 @operation(
     "A release's commits since the previous release and which were reviewed", response=ReleaseCommitsOut, tag="git"
@@ -90,7 +101,10 @@ def commit_deliver(product_id: int, name: str) -> Response:
     """Deliver one commit."""
     request.max_content_length = COMMIT_BODY_BYTES
     data = parse_body(CommitIn)
-    [outcome] = deliver_commits(db_session(), g.principal, product_id, name, _deliveries([data]))
+    deliveries = _deliveries([data])
+    [outcome] = deliver_commits(
+        db_session(), g.principal, product_id, name, deliveries, _verdicts(product_id, deliveries)
+    )
     if outcome.result is Result.REFUSED or outcome.view is None:
         raise Invalid.field("raw", outcome.problem or "the commit was not stored")
     return json_response(CommitOut.of(outcome.view), 201 if outcome.result is Result.STORED else 200)
@@ -109,7 +123,10 @@ def commit_deliver_batch(product_id: int, name: str) -> Response:
     """Deliver several commits."""
     request.max_content_length = BATCH_BODY_BYTES
     data = parse_body(CommitBatchIn)
-    outcomes = deliver_commits(db_session(), g.principal, product_id, name, _deliveries(data.commits))
+    deliveries = _deliveries(data.commits)
+    outcomes = deliver_commits(
+        db_session(), g.principal, product_id, name, deliveries, _verdicts(product_id, deliveries)
+    )
     return json_response(ItemList[DeliveryOut](items=[DeliveryOut.of(o) for o in outcomes]))
 
 
@@ -118,3 +135,53 @@ def commit_deliver_batch(product_id: int, name: str) -> Response:
 def commit_show(product_id: int, name: str, sha: str) -> Response:
     """Show one commit."""
     return json_response(CommitOut.of(get_commit(db_session(), g.principal, product_id, name, sha)))
+
+
+class SigningKeyIn(Input):
+    """A public key to register for the token's owner."""
+
+    public_key: Text = Field(
+        min_length=1,
+        max_length=MAX_KEY_BYTES,
+        description="an armoured OpenPGP public key, or one OpenSSH public key line",
+    )
+    label: str = Field(default="", max_length=200)
+
+
+@bp.get("/account/signing-keys")
+@operation("The token owner's signing keys", response=ItemList[SigningKeyOut], tag="signing keys")
+def signing_keys_list() -> Response:
+    """List one's signing keys."""
+    keys = list_keys(db_session(), g.principal)
+    return json_response(ItemList[SigningKeyOut](items=[SigningKeyOut.of(k) for k in keys]))
+
+
+@bp.post("/account/signing-keys")
+@operation(
+    "Register a public key for the token's owner (a token needs signing-keys:manage); the owner's signed commits "
+    "are checked again with it, in a job",
+    body=SigningKeyIn,
+    response=SigningKeyOut,
+    status=201,
+    problems=[409],
+    tag="signing keys",
+)
+def signing_keys_add() -> Response:
+    """Register a signing key."""
+    data = parse_body(SigningKeyIn)
+    key = register_key(db_session(), g.principal, data.public_key, label=data.label)
+    return json_response(SigningKeyOut.of(key), 201)
+
+
+@bp.delete("/account/signing-keys/<int:key_id>")
+@operation(
+    "Remove one of the token owner's signing keys: every commit it verified becomes unverified",
+    response=SigningKeyRemovedOut,
+    tag="signing keys",
+)
+def signing_keys_remove(key_id: int) -> Response:
+    """Remove a signing key."""
+    session = db_session()
+    fingerprint = get_key(session, g.principal, key_id).fingerprint
+    withdrawn = remove_key(session, g.principal, key_id)
+    return json_response(SigningKeyRemovedOut(id=key_id, fingerprint=fingerprint, commits_unverified=withdrawn))

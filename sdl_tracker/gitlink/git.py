@@ -154,3 +154,31 @@ def between(path: Path, tip: str, base: str | None) -> list[str]:
         raise ValueError("between() takes SHAs")
     args = ["rev-list", "--end-of-options", tip] + ([f"^{base}"] if base else [])
     return _run(path, *args).split()
+
+
+def commit_objects(path: Path, shas: Sequence[str]) -> dict[str, bytes]:
+    """The raw objects of these commits (`git cat-file --batch`: one process for all, SHAs on standard input);
+    a SHA the repository does not hold as a commit is left out."""
+    wanted = [s for s in shas if SHA.match(s)]
+    if not wanted:
+        return {}
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(("\n".join(wanted) + "\n").encode())
+        stdin.seek(0)
+        process = Git(str(path)).execute(
+            ["git", "cat-file", "--batch"], istream=stdin, as_process=True, env=_env(False)
+        )
+        assert process.proc is not None and process.proc.stdout is not None
+        stdout = process.proc.stdout
+        found: dict[str, bytes] = {}
+        for _ in wanted:
+            header = stdout.readline().decode("ascii", errors="replace").split()
+            if len(header) != 3:
+                continue  # "<sha> missing": nothing follows it
+            sha, kind, size = header
+            data = stdout.read(int(size))
+            stdout.read(1)  # the newline after each object
+            if kind == "commit":
+                found[sha] = data
+        process.wait()
+    return found

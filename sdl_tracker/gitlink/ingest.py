@@ -35,6 +35,7 @@ from .rules import (
     rule_for,
 )
 from .services import ScanSummary
+from .signatures import Verdict
 
 # One write transaction creates or links at most this many evidence items (each created one writes a blob and
 # an audit event), whichever door the commits came through.
@@ -44,11 +45,12 @@ assert MAX_EVIDENCE_PER_COMMIT <= EVIDENCE_BATCH  # one commit's evidence always
 
 @dataclass(frozen=True)
 class Delivered:
-    """How a client delivered one commit: who, its raw object, and its signature header."""
+    """How a client delivered one commit: who, its raw object, its signature header and the verdict on it."""
 
     by: str
     raw_object: bytes
     signature: str | None
+    verdict: Verdict | None = None  # None: not checked yet (the repository's next scan checks it)
 
 
 def _row(repository_id: int, rec: LogRecord, delivered: Delivered | None) -> dict[str, Any]:
@@ -71,7 +73,13 @@ def _row(repository_id: int, rec: LogRecord, delivered: Delivered | None) -> dic
         "delivered_by": delivered.by[:400] if delivered else None,
         "raw_object": delivered.raw_object if delivered else None,
         "signature": delivered.signature if delivered else None,
+        # Scanned commits get their verdict in the scan's own phase (scan._check_signatures), after this insert.
+        **(_verdict_columns(delivered.verdict) if delivered and delivered.verdict else {}),
     }
+
+
+def _verdict_columns(verdict: Verdict) -> dict[str, Any]:
+    return {**verdict.row(), "signature_checked_at": utcnow()}
 
 
 def evidence_items(rec: LogRecord) -> int:

@@ -9,7 +9,7 @@ identity.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
-from ..db import lock_row
+from ..db import Database, lock_row
 from ..errors import Conflict, NotFound
 from ..products.models import Repository
 from ..products.repositories import get_repository_by_name
@@ -25,6 +25,8 @@ from .ingest import EVIDENCE_BATCH, Delivered, evidence_items, store_commits
 from .models import Commit, CommitEvidence
 from .objects import OBJECT_ID, CommitObject, ObjectProblem, parse_commit_object
 from .services import ScanSummary
+from .signatures import Verdict, header_for, split_signed
+from .signing import Signed, author_keys, judge_signatures
 
 MAX_BATCH = 100  # commits in one batch delivery
 
@@ -75,12 +77,18 @@ def authorize_deliver_commits(actor: Principal, repository: Repository) -> None:
 
 
 def deliver_commits(
-    session: Session, actor: Principal, product_id: int, repository_name: str, deliveries: Sequence[Delivery]
+    session: Session,
+    actor: Principal,
+    product_id: int,
+    repository_name: str,
+    deliveries: Sequence[Delivery],
+    verdicts: Mapping[str, Verdict],
 ) -> list[Outcome]:
     """Store the delivered commits the repository does not hold yet, in order, and say what became of each.
 
     Each object's id is computed from its bytes (a mismatch is refused), its header, message and trailers
-    read as git reads them; its raw bytes are kept (a signature, too, for a later verification step).
+    read as git reads them; its raw bytes are kept, signature and all, with the verdict on that signature
+    (`verdicts`, by SHA: reached by `check_delivered` before this write transaction).
     One call creates or links at most EVIDENCE_BATCH evidence items: the commits after the one that would
     pass the bound are deferred.
     """
@@ -112,7 +120,8 @@ def deliver_commits(
             outcomes.append(Outcome(delivery.sha, Result.DEFERRED))
         else:
             budget -= evidence_items(found.record)
-            problems[delivery.sha] = _store(session, actor, repository, found, delivery.raw)
+            verdict = verdicts.get(delivery.sha)
+            problems[delivery.sha] = _store(session, actor, repository, found, delivery.raw, verdict)
             known.add(delivery.sha)
             outcomes.append(Outcome(delivery.sha, Result.STORED))
     views = _views(session, repository, [o.sha for o in outcomes if o.result in (Result.STORED, Result.KNOWN)])
@@ -123,7 +132,14 @@ def deliver_commits(
     return outcomes
 
 
-def _store(session: Session, actor: Principal, repository: Repository, found: CommitObject, raw: bytes) -> list[str]:
+def _store(
+    session: Session,
+    actor: Principal,
+    repository: Repository,
+    found: CommitObject,
+    raw: bytes,
+    verdict: Verdict | None,
+) -> list[str]:
     """Store one new commit through the scanner's ingest, its object kept as delivered, and audit its delivery;
     what its trailers could not become."""
     summary = ScanSummary(repository.name)
@@ -135,7 +151,7 @@ def _store(session: Session, actor: Principal, repository: Repository, found: Co
         [rec],
         summary,
         permission=Permission.COMMITS_SUBMIT,
-        delivered={rec.sha: Delivered(actor.label, raw, found.signature)},
+        delivered={rec.sha: Delivered(actor.label, raw, found.signature, verdict)},
     )
     commit_id = session.scalar(select(Commit.id).where(Commit.repository_id == repository.id, Commit.sha == rec.sha))
     record(
@@ -149,6 +165,7 @@ def _store(session: Session, actor: Principal, repository: Repository, found: Co
             "repository": repository.name,
             "sha": rec.sha,
             "signature": found.signature,
+            "signature_status": verdict.status.value if verdict else None,
             "encoding": found.encoding,
             "evidence_created": summary.evidence_created,
             "evidence_linked": summary.evidence_linked,
@@ -156,6 +173,28 @@ def _store(session: Session, actor: Principal, repository: Repository, found: Co
         },
     )
     return summary.problems
+
+
+def check_delivered(
+    database: Database, actor: Principal, product_id: int, deliveries: Sequence[Delivery]
+) -> dict[str, Verdict]:
+    """The verdicts on the signatures of delivered commits, by SHA, reached before the delivery's write
+    transaction (the caller holds none): the authors' keys are read in a short read-only unit, and gpg or
+    ssh-keygen run outside any. Objects that are not commits get none (the delivery refuses them)."""
+    authorize(actor, Permission.COMMITS_SUBMIT, product_id)  # no tool runs for a token that may not deliver
+    commits: list[Signed] = []
+    for delivery in deliveries:
+        try:
+            found = parse_commit_object(delivery.raw, delivery.sha)
+        except ObjectProblem:
+            continue
+        commits.append(Signed(delivery.sha, delivery.raw, found.record.author_email))
+    signed = [c for c in commits if split_signed(c.raw, header_for(c.sha)) is not None]
+    accounts = {}
+    if signed:
+        with database.unit_of_work(read_only=True) as session:
+            accounts = author_keys(session, [c.author_email for c in signed])
+    return judge_signatures(commits, accounts)
 
 
 def _views(session: Session, repository: Repository, shas: Sequence[str]) -> dict[str, CommitView]:

@@ -164,6 +164,9 @@ class NotReviewed(enum.StrEnum):
     REVIEWER_UNKNOWN = "reviewer-unknown"
     NOT_A_CODE_REVIEW = "not-a-code-review"
     NAMES_ANOTHER_CHANGE = "review-names-another-change"
+    # The product requires verified authors and no signature verified this one (a commit-level reason: it is
+    # applied after the reviews are weighed, whatever they say).
+    AUTHOR_NOT_VERIFIED = "author-not-verified"
 
 
 # When several reviews of a commit fail, the one closest to counting is named first.

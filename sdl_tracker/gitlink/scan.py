@@ -29,11 +29,14 @@ from .ingest import EVIDENCE_BATCH, evidence_items, store_commits
 from .log import LogFormat, LogRecord
 from .models import Commit
 from .services import SCAN_KIND, ScanSummary
+from .signatures import SignatureStatus, header_for, split_signed
+from .signing import Signed, author_keys, judge_signatures, verdict_values
 
 # A write transaction stores at most this many commits, and creates or links at most EVIDENCE_BATCH
 # evidence items (each created one writes a blob and an audit event): both keep it well under 100 ms.
 WRITE_BATCH = 500
 UPDATE_BATCH = 2000
+SIGNATURE_BATCH = 500  # commits whose objects one `git cat-file` reads and whose verdicts one transaction writes
 log = logging.getLogger(__name__)
 
 
@@ -91,6 +94,10 @@ def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
         awaiting = session.scalar(
             select(Commit.id).where(Commit.repository_id == repository.id, Commit.seen_by_scan.is_(False)).limit(1)
         )
+        # Commits stored before signatures were checked get their verdict now, new refs or not.
+        unchecked = session.scalar(
+            select(Commit.id).where(Commit.repository_id == repository.id, Commit.signature_status.is_(None)).limit(1)
+        )
     path = _working_path(plan)  # git clone/fetch: slow, and outside every transaction
     current = git.refs(path, plan.patterns)
     summary = ScanSummary(plan.name)
@@ -105,6 +112,8 @@ def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
             raise
     elif awaiting is not None:
         _mark_reachability(phases, plan, git.reachable(path, tips))
+    if current != plan.refs or unchecked is not None:
+        _check_signatures(phases, plan, path, summary)
     with phases.write() as session:
         # The publish: new refs, the audit event and the job's completion commit together.
         published = session.get(Repository, plan.repository_id)
@@ -115,7 +124,7 @@ def _run_scan(phases: Phases, repository_id: int) -> dict[str, Any]:
         summary.seconds = round(time.monotonic() - started, 3)
         # Delivered commits found in history change what the commits pages show: audited like new refs, so the
         # kept commit review moves with them.
-        if current != plan.refs or awaiting is not None:
+        if current != plan.refs or awaiting is not None or summary.signatures_checked:
             published.refs = current
             _audit(
                 session,
@@ -239,6 +248,47 @@ def _mark_reachability(phases: Phases, plan: _Plan, reachable: set[str]) -> None
                     .where(Commit.id.in_(ids[start : start + UPDATE_BATCH]))
                     .values(reachable=value, seen_by_scan=True)
                 )
+
+
+def _check_signatures(phases: Phases, plan: _Plan, path: Path, summary: ScanSummary) -> None:
+    """Reach a verdict on the signature of every commit of the repository that has none yet, a batch at a time:
+    the objects are read from git and the signatures checked outside any transaction. A signed commit's object
+    is kept, so a key registered later can verify it without the repository."""
+    after = 0
+    while True:
+        with phases.read() as session:
+            rows = session.execute(
+                select(Commit.id, Commit.sha, Commit.author_email, Commit.raw_object)
+                .where(Commit.repository_id == plan.repository_id, Commit.id > after)
+                .where(Commit.signature_status.is_(None))
+                .order_by(Commit.id)
+                .limit(SIGNATURE_BATCH)
+            ).all()
+        if not rows:
+            return
+        after = rows[-1].id
+        objects = git.commit_objects(path, [r.sha for r in rows if r.raw_object is None])
+        commits = [
+            Signed(r.sha, r.raw_object or objects[r.sha], r.author_email)
+            for r in rows
+            if r.raw_object or r.sha in objects
+        ]
+        signed = [c for c in commits if split_signed(c.raw, header_for(c.sha)) is not None]
+        with phases.read() as session:
+            accounts = author_keys(session, [c.author_email for c in signed]) if signed else {}
+        verdicts = judge_signatures(commits, accounts)
+        with phases.write() as session:
+            for row in rows:
+                verdict = verdicts.get(row.sha)
+                if verdict is None:
+                    continue  # no longer in the repository (rewritten history): it keeps no verdict
+                values = verdict_values(verdict)
+                if verdict.status is not SignatureStatus.UNSIGNED and row.raw_object is None:
+                    values |= {"raw_object": objects[row.sha], "signature": header_for(row.sha)}
+                session.execute(update(Commit).where(Commit.id == row.id).values(**values))
+                summary.signatures_verified += verdict.status is SignatureStatus.VERIFIED
+            summary.signatures_checked += len(verdicts)
+            phases.progress(session, summary.signatures_checked, None, "signatures checked")
 
 
 def _scan_job(context: JobContext) -> dict[str, Any]:

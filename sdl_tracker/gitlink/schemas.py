@@ -7,9 +7,10 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from .intake import CommitView, Outcome, Result
-from .models import CommitState
+from .models import CommitState, SigningKey
 from .rules import NotReviewed
 from .services import ReleaseCommits, ScanSummary
+from .signatures import KeyKind, SignatureStatus
 
 
 class ScanSummaryOut(BaseModel):
@@ -21,6 +22,8 @@ class ScanSummaryOut(BaseModel):
     evidence_created: int
     evidence_linked: int
     unreachable: int
+    signatures_checked: int
+    signatures_verified: int
     seconds: float
     problems: list[str]
 
@@ -58,6 +61,11 @@ class CommitReviewOut(BaseModel):
     reviews: list[ReviewConsidered]
     reviewed_today: bool = Field(description="whether it counts as reviewed today")
     today: str = Field(description="today's explanation")
+    signature: str = Field(
+        description="the verdict on its signature: verified (its author is the user whose key signed it), "
+        "unverified, unsigned; empty when not checked yet"
+    )
+    signature_reason: str
 
 
 class LinkedCommit(BaseModel):
@@ -147,9 +155,14 @@ class CommitOut(BaseModel):
     evidence: list[CommitLinkOut]
     delivered_by: str | None = Field(description="who delivered it through the API, when a client did first")
     signature: str | None = Field(
-        description="the signature header the delivered object carries (gpgsig, gpgsig-sha256), kept and not "
-        "verified yet; null when unsigned or only a scan read it"
+        description="the signature header the object carries (gpgsig, gpgsig-sha256); null when unsigned"
     )
+    signature_status: SignatureStatus | None = Field(
+        description="verified: a valid signature by a key registered to the user whose e-mail is the author's; "
+        "unverified (see signature_reason); unsigned; null: not checked yet"
+    )
+    signature_reason: str | None = Field(description="who verified it, or why it is not verified")
+    signature_signer: str | None = Field(description="the signing key's fingerprint, when known")
     problems: list[str] = Field(description="trailers this delivery could not turn into evidence, and why")
 
     @classmethod
@@ -170,6 +183,9 @@ class CommitOut(BaseModel):
             evidence=[CommitLinkOut(evidence=evidence, trailer=trailer) for evidence, trailer in view.links],
             delivered_by=commit.delivered_by,
             signature=commit.signature,
+            signature_status=SignatureStatus(commit.signature_status) if commit.signature_status else None,
+            signature_reason=commit.signature_reason,
+            signature_signer=commit.signature_signer,
             problems=list(view.problems),
         )
 
@@ -194,3 +210,29 @@ class DeliveryOut(BaseModel):
             commit=CommitOut.of(outcome.view) if outcome.view else None,
             problem=outcome.problem,
         )
+
+
+class SigningKeyOut(BaseModel):
+    """A public key its owner signs commits with."""
+
+    id: int
+    kind: KeyKind
+    fingerprint: str = Field(description="OpenPGP: the primary key's fingerprint; SSH: SHA256:… as ssh-keygen prints")
+    label: str
+    identities: list[str] = Field(description="the OpenPGP key's user ids, or the SSH key's comment")
+    expires_at: datetime | None
+    created_at: datetime
+    public_key: str
+
+    @classmethod
+    def of(cls, key: SigningKey) -> SigningKeyOut:
+        """A key as the API shows it."""
+        return cls.model_validate(key, from_attributes=True)
+
+
+class SigningKeyRemovedOut(BaseModel):
+    """What removing a key changed."""
+
+    id: int
+    fingerprint: str
+    commits_unverified: int = Field(description="commits the key had verified, unverified now")

@@ -35,6 +35,7 @@ from .rules import (
     resolve_ref,
     reviewer_email,
 )
+from .signatures import SignatureStatus
 
 BATCH = 2000
 SCAN_KIND = "gitlink.scan"
@@ -50,6 +51,8 @@ class ScanSummary:
     evidence_created: int = 0
     evidence_linked: int = 0
     unreachable: int = 0
+    signatures_checked: int = 0
+    signatures_verified: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -98,6 +101,8 @@ class CommitReview:
     reviews: tuple[dict[str, Any], ...] = ()  # every review considered: evidence, reason, text
     reviewed_today: bool = False
     today: str = ""  # today's explanation
+    signature: str = ""  # the verdict on its signature (signatures.SignatureStatus), "" when not checked yet
+    signature_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,8 @@ def _judge_release(session: Session, release: Release, today: date) -> ReleaseCo
             commit = commits[sha]
             mine = links.get(commit.id, [])
             judged = _judge(commit, mine, naming.get(sha, set()), reviews, index, known, on, today)
+            if product.require_verified_authors:
+                judged = _require_verified_author(judged)
             (reviewed if judged.reviewed else unreviewed).append(judged)
             if mine:
                 linked.append({"sha": sha, "evidence": [e for _t, e, _k in mine], "reachable": commit.reachable})
@@ -245,6 +252,8 @@ def _judge(
     now = decided if on == today else first_reason(verdicts(today))
     revision = decided.revision
     return CommitReview(
+        signature=commit.signature_status or "",
+        signature_reason=commit.signature_reason or "",
         sha=commit.sha,
         subject=commit.subject,
         unverified_author=f"{commit.author_name} <{commit.author_email}>",
@@ -261,6 +270,24 @@ def _judge(
         ),
         reviewed_today=now.counts,
         today=now.text,
+    )
+
+
+def _require_verified_author(judged: CommitReview) -> CommitReview:
+    """Under the product's verified-authors policy, a commit whose author no signature verified counts as
+    unreviewed on both days, whatever its reviews say: the reviewer-is-not-the-author check means nothing
+    when the author may be anybody."""
+    if judged.signature == SignatureStatus.VERIFIED:
+        return judged
+    why = judged.signature_reason or "its signature was not checked yet"
+    text = f"the product requires verified authors, and this author is not verified: {why}"
+    return replace(
+        judged,
+        reviewed=False,
+        reviewed_today=False,
+        reason=NotReviewed.AUTHOR_NOT_VERIFIED.value,
+        explanation=text,
+        today=text,
     )
 
 

@@ -1,16 +1,20 @@
-"""The commits page of a release: review coverage since the previous release."""
+"""The commits page of a release (review coverage since the previous release), and one's signing keys."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from werkzeug import Response
 
+from ..accounts.forms import ActionForm
+from ..errors import DomainError
 from ..products.services import get_release
 from ..web.context import db_session
+from ..web.forms import apply_errors
 from ..web.inputs import page_count, page_number
-from .forms import CommitFilterForm
+from .forms import CommitFilterForm, SigningKeyForm
 from .schemas import review_summary
 from .services import CommitReview, ReleaseCommits, queue_scan, release_commits_by_id
+from .signing import list_keys, register_key, remove_key
 
 bp = Blueprint("gitlink", __name__)
 PAGE_SIZE = 100
@@ -59,3 +63,34 @@ def scan(repository_id: int) -> Response:
     """Queue a scan of the repository and show its job's progress."""
     job = queue_scan(db_session(), g.principal, repository_id)
     return redirect(url_for("jobs.detail", job_id=job.id))
+
+
+@bp.route("/account/signing-keys", methods=["GET", "POST"])
+def signing_keys() -> tuple[str, int] | Response:
+    """One's signing keys: commits signed with them count as authored by oneself."""
+    session = db_session()
+    form = SigningKeyForm()
+    if form.validate_on_submit():
+        try:
+            key = register_key(session, g.principal, form.public_key.data or "", label=form.label.data or "")
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Key {key.fingerprint} registered. Your signed commits are being checked again with it.", "success")
+            return redirect(url_for("gitlink.signing_keys"))
+    return render_template(
+        "gitlink/signing_keys.html",
+        form=form,
+        keys=list_keys(session, g.principal),
+        action=ActionForm(),
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/account/signing-keys/<int:key_id>/remove")
+def signing_key_remove(key_id: int) -> Response:
+    """Remove one of one's signing keys: the commits it verified become unverified."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        withdrawn = remove_key(db_session(), g.principal, key_id)
+        flash(f"Key removed; {withdrawn:,} commits it had verified are unverified now.", "success")
+    return redirect(url_for("gitlink.signing_keys"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Blueprint, Response, g
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from ..api.inputs import Input, Text
 from ..api.openapi import PAGE_QUERY, Page, json_response, operation, paginated, parse_body
@@ -62,6 +62,7 @@ class ProductIn(Input):
     security_contact: str = Field(default="", max_length=320)
     cvd_policy_url: str = Field(default="", max_length=500)
     interfaces: list[InterfaceIn] = Field(default_factory=list, max_length=200)
+    require_verified_authors: StrictBool = False
 
 
 class ProductPatch(Input):
@@ -76,6 +77,9 @@ class ProductPatch(Input):
     support_period_end: date | None = None
     security_contact: str | None = Field(default=None, max_length=320)
     cvd_policy_url: str | None = Field(default=None, max_length=500)
+    require_verified_authors: StrictBool | None = Field(
+        default=None, description="review coverage counts a commit only when a signature verified its author"
+    )
     interfaces: list[InterfaceIn] | None = Field(default=None, max_length=200)
     editions: dict[str, str] | None = Field(
         default=None, description='catalog edition per standard, e.g. {"IEC 62443-4-2": "2019"}'
@@ -105,6 +109,7 @@ class ProductOut(BaseModel):
     support_period_end: date | None
     security_contact: str
     cvd_policy_url: str
+    require_verified_authors: bool
     interfaces: list[InterfaceOut]
     editions: dict[str, str]
     created_at: datetime
@@ -123,6 +128,7 @@ class ProductOut(BaseModel):
             support_period_end=product.support_period_end,
             security_contact=product.security_contact,
             cvd_policy_url=product.cvd_policy_url,
+            require_verified_authors=product.require_verified_authors,
             interfaces=[InterfaceOut.model_validate(i, from_attributes=True) for i in product.interfaces],
             editions=product.edition_names,
             created_at=product.created_at,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from wtforms import (
+    BooleanField,
     DateField,
     FieldList,
     FormField,
@@ -64,6 +65,7 @@ class ProductForm(TrackerForm):
     support_period_end = DateField("Support period ends", validators=[Optional()])
     security_contact = StringField("Security contact", validators=[Optional(), Length(max=320)])
     cvd_policy_url = StringField("CVD policy URL", validators=[Optional(), Length(max=500), URL(require_tld=False)])
+    require_verified_authors = BooleanField("Require verified authors")
     interfaces = FieldList(FormField(InterfaceForm), min_entries=BLANK_INTERFACE_ROWS)
     # Choices are the loaded editions, set by the view (set_edition_choices); only shown on edit.
     edition_4_1 = SelectField("IEC 62443-4-1 edition", validate_choice=True)
@@ -128,6 +130,7 @@ class ProductForm(TrackerForm):
             "support_period_end": self.support_period_end.data,
             "security_contact": self.security_contact.data or "",
             "cvd_policy_url": self.cvd_policy_url.data or "",
+            "require_verified_authors": bool(self.require_verified_authors.data),
             "interfaces": self.interface_data(),
             **({"editions": self.edition_values()} if self.edition_values() else {}),
         }

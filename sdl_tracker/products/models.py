@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 if TYPE_CHECKING:
@@ -88,6 +88,8 @@ class Product(Base):
     support_period_end: Mapped[date | None] = mapped_column(Date)
     security_contact: Mapped[str] = mapped_column(String(320), default="")
     cvd_policy_url: Mapped[str] = mapped_column(String(500), default="")
+    # Review coverage counts a commit only when a signature verified its author (docs/assurance.md).
+    require_verified_authors: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     interfaces: Mapped[list[Interface]] = relationship(

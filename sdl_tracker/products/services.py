@@ -86,6 +86,7 @@ def _product_summary(product: Product) -> dict[str, Any]:
         "support_period_end": product.support_period_end,
         "security_contact": product.security_contact,
         "cvd_policy_url": product.cvd_policy_url,
+        "require_verified_authors": product.require_verified_authors,
         "editions": product.edition_names,
         "interfaces": [
             {"name": i.name, "kind": i.kind.value, "protocol": i.protocol, "port": i.port} for i in product.interfaces
@@ -107,6 +108,7 @@ def create_product(
     security_contact: str = "",
     cvd_policy_url: str = "",
     interfaces: Sequence[InterfaceData] = (),
+    require_verified_authors: bool = False,
 ) -> Product:
     """Create a product (administrators only)."""
     authorize_create_product(actor)
@@ -131,7 +133,13 @@ def create_product(
     if errors:
         raise Invalid("the product was not created", errors=errors)
 
-    product = Product(name=name, name_key=name_key(name), component_type=ctype, **fields)
+    product = Product(
+        name=name,
+        name_key=name_key(name),
+        component_type=ctype,
+        require_verified_authors=_flag(require_verified_authors, "require_verified_authors"),
+        **fields,
+    )
     product.target_sl = vector
     product.interfaces = interface_rows
     # Assessed against the newest loaded edition of each standard until someone chooses otherwise.
@@ -150,6 +158,13 @@ def create_product(
         details=_product_summary(product),
     )
     return product
+
+
+def _flag(value: object, name: str) -> bool:
+    """A yes/no field's value; anything but a boolean is refused (a string "false" is not false)."""
+    if not isinstance(value, bool):
+        raise Invalid.field(name, "true or false")
+    return value
 
 
 def update_product(
@@ -176,6 +191,7 @@ def update_product(
         "cvd_policy_url",
         "interfaces",
         "editions",
+        "require_verified_authors",
     }
     unknown = sorted(set(changes) - allowed)
     if unknown:
@@ -218,6 +234,8 @@ def update_product(
         setattr(product, key, value)
     if interface_rows is not None:
         replace_interfaces(session, product, interface_rows)
+    if "require_verified_authors" in changes:
+        product.require_verified_authors = _flag(changes["require_verified_authors"], "require_verified_authors")
     flush_or_conflict(session, f"a product named {name!r} already exists")
     for standard, edition in (changes.get("editions") or {}).items():
         set_product_edition(session, actor, product.id, standard=standard, edition=edition)

@@ -318,7 +318,15 @@ def test_the_token_page_is_in_the_navigation_with_labelled_checkboxes(app: Flask
     values = sorted(re.search(r'value="([^"]+)"', box).group(1) for box in boxes)  # type: ignore[union-attr]
     # A developer's own permissions and product, each a checkbox; reading is ticked to begin with.
     assert values == sorted(
-        [str(product.id), "artifact:record", "commits:submit", "evidence:attach", "product:read", "sbom:upload"]
+        [
+            str(product.id),
+            "artifact:record",
+            "commits:submit",
+            "evidence:attach",
+            "product:read",
+            "sbom:upload",
+            "signing-keys:manage",
+        ]
     )
     assert any("product:read" in box and "checked" in box for box in boxes)
     assert (

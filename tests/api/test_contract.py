@@ -81,6 +81,7 @@ PRODUCT = {
     "support_period_end": None,
     "security_contact": "",
     "cvd_policy_url": "",
+    "require_verified_authors": False,
     "interfaces": [],
     "editions": {},
     "created_at": "2026-01-02T03:04:05Z",

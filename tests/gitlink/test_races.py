@@ -64,7 +64,7 @@ def test_one_commit_delivered_at_once_by_many_hooks_is_stored_once(shared_app: F
 
     def deliver() -> str:
         with database.unit_of_work() as session:
-            [outcome] = deliver_commits(session, developer, product.id, "plc", [Delivery(raw, sha)])
+            [outcome] = deliver_commits(session, developer, product.id, "plc", [Delivery(raw, sha)], {})
             return outcome.result.value
 
     def scan_now() -> str:

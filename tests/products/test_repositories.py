@@ -105,7 +105,7 @@ def test_a_removed_repository_stays_as_history(session: Session, product: Produc
     sha = repo.commit("Fuzz\n\nFuzzed-by: nightly\n")
     repository = add_repository(session, OPERATOR, product.id, name="fw", location=str(repo.path))
     developer = member(session, product, "developer")
-    deliver_commits(session, developer, product.id, "fw", [Delivery(repo.cat_file(sha), sha)])
+    deliver_commits(session, developer, product.id, "fw", [Delivery(repo.cat_file(sha), sha)], {})
     removed = remove_repository(session, OPERATOR, repository.id)
     assert removed.removed_at is not None
     assert remove_repository(session, OPERATOR, repository.id).removed_at == removed.removed_at  # once
@@ -118,7 +118,7 @@ def test_a_removed_repository_stays_as_history(session: Session, product: Produc
     with pytest.raises(Conflict, match="no longer scanned"):
         queue_scan(session, OPERATOR, repository.id)
     with pytest.raises(Conflict, match="takes no more commits"):
-        deliver_commits(session, developer, product.id, "fw", [Delivery(repo.cat_file(sha), sha)])
+        deliver_commits(session, developer, product.id, "fw", [Delivery(repo.cat_file(sha), sha)], {})
     with pytest.raises(Conflict, match="keeps its name"):
         add_repository(session, OPERATOR, product.id, name="fw", location="https://git.example.com/new.git")
 
