@@ -1,4 +1,5 @@
-"""A user's notifications over /api/v1: list them, mark one or all read (a token that grants product:read)."""
+"""A user's notifications over /api/v1 (list them, mark one or all read: a token that grants product:read), and
+the digests of the users' addresses that git hooks check reviewers against."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from flask import Blueprint, Response, g
 from ..api.openapi import PAGE_QUERY, Page, json_response, operation, page_args
 from ..web.context import db_session
 from .notifications import count_notifications, list_notifications, mark_read, read_notification
-from .schemas import MarkedReadOut, NotificationOut
+from .schemas import MarkedReadOut, NotificationOut, ReviewerDigestsOut
+from .services import reviewer_digests
 
 bp = Blueprint("accounts_api", __name__)
 
@@ -44,3 +46,15 @@ def notification_read(notification_id: int) -> Response:
 def notifications_read_all() -> Response:
     """Mark every notification read."""
     return json_response(MarkedReadOut(count=mark_read(db_session(), g.principal)))
+
+
+@bp.get("/reviewers")
+@operation(
+    "Every user's e-mail address as a salted SHA-256 digest (a fresh salt each answer): what a commit-msg hook "
+    "checks a Security-Review: address against offline, without a list of the users' addresses",
+    response=ReviewerDigestsOut,
+    tag="git",
+)
+def reviewers() -> Response:
+    """The reviewers' digests."""
+    return json_response(ReviewerDigestsOut.of(reviewer_digests(db_session(), g.principal)))

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from .models import Notification, NotificationKind
+from .services import ReviewerDigests
 
 
 class NotificationOut(BaseModel):
@@ -35,3 +36,16 @@ class MarkedReadOut(BaseModel):
     """How many notifications were marked read."""
 
     count: int = Field(ge=0)
+
+
+class ReviewerDigestsOut(BaseModel):
+    """Every user's e-mail address as a salted digest: a hook checks a `Security-Review:` address offline."""
+
+    algorithm: str = Field(description="sha256: the hex digest of the salt followed by the lower-cased address")
+    salt: str = Field(description="drawn afresh for each answer")
+    digests: list[str]
+
+    @classmethod
+    def of(cls, found: ReviewerDigests) -> ReviewerDigestsOut:
+        """The digests as the API gives them."""
+        return cls(algorithm="sha256", salt=found.salt, digests=found.digests)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -582,3 +584,27 @@ def list_members(session: Session, actor: Principal, product_id: int) -> list[tu
         .order_by(User.email)
     )
     return [(user, role) for user, role in rows]
+
+
+@dataclass(frozen=True)
+class ReviewerDigests:
+    """Every user's e-mail as a salted SHA-256 digest, under a salt drawn for this answer."""
+
+    salt: str
+    digests: list[str]
+
+
+def reviewer_email_digest(salt: str, email: str) -> str:
+    """The digest a hook compares a `Security-Review:` address by: SHA-256 of the salt and the folded address."""
+    return hashlib.sha256((salt + email.strip().lower()).encode()).hexdigest()
+
+
+def reviewer_digests(session: Session, actor: Principal) -> ReviewerDigests:
+    """What a commit-msg hook checks a reviewer's e-mail against, offline: whether it is a user's (a review counts
+    only by a known user), without handing any token the list of the users' addresses. Each answer draws its
+    own salt, so digests from two answers cannot be matched with each other."""
+    if actor.user_id is None and not actor.is_admin:
+        raise Forbidden("only a user's token reads this")
+    salt = secrets.token_hex(16)
+    emails = session.scalars(select(User.email))
+    return ReviewerDigests(salt, sorted(reviewer_email_digest(salt, email) for email in emails))

@@ -204,11 +204,12 @@ def _paused(reason: str, until: float) -> str:
 
 
 def refresh_vocabulary(spool: Spool, server: Server) -> int:
-    """Fetch the tracker's requirement ids into the cache the commit-msg hook reads; how many."""
-    from .tracker import requirement_ids
+    """Fetch the tracker's requirement ids (and its users' address digests) into the cache the commit-msg hook
+    reads; how many ids."""
+    from .tracker import requirement_ids, reviewer_digests
 
     ids = requirement_ids(server)
-    spool.write("vocabulary", vocabulary.to_data(ids, server.base_url))
+    spool.write("vocabulary", vocabulary.to_data(ids, server.base_url, reviewer_digests(server)))
     return len(ids)
 
 

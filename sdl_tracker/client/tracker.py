@@ -53,6 +53,19 @@ def requirement_ids(server: Server) -> list[str]:
     return sorted({item["id"] for item in items if isinstance(item.get("id"), str)})
 
 
+def reviewer_digests(server: Server) -> tuple[str, list[str]] | None:
+    """The salt and the digests of the tracker's users' addresses (None from a tracker that offers none)."""
+    try:
+        answer = server.get_json("/reviewers")
+    except ClientError:
+        return None  # an older tracker: reviewers stay unchecked
+    salt = answer.get("salt") if isinstance(answer, dict) else None
+    digests = answer.get("digests") if isinstance(answer, dict) else None
+    if answer.get("algorithm") != "sha256" or not isinstance(salt, str) or not isinstance(digests, list):
+        return None
+    return salt, [d for d in digests if isinstance(d, str)]
+
+
 def product_id(server: Server, name_or_id: str) -> str:
     """A product's id from its id or its name (the name needs the tracker)."""
     if name_or_id.isascii() and name_or_id.isdigit():

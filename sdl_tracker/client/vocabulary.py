@@ -1,5 +1,6 @@
-"""What the commit-msg hook checks a message against: the trailer keys the tracker reads, and the
-requirement ids it knows, cached in the git directory so the check works offline.
+"""What the commit-msg hook checks a message against: the trailer keys the tracker reads, the
+requirement ids it knows and its users' addresses (as salted digests), cached in the git directory so the
+check works offline.
 
 The keys are the tracker's (`gitlink.rules.VOCABULARY` and `TRACEABILITY`; the client may not import
 the server, so a test holds this copy equal to them). The checks only warn: a commit is never refused
@@ -33,14 +34,31 @@ SIMILAR = 0.8  # how alike (difflib's ratio) an unknown key must be to a known o
 
 
 class Vocabulary:
-    """The requirement ids a tracker knows (None: never fetched), when they were fetched, and from where."""
+    """The requirement ids a tracker knows (None: never fetched), its users' address digests (None: none
+    fetched), when they were fetched, and from where."""
 
-    __slots__ = ("fetched_at", "requirements", "server")
+    __slots__ = ("fetched_at", "requirements", "reviewers", "server")
 
-    def __init__(self, requirements: Iterable[str] | None, fetched_at: float = 0.0, server: str = "") -> None:
+    def __init__(
+        self,
+        requirements: Iterable[str] | None,
+        fetched_at: float = 0.0,
+        server: str = "",
+        reviewers: tuple[str, Iterable[str]] | None = None,
+    ) -> None:
         self.requirements = None if requirements is None else frozenset(_folded(r) for r in requirements)
         self.fetched_at = fetched_at
         self.server = server
+        self.reviewers = None if reviewers is None else (reviewers[0], frozenset(reviewers[1]))
+
+    def is_user(self, email: str) -> bool | None:
+        """Whether the address is a user's of the tracker (None: not known here)."""
+        if self.reviewers is None:
+            return None
+        import hashlib  # only for a message that names a reviewer
+
+        salt, digests = self.reviewers
+        return hashlib.sha256((salt + email.strip().lower()).encode()).hexdigest() in digests
 
     def stale(self, now: float) -> bool:
         """Whether it is time to fetch the ids again."""
@@ -53,12 +71,27 @@ def from_data(data: dict[str, object] | None) -> Vocabulary:
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         return Vocabulary(None)
     fetched_at = (data or {}).get("fetched_at")
-    return Vocabulary(ids, fetched_at if isinstance(fetched_at, float) else 0.0, str((data or {}).get("server", "")))
+    reviewers = (data or {}).get("reviewers")
+    digests = None
+    if (
+        isinstance(reviewers, dict)
+        and isinstance(reviewers.get("salt"), str)
+        and isinstance(reviewers.get("digests"), list)
+    ):
+        digests = (str(reviewers["salt"]), [d for d in reviewers["digests"] if isinstance(d, str)])
+    return Vocabulary(
+        ids, fetched_at if isinstance(fetched_at, float) else 0.0, str((data or {}).get("server", "")), digests
+    )
 
 
-def to_data(requirements: Sequence[str], server: str) -> dict[str, object]:
-    """What to cache: the ids, where and when they were fetched."""
-    return {"server": server, "fetched_at": time.time(), "requirements": sorted(set(requirements))}
+def to_data(
+    requirements: Sequence[str], server: str, reviewers: tuple[str, Sequence[str]] | None = None
+) -> dict[str, object]:
+    """What to cache: the ids and the reviewers' digests, where and when they were fetched."""
+    data: dict[str, object] = {"server": server, "fetched_at": time.time(), "requirements": sorted(set(requirements))}
+    if reviewers is not None:
+        data["reviewers"] = {"salt": reviewers[0], "digests": sorted(set(reviewers[1]))}
+    return data
 
 
 def _folded(requirement: str) -> str:
@@ -91,8 +124,13 @@ def _trailer_warning(key: str, value: str, vocabulary: Vocabulary) -> str | None
         return f"{key} has no value"
     if EVIDENCE_REFERENCE.match(value):
         return None
-    if folded == REVIEW_KEY and not E_MAIL.search(value):
-        return f"{key}: {_shown(value)} names no e-mail address; the tracker knows reviewers by e-mail"
+    if folded == REVIEW_KEY:
+        address = E_MAIL.search(value)
+        if address is None:
+            return f"{key}: {_shown(value)} names no e-mail address; the tracker knows reviewers by e-mail"
+        if vocabulary.is_user(address.group(0)) is False:
+            return f"{key}: {_shown(address.group(0))} is no user of the tracker, so the review would not count"
+        return None
     if folded != REQUIREMENT_KEY:
         return None
     known = vocabulary.requirements

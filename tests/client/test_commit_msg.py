@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 
-from sdl_tracker.client.vocabulary import KEYS, Vocabulary, check
+from sdl_tracker.app_access import app_db
+from sdl_tracker.client.vocabulary import KEYS, Vocabulary, check, from_data, to_data
 from sdl_tracker.gitlink.rules import EVIDENCE_REFERENCE, TRACEABILITY, VOCABULARY
 from tests.client.fake_tracker import REQUIREMENTS, FakeTracker
 from tests.client.repos import HookedRepo
+from tests.factories import ApiClient, make_product, member
 
 Repository = Callable[..., HookedRepo]
 KNOWN = Vocabulary(REQUIREMENTS)
@@ -68,6 +71,24 @@ def test_check(trailers: list[tuple[str, str]], message: str, warnings: list[str
     found = check(trailers, message, KNOWN)
     assert len(found) == len(warnings), found
     assert all(expected in warning for expected, warning in zip(warnings, found, strict=True)), found
+
+
+def test_a_reviewer_who_is_no_user_is_warned_about_from_the_cached_digests(app: Flask, api: ApiClient) -> None:
+    with app_db(app).unit_of_work() as session:
+        product = make_product(session, "PLC")
+        member(session, product, "security_officer", email="sofia@example.com")
+        member(session, product, "developer", email="dev@example.com")
+    token = api.as_user("dev@example.com", scopes=["product:read"])
+    first, second = (api.call("GET", "/api/v1/reviewers", token).get_json() for _ in range(2))
+    assert first["salt"] != second["salt"] and set(first["digests"]).isdisjoint(second["digests"])
+    assert not any("example.com" in digest for digest in first["digests"])
+    cached = from_data(to_data(REQUIREMENTS, "https://tracker", (first["salt"], first["digests"])))
+    trailers = [("Security-Review", "Sofia <SOFIA@example.com>"), ("Security-Review", "rita@example.com")]
+    assert check(trailers, "", cached) == [
+        "Security-Review: 'rita@example.com' is no user of the tracker, so the review would not count"
+    ]
+    # Without digests (an older tracker, a cache from before), reviewers are not checked.
+    assert check(trailers, "", from_data(to_data(REQUIREMENTS, "https://tracker"))) == []
 
 
 def test_without_cached_ids_requirements_are_not_checked_and_it_says_so() -> None:
