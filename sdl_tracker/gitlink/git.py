@@ -19,7 +19,7 @@ from git.exc import GitCommandError
 from ..config import DEFAULT_GIT_SCHEMES
 from ..errors import Invalid
 
-SHA = re.compile(r"^[0-9a-f]{40}$")
+SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")  # SHA-1, or SHA-256 (object-format=sha256)
 REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<!\.lock)(?<![./])$")
 CHUNK = 256 * 1024
 

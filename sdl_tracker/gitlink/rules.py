@@ -97,7 +97,7 @@ def resolve_ref(refs: Mapping[str, str], known: set[str], ref: str) -> str | Non
     for name in (f"refs/tags/{ref}", f"refs/heads/{ref}", ref):
         if name in refs:
             return refs[name]
-    if re.fullmatch(r"[0-9a-f]{7,40}", ref):
+    if re.fullmatch(r"[0-9a-f]{7,64}", ref):
         matches = [sha for sha in known if sha.startswith(ref)]
         return matches[0] if len(matches) == 1 else None
     return None
@@ -105,7 +105,7 @@ def resolve_ref(refs: Mapping[str, str], known: set[str], ref: str) -> str | Non
 
 # --- Commit review (IEC 62443-4-1 SI-1, clause 8.2) --------------------------------------------------
 
-SHA_PREFIX = re.compile(r"[0-9a-f]{7,40}")
+SHA_PREFIX = re.compile(r"[0-9a-f]{7,64}")
 CHANGE_TOKEN = re.compile(r"[\s,;]+")
 
 

@@ -66,6 +66,10 @@ class CommitReviewOut(BaseModel):
         "unverified, unsigned; empty when not checked yet"
     )
     signature_reason: str
+    state: CommitState = Field(
+        description="delivered: a client sent it and no scan has found it in the repository's history yet; "
+        "reachable; unreachable: rewritten history no longer holds it"
+    )
 
 
 class LinkedCommit(BaseModel):

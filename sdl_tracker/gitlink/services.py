@@ -102,6 +102,7 @@ class CommitReview:
     reviewed_today: bool = False
     today: str = ""  # today's explanation
     signature: str = ""  # the verdict on its signature (signatures.SignatureStatus), "" when not checked yet
+    state: str = "reachable"  # delivered (a client sent it, no scan found it yet), reachable or unreachable
     signature_reason: str = ""
 
 
@@ -252,6 +253,7 @@ def _judge(
     now = decided if on == today else first_reason(verdicts(today))
     revision = decided.revision
     return CommitReview(
+        state=commit.state,
         signature=commit.signature_status or "",
         signature_reason=commit.signature_reason or "",
         sha=commit.sha,

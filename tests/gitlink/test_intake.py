@@ -20,9 +20,10 @@ from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.evidence.models import Evidence, EvidenceRevision
 from sdl_tracker.gitlink.ingest import EVIDENCE_BATCH
 from sdl_tracker.gitlink.models import Commit, CommitEvidence
+from sdl_tracker.gitlink.services import release_commits_by_id
 from sdl_tracker.products.models import Product, Repository
 from sdl_tracker.products.repositories import add_repository, remove_repository
-from tests.factories import OPERATOR, ApiClient, make_product, member
+from tests.factories import OPERATOR, ApiClient, make_product, make_release, member
 from tests.gitlink.repo import GitRepo
 from tests.gitlink.test_scan import scan
 
@@ -125,6 +126,11 @@ def test_a_scan_that_finds_a_delivered_commit_stores_it_once_and_makes_it_reacha
     states = {sha: hook.show(sha).get_json()["state"] for sha in (base, pushed, unpushed)}
     assert states == {base: "reachable", pushed: "reachable", unpushed: "delivered"}
     assert summary.unreachable == 0  # a commit only delivered is not history a scan lost
+    # A release that names the delivered commit lists it as delivered in its review coverage, until a scan finds it.
+    release = make_release(session, _product, "2.0", git_ref=unpushed[:12])
+    session.commit()
+    listed = {c.sha: c.state for c in release_commits_by_id(session, OPERATOR, release.id).unreviewed}
+    assert listed == {unpushed: "delivered", pushed: "reachable", base: "reachable"}
 
     # Pushed later, with no other change of refs, it is found by the next scan all the same.
     repo.git("update-ref", "refs/heads/feature", unpushed)

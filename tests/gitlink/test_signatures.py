@@ -507,3 +507,25 @@ def test_the_signed_payload_is_the_object_without_its_signature_headers() -> Non
         b"mergetag object 1\n type commit\n\nmessage\n\n  with gpgsig in it\n"
     )
     assert split_signed(raw.replace(b"gpgsig ", b"gpgsig-other ", 1).replace(b"gpgsig-sha256", b"x-sha256")) is None
+
+
+def test_a_sha256_repository_is_scanned_and_its_signatures_verified(
+    app: Flask, session: Session, plc: Any, tmp_path: Path
+) -> None:
+    product, _repo, _repository, people = plc
+    repo = GitRepo(tmp_path / "sha256", object_format="sha256")
+    repository = add_repository(session, OPERATOR, product.id, name="next", location=str(repo.path))
+    key = ssh_key(tmp_path, "dev")
+    register_key(session, people["dev"], key.public)
+    session.commit()
+    first = repo.commit("Init")
+    repo.git("tag", "v1.0")
+    signed = signed_commit(repo, "Signed on SHA-256\n\nSecurity-Review: so@example.com\n", key)
+    repo.git("tag", "v1.1")
+    summary = scan(app, session, repository.id)
+    assert (summary.new_commits, summary.signatures_checked, summary.signatures_verified) == (2, 2, 1)
+    assert commit_row(session, signed).signature_status == "verified" and len(first) == 64
+    make_release(session, product, "1.0", git_ref="v1.0")
+    make_release(session, product, "1.1", git_ref=signed[:12])  # an abbreviated SHA-256 names it too
+    result = release_commits(session, people["so"], product.id, "1.1")
+    assert [c.sha for c in (*result.reviewed, *result.unreviewed)] == [signed]
