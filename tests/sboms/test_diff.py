@@ -13,9 +13,13 @@ from packageurl import PackageURL
 
 from sdl_tracker.sboms.diff import (
     HEADINGS,
+    NOT_NUMERIC,
+    VERSION_CLASSES,
     Change,
     Component,
     SbomDiff,
+    VersionOrder,
+    _compare,
     cpe_identity,
     diff,
     identity_of,
@@ -302,6 +306,21 @@ def test_a_purl_and_a_bare_name_are_different_identities() -> None:
 def test_unparseable_versions_follow_the_fallback_order(ptype: str, old: str, new: str, heading: str) -> None:
     result = diff([lib(0, "thing", old, ptype=ptype)], [lib(0, "thing", new, ptype=ptype)])
     only(result, **{heading: 1})
+
+
+@settings(max_examples=300)
+@given(st.integers(1, 3).flatmap(lambda n: st.tuples(*[st.lists(st.integers(0, 10**6), min_size=n, max_size=n)] * 2)))
+def test_plain_numbers_compare_as_every_ecosystem_does(pair: tuple[list[int], list[int]]) -> None:
+    """The shortcut for dotted numbers agrees with univers wherever it is taken."""
+    old, new = (".".join(map(str, numbers)) for numbers in pair)
+    for scheme, version_class in VERSION_CLASSES.items():
+        if scheme in NOT_NUMERIC:
+            continue
+        try:
+            a, b = version_class(old), version_class(new)
+        except Exception:  # noqa: S112 - not a version under this scheme's rules: no shortcut to check
+            continue
+        assert _compare(VersionOrder(), scheme, old, new) == (b > a) - (b < a), scheme
 
 
 def test_fallback_order() -> None:
