@@ -17,11 +17,14 @@ from . import services
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(*, collect: bool = True) -> Iterator[None]:
     """Keep Python's cyclic garbage collector out of the write transactions of work that holds a big
     heap (a parsed SBOM, a scan's known commits): one full collection over it takes 100-300 ms,
-    measured inside a 30 ms transaction. Refcounting still frees everything acyclic meanwhile."""
-    gc.collect()
+    measured inside a 30 ms transaction. Refcounting still frees everything acyclic meanwhile.
+    `collect=False` skips the collection up front, for work inside a request (where a forced collection
+    holds the interpreter lock for every thread of the worker)."""
+    if collect:
+        gc.collect()
     enabled = gc.isenabled()
     gc.disable()
     try:

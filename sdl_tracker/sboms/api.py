@@ -1,4 +1,4 @@
-"""SBOMs over /api/v1: import (multipart), list, show, components, dependencies, original, primary, policy."""
+"""SBOMs over /api/v1: import (multipart), list, show, components, dependencies, original, primary, policy, diff."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from ..jobs.api import accepted
 from ..jobs.schemas import JobOut
 from ..products.services import optional_release
 from ..web.context import db_session
-from .forms import inline_max_bytes
+from .forms import diff_sides, inline_max_bytes
 from .importer import submit_sbom
-from .schemas import ComponentOut, DependencyOut, PolicyOut, SbomOut
+from .schemas import ComponentOut, DependencyOut, PolicyOut, SbomDiffOut, SbomOut
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
+    compare_sboms,
     dependencies_of,
     get_sbom,
     list_components,
@@ -95,6 +96,26 @@ def sbom_import(release_id: int) -> Response:
         return accepted(submitted.job)
     sbom = get_sbom(db_session(), g.principal, submitted.sbom_id or 0)
     return json_response(SbomOut.of(sbom, created=submitted.created), 201 if submitted.created else 200)
+
+
+@bp.get("/products/<int:product_id>/sboms/diff")
+@operation(
+    "What changed from one SBOM of a product to another: components added, removed, upgraded, downgraded, "
+    "with another licence or supplier, and the same version with other hashes (docs/sboms.md has the rules); "
+    "422 when a release has no SBOM",
+    response=SbomDiffOut,
+    tag="sboms",
+    query={
+        "from": "the earlier release's version: its primary SBOM",
+        "to": "the later release's version: its primary SBOM",
+        "from_sbom": "an SBOM id of the product, read in place of the earlier release's primary SBOM",
+        "to_sbom": "an SBOM id of the product, read in place of the later release's primary SBOM",
+    },
+)
+def sbom_diff(product_id: int) -> Response:
+    """Diff two SBOMs."""
+    before, after = diff_sides()
+    return json_response(SbomDiffOut.of(compare_sboms(db_session(), g.principal, product_id, before, after)))
 
 
 @bp.get("/sboms/<int:sbom_id>")

@@ -1,4 +1,4 @@
-"""`sdl-tracker sbom import|list|show|components|primary|policy`."""
+"""`sdl-tracker sbom import|list|show|components|diff|primary|policy`."""
 
 from __future__ import annotations
 
@@ -17,11 +17,14 @@ from ..errors import DomainError
 from ..evidence.services import Upload
 from ..jobs.cli import as_option, report_job, wait_option
 from ..products.services import get_product_by_name, get_release_by_version, optional_release
+from .diff import HEADINGS
 from .forms import inline_max_bytes
 from .importer import submit_sbom
-from .schemas import ComponentOut, SbomOut
+from .schemas import ComponentOut, SbomDiffOut, SbomOut
 from .services import (
     ComponentQuery,
+    DiffSide,
+    compare_sboms,
     get_sbom,
     list_components,
     list_sboms,
@@ -150,6 +153,68 @@ def sbom_components(
     items = [ComponentOut.of(c).model_dump(mode="json") for c in page.items]
     lines = [f"{c['type']:<12} {c['group'] + '/' if c['group'] else ''}{c['name']} {c['version']}" for c in items]
     emit(items, as_json, echo_lines(lines, "no components"))
+
+
+def _diff_lines(data: dict[str, Any]) -> list[str]:
+    """A diff as text: a summary, then each heading's rows (`+` added, `-` removed, `^` up, `v` down, `~` other)."""
+    before, after = data["before"], data["after"]
+    counts = ", ".join(f"{len(data[name])} {name.replace('_', ' ')}" for name in HEADINGS)
+    lines = [
+        f"{before['release']} (SBOM #{before['id']}) -> {after['release']} (SBOM #{after['id']}): "
+        f"{counts}, {data['unchanged']} unchanged"
+    ]
+    marks = {"added": "+", "removed": "-", "upgraded": "^", "downgraded": "v"}
+    for name in HEADINGS:
+        if data[name]:
+            lines.append(f"{name.replace('_', ' ')}:")
+        for change in data[name]:
+            old, new = change["before"], change["after"]
+            where = (new or old)["parents"]
+            place = f"  (in {' > '.join(where)})" if where else ""
+            if name == "license_changed":
+                what = f"{_licenses(old)} -> {_licenses(new)}"
+            elif name == "supplier_changed":
+                what = f"{old['supplier'] or '-'} -> {new['supplier'] or '-'}"
+            elif name == "hash_changed":
+                what = f"{new['version']}: {_hashes(old)} -> {_hashes(new)}"
+            else:
+                what = " -> ".join(side["version"] or "-" for side in (old, new) if side)
+            lines.append(f"  {marks.get(name, '~')} {change['identity']} {what}{place}")
+    return lines
+
+
+def _licenses(component: dict[str, Any]) -> str:
+    return ", ".join(value for item in component["licenses"] for value in item.values()) or "-"
+
+
+def _hashes(component: dict[str, Any]) -> str:
+    return ", ".join(f"{h['alg']}:{h['content'][:16]}" for h in component["hashes"]) or "-"
+
+
+@sbom.command("diff")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("old", metavar="V1")
+@click.argument("new", metavar="V2")
+@click.option("--from-sbom", type=int, help="Read this SBOM of V1 in place of its primary one (an id).")
+@click.option("--to-sbom", type=int, help="Read this SBOM of V2 in place of its primary one (an id).")
+@json_option
+@server_command(read_only=True)
+def sbom_diff(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    old: str,
+    new: str,
+    from_sbom: int | None,
+    to_sbom: int | None,
+    as_json: bool,
+) -> None:
+    """What changed from release V1's SBOM to V2's (their primary SBOMs): components added, removed,
+    upgraded, downgraded, with another licence or supplier, and the same version with other hashes."""
+    product = get_product_by_name(session, actor, product_name)
+    comparison = compare_sboms(session, actor, product.id, DiffSide(old, from_sbom), DiffSide(new, to_sbom))
+    data = SbomDiffOut.of(comparison).model_dump(mode="json")
+    emit(data, as_json, echo_lines(_diff_lines(data), ""))
 
 
 @sbom.command("primary")

@@ -1,13 +1,16 @@
-"""SBOM forms: import, primary, policy; the component filter is a plain GET form."""
+"""SBOM forms: import, primary, policy; the component filter and the diff's choice are plain GET forms."""
 
 from __future__ import annotations
 
+from flask import request
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField
 from wtforms.validators import Length, Optional
 
 from ..app_access import app_settings
 from ..web.forms import TrackerForm
+from ..web.inputs import id_argument
+from .services import DiffSide
 
 
 class SbomImportForm(TrackerForm):
@@ -32,3 +35,12 @@ class PolicyForm(TrackerForm):
 def inline_max_bytes() -> int:
     """SBOM_INLINE_MAX_BYTES, for the doors (web and API): bigger uploads are imported by a job."""
     return app_settings().SBOM_INLINE_MAX_BYTES
+
+
+def diff_sides() -> tuple[DiffSide, DiffSide]:
+    """The SBOMs a diff compares, from the query (the page and the API): `from` and `to` name releases (their
+    primary SBOMs), `from_sbom` and `to_sbom` chosen SBOMs by id."""
+    return (
+        DiffSide(request.args.get("from", ""), id_argument("from_sbom")),
+        DiffSide(request.args.get("to", ""), id_argument("to_sbom")),
+    )

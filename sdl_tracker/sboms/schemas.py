@@ -8,7 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Row
 
+from .diff import HEADINGS, Change, Entry
 from .models import Sbom, SbomFormat
+from .services import SbomComparison
 
 
 class SbomWarning(BaseModel):
@@ -79,22 +81,27 @@ class SbomOut(BaseModel):
         )
 
 
-class ComponentOut(BaseModel):
-    """A component listed in an SBOM."""
+class ComponentFields(BaseModel):
+    """What a component list and a diff both show of a component."""
 
     position: int
-    parent_position: int | None
-    bom_ref: str
     type: str
     group: str
     name: str
     version: str
     purl: str
     cpe: str
-    scope: str
     supplier: str
     hashes: list[dict[str, str]]
     licenses: list[dict[str, str]]
+
+
+class ComponentOut(ComponentFields):
+    """A component listed in an SBOM."""
+
+    parent_position: int | None
+    bom_ref: str
+    scope: str
 
     @classmethod
     def of(cls, component: Row[Any]) -> ComponentOut:
@@ -133,6 +140,76 @@ class PolicyOut(BaseModel):
 
     product_id: int
     strict: bool
+
+
+class DiffComponentOut(ComponentFields):
+    """A component as a diff shows it, with the components it is nested in (`group/name@version`, outermost
+    first)."""
+
+    parents: list[str]
+
+    @classmethod
+    def of(cls, entry: Entry) -> DiffComponentOut:
+        """One side of a change."""
+        c = entry.component
+        return cls(
+            position=c.position,
+            parents=list(entry.parents),
+            type=c.type,
+            group=c.group,
+            name=c.name,
+            version=c.version,
+            purl=c.purl,
+            cpe=c.cpe,
+            supplier=c.supplier,
+            hashes=[{"alg": alg, "content": content} for alg, content in c.hashes],
+            licenses=[{kind: value} for kind, value in c.licenses],
+        )
+
+
+class DiffChangeOut(BaseModel):
+    """One line of a diff: the identity both sides share, the old component, the new one (null: none)."""
+
+    identity: str
+    before: DiffComponentOut | None
+    after: DiffComponentOut | None
+
+    @classmethod
+    def of(cls, change: Change) -> DiffChangeOut:
+        """A change."""
+        return cls(
+            identity=change.identity,
+            before=DiffComponentOut.of(change.before) if change.before else None,
+            after=DiffComponentOut.of(change.after) if change.after else None,
+        )
+
+
+class SbomDiffOut(BaseModel):
+    """What changed from one SBOM (`before`) to another (`after`); a pair is listed under each heading that
+    applies (an upgrade that changed the licence too is in `upgraded` and `license_changed`)."""
+
+    before: SbomOut
+    after: SbomOut
+    added: list[DiffChangeOut]
+    removed: list[DiffChangeOut]
+    upgraded: list[DiffChangeOut]
+    downgraded: list[DiffChangeOut]
+    license_changed: list[DiffChangeOut]
+    supplier_changed: list[DiffChangeOut]
+    hash_changed: list[DiffChangeOut]  # the same version with other digests: a rebuild, or tampering
+    unchanged: int
+
+    @classmethod
+    def of(cls, comparison: SbomComparison) -> SbomDiffOut:
+        """A comparison of two SBOMs."""
+        result = comparison.diff
+        lists = {name: [DiffChangeOut.of(c) for c in getattr(result, name)] for name in HEADINGS}
+        return cls(
+            before=SbomOut.of(comparison.before),
+            after=SbomOut.of(comparison.after),
+            unchanged=result.unchanged,
+            **lists,
+        )
 
 
 def license_text(licenses: list[dict[str, str]]) -> str:

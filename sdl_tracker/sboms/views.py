@@ -1,4 +1,5 @@
-"""SBOM pages: a release's SBOMs and import form, a product's SBOMs and policy, one SBOM's components."""
+"""SBOM pages: a release's SBOMs and import form, a product's SBOMs and policy, one SBOM's components, the diff
+of two SBOMs."""
 
 from __future__ import annotations
 
@@ -6,25 +7,29 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from werkzeug import Response
 
 from ..app_access import app_db
-from ..errors import DomainError
+from ..errors import DomainError, Invalid
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
 from ..products.services import get_product, get_release, may_manage_product
 from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
 from ..web.inputs import page_number
-from .forms import PolicyForm, PrimaryForm, SbomImportForm, inline_max_bytes
+from .diff import HEADINGS
+from .forms import PolicyForm, PrimaryForm, SbomImportForm, diff_sides, inline_max_bytes
 from .importer import submit_sbom
 from .schemas import license_text
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
+    DiffSide,
     authorize_upload_sbom,
+    compare_sboms,
     get_sbom,
     list_components,
     list_sboms,
     may_upload_sbom,
     open_original,
+    releases_with_sboms,
     set_policy,
     set_primary,
     strict_policy,
@@ -32,6 +37,16 @@ from .services import (
 
 bp = Blueprint("sboms", __name__)
 PER_PAGE = 100
+DIFF_ROWS = 500  # per heading on the page; the API and `sbom diff --json` give every row
+DIFF_TITLES = {
+    "added": "Added",
+    "removed": "Removed",
+    "upgraded": "Upgraded",
+    "downgraded": "Downgraded",
+    "license_changed": "Licence changed",
+    "supplier_changed": "Supplier changed",
+    "hash_changed": "Same version, other hashes",
+}
 
 
 @bp.route("/releases/<int:release_id>/sboms", methods=["GET", "POST"])
@@ -146,3 +161,29 @@ def primary(sbom_id: int) -> Response:
         chosen = set_primary(db_session(), g.principal, sbom_id)
         flash(f"“{chosen.title}” is now the primary SBOM of {chosen.release.version}.", "success")
     return redirect(url_for("sboms.detail", sbom_id=sbom_id))
+
+
+@bp.route("/products/<int:product_id>/sboms/diff")
+def diff(product_id: int) -> tuple[str, int]:
+    """What changed between two releases' SBOMs (their primary ones, or those `from_sbom` and `to_sbom` name)."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    releases = releases_with_sboms(session, g.principal, product.id)
+    before, after = diff_sides()
+    comparison, problem = None, ""
+    if before != DiffSide() or after != DiffSide():
+        try:
+            comparison = compare_sboms(session, g.principal, product.id, before, after)
+        except Invalid as exc:
+            problem = exc.one_line()
+    return render_template(
+        "sboms/diff.html",
+        product=product,
+        releases=releases,
+        chosen=(before, after),
+        comparison=comparison,
+        problem=problem,
+        headings=[(name, DIFF_TITLES[name]) for name in HEADINGS],
+        limit=DIFF_ROWS,
+        license_text=lambda pairs: license_text([{kind: value} for kind, value in pairs]),
+    ), 422 if problem else 200
