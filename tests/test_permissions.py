@@ -177,6 +177,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.accounts_api.notification_read", "POST"): "NANNNLA",
     # The digests of the users' addresses (a commit-msg hook checks reviewers against them): any user's token.
     ("api.accounts_api.reviewers", "GET"): "AAAAALA",
+    # A release's BOM export: whoever reads the release (the first export of a content records its version).
+    ("sboms.release_export", "GET"): "AAAANLL",
+    ("api.sboms_api.release_bom_export", "GET"): "AAAANLA",
     # One's own signing keys: any user; a token needs signing-keys:manage to change them (read_token lacks it).
     # The key removed is the victim's: only an administrator reaches it (a key of one's own is removed the same way).
     ("gitlink.signing_keys", "GET"): "AAAAALL",

@@ -16,7 +16,10 @@ from ..jobs.api import accepted
 from ..jobs.schemas import JobOut
 from ..products.services import optional_release
 from ..web.context import db_session
-from .forms import diff_sides, inline_max_bytes
+from ..web.inputs import id_argument
+from .downloads import bom_download
+from .exports import export_bom
+from .forms import diff_sides, export_format, inline_max_bytes
 from .importer import submit_sbom
 from .schemas import ComponentOut, DependencyOut, PolicyOut, SbomDiffOut, SbomOut
 from .services import (
@@ -116,6 +119,21 @@ def sbom_diff(product_id: int) -> Response:
     """Diff two SBOMs."""
     before, after = diff_sides()
     return json_response(SbomDiffOut.of(compare_sboms(db_session(), g.principal, product_id, before, after)))
+
+
+@bp.get("/releases/<int:release_id>/sbom-export")
+@operation(
+    "The release's components as CycloneDX 1.6 JSON or XML, validated, the same bytes for the same content: "
+    "the serial number is a UUIDv5 of the release and the content, the version rises when the content changes "
+    "(docs/sboms.md); 422 when the release has no primary SBOM or its content is not valid 1.6",
+    response=Download(SERVED_MEDIA_TYPES, "the BOM as an attachment (application/json or application/xml)"),
+    tag="sboms",
+    query={"format": "json (the default) or xml", "sbom": "an SBOM id of the release, read in place of its primary"},
+)
+def release_bom_export(release_id: int) -> Response:
+    """Export a release's BOM."""
+    export = export_bom(app_db(), g.principal, release_id, export_format(), sbom_id=id_argument("sbom"))
+    return bom_download(export)
 
 
 @bp.get("/sboms/<int:sbom_id>")

@@ -8,9 +8,11 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import Length, Optional
 
 from ..app_access import app_settings
+from ..errors import Invalid
 from ..web.forms import TrackerForm
 from ..web.inputs import id_argument
 from .services import DiffSide
+from .validation import SbomFormat
 
 
 class SbomImportForm(TrackerForm):
@@ -44,3 +46,12 @@ def diff_sides() -> tuple[DiffSide, DiffSide]:
         DiffSide(request.args.get("from", ""), id_argument("from_sbom")),
         DiffSide(request.args.get("to", ""), id_argument("to_sbom")),
     )
+
+
+def export_format() -> SbomFormat:
+    """The format an export asks for (`format`: json, the default, or xml), or Invalid."""
+    raw = request.args.get("format", "json")
+    try:
+        return SbomFormat(raw)
+    except ValueError:
+        raise Invalid.field("format", "format is json or xml") from None

@@ -128,3 +128,19 @@ class SbomPolicy(Base):
     strict: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_by: Mapped[str] = mapped_column(String(400))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SbomExport(Base):
+    """A content a release's BOM was exported with, and the BOM version it was given: the version rises by one
+    each time the release's exported content changes (writer.py; the same content keeps its version)."""
+
+    __tablename__ = "sbom_export"
+    __table_args__ = (UniqueConstraint("release_id", "content_sha256"), UniqueConstraint("release_id", "version"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"), index=True)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    sbom_id: Mapped[int | None] = mapped_column(ForeignKey("sbom.id", ondelete="SET NULL"))  # what it was read from
+    first_exported_by: Mapped[str] = mapped_column(String(400))
+    first_exported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -141,6 +141,12 @@ def _check_json(raw: bytes) -> Checked:
     version = _supported(document.get("specVersion"))
     if SUSPECT_ESCAPE.search(raw):
         _refuse_unstorable_strings(document)
+    return json_verdict(document, version)
+
+
+def json_verdict(document: dict[str, Any], version: str) -> Checked:
+    """Validate a parsed JSON document against the CycloneDX `version` schema: Rejected for a structural
+    violation, else Checked with the format-only ones as warnings (exports validate what they built here)."""
     validator = _json_validator(version)
     try:
         if validator.is_valid(document):
@@ -268,7 +274,7 @@ def _refuse_declarations(raw: bytes) -> None:
         raise Rejected(f"not well-formed XML: {exc}") from None
 
 
-def _safe_parser() -> etree.XMLParser:
+def safe_parser() -> etree.XMLParser:
     # No DTD, no entities, no network; libxml2's default limits on depth and text size stay on.
     return etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
@@ -278,13 +284,18 @@ def _safe_parser() -> etree.XMLParser:
 def _check_xml(raw: bytes) -> Checked:
     _refuse_declarations(raw)
     try:
-        root = etree.fromstring(raw, parser=_safe_parser())
+        root = etree.fromstring(raw, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
         raise Rejected(f"not well-formed XML: {exc}") from None
     match = XML_NAMESPACE.match(root.tag) if isinstance(root.tag, str) else None
     if match is None:
         raise Rejected(f"not a CycloneDX document: the root element is {etree.QName(root).localname!r}")
-    version = _supported(match.group(1))
+    return xml_verdict(root, _supported(match.group(1)))
+
+
+def xml_verdict(root: etree._Element, version: str) -> Checked:
+    """Validate an XML tree against the CycloneDX `version` XSD: Rejected for a structural violation, else
+    Checked with the format-only ones as warnings."""
     schema = _xml_schema(version)
     if schema.validate(root):
         return Checked(SbomFormat.XML, version, root, [])
@@ -308,7 +319,7 @@ def _xml_schema(version: str) -> etree.XMLSchema:
     if version not in schemas:
         schema_file = BOM_XML[SchemaVersion.from_version(version)]
         assert schema_file is not None
-        document = etree.parse(Path(schema_file).absolute().as_uri(), parser=_safe_parser())
+        document = etree.parse(Path(schema_file).absolute().as_uri(), parser=safe_parser())
         schemas[version] = etree.XMLSchema(document)
     return schemas[version]
 

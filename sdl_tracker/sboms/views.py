@@ -13,9 +13,11 @@ from ..evidence.services import Upload
 from ..products.services import get_product, get_release, may_manage_product
 from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
-from ..web.inputs import page_number
+from ..web.inputs import id_argument, page_number
 from .diff import HEADINGS
-from .forms import PolicyForm, PrimaryForm, SbomImportForm, diff_sides, inline_max_bytes
+from .downloads import bom_download
+from .exports import export_bom
+from .forms import PolicyForm, PrimaryForm, SbomImportForm, diff_sides, export_format, inline_max_bytes
 from .importer import submit_sbom
 from .schemas import license_text
 from .services import (
@@ -119,6 +121,13 @@ def product_sboms(product_id: int) -> Response | str:
         form=form,
         may_manage=may_manage_product(g.principal, product),
     )
+
+
+@bp.route("/releases/<int:release_id>/sbom-export")
+def release_export(release_id: int) -> Response:
+    """The release's BOM as CycloneDX 1.6 JSON or XML, an attachment (api.bom_download)."""
+    export = export_bom(app_db(), g.principal, release_id, export_format(), sbom_id=id_argument("sbom"))
+    return bom_download(export)
 
 
 @bp.route("/sboms/<int:sbom_id>")

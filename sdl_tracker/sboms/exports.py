@@ -1,0 +1,183 @@
+"""A release's BOM exported as CycloneDX 1.6 JSON or XML: read in a short read unit, written outside any
+transaction, validated against the library's 1.6 schema before it is returned.
+
+The BOM version is the ordinal of the exported content among the release's: recorded (and audited) the first
+time a content is exported, in a short write of its own, so a read of the same content never writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.orm import Session
+
+from ..audit.services import record
+from ..auth import Principal
+from ..db import Database, lock_row
+from ..errors import Invalid, NotFound
+from ..jobs.registry import collector_paused
+from ..products.models import Release
+from ..products.services import get_release
+from . import writer
+from .models import Sbom, SbomComponent, SbomDependency, SbomExport, SbomState
+from .validation import Rejected, SbomFormat, json_verdict, safe_parser, xml_verdict
+
+MEDIA_TYPES = {
+    SbomFormat.JSON: "application/vnd.cyclonedx+json; version=1.6",
+    SbomFormat.XML: "application/vnd.cyclonedx+xml; version=1.6",
+}
+COMPONENT_COLUMNS = (
+    SbomComponent.position,
+    SbomComponent.parent_position,
+    SbomComponent.bom_ref,
+    SbomComponent.type,
+    SbomComponent.group_name,
+    SbomComponent.name,
+    SbomComponent.version,
+    SbomComponent.purl,
+    SbomComponent.cpe,
+    SbomComponent.scope,
+    SbomComponent.supplier,
+)
+# The JSON columns as their stored text, decoded in one json.loads per SBOM rather than one per row and column.
+JSON_COLUMNS = (cast(SbomComponent.hashes, Text), cast(SbomComponent.licenses, Text))
+COLUMN_NAMES = [c.key for c in COMPONENT_COLUMNS] + ["hashes", "licenses"]
+
+
+def component_rows(session: Session, sbom_id: int) -> list[dict[str, Any]]:
+    """An SBOM's components as plain rows, in document order (what writer.ExportRows holds)."""
+    found = session.execute(
+        select(*COMPONENT_COLUMNS, *JSON_COLUMNS)
+        .where(SbomComponent.sbom_id == sbom_id)
+        .order_by(SbomComponent.position)
+    ).all()
+    decoded = json.loads("[" + ",".join(f"[{row[-2]},{row[-1]}]" for row in found) + "]") if found else []
+    names = COLUMN_NAMES
+    return [dict(zip(names, (*row[:-2], *pair), strict=True)) for row, pair in zip(found, decoded, strict=True)]
+
+
+@dataclass(frozen=True)
+class BomExport:
+    """An exported BOM: its bytes and what identifies them."""
+
+    data: bytes
+    format: SbomFormat
+    filename: str
+    serial_number: str
+    version: int
+    sbom_id: int
+
+    @property
+    def media_type(self) -> str:
+        """CycloneDX's registered media type for the format, with the spec version."""
+        return MEDIA_TYPES[self.format]
+
+
+def _source(session: Session, release: Release, sbom_id: int | None) -> Sbom:
+    """The SBOM a release's BOM is read from: the one named (of this release), else its primary one."""
+    query = select(Sbom).where(Sbom.release_id == release.id, Sbom.state == SbomState.PUBLISHED)
+    query = query.where(Sbom.id == sbom_id) if sbom_id is not None else query.where(Sbom.is_primary.is_(True))
+    found = session.scalars(query).first()
+    if found is None:
+        if sbom_id is not None:
+            raise NotFound(f"release {release.version} has no SBOM {sbom_id}")
+        raise Invalid.field("sbom", f"release {release.version} has no primary SBOM to export: import or choose one")
+    return found
+
+
+def export_bom(
+    database: Database, actor: Principal, release_id: int, fmt: SbomFormat, *, sbom_id: int | None = None
+) -> BomExport:
+    """The release's components (its primary SBOM's, or the SBOM named) as CycloneDX 1.6, validated; whoever may
+    read the release may export it. The caller holds no transaction."""
+    with collector_paused(collect=False):  # tens of thousands of small dicts: no cyclic collection over them
+        return _export(database, actor, release_id, fmt, sbom_id)
+
+
+def _export(database: Database, actor: Principal, release_id: int, fmt: SbomFormat, sbom_id: int | None) -> BomExport:
+    """Read, write, version and validate the release's BOM (export_bom)."""
+    with database.unit_of_work(read_only=True) as session:
+        release = get_release(session, actor, release_id)
+        sbom = _source(session, release, sbom_id)
+        rows = writer.ExportRows(
+            product=release.product.name,
+            component_type=release.product.component_type.value,
+            release=release.version,
+            subject=sbom.subject,
+            components=component_rows(session, sbom.id),
+            dependencies=[
+                (ref, target)
+                for ref, target in session.execute(
+                    select(SbomDependency.ref, SbomDependency.depends_on)
+                    .where(SbomDependency.sbom_id == sbom.id)
+                    .order_by(SbomDependency.id)
+                )
+            ],
+        )
+        product_id, version_name, source_id = release.product_id, release.version, sbom.id
+    body = writer.bom_body(rows)
+    content = writer.content_json(body)
+    digest = writer.content_digest(content)
+    with database.unit_of_work(read_only=True) as session:
+        known = session.scalar(
+            select(SbomExport.version).where(SbomExport.release_id == release_id, SbomExport.content_sha256 == digest)
+        )
+    version = (
+        known if known is not None else _record_version(database, actor, release_id, product_id, digest, source_id)
+    )
+    serial = writer.serial_number(release_id, digest)
+    try:
+        if fmt is SbomFormat.JSON:
+            document = writer.json_document(body, serial, version)
+            checked = json_verdict(document, writer.SPEC_VERSION)
+            data = writer.json_bytes(content, serial, version)
+        else:
+            data = writer.xml_bytes(body, serial, version)
+            # Parsed back as an upload is (no DTD, no entities), and validated against the 1.6 XSD.
+            checked = xml_verdict(etree.fromstring(data, parser=safe_parser()), writer.SPEC_VERSION)
+    except Rejected as exc:
+        raise Invalid.field("sbom", f"the SBOM's content is not valid CycloneDX 1.6: {exc}") from None
+    except etree.XMLSyntaxError as exc:  # text a JSON SBOM may carry and XML may not (a control character)
+        raise Invalid.field("sbom", f"the SBOM's content cannot be written as XML: {exc}") from None
+    if checked.warnings:
+        first = checked.warnings[0]
+        raise Invalid.field("sbom", f"the SBOM's content is not valid CycloneDX 1.6: {first.path}: {first.message}")
+    filename = f"{rows.product}-{version_name}.cdx.{fmt.value}".replace("/", "_")
+    return BomExport(data, fmt, filename, serial, version, source_id)
+
+
+def _record_version(
+    database: Database, actor: Principal, release_id: int, product_id: int, digest: str, sbom_id: int
+) -> int:
+    """The version a new content of the release's BOM gets (one more than the last), recorded and audited."""
+    with database.unit_of_work() as session:
+        lock_row(session, Release.id, release_id)  # two first exports of one content record one version
+        known = session.scalar(
+            select(SbomExport.version).where(SbomExport.release_id == release_id, SbomExport.content_sha256 == digest)
+        )
+        if known is not None:
+            return int(known)
+        last = session.scalar(select(func.max(SbomExport.version)).where(SbomExport.release_id == release_id)) or 0
+        row = SbomExport(
+            release_id=release_id,
+            content_sha256=digest,
+            version=last + 1,
+            sbom_id=sbom_id,
+            first_exported_by=actor.label[:400],
+        )
+        session.add(row)
+        session.flush()
+        record(
+            session,
+            actor,
+            "sboms:export:version",
+            target_type="release",
+            target_id=release_id,
+            product_id=product_id,
+            details={"version": row.version, "content_sha256": digest, "sbom": sbom_id},
+        )
+        return row.version
