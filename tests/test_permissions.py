@@ -175,8 +175,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.accounts_api.notifications_list", "GET"): "AAAAALA",
     ("api.accounts_api.notifications_read_all", "POST"): "AAAAALA",
     ("api.accounts_api.notification_read", "POST"): "NANNNLA",
-    # The digests of the users' addresses (a commit-msg hook checks reviewers against them): any user's token.
-    ("api.accounts_api.reviewers", "GET"): "AAAAALA",
+    # The digests of the users' addresses (a commit-msg hook checks reviewers against them): those who deliver
+    # commits on some product (the non-member develops another product; an auditor and a read-only token do not).
+    ("api.accounts_api.reviewers", "GET"): "AAAFALF",
     # A release's BOM export: whoever reads the release (the first export of a content records its version).
     ("sboms.release_export", "GET"): "AAAANLL",
     ("api.sboms_api.release_bom_export", "GET"): "AAAANLA",

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..auth import Permission, Principal, Role, authorize, permits
+from ..auth import ROLE_PERMISSIONS, Permission, Principal, Role, authorize, permits
 from ..db import lock_row, utcnow
 from ..errors import Conflict, FieldError, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from ..products.models import Product
@@ -600,11 +600,15 @@ def reviewer_email_digest(salt: str, email: str) -> str:
 
 
 def reviewer_digests(session: Session, actor: Principal) -> ReviewerDigests:
-    """What a commit-msg hook checks a reviewer's e-mail against, offline: whether it is a user's (a review counts
-    only by a known user), without handing any token the list of the users' addresses. Each answer draws its
-    own salt, so digests from two answers cannot be matched with each other."""
-    if actor.user_id is None and not actor.is_admin:
-        raise Forbidden("only a user's token reads this")
+    """What a commit-msg hook checks a reviewer's e-mail against, offline: whether it is an enabled user's (a
+    review counts only by a known user). For those who deliver commits (`commits:submit` on some product):
+    a digest confirms an address one guesses, it lists none. Each answer draws its own salt, so digests from
+    two answers cannot be matched with each other."""
+    delivers = actor.is_admin or any(
+        Permission.COMMITS_SUBMIT in ROLE_PERMISSIONS[role] for role in actor.role_by_product.values()
+    )
+    if (actor.scopes is not None and Permission.COMMITS_SUBMIT not in actor.scopes) or not delivers:
+        raise Forbidden(f"only those who deliver commits ({Permission.COMMITS_SUBMIT.value}) read this")
     salt = secrets.token_hex(16)
-    emails = session.scalars(select(User.email))
+    emails = session.scalars(select(User.email).where(User.disabled.is_(False)))
     return ReviewerDigests(salt, sorted(reviewer_email_digest(salt, email) for email in emails))

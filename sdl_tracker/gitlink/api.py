@@ -59,11 +59,11 @@ def _deliveries(items: list[CommitIn]) -> list[Delivery]:
     return found
 
 
-def _verdicts(product_id: int, deliveries: list[Delivery]) -> dict[str, Verdict]:
+def _verdicts(product_id: int, repository: str, deliveries: list[Delivery]) -> dict[str, Verdict]:
     """The signatures' verdicts, reached before the delivery's write transaction begins (gpg and ssh-keygen take
     milliseconds a commit: never while SQLite's write lock is held)."""
     rollback()
-    return check_delivered(app_db(), g.principal, product_id, deliveries)
+    return check_delivered(app_db(), g.principal, product_id, repository, deliveries)
 
 
 @bp.get("/releases/<int:release_id>/commits")
@@ -103,7 +103,7 @@ def commit_deliver(product_id: int, name: str) -> Response:
     data = parse_body(CommitIn)
     deliveries = _deliveries([data])
     [outcome] = deliver_commits(
-        db_session(), g.principal, product_id, name, deliveries, _verdicts(product_id, deliveries)
+        db_session(), g.principal, product_id, name, deliveries, _verdicts(product_id, name, deliveries)
     )
     if outcome.result is Result.REFUSED or outcome.view is None:
         raise Invalid.field("raw", outcome.problem or "the commit was not stored")
@@ -125,7 +125,7 @@ def commit_deliver_batch(product_id: int, name: str) -> Response:
     data = parse_body(CommitBatchIn)
     deliveries = _deliveries(data.commits)
     outcomes = deliver_commits(
-        db_session(), g.principal, product_id, name, deliveries, _verdicts(product_id, deliveries)
+        db_session(), g.principal, product_id, name, deliveries, _verdicts(product_id, name, deliveries)
     )
     return json_response(ItemList[DeliveryOut](items=[DeliveryOut.of(o) for o in outcomes]))
 

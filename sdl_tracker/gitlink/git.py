@@ -18,6 +18,7 @@ from git.exc import GitCommandError
 
 from ..config import DEFAULT_GIT_SCHEMES
 from ..errors import Invalid
+from .objects import HEX_LENGTHS, object_id
 
 SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")  # SHA-1, or SHA-256 (object-format=sha256)
 REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]{1,255}(?<!\.lock)(?<![./])$")
@@ -31,6 +32,9 @@ def _env(allow_file: bool, schemes: frozenset[str] = DEFAULT_GIT_SCHEMES) -> dic
         **os.environ,
         "GIT_ALLOW_PROTOCOL": ":".join(allowed),
         "GIT_TERMINAL_PROMPT": "0",
+        # refs/replace/* would show another commit's author, message and signature under a commit's id: anybody
+        # who may push a ref could dress a commit as someone else's signed one. History is read as written.
+        "GIT_NO_REPLACE_OBJECTS": "1",
     }
 
 
@@ -178,7 +182,8 @@ def commit_objects(path: Path, shas: Sequence[str]) -> dict[str, bytes]:
             sha, kind, size = header
             data = stdout.read(int(size))
             stdout.read(1)  # the newline after each object
-            if kind == "commit":
+            # The bytes must be the object the id names (as the intake checks): nothing git substituted.
+            if kind == "commit" and object_id(data, HEX_LENGTHS[len(sha)]) == sha:
                 found[sha] = data
         process.wait()
     return found

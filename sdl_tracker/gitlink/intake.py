@@ -26,9 +26,10 @@ from .models import Commit, CommitEvidence
 from .objects import OBJECT_ID, CommitObject, ObjectProblem, parse_commit_object
 from .services import ScanSummary
 from .signatures import Verdict, header_for, split_signed
-from .signing import Signed, author_keys, judge_signatures
+from .signing import Signed, author_keys, judge_signatures, keep_registered
 
 MAX_BATCH = 100  # commits in one batch delivery
+CHECK_SECONDS = 5.0  # of signature checks in one delivery request
 
 
 class Result(enum.StrEnum):
@@ -144,6 +145,8 @@ def _store(
     what its trailers could not become."""
     summary = ScanSummary(repository.name)
     rec = found.record
+    if verdict is not None:
+        verdict = keep_registered(session, {rec.sha: verdict})[rec.sha]
     store_commits(
         session,
         actor,
@@ -165,7 +168,7 @@ def _store(
             "repository": repository.name,
             "sha": rec.sha,
             "signature": found.signature,
-            "signature_status": verdict.status.value if verdict else None,
+            "signature_status": verdict.status.value if verdict and verdict.status else None,
             "encoding": found.encoding,
             "evidence_created": summary.evidence_created,
             "evidence_linked": summary.evidence_linked,
@@ -176,11 +179,13 @@ def _store(
 
 
 def check_delivered(
-    database: Database, actor: Principal, product_id: int, deliveries: Sequence[Delivery]
+    database: Database, actor: Principal, product_id: int, repository_name: str, deliveries: Sequence[Delivery]
 ) -> dict[str, Verdict]:
-    """The verdicts on the signatures of delivered commits, by SHA, reached before the delivery's write
-    transaction (the caller holds none): the authors' keys are read in a short read-only unit, and gpg or
-    ssh-keygen run outside any. Objects that are not commits get none (the delivery refuses them)."""
+    """The verdicts on the signatures of delivered commits the repository does not hold yet, by SHA, reached
+    before the delivery's write transaction (the caller holds none): the repository's known commits and the
+    authors' keys are read in a short read-only unit, and gpg or ssh-keygen run outside any, for at most
+    CHECK_SECONDS a request (the commits past it are stored unchecked, and the next scan checks them).
+    Objects that are not commits get none (the delivery refuses them)."""
     authorize(actor, Permission.COMMITS_SUBMIT, product_id)  # no tool runs for a token that may not deliver
     commits: list[Signed] = []
     for delivery in deliveries:
@@ -189,12 +194,19 @@ def check_delivered(
         except ObjectProblem:
             continue
         commits.append(Signed(delivery.sha, delivery.raw, found.record.author_email))
-    signed = [c for c in commits if split_signed(c.raw, header_for(c.sha)) is not None]
-    accounts = {}
-    if signed:
-        with database.unit_of_work(read_only=True) as session:
-            accounts = author_keys(session, [c.author_email for c in signed])
-    return judge_signatures(commits, accounts)
+    with database.unit_of_work(read_only=True) as session:
+        repository = get_repository_by_name(session, actor, product_id, repository_name)
+        known = set(
+            session.scalars(
+                select(Commit.sha).where(
+                    Commit.repository_id == repository.id, Commit.sha.in_({c.sha for c in commits})
+                )
+            )
+        )
+        fresh = [c for c in commits if c.sha not in known]  # a commit sent again is not checked again
+        signed = [c for c in fresh if split_signed(c.raw, header_for(c.sha)) is not None]
+        accounts = author_keys(session, [c.author_email for c in signed]) if signed else {}
+    return judge_signatures(fresh, accounts, seconds=CHECK_SECONDS)
 
 
 def _views(session: Session, repository: Repository, shas: Sequence[str]) -> dict[str, CommitView]:

@@ -30,7 +30,7 @@ from .log import LogFormat, LogRecord
 from .models import Commit
 from .services import SCAN_KIND, ScanSummary
 from .signatures import SignatureStatus, header_for, split_signed
-from .signing import Signed, author_keys, judge_signatures, verdict_values
+from .signing import Signed, author_keys, judge_signatures, keep_registered, verdict_values
 
 # A write transaction stores at most this many commits, and creates or links at most EVIDENCE_BATCH
 # evidence items (each created one writes a blob and an audit event): both keep it well under 100 ms.
@@ -278,6 +278,7 @@ def _check_signatures(phases: Phases, plan: _Plan, path: Path, summary: ScanSumm
             accounts = author_keys(session, [c.author_email for c in signed]) if signed else {}
         verdicts = judge_signatures(commits, accounts)
         with phases.write() as session:
+            verdicts = keep_registered(session, verdicts)
             for row in rows:
                 verdict = verdicts.get(row.sha)
                 if verdict is None:
@@ -287,7 +288,7 @@ def _check_signatures(phases: Phases, plan: _Plan, path: Path, summary: ScanSumm
                     values |= {"raw_object": objects[row.sha], "signature": header_for(row.sha)}
                 session.execute(update(Commit).where(Commit.id == row.id).values(**values))
                 summary.signatures_verified += verdict.status is SignatureStatus.VERIFIED
-            summary.signatures_checked += len(verdicts)
+            summary.signatures_checked += sum(1 for v in verdicts.values() if v.status is not None)
             phases.progress(session, summary.signatures_checked, None, "signatures checked")
 
 

@@ -9,6 +9,7 @@ to the user whose account e-mail is the commit's author e-mail (docs/assurance.m
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass
 
@@ -50,7 +51,6 @@ class SignedPayload:
 
 ARMOUR = {
     b"-----BEGIN PGP SIGNATURE-----": SignatureFormat.OPENPGP,
-    b"-----BEGIN PGP MESSAGE-----": SignatureFormat.OPENPGP,
     b"-----BEGIN SSH SIGNATURE-----": SignatureFormat.SSH,
     b"-----BEGIN SIGNED MESSAGE-----": SignatureFormat.X509,
 }
@@ -102,7 +102,7 @@ def header_for(sha: str) -> str:
 class Verdict:
     """What the tracker concluded about one commit's signature, and why."""
 
-    status: SignatureStatus
+    status: SignatureStatus | None  # None: not checked (a tool failed or was cut off); the next scan tries again
     reason: str  # one sentence: who verified it, or why it is not verified
     key_id: int | None = None  # the registered key that verified it
     signer: str = ""  # the signing key's fingerprint, when the tool told it
@@ -110,7 +110,7 @@ class Verdict:
     def row(self) -> dict[str, object]:
         """The commit columns this verdict fills (without the time it was reached)."""
         return {
-            "signature_status": self.status.value,
+            "signature_status": self.status.value if self.status else None,
             "signature_reason": self.reason[:300],
             "signature_key_id": self.key_id,
             "signature_signer": self.signer[:100] or None,
@@ -120,6 +120,67 @@ class Verdict:
 UNSIGNED = Verdict(SignatureStatus.UNSIGNED, "the commit carries no signature")
 
 
+def not_checked(reason: str) -> Verdict:
+    """No verdict yet: the check could not run to its end; the repository's next scan tries again."""
+    return Verdict(None, f"not checked: {reason}")
+
+
 def unverified(reason: str, signer: str = "") -> Verdict:
     """A signature the tracker could not tie to the commit's author."""
     return Verdict(SignatureStatus.UNVERIFIED, reason, signer=signer)
+
+
+# A detached signature is a few hundred bytes (an RSA-4096 one about 900): anything much larger is no signature
+# a person's tool made, and is not handed to gpg.
+MAX_SIGNATURE_BYTES = 16 * 1024
+SIGNATURE_PACKET = 2  # OpenPGP packet tag of a signature (RFC 9580, section 5.2)
+
+
+def openpgp_packet_tags(armour: bytes) -> list[int] | None:
+    """The tags of the packets an armoured OpenPGP block holds, in order; None when it is not well-formed.
+
+    Read before gpg sees the block: a detached signature holds signature packets only, while a compressed
+    packet of a few kilobytes can expand to gigabytes inside gpg. Only the packet framing is read (RFC 9580,
+    section 4.2), nothing of their contents."""
+    lines = armour.strip().split(b"\n")
+    try:
+        blank = next(i for i, line in enumerate(lines) if not line.strip())
+    except StopIteration:
+        blank = 0  # no armour headers: the data begins after the first line
+    body = [line.strip() for line in lines[blank + 1 : -1] if line.strip() and not line.startswith(b"=")]
+    try:
+        data = base64.b64decode(b"".join(body), validate=True)
+    except ValueError:
+        return None
+    tags: list[int] = []
+    at = 0
+    while at < len(data):
+        first = data[at]
+        if not first & 0x80:
+            return None
+        if first & 0x40:  # the current packet format
+            tag, at = first & 0x3F, at + 1
+            if at >= len(data):
+                return None
+            octet = data[at]
+            if octet < 192:
+                length, at = octet, at + 1
+            elif octet < 224:
+                if at + 1 >= len(data):
+                    return None
+                length, at = ((octet - 192) << 8) + data[at + 1] + 192, at + 2
+            elif octet == 255:
+                length, at = int.from_bytes(data[at + 1 : at + 5], "big"), at + 5
+            else:
+                return None  # a partial length: only data packets use them, never a signature
+        else:  # the legacy packet format
+            tag, kind, at = (first >> 2) & 0x0F, first & 0x03, at + 1
+            if kind == 3:
+                return None  # an indeterminate length: never a signature
+            size = 1 << kind
+            length, at = int.from_bytes(data[at : at + size], "big"), at + size
+        if at + length > len(data):
+            return None
+        tags.append(tag)
+        at += length
+    return tags

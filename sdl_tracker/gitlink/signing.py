@@ -9,6 +9,7 @@ them is removed (docs/assurance.md, "Signed commits").
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
-from ..db import utcnow
+from ..db import lock_row, utcnow
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..jobs.models import Job
 from ..jobs.registry import JobContext, Phases, register
@@ -33,6 +34,7 @@ from .signatures import (
     SignedPayload,
     Verdict,
     header_for,
+    not_checked,
     split_signed,
     unverified,
 )
@@ -155,6 +157,9 @@ def remove_key(session: Session, actor: Principal, key_id: int) -> int:
         authorize(actor, Permission.SIGNING_KEYS_MANAGE)
     else:
         authorize(actor, Permission.USERS_MANAGE)
+    # Locked first: a check that is writing a verdict by this key either finishes before (and is withdrawn
+    # below) or waits and then finds the key gone (keep_registered).
+    lock_row(session, SigningKey.id, key.id)
     owner = session.get(User, key.user_id)
     result = session.execute(
         update(Commit)
@@ -220,9 +225,13 @@ class Signed:
     author_email: str
 
 
-def judge_signatures(commits: Sequence[Signed], accounts: Mapping[str, AuthorKeys]) -> dict[str, Verdict]:
+def judge_signatures(
+    commits: Sequence[Signed], accounts: Mapping[str, AuthorKeys], *, seconds: float | None = None
+) -> dict[str, Verdict]:
     """The verdict on each commit's signature, by SHA. Runs gpg or ssh-keygen for the signed commits whose
-    authors have keys (no transaction may be open: each check takes milliseconds)."""
+    authors have keys (no transaction may be open: each check takes milliseconds, at most verifier.TOOL_SECONDS).
+    Past `seconds`, the remaining commits are not checked (the next scan checks them)."""
+    deadline = None if seconds is None else time.monotonic() + seconds
     verdicts: dict[str, Verdict] = {}
     pending: list[tuple[Signed, SignedPayload, AuthorKeys]] = []
     for commit in commits:
@@ -247,13 +256,20 @@ def judge_signatures(commits: Sequence[Signed], accounts: Mapping[str, AuthorKey
         keys = {k.key_id: k for _c, _s, account in pending for k in account.keys}
         with Verifier(list(keys.values())) as verifier:
             for commit, signed, account in pending:
-                verdicts[commit.sha] = _verdict(verifier.check(signed), account)
+                if deadline is not None and time.monotonic() > deadline:
+                    verdicts[commit.sha] = not_checked("the delivery's time for checking signatures ran out")
+                    continue
+                verdicts[commit.sha] = _verdict(verifier.check(signed), account, verifier.unusable)
     return verdicts
 
 
-def _verdict(check: Check, account: AuthorKeys) -> Verdict:
-    """What a tool's outcome means for the author `account`."""
+def _verdict(check: Check, account: AuthorKeys, unusable: set[str]) -> Verdict:
+    """What a tool's outcome means for the author `account`; a tool that failed gives no verdict yet."""
     mine = next((k for k in account.keys if k.fingerprint == check.fingerprint), None)
+    if check.outcome in (Outcome.TOOL_MISSING, Outcome.FAILED):
+        return not_checked(check.detail)
+    if check.outcome is Outcome.UNKNOWN_KEY and any(k.fingerprint in unusable for k in account.keys):
+        return not_checked("a key the author registered could not be imported")
     if check.outcome is Outcome.GOOD:
         if mine is None:
             return unverified("signed with a key registered to another user, not to the author", check.fingerprint)
@@ -265,7 +281,22 @@ def _verdict(check: Check, account: AuthorKeys) -> Verdict:
         )
     if check.outcome in _OUTCOME_REASONS:
         return unverified(_OUTCOME_REASONS[check.outcome], check.fingerprint)
-    return unverified(f"the signature could not be checked: {check.detail}", check.fingerprint)
+    return unverified(f"the signature is not verified: {check.detail}", check.fingerprint)
+
+
+def keep_registered(session: Session, verdicts: dict[str, Verdict]) -> dict[str, Verdict]:
+    """The verdicts with every "verified" whose key was removed while it was being checked made unverified; in
+    the transaction that writes them."""
+    ids = {v.key_id for v in verdicts.values() if v.status is SignatureStatus.VERIFIED and v.key_id is not None}
+    if not ids:
+        return verdicts
+    present = set(session.scalars(select(SigningKey.id).where(SigningKey.id.in_(ids))))
+    return {
+        sha: unverified("the key that verified it was removed meanwhile", v.signer)
+        if v.status is SignatureStatus.VERIFIED and v.key_id not in present
+        else v
+        for sha, v in verdicts.items()
+    }
 
 
 def verdict_values(verdict: Verdict) -> dict[str, Any]:
@@ -315,6 +346,7 @@ def reverify_user(phases: Phases, user_id: int) -> dict[str, Any]:
         after = rows[-1].id
         verdicts = judge_signatures([Signed(r.sha, r.raw_object, r.author_email) for r in rows], accounts)
         with phases.write() as session:
+            verdicts = keep_registered(session, verdicts)
             for row in rows:
                 verdict = verdicts[row.sha]
                 session.execute(update(Commit).where(Commit.id == row.id).values(**verdict_values(verdict)))

@@ -1,9 +1,11 @@
 """Reading public signing keys and verifying commit signatures with the system's own tools: `gpg` for OpenPGP,
 `ssh-keygen -Y` for SSH. Never hand-rolled: the tools that made the signatures check them.
 
-Each run gets a fresh, private GNUPGHOME and allowed-signers file holding only the keys it is given, so no
-keyring of the server's user, no key server and no trust database outside this run takes part; no agent is
-started. Keys and signatures go in files or on standard input, never on a command line.
+Each batch of checks gets a fresh, private GNUPGHOME and allowed-signers file holding only the keys it is given
+(each imported on its own), so no keyring of the server's user, no key server and no trust database outside this
+batch takes part; no agent is started. Keys and signatures go in files or on standard input, never on a command
+line. A signature larger than any a tool makes, or an OpenPGP block holding anything but signature packets, never
+reaches gpg (a small compressed packet can expand to gigabytes there).
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from .signatures import KeyKind, SignatureFormat, SignedPayload
+from .signatures import (
+    MAX_SIGNATURE_BYTES,
+    SIGNATURE_PACKET,
+    KeyKind,
+    SignatureFormat,
+    SignedPayload,
+    openpgp_packet_tags,
+)
 
-TOOL_SECONDS = 10
+TOOL_SECONDS = 5
 MAX_KEY_BYTES = 64 * 1024
 SSH_KEY_TYPES = (
     "ssh-ed25519",
@@ -128,29 +137,36 @@ def _read_openpgp(text: str) -> KeyFacts:
         home = Path(tmp)
         try:
             done = _run(_gpg(home, "--with-colons", "--import-options", "show-only", "--import"), home, text.encode())
+            records = [line.split(":") for line in done.stdout.decode("utf-8", errors="replace").splitlines()]
+            if any(r[0] in ("sec", "ssb") for r in records):
+                raise KeyProblem("this is a private key: register the public key only (and treat this one as exposed)")
+            primaries = [i for i, r in enumerate(records) if r[0] == "pub"]
+            if done.returncode != 0 or not primaries:
+                raise KeyProblem("gpg found no public key in this block")
+            if len(primaries) > 1:
+                raise KeyProblem("register one key at a time (this block holds several)")
+            at = primaries[0]
+            pub = records[at]
+            fingerprint = next((r[9] for r in records[at + 1 :] if r[0] == "fpr" and len(r) > 9), "")
+            if not re.fullmatch(r"[0-9A-F]{40}|[0-9A-F]{64}", fingerprint):
+                raise KeyProblem("gpg gave this key no fingerprint")
+            # What is stored is what gpg exports of the key, not the text pasted: nothing before or after it
+            # reaches a keyring later.
+            imported = _run(_gpg(home, "--import"), home, text.encode())
+            exported = _run(_gpg(home, "--armor", "--export", fingerprint), home)
         except FileNotFoundError:
             raise KeyProblem("gpg is not installed on this server: OpenPGP keys cannot be read") from None
         except subprocess.TimeoutExpired:
             raise KeyProblem("gpg took too long to read the key") from None
-    records = [line.split(":") for line in done.stdout.decode("utf-8", errors="replace").splitlines()]
-    if any(r[0] in ("sec", "ssb") for r in records):
-        raise KeyProblem("this is a private key: register the public key only (and treat this one as exposed)")
-    primaries = [i for i, r in enumerate(records) if r[0] == "pub"]
-    if not primaries:
-        raise KeyProblem("gpg found no public key in this block")
-    if len(primaries) > 1:
-        raise KeyProblem("register one key at a time (this block holds several)")
-    at = primaries[0]
-    pub = records[at]
-    fingerprint = next((r[9] for r in records[at + 1 :] if r[0] == "fpr" and len(r) > 9), "")
-    if not re.fullmatch(r"[0-9A-F]{40}|[0-9A-F]{64}", fingerprint):
-        raise KeyProblem("gpg gave this key no fingerprint")
+    material = exported.stdout.decode("ascii", errors="replace")
+    if imported.returncode != 0 or exported.returncode != 0 or OPENPGP_ARMOUR not in material:
+        raise KeyProblem("gpg could not import this key")
     expires = int(pub[6]) if len(pub) > 6 and pub[6].isdigit() else None
     uids = tuple(r[9] for r in records if r[0] == "uid" and len(r) > 9)
     return KeyFacts(
         KeyKind.OPENPGP,
         fingerprint,
-        text + "\n",
+        material,
         uids,
         datetime.fromtimestamp(expires, tz=UTC) if expires else None,
         revoked=len(pub) > 1 and pub[1] == "r",
@@ -200,8 +216,9 @@ class Verifier:
 
     def __init__(self, keys: Sequence[RegisteredKey]) -> None:
         self.keys = list(keys)
+        self.unusable: set[str] = set()  # fingerprints of keys gpg would not import: their checks prove nothing
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._gpg_ready: bool | None = None
+        self._gpg_ready = False
 
     def __enter__(self) -> Verifier:
         self._tmp = tempfile.TemporaryDirectory(prefix="sdl-verify-")
@@ -226,6 +243,12 @@ class Verifier:
 
     def check(self, signed: SignedPayload) -> Check:
         """What the signature of `signed` says about its payload, against the given keys."""
+        if len(signed.signature) > MAX_SIGNATURE_BYTES:
+            return Check(Outcome.UNSUPPORTED, detail=f"a signature of more than {MAX_SIGNATURE_BYTES // 1024} KiB")
+        if signed.format is SignatureFormat.OPENPGP:
+            tags = openpgp_packet_tags(signed.signature)
+            if not tags or any(tag != SIGNATURE_PACKET for tag in tags):
+                return Check(Outcome.UNSUPPORTED, detail="an OpenPGP block that is not a detached signature")
         try:
             if signed.format is SignatureFormat.OPENPGP:
                 return self._check_openpgp(signed)
@@ -238,12 +261,19 @@ class Verifier:
         return Check(Outcome.UNSUPPORTED, detail=f"{signed.format.value} signatures are not verified here")
 
     def _import_openpgp(self) -> None:
-        if self._gpg_ready is not None:
+        """Import each OpenPGP key on its own, so one key's text cannot keep another's out of the keyring."""
+        if self._gpg_ready:
             return
-        blocks = "".join(k.material for k in self.keys if k.kind is KeyKind.OPENPGP)
+        for key in self.keys:
+            if key.kind is KeyKind.OPENPGP:
+                try:
+                    done = _run(_gpg(self.home, "--import"), self.home, key.material.encode())
+                except subprocess.TimeoutExpired:
+                    self.unusable.add(key.fingerprint)
+                    continue
+                if done.returncode != 0:
+                    self.unusable.add(key.fingerprint)
         self._gpg_ready = True
-        if blocks:
-            _run(_gpg(self.home, "--import"), self.home, blocks.encode())
 
     def _check_openpgp(self, signed: SignedPayload) -> Check:
         self._import_openpgp()

@@ -78,7 +78,9 @@ def test_a_reviewer_who_is_no_user_is_warned_about_from_the_cached_digests(app: 
         product = make_product(session, "PLC")
         member(session, product, "security_officer", email="sofia@example.com")
         member(session, product, "developer", email="dev@example.com")
-    token = api.as_user("dev@example.com", scopes=["product:read"])
+    refused = api.call("GET", "/api/v1/reviewers", api.as_user("dev@example.com", scopes=["product:read"]))
+    assert refused.status_code == 403  # only a token that delivers commits reads them
+    token = api.as_user("dev@example.com", scopes=["commits:submit"])
     first, second = (api.call("GET", "/api/v1/reviewers", token).get_json() for _ in range(2))
     assert first["salt"] != second["salt"] and set(first["digests"]).isdisjoint(second["digests"])
     assert not any("example.com" in digest for digest in first["digests"])

@@ -31,8 +31,8 @@ from sdl_tracker.evidence.models import Evidence
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.gitlink.models import Commit, SigningKey
 from sdl_tracker.gitlink.services import release_commits
-from sdl_tracker.gitlink.signatures import split_signed
-from sdl_tracker.gitlink.signing import REVERIFY_KIND, register_key, remove_key
+from sdl_tracker.gitlink.signatures import SignatureStatus, Verdict, split_signed
+from sdl_tracker.gitlink.signing import REVERIFY_KIND, keep_registered, register_key, remove_key
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.worker import run_one
 from sdl_tracker.products.models import Product, Repository
@@ -301,20 +301,30 @@ def test_a_sha256_repositorys_signature_is_read_from_its_own_header(
     assert (body["signature"], body["signature_status"]) == ("gpgsig-sha256", "verified")
 
 
-def test_without_gpg_on_the_server_the_verdict_says_so(
-    session: Session, api: ApiClient, plc: Any, gpg_keys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_without_gpg_on_the_server_no_verdict_is_given_and_the_next_scan_checks(
+    app: Flask,
+    session: Session,
+    api: ApiClient,
+    plc: Any,
+    gpg_keys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    product, repo, _repository, people = plc
+    product, repo, repository, people = plc
     key = gpg_keys("Dana Developer <dev@example.com>")
     register_key(session, people["dev"], key.public)
     session.commit()
     sha = signed_commit(repo, "Signed", key)
     raw = repo.cat_file(sha)
     hook = Hook(api, product, "plc", api.as_user("dev@example.com", scopes=["commits:submit"]))
+    path = os.environ["PATH"]
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
     body = hook.post({"raw": base64.b64encode(raw).decode(), "sha": sha}).get_json()
-    assert body["signature_status"] == "unverified"
-    assert body["signature_reason"] == "the signature could not be checked: gpg is not installed on this server"
+    assert body["signature_status"] is None
+    assert body["signature_reason"] == "not checked: gpg is not installed on this server"
+    monkeypatch.setenv("PATH", path)
+    assert scan(app, session, repository.id).signatures_verified == 1
+    assert commit_row(session, sha).signature_status == "verified"
 
 
 def test_a_disabled_authors_signatures_are_not_verified(
@@ -529,3 +539,93 @@ def test_a_sha256_repository_is_scanned_and_its_signatures_verified(
     make_release(session, product, "1.1", git_ref=signed[:12])  # an abbreviated SHA-256 names it too
     result = release_commits(session, people["so"], product.id, "1.1")
     assert [c.sha for c in (*result.reviewed, *result.unreviewed)] == [signed]
+
+
+def test_a_replace_ref_cannot_dress_a_commit_as_another_authors_signed_one(
+    app: Flask, session: Session, plc: Any, tmp_path: Path
+) -> None:
+    _product, repo, repository, people = plc
+    key = ssh_key(tmp_path, "dev")
+    register_key(session, people["dev"], key.public)
+    session.commit()
+    repo.commit("Base", author=BOB)
+    repo.git("checkout", "-q", "-b", "side")
+    danas = signed_commit(repo, "Dana's genuine change", key)
+    repo.git("checkout", "-q", "main")
+    mallorys = repo.commit("Mallory's change", author=BOB)
+    repo.git("branch", "-D", "side")
+    repo.git("replace", mallorys, danas)  # git log and cat-file now show Dana's commit under Mallory's id
+    scan(app, session, repository.id)
+    row = commit_row(session, mallorys)
+    assert (row.subject, row.author_email, row.signature_status) == ("Mallory's change", "bob@example.com", "unsigned")
+
+
+def _forged_signature_commit(repo: GitRepo, armour_lines: list[str]) -> tuple[str, bytes]:
+    """A commit object carrying `armour_lines` as its gpgsig header (what a hostile client can send)."""
+    head = repo.cat_file(repo.commit("Base")).split(b"\n\n", 1)[0].decode()
+    tree = head.splitlines()[0]
+    who = "Dana Developer <dev@example.com> 1796400000 +0000"
+    signature = "gpgsig " + "\n ".join(armour_lines)
+    raw = f"{tree}\nauthor {who}\ncommitter {who}\n{signature}\n\nForged\n".encode()
+    return repo.write_commit(raw), raw
+
+
+def test_an_openpgp_block_that_is_no_detached_signature_never_reaches_gpg(
+    session: Session, api: ApiClient, plc: Any, gpg_keys: Any, tmp_path: Path
+) -> None:
+    product, repo, _repository, people = plc
+    key = gpg_keys("Dana Developer <dev@example.com>")
+    register_key(session, people["dev"], key.public)
+    session.commit()
+    # A few kilobytes of compressed zeros: gpg would inflate them for seconds; here it is refused unread.
+    (tmp_path / "zeros").write_bytes(bytes(4 * 1024 * 1024))
+    stored = subprocess.run(
+        ["gpg", "--homedir", str(key.home), "--batch", "--armor", "--compress-level", "9", "--store", "-o", "-"],
+        input=(tmp_path / "zeros").read_bytes(),
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode()
+    lines = stored.strip().splitlines()
+    lines[0], lines[-1] = "-----BEGIN PGP SIGNATURE-----", "-----END PGP SIGNATURE-----"
+    hook = Hook(api, product, "plc", api.as_user("dev@example.com", scopes=["commits:submit"]))
+    sha, raw = _forged_signature_commit(repo, lines)
+    body = hook.post({"raw": base64.b64encode(raw).decode(), "sha": sha}).get_json()
+    assert (body["signature_status"], body["signature_reason"]) == (
+        "unverified",
+        "the signature is not verified: an OpenPGP block that is not a detached signature",
+    )
+    huge = ["-----BEGIN SSH SIGNATURE-----", *(["A" * 76] * 300), "-----END SSH SIGNATURE-----"]
+    sha, raw = _forged_signature_commit(repo, huge)
+    body = hook.post({"raw": base64.b64encode(raw).decode(), "sha": sha}).get_json()
+    assert body["signature_reason"] == "the signature is not verified: a signature of more than 16 KiB"
+
+
+def test_one_users_key_text_cannot_keep_another_authors_key_out_of_the_keyring(
+    app: Flask, session: Session, plc: Any, gpg_keys: Any
+) -> None:
+    _product, repo, repository, people = plc
+    dana, bob = gpg_keys("Dana Developer <dev@example.com>"), gpg_keys("Bob Builder <bob@example.com>")
+    dangling = bob.public + "-----BEGIN PGP PUBLIC KEY BLOCK-----\n"
+    stored = register_key(session, people["bob"], dangling)
+    assert stored.public_key.count("BEGIN PGP PUBLIC KEY BLOCK") == 1  # what gpg exported, not what was pasted
+    register_key(session, people["dev"], dana.public)
+    session.commit()
+    shas = [signed_commit(repo, "Dana's", dana), signed_commit(repo, "Bob's", bob, author=BOB)]
+    assert scan(app, session, repository.id).signatures_verified == 2
+    assert {commit_row(session, sha).signature_status for sha in shas} == {"verified"}
+
+
+def test_a_verdict_by_a_key_removed_meanwhile_is_not_written_as_verified(
+    session: Session, plc: Any, tmp_path: Path
+) -> None:
+    _product, _repo, _repository, people = plc
+    key = register_key(session, people["dev"], ssh_key(tmp_path, "dev").public)
+    verified = Verdict(SignatureStatus.VERIFIED, "signed with dev@example.com's key", key_id=key.id, signer="x")
+    assert keep_registered(session, {"a": verified}) == {"a": verified}
+    remove_key(session, people["dev"], key.id)
+    [after] = keep_registered(session, {"a": verified}).values()
+    assert (after.status, after.reason) == (
+        SignatureStatus.UNVERIFIED,
+        "the key that verified it was removed meanwhile",
+    )
