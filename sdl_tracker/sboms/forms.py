@@ -8,6 +8,8 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import Length, Optional
 
 from ..app_access import app_settings
+from ..boundary import parse_whole
+from ..errors import Invalid
 from ..web.forms import TrackerForm
 from ..web.inputs import id_argument
 from .services import DiffSide
@@ -44,3 +46,16 @@ def diff_sides() -> tuple[DiffSide, DiffSide]:
         DiffSide(request.args.get("from", ""), id_argument("from_sbom")),
         DiffSide(request.args.get("to", ""), id_argument("to_sbom")),
     )
+
+
+def path_limits() -> tuple[int, int]:
+    """`max_paths` (default 100) and `max_depth` (default 30) from the query, for the page and the API; the
+    service refuses what lies outside its bounds."""
+    limits = []
+    for name, default in (("max_paths", 100), ("max_depth", 30)):
+        raw = request.args.get(name, "")
+        number = parse_whole(raw) if raw else default
+        if number is None:
+            raise Invalid.field(name, f"{name} must be a whole number")
+        limits.append(number)
+    return limits[0], limits[1]
