@@ -144,6 +144,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("sboms.original", "GET"): "AAAANLL",
     ("sboms.primary", "POST"): "AAAFNLL",
     ("sboms.diff", "GET"): "AAAANLL",
+    ("sboms.component", "GET"): "AAAANLL",
+    ("sboms.where", "GET"): "AAAAALL",  # anyone signed in searches; each sees only their products' releases
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -221,6 +223,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.sboms_api.sbom_primary", "POST"): "AAAFNLF",
     ("api.sboms_api.policy_show", "GET"): "AAAANLA",
     ("api.sboms_api.policy_update", "PUT"): "AAFFNLF",
+    ("api.sboms_api.components_where", "GET"): "AAAAALA",  # the caller's products only
+    ("api.sboms_api.release_licences", "GET"): "AAAANLA",
+    ("api.sboms_api.release_sbom_history", "GET"): "AAAANLA",
+    ("api.sboms_api.component_dependency_paths", "GET"): "AAAANLA",
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -382,6 +388,7 @@ def world(session: Session) -> World:
         "kind": "threat-model",
         "notification_id": "1",
         "page": "1",
+        "position": "0",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}

@@ -69,6 +69,8 @@ PAGES: list[tuple[str, Callable[[Subject], str]]] = [
     ("evidence searched", lambda s: f"/products/{s.product}/evidence?kind=design-document&q=design&sort=title"),
     ("sboms", lambda s: f"/releases/{s.release}/sboms"),
     ("sbom components", lambda s: f"/sboms/{s.sbom}"),
+    ("component search", lambda s: "/components?q=lib+>=1.0"),
+    ("component paths", lambda s: f"/sboms/{s.sbom}/components/0"),
     ("commits", lambda s: f"/releases/{s.release}/commits"),
     ("product audit", lambda s: f"/products/{s.product}/audit"),
     ("api products", lambda s: "/api/v1/products"),
@@ -78,6 +80,9 @@ PAGES: list[tuple[str, Callable[[Subject], str]]] = [
     ("api coverage", lambda s: f"/api/v1/products/{s.product}/coverage"),
     ("api sboms", lambda s: f"/api/v1/products/{s.product}/sboms"),
     ("api components", lambda s: f"/api/v1/sboms/{s.sbom}/components"),
+    ("api component search", lambda s: "/api/v1/components?q=pkg:npm/lib1"),
+    ("api licences", lambda s: f"/api/v1/releases/{s.release}/sboms/licences"),
+    ("api sbom history", lambda s: f"/api/v1/releases/{s.release}/sboms/history"),
     ("api commits", lambda s: f"/api/v1/releases/{s.release}/commits"),
 ]
 OFFICER = "officer@example.com"

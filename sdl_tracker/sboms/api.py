@@ -1,4 +1,5 @@
-"""SBOMs over /api/v1: import (multipart), list, show, components, dependencies, original, primary, policy, diff."""
+"""SBOMs over /api/v1: import (multipart), list, show, components, dependencies, original, primary, policy, diff;
+where a component is, a release's licences and SBOM history, a component's dependency paths."""
 
 from __future__ import annotations
 
@@ -19,9 +20,20 @@ from ..web.context import db_session
 from ..web.inputs import id_argument
 from .downloads import bom_download
 from .exports import export_bom
-from .forms import diff_sides, export_format, inline_max_bytes
+from .forms import diff_sides, export_format, inline_max_bytes, path_limits
 from .importer import submit_sbom
-from .schemas import ComponentOut, DependencyOut, PolicyOut, SbomDiffOut, SbomOut
+from .queries import component_paths, licence_summary, sbom_history, where_is
+from .schemas import (
+    ComponentOut,
+    ComponentPathsOut,
+    ComponentSearchOut,
+    DependencyOut,
+    HistoryEntryOut,
+    LicenceSummaryOut,
+    PolicyOut,
+    SbomDiffOut,
+    SbomOut,
+)
 from .services import (
     MEDIA_TYPES,
     ComponentQuery,
@@ -209,3 +221,62 @@ def policy_update(product_id: int) -> Response:
     data = parse_body(PolicyIn)
     policy = set_policy(db_session(), g.principal, product_id, strict=data.strict)
     return json_response(PolicyOut(product_id=product_id, strict=policy.strict))
+
+
+@bp.get("/components")
+@operation(
+    "Which releases of the products the caller sees hold a component in their primary SBOM: by purl (with or "
+    "without version), by name (case folded), either followed by a version range (`openssl 3.0.x`, "
+    "`log4j-core <2.17.1`, `lodash vers:npm/>=1.2.0|<2.0.0`); docs/sboms.md has the rules; 422 when the query "
+    "cannot be read",
+    response=ComponentSearchOut,
+    tag="sboms",
+    query={
+        "q": "the component: a purl, or a name, and an optional version range",
+        "page": "from 1",
+        "per_page": "1-200",
+    },
+)
+def components_where() -> Response:
+    """Find where a component is."""
+    page, per_page = page_args()
+    found = where_is(db_session(), g.principal, request.args.get("q", ""), page=page, per_page=per_page)
+    return json_response(ComponentSearchOut.of(found, page, per_page))
+
+
+@bp.get("/releases/<int:release_id>/sboms/licences")
+@operation(
+    "The licences of the release's primary SBOM's components, counted (ids, names and expressions as given); "
+    "422 when the release has no SBOM",
+    response=LicenceSummaryOut,
+    tag="sboms",
+)
+def release_licences(release_id: int) -> Response:
+    """Count a release's licences."""
+    return json_response(LicenceSummaryOut.of(licence_summary(db_session(), g.principal, release_id)))
+
+
+@bp.get("/releases/<int:release_id>/sboms/history")
+@operation(
+    "The SBOMs the release had, oldest import first, with their counts and when each was the primary one",
+    response=Page[HistoryEntryOut],
+    tag="sboms",
+)
+def release_sbom_history(release_id: int) -> Response:
+    """A release's SBOM history."""
+    return json_response(paginated(sbom_history(db_session(), g.principal, release_id), HistoryEntryOut.of))
+
+
+@bp.get("/sboms/<int:sbom_id>/components/<int:position>/paths")
+@operation(
+    "What depends on a component (every path up to the roots, at most max_paths, each at most max_depth steps; "
+    "loops end a path) and what it pulls in (within max_depth steps)",
+    response=ComponentPathsOut,
+    tag="sboms",
+    query={"max_paths": "1-1000, default 100", "max_depth": "1-100, default 30"},
+)
+def component_dependency_paths(sbom_id: int, position: int) -> Response:
+    """A component's dependency paths."""
+    max_paths, max_depth = path_limits()
+    found = component_paths(db_session(), g.principal, sbom_id, position, max_paths=max_paths, max_depth=max_depth)
+    return json_response(ComponentPathsOut.of(found))

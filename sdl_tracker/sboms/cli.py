@@ -1,4 +1,4 @@
-"""`sdl-tracker sbom import|list|show|components|diff|primary|policy`."""
+"""`sdl-tracker sbom import|list|show|components|diff|where|licences|paths|primary|policy`."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from .diff import HEADINGS
 from .exports import export_bom
 from .forms import inline_max_bytes
 from .importer import submit_sbom
-from .schemas import ComponentOut, SbomDiffOut, SbomOut
+from .queries import component_paths, licence_summary, where_is
+from .schemas import ComponentOut, ComponentPathsOut, ComponentSearchOut, LicenceSummaryOut, SbomDiffOut, SbomOut
 from .services import (
     ComponentQuery,
     DiffSide,
@@ -255,6 +256,74 @@ def sbom_export(
             fail(f"cannot write {output}: {exc.strerror}")
             return
     say(f"{export.serial_number} version {export.version} ({len(export.data):,} bytes)", err=True)
+
+
+@sbom.command("where")
+@click.argument("query", metavar="QUERY")
+@json_option
+@server_command(read_only=True)
+def sbom_where(session: Session, actor: Principal, query: str, as_json: bool) -> None:
+    """Which releases hold a component in their primary SBOM. QUERY is a purl (with or without version) or a
+    name, either followed by a version range: "openssl 3.0.x", "log4j-core <2.17.1", "pkg:npm/lodash",
+    "lodash vers:npm/>=1.2.0|<2.0.0"."""
+    found = where_is(session, actor, query, page=1, per_page=10**9)
+    data = ComponentSearchOut.of(found, 1, max(1, found.total)).model_dump(mode="json")
+    lines = [
+        f"{found.wanted.description}: {found.total} components in {found.releases} releases "
+        f"of {found.products} products"
+        + (" (too many candidates: only some were read; narrow the search)" if found.truncated else ""),
+        *(
+            f"  {h['product']} {h['release']}: {h['group'] + '/' if h['group'] else ''}{h['name']} "
+            f"{h['version'] or '-'}{'  ' + h['purl'] if h['purl'] else ''}  (SBOM #{h['sbom_id']}, component "
+            f"{h['position']})"
+            for h in data["items"]
+        ),
+    ]
+    emit(data, as_json, echo_lines(lines, ""))
+
+
+@sbom.command("licences")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@json_option
+@server_command(read_only=True)
+def sbom_licences(session: Session, actor: Principal, product_name: str, version: str, as_json: bool) -> None:
+    """The licences of PRODUCT VERSION's primary SBOM's components, counted (as the SBOM gives them)."""
+    product = get_product_by_name(session, actor, product_name)
+    release = get_release_by_version(session, actor, product.id, version)
+    data = LicenceSummaryOut.of(licence_summary(session, actor, release.id)).model_dump(mode="json")
+    lines = [
+        f"{product.name} {release.version} (SBOM #{data['sbom_id']}): {data['components']} components",
+        *(f"  {c['components']:>7}  {c['value']}  ({c['kind']})" for c in data["licences"]),
+        f"  {data['without_licence']:>7}  (no licence given)",
+    ]
+    emit(data, as_json, echo_lines(lines, ""))
+
+
+@sbom.command("paths")
+@click.argument("sbom_id", metavar="ID", type=int)
+@click.argument("position", metavar="POSITION", type=int)
+@click.option("--max-paths", default=100, show_default=True, help="At most this many paths to the root (1-1000).")
+@click.option("--max-depth", default=30, show_default=True, help="At most this many steps (1-100).")
+@json_option
+@server_command(read_only=True)
+def sbom_paths(
+    session: Session, actor: Principal, sbom_id: int, position: int, max_paths: int, max_depth: int, as_json: bool
+) -> None:
+    """What depends on component POSITION of SBOM ID (paths up to the roots) and what it pulls in
+    (positions as `sbom components ID --json` gives them)."""
+    found = component_paths(session, actor, sbom_id, position, max_paths=max_paths, max_depth=max_depth)
+    data = ComponentPathsOut.of(found).model_dump(mode="json")
+    ends = {"cycle": "  (loop)", "depth": "  (cut at depth)", "root": ""}
+    lines = [
+        f"what depends on it ({len(data['dependents'])} paths{', more not shown' if data['dependents_cut'] else ''}):"
+    ]
+    lines += [" <- ".join(n["label"] for n in p["nodes"]) + ends[p["end"]] for p in data["dependents"]]
+    lines.append(
+        f"what it pulls in ({len(data['pulls_in'])}{', more beyond the depth' if data['pulls_in_cut'] else ''}):"
+    )
+    lines += [f"  {'  ' * (p['depth'] - 1)}{p['label']}" for p in data["pulls_in"]]
+    emit(data, as_json, echo_lines(lines, ""))
 
 
 @sbom.command("primary")

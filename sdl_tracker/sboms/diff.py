@@ -261,7 +261,7 @@ def _comparable(versions: Iterable[Version | None]) -> bool:
     return True
 
 
-def _compare(order: VersionOrder, scheme: str | None, old: str, new: str) -> int:
+def compare_versions(order: VersionOrder, scheme: str | None, old: str, new: str) -> int:
     """-1, 0 or 1: how `new` stands to `old` (0: the same version, however spelt: 1.2 and 1.2.0 in semver)."""
     if old == new:
         return 0
@@ -448,7 +448,7 @@ def diff(before_rows: Sequence[Component], after_rows: Sequence[Component]) -> S
     def judge(identity: Identity, old: Component, new: Component) -> None:
         nonlocal unchanged
         if old.version != new.version:
-            direction = _compare(order, identity.scheme, old.version, new.version)
+            direction = compare_versions(order, identity.scheme, old.version, new.version)
             moved = "upgraded" if direction > 0 else "downgraded" if direction < 0 else ""
         else:
             direction, moved = 0, ""

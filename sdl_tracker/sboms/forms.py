@@ -8,6 +8,7 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import Length, Optional
 
 from ..app_access import app_settings
+from ..boundary import parse_whole
 from ..errors import Invalid
 from ..web.forms import TrackerForm
 from ..web.inputs import id_argument
@@ -55,3 +56,16 @@ def export_format() -> SbomFormat:
         return SbomFormat(raw)
     except ValueError:
         raise Invalid.field("format", "format is json or xml") from None
+
+
+def path_limits() -> tuple[int, int]:
+    """`max_paths` (default 100) and `max_depth` (default 30) from the query, for the page and the API; the
+    service refuses what lies outside its bounds."""
+    limits = []
+    for name, default in (("max_paths", 100), ("max_depth", 30)):
+        raw = request.args.get(name, "")
+        number = parse_whole(raw) if raw else default
+        if number is None:
+            raise Invalid.field(name, f"{name} must be a whole number")
+        limits.append(number)
+    return limits[0], limits[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import Row
 
 from .diff import HEADINGS, Change, Entry
 from .models import Sbom, SbomFormat
+from .queries import ComponentPaths, HistoryEntry, Hit, LicenceSummary, WhereFound
 from .services import SbomComparison
 
 
@@ -215,3 +217,168 @@ class SbomDiffOut(BaseModel):
 def license_text(licenses: list[dict[str, str]]) -> str:
     """A component's licenses as one line for pages: ids, names and expressions joined."""
     return ", ".join(next(iter(item.values()), "") for item in licenses)
+
+
+class ComponentHitOut(BaseModel):
+    """A component a search found, and the release whose primary SBOM holds it."""
+
+    product_id: int
+    product: str
+    release_id: int
+    release: str
+    sbom_id: int
+    sbom_title: str
+    position: int
+    parent_position: int | None
+    type: str
+    group: str
+    name: str
+    version: str
+    purl: str
+    cpe: str
+
+    @classmethod
+    def of(cls, hit: Hit) -> ComponentHitOut:
+        """One hit."""
+        return cls(**asdict(hit))
+
+
+class ComponentSearchOut(BaseModel):
+    """A page of a component search: `understood` says how the query was read; `releases` and `products`
+    count every match, not the page's; `truncated`: too many candidates were read to answer (narrow it)."""
+
+    query: str
+    understood: str
+    items: list[ComponentHitOut]
+    total: int
+    page: int
+    per_page: int
+    releases: int
+    products: int
+    truncated: bool
+
+    @classmethod
+    def of(cls, found: WhereFound, page: int, per_page: int) -> ComponentSearchOut:
+        """A search's page."""
+        return cls(
+            query=found.wanted.text,
+            understood=found.wanted.description,
+            items=[ComponentHitOut.of(h) for h in found.items],
+            total=found.total,
+            page=page,
+            per_page=per_page,
+            releases=found.releases,
+            products=found.products,
+            truncated=found.truncated,
+        )
+
+
+class LicenceCountOut(BaseModel):
+    """A licence as the SBOM gives it (`kind`: id, name or expression) and how many components give it."""
+
+    kind: str
+    value: str
+    components: int
+
+
+class LicenceSummaryOut(BaseModel):
+    """The licences of a release's primary SBOM's components, most given first; `without_licence` components
+    give none (a component with two licences counts under each)."""
+
+    sbom_id: int
+    release: str
+    components: int
+    without_licence: int
+    licences: list[LicenceCountOut]
+
+    @classmethod
+    def of(cls, summary: LicenceSummary) -> LicenceSummaryOut:
+        """A release's licence summary."""
+        return cls(
+            sbom_id=summary.sbom.id,
+            release=summary.sbom.release.version,
+            components=summary.components,
+            without_licence=summary.without,
+            licences=[LicenceCountOut(kind=c.kind, value=c.value, components=c.components) for c in summary.licences],
+        )
+
+
+class NodeOut(BaseModel):
+    """A ref of the dependency graph: a component (`position`), or the subject or a service (position null)."""
+
+    ref: str
+    label: str
+    position: int | None
+
+
+class PathOut(BaseModel):
+    """The component first, then what depends on it, up to `end`: `root` (nothing depends on it), `cycle` (a
+    dependent already on the path) or `depth` (the limit)."""
+
+    nodes: list[NodeOut]
+    end: str
+
+
+class PulledOut(NodeOut):
+    """A transitive dependency, `depth` steps away, first reached through `via`."""
+
+    depth: int
+    via: str
+
+
+class ComponentPathsOut(BaseModel):
+    """What depends on a component (paths to the roots, at most `max_paths`, `dependents_cut` when there were
+    more) and what it pulls in (within `max_depth` steps, `pulls_in_cut` when more lay beyond)."""
+
+    sbom_id: int
+    component: ComponentOut
+    dependents: list[PathOut]
+    dependents_cut: bool
+    pulls_in: list[PulledOut]
+    pulls_in_cut: bool
+    max_paths: int
+    max_depth: int
+
+    @classmethod
+    def of(cls, found: ComponentPaths) -> ComponentPathsOut:
+        """A component's paths."""
+
+        def node(ref: str) -> NodeOut:
+            n = found.nodes[ref]
+            return NodeOut(ref=n.ref, label=n.label, position=n.position)
+
+        return cls(
+            sbom_id=found.sbom.id,
+            component=ComponentOut.of(found.component),
+            dependents=[PathOut(nodes=[node(r) for r in p.refs], end=p.end) for p in found.dependents.paths],
+            dependents_cut=found.dependents.cut,
+            pulls_in=[PulledOut(**node(p.ref).model_dump(), depth=p.depth, via=p.via) for p in found.pulled],
+            pulls_in_cut=found.pulled_cut,
+            max_paths=found.max_paths,
+            max_depth=found.max_depth,
+        )
+
+
+class PeriodOut(BaseModel):
+    """From when until when (null: still) an SBOM was its release's primary one."""
+
+    start: datetime
+    end: datetime | None
+
+
+class HistoryEntryOut(BaseModel):
+    """An SBOM the release had: its metadata and counts, when it was primary, and the SBOM imported before it
+    (`previous_sbom_id`; the diff takes both: `/products/{id}/sboms/diff?from_sbom=...&to_sbom=...`)."""
+
+    sbom: SbomOut
+    primary_periods: list[PeriodOut]
+    previous_sbom_id: int | None
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryEntryOut:
+        """One SBOM of the history."""
+        return cls(
+            sbom=SbomOut.of(entry.sbom),
+            primary_periods=[PeriodOut(start=p.start, end=p.end) for p in entry.periods],
+            previous_sbom_id=entry.previous.id if entry.previous else None,
+        )

@@ -1,5 +1,5 @@
-"""SBOM pages: a release's SBOMs and import form, a product's SBOMs and policy, one SBOM's components, the diff
-of two SBOMs."""
+"""SBOM pages: a release's SBOMs (licences, history) and import form, a product's SBOMs and policy, one SBOM's
+components and a component's dependency paths, the diff of two SBOMs, where a component is."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from ..web.inputs import id_argument, page_number
 from .diff import HEADINGS
 from .downloads import bom_download
 from .exports import export_bom
-from .forms import PolicyForm, PrimaryForm, SbomImportForm, diff_sides, export_format, inline_max_bytes
+from .forms import PolicyForm, PrimaryForm, SbomImportForm, diff_sides, export_format, inline_max_bytes, path_limits
 from .importer import submit_sbom
+from .queries import component_paths, licence_summary, sbom_history, where_is
 from .schemas import license_text
 from .services import (
     MEDIA_TYPES,
@@ -40,6 +41,7 @@ from .services import (
 bp = Blueprint("sboms", __name__)
 PER_PAGE = 100
 DIFF_ROWS = 500  # per heading on the page; the API and `sbom diff --json` give every row
+PATH_ROWS = 500  # transitive dependencies on a component's page; the API and `sbom paths --json` give all
 DIFF_TITLES = {
     "added": "Added",
     "removed": "Removed",
@@ -91,8 +93,14 @@ def release_sboms(release_id: int) -> Response | str:
             return redirect(url_for("sboms.detail", sbom_id=sbom.id))
     session = db_session()
     release = get_release(session, g.principal, release_id)
+    try:
+        licences = licence_summary(session, g.principal, release.id)
+    except Invalid:  # no SBOM yet: nothing to count
+        licences = None
     return render_template(
         "sboms/release.html",
+        licences=licences,
+        history=sbom_history(session, g.principal, release.id),
         release=release,
         product=release.product,
         sboms=list_sboms(session, g.principal, release.product_id, release.id),
@@ -195,4 +203,46 @@ def diff(product_id: int) -> tuple[str, int]:
         headings=[(name, DIFF_TITLES[name]) for name in HEADINGS],
         limit=DIFF_ROWS,
         license_text=lambda pairs: license_text([{kind: value} for kind, value in pairs]),
+    ), 422 if problem else 200
+
+
+@bp.route("/sboms/<int:sbom_id>/components/<int:position>")
+def component(sbom_id: int, position: int) -> tuple[str, int]:
+    """One component of an SBOM: what depends on it (paths to the roots) and what it pulls in."""
+    session = db_session()
+    sbom = get_sbom(session, g.principal, sbom_id)
+    try:
+        max_paths, max_depth = path_limits()
+        found, problem = (
+            component_paths(session, g.principal, sbom.id, position, max_paths=max_paths, max_depth=max_depth),
+            "",
+        )
+    except Invalid as exc:
+        found, problem = component_paths(session, g.principal, sbom.id, position), exc.one_line()
+    return render_template(
+        "sboms/component.html",
+        sbom=sbom,
+        release=sbom.release,
+        product=sbom.release.product,
+        found=found,
+        problem=problem,
+        limit=PATH_ROWS,
+        license_text=license_text,
+    ), 422 if problem else 200
+
+
+@bp.route("/components")
+def where() -> tuple[str, int]:
+    """Where a component is: the releases of the products the reader sees whose primary SBOM holds it."""
+    text = request.args.get("q", "")[:1000]
+    found, problem = None, ""
+    page = page_number()
+    if text.strip():
+        try:
+            found = where_is(db_session(), g.principal, text, page=page, per_page=PER_PAGE)
+        except Invalid as exc:
+            problem = exc.one_line()
+    pages = max(1, -(-found.total // PER_PAGE)) if found else 1
+    return render_template(
+        "sboms/where.html", text=text, found=found, problem=problem, page=page, pages=pages
     ), 422 if problem else 200

@@ -19,7 +19,7 @@ from sdl_tracker.sboms.diff import (
     Component,
     SbomDiff,
     VersionOrder,
-    _compare,
+    compare_versions,
     cpe_identity,
     diff,
     identity_of,
@@ -320,7 +320,7 @@ def test_plain_numbers_compare_as_every_ecosystem_does(pair: tuple[list[int], li
             a, b = version_class(old), version_class(new)
         except Exception:  # noqa: S112 - not a version under this scheme's rules: no shortcut to check
             continue
-        assert _compare(VersionOrder(), scheme, old, new) == (b > a) - (b < a), scheme
+        assert compare_versions(VersionOrder(), scheme, old, new) == (b > a) - (b < a), scheme
 
 
 def test_fallback_order() -> None:
