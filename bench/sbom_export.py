@@ -2,10 +2,11 @@
 
 Imports one generated CycloneDX 1.6 SBOM of `--components` components (npm-shaped, as bench/sbom_diff.py makes
 them, with a chain of dependencies) as a release's primary SBOM, then measures in the same run: `json.dumps` of
-the release's component rows (the baseline), the whole export as JSON and as XML (read, write, validate against
-the 1.6 schema), and its parts: writing the JSON alone and validating it alone. Each is printed as a ratio to
-`json.dumps`; the best of `--runs` runs counts. Not a test: nothing is asserted. Target: export within 10x of
-`json.dumps`.
+the release's component rows (the baseline); the whole export as JSON and as XML (read, write, validate against
+the 1.6 schema) the first time, and again (served from the bytes the first one kept); and the parts: writing
+the JSON alone and validating it alone. Each is printed as a ratio to `json.dumps`; the best of `--runs` runs
+counts, but for the first exports (one run each: the next ones serve the kept bytes). Not a test: nothing is
+asserted. Target: export within 10x of `json.dumps`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import itertools
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,8 +72,14 @@ def main() -> None:
             for r in session.execute(select(*COMPONENT_COLUMNS).where(SbomComponent.sbom_id == sbom_id))
         ]
     dumps_s, _ = best(args.runs, lambda: json.dumps(rows))
-    json_s, exported = best(args.runs, lambda: export_bom(database, operator, release_id, SbomFormat.JSON))
-    xml_s, exported_xml = best(args.runs, lambda: export_bom(database, operator, release_id, SbomFormat.XML))
+    started = time.perf_counter()
+    exported = export_bom(database, operator, release_id, SbomFormat.JSON)
+    json_s = time.perf_counter() - started
+    started = time.perf_counter()
+    exported_xml = export_bom(database, operator, release_id, SbomFormat.XML)
+    xml_s = time.perf_counter() - started
+    json_again_s, _ = best(args.runs, lambda: export_bom(database, operator, release_id, SbomFormat.JSON))
+    xml_again_s, _ = best(args.runs, lambda: export_bom(database, operator, release_id, SbomFormat.XML))
     document = json.loads(exported.data)
     body = {key: value for key, value in document.items() if key in ("metadata", "components", "dependencies")}
     write_s, _ = best(args.runs, lambda: writer.json_bytes(writer.content_json(body), exported.serial_number, 1))
@@ -80,8 +88,10 @@ def main() -> None:
     print(f"{'measure':<40} {'seconds':>8} {'/ json.dumps':>12}")
     for label, seconds in (
         ("json.dumps of the component rows", dumps_s),
-        (f"export as JSON ({len(exported.data) / 1e6:.1f} MB, validated)", json_s),
-        (f"export as XML ({len(exported_xml.data) / 1e6:.1f} MB, validated)", xml_s),
+        (f"first export as JSON ({len(exported.data) / 1e6:.1f} MB, validated)", json_s),
+        (f"first export as XML ({len(exported_xml.data) / 1e6:.1f} MB, validated)", xml_s),
+        ("export again as JSON (kept bytes)", json_again_s),
+        ("export again as XML (kept bytes)", xml_again_s),
         ("  writing the JSON alone", write_s),
         ("  validating the JSON value alone", check_s),
     ):

@@ -1,5 +1,6 @@
 """A release's BOM exported as CycloneDX 1.6 JSON or XML: read in a short read unit, written outside any
-transaction, validated against the library's 1.6 schema before it is returned.
+transaction, validated against the library's 1.6 schema before it is returned. The validated bytes of each
+content are kept (a blob named on its `sbom_export` row): a later export of the same content serves them.
 
 The BOM version is the ordinal of the exported content among the release's: recorded (and audited) the first
 time a content is exported, in a short write of its own, so a read of the same content never writes.
@@ -7,16 +8,19 @@ time a content is exported, in a short write of its own, so a read of the same c
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
 from ..auth import Principal
+from ..blobs import BlobStore, CorruptBlob, record_blob, session_blobs
 from ..db import Database, lock_row
 from ..errors import Invalid, NotFound
 from ..jobs.registry import collector_paused
@@ -98,11 +102,32 @@ def export_bom(
         return _export(database, actor, release_id, fmt, sbom_id)
 
 
+def source_key(sbom: Sbom, release: Release) -> str:
+    """What an export's bytes are a function of: the SBOM (whose rows never change), the product's name and type
+    and the release's version (the subject when the SBOM names none), and the writer's revision."""
+    parts = [str(sbom.id), release.product.name, release.product.component_type.value, release.version]
+    return hashlib.sha256("\0".join([*parts, str(writer.WRITER_REVISION)]).encode()).hexdigest()
+
+
 def _export(database: Database, actor: Principal, release_id: int, fmt: SbomFormat, sbom_id: int | None) -> BomExport:
     """Read, write, version and validate the release's BOM (export_bom)."""
+    cached_column = SbomExport.json_sha256 if fmt is SbomFormat.JSON else SbomExport.xml_sha256
     with database.unit_of_work(read_only=True) as session:
         release = get_release(session, actor, release_id)
         sbom = _source(session, release, sbom_id)
+        key = source_key(sbom, release)
+        filename = f"{release.product.name}-{release.version}.cdx.{fmt.value}".replace("/", "_")
+        blobs = session_blobs(session)
+        done = session.execute(
+            select(SbomExport.version, SbomExport.content_sha256, cached_column).where(
+                SbomExport.release_id == release_id, SbomExport.source_key == key, cached_column.is_not(None)
+            )
+        ).first()
+        if done is not None and done[2]:  # exported from this very source before: its kept bytes (if intact)
+            kept = _kept(blobs, done[2])
+            if kept is not None:
+                serial = writer.serial_number(release_id, done[1])
+                return BomExport(kept, fmt, filename, serial, done[0], sbom.id)
         rows = writer.ExportRows(
             product=release.product.name,
             component_type=release.product.component_type.value,
@@ -118,18 +143,45 @@ def _export(database: Database, actor: Principal, release_id: int, fmt: SbomForm
                 )
             ],
         )
-        product_id, version_name, source_id = release.product_id, release.version, sbom.id
+        product_id, source_id = release.product_id, sbom.id
     body = writer.bom_body(rows)
     content = writer.content_json(body)
     digest = writer.content_digest(content)
     with database.unit_of_work(read_only=True) as session:
-        known = session.scalar(
-            select(SbomExport.version).where(SbomExport.release_id == release_id, SbomExport.content_sha256 == digest)
-        )
-    version = (
-        known if known is not None else _record_version(database, actor, release_id, product_id, digest, source_id)
-    )
+        known = session.execute(
+            select(SbomExport.version, cached_column).where(
+                SbomExport.release_id == release_id, SbomExport.content_sha256 == digest
+            )
+        ).first()
+    version = known[0] if known else _record_version(database, actor, release_id, product_id, digest, source_id)
     serial = writer.serial_number(release_id, digest)
+    kept = _kept(blobs, known[1]) if known and known[1] else None  # the same content from another source
+    if kept is not None:
+        return BomExport(kept, fmt, filename, serial, version, source_id)
+    data = _validated(body, content, fmt, serial, version)
+    stored = blobs.put(io.BytesIO(data))  # durable before a row names it, and outside any transaction
+    with database.unit_of_work() as session:
+        record_blob(session, stored)
+        session.execute(
+            update(SbomExport)
+            .where(SbomExport.release_id == release_id, SbomExport.content_sha256 == digest)
+            .values({cached_column.key: stored.sha256, "source_key": key})
+        )
+    return BomExport(data, fmt, filename, serial, version, source_id)
+
+
+def _kept(blobs: BlobStore, sha256: str) -> bytes | None:
+    """The bytes an earlier export kept (written and validated then), None when the file is gone or damaged
+    (`blobs verify` reports it; the export is then written and validated again)."""
+    try:
+        with blobs.open_verified(sha256) as stream:
+            return stream.read()
+    except (NotFound, CorruptBlob):
+        return None
+
+
+def _validated(body: dict[str, Any], content: bytes, fmt: SbomFormat, serial: str, version: int) -> bytes:
+    """The BOM's bytes in the format, once validated against the 1.6 schema; Invalid when they are not valid."""
     try:
         if fmt is SbomFormat.JSON:
             document = writer.json_document(body, serial, version)
@@ -146,8 +198,7 @@ def _export(database: Database, actor: Principal, release_id: int, fmt: SbomForm
     if checked.warnings:
         first = checked.warnings[0]
         raise Invalid.field("sbom", f"the SBOM's content is not valid CycloneDX 1.6: {first.path}: {first.message}")
-    filename = f"{rows.product}-{version_name}.cdx.{fmt.value}".replace("/", "_")
-    return BomExport(data, fmt, filename, serial, version, source_id)
+    return data
 
 
 def _record_version(

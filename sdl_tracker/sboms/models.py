@@ -142,5 +142,12 @@ class SbomExport(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     sbom_id: Mapped[int | None] = mapped_column(ForeignKey("sbom.id", ondelete="SET NULL"))  # what it was read from
+    # The bytes of this content as validated, per format, once exported: the same content is the same bytes, so a
+    # later export serves them (their digest checked on reading) instead of writing and validating them again.
+    json_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256", ondelete="RESTRICT"))
+    # What the content was last written from (exports.source_key: the SBOM, the product's name and type, the
+    # release's version, the writer's revision): an export from the same source serves the kept bytes unread.
+    source_key: Mapped[str | None] = mapped_column(String(64))
+    xml_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256", ondelete="RESTRICT"))
     first_exported_by: Mapped[str] = mapped_column(String(400))
     first_exported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -26,6 +26,9 @@ XML_NAMESPACE = "http://cyclonedx.org/schema/bom/1.6"
 # The namespace of the serial numbers this tracker derives (uuid5 of it and "<release id>:<content sha256>").
 SERIAL_NAMESPACE = uuid.UUID("9c8a8d7e-3c0f-5b8e-9d1f-5d2a7e6c4b10")
 TOOL_NAME = "sdl-tracker"
+# Raised whenever the bytes written for the same rows change: kept exports of an earlier revision are then
+# written afresh (exports.source_key).
+WRITER_REVISION = 1
 SUBJECT_TYPES = {"SAR": "application", "EDR": "device", "HDR": "device", "NDR": "device"}
 
 

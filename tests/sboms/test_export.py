@@ -3,6 +3,7 @@ components when imported again."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import uuid
@@ -16,14 +17,15 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.app_access import app_db
 from sdl_tracker.audit.models import AuditEvent
+from sdl_tracker.blobs import session_blobs
 from sdl_tracker.cli import cli
 from sdl_tracker.evidence.services import Upload
 from sdl_tracker.sboms.exports import export_bom
-from sdl_tracker.sboms.models import SbomComponent
+from sdl_tracker.sboms.models import SbomComponent, SbomExport
 from sdl_tracker.sboms.services import import_sbom, set_primary
 from sdl_tracker.sboms.validation import SbomFormat, check
 from sdl_tracker.sboms.writer import SERIAL_NAMESPACE
-from tests.factories import OPERATOR, ApiClient, make_product, make_release, member
+from tests.factories import OPERATOR, ApiClient, make_product, make_release, member, statements
 from tests.sboms.builders import dumps, json_bom, xml_bom
 
 pytestmark = pytest.mark.db
@@ -97,6 +99,24 @@ def test_the_export_is_valid_deterministic_and_imports_back_as_the_same_componen
         ).sbom
         assert rows(session, back.id) == original
     assert session.scalar(select(func.count()).where(AuditEvent.action == "sboms:export:version")) == 1
+
+
+def test_a_content_exported_before_is_served_from_its_kept_bytes_and_written_again_when_they_are_damaged(
+    app: Flask, session: Session, release: Any
+) -> None:
+    database = app_db(app)
+    first = export_bom(database, OPERATOR, release.id, SbomFormat.XML)
+    session.expire_all()
+    row = session.scalars(select(SbomExport)).one()
+    assert row.xml_sha256 == hashlib.sha256(first.data).hexdigest() and row.json_sha256 is None
+    with statements(app) as seen:
+        assert export_bom(database, OPERATOR, release.id, SbomFormat.XML).data == first.data
+    assert not any("sbom_component" in statement for statement in seen)  # served unread from the kept bytes
+    kept = session_blobs(session).path_for(row.xml_sha256)
+    kept.chmod(0o644)
+    kept.write_bytes(b"damaged")
+    again = export_bom(database, OPERATOR, release.id, SbomFormat.XML)
+    assert again.data == first.data  # written and validated again; `blobs verify` reports the damaged file
 
 
 def test_the_version_rises_when_the_content_changes_and_the_same_content_keeps_its_own(
