@@ -55,6 +55,9 @@ from .jobs.api import bp as jobs_api
 from .jobs.cli import job, worker
 from .jobs.views import bp as jobs_bp
 from .keys import Keyring
+from .modifications import cli as modifications_cli
+from .modifications.api import bp as modifications_api
+from .modifications.views import bp as modifications_bp
 from .products.api import bp as products_api
 from .products.cli import product, release, repo
 from .products.signals import release_created
@@ -79,6 +82,7 @@ PAGES: tuple[Blueprint, ...] = (
     evidence_bp,
     claims_bp,
     sboms_bp,
+    modifications_bp,
     builds_bp,
     gitlink_bp,
     jobs_bp,
@@ -94,13 +98,14 @@ API: tuple[Blueprint, ...] = (
     claims_api,
     gitlink_api,
     sboms_api,
+    modifications_api,
     builds_api,
     jobs_api,
 )
 
 # The server commands (the `sdl-tracker` group adds `info`, `db`, `run`, `routes` and `shell`).
 # gitlink adds `repo scan` and `release commits` to the products' groups; builds adds `release artifacts`
-# and `release artifact-add`.
+# and `release artifact-add`; modifications adds `release modifications` and `release modification-decide`.
 COMMANDS: tuple[click.Command, ...] = (
     user,
     member,
@@ -119,7 +124,7 @@ COMMANDS: tuple[click.Command, ...] = (
     job,
     worker,
 )
-_ = gitlink_cli, builds_cli
+_ = gitlink_cli, builds_cli, modifications_cli
 
 
 def connect_signals() -> None:

@@ -12,6 +12,7 @@ from .db import Base
 from .evidence import models as evidence_models
 from .gitlink import models as git_models
 from .jobs import models as job_models
+from .modifications import models as modification_models
 from .products import models as products_models
 from .sboms import models as sbom_models
 
@@ -26,6 +27,7 @@ __all__ = [
     "evidence_models",
     "git_models",
     "job_models",
+    "modification_models",
     "products_models",
     "sbom_models",
 ]

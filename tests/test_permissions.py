@@ -146,6 +146,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("sboms.diff", "GET"): "AAAANLL",
     ("sboms.component", "GET"): "AAAANLL",
     ("sboms.where", "GET"): "AAAAALL",  # anyone signed in searches; each sees only their products' releases
+    # Substantial-modification signals: members read them; the product's officers confirm or dismiss them.
+    ("modifications.release_modifications_view", "GET"): "AAAANLL",
+    ("modifications.release_modifications_view", "POST"): "AAFFNLL",
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -215,7 +218,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.builds_api.artifacts_record", "POST"): "AAAFNLF",
     ("api.sboms_api.sbom_list", "GET"): "AAAANLA",
     ("api.sboms_api.sbom_import", "POST"): "AAAFNLF",
-    ("api.sboms_api.sbom_diff", "GET"): "AAAANLA",  # no versions given: 422 past the permission check
+    ("api.sboms_api.sbom_diff", "GET"): "AAAANLA",
+    ("api.modifications_api.modifications_show", "GET"): "AAAANLA",
+    (
+        "api.modifications_api.modifications_decide",
+        "POST",
+    ): "AAFFNLF",  # no versions given: 422 past the permission check
     ("api.sboms_api.sbom_show", "GET"): "AAAANLA",
     ("api.sboms_api.sbom_components", "GET"): "AAAANLA",
     ("api.sboms_api.sbom_dependencies", "GET"): "AAAANLA",
@@ -270,6 +278,12 @@ MATRIX_SSH_KEYS = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF5MOkz9U5TrYOw0MKGMeV07vYRN/9CG9+52L1sbPVLZ matrix-3",
 )
 COMMIT = {"raw": base64.b64encode(RAW_COMMIT).decode(), "sha": object_id(RAW_COMMIT, "sha1")}
+# Release 1.1 of the matrix product adds an MQTT broker to 1.0's SBOM: a signal to decide on.
+MOSQUITTO = (
+    '<component type="library" bom-ref="mq"><name>mosquitto</name><version>2.0.18</version>'
+    "<purl>pkg:generic/mosquitto@2.0.18</purl></component>"
+)
+MODIFICATION_KEY = "network-facing:added:pkg:generic/mosquitto"
 
 
 def _api_body(endpoint: str) -> dict[str, Any] | None:
@@ -294,6 +308,7 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.evidence_api.evidence_bulk_review": {"items": [{"evidence_id": 1, "revision": 1}], "decision": "accept"},
         "api.claims_api.claims_put": {"status": "implemented"},
         "api.sboms_api.policy_update": {"strict": False},
+        "api.modifications_api.modifications_decide": {"key": MODIFICATION_KEY, "verdict": "confirmed"},
         "api.builds_api.artifacts_record": {"artifacts": [{"name": f"fw-{n}.bin", "size": n, "sha256": "ab" * 32}]},
         "api.evidence_api.maturity_create": {
             "practice": "SM",
@@ -358,6 +373,8 @@ def world(session: Session) -> World:
         ),
     )
     sbom = import_sbom(session, OPERATOR, release.id, Upload("fw.xml", "", io.BytesIO(xml_bom()))).sbom
+    later = make_release(session, product, "1.1")
+    import_sbom(session, OPERATOR, later.id, Upload("fw.xml", "", io.BytesIO(xml_bom(extra_component=MOSQUITTO))))
     job, _ = enqueue(session, OPERATOR, kind="tests.matrix", arguments={}, product_id=product.id)
     repository = add_repository(session, OPERATOR, product.id, name="matrix", location="https://git.example.com/m.git")
     removed = add_repository(session, OPERATOR, product.id, name="removed", location="https://git.example.com/r.git")
@@ -395,6 +412,7 @@ def world(session: Session) -> World:
         for endpoint in ("evidence.review", "api.evidence_api.evidence_review")
     }
     overrides["evidence.preview_png"] = {"artifact_id": str(to_review.current.artifacts[1].id)}
+    overrides["api.modifications_api.modifications_decide"] = {"release_id": str(later.id)}
     # The review requests of the evidence made above went to the product's security officer alone.
     officers = session.scalars(select(Notification.id).where(Notification.user_id == users["security_officer"].id))
     overrides["api.accounts_api.notification_read"] = {"notification_id": str(min(officers))}

@@ -35,6 +35,7 @@ from sdl_tracker.evidence.services import (
     may_edit_evidence,
     revise_evidence,
 )
+from sdl_tracker.modifications.services import decide_modification, may_decide_modifications
 from sdl_tracker.products.models import Product
 from sdl_tracker.products.repositories import (
     add_repository,
@@ -52,7 +53,9 @@ from sdl_tracker.products.services import (
     update_product,
 )
 from sdl_tracker.resources import resource_dir
+from sdl_tracker.sboms.services import import_sbom
 from tests.factories import OPERATOR, make_product, make_user, member
+from tests.sboms.builders import xml_bom
 
 TODAY = date(2026, 11, 26)
 LEVELS = dict.fromkeys(("FR1", "FR2", "FR3", "FR4", "FR5", "FR6", "FR7"), 2)
@@ -285,3 +288,23 @@ def test_templates_ask_predicates_rather_than_permissions() -> None:
         if "Permission." in path.read_text() or "can(" in path.read_text()
     ]
     assert offenders == []
+
+
+def test_decide_modifications(session: Session) -> None:
+    product = make_product(session)
+    actors = _actors(session, product)
+    first = create_release(session, OPERATOR, product.id, version="1.0")
+    second = create_release(session, OPERATOR, product.id, version="1.1")
+    broker = (
+        '<component type="library" bom-ref="mq"><name>mosquitto</name><version>2.0.18</version>'
+        "<purl>pkg:generic/mosquitto@2.0.18</purl></component>"
+    )
+    for release, extra in ((first, ""), (second, broker)):
+        import_sbom(session, OPERATOR, release.id, Upload("bom.xml", "", io.BytesIO(xml_bom(extra_component=extra))))
+
+    def decide(actor: Principal) -> object:
+        key = "network-facing:added:pkg:generic/mosquitto"
+        return decide_modification(session, actor, second.id, key=key, verdict="confirmed")
+
+    allowed = _agree(session, actors, lambda actor: may_decide_modifications(actor, second), decide)
+    assert allowed == {"admin", "security officer", "operator"}
