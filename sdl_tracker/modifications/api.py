@@ -9,9 +9,10 @@ from pydantic import Field
 
 from ..api.inputs import Input, Text
 from ..api.openapi import json_response, operation, parse_body
-from ..web.context import db_session
+from ..app_access import app_db
+from ..web.context import db_session, rollback
 from .schemas import DecisionOut, ModificationsOut
-from .services import MAX_REASON, decide_modification, release_modifications
+from .services import MAX_REASON, decide_modification, read_signals, release_modifications
 
 bp = Blueprint("modifications_api", __name__)
 
@@ -47,6 +48,8 @@ def modifications_show(release_id: int) -> Response:
 def modifications_decide(release_id: int) -> Response:
     """Decide on a modification signal."""
     body = parse_body(DecisionIn)
+    rollback()  # the signals are read before the decision's write transaction (read_signals)
+    read_signals(app_db(), g.principal, release_id)
     decision = decide_modification(
         db_session(), g.principal, release_id, key=body.key, verdict=body.verdict, reason=body.reason
     )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..audit.models import AuditEvent
 from ..audit.services import kept, record
 from ..auth import Permission, Principal, authorize, permits
-from ..db import lock_row
+from ..db import Database, lock_row
 from ..errors import Invalid, NotFound
 from ..gitlink.models import Commit
 from ..gitlink.services import release_commits_by_id
@@ -195,6 +195,14 @@ def _read(session: Session, actor: Principal, release: Release) -> Reading:
 def _reading(session: Session, actor: Principal, release: Release) -> Reading:
     # Kept until an audited change (an SBOM, a scan, an interface, a release's date are all audited).
     return kept(session, ("modification signals", release.id), lambda: _read(session, actor, release))
+
+
+def read_signals(database: Database, actor: Principal, release_id: int) -> None:
+    """Compute the release's signals in a short read-only unit, where they are kept: a decision that follows
+    finds them kept instead of computing them (a diff of two large SBOMs takes seconds) inside its write
+    transaction. Doors call it, holding no transaction, right before `decide_modification`."""
+    with database.unit_of_work(read_only=True) as session:
+        _reading(session, actor, get_release(session, actor, release_id))
 
 
 def _decisions(session: Session, release_id: int) -> dict[str, ModificationDecision]:

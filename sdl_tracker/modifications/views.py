@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 from werkzeug import Response
 
+from ..app_access import app_db
 from ..errors import DomainError
 from ..products.services import get_release
-from ..web.context import db_session
+from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
 from ..web.templating import expose_predicates
 from .forms import VERDICTS, DecisionForm
@@ -16,6 +17,7 @@ from .services import (
     authorize_decide_modifications,
     decide_modification,
     may_decide_modifications,
+    read_signals,
     release_modifications,
 )
 
@@ -32,6 +34,8 @@ def release_modifications_view(release_id: int) -> Response | str:
     if form.is_submitted():
         authorize_decide_modifications(g.principal, release)
     if form.validate_on_submit():
+        rollback()  # the signals are read before the decision's write transaction (read_signals)
+        read_signals(app_db(), g.principal, release.id)
         try:
             decision = decide_modification(
                 session,
