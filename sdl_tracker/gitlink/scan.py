@@ -149,11 +149,20 @@ def _store_history(
         phases.progress(session, 0, total, "reading history")
     with phases.read() as session:
         known = set(session.scalars(select(Commit.sha).where(Commit.repository_id == plan.repository_id)))
+        # Delivered objects name a tree, not the paths a commit changed: the scan fills those in.
+        delivered = set(
+            session.scalars(
+                select(Commit.sha).where(Commit.repository_id == plan.repository_id, Commit.seen_by_scan.is_(False))
+            )
+        )
+    paths: dict[str, list[str]] = {}
     pending: list[LogRecord] = []
     with_evidence = 0
     log = LogFormat.fresh()
     for rec in log.parse_stream(git.stream_log(path, tips, seen, log.args)):
         if rec.sha in known:
+            if rec.sha in delivered and rec.paths:
+                paths[rec.sha] = list(rec.paths)
             continue  # stored by an earlier attempt or scan
         known.add(rec.sha)
         # Evidence items (created or linked), not commits, count towards a batch's bound; a commit
@@ -165,7 +174,21 @@ def _store_history(
         pending.append(rec)
         with_evidence += items
     _write_batch(phases, actor, plan, pending, summary, total)
+    _fill_paths(phases, plan, paths)
     _mark_reachability(phases, plan, git.reachable(path, tips))
+
+
+def _fill_paths(phases: Phases, plan: _Plan, paths: dict[str, list[str]]) -> None:
+    """The changed paths of commits a client delivered before this scan read them (their objects carry none)."""
+    items = sorted(paths.items())
+    for start in range(0, len(items), UPDATE_BATCH):
+        with phases.write() as session:
+            for sha, changed in items[start : start + UPDATE_BATCH]:
+                session.execute(
+                    update(Commit)
+                    .where(Commit.repository_id == plan.repository_id, Commit.sha == sha)
+                    .values(paths=changed)
+                )
 
 
 def _record_stop(phases: Phases, plan: _Plan, summary: ScanSummary, exc: Exception) -> None:

@@ -161,7 +161,7 @@ def _commits(session: Session, actor: Principal, release: Release, unread: list[
     if without_paths:
         unread.append(
             f"{without_paths} commit{'s' if without_paths != 1 else ''} with no recorded paths (delivered by a git "
-            "hook, whose paths no scan fills in, or empty): only their subjects were read"
+            "hook and not yet found by a scan, which fills them in, or empty): only their subjects were read"
         )
     return found
 

@@ -125,6 +125,9 @@ def test_a_scan_that_finds_a_delivered_commit_stores_it_once_and_makes_it_reacha
     assert count(session, CommitEvidence) == 2
     states = {sha: hook.show(sha).get_json()["state"] for sha in (base, pushed, unpushed)}
     assert states == {base: "reachable", pushed: "reachable", unpushed: "delivered"}
+    # Its object named a tree only: the scan filled in the paths it changed, as for a commit it found first.
+    changed = session.scalar(select(Commit.paths).where(Commit.sha == pushed))
+    assert changed and all(path.startswith("file-") for path in changed)
     assert summary.unreachable == 0  # a commit only delivered is not history a scan lost
     # A release that names the delivered commit lists it as delivered in its review coverage, until a scan finds it.
     release = make_release(session, _product, "2.0", git_ref=unpushed[:12])
