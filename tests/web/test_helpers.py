@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from flask import Flask, url_for
-from wtforms import SelectField, SelectMultipleField
+from markupsafe import Markup
+from wtforms import (
+    BooleanField,
+    DateField,
+    Form,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import Select
+from wtforms.widgets import Select, html_params
 
-from sdl_tracker.web.forms import BoundedForm, LeanSelect
+from sdl_tracker.web.forms import BoundedForm, LeanLabel, LeanSelect, lean_params
 from sdl_tracker.web.templating import row_url, text_url
 
 # Values and labels that need escaping, an empty value and an empty label (the value reads as the label).
@@ -32,6 +45,45 @@ def test_a_lean_select_renders_what_wtforms_renders() -> None:
         assert field() == Select()(field), name
         assert field(class_="wide", required=True) == Select()(field, class_="wide", required=True), name
     assert type(form.many.widget) is Select  # a multiple select keeps the generic widget
+
+
+class Typing(BoundedForm):
+    text = StringField("Text <b>&</b>", render_kw={"placeholder": 'say "hi"'})
+    number = IntegerField("Number")
+    day = DateField("Day")
+    secret = PasswordField("Secret")
+    hidden = HiddenField("Hidden")
+    tick = BooleanField("Tick")
+    pick = RadioField("Pick", choices=[SelectChoice("a", "A"), SelectChoice("b", "B")])
+    notes = TextAreaField("Notes")
+
+
+def test_lean_params_are_the_attributes_wtforms_renders() -> None:
+    cases: list[dict[str, object]] = [
+        {},
+        {"id": "q", "name": "q", "type": "text", "value": ""},
+        {"class_": "wide", "for_": "x", "data_row_id": 3, "aria_invalid": "true", "aria-describedby": "q-errors"},
+        {"value": 'a "b" <c> & d\'e', "checked": True, "disabled": False, "required": True},
+        {"value": Markup('<b title="x">bold</b>'), "title": Markup("a &amp; b")},
+        {"min": 1, "max": 3650, "step": 0.5, "list": "submitters"},
+    ]
+    for kwargs in cases:
+        assert lean_params(**kwargs) == html_params(**kwargs), kwargs
+
+
+def test_lean_inputs_and_labels_render_what_wtforms_renders() -> None:
+    form = Typing(data={"text": 'x "y" <z>', "number": 7, "secret": "s", "hidden": "h&", "tick": True, "pick": "b"})
+    names = ("text", "number", "day", "secret", "hidden", "tick", "pick", "notes")
+    # The same fields on a stock WTForms form, bound without the lean widgets, for comparison.
+    stock = type("Stock", (Form,), {name: Typing.__dict__[name] for name in names})(data=form.data)
+    for name in names:
+        field, plain = form[name], stock[name]
+        assert isinstance(field.label, LeanLabel), name
+        for kwargs in ({}, {"class_": "wide", "aria-invalid": "true"}, {"required": True, "disabled": False}):
+            assert field(**kwargs) == plain(**kwargs), (name, kwargs)
+            assert field.label(**kwargs) == plain.label(**kwargs), (name, kwargs)
+        assert str(field.label) == str(plain.label), name
+        assert field.label("other", for_="elsewhere") == plain.label("other", for_="elsewhere"), name
 
 
 def test_a_row_url_is_the_url_url_for_gives(app: Flask) -> None:
