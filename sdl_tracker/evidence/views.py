@@ -67,7 +67,7 @@ from .services import (
     revise_evidence,
     submit_evidence,
 )
-from .triage import review_many, search_evidence, submitters
+from .triage import EvidenceFilter, EvidenceLine, EvidencePage, kept_filter, review_many, search_evidence, submitters
 
 bp = Blueprint("evidence", __name__)
 expose_predicates(
@@ -136,6 +136,25 @@ def _flat(details: dict[str, object]) -> dict[str, object]:
 PER_PAGE = 50
 
 
+def _evidence_table(
+    product: Product | None, found: EvidencePage[EvidenceLine], wanted: EvidenceFilter, page: int, filtered: bool
+) -> Markup:
+    """The list's table. Rendering its lines was most of the page's time: for a list kept as search_evidence keeps
+    it, the HTML is kept too, per lines the reader may review (the only part that is the reader's)."""
+
+    def table() -> Markup:
+        html = render_template(
+            "evidence/_table.html", product=product, found=found, filters=filtered, kind_labels=KIND_LABELS
+        )
+        return Markup(html)  # noqa: S704 - a template's own output, escaped as it was rendered
+
+    if not kept_filter(wanted):
+        return table()
+    reviewable = tuple(line.reviewable for line in found.items)
+    question = ("evidence table", product.id if product else None, wanted, page, filtered, reviewable, found.as_of)
+    return kept(db_session(), question, table)
+
+
 def _list_page(product: Product | None) -> tuple[str, int]:
     """An evidence list with its filters, search, sorting, pages and the bulk review form."""
     session = db_session()
@@ -145,22 +164,16 @@ def _list_page(product: Product | None) -> tuple[str, int]:
     release = None
     if product is not None and valid:
         release = optional_release(session, g.principal, product.id, form.release.data or None)
-    found = (
-        search_evidence(
-            session,
-            g.principal,
-            product.id if product else None,
-            filter_of(form, release.id if release else None),
-            page=page_number(),
-            per_page=PER_PAGE,
-        )
-        if valid
-        else None
-    )
+    product_id = product.id if product else None
+    wanted, page, found = None, page_number(), None
+    if valid:
+        wanted = filter_of(form, release.id if release else None)
+        found = search_evidence(session, g.principal, product_id, wanted, page=page, per_page=PER_PAGE)
     return render_template(
         "evidence/index.html",
         product=product,
         found=found,
+        evidence_table=_evidence_table(product, found, wanted, page, bool(filters)) if found and wanted else None,
         form=form,
         filters=filters,
         bulk=BulkReviewForm(formdata=None),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.evidence.models import Evidence, ReviewState
+from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.scoping import set_review_interval
 from sdl_tracker.evidence.services import EvidenceInput, Upload, revise_evidence
 from sdl_tracker.evidence.triage import MAX_BULK, EvidenceFilter, search_evidence
@@ -238,6 +239,36 @@ def test_the_submitter_filter_offers_a_new_submitter_on_the_next_request(app: Fl
     attach(session, other, product, "Second")
     session.commit()
     assert offered() == ["user:dev@example.com", "user:other@example.com"]
+
+
+def test_a_kept_list_shows_the_next_change_and_each_reader_their_own_ticks(app: Flask, session: Session) -> None:
+    product = make_product(session, "Kept list")
+    dev = member(session, product, "developer", email="dev@example.com")
+    officer = member(session, product, "security_officer", email="so@example.com")
+    member(session, product, "security_officer", email="so2@example.com")
+    first = attach(session, dev, product, "First")
+    mine = attach(session, officer, product, "Mine")
+    session.commit()
+    path = f"/products/{product.id}/evidence"
+
+    def ticks(email: str, query: str = "") -> tuple[list[str], str]:
+        client = app.test_client()
+        login(client, email)
+        page = client.get(path + query).get_data(as_text=True)
+        return re.findall(r'name="items" value="(\d+):\d+"', page), page
+
+    for _ in range(2):  # the second time read from what was kept
+        assert ticks("so@example.com")[0] == [str(first.id)]  # never one's own submission
+        assert ticks("so2@example.com")[0] == [str(mine.id), str(first.id)]
+        assert ticks("dev@example.com")[0] == []  # developers review nothing
+        assert ticks("so2@example.com", "?state=submitted&sort=title&order=asc")[0] == [str(first.id), str(mine.id)]
+    review_evidence(session, officer, first.id, accept=True)
+    session.commit()
+    ticked, page = ticks("so2@example.com")
+    assert ticked == [str(mine.id)] and "state-accepted" in page
+    assert ticks("so2@example.com", "?state=submitted&sort=title&order=asc")[0] == [str(mine.id)]
+    _, page = ticks("so2@example.com", "?state=accepted")
+    assert ">First</a>" in page and ">Mine</a>" not in page
 
 
 def audit_count(session: Session) -> int:
