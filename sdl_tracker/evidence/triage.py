@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
@@ -364,6 +364,21 @@ def _line_columns(row: Columns) -> dict[str, Any]:
     return columns
 
 
+def _kept_page(
+    session: Session, actor: Principal, question: tuple[Any, ...], read: Callable[[], tuple[tuple[T, ...], int]]
+) -> tuple[tuple[T, ...], int, date]:
+    """`read()`'s page of the list `question` names (what, product id, filter, page, per page), kept when the
+    filter is kept_filter's, with the day it was read; access to the product is checked first. Every change that
+    moves a line (evidence attached, revised, submitted or reviewed, a release, a product's review intervals) is
+    audited; which items have expired moves with the day."""
+    _, product_id, wanted, *_ = question
+    if product_id is not None:
+        get_product(session, actor, product_id)
+    today = installation(session).now().date()
+    lines, total = kept(session, (*question, today), read) if kept_filter(wanted) else read()
+    return lines, total, today
+
+
 def kept_filter(wanted: EvidenceFilter) -> bool:
     """Whether a list so filtered is kept until the audit chain moves: one that names only what the list offers a
     bounded choice of (a release, a state, the order), as a list opens and as the review queue is read; free text
@@ -377,8 +392,6 @@ def search_evidence(
     """One page of a product's evidence (or the organisation's, for product_id None) as `wanted` filters
     and sorts it, each item as a list shows it: the columns of its current revision, never its history.
     A fixed number of statements, however many rows match or are shown."""
-    if product_id is not None:
-        get_product(session, actor, product_id)  # before anything kept is read
 
     def read() -> tuple[tuple[EvidenceLine, ...], int]:
         rows, total, intervals = _page(session, actor, product_id, wanted, page=page, per_page=per_page, columns=_LINE)
@@ -396,11 +409,7 @@ def search_evidence(
         )
         return lines, total
 
-    # Every change that moves a line (evidence attached, revised, submitted or reviewed, a release, a product's
-    # review intervals) is audited; which items have expired moves with the day.
-    today = installation(session).now().date()
-    question = ("evidence page", product_id, wanted, page, per_page, today)
-    lines, total = kept(session, question, read) if kept_filter(wanted) else read()
+    lines, total, today = _kept_page(session, actor, ("evidence page", product_id, wanted, page, per_page), read)
     items = [
         replace(line, reviewable=True)
         if may_review_current(actor, line.product_id, line.submitted_by_user_id, line.state)
@@ -432,22 +441,26 @@ def search_current_evidence(
 ) -> EvidencePage[CurrentEvidence]:
     """The page `search_evidence` gives, each item with all of its current revision and its links (the other
     revisions are not read): what the API lists."""
-    rows, total, _ = _page(
-        session, actor, product_id, wanted, page=page, per_page=per_page, columns=(Evidence.id, _ITEM, _REVISION)
-    )
-    today = installation(session).now().date()
-    links = _links(session, [row.current.id for row in rows])
-    items = [
-        CurrentEvidence(
-            row.item,
-            row.current,
-            links.requirements.get(row.current.id, []),
-            links.releases.get(row.current.id, []),
-            links.artifacts.get(row.current.id, []),
+
+    def read() -> tuple[tuple[CurrentEvidence, ...], int]:
+        columns = (Evidence.id, _ITEM, _REVISION)
+        rows, total, _ = _page(session, actor, product_id, wanted, page=page, per_page=per_page, columns=columns)
+        links = _links(session, [row.current.id for row in rows])
+        items = tuple(
+            CurrentEvidence(
+                row.item,
+                row.current,
+                links.requirements.get(row.current.id, []),
+                links.releases.get(row.current.id, []),
+                links.artifacts.get(row.current.id, []),
+            )
+            for row in rows
         )
-        for row in rows
-    ]
-    return EvidencePage(items, total, page, per_page, today)
+        return items, total
+
+    question = ("current evidence page", product_id, wanted, page, per_page)
+    items, total, today = _kept_page(session, actor, question, read)
+    return EvidencePage(list(items), total, page, per_page, today)
 
 
 def submitters(session: Session, actor: Principal, product_id: int | None) -> list[str]:

@@ -175,6 +175,30 @@ def test_the_api_list_filters_like_the_page(app: Flask, session: Session) -> Non
     assert body["total"] == 3 and [i["current"]["title"] for i in body["items"]] == ["Gamma plan"]
 
 
+def test_a_kept_api_list_shows_the_next_change_and_only_to_members(app: Flask, session: Session) -> None:
+    product = make_product(session, "Kept API")
+    other = make_product(session, "Other API")
+    dev = member(session, product, "developer", email="dev@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    member(session, other, "security_officer", email="stranger@example.com")
+    first = attach(session, dev, product, "First")
+    session.commit()
+    api = ApiClient(app.test_client(), app)
+    token, stranger = api.as_user("so@example.com"), api.as_user("stranger@example.com")
+    path = f"/api/v1/products/{product.id}/evidence"
+
+    def listed() -> list[tuple[str, str]]:
+        items = api.call("GET", path, token).get_json()["items"]
+        return [(i["current"]["title"], i["current"]["state"]) for i in items]
+
+    assert listed() == listed() == [("First", "submitted")]  # the second read from what was kept
+    assert api.call("GET", path, stranger).status_code == 404  # what was kept is read after access is checked
+    revise_evidence(session, dev, first.id, data=EvidenceInput(title="First, revised"), submit=True)
+    attach(session, dev, product, "Second")
+    session.commit()
+    assert listed() == [("Second", "submitted"), ("First, revised", "submitted")]
+
+
 def test_lists_show_the_current_revision_as_the_item_itself_shows_it(app: Flask, session: Session) -> None:
     product = make_product(session, "Revised")
     make_release(session, product, "1.0")
