@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..audit.services import record
 from ..auth import GLOBAL_PERMISSIONS, ROLE_PERMISSIONS, Permission, Principal, authorize
@@ -208,7 +208,9 @@ def check_token(session: Session, presented: str, *, origin: str, now: datetime 
     match = TOKEN_FORMAT.match(presented)
     if match is None:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.prefix == match.group(1)))
+    # With its owner and products in the same statement: every API request presents a token.
+    query = select(ApiToken).options(joinedload(ApiToken.user), joinedload(ApiToken.products))
+    token = session.scalars(query.where(ApiToken.prefix == match.group(1))).unique().first()
     if token is None or not hmac.compare_digest(token.token_hash, _hash(presented)):
         return None
     if token.revoked_at is not None or token.expires_at <= now or token.user.disabled:
