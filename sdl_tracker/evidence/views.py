@@ -428,16 +428,21 @@ def coverage_view(product_id: int) -> Response | str:
     attach = may_attach_evidence(g.principal, product)
     # The heat map was most of the page's time (a few thousand template steps): rendered once per figure it
     # shows, kept as the figures are (until the audit chain moves), after access to the product was checked.
-    heatmap = kept(
-        session,
-        ("coverage heat map", product.id, release.id if release else None, attach, result.judged.as_of),
-        lambda: Markup(  # noqa: S704 - a template's own output, escaped as it was rendered
-            render_template("evidence/_heatmap.html", result=result, product=product, release=release, attach=attach)
-        ),
-    )
+    # So were the next steps, which link the attach form only for those who may attach, and what changed since a
+    # released release's date (judged today as well: keyed by both days).
+    shown = (product.id, release.id if release else None, attach, result.judged.as_of)
+
+    def part(template: str) -> Markup:
+        html = render_template(template, result=result, product=product, release=release, attach=attach)
+        return Markup(html)  # noqa: S704 - a template's own output, escaped as it was rendered
+
+    heatmap = kept(session, ("coverage heat map", *shown), lambda: part("evidence/_heatmap.html"))
+    today = result.current.as_of if result.current else None
+    next_steps = kept(session, ("coverage next steps", *shown, today), lambda: part("evidence/_next_steps.html"))
     return render_template(
         "evidence/coverage.html",
         heatmap=heatmap,
+        next_steps=next_steps,
         result=result,
         product=product,
         release=release,
