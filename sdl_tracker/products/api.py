@@ -8,7 +8,7 @@ from flask import Blueprint, Response, g
 from pydantic import BaseModel, Field
 
 from ..api.inputs import Input, Text
-from ..api.openapi import PAGE_QUERY, Page, json_response, operation, paginated, parse_body
+from ..api.openapi import PAGE_QUERY, Page, json_response, operation, page_args, paginated, parse_body
 from ..web.context import db_session
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, Product, Release, ReleaseStatus, Repository
@@ -18,8 +18,8 @@ from .services import (
     create_release,
     get_product,
     get_release,
-    list_products,
     list_releases,
+    products_page,
     update_product,
     update_release,
 )
@@ -208,7 +208,9 @@ def _interfaces(items: list[InterfaceIn]) -> list[InterfaceData]:
 )
 def products_list() -> Response:
     """List products."""
-    return json_response(paginated(list_products(db_session(), g.principal, with_releases=True), ProductOut.of))
+    page, per_page = page_args()
+    products, total = products_page(db_session(), g.principal, page=page, per_page=per_page)
+    return json_response(Page(items=[ProductOut.of(p) for p in products], total=total, page=page, per_page=per_page))
 
 
 @bp.post("/products")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -265,20 +265,38 @@ def set_product_edition(session: Session, actor: Principal, product_id: int, *, 
     return product
 
 
-def list_products(session: Session, actor: Principal, *, with_releases: bool = False) -> list[Product]:
-    """The products the actor may see, by name (none for a token without product:read); `with_releases`
-    loads their releases and editions too, for a list that shows them (not one query per product)."""
+def _visible_products(actor: Principal) -> ColumnElement[bool] | None:
+    """Which products the actor may see (None: none, for a token without product:read)."""
     if actor.scopes is not None and Permission.PRODUCT_READ not in actor.scopes:
+        return None
+    return visible_products_clause(actor, Product.id)
+
+
+def list_products(session: Session, actor: Principal) -> list[Product]:
+    """The products the actor may see, by name (none for a token without product:read)."""
+    visible = _visible_products(actor)
+    if visible is None:
         return []
+    query = select(Product).where(visible).options(selectinload(Product.interfaces)).order_by(Product.name_key)
+    return list(session.scalars(query))
+
+
+def products_page(session: Session, actor: Principal, *, page: int, per_page: int) -> tuple[list[Product], int]:
+    """A page of the products the actor may see, by name, read in SQL with their interfaces and editions (what a
+    product's output shows, not one query per product), and how many the actor may see."""
+    visible = _visible_products(actor)
+    if visible is None:
+        return [], 0
     query = (
         select(Product)
-        .where(visible_products_clause(actor, Product.id))
-        .options(selectinload(Product.interfaces))
-        .order_by(Product.name_key)
+        .where(visible)
+        .options(selectinload(Product.interfaces), selectinload(Product.editions))
+        .order_by(Product.name_key, Product.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     )
-    if with_releases:
-        query = query.options(selectinload(Product.releases), selectinload(Product.editions))
-    return list(session.scalars(query))
+    total = session.scalar(select(func.count()).select_from(Product).where(visible)) or 0
+    return list(session.scalars(query)), total
 
 
 @dataclass(frozen=True)
