@@ -14,16 +14,17 @@ from ..accounts.notifications import list_notifications, mark_read, unread_count
 from ..audit.services import kept
 from ..auth import Principal
 from ..products.models import Release
-from ..products.services import get_release, list_products, product_entries
+from ..products.services import get_release, product_entries, products_page
 from ..web.context import current_principal, db_session
 from ..web.inputs import page_count, page_number
 from ..web.templating import row_url
 from .forms import MarkReadForm
-from .readiness import ReleaseFigures, in_flight, release_figures, release_readiness
+from .readiness import ReleaseFigures, in_flight_of, release_figures, release_readiness
 from .services import Link, my_work, readiness_facts
 
 bp = Blueprint("dashboard", __name__)
 PORTFOLIO_PER_PAGE = 20
+IN_FLIGHT_SHOWN = 5  # releases in flight a portfolio row shows; the product page lists them all
 
 
 @bp.route("/")
@@ -37,24 +38,29 @@ def index() -> str:
 def portfolio() -> str:
     """Every product the user sees, one row each, with its releases in flight and their readiness figures."""
     session = db_session()
-    every = list_products(session, g.principal)
-    # A page of products: their rows (each release in flight with its figures) are what the page costs, so a
-    # portfolio of fifty products serves as fast as one of three.
-    pages = page_count(len(every), PORTFOLIO_PER_PAGE)
-    page = min(page_number(), pages)
-    products = every[(page - 1) * PORTFOLIO_PER_PAGE : page * PORTFOLIO_PER_PAGE]
-    releases = in_flight(session, g.principal, product_ids=[p.id for p in products])
+    # A page of products, read in SQL, each with at most a few releases in flight: their rows (each release with
+    # its figures) are what the page costs, so a portfolio of fifty products serves as fast as one of three.
+    page = page_number()
+    products, total = products_page(session, g.principal, page=page, per_page=PORTFOLIO_PER_PAGE)
+    pages = page_count(total, PORTFOLIO_PER_PAGE)
+    if not products and page > pages:  # past the last page: the last
+        page = pages
+        products, total = products_page(session, g.principal, page=page, per_page=PORTFOLIO_PER_PAGE)
+    ids = [p.id for p in products]
+    releases, in_flight_count = in_flight_of(session, g.principal, ids, per_product=IN_FLIGHT_SHOWN)
     figures = release_figures(session, releases)
     by_product: dict[int, list[ReleaseFigures]] = {p.id: [] for p in products}
     for release in releases:
         by_product.setdefault(release.product_id, []).append(figures[release.id])
+    more = {i: in_flight_count[i] - len(by_product[i]) for i in ids if in_flight_count.get(i, 0) > len(by_product[i])}
     return render_template(
         "dashboard/portfolio.html",
         products=products,
         by_product=by_product,
+        more=more,
         page=page,
         pages=pages,
-        total=len(every),
+        total=total,
         first=(page - 1) * PORTFOLIO_PER_PAGE + 1,
     )
 

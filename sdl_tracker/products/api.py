@@ -209,7 +209,7 @@ def _interfaces(items: list[InterfaceIn]) -> list[InterfaceData]:
 def products_list() -> Response:
     """List products."""
     page, per_page = page_args()
-    products, total = products_page(db_session(), g.principal, page=page, per_page=per_page)
+    products, total = products_page(db_session(), g.principal, page=page, per_page=per_page, with_details=True)
     return json_response(Page(items=[ProductOut.of(p) for p in products], total=total, page=page, per_page=per_page))
 
 

@@ -281,22 +281,21 @@ def list_products(session: Session, actor: Principal) -> list[Product]:
     return list(session.scalars(query))
 
 
-def products_page(session: Session, actor: Principal, *, page: int, per_page: int) -> tuple[list[Product], int]:
-    """A page of the products the actor may see, by name, read in SQL with their interfaces and editions (what a
-    product's output shows, not one query per product), and how many the actor may see."""
+def products_page(
+    session: Session, actor: Principal, *, page: int, per_page: int, with_details: bool = False
+) -> tuple[list[Product], int]:
+    """A page of the products the actor may see, by name, read in SQL, and how many the actor may see.
+    `with_details` loads their interfaces and editions too (what a product's output shows, not one query per
+    product)."""
     visible = _visible_products(actor)
     if visible is None:
         return [], 0
-    query = (
-        select(Product)
-        .where(visible)
-        .options(selectinload(Product.interfaces), selectinload(Product.editions))
-        .order_by(Product.name_key, Product.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
+    query = select(Product).where(visible).order_by(Product.name_key, Product.id)
+    if with_details:
+        query = query.options(selectinload(Product.interfaces), selectinload(Product.editions))
+    products = list(session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
     total = session.scalar(select(func.count()).select_from(Product).where(visible)) or 0
-    return list(session.scalars(query)), total
+    return products, total
 
 
 @dataclass(frozen=True)
