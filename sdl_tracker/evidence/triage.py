@@ -207,12 +207,17 @@ def _last_day_sql_of(intervals: tuple[tuple[str, int | None], ...] | None) -> Co
     return case((revision.review_due.is_not(None), revision.review_due), *by_kind, else_=null())
 
 
+def _intervals(session: Session, product_id: int) -> dict[str, int | None]:
+    # Changing a product's review intervals is audited: kept until the chain moves, not read for each list.
+    return dict(kept(session, ("review intervals", product_id), lambda: product_intervals(session, product_id)))
+
+
 def _filtered(
     session: Session, product_id: int | None, wanted: EvidenceFilter, today: date
 ) -> tuple[Select[Any], Any, dict[str, int | None] | None]:
     revision = _CURRENT
     statement = select(Evidence).join(revision, _IS_CURRENT)
-    intervals = product_intervals(session, product_id) if product_id is not None else None
+    intervals = _intervals(session, product_id) if product_id is not None else None
     if product_id is None:
         statement = statement.where(Evidence.product_id.is_(None))
     elif wanted.release_id is not None:
