@@ -16,6 +16,7 @@ from .repositories import add_repository, list_repositories, remove_repository, 
 from .services import (
     create_product,
     create_release,
+    edition_names_of,
     get_product,
     get_release,
     list_releases,
@@ -110,8 +111,8 @@ class ProductOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, product: Product) -> ProductOut:
-        """A product as the API and `--json` give it."""
+    def of(cls, product: Product, editions: dict[str, str] | None = None) -> ProductOut:
+        """A product as the API and `--json` give it (`editions`: its edition names, when a list read them)."""
         return cls(
             id=product.id,
             name=product.name,
@@ -124,7 +125,7 @@ class ProductOut(BaseModel):
             security_contact=product.security_contact,
             cvd_policy_url=product.cvd_policy_url,
             interfaces=[InterfaceOut.model_validate(i, from_attributes=True) for i in product.interfaces],
-            editions=product.edition_names,
+            editions=product.edition_names if editions is None else editions,
             created_at=product.created_at,
         )
 
@@ -209,8 +210,11 @@ def _interfaces(items: list[InterfaceIn]) -> list[InterfaceData]:
 def products_list() -> Response:
     """List products."""
     page, per_page = page_args()
-    products, total = products_page(db_session(), g.principal, page=page, per_page=per_page, with_details=True)
-    return json_response(Page(items=[ProductOut.of(p) for p in products], total=total, page=page, per_page=per_page))
+    session = db_session()
+    products, total = products_page(session, g.principal, page=page, per_page=per_page, with_interfaces=True)
+    editions = edition_names_of(session, products)
+    items = [ProductOut.of(p, editions[p.id]) for p in products]
+    return json_response(Page(items=items, total=total, page=page, per_page=per_page))
 
 
 @bp.post("/products")

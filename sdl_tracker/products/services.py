@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..audit.rules import field_changes
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
+from ..catalog.models import CatalogEdition
 from ..catalog.services import current_editions, find_edition
 from ..db import lock_row, locked
 from ..errors import Conflict, FieldError, Invalid, NotFound
@@ -282,20 +283,33 @@ def list_products(session: Session, actor: Principal) -> list[Product]:
 
 
 def products_page(
-    session: Session, actor: Principal, *, page: int, per_page: int, with_details: bool = False
+    session: Session, actor: Principal, *, page: int, per_page: int, with_interfaces: bool = False
 ) -> tuple[list[Product], int]:
     """A page of the products the actor may see, by name, read in SQL, and how many the actor may see.
-    `with_details` loads their interfaces and editions too (what a product's output shows, not one query per
-    product)."""
+    `with_interfaces` loads their interfaces too (not one query per product)."""
     visible = _visible_products(actor)
     if visible is None:
         return [], 0
     query = select(Product).where(visible).order_by(Product.name_key, Product.id)
-    if with_details:
-        query = query.options(selectinload(Product.interfaces), selectinload(Product.editions))
+    if with_interfaces:
+        query = query.options(selectinload(Product.interfaces))
     products = list(session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
     total = session.scalar(select(func.count()).select_from(Product).where(visible)) or 0
     return products, total
+
+
+def edition_names_of(session: Session, products: Sequence[Product]) -> dict[int, dict[str, str]]:
+    """The catalog editions each product (the caller read it) is assessed against, {standard: edition} by product
+    id, as columns in one statement: loading them as rows with their catalog editions was most of a list's time."""
+    names: dict[int, dict[str, str]] = {p.id: {} for p in products}
+    query = (
+        select(ProductEdition.product_id, ProductEdition.standard, CatalogEdition.edition)
+        .join(CatalogEdition, CatalogEdition.id == ProductEdition.edition_id)
+        .where(ProductEdition.product_id.in_(list(names)))
+    )
+    for product_id, standard, edition in session.execute(query) if names else ():
+        names[product_id][standard] = edition
+    return names
 
 
 @dataclass(frozen=True)
