@@ -253,7 +253,7 @@ def test_the_portfolio_pages_its_products_by_name(client: FlaskClient, session: 
 
 
 def test_a_portfolio_row_shows_the_first_releases_in_flight_and_counts_the_rest(
-    client: FlaskClient, session: Session
+    app: Flask, client: FlaskClient, session: Session
 ) -> None:
     """At most five releases in flight a product, oldest first; the rest are counted and left to the product page."""
     busy, calm = make_product(session, "Busy"), make_product(session, "Calm")
@@ -270,3 +270,15 @@ def test_a_portfolio_row_shows_the_first_releases_in_flight_and_counts_the_rest(
     assert shown == versions[:5] and ">0.9</a>" not in page and ">2.0</a>" in page
     assert "3 more releases in flight" in page and page.count("more release") == 1
     assert f'href="/products/{busy.id}"' in page
+    table = page[page.index("<table") : page.index("</table>")]
+    again = _page(client, "/portfolio")
+    assert again[again.index("<table") : again.index("</table>")] == table  # the rows kept
+    make_release(session, calm, "2.1")  # a change moves the chain: the rows are read afresh
+    session.commit()
+    assert ">2.1</a>" in _page(client, "/portfolio")
+    member(session, calm, "auditor", email="auditor@example.com")
+    session.commit()
+    auditor = app.test_client()
+    login(auditor, "auditor@example.com")  # another reader's page of products: rows of their products only
+    mine = _page(auditor, "/portfolio")
+    assert ">2.1</a>" in mine and ">1.0</a>" not in mine and "Busy" not in mine
