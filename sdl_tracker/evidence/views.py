@@ -14,7 +14,7 @@ from ..app_access import app_db
 from ..audit.services import kept
 from ..errors import DomainError
 from ..products.models import Product
-from ..products.services import authorize_manage_product, get_product, list_releases, optional_release
+from ..products.services import authorize_manage_product, get_product, list_releases, optional_release, release_choices
 from ..web.context import db_session, rollback
 from ..web.forms import apply_errors, flash_refusal
 from ..web.inputs import local_path, page_number
@@ -178,7 +178,7 @@ def _list_page(product: Product | None) -> tuple[str, int]:
         filters=filters,
         bulk=BulkReviewForm(formdata=None),
         release=release,
-        releases=list_releases(session, g.principal, product.id) if product else [],
+        releases=release_choices(session, g.principal, product.id) if product else [],
         submitters=submitters(session, g.principal, product.id if product else None),
         kind_labels=KIND_LABELS,
     ), (200 if valid else 400)
@@ -450,7 +450,7 @@ def coverage_view(product_id: int) -> Response | str:
         scoping_form=scoping_form,
         withdraw_form=WithdrawScopingForm(),
         accept_form=AcceptScopingForm(),
-        releases=list_releases(session, g.principal, product.id),
+        releases=release_choices(session, g.principal, product.id),
         history=maturity_history(session, g.principal, product.id),
     )
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ..audit.rules import field_changes
-from ..audit.services import record
+from ..audit.services import kept, record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..catalog.models import CatalogEdition
 from ..catalog.services import current_editions, find_edition
@@ -469,6 +469,26 @@ def list_releases(session: Session, actor: Principal, product_id: int) -> list[R
     product = get_product(session, actor, product_id)
     releases = session.scalars(select(Release).where(Release.product_id == product.id)).all()
     return order_releases(releases)
+
+
+@dataclass(frozen=True)
+class ReleaseChoice:
+    """A release as a list of versions offers it (plain data, so it may be kept)."""
+
+    id: int
+    version: str
+
+
+def release_choices(session: Session, actor: Principal, product_id: int) -> list[ReleaseChoice]:
+    """A product's releases as a choice of versions, oldest first in release order: kept until the audit chain
+    moves (a new release is audited; versions never change), as the lists that filter by release offer them."""
+    get_product(session, actor, product_id)
+
+    def read() -> tuple[ReleaseChoice, ...]:
+        rows = session.execute(select(Release.id, Release.version).where(Release.product_id == product_id))
+        return tuple(order_releases([ReleaseChoice(release_id, version) for release_id, version in rows]))
+
+    return list(kept(session, ("release choices", product_id), read))
 
 
 def get_release(session: Session, actor: Principal, release_id: int) -> Release:

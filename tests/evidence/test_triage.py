@@ -295,6 +295,28 @@ def test_a_kept_list_shows_the_next_change_and_each_reader_their_own_ticks(app: 
     assert ">First</a>" in page and ">Mine</a>" not in page
 
 
+def test_the_release_filter_offers_a_new_release_on_the_next_request(app: Flask, session: Session) -> None:
+    product = make_product(session, "Versions")
+    make_release(session, product, "1.10")
+    make_release(session, product, "1.9")
+    member(session, product, "auditor", email="auditor@example.com")
+    session.commit()
+    client = app.test_client()
+    login(client, "auditor@example.com")
+
+    def offered(path: str) -> list[str]:
+        page = client.get(path).get_data(as_text=True)
+        select = page.split('<select id="release" name="release">')[1].split("</select>")[0]
+        return re.findall(r'<option value="([^"]*)"', select)
+
+    for path in (f"/products/{product.id}/evidence", f"/products/{product.id}/coverage"):
+        assert offered(path) == offered(path) == ["", "1.10", "1.9"]  # newest first by version; then kept
+    make_release(session, product, "2.0")
+    session.commit()
+    for path in (f"/products/{product.id}/evidence", f"/products/{product.id}/coverage"):
+        assert offered(path) == ["", "2.0", "1.10", "1.9"]
+
+
 def audit_count(session: Session) -> int:
     actions = ("evidence:item:accept", "evidence:item:reject")
     return session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action.in_(actions))) or 0
