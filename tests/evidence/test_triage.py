@@ -301,8 +301,7 @@ def test_the_release_filter_offers_a_new_release_on_the_next_request(app: Flask,
     make_release(session, product, "1.9")
     member(session, product, "auditor", email="auditor@example.com")
     session.commit()
-    client = app.test_client()
-    login(client, "auditor@example.com")
+    client = signed_in(app, "auditor@example.com")
 
     def offered(path: str) -> list[str]:
         page = client.get(path).get_data(as_text=True)
