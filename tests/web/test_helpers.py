@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import Select, html_params
 
 from sdl_tracker.web.forms import BoundedForm, LeanLabel, LeanSelect, lean_params
-from sdl_tracker.web.templating import row_url, text_url
+from sdl_tracker.web.templating import row_url, static_field, text_url
 
 # Values and labels that need escaping, an empty value and an empty label (the value reads as the label).
 PLAIN = (("", "Any"), ("a&b", 'A "quoted" <label>'), ("SR-2", "SR-2 Threat model"), ("x", ""))
@@ -109,3 +109,23 @@ def test_a_text_url_is_the_url_url_for_gives(app: Flask) -> None:
             assert text_url("claims.edit", "ref", release_id=7) is url  # built once per request
             for ref in refs:
                 assert url(ref) == url_for("claims.edit", release_id=7, ref=ref), ref
+
+
+def test_a_static_field_renders_what_the_field_macro_renders(app: Flask) -> None:
+    from werkzeug.datastructures import MultiDict
+
+    from sdl_tracker.evidence.forms import EvidenceFilterForm
+
+    queries = [{}, {"state": "submitted", "sort": "title", "days": "90"}, {"q": 'a "b" <c>', "kind": "sbom"}]
+    queries += [{"state": "nonsense", "days": "0"}, {"q": "other", "submitter": "x@example.com"}, {"days": "90"}]
+    with app.test_request_context("/"):
+        field = app.jinja_env.get_template("macros/forms.html").module.field  # type: ignore[attr-defined]
+        for _ in range(2):  # the second time from what was kept
+            for query in queries:
+                form = EvidenceFilterForm(MultiDict(query))
+                form.validate()
+                for f in form:
+                    assert static_field(field, f, class_="wide") == field(f, class_="wide"), (query, f.name)
+                    assert static_field(field, f) == field(f), (query, f.name)
+                    if f.errors:
+                        assert "has-error" in static_field(field, f)
