@@ -55,6 +55,11 @@ def _authorize_reading(actor: Principal, wanted: EventFilter) -> None:
         authorize(actor, Permission.AUDIT_READ, wanted.product_id)
 
 
+def authorize_read_audit(actor: Principal, product_id: int | None) -> None:
+    """Refuse an actor who may not read the product's audit events (None: every event)."""
+    _authorize_reading(actor, EventFilter(product_id=product_id))
+
+
 def may_read_audit(actor: Principal, product_id: int | None) -> bool:
     """Whether the actor may read the product's audit events (None: every event)."""
     return permits(_authorize_reading, actor, EventFilter(product_id=product_id))

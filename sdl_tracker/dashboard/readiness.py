@@ -182,6 +182,40 @@ def in_flight(session: Session, actor: Principal, *, product_ids: Sequence[int] 
     return list(session.scalars(query))
 
 
+def in_flight_of(
+    session: Session, actor: Principal, product_ids: Sequence[int], *, per_product: int
+) -> tuple[list[Release], dict[int, int]]:
+    """The first `per_product` releases in flight of each of `product_ids` the actor sees (oldest first, by product
+    and version), and how many each has in flight: a list of products shows a bounded number of rows each."""
+    ranked = (
+        select(
+            Release.id.label("id"),
+            func.row_number()
+            .over(partition_by=Release.product_id, order_by=(Release.created_at, Release.id))
+            .label("rank"),
+            func.count().over(partition_by=Release.product_id).label("of"),
+        )
+        .where(
+            Release.status.in_(IN_FLIGHT),
+            Release.product_id.in_(list(product_ids)),
+            visible_products_clause(actor, Release.product_id),
+        )
+        .subquery()
+    )
+    query = (
+        select(Release, ranked.c.of)
+        .join(ranked, ranked.c.id == Release.id)
+        .join(Product, Product.id == Release.product_id)
+        .where(ranked.c.rank <= per_product)
+        .order_by(Product.name_key, Release.created_at, Release.id)
+    )
+    releases, counts = [], {}
+    for release, of in session.execute(query):
+        releases.append(release)
+        counts[release.product_id] = of
+    return releases, counts
+
+
 def release_figures(
     session: Session, releases: Sequence[Release], *, today: date | None = None
 ) -> dict[int, ReleaseFigures]:

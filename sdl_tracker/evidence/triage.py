@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from sqlalchemy import (
@@ -77,6 +78,7 @@ class EvidencePage(Generic[T]):
     total: int
     page: int
     per_page: int
+    as_of: date  # the day it was read: which items have expired moves with it
 
     @property
     def pages(self) -> int:
@@ -134,16 +136,25 @@ _IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 Columns: TypeAlias = Row[*tuple[Any, ...]]
 
 
-def _expiring_kinds(intervals: dict[str, int | None] | None) -> list[tuple[ColumnElement[bool], int]]:
+def _expiring_kinds(intervals: dict[str, int | None] | None) -> tuple[tuple[ColumnElement[bool], int], ...]:
     """Which current revisions expire by an interval, and its months: the kinds with an interval, the product's
     for its own evidence and the default for the organisation's, one condition per owner and interval."""
+    return _expiring_kinds_of(None if intervals is None else tuple(sorted(intervals.items())))
+
+
+# Built once per set of intervals (a product's own, or none): building the conditions took longer than running them.
+@lru_cache(maxsize=64)
+def _expiring_kinds_of(
+    intervals: tuple[tuple[str, int | None], ...] | None,
+) -> tuple[tuple[ColumnElement[bool], int], ...]:
+    own = dict(intervals) if intervals is not None else None
     kinds: dict[tuple[bool, int], list[EvidenceKind]] = defaultdict(list)
     for kind in EvidenceKind:
-        for owned, months in ((True, review_months(kind, intervals)), (False, review_months(kind))):
+        for owned, months in ((True, review_months(kind, own)), (False, review_months(kind))):
             if months:
                 kinds[owned, months].append(kind)
     owner = {True: Evidence.product_id.is_not(None), False: Evidence.product_id.is_(None)}
-    return [(and_(owner[owned], Evidence.kind.in_(of)), months) for (owned, months), of in kinds.items()]
+    return tuple((and_(owner[owned], Evidence.kind.in_(of)), months) for (owned, months), of in kinds.items())
 
 
 def _expiring_by(revision: Any, day: date, intervals: dict[str, int | None] | None) -> ColumnElement[bool]:
@@ -184,10 +195,21 @@ def _plus_months_postgresql(element: _PlusMonths, compiler: SQLCompiler, **kw: A
     return f"CAST({day} + make_interval(months => {months}) AS DATE)"
 
 
-def _last_day_sql(revision: Any, intervals: dict[str, int | None] | None) -> ColumnElement[date]:
-    """The last standing day as _last_day works it out, in SQL (NULL: does not expire)."""
-    by_kind = [(which, _PlusMonths(revision.effective_date, months)) for which, months in _expiring_kinds(intervals)]
+def _last_day_sql(intervals: dict[str, int | None] | None) -> ColumnElement[date]:
+    """The last standing day of a current revision as _last_day works it out, in SQL (NULL: does not expire)."""
+    return _last_day_sql_of(None if intervals is None else tuple(sorted(intervals.items())))
+
+
+@lru_cache(maxsize=64)
+def _last_day_sql_of(intervals: tuple[tuple[str, int | None], ...] | None) -> ColumnElement[date]:
+    revision: Any = _CURRENT
+    by_kind = [(which, _PlusMonths(revision.effective_date, months)) for which, months in _expiring_kinds_of(intervals)]
     return case((revision.review_due.is_not(None), revision.review_due), *by_kind, else_=null())
+
+
+def _intervals(session: Session, product_id: int) -> dict[str, int | None]:
+    # Changing a product's review intervals is audited: kept until the chain moves, not read for each list.
+    return dict(kept(session, ("review intervals", product_id), lambda: product_intervals(session, product_id)))
 
 
 def _filtered(
@@ -195,7 +217,7 @@ def _filtered(
 ) -> tuple[Select[Any], Any, dict[str, int | None] | None]:
     revision = _CURRENT
     statement = select(Evidence).join(revision, _IS_CURRENT)
-    intervals = product_intervals(session, product_id) if product_id is not None else None
+    intervals = _intervals(session, product_id) if product_id is not None else None
     if product_id is None:
         statement = statement.where(Evidence.product_id.is_(None))
     elif wanted.release_id is not None:
@@ -262,19 +284,24 @@ def _page(
         get_product(session, actor, product_id)
     today = installation(session).now().date()
     statement, revision, intervals = _filtered(session, product_id, wanted, today)
-    shown = statement.with_only_columns(*columns)
+    # How many match, counted with the page's rows (a window over every match) rather than by a statement of its
+    # own: building and running a second statement of the same filters cost as much as the first.
+    shown = statement.with_only_columns(*columns, func.count().over().label("matched"))
     keys: list[Any]
     if wanted.sort == "expiry":
-        last = _last_day_sql(revision, intervals)
+        last = _last_day_sql(intervals)
         keys = [last.is_(None), last]  # those that never expire after those that do, as the list shows them
     else:
         by = {"updated": revision.created_at, "title": func.lower(revision.title), "state": revision.state}
         keys = [by[wanted.sort]] if wanted.sort in by else []
     ordering = [key.desc() if wanted.descending else key.asc() for key in (*keys, Evidence.id)]
     # One current revision per item: the join's rows are the items.
-    total = session.scalar(statement.with_only_columns(func.count())) or 0
-    shown = shown.order_by(*ordering).offset((page - 1) * per_page).limit(per_page)
-    return list(session.execute(shown)), total, intervals
+    rows = list(session.execute(shown.order_by(*ordering).offset((page - 1) * per_page).limit(per_page)))
+    if rows:
+        total = rows[0].matched
+    else:  # past the last page (or nothing matches): counted on its own
+        total = session.scalar(statement.with_only_columns(func.count())) or 0 if page > 1 else 0
+    return rows, total, intervals
 
 
 # What a line of a list reads of an item and its current revision (EvidenceLine's first fields).
@@ -336,26 +363,65 @@ def _links(session: Session, revision_ids: list[int]) -> Links:
     return links
 
 
+def _line_columns(row: Columns) -> dict[str, Any]:
+    columns = row._asdict()
+    del columns["matched"]  # how many match, which the page gives
+    return columns
+
+
+def _kept_page(
+    session: Session, actor: Principal, question: tuple[Any, ...], read: Callable[[], tuple[tuple[T, ...], int]]
+) -> tuple[tuple[T, ...], int, date]:
+    """`read()`'s page of the list `question` names (what, product id, filter, page, per page), kept when the
+    filter is kept_filter's, with the day it was read; access to the product is checked first. Every change that
+    moves a line (evidence attached, revised, submitted or reviewed, a release, a product's review intervals) is
+    audited; which items have expired moves with the day."""
+    _, product_id, wanted, *_ = question
+    if product_id is not None:
+        get_product(session, actor, product_id)
+    today = installation(session).now().date()
+    lines, total = kept(session, (*question, today), read) if kept_filter(wanted) else read()
+    return lines, total, today
+
+
+def kept_filter(wanted: EvidenceFilter) -> bool:
+    """Whether a list so filtered is kept until the audit chain moves: one that names only what the list offers a
+    bounded choice of (a release, a state, the order), as a list opens and as the review queue is read; free text
+    would make keys without bound."""
+    return replace(wanted, release_id=None, state=None, sort="created", descending=True, days=30) == EvidenceFilter()
+
+
 def search_evidence(
     session: Session, actor: Principal, product_id: int | None, wanted: EvidenceFilter, *, page: int, per_page: int
 ) -> EvidencePage[EvidenceLine]:
     """One page of a product's evidence (or the organisation's, for product_id None) as `wanted` filters
     and sorts it, each item as a list shows it: the columns of its current revision, never its history.
     A fixed number of statements, however many rows match or are shown."""
-    rows, total, intervals = _page(session, actor, product_id, wanted, page=page, per_page=per_page, columns=_LINE)
-    links = _links(session, [row.revision_id for row in rows])
-    items = [
-        EvidenceLine(
-            **row._mapping,
-            expires=_last_day(row, intervals),
-            reviewable=may_review_current(actor, row.product_id, row.submitted_by_user_id, row.state),
-            requirements=[ref for _, _, ref in links.requirements.get(row.revision_id, [])],
-            releases=links.releases.get(row.revision_id, []),
-            artifacts=[(a.id, a.filename) for a in links.artifacts.get(row.revision_id, [])],
+
+    def read() -> tuple[tuple[EvidenceLine, ...], int]:
+        rows, total, intervals = _page(session, actor, product_id, wanted, page=page, per_page=per_page, columns=_LINE)
+        links = _links(session, [row.revision_id for row in rows])
+        lines = tuple(
+            EvidenceLine(
+                **_line_columns(row),
+                expires=_last_day(row, intervals),
+                reviewable=False,  # the reader's, below: the lines may be kept for every reader
+                requirements=[ref for _, _, ref in links.requirements.get(row.revision_id, [])],
+                releases=links.releases.get(row.revision_id, []),
+                artifacts=[(a.id, a.filename) for a in links.artifacts.get(row.revision_id, [])],
+            )
+            for row in rows
         )
-        for row in rows
+        return lines, total
+
+    lines, total, today = _kept_page(session, actor, ("evidence page", product_id, wanted, page, per_page), read)
+    items = [
+        replace(line, reviewable=True)
+        if may_review_current(actor, line.product_id, line.submitted_by_user_id, line.state)
+        else line
+        for line in lines
     ]
-    return EvidencePage(items, total, page, per_page)
+    return EvidencePage(items, total, page, per_page, today)
 
 
 # What the API reads of an item and its current revision: every column, under the models' attribute names.
@@ -380,21 +446,26 @@ def search_current_evidence(
 ) -> EvidencePage[CurrentEvidence]:
     """The page `search_evidence` gives, each item with all of its current revision and its links (the other
     revisions are not read): what the API lists."""
-    rows, total, _ = _page(
-        session, actor, product_id, wanted, page=page, per_page=per_page, columns=(Evidence.id, _ITEM, _REVISION)
-    )
-    links = _links(session, [row.current.id for row in rows])
-    items = [
-        CurrentEvidence(
-            row.item,
-            row.current,
-            links.requirements.get(row.current.id, []),
-            links.releases.get(row.current.id, []),
-            links.artifacts.get(row.current.id, []),
+
+    def read() -> tuple[tuple[CurrentEvidence, ...], int]:
+        columns = (Evidence.id, _ITEM, _REVISION)
+        rows, total, _ = _page(session, actor, product_id, wanted, page=page, per_page=per_page, columns=columns)
+        links = _links(session, [row.current.id for row in rows])
+        items = tuple(
+            CurrentEvidence(
+                row.item,
+                row.current,
+                links.requirements.get(row.current.id, []),
+                links.releases.get(row.current.id, []),
+                links.artifacts.get(row.current.id, []),
+            )
+            for row in rows
         )
-        for row in rows
-    ]
-    return EvidencePage(items, total, page, per_page)
+        return items, total
+
+    question = ("current evidence page", product_id, wanted, page, per_page)
+    items, total, today = _kept_page(session, actor, question, read)
+    return EvidencePage(list(items), total, page, per_page, today)
 
 
 def submitters(session: Session, actor: Principal, product_id: int | None) -> list[str]:

@@ -14,7 +14,7 @@ from ..app_access import app_db
 from ..audit.services import kept
 from ..errors import DomainError
 from ..products.models import Product
-from ..products.services import authorize_manage_product, get_product, list_releases, optional_release
+from ..products.services import authorize_manage_product, get_product, list_releases, optional_release, release_choices
 from ..web.context import db_session, rollback
 from ..web.forms import apply_errors, flash_refusal
 from ..web.inputs import local_path, page_number
@@ -67,7 +67,7 @@ from .services import (
     revise_evidence,
     submit_evidence,
 )
-from .triage import review_many, search_evidence, submitters
+from .triage import EvidenceFilter, EvidenceLine, EvidencePage, kept_filter, review_many, search_evidence, submitters
 
 bp = Blueprint("evidence", __name__)
 expose_predicates(
@@ -136,6 +136,25 @@ def _flat(details: dict[str, object]) -> dict[str, object]:
 PER_PAGE = 50
 
 
+def _evidence_table(
+    product: Product | None, found: EvidencePage[EvidenceLine], wanted: EvidenceFilter, page: int, filtered: bool
+) -> Markup:
+    """The list's table. Rendering its lines was most of the page's time: for a list kept as search_evidence keeps
+    it, the HTML is kept too, per lines the reader may review (the only part that is the reader's)."""
+
+    def table() -> Markup:
+        html = render_template(
+            "evidence/_table.html", product=product, found=found, filters=filtered, kind_labels=KIND_LABELS
+        )
+        return Markup(html)  # noqa: S704 - a template's own output, escaped as it was rendered
+
+    if not kept_filter(wanted):
+        return table()
+    reviewable = tuple(line.reviewable for line in found.items)
+    question = ("evidence table", product.id if product else None, wanted, page, filtered, reviewable, found.as_of)
+    return kept(db_session(), question, table)
+
+
 def _list_page(product: Product | None) -> tuple[str, int]:
     """An evidence list with its filters, search, sorting, pages and the bulk review form."""
     session = db_session()
@@ -145,27 +164,21 @@ def _list_page(product: Product | None) -> tuple[str, int]:
     release = None
     if product is not None and valid:
         release = optional_release(session, g.principal, product.id, form.release.data or None)
-    found = (
-        search_evidence(
-            session,
-            g.principal,
-            product.id if product else None,
-            filter_of(form, release.id if release else None),
-            page=page_number(),
-            per_page=PER_PAGE,
-        )
-        if valid
-        else None
-    )
+    product_id = product.id if product else None
+    wanted, page, found = None, page_number(), None
+    if valid:
+        wanted = filter_of(form, release.id if release else None)
+        found = search_evidence(session, g.principal, product_id, wanted, page=page, per_page=PER_PAGE)
     return render_template(
         "evidence/index.html",
         product=product,
         found=found,
+        evidence_table=_evidence_table(product, found, wanted, page, bool(filters)) if found and wanted else None,
         form=form,
         filters=filters,
         bulk=BulkReviewForm(formdata=None),
         release=release,
-        releases=list_releases(session, g.principal, product.id) if product else [],
+        releases=release_choices(session, g.principal, product.id) if product else [],
         submitters=submitters(session, g.principal, product.id if product else None),
         kind_labels=KIND_LABELS,
     ), (200 if valid else 400)
@@ -415,16 +428,21 @@ def coverage_view(product_id: int) -> Response | str:
     attach = may_attach_evidence(g.principal, product)
     # The heat map was most of the page's time (a few thousand template steps): rendered once per figure it
     # shows, kept as the figures are (until the audit chain moves), after access to the product was checked.
-    heatmap = kept(
-        session,
-        ("coverage heat map", product.id, release.id if release else None, attach, result.judged.as_of),
-        lambda: Markup(  # noqa: S704 - a template's own output, escaped as it was rendered
-            render_template("evidence/_heatmap.html", result=result, product=product, release=release, attach=attach)
-        ),
-    )
+    # So were the next steps, which link the attach form only for those who may attach, and what changed since a
+    # released release's date (judged today as well: keyed by both days).
+    shown = (product.id, release.id if release else None, attach, result.judged.as_of)
+
+    def part(template: str) -> Markup:
+        html = render_template(template, result=result, product=product, release=release, attach=attach)
+        return Markup(html)  # noqa: S704 - a template's own output, escaped as it was rendered
+
+    heatmap = kept(session, ("coverage heat map", *shown), lambda: part("evidence/_heatmap.html"))
+    today = result.current.as_of if result.current else None
+    next_steps = kept(session, ("coverage next steps", *shown, today), lambda: part("evidence/_next_steps.html"))
     return render_template(
         "evidence/coverage.html",
         heatmap=heatmap,
+        next_steps=next_steps,
         result=result,
         product=product,
         release=release,
@@ -432,7 +450,7 @@ def coverage_view(product_id: int) -> Response | str:
         scoping_form=scoping_form,
         withdraw_form=WithdrawScopingForm(),
         accept_form=AcceptScopingForm(),
-        releases=list_releases(session, g.principal, product.id),
+        releases=release_choices(session, g.principal, product.id),
         history=maturity_history(session, g.principal, product.id),
     )
 

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, g
 from pydantic import BaseModel, Field, StrictBool
 
 from ..api.inputs import Input, Text
-from ..api.openapi import PAGE_QUERY, Page, json_response, operation, paginated, parse_body
+from ..api.openapi import PAGE_QUERY, Page, json_response, operation, page_args, paginated, parse_body
 from ..web.context import db_session
 from .interfaces import InterfaceData
 from .models import ComponentType, CraCategory, InterfaceKind, Product, Release, ReleaseStatus, Repository
@@ -16,10 +16,11 @@ from .repositories import add_repository, list_repositories, remove_repository, 
 from .services import (
     create_product,
     create_release,
+    edition_names_of,
     get_product,
     get_release,
-    list_products,
     list_releases,
+    products_page,
     update_product,
     update_release,
 )
@@ -115,8 +116,8 @@ class ProductOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, product: Product) -> ProductOut:
-        """A product as the API and `--json` give it."""
+    def of(cls, product: Product, editions: dict[str, str] | None = None) -> ProductOut:
+        """A product as the API and `--json` give it (`editions`: its edition names, when a list read them)."""
         return cls(
             id=product.id,
             name=product.name,
@@ -130,7 +131,7 @@ class ProductOut(BaseModel):
             cvd_policy_url=product.cvd_policy_url,
             require_verified_authors=product.require_verified_authors,
             interfaces=[InterfaceOut.model_validate(i, from_attributes=True) for i in product.interfaces],
-            editions=product.edition_names,
+            editions=product.edition_names if editions is None else editions,
             created_at=product.created_at,
         )
 
@@ -214,7 +215,12 @@ def _interfaces(items: list[InterfaceIn]) -> list[InterfaceData]:
 )
 def products_list() -> Response:
     """List products."""
-    return json_response(paginated(list_products(db_session(), g.principal, with_releases=True), ProductOut.of))
+    page, per_page = page_args()
+    session = db_session()
+    products, total = products_page(session, g.principal, page=page, per_page=per_page, with_interfaces=True)
+    editions = edition_names_of(session, products)
+    items = [ProductOut.of(p, editions[p.id]) for p in products]
+    return json_response(Page(items=items, total=total, page=page, per_page=per_page))
 
 
 @bp.post("/products")

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from ..audit.rules import field_changes
-from ..audit.services import record
+from ..audit.services import kept, record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
+from ..catalog.models import CatalogEdition
 from ..catalog.services import current_editions, find_edition
 from ..db import lock_row, locked
 from ..errors import Conflict, FieldError, Invalid, NotFound
@@ -283,20 +284,50 @@ def set_product_edition(session: Session, actor: Principal, product_id: int, *, 
     return product
 
 
-def list_products(session: Session, actor: Principal, *, with_releases: bool = False) -> list[Product]:
-    """The products the actor may see, by name (none for a token without product:read); `with_releases`
-    loads their releases and editions too, for a list that shows them (not one query per product)."""
+def _visible_products(actor: Principal) -> ColumnElement[bool] | None:
+    """Which products the actor may see (None: none, for a token without product:read)."""
     if actor.scopes is not None and Permission.PRODUCT_READ not in actor.scopes:
+        return None
+    return visible_products_clause(actor, Product.id)
+
+
+def list_products(session: Session, actor: Principal) -> list[Product]:
+    """The products the actor may see, by name (none for a token without product:read)."""
+    visible = _visible_products(actor)
+    if visible is None:
         return []
-    query = (
-        select(Product)
-        .where(visible_products_clause(actor, Product.id))
-        .options(selectinload(Product.interfaces))
-        .order_by(Product.name_key)
-    )
-    if with_releases:
-        query = query.options(selectinload(Product.releases), selectinload(Product.editions))
+    query = select(Product).where(visible).options(selectinload(Product.interfaces)).order_by(Product.name_key)
     return list(session.scalars(query))
+
+
+def products_page(
+    session: Session, actor: Principal, *, page: int, per_page: int, with_interfaces: bool = False
+) -> tuple[list[Product], int]:
+    """A page of the products the actor may see, by name, read in SQL, and how many the actor may see.
+    `with_interfaces` loads their interfaces too (not one query per product)."""
+    visible = _visible_products(actor)
+    if visible is None:
+        return [], 0
+    query = select(Product).where(visible).order_by(Product.name_key, Product.id)
+    if with_interfaces:
+        query = query.options(selectinload(Product.interfaces))
+    products = list(session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
+    total = session.scalar(select(func.count()).select_from(Product).where(visible)) or 0
+    return products, total
+
+
+def edition_names_of(session: Session, products: Sequence[Product]) -> dict[int, dict[str, str]]:
+    """The catalog editions each product (the caller read it) is assessed against, {standard: edition} by product
+    id, as columns in one statement: loading them as rows with their catalog editions was most of a list's time."""
+    names: dict[int, dict[str, str]] = {p.id: {} for p in products}
+    query = (
+        select(ProductEdition.product_id, ProductEdition.standard, CatalogEdition.edition)
+        .join(CatalogEdition, CatalogEdition.id == ProductEdition.edition_id)
+        .where(ProductEdition.product_id.in_(list(names)))
+    )
+    for product_id, standard, edition in session.execute(query) if names else ():
+        names[product_id][standard] = edition
+    return names
 
 
 @dataclass(frozen=True)
@@ -456,6 +487,26 @@ def list_releases(session: Session, actor: Principal, product_id: int) -> list[R
     product = get_product(session, actor, product_id)
     releases = session.scalars(select(Release).where(Release.product_id == product.id)).all()
     return order_releases(releases)
+
+
+@dataclass(frozen=True)
+class ReleaseChoice:
+    """A release as a list of versions offers it (plain data, so it may be kept)."""
+
+    id: int
+    version: str
+
+
+def release_choices(session: Session, actor: Principal, product_id: int) -> list[ReleaseChoice]:
+    """A product's releases as a choice of versions, oldest first in release order: kept until the audit chain
+    moves (a new release is audited; versions never change), as the lists that filter by release offer them."""
+    get_product(session, actor, product_id)
+
+    def read() -> tuple[ReleaseChoice, ...]:
+        rows = session.execute(select(Release.id, Release.version).where(Release.product_id == product_id))
+        return tuple(order_releases([ReleaseChoice(release_id, version) for release_id, version in rows]))
+
+    return list(kept(session, ("release choices", product_id), read))
 
 
 def get_release(session: Session, actor: Principal, release_id: int) -> Release:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import flash
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import Field, Form, PasswordField, TextAreaField
+from wtforms import Field, Form, Label, PasswordField, TextAreaField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import StopValidation
-from wtforms.widgets import Select
+from wtforms.widgets import Input, Select
+from wtforms.widgets.core import clean_key
 
 from ..boundary import value_problem
 from ..errors import DomainError
@@ -37,10 +40,37 @@ def _within_boundary(_form: Any, field: Field) -> None:
         raise StopValidation(problem[0].upper() + problem[1:] + ".")
 
 
+def lean_params(**kwargs: Any) -> Markup:
+    """WTForms' `html_params`, attribute for attribute (sorted, `True` bare, `False` left out, values escaped), built
+    as one string: the original formats a Markup per attribute, which was most of a filter form's rendering."""
+    params: list[str] = []
+    for key, value in sorted(kwargs.items()):
+        if value is True:
+            params.append(clean_key(key))
+        elif value is not False:
+            params.append(f'{escape(clean_key(key))}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+    return Markup(" ".join(params))  # noqa: S704 - every part escaped just above
+
+
 class LeanSelect(Select):
     """WTForms' select, rendering each plain option (no attributes of its own) directly: the generic path
     sorts and escapes a dict of attributes per option, most of a long select's cost (a coverage page's
     47 requirements). The markup is the same, attribute for attribute."""
+
+    def __call__(self, field: Any, **kwargs: Any) -> Markup:
+        """The `<select>` as WTForms renders it, its attributes through `lean_params`; options in groups (none of
+        ours) the generic way."""
+        if field.has_groups():
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        if self.multiple:
+            kwargs["multiple"] = True
+        flags = getattr(field, "flags", {})
+        for key in self.validation_attrs:
+            if key not in kwargs and getattr(flags, key, False):
+                kwargs[key] = getattr(flags, key)
+        options = "".join(self.render_option(choice) for choice in field._iter_choices_normalized())
+        return Markup(f"<select {lean_params(name=field.name, **kwargs)}>{options}</select>")  # noqa: S704 - escaped
 
     @classmethod
     def render_option(cls, choice: Any, **kwargs: Any) -> Markup:
@@ -53,6 +83,30 @@ class LeanSelect(Select):
 
 
 LEAN_SELECT = LeanSelect()
+# A lean copy of each input widget the fields share (most are their field class's), made on first use.
+_LEAN_INPUTS: WeakKeyDictionary[Input, Input] = WeakKeyDictionary()
+
+
+def _lean_input(widget: Input) -> Input:
+    lean = _LEAN_INPUTS.get(widget)
+    if lean is None:
+        lean = copy.copy(widget)
+        lean.html_params = lean_params  # an instance's plain function: Input calls self.html_params(...)
+        _LEAN_INPUTS[widget] = lean
+    return lean
+
+
+class LeanLabel(Label):
+    """WTForms' label, its attributes through `lean_params`: the same markup."""
+
+    def __call__(self, text: str | None = None, **kwargs: Any) -> Markup:
+        """`<label for="...">text</label>`, as WTForms renders it."""
+        if "for_" in kwargs:
+            kwargs["for"] = kwargs.pop("for_")
+        else:
+            kwargs.setdefault("for", self.field_id)
+        attributes = lean_params(**kwargs)
+        return Markup(f"<label{' ' if attributes else ''}{attributes}>{escape(text or self.text)}</label>")  # noqa: S704
 
 
 class BoundedFields(DefaultMeta):
@@ -60,11 +114,15 @@ class BoundedFields(DefaultMeta):
 
     def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
         """Bind the field as usual, then put the boundary check first, before any validator of its own; a
-        single select renders through LeanSelect."""
+        single select renders through LeanSelect, inputs and labels with `lean_params` (the same markup)."""
         field: Field = super().bind_field(form, unbound_field, options)
         field.validators = [_within_boundary, *field.validators]
         if type(field.widget) is Select and not field.widget.multiple:
             field.widget = LEAN_SELECT
+        elif isinstance(field.widget, Input) and type(field.widget).html_params is Input.html_params:
+            field.widget = _lean_input(field.widget)
+        if type(field.label) is Label:
+            field.label = LeanLabel(field.label.field_id, field.label.text)
         return field
 
 

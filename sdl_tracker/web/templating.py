@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, g, url_for
+from markupsafe import Markup
+from wtforms import Field, StringField
 
 # Stands for a row's id while a URL is built once (an int, so the routes' int converters take it).
 _ROW_MARK = 2_147_483_647
 _TEXT_MARK = "sdlrowtextmark"
 # What werkzeug's string and path converters leave unquoted in a path segment (BaseConverter.to_url).
 _PATH_SAFE = "!$&'()*+,/:;=@"
+
+
+# A field's markup by what it shows (static_field); at most this many, the oldest dropped first.
+_FIELDS: dict[tuple[Any, ...], Markup] = {}
+_FIELDS_MAX = 1024
+_FIELDS_LOCK = threading.Lock()
+
+
+def static_field(render: Callable[..., Markup], field: Field, **options: Any) -> Markup:
+    """`render(field, **options)` (the `field` macro), rendered once per value shown and kept in the process, for a
+    field whose declaration (label, choices, attributes) is the same on every request, as a filter form's are: a
+    filter form's fields were a good part of a list's rendering. A field with errors, and text typed in (whose
+    values have no bound), are rendered each time."""
+    value = field._value() if hasattr(field, "_value") else None
+    if field.errors or (isinstance(field, StringField) and value):
+        return render(field, **options)
+    key = (type(field), field.id, field.name, str(field.label.text), value, repr(field.data), *sorted(options.items()))
+    with _FIELDS_LOCK:
+        found = _FIELDS.get(key)
+    if found is None:
+        found = render(field, **options)
+        with _FIELDS_LOCK:
+            while len(_FIELDS) >= _FIELDS_MAX:
+                del _FIELDS[next(iter(_FIELDS))]
+            _FIELDS[key] = found
+    return found
 
 
 def expose_predicates(bp: Blueprint, *predicates: Callable[..., bool]) -> None:

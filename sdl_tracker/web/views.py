@@ -10,7 +10,7 @@ from werkzeug import Response
 
 from ..labels import label
 from .context import current_principal, db_session
-from .templating import row_url, text_url
+from .templating import row_url, static_field, text_url
 
 bp = Blueprint("web", __name__)
 
@@ -32,8 +32,9 @@ def _template_globals() -> dict[str, Any]:
 def init_template_helpers(app: Flask) -> None:
     """Globals every template may use (each feature's views add its services' `may_*` predicates), the
     `label` filter: how a stored word reads (`{{ evidence.kind|label }}` -> "SBOM"), and `row_url` for the
-    links of long lists."""
+    links of long lists, `static_field` for the fields of filter forms."""
     app.context_processor(_template_globals)
     app.add_template_filter(label, "label")
     app.add_template_global(row_url)
     app.add_template_global(text_url)
+    app.add_template_global(static_field)

@@ -9,9 +9,10 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sdl_tracker.accounts.services import add_member
 from sdl_tracker.api.openapi import build_openapi
 from sdl_tracker.products.models import Product, Release
-from tests.factories import ApiClient, make_product, make_release, make_user, member
+from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 
 LEVELS = {f"FR{i}": 2 for i in range(1, 8)}
 NEW_PRODUCT = {
@@ -207,3 +208,24 @@ def test_patch_with_null_is_422(api: ApiClient, admin_token: str, session: Sessi
         assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == field
     cleared = api.call("PATCH", f"/api/v1/products/{product.id}", admin_token, json={"support_period_end": None})
     assert cleared.status_code == 200 and cleared.get_json()["support_period_end"] is None
+
+
+def test_the_product_list_is_paged_by_name_and_counts_only_what_the_reader_sees(
+    api: ApiClient, session: Session
+) -> None:
+    names = ["delta", "Alpha", "charlie", "Bravo", "echo"]
+    products = {name: make_product(session, name) for name in names}
+    member(session, products["Alpha"], "auditor", email="auditor@example.com")
+    for name in ("charlie", "echo"):
+        add_member(session, OPERATOR, products[name].id, email="auditor@example.com", role="auditor")
+    session.commit()
+    token = api.as_user("auditor@example.com")
+
+    def listed(page: int, per_page: int) -> tuple[list[str], int]:
+        body = api.call("GET", f"/api/v1/products?page={page}&per_page={per_page}", token).get_json()
+        return [p["name"] for p in body["items"]], body["total"]
+
+    assert listed(1, 2) == (["Alpha", "charlie"], 3)  # by name, case-insensitively
+    assert listed(2, 2) == (["echo"], 3)
+    assert listed(3, 2) == ([], 3)
+    assert listed(1, 50) == (["Alpha", "charlie", "echo"], 3)

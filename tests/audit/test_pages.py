@@ -50,3 +50,24 @@ def test_global_log_filters_and_rejects_bad_dates(app: Flask, session: Session) 
     exported = client.get("/audit.csv").get_data(as_text=True)
     assert exported.splitlines()[0] == "seq,at,actor,origin,action,target,product_id,details,digest,hash"
     assert len(exported.splitlines()) > 3
+
+
+def test_a_kept_log_page_shows_the_next_event_and_only_to_readers(app: Flask, session: Session) -> None:
+    product = make_product(session, "Kept")
+    member(session, product, "auditor", email="auditor@example.com")
+    member(session, product, "developer", email="dev@example.com")
+    for number in range(55):  # more than a page
+        make_release(session, product, f"1.{number}")
+    session.commit()
+    client = app.test_client()
+    login(client, "auditor@example.com")
+    first = client.get(f"/products/{product.id}/audit").get_data(as_text=True)
+    assert "page 1 of 2" in first and "1.54" in first and "1.2<" not in first
+    assert "1.2<" in client.get(f"/products/{product.id}/audit?page=2").get_data(as_text=True)
+    make_release(session, product, "2.0")  # a change moves the chain: the kept page is read afresh
+    session.commit()
+    again = client.get(f"/products/{product.id}/audit").get_data(as_text=True)
+    assert ">2.0<" in again and "1.4<" not in again
+    developer = app.test_client()
+    login(developer, "dev@example.com")  # the same kept page is never shown to one who may not read the log
+    assert developer.get(f"/products/{product.id}/audit").status_code in (403, 404)

@@ -250,3 +250,35 @@ def test_the_portfolio_pages_its_products_by_name(client: FlaskClient, session: 
     past_the_end = _page(client, "/portfolio?page=99")
     assert "Products 21 to 23 of 23" in past_the_end  # the last page
     assert client.get("/portfolio?page=zero").status_code in (400, 422)
+
+
+def test_a_portfolio_row_shows_the_first_releases_in_flight_and_counts_the_rest(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    """At most five releases in flight a product, oldest first; the rest are counted and left to the product page."""
+    busy, calm = make_product(session, "Busy"), make_product(session, "Calm")
+    versions = [f"1.{n}" for n in range(8)]
+    for version in versions:
+        make_release(session, busy, version)
+    make_release(session, busy, "0.9", status="released")
+    make_release(session, calm, "2.0")
+    make_user(session, "reader@example.com", admin=True)
+    session.commit()
+    login(client, "reader@example.com")
+    page = _page(client, "/portfolio")
+    shown = [v for v in versions if f">{v}</a>" in page]
+    assert shown == versions[:5] and ">0.9</a>" not in page and ">2.0</a>" in page
+    assert "3 more releases in flight" in page and page.count("more release") == 1
+    assert f'href="/products/{busy.id}"' in page
+    table = page[page.index("<table") : page.index("</table>")]
+    again = _page(client, "/portfolio")
+    assert again[again.index("<table") : again.index("</table>")] == table  # the rows kept
+    make_release(session, calm, "2.1")  # a change moves the chain: the rows are read afresh
+    session.commit()
+    assert ">2.1</a>" in _page(client, "/portfolio")
+    member(session, calm, "auditor", email="auditor@example.com")
+    session.commit()
+    auditor = app.test_client()
+    login(auditor, "auditor@example.com")  # another reader's page of products: rows of their products only
+    mine = _page(auditor, "/portfolio")
+    assert ">2.1</a>" in mine and ">1.0</a>" not in mine and "Busy" not in mine

@@ -408,9 +408,19 @@ def test_the_kept_heat_map_moves_with_the_evidence_and_offers_attaching_only_to_
         page = readers[email].get(path).get_data(as_text=True)
         return page[page.index('<table class="heatmap') : page.index("</table>", page.index('<table class="heatmap'))]
 
+    def next_step_of_sr2(email: str) -> str:  # the SR-2 row of "What to do next", kept like the heat map
+        page = readers[email].get(path).get_data(as_text=True)
+        steps = page[page.index("<h2>What to do next</h2>") : page.index("</section>", page.index("What to do next"))]
+        return steps[steps.index("<b>SR-2</b>") : steps.index("</tr>", steps.index("<b>SR-2</b>"))]
+
     before = heat_map("so@example.com")
     assert new_link in before and "/evidence/" in before
     assert new_link not in heat_map("auditor@example.com")  # rendered (and kept) apart for a reader who may not
+    for _ in range(2):
+        assert new_link in next_step_of_sr2("so@example.com") and "state-accepted" not in next_step_of_sr2(
+            "so@example.com"
+        )
+        assert new_link not in next_step_of_sr2("auditor@example.com")
     evidence_id = _accepted(
         session, officer, member(session, product, "security_officer"), product, "process-document", ["SR-2"]
     )
@@ -418,3 +428,5 @@ def test_the_kept_heat_map_moves_with_the_evidence_and_offers_attaching_only_to_
     assert f'href="/evidence/{evidence_id}"' not in before
     assert f'href="/evidence/{evidence_id}"' in heat_map("so@example.com")
     assert f'href="/evidence/{evidence_id}"' in heat_map("auditor@example.com")
+    assert "state-accepted" in next_step_of_sr2("so@example.com")  # the process is in place, the records are not
+    assert "state-accepted" in next_step_of_sr2("auditor@example.com")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.evidence.models import Evidence, ReviewState
+from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.scoping import set_review_interval
 from sdl_tracker.evidence.services import EvidenceInput, Upload, revise_evidence
 from sdl_tracker.evidence.triage import MAX_BULK, EvidenceFilter, search_evidence
@@ -174,6 +175,30 @@ def test_the_api_list_filters_like_the_page(app: Flask, session: Session) -> Non
     assert body["total"] == 3 and [i["current"]["title"] for i in body["items"]] == ["Gamma plan"]
 
 
+def test_a_kept_api_list_shows_the_next_change_and_only_to_members(app: Flask, session: Session) -> None:
+    product = make_product(session, "Kept API")
+    other = make_product(session, "Other API")
+    dev = member(session, product, "developer", email="dev@example.com")
+    member(session, product, "security_officer", email="so@example.com")
+    member(session, other, "security_officer", email="stranger@example.com")
+    first = attach(session, dev, product, "First")
+    session.commit()
+    api = ApiClient(app.test_client(), app)
+    token, stranger = api.as_user("so@example.com"), api.as_user("stranger@example.com")
+    path = f"/api/v1/products/{product.id}/evidence"
+
+    def listed() -> list[tuple[str, str]]:
+        items = api.call("GET", path, token).get_json()["items"]
+        return [(i["current"]["title"], i["current"]["state"]) for i in items]
+
+    assert listed() == listed() == [("First", "submitted")]  # the second read from what was kept
+    assert api.call("GET", path, stranger).status_code == 404  # what was kept is read after access is checked
+    revise_evidence(session, dev, first.id, data=EvidenceInput(title="First, revised"), submit=True)
+    attach(session, dev, product, "Second")
+    session.commit()
+    assert listed() == [("Second", "submitted"), ("First, revised", "submitted")]
+
+
 def test_lists_show_the_current_revision_as_the_item_itself_shows_it(app: Flask, session: Session) -> None:
     product = make_product(session, "Revised")
     make_release(session, product, "1.0")
@@ -238,6 +263,57 @@ def test_the_submitter_filter_offers_a_new_submitter_on_the_next_request(app: Fl
     attach(session, other, product, "Second")
     session.commit()
     assert offered() == ["user:dev@example.com", "user:other@example.com"]
+
+
+def test_a_kept_list_shows_the_next_change_and_each_reader_their_own_ticks(app: Flask, session: Session) -> None:
+    product = make_product(session, "Kept list")
+    dev = member(session, product, "developer", email="dev@example.com")
+    officer = member(session, product, "security_officer", email="so@example.com")
+    member(session, product, "security_officer", email="so2@example.com")
+    first = attach(session, dev, product, "First")
+    mine = attach(session, officer, product, "Mine")
+    session.commit()
+    path = f"/products/{product.id}/evidence"
+
+    def ticks(email: str, query: str = "") -> tuple[list[str], str]:
+        client = app.test_client()
+        login(client, email)
+        page = client.get(path + query).get_data(as_text=True)
+        return re.findall(r'name="items" value="(\d+):\d+"', page), page
+
+    for _ in range(2):  # the second time read from what was kept
+        assert ticks("so@example.com")[0] == [str(first.id)]  # never one's own submission
+        assert ticks("so2@example.com")[0] == [str(mine.id), str(first.id)]
+        assert ticks("dev@example.com")[0] == []  # developers review nothing
+        assert ticks("so2@example.com", "?state=submitted&sort=title&order=asc")[0] == [str(first.id), str(mine.id)]
+    review_evidence(session, officer, first.id, accept=True)
+    session.commit()
+    ticked, page = ticks("so2@example.com")
+    assert ticked == [str(mine.id)] and "state-accepted" in page
+    assert ticks("so2@example.com", "?state=submitted&sort=title&order=asc")[0] == [str(mine.id)]
+    _, page = ticks("so2@example.com", "?state=accepted")
+    assert ">First</a>" in page and ">Mine</a>" not in page
+
+
+def test_the_release_filter_offers_a_new_release_on_the_next_request(app: Flask, session: Session) -> None:
+    product = make_product(session, "Versions")
+    make_release(session, product, "1.10")
+    make_release(session, product, "1.9")
+    member(session, product, "auditor", email="auditor@example.com")
+    session.commit()
+    client = signed_in(app, "auditor@example.com")
+
+    def offered(path: str) -> list[str]:
+        page = client.get(path).get_data(as_text=True)
+        select = page.split('<select id="release" name="release">')[1].split("</select>")[0]
+        return re.findall(r'<option value="([^"]*)"', select)
+
+    for path in (f"/products/{product.id}/evidence", f"/products/{product.id}/coverage"):
+        assert offered(path) == offered(path) == ["", "1.10", "1.9"]  # newest first by version; then kept
+    make_release(session, product, "2.0")
+    session.commit()
+    for path in (f"/products/{product.id}/evidence", f"/products/{product.id}/coverage"):
+        assert offered(path) == ["", "2.0", "1.10", "1.9"]
 
 
 def audit_count(session: Session) -> int:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from flask import Flask, url_for
-from wtforms import SelectField, SelectMultipleField
+from markupsafe import Markup
+from wtforms import (
+    BooleanField,
+    DateField,
+    Form,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import Select
+from wtforms.widgets import Select, html_params
 
-from sdl_tracker.web.forms import BoundedForm, LeanSelect
-from sdl_tracker.web.templating import row_url, text_url
+from sdl_tracker.web.forms import BoundedForm, LeanLabel, LeanSelect, lean_params
+from sdl_tracker.web.templating import row_url, static_field, text_url
 
 # Values and labels that need escaping, an empty value and an empty label (the value reads as the label).
 PLAIN = (("", "Any"), ("a&b", 'A "quoted" <label>'), ("SR-2", "SR-2 Threat model"), ("x", ""))
@@ -34,6 +47,45 @@ def test_a_lean_select_renders_what_wtforms_renders() -> None:
     assert type(form.many.widget) is Select  # a multiple select keeps the generic widget
 
 
+class Typing(BoundedForm):
+    text = StringField("Text <b>&</b>", render_kw={"placeholder": 'say "hi"'})
+    number = IntegerField("Number")
+    day = DateField("Day")
+    secret = PasswordField("Secret")
+    hidden = HiddenField("Hidden")
+    tick = BooleanField("Tick")
+    pick = RadioField("Pick", choices=[SelectChoice("a", "A"), SelectChoice("b", "B")])
+    notes = TextAreaField("Notes")
+
+
+def test_lean_params_are_the_attributes_wtforms_renders() -> None:
+    cases: list[dict[str, object]] = [
+        {},
+        {"id": "q", "name": "q", "type": "text", "value": ""},
+        {"class_": "wide", "for_": "x", "data_row_id": 3, "aria_invalid": "true", "aria-describedby": "q-errors"},
+        {"value": 'a "b" <c> & d\'e', "checked": True, "disabled": False, "required": True},
+        {"value": Markup('<b title="x">bold</b>'), "title": Markup("a &amp; b")},
+        {"min": 1, "max": 3650, "step": 0.5, "list": "submitters"},
+    ]
+    for kwargs in cases:
+        assert lean_params(**kwargs) == html_params(**kwargs), kwargs
+
+
+def test_lean_inputs_and_labels_render_what_wtforms_renders() -> None:
+    form = Typing(data={"text": 'x "y" <z>', "number": 7, "secret": "s", "hidden": "h&", "tick": True, "pick": "b"})
+    names = ("text", "number", "day", "secret", "hidden", "tick", "pick", "notes")
+    # The same fields on a stock WTForms form, bound without the lean widgets, for comparison.
+    stock = type("Stock", (Form,), {name: Typing.__dict__[name] for name in names})(data=form.data)
+    for name in names:
+        field, plain = form[name], stock[name]
+        assert isinstance(field.label, LeanLabel), name
+        for kwargs in ({}, {"class_": "wide", "aria-invalid": "true"}, {"required": True, "disabled": False}):
+            assert field(**kwargs) == plain(**kwargs), (name, kwargs)
+            assert field.label(**kwargs) == plain.label(**kwargs), (name, kwargs)
+        assert str(field.label) == str(plain.label), name
+        assert field.label("other", for_="elsewhere") == plain.label("other", for_="elsewhere"), name
+
+
 def test_a_row_url_is_the_url_url_for_gives(app: Flask) -> None:
     for base in ("", "/tracker"):  # behind a proxy that mounts the app under a prefix too
         with app.test_request_context("/", base_url=f"http://tracker.example{base}"):
@@ -57,3 +109,23 @@ def test_a_text_url_is_the_url_url_for_gives(app: Flask) -> None:
             assert text_url("claims.edit", "ref", release_id=7) is url  # built once per request
             for ref in refs:
                 assert url(ref) == url_for("claims.edit", release_id=7, ref=ref), ref
+
+
+def test_a_static_field_renders_what_the_field_macro_renders(app: Flask) -> None:
+    from werkzeug.datastructures import MultiDict
+
+    from sdl_tracker.evidence.forms import EvidenceFilterForm
+
+    queries = [{}, {"state": "submitted", "sort": "title", "days": "90"}, {"q": 'a "b" <c>', "kind": "sbom"}]
+    queries += [{"state": "nonsense", "days": "0"}, {"q": "other", "submitter": "x@example.com"}, {"days": "90"}]
+    with app.test_request_context("/"):
+        field = app.jinja_env.get_template("macros/forms.html").module.field  # type: ignore[attr-defined]
+        for _ in range(2):  # the second time from what was kept
+            for query in queries:
+                form = EvidenceFilterForm(MultiDict(query))
+                form.validate()
+                for f in form:
+                    assert static_field(field, f, class_="wide") == field(f, class_="wide"), (query, f.name)
+                    assert static_field(field, f) == field(f), (query, f.name)
+                    if f.errors:
+                        assert "has-error" in static_field(field, f)
