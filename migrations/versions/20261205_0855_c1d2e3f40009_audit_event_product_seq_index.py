@@ -1,7 +1,7 @@
 """audit event product seq index
 
-Revision ID: c1d2e3f40008
-Revises: c1d2e3f40006
+Revision ID: c1d2e3f40009
+Revises: c1d2e3f40013
 Create Date: 2026-12-05 08:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from alembic import op
 
 
-revision: str = 'c1d2e3f40008'
-down_revision: str | None = 'c1d2e3f40006'
+revision: str = 'c1d2e3f40009'
+down_revision: str | None = 'c1d2e3f40013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
