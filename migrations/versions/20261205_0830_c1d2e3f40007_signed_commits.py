@@ -51,8 +51,9 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_git_commit_signature_key_id_signing_key'), 'signing_key', ['signature_key_id'], ['id'], ondelete='SET NULL')
 
     with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('require_verified_authors', sa.Boolean(), nullable=False, server_default=sa.false()))
         # Existing products keep review coverage as it was; new rows get the model's default.
+        batch_op.add_column(sa.Column('require_verified_authors', sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table('product', schema=None) as batch_op:
         batch_op.alter_column('require_verified_authors', existing_type=sa.Boolean(), server_default=None)
 
     # ### end Alembic commands ###
