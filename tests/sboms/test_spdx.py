@@ -307,3 +307,28 @@ def _paths(value: Any, prefix: str = "") -> list[str]:
         paths.append(path)
         paths += _paths(item, f"{path}/")
     return paths
+
+
+def test_the_tag_value_parser_adds_the_same_contains_relationships_as_the_library() -> None:
+    """Files listed after a package belong to it: the index that replaces the library's list scan adds the same
+    relationships, once, the declared ones included."""
+    from ply import yacc
+    from spdx_tools.spdx.parser.tagvalue.parser import Parser
+
+    from sdl_tracker.sboms.spdx import _TagValueParser
+
+    files = "".join(
+        f"FileName: ./f{i}\nSPDXID: SPDXRef-f{i}\nFileChecksum: SHA1: {i:040x}\n"
+        + ("Relationship: SPDXRef-lib2 CONTAINS SPDXRef-f1\n" if i == 0 else "")
+        for i in range(3)
+    )
+    text = spdx_tag_value(spdx_json()).decode() + "\n" + files
+    theirs = Parser(write_tables=False, debug=False, errorlog=yacc.NullLogger()).parse(text)
+    ours = _TagValueParser().parse(text)
+    assert ours.relationships == theirs.relationships
+    contains = [
+        (r.spdx_element_id, r.related_spdx_element_id)
+        for r in ours.relationships
+        if r.relationship_type.name == "CONTAINS"
+    ]
+    assert contains == [("SPDXRef-lib2", "SPDXRef-f0"), ("SPDXRef-lib2", "SPDXRef-f1"), ("SPDXRef-lib2", "SPDXRef-f2")]
