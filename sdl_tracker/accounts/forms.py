@@ -106,7 +106,7 @@ SCOPE_LABELS: dict[Permission, ScopeLabel] = {
     Permission.EVIDENCE_ATTACH: ScopeLabel(
         "Contribute", "Attach evidence", "Add and revise evidence items (CI jobs, git hooks)."
     ),
-    Permission.SBOM_UPLOAD: ScopeLabel("Contribute", "Upload SBOMs", "Upload CycloneDX SBOMs to releases."),
+    Permission.SBOM_UPLOAD: ScopeLabel("Contribute", "Upload SBOMs", "Upload SBOMs (CycloneDX, SPDX) to releases."),
     Permission.ARTIFACT_RECORD: ScopeLabel(
         "Contribute", "Record build artifacts", "Record the name, size and SHA-256 of each file a release's build made."
     ),

@@ -126,7 +126,7 @@ def upload_sbom(
     wait: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SbomVerdict:
-    """Upload a CycloneDX document; a big one is imported by a job, followed until it finishes or `wait` passes."""
+    """Upload an SBOM (CycloneDX or SPDX); a big one is imported by a job, followed until it ends or `wait` passes."""
     import json
 
     parts = [Part("file", read_file(path), filename=os.path.basename(path))]

@@ -128,7 +128,9 @@ def _ci_commands(commands: Any) -> None:
                           help="A fact of the kind (findings.high=2); repeatable.")  # fmt: skip
     evidence.add_argument("--draft", action="store_true", help="Keep it a draft (not submitted for review).")
     evidence.add_argument("files", nargs="+", metavar="FILE")
-    sbom = commands.add_parser("sbom-upload", help="Import a CycloneDX SBOM into a release; wait for its verdict.")
+    sbom = commands.add_parser(
+        "sbom-upload", help="Import a CycloneDX or SPDX SBOM into a release; wait for its verdict."
+    )
     _where(sbom, release=True)
     sbom.add_argument("file", metavar="FILE")
     sbom.add_argument("--title", default="")

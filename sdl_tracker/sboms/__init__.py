@@ -1,1 +1,1 @@
-"""CycloneDX SBOMs per release: import, validation, components and dependencies."""
+"""SBOMs per release (CycloneDX, SPDX): import, validation, components and dependencies."""

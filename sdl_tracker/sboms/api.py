@@ -81,7 +81,8 @@ def sbom_list(product_id: int) -> Response:
 
 @bp.post("/releases/<int:release_id>/sboms")
 @operation(
-    "Import a CycloneDX SBOM (multipart: the document in a `file` part, options in an optional `metadata` part); "
+    "Import a CycloneDX (1.2-1.7, JSON or XML) or SPDX (2.2-2.3, JSON or tag-value) SBOM, its format detected "
+    "(multipart: the document in a `file` part, options in an optional `metadata` part); "
     "200 with created=false when the same bytes were already imported, 409 while another request is still "
     "importing them; a document larger than "
     "SBOM_INLINE_MAX_BYTES is imported by a job: 202 with the job (see /jobs/{job_id}) and its Location",
@@ -95,7 +96,7 @@ def sbom_import(release_id: int) -> Response:
     options = parse_metadata(SbomImportIn) if "metadata" in request.form else SbomImportIn()
     files = request.files.getlist("file")
     if len(files) != 1:
-        raise Invalid.field("file", "send exactly one `file` part with the CycloneDX document")
+        raise Invalid.field("file", "send exactly one `file` part with the SBOM document")
     upload = Upload(files[0].filename or "", files[0].mimetype or "", files[0].stream)
     submitted = submit_sbom(
         app_db(),
@@ -187,8 +188,8 @@ def sbom_dependencies(sbom_id: int) -> Response:
 @bp.get("/sboms/<int:sbom_id>/original")
 @operation(
     "Download the original document, byte for byte (its SHA-256 is checked first)",
-    # Served as attachments are: the CycloneDX type is not on the safe list, so the file name decides.
-    response=Download(SERVED_MEDIA_TYPES, "the original file; application/json or application/xml by its name"),
+    # Served as attachments are: the CycloneDX and SPDX types are not on the safe list, so the file name decides.
+    response=Download(SERVED_MEDIA_TYPES, "the original file; its type by its name (application/json, ...)"),
     tag="sboms",
 )
 def sbom_original(sbom_id: int) -> Response:

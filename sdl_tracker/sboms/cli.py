@@ -37,14 +37,14 @@ from .services import (
 )
 from .validation import SbomFormat
 
-sbom = AppGroup("sbom", help="CycloneDX SBOMs per release.")
+sbom = AppGroup("sbom", help="SBOMs (CycloneDX, SPDX) per release.")
 
 
 def _line(data: dict[str, Any]) -> str:
     flags = " (primary)" if data["primary"] else ""
     return (
-        f"#{data['id']} {data['release']} {data['title']}{flags}: CycloneDX {data['spec_version']} "
-        f"{data['format'].upper()}, {data['components']} components, {len(data['warnings'])} warnings"
+        f"#{data['id']} {data['release']} {data['title']}{flags}: {data['format_label']}, "
+        f"{data['components']} components, {len(data['warnings'])} warnings"
     )
 
 
@@ -69,7 +69,7 @@ def sbom_import(
     as_json: bool,
     as_email: str | None,
 ) -> None:
-    """Validate FILE (CycloneDX 1.2-1.7, JSON or XML) and import it for PRODUCT VERSION.
+    """Validate FILE (CycloneDX 1.2-1.7 JSON or XML, SPDX 2.2-2.3 JSON or tag-value) and import it for PRODUCT VERSION.
 
     A file larger than SBOM_INLINE_MAX_BYTES is imported by a job: its id is printed, or with
     --wait the import runs here (or is followed, when a worker took it) and its result printed.

@@ -1,4 +1,5 @@
-"""What a validated CycloneDX document holds, read from the document itself (JSON value or XML tree).
+"""What a validated SBOM holds: a CycloneDX document read from the document itself (JSON value or XML
+tree), an SPDX one by `spdx`.
 
 cyclonedx-python-lib's object model drops unknown fields and merges identical components that lack a
 bom-ref, so rows are read here, straight from what the validator accepted, one dict per component.
@@ -8,36 +9,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
 
-from .validation import MAX_BOM_VERSION, Checked, Rejected, SbomFormat, Violation
-
-MAX_TEXT = 10_000  # longest string kept per field; the original bytes keep everything
-
-
-@dataclass
-class SbomContent:
-    """The parsed data of one SBOM, ready to store."""
-
-    format: SbomFormat
-    spec_version: str
-    serial_number: str
-    bom_version: int
-    timestamp: datetime | None
-    subject: dict[str, Any] | None  # metadata.component: what the SBOM describes
-    tools: list[dict[str, str]]
-    components: list[dict[str, Any]]  # in document order, nested ones after their parent
-    dependencies: list[tuple[str, str]]  # (ref, depends on), each edge once
-    services: int
-    warnings: list[Violation] = field(default_factory=list)
+from . import spdx
+from .formats import MAX_BOM_VERSION, Checked, Rejected, SbomContent, SbomFormat, Violation, clip
 
 
 def read(checked: Checked) -> SbomContent:
     """The content of a checked document; duplicate bom-refs or unknown dependency refs are Rejected."""
+    if checked.format.standard == "SPDX":
+        return spdx.read(checked)  # its references were checked with the document
     reader = _JsonReader(checked.document) if checked.format is SbomFormat.JSON else _XmlReader(checked.document)
     content = reader.content(checked)
     if not 1 <= content.bom_version <= MAX_BOM_VERSION:
@@ -58,10 +42,6 @@ def _check_references(reader: _Reader) -> None:
             problems.append(Violation(path, f"{ref!r} names no component or service in this SBOM"))
     if problems:
         raise Rejected.first_of("the SBOM's references are inconsistent", problems)
-
-
-def _clip(value: object) -> str:
-    return str(value)[:MAX_TEXT] if value is not None else ""
 
 
 def _timestamp(text: str | None) -> datetime | None:
@@ -109,7 +89,7 @@ class _JsonReader(_Reader):
         return SbomContent(
             format=checked.format,
             spec_version=checked.spec_version,
-            serial_number=_clip(doc.get("serialNumber")),
+            serial_number=clip(doc.get("serialNumber")),
             bom_version=int(doc.get("version", 1)),
             timestamp=_timestamp(metadata.get("timestamp")),
             subject=self._summary(subject) if subject else None,
@@ -130,12 +110,12 @@ class _JsonReader(_Reader):
     def _summary(component: dict[str, Any]) -> dict[str, Any]:
         """What identifies a component: the subject's whole record, the first fields of a row."""
         return {
-            "bom_ref": _clip(component.get("bom-ref")),
+            "bom_ref": clip(component.get("bom-ref")),
             "type": component.get("type", ""),
-            "group": _clip(component.get("group")),
-            "name": _clip(component.get("name")),
-            "version": _clip(component.get("version")),
-            "purl": _clip(component.get("purl")),
+            "group": clip(component.get("group")),
+            "name": clip(component.get("name")),
+            "version": clip(component.get("version")),
+            "purl": clip(component.get("purl")),
         }
 
     def _components(
@@ -152,9 +132,9 @@ class _JsonReader(_Reader):
                     "position": position,
                     "parent_position": parent,
                     **_row_identity(self._summary(item)),
-                    "cpe": _clip(item.get("cpe")),
+                    "cpe": clip(item.get("cpe")),
                     "scope": item.get("scope", ""),
-                    "supplier": _clip(supplier.get("name")),
+                    "supplier": clip(supplier.get("name")),
                     "hashes": [{"alg": h["alg"], "content": h["content"]} for h in item.get("hashes") or []],
                     "licenses": self._licenses(item.get("licenses") or []),
                 }
@@ -166,11 +146,11 @@ class _JsonReader(_Reader):
         licenses = []
         for item in items:
             if "expression" in item:
-                licenses.append({"expression": _clip(item["expression"])})
+                licenses.append({"expression": clip(item["expression"])})
                 continue
             license_ = item.get("license") or {}
             key = "id" if "id" in license_ else "name"
-            licenses.append({key: _clip(license_.get(key))})
+            licenses.append({key: clip(license_.get(key))})
         return licenses
 
     def _services(self, items: list[dict[str, Any]], path: str) -> int:
@@ -187,14 +167,14 @@ class _JsonReader(_Reader):
             listed = [*(tools.get("components") or []), *(tools.get("services") or [])]
             return [
                 {
-                    "vendor": _clip(t.get("group") or (t.get("publisher")) or (t.get("provider") or {}).get("name")),
-                    "name": _clip(t.get("name")),
-                    "version": _clip(t.get("version")),
+                    "vendor": clip(t.get("group") or (t.get("publisher")) or (t.get("provider") or {}).get("name")),
+                    "name": clip(t.get("name")),
+                    "version": clip(t.get("version")),
                 }
                 for t in listed
             ]
         return [
-            {"vendor": _clip(t.get("vendor")), "name": _clip(t.get("name")), "version": _clip(t.get("version"))}
+            {"vendor": clip(t.get("vendor")), "name": clip(t.get("name")), "version": clip(t.get("version"))}
             for t in tools or []
         ]
 
@@ -222,7 +202,7 @@ class _XmlReader(_Reader):
 
     def _text(self, element: etree._Element | None, name: str) -> str:
         child = self._child(element, name)
-        return _clip((child.text or "").strip()) if child is not None else ""
+        return clip((child.text or "").strip()) if child is not None else ""
 
     def _children(self, element: etree._Element | None, *names: str) -> Iterator[etree._Element]:
         node = element
@@ -242,7 +222,7 @@ class _XmlReader(_Reader):
         return SbomContent(
             format=checked.format,
             spec_version=checked.spec_version,
-            serial_number=_clip(root.get("serialNumber")),
+            serial_number=clip(root.get("serialNumber")),
             bom_version=int(root.get("version", "1")),
             timestamp=_timestamp(self._text(metadata, "timestamp")),
             subject=self._summary(subject) if subject is not None else None,
@@ -265,7 +245,7 @@ class _XmlReader(_Reader):
     def _summary(self, component: etree._Element) -> dict[str, Any]:
         """What identifies a component: the subject's whole record, the first fields of a row."""
         return {
-            "bom_ref": _clip(component.get("bom-ref")),
+            "bom_ref": clip(component.get("bom-ref")),
             "type": component.get("type", ""),
             "group": self._text(component, "group"),
             "name": self._text(component, "name"),
@@ -306,7 +286,7 @@ class _XmlReader(_Reader):
                 continue
             name = etree.QName(child).localname
             if name == "expression":
-                licenses.append({"expression": _clip((child.text or "").strip())})
+                licenses.append({"expression": clip((child.text or "").strip())})
             elif name == "license":
                 key = "id" if self._child(child, "id") is not None else "name"
                 licenses.append({key: self._text(child, key)})

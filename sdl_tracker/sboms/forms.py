@@ -17,9 +17,11 @@ from .validation import SbomFormat
 
 
 class SbomImportForm(TrackerForm):
-    """Import a CycloneDX document for a release."""
+    """Import a CycloneDX or SPDX document for a release."""
 
-    file = FileField("CycloneDX SBOM (JSON or XML, spec 1.2 to 1.7)", validators=[FileRequired()])
+    file = FileField(
+        "SBOM: CycloneDX 1.2 to 1.7 (JSON or XML) or SPDX 2.2 or 2.3 (JSON or tag-value)", validators=[FileRequired()]
+    )
     title = StringField("Title", validators=[Optional(), Length(max=200)])
     primary = BooleanField("Make it the release's primary SBOM")
     strict = BooleanField("Strict: refuse format-only schema violations too")

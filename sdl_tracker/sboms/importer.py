@@ -29,8 +29,9 @@ from ..jobs.services import enqueue
 from ..products.models import Release
 from ..products.services import get_release
 from . import document
+from .formats import Rejected
 from .models import Sbom, SbomComponent, SbomDependency, SbomState
-from .validation import Rejected, check
+from .validation import check
 
 SBOM_IMPORT_KIND = "sboms.import"
 # Rows per write transaction: a few tens of milliseconds each on SQLite.
@@ -186,9 +187,9 @@ def _new_row(
     job_id: int | None,
 ) -> Sbom:
     """The staged SBOM row of a validated document."""
-    from .services import _default_title
+    from .services import DEFAULT_FILENAMES, _default_title
 
-    filename = clean_filename(request.filename or f"sbom.{content.format.value}")
+    filename = clean_filename(request.filename or DEFAULT_FILENAMES[content.format])
     return Sbom(
         product_id=product_id,
         release_id=request.release_id,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, str_enum, utcnow
 from ..products.models import Release
-from .validation import SbomFormat
+from .formats import SbomFormat
 
 
 class SbomState(enum.StrEnum):
@@ -33,7 +33,7 @@ class SbomState(enum.StrEnum):
 
 
 class Sbom(Base):
-    """One imported CycloneDX document; its bytes are the blob, the rows below are read from it."""
+    """One imported CycloneDX or SPDX document; its bytes are the blob, the rows below are read from it."""
 
     __tablename__ = "sbom"
     __table_args__ = (
@@ -56,11 +56,11 @@ class Sbom(Base):
     sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256", ondelete="RESTRICT"))
     size: Mapped[int] = mapped_column(BigInteger)
     format: Mapped[SbomFormat] = mapped_column(str_enum(SbomFormat, "sbom_format"))
-    spec_version: Mapped[str] = mapped_column(String(8))
-    serial_number: Mapped[str] = mapped_column(Text, default="")
+    spec_version: Mapped[str] = mapped_column(String(8))  # "1.6"; SPDX's "SPDX-2.3" is kept as "2.3"
+    serial_number: Mapped[str] = mapped_column(Text, default="")  # SPDX: the documentNamespace
     bom_version: Mapped[int] = mapped_column(Integer, default=1)
     generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # metadata.timestamp
-    subject: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # metadata.component
+    subject: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # metadata.component; SPDX: what it DESCRIBES
     tools: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     warnings: Mapped[list[dict[str, str]]] = mapped_column(JSON)  # format-only violations: {path, message}
     component_count: Mapped[int] = mapped_column(Integer)
@@ -81,12 +81,12 @@ class Sbom(Base):
 
     @property
     def format_label(self) -> str:
-        """`CycloneDX 1.6 JSON`."""
-        return f"CycloneDX {self.spec_version} {self.format.value.upper()}"
+        """`CycloneDX 1.6 JSON`, `SPDX 2.3 tag-value`."""
+        return self.format.label(self.spec_version)
 
 
 class SbomComponent(Base):
-    """A component listed in an SBOM; nesting is kept as the parent's position in the same SBOM."""
+    """A component listed in an SBOM (an SPDX package); nesting is kept as the parent's position in the same SBOM."""
 
     __tablename__ = "sbom_component"
     __table_args__ = (UniqueConstraint("sbom_id", "position"),)
@@ -109,7 +109,7 @@ class SbomComponent(Base):
 
 
 class SbomDependency(Base):
-    """A dependency edge: the component or service `ref` depends on `depends_on` (bom-refs)."""
+    """A dependency edge: the component or service `ref` depends on `depends_on` (bom-refs, or SPDXIDs)."""
 
     __tablename__ = "sbom_dependency"
 

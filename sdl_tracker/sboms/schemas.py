@@ -34,6 +34,7 @@ class SbomOut(BaseModel):
     primary: bool
     format: SbomFormat
     spec_version: str
+    format_label: str  # "CycloneDX 1.6 JSON", "SPDX 2.3 tag-value"
     sha256: str
     size: int
     serial_number: str
@@ -64,6 +65,7 @@ class SbomOut(BaseModel):
             primary=sbom.is_primary,
             format=sbom.format,
             spec_version=sbom.spec_version,
+            format_label=sbom.format_label,
             sha256=sbom.sha256,
             size=sbom.size,
             serial_number=sbom.serial_number,

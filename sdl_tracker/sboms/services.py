@@ -24,14 +24,26 @@ from ..products.models import Product, Release
 from ..products.rules import order_releases
 from ..products.services import authorize_manage_product, get_product, get_release, get_release_by_version
 from . import diff, document
+from .formats import Rejected, SbomFormat, Violation
 from .models import Sbom, SbomComponent, SbomDependency, SbomPolicy, SbomState
-from .validation import Rejected, SbomFormat, Violation
 
 # What an SBOM shows: control of third-party components (4-1 SM-9, SM-10) and the CRA's component
 # inventory (Annex I Part II (1)).
 SBOM_REQUIREMENTS = ("SM-9", "SM-10", "II.1")
 MAX_TITLE = 200
-MEDIA_TYPES = {SbomFormat.JSON: "application/vnd.cyclonedx+json", SbomFormat.XML: "application/vnd.cyclonedx+xml"}
+MEDIA_TYPES = {
+    SbomFormat.JSON: "application/vnd.cyclonedx+json",
+    SbomFormat.XML: "application/vnd.cyclonedx+xml",
+    SbomFormat.SPDX_JSON: "application/spdx+json",
+    SbomFormat.SPDX_TAG_VALUE: "text/spdx",
+}
+# The name an upload without one is stored under.
+DEFAULT_FILENAMES = {
+    SbomFormat.JSON: "sbom.json",
+    SbomFormat.XML: "sbom.xml",
+    SbomFormat.SPDX_JSON: "sbom.spdx.json",
+    SbomFormat.SPDX_TAG_VALUE: "sbom.spdx",
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +94,7 @@ def import_sbom(
     primary: bool = False,
     strict: bool = False,
 ) -> ImportResult:
-    """Validate a CycloneDX document completely and store it for a release, with its evidence, in the
+    """Validate a CycloneDX or SPDX document completely and store it for a release, with its evidence, in the
     caller's one transaction (small documents: the demo, tests; doors use importer.submit_sbom)."""
     # Imported here: the importer builds on this module's helpers.
     from ..jobs.registry import InlinePhases

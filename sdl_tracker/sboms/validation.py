@@ -1,6 +1,6 @@
-"""CycloneDX validation, complete and fast: refuse unsafe or malformed input, check the document against
-the schemas cyclonedx-python-lib ships, and tell structural violations (refused) from format-only ones
-(imported with a warning unless strict).
+"""SBOM validation, complete and fast: detect the format, refuse unsafe or malformed input, check a
+CycloneDX document against the schemas cyclonedx-python-lib ships (an SPDX one goes to `spdx`), and
+tell structural violations (refused) from format-only ones (imported with a warning unless strict).
 
 JSON runs through jsonschema-rs (a compiled validator, with format checks) on the library's strict
 schemas: the library's own validator (python-jsonschema) took 80 s on a real 2 MB SBOM, mostly in its
@@ -11,13 +11,11 @@ library's XSDs, as the library does, after a pre-pass that refuses any DOCTYPE o
 
 from __future__ import annotations
 
-import enum
 import functools
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -30,10 +28,18 @@ from defusedxml.ElementTree import DefusedXMLParser
 from lxml import etree
 
 from ..boundary import MAX_DOCUMENT_DEPTH, TooDeep, loads_json
+from . import spdx
+from .formats import (
+    SUSPECT_ESCAPE,
+    Checked,
+    Rejected,
+    SbomFormat,
+    Violation,
+    refuse_unstorable_strings,
+    short,
+)
 
 SUPPORTED_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
-MAX_REPORTED = 10  # violations named in an error; the rest are counted
-MAX_MESSAGE = 300
 XML_NAMESPACE = re.compile(r"^\{http://cyclonedx\.org/schema/bom/(\d+\.\d+)\}bom$")
 # XSD datatypes whose JSON counterpart is a `format` (iri-reference, date-time, date): a bad value
 # is a format-only violation in both encodings.
@@ -51,59 +57,11 @@ UNICODE_BOMS = {
     b"\xff\xfe": "UTF-16",
     b"\xfe\xff": "UTF-16",
 }
-# A NUL or a UTF-16 surrogate written as a JSON escape: valid JSON, but no database stores it as text.
-SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
-MAX_BOM_VERSION = 2**31 - 1
-
-
-class SbomFormat(enum.StrEnum):
-    """How the document is encoded."""
-
-    JSON = "json"
-    XML = "xml"
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One place where the document breaks the schema or a rule."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path or '/'}: {self.message}"
-
-
-class Rejected(Exception):
-    """The document cannot be imported; `violations` say where, the first MAX_REPORTED of `count`."""
-
-    def __init__(self, message: str, violations: Iterable[Violation] = (), count: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.violations = list(violations)
-        self.count = len(self.violations) if count is None else count
-
-    @classmethod
-    def first_of(
-        cls, message: str, problems: Sequence[Any], describe: Callable[[Any], Violation] = lambda v: v
-    ) -> Rejected:
-        """Name the first MAX_REPORTED problems (describing only those: a description can be costly) and
-        count them all."""
-        return cls(message, [describe(p) for p in problems[:MAX_REPORTED]], len(problems))
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A document that passed the structural checks: its parsed form and its format-only warnings."""
-
-    format: SbomFormat
-    spec_version: str
-    document: Any  # the JSON value, or the lxml root element
-    warnings: list[Violation]
 
 
 def check(raw: bytes) -> Checked:
-    """Detect the encoding, refuse unsafe or malformed input, validate against the CycloneDX schema."""
+    """Detect the format and encoding, refuse unsafe or malformed input, validate the document: CycloneDX
+    JSON or XML against its schema, SPDX 2.2 or 2.3 JSON or tag-value through spdx-tools."""
     for mark, encoding in UNICODE_BOMS.items():
         if raw.startswith(mark):
             raise Rejected(f"the file is {encoding}-encoded; save it as UTF-8")
@@ -112,12 +70,14 @@ def check(raw: bytes) -> Checked:
         start = start[3:].lstrip()
     for magic, name in COMPRESSED_MAGIC.items():
         if start.startswith(magic):
-            raise Rejected(f"the file is {name}-compressed; upload the uncompressed .json or .xml")
+            raise Rejected(f"the file is {name}-compressed; upload the uncompressed document")
     if start.startswith(b"{"):
         return _check_json(raw)
     if start.startswith(b"<"):
         return _check_xml(raw)
-    raise Rejected("the file is neither CycloneDX JSON nor CycloneDX XML")
+    if spdx.looks_like_tag_value(raw):
+        return spdx.check_tag_value(raw)
+    raise Rejected("the file is none of CycloneDX JSON or XML, SPDX JSON or SPDX tag-value")
 
 
 # -- JSON ------------------------------------------------------------------------------------------
@@ -135,12 +95,14 @@ def _check_json(raw: bytes) -> Checked:
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejected(f"not valid JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise Rejected("not a CycloneDX document: the JSON is not an object")
+        raise Rejected("not an SBOM: the JSON is not an object")
+    if spdx.is_spdx_json(document):
+        return spdx.check_json(document, raw)
     if document.get("bomFormat") != "CycloneDX":
         raise Rejected('not a CycloneDX document: "bomFormat" is not "CycloneDX"')
     version = _supported(document.get("specVersion"))
     if SUSPECT_ESCAPE.search(raw):
-        _refuse_unstorable_strings(document)
+        refuse_unstorable_strings(document)
     return json_verdict(document, version)
 
 
@@ -167,21 +129,6 @@ def json_verdict(document: dict[str, Any], version: str) -> Checked:
     return Checked(SbomFormat.JSON, version, document, warnings)
 
 
-def _refuse_unstorable_strings(value: Any, path: str = "") -> None:
-    """Refuse NUL characters and unpaired surrogates, which neither database can store as text."""
-    if isinstance(value, str):
-        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
-            problem = "holds a NUL character or an unpaired surrogate, which cannot be stored"
-            raise Rejected("not accepted: a string cannot be stored", [Violation(path or "/", problem)])
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_unstorable_strings(key, path)
-            _refuse_unstorable_strings(item, f"{path}/{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _refuse_unstorable_strings(item, f"{path}/{index}")
-
-
 def _supported(version: object) -> str:
     if not isinstance(version, str) or version not in SUPPORTED_VERSIONS:
         supported = f"{SUPPORTED_VERSIONS[0]} to {SUPPORTED_VERSIONS[-1]}"
@@ -190,7 +137,7 @@ def _supported(version: object) -> str:
 
 
 def _json_violation(error: Any) -> Violation:
-    return Violation(_pointer(error.instance_path), _short(_json_message(error)))
+    return Violation(_pointer(error.instance_path), short(_json_message(error)))
 
 
 def _pointer(steps: Iterable[object]) -> str:
@@ -225,11 +172,6 @@ def _format_causes(error: Any) -> list[Any]:
         if causes and all(isinstance(c.kind, jsonschema_rs.ValidationErrorKind.Format) for c in causes):
             return causes
     return [error]
-
-
-def _short(message: str) -> str:
-    message = " ".join(message.split())
-    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
 @functools.cache
@@ -303,7 +245,7 @@ def xml_verdict(root: etree._Element, version: str) -> Checked:
     warnings: list[Violation] = []
     for entry in schema.error_log:
         message = XML_NAMESPACE_PREFIX.sub("", entry.message)  # '{http://cyclonedx.org/...}name' -> 'name'
-        violation = Violation(_xml_path(root, entry.path, entry.line), _short(message))
+        violation = Violation(_xml_path(root, entry.path, entry.line), short(message))
         (warnings if XML_FORMAT_TYPES.search(entry.message) else structural).append(violation)
     if structural:
         raise Rejected.first_of(f"not valid CycloneDX {version} XML", structural)

@@ -98,3 +98,97 @@ def xml_bom(version: str = "1.6", extra_component: str = "") -> bytes:
   </dependencies>
 </bom>
 """.encode()
+
+
+SPDX_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "spdx"
+
+
+def spdx_json(version: str = "SPDX-2.3", packages: int = 3) -> dict[str, Any]:
+    """The firmware of `json_bom` as SPDX: the described firmware package, `packages` libraries in a chain of
+    DEPENDS_ON, one part CONTAINED in lib0, licences concluded or only declared."""
+    libraries: list[dict[str, Any]] = [
+        {
+            "SPDXID": f"SPDXRef-lib{i}",
+            "name": f"lib{i}",
+            "versionInfo": f"1.{i}.0",
+            "downloadLocation": "NOASSERTION",
+            "supplier": "Organization: Example Corp (security@example.com)",
+            "checksums": [{"algorithm": "SHA256", "checksumValue": f"{i:064x}"}],
+            "licenseConcluded": "MIT" if i % 2 else "NOASSERTION",
+            "licenseDeclared": "NOASSERTION" if i % 2 else "Apache-2.0 OR MIT",
+            "externalRefs": [
+                {
+                    "referenceCategory": "PACKAGE-MANAGER",
+                    "referenceType": "purl",
+                    "referenceLocator": f"pkg:generic/org.example/lib{i}@1.{i}.0",
+                },
+                {
+                    "referenceCategory": "SECURITY",
+                    "referenceType": "cpe23Type",
+                    "referenceLocator": f"cpe:2.3:a:example:lib{i}:1.{i}.0:*:*:*:*:*:*:*",
+                },
+            ],
+        }
+        for i in range(packages)
+    ]
+    firmware = {
+        "SPDXID": "SPDXRef-fw",
+        "name": "plc-firmware",
+        "versionInfo": "4.2.0",
+        "downloadLocation": "NOASSERTION",
+        "primaryPackagePurpose": "FIRMWARE",
+    }
+    part = {"SPDXID": "SPDXRef-lib0-part", "name": "lib0-part.bin", "versionInfo": "1", "downloadLocation": "NONE"}
+    if version == "SPDX-2.3":
+        part["primaryPackagePurpose"] = "FILE"
+    else:  # 2.2 has no primary purpose, and asks for every package's licences and copyright
+        del firmware["primaryPackagePurpose"]
+        for package in (firmware, part, *libraries):
+            for key in ("licenseConcluded", "licenseDeclared", "copyrightText"):
+                package.setdefault(key, "NOASSERTION")
+    relationships = [
+        {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": "SPDXRef-fw"},
+        *(
+            {"spdxElementId": "SPDXRef-fw", "relationshipType": "DEPENDS_ON", "relatedSpdxElement": f"SPDXRef-lib{i}"}
+            for i in range(packages)
+        ),
+        *(
+            {
+                "spdxElementId": f"SPDXRef-lib{i + 1}",
+                "relationshipType": "DEPENDENCY_OF",
+                "relatedSpdxElement": f"SPDXRef-lib{i}",
+            }
+            for i in range(packages - 1)
+        ),
+        {
+            "spdxElementId": "SPDXRef-lib0-part",
+            "relationshipType": "CONTAINED_BY",
+            "relatedSpdxElement": "SPDXRef-lib0",
+        },
+    ]
+    return {
+        "spdxVersion": version,
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": "plc-firmware-4.2.0",
+        "documentNamespace": "https://example.com/spdx/plc-firmware-4.2.0-3e671687",
+        "creationInfo": {
+            "created": "2026-10-01T12:00:00Z",
+            "creators": ["Tool: example-builder-1.0", "Organization: Example Corp"],
+        },
+        # The part comes first: nesting puts it after its container all the same.
+        "packages": [part, firmware, *libraries],
+        "relationships": relationships,
+    }
+
+
+def spdx_tag_value(document: dict[str, Any]) -> bytes:
+    """The same document as tag-value, written by spdx-tools from its own reading of the JSON."""
+    import io
+
+    from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
+    from spdx_tools.spdx.writer.tagvalue.tagvalue_writer import write_document_to_stream
+
+    text = io.StringIO()
+    write_document_to_stream(JsonLikeDictParser().parse(copy.deepcopy(document)), text, validate=False)
+    return text.getvalue().encode()

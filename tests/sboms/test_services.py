@@ -216,7 +216,7 @@ def bad_documents() -> Iterator[Any]:
     yield pytest.param(dumps(changed(bom, "components/0/name", "\ud800")), "/components/0/name", id="surrogate")
     yield pytest.param(dumps(changed(bom, "components/0/name", "a\x00b")), "NUL character", id="nul")
     yield pytest.param(dumps(changed(bom, "version", 2**31)), "BOM version 2147483648 is outside", id="bom-version")
-    yield pytest.param(b"\x00\x01binary", "neither CycloneDX JSON nor CycloneDX XML", id="binary")
+    yield pytest.param(b"\x00\x01binary", "none of CycloneDX JSON or XML, SPDX JSON or SPDX tag-value", id="binary")
     yield pytest.param(xml_bom().replace(b'type="library"', b'type="gadget"', 1), "component[1]", id="xml-enum")
     yield pytest.param(
         xml_bom().replace(b"http://cyclonedx.org/schema/bom/1.6", b"http://example.com/bom"), "root", id="xml-ns"
