@@ -8,6 +8,7 @@ import contextlib
 import functools
 import getpass
 import json
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import IO, Any, TypeVar
@@ -102,6 +103,17 @@ def echo_lines(lines: list[str], empty: str) -> Callable[[], None]:
 def say_json(data: Any) -> None:
     """Print `data` as JSON: ASCII only (json's default), so every control character is a `\\u` escape."""
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str, ensure_ascii=True))
+
+
+def write_document(data: bytes) -> None:
+    """Write a document's bytes (an exported BOM) to standard output as they are, for a file or a pipe; a
+    terminal is refused, as the bytes are the document's own text, not escaped for a terminal."""
+    stdout = sys.stdout.buffer
+    if stdout.isatty():
+        fail("the document is not printed on a terminal: give -o FILE, or redirect standard output")
+        return
+    stdout.write(data)
+    stdout.flush()
 
 
 def emit(data: Any, as_json: bool, text: Callable[[], None]) -> None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from sdl_tracker.auth import GLOBAL_PERMISSIONS, ROLE_PERMISSIONS, Permission, Principal, Role, authorize
+from sdl_tracker.auth import (
+    ACCOUNT_PERMISSIONS,
+    GLOBAL_PERMISSIONS,
+    ROLE_PERMISSIONS,
+    Permission,
+    Principal,
+    Role,
+    authorize,
+)
 from sdl_tracker.errors import Forbidden, NotFound
 
 ADMIN = Principal(label="user:admin", user_id=1, is_admin=True)
@@ -23,7 +33,7 @@ def test_global_permissions_need_an_admin(actor: Principal) -> None:
 
 @pytest.mark.parametrize(
     "permission",
-    [p for p in Permission if p not in GLOBAL_PERMISSIONS],
+    [p for p in Permission if p not in GLOBAL_PERMISSIONS | ACCOUNT_PERMISSIONS],
 )
 def test_non_members_get_not_found_never_forbidden(permission: Permission) -> None:
     with pytest.raises(NotFound):
@@ -35,13 +45,26 @@ def test_non_members_get_not_found_never_forbidden(permission: Permission) -> No
 )
 def test_members_get_exactly_their_roles_permissions(actor: Principal, role: Role) -> None:
     for permission in Permission:
-        if permission in GLOBAL_PERMISSIONS:
+        if permission in GLOBAL_PERMISSIONS | ACCOUNT_PERMISSIONS:
             continue
         if permission in ROLE_PERMISSIONS[role]:
             authorize(actor, permission, 10)
         else:
             with pytest.raises(Forbidden):
                 authorize(actor, permission, 10)
+
+
+def test_account_permissions_are_every_users_for_themselves_and_a_tokens_only_when_it_carries_them() -> None:
+    for actor in (OFFICER, DEVELOPER, AUDITOR, STRANGER):
+        for permission in ACCOUNT_PERMISSIONS:
+            authorize(actor, permission)
+    without_user = Principal(label="token:someone", scopes=None)
+    with pytest.raises(Forbidden):
+        authorize(without_user, Permission.SIGNING_KEYS_MANAGE)
+    narrowed = replace(DEVELOPER, scopes=frozenset({Permission.PRODUCT_READ}))
+    with pytest.raises(Forbidden):
+        authorize(narrowed, Permission.SIGNING_KEYS_MANAGE)
+    authorize(replace(DEVELOPER, scopes=frozenset({Permission.SIGNING_KEYS_MANAGE})), Permission.SIGNING_KEYS_MANAGE)
 
 
 def test_developer_cannot_review_or_sign_off_but_attaches() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..app_access import app_db
 from ..auth import Principal
-from ..commands import acting_principal, echo_lines, emit, fail, json_option, say, server_command
+from ..commands import acting_principal, echo_lines, emit, fail, json_option, say, server_command, write_document
 from ..errors import DomainError
 from ..evidence.services import Upload
 from ..jobs.cli import as_option, report_job, wait_option
@@ -246,9 +245,7 @@ def sbom_export(
         fail(exc.one_line())
         return
     if output is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(export.data)
-        sys.stdout.buffer.flush()
+        write_document(export.data)
     else:
         try:
             output.write_bytes(export.data)
