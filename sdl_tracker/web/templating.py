@@ -32,7 +32,17 @@ def static_field(render: Callable[..., Markup], field: Field, **options: Any) ->
     value = field._value() if hasattr(field, "_value") else None
     if field.errors or (isinstance(field, StringField) and value):
         return render(field, **options)
-    key = (type(field), field.id, field.name, str(field.label.text), value, repr(field.data), *sorted(options.items()))
+    choices = getattr(field, "choices", None)  # a select's options differ by product (releases, requirements)
+    key = (
+        type(field),
+        field.id,
+        field.name,
+        str(field.label.text),
+        value,
+        repr(field.data),
+        repr(choices),
+        *sorted(options.items()),
+    )
     with _FIELDS_LOCK:
         found = _FIELDS.get(key)
     if found is None:

@@ -129,3 +129,15 @@ def test_a_static_field_renders_what_the_field_macro_renders(app: Flask) -> None
                     assert static_field(field, f) == field(f), (query, f.name)
                     if f.errors:
                         assert "has-error" in static_field(field, f)
+
+
+def test_a_static_field_with_other_choices_is_rendered_afresh(app: Flask) -> None:
+    with app.test_request_context("/"):
+        field = app.jinja_env.get_template("macros/forms.html").module.field  # type: ignore[attr-defined]
+        shown = []
+        for refs in (["SM-1", "SM-2"], ["SR-1"]):  # two products' requirements, the same field otherwise
+            form = Choosing()
+            form.plain.choices = [SelectChoice(ref, ref) for ref in refs]
+            shown.append(static_field(field, form.plain))
+            assert shown[-1] == field(form.plain)
+        assert "SM-1" in shown[0] and "SM-1" not in shown[1] and "SR-1" in shown[1]
