@@ -219,11 +219,11 @@ def get_repository_by_name(session: Session, actor: Principal, product_id: int, 
 
 
 def list_repositories(
-    session: Session, actor: Principal, product_id: int, *, removed: bool = False
+    session: Session, actor: Principal, product_id: int, *, removed: bool | None = False
 ) -> list[Repository]:
-    """A product's repositories by name (`removed`: the removed ones instead)."""
+    """A product's repositories by name (`removed`: the removed ones instead; None: both)."""
     product = get_product(session, actor, product_id)
-    state = Repository.removed_at.is_not(None) if removed else Repository.removed_at.is_(None)
-    return list(
-        session.scalars(select(Repository).where(Repository.product_id == product.id, state).order_by(Repository.name))
-    )
+    query = select(Repository).where(Repository.product_id == product.id).order_by(Repository.name)
+    if removed is not None:
+        query = query.where(Repository.removed_at.is_not(None) if removed else Repository.removed_at.is_(None))
+    return list(session.scalars(query))

@@ -35,6 +35,7 @@ from .services import (
     authorize_manage_releases,
     create_product,
     create_release,
+    edition_names_of,
     get_previous_release,
     get_product,
     get_release,
@@ -94,15 +95,17 @@ def detail(product_id: int) -> str:
     session = db_session()
     product = get_product(session, g.principal, product_id)
     releases = list(reversed(list_releases(session, g.principal, product.id)))
-    repositories = list_repositories(session, g.principal, product.id)
+    every = list_repositories(session, g.principal, product.id, removed=None)
     summarise: ReleaseSummaries | None = current_app.extensions.get(RELEASE_SUMMARIES_EXTENSION)
     return render_template(
         "products/detail.html",
         product=product,
         releases=releases,
         summaries=summarise(session, g.principal, releases) if summarise else {},
-        repositories=repositories,
-        removed_repositories=list_repositories(session, g.principal, product.id, removed=True),
+        repositories=[r for r in every if r.removed_at is None],
+        removed_repositories=[r for r in every if r.removed_at is not None],
+        # As columns in one statement (the product's editions as rows, each with its catalog edition, were three).
+        editions=edition_names_of(session, [product])[product.id],
         frs=FOUNDATIONAL_REQUIREMENTS,
     )
 
