@@ -403,9 +403,40 @@ def _licenses(component: Component) -> frozenset[str]:
     return frozenset(" ".join(value.split()).casefold() for _, value in component.licenses)
 
 
+@lru_cache(maxsize=1)
+def _licensing() -> Any:
+    """The SPDX licence list as license-expression reads it (loaded once, and only when expressions differ)."""
+    from license_expression import get_spdx_licensing
+
+    return get_spdx_licensing()
+
+
+@lru_cache(maxsize=4096)
+def _expression(text: str) -> str:
+    """An SPDX id or expression in a normal form (`MIT OR Apache-2.0` and `(Apache-2.0 OR mit)` alike: the
+    library's own parse and simplification); text it cannot read, as written (case and spacing ignored)."""
+    from license_expression import ExpressionError
+
+    try:
+        return str(_licensing().parse(text, validate=False).simplify()).casefold()
+    except (ExpressionError, TypeError, ValueError):
+        return " ".join(text.split()).casefold()
+
+
+def _normal_licenses(component: Component) -> frozenset[str]:
+    return frozenset(
+        " ".join(value.split()).casefold() if kind == "name" else _expression(value)
+        for kind, value in component.licenses
+    )
+
+
 def licenses_differ(old: Component, new: Component) -> bool:
-    """Whether the licences differ as sets of ids, names and expressions (case and spacing ignored)."""
-    return old.licenses != new.licenses and _licenses(old) != _licenses(new)
+    """Whether the licences differ as sets of ids, names and expressions: case and spacing ignored, and ids and
+    expressions compared as the SPDX expressions they are (the order of `OR` and `AND` operands does not
+    matter). Expressions are parsed only when the cheap comparison finds a difference."""
+    if old.licenses == new.licenses or _licenses(old) == _licenses(new):
+        return False
+    return _normal_licenses(old) != _normal_licenses(new)
 
 
 def supplier_differs(old: Component, new: Component) -> bool:

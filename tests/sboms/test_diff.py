@@ -256,6 +256,19 @@ def test_licence_change() -> None:
     assert both.upgraded == both.license_changed  # one pair, listed under both headings
 
 
+def test_licence_expressions_compare_as_expressions() -> None:
+    dual = lib(0, "serde", "1.0.0", licenses=(("expression", "MIT OR Apache-2.0"),))
+    for same in ("Apache-2.0 OR MIT", "(apache-2.0 or mit)"):
+        assert diff([dual], [lib(0, "serde", "1.0.0", licenses=(("expression", same),))]).empty, same
+    assert diff(
+        [lib(0, "x", "1", licenses=(("id", "MIT"),))], [lib(0, "x", "1", licenses=(("expression", "MIT"),))]
+    ).empty
+    narrower = lib(0, "serde", "1.0.0", licenses=(("expression", "MIT AND Apache-2.0"),))
+    only(diff([dual], [narrower]), license_changed=1)  # OR became AND: another licence
+    unreadable = lib(0, "serde", "1.0.0", licenses=(("expression", "MIT OR (("),))
+    only(diff([dual], [unreadable]), license_changed=1)  # compared as text
+
+
 def test_supplier_change() -> None:
     old = lib(0, "zlib", "1.3.1", supplier="zlib project")
     assert diff([old], [lib(0, "zlib", "1.3.1", supplier=" Zlib  Project")]).empty
