@@ -34,14 +34,12 @@ def main() -> None:
 
     from fresh import fresh_product
     from sbom_diff import best, components
-    from sqlalchemy import select
 
     from sdl_tracker.evidence.services import Upload
     from sdl_tracker.products.services import create_release
     from sdl_tracker.sboms import writer
-    from sdl_tracker.sboms.exports import COMPONENT_COLUMNS, export_bom
-    from sdl_tracker.sboms.models import SbomComponent
-    from sdl_tracker.sboms.services import import_sbom
+    from sdl_tracker.sboms.exports import export_bom
+    from sdl_tracker.sboms.services import component_rows, import_sbom
     from sdl_tracker.sboms.validation import SbomFormat, json_verdict
 
     database, operator, product_id = fresh_product(
@@ -67,10 +65,7 @@ def main() -> None:
         ).sbom.id
         release_id = release.id
     with database.unit_of_work(read_only=True) as session:
-        rows = [
-            dict(r._mapping)
-            for r in session.execute(select(*COMPONENT_COLUMNS).where(SbomComponent.sbom_id == sbom_id))
-        ]
+        rows = component_rows(session, sbom_id)
     dumps_s, _ = best(args.runs, lambda: json.dumps(rows))
     started = time.perf_counter()
     exported = export_bom(database, operator, release_id, SbomFormat.JSON)

@@ -36,6 +36,7 @@ from .rules import (
 )
 from .services import ScanSummary
 from .signatures import Verdict
+from .signing import verdict_values
 
 # One write transaction creates or links at most this many evidence items (each created one writes a blob and
 # an audit event), whichever door the commits came through.
@@ -74,12 +75,8 @@ def _row(repository_id: int, rec: LogRecord, delivered: Delivered | None) -> dic
         "raw_object": delivered.raw_object if delivered else None,
         "signature": delivered.signature if delivered else None,
         # Scanned commits get their verdict in the scan's own phase (scan._check_signatures), after this insert.
-        **(_verdict_columns(delivered.verdict) if delivered and delivered.verdict else {}),
+        **(verdict_values(delivered.verdict) if delivered and delivered.verdict else {}),
     }
-
-
-def _verdict_columns(verdict: Verdict) -> dict[str, Any]:
-    return {**verdict.row(), "signature_checked_at": utcnow()}
 
 
 def evidence_items(rec: LogRecord) -> int:

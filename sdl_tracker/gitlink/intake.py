@@ -25,8 +25,8 @@ from .ingest import EVIDENCE_BATCH, Delivered, evidence_items, store_commits
 from .models import Commit, CommitEvidence
 from .objects import OBJECT_ID, CommitObject, ObjectProblem, parse_commit_object
 from .services import ScanSummary
-from .signatures import Verdict, header_for, split_signed
-from .signing import Signed, author_keys, judge_signatures, keep_registered
+from .signatures import Verdict
+from .signing import Signed, judge_signatures, keep_registered, signing_accounts
 
 MAX_BATCH = 100  # commits in one batch delivery
 CHECK_SECONDS = 5.0  # of signature checks in one delivery request
@@ -204,8 +204,7 @@ def check_delivered(
             )
         )
         fresh = [c for c in commits if c.sha not in known]  # a commit sent again is not checked again
-        signed = [c for c in fresh if split_signed(c.raw, header_for(c.sha)) is not None]
-        accounts = author_keys(session, [c.author_email for c in signed]) if signed else {}
+        accounts = signing_accounts(session, fresh)
     return judge_signatures(fresh, accounts, seconds=CHECK_SECONDS)
 
 

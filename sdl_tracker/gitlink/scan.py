@@ -29,8 +29,8 @@ from .ingest import EVIDENCE_BATCH, evidence_items, store_commits
 from .log import LogFormat, LogRecord
 from .models import Commit
 from .services import SCAN_KIND, ScanSummary
-from .signatures import SignatureStatus, header_for, split_signed
-from .signing import Signed, author_keys, judge_signatures, keep_registered, verdict_values
+from .signatures import SignatureStatus, header_for
+from .signing import Signed, judge_signatures, keep_registered, signing_accounts, verdict_values
 
 # A write transaction stores at most this many commits, and creates or links at most EVIDENCE_BATCH
 # evidence items (each created one writes a blob and an audit event): both keep it well under 100 ms.
@@ -296,9 +296,8 @@ def _check_signatures(phases: Phases, plan: _Plan, path: Path, summary: ScanSumm
             for r in rows
             if r.raw_object or r.sha in objects
         ]
-        signed = [c for c in commits if split_signed(c.raw, header_for(c.sha)) is not None]
         with phases.read() as session:
-            accounts = author_keys(session, [c.author_email for c in signed]) if signed else {}
+            accounts = signing_accounts(session, commits)
         verdicts = judge_signatures(commits, accounts)
         with phases.write() as session:
             verdicts = keep_registered(session, verdicts)

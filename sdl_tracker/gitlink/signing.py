@@ -18,11 +18,12 @@ from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..accounts.services import get_user_by_email, normalise_email
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
 from ..db import lock_row, utcnow
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..jobs.models import Job
+from ..jobs.models import Job, JobState
 from ..jobs.registry import JobContext, Phases, register
 from ..jobs.services import active_job, enqueue
 from ..products.models import Repository
@@ -132,9 +133,7 @@ def list_keys(session: Session, actor: Principal, email: str | None = None) -> l
             raise Invalid.field("email", "name the user whose keys to list")
         user_id = actor.user_id
     else:
-        owner = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-        if owner is None:
-            raise NotFound(f"no user {email!r}")
+        owner = get_user_by_email(session, email)
         if owner.id != actor.user_id:
             authorize(actor, Permission.USERS_MANAGE)
         user_id = owner.id
@@ -197,11 +196,11 @@ def remove_key(session: Session, actor: Principal, key_id: int) -> int:
 
 def author_keys(session: Session, emails: Iterable[str]) -> dict[str, AuthorKeys]:
     """The accounts (and their keys) of these author e-mails, by lower-cased e-mail."""
-    wanted = sorted({e.strip().lower() for e in emails if e.strip()})
+    wanted = sorted({normalise_email(e) for e in emails if e.strip()})
     found: dict[str, AuthorKeys] = {}
     for start in range(0, len(wanted), 500):
         users = session.execute(
-            select(User.id, User.email, User.disabled).where(func.lower(User.email).in_(wanted[start : start + 500]))
+            select(User.id, User.email, User.disabled).where(User.email.in_(wanted[start : start + 500]))
         ).all()
         keys: dict[int, list[RegisteredKey]] = {}
         rows = session.execute(
@@ -223,6 +222,12 @@ class Signed:
     sha: str
     raw: bytes
     author_email: str
+
+
+def signing_accounts(session: Session, commits: Sequence[Signed]) -> dict[str, AuthorKeys]:
+    """The accounts (and keys) of the authors of those commits that carry a signature; none read when none does."""
+    emails = [c.author_email for c in commits if split_signed(c.raw, header_for(c.sha)) is not None]
+    return author_keys(session, emails) if emails else {}
 
 
 def judge_signatures(
@@ -309,7 +314,7 @@ def verdict_values(verdict: Verdict) -> dict[str, Any]:
 
 def _queue_reverify(session: Session, actor: Principal, user_id: int) -> Job:
     running = active_job(session, REVERIFY_KIND, None, user_id=user_id)
-    if running is not None and running.state.value == "queued":
+    if running is not None and running.state is JobState.QUEUED:
         return running  # it reads the keys when it runs, this one included
     job, _ = enqueue(session, actor, kind=REVERIFY_KIND, arguments={"user_id": user_id}, product_id=None)
     return job

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..app_access import app_db
 from ..auth import Principal
 from ..commands import acting_principal, echo_lines, emit, fail, json_option, say, server_command, write_document
+from ..db import Database
 from ..errors import DomainError
 from ..evidence.services import Upload
 from ..jobs.cli import as_option, report_job, wait_option
@@ -47,6 +48,17 @@ def _line(data: dict[str, Any]) -> str:
     )
 
 
+def _acting_on_release(
+    database: Database, as_email: str | None, product_name: str, version: str
+) -> tuple[Principal, int]:
+    """The acting principal (--as, or the operator) and the release PRODUCT VERSION names, read in a short unit
+    (for commands whose work runs in units of its own)."""
+    with database.unit_of_work(read_only=True) as session:
+        actor = acting_principal(session, as_email)
+        product = get_product_by_name(session, actor, product_name)
+        return actor, get_release_by_version(session, actor, product.id, version).id
+
+
 @sbom.command("import")
 @click.argument("product_name", metavar="PRODUCT")
 @click.argument("version")
@@ -75,15 +87,12 @@ def sbom_import(
     """
     database = app_db(current_app)
     try:
-        with database.unit_of_work(read_only=True) as session:
-            actor = acting_principal(session, as_email)
-            product = get_product_by_name(session, actor, product_name)
-            release = get_release_by_version(session, actor, product.id, version)
+        actor, release_id = _acting_on_release(database, as_email, product_name, version)
         with path.open("rb") as stream:
             submitted = submit_sbom(
                 database,
                 actor,
-                release.id,
+                release_id,
                 Upload(path.name, "", stream),
                 title=title,
                 primary=primary,
@@ -236,11 +245,8 @@ def sbom_export(
     same bytes; the BOM version rises when the content changes. The serial number and version go to stderr."""
     database = app_db(current_app)
     try:
-        with database.unit_of_work(read_only=True) as session:
-            actor = acting_principal(session, as_email)
-            product = get_product_by_name(session, actor, product_name)
-            release = get_release_by_version(session, actor, product.id, version)
-        export = export_bom(database, actor, release.id, SbomFormat(fmt), sbom_id=sbom_id)
+        actor, release_id = _acting_on_release(database, as_email, product_name, version)
+        export = export_bom(database, actor, release_id, SbomFormat(fmt), sbom_id=sbom_id)
     except DomainError as exc:
         fail(exc.one_line())
         return

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Text, cast, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
@@ -27,41 +26,14 @@ from ..jobs.registry import collector_paused
 from ..products.models import Release
 from ..products.services import get_release
 from . import writer
-from .models import Sbom, SbomComponent, SbomDependency, SbomExport, SbomState
+from .models import Sbom, SbomDependency, SbomExport, SbomState
+from .services import component_rows
 from .validation import Rejected, SbomFormat, json_verdict, safe_parser, xml_verdict
 
 MEDIA_TYPES = {
     SbomFormat.JSON: "application/vnd.cyclonedx+json; version=1.6",
     SbomFormat.XML: "application/vnd.cyclonedx+xml; version=1.6",
 }
-COMPONENT_COLUMNS = (
-    SbomComponent.position,
-    SbomComponent.parent_position,
-    SbomComponent.bom_ref,
-    SbomComponent.type,
-    SbomComponent.group_name,
-    SbomComponent.name,
-    SbomComponent.version,
-    SbomComponent.purl,
-    SbomComponent.cpe,
-    SbomComponent.scope,
-    SbomComponent.supplier,
-)
-# The JSON columns as their stored text, decoded in one json.loads per SBOM rather than one per row and column.
-JSON_COLUMNS = (cast(SbomComponent.hashes, Text), cast(SbomComponent.licenses, Text))
-COLUMN_NAMES = [c.key for c in COMPONENT_COLUMNS] + ["hashes", "licenses"]
-
-
-def component_rows(session: Session, sbom_id: int) -> list[dict[str, Any]]:
-    """An SBOM's components as plain rows, in document order (what writer.ExportRows holds)."""
-    found = session.execute(
-        select(*COMPONENT_COLUMNS, *JSON_COLUMNS)
-        .where(SbomComponent.sbom_id == sbom_id)
-        .order_by(SbomComponent.position)
-    ).all()
-    decoded = json.loads("[" + ",".join(f"[{row[-2]},{row[-1]}]" for row in found) + "]") if found else []
-    names = COLUMN_NAMES
-    return [dict(zip(names, (*row[:-2], *pair), strict=True)) for row, pair in zip(found, decoded, strict=True)]
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, Text, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..audit.services import kept, record
@@ -279,40 +280,51 @@ def dependencies_of(session: Session, actor: Principal, sbom_id: int) -> list[tu
     return [(ref, target) for ref, target in rows]
 
 
+# An SBOM's component rows as plain data: the scalar columns, and the JSON ones as their stored text, decoded in
+# one json.loads per SBOM rather than one per row and column (most of reading 50,000 rows otherwise).
+_ROW_COLUMNS = (
+    SbomComponent.position,
+    SbomComponent.parent_position,
+    SbomComponent.bom_ref,
+    SbomComponent.type,
+    SbomComponent.group_name,
+    SbomComponent.name,
+    SbomComponent.version,
+    SbomComponent.purl,
+    SbomComponent.cpe,
+    SbomComponent.scope,
+    SbomComponent.supplier,
+)
+_JSON_COLUMNS = (cast(SbomComponent.hashes, Text), cast(SbomComponent.licenses, Text))
+_ROW_NAMES = [c.key for c in _ROW_COLUMNS] + ["hashes", "licenses"]
+
+
+def component_rows(session: Session, sbom_id: int) -> list[dict[str, Any]]:
+    """An SBOM's components as plain rows by column name, in document order (no access check: callers have one)."""
+    found = session.execute(
+        select(*_ROW_COLUMNS, *_JSON_COLUMNS).where(SbomComponent.sbom_id == sbom_id).order_by(SbomComponent.position)
+    ).all()
+    decoded = json.loads("[" + ",".join(f"[{row[-2]},{row[-1]}]" for row in found) + "]") if found else []
+    return [dict(zip(_ROW_NAMES, (*row[:-2], *pair), strict=True)) for row, pair in zip(found, decoded, strict=True)]
+
+
 def diff_rows(session: Session, sbom_id: int) -> list[diff.Component]:
     """An SBOM's components as the diff reads them (plain rows), in document order."""
-    rows = session.execute(
-        select(
-            SbomComponent.position,
-            SbomComponent.parent_position,
-            SbomComponent.type,
-            SbomComponent.group_name,
-            SbomComponent.name,
-            SbomComponent.version,
-            SbomComponent.purl,
-            SbomComponent.cpe,
-            SbomComponent.supplier,
-            SbomComponent.hashes,
-            SbomComponent.licenses,
-        )
-        .where(SbomComponent.sbom_id == sbom_id)
-        .order_by(SbomComponent.position)
-    )
     return [
         diff.Component(
-            position,
-            parent,
-            kind,
-            group,
-            name,
-            version,
-            purl,
-            cpe,
-            supplier,
-            tuple((h.get("alg", ""), h.get("content", "")) for h in hashes or ()),
-            tuple(pair for item in licenses or () for pair in item.items()),
+            row["position"],
+            row["parent_position"],
+            row["type"],
+            row["group_name"],
+            row["name"],
+            row["version"],
+            row["purl"],
+            row["cpe"],
+            row["supplier"],
+            tuple((h.get("alg", ""), h.get("content", "")) for h in row["hashes"] or ()),
+            tuple(pair for item in row["licenses"] or () for pair in item.items()),
         )
-        for position, parent, kind, group, name, version, purl, cpe, supplier, hashes, licenses in rows
+        for row in component_rows(session, sbom_id)
     ]
 
 
