@@ -3,7 +3,10 @@
 In one run, in turns, times `git commit` in three repositories: without hooks (the baseline), with
 the hooks installed and the tracker away (connection refused), and with the hooks installed and the
 tracker up; with a message carrying trailers (the commit-msg hook checks it: two hooks start Python)
-and, with the tracker away, also without (the commit-msg hook skips Python: one does). The tracker
+and, with the tracker away, also without (the commit-msg hook skips Python: one does). Once the tracker
+was away, the hooks leave it alone for a minute or more, and post-commit queues in the shell without
+starting Python; the first commit of each such pause is timed on its own (its pause is lifted before
+each run, so post-commit starts Python, finds the tracker away and pauses again). The tracker
 is the stand-in the tests use (a standard-library HTTP server speaking the commit intake), or a real
 one with `--server URL --product ID` (token in SDL_TRACKER_TOKEN). Prints each median (wall, and CPU
 time of the processes, which a busy machine inflates less), the time the hooks add and the ratio to
@@ -96,15 +99,19 @@ def main() -> None:
     away_url = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
     with tempfile.TemporaryDirectory() as tmp:
         away = _repository(Path(tmp) / "away", env, away_url, args.product)
+        unpaused = _repository(Path(tmp) / "unpaused", env, away_url, args.product)
         runs = {  # name: (repository, message)
             BASELINE: (_repository(Path(tmp) / "plain", env, None, args.product), MESSAGE),
             "git commit, hooks, tracker away": (away, MESSAGE),
             "  the same, a message without trailers": (away, PLAIN),
+            "  the first commit of a pause": (unpaused, MESSAGE),
             "git commit, hooks, tracker up": (_repository(Path(tmp) / "up", env, up_url, args.product), MESSAGE),
         }
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
         for n in range(args.runs + 1):
             for name, (path, message) in runs.items():
+                if path == unpaused:
+                    _lift_pause(path)
                 timing = _timed(["git", "commit", "-q", "--allow-empty", "-m", message], path, env)
                 if n:  # the first round warms the caches
                     samples[name].append(timing)
@@ -124,6 +131,12 @@ def main() -> None:
         print(_summary("sdl-tracker hook commit-msg (start-up)", hook, bare))
     if stand_in is not None:
         stand_in.stop()
+
+
+def _lift_pause(repository: Path) -> None:
+    """End the pause the hooks keep after the tracker was away, as if its time had passed."""
+    for name in ("away", "state.json"):
+        (repository / ".git" / "sdl-tracker" / name).unlink(missing_ok=True)
 
 
 def _delivered(stand_in: FakeTracker | None) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
 from contextlib import suppress
 from functools import partial
 
@@ -23,13 +22,18 @@ from .terminal import counted, say
 
 TYPE_CHECKING = False  # typing costs a git hook milliseconds at start-up; mypy reads this name as typing's
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .http import Server
 
 GIT_HOOKS = ("commit-msg", "post-commit", "pre-push")
 CONNECT_TIMEOUT = 2.0  # seconds (http.CONNECT_TIMEOUT, not imported: a hook loads http only to deliver)
 DEFAULT_TOKEN_ENV = "SDL_TRACKER_TOKEN"  # noqa: S105 - the name of a variable, not a token
 HOOK_TIMEOUT = 5.0  # seconds a hook may spend delivering, all commits together
-PAUSE_FIRST = 60.0  # seconds the hooks leave a tracker alone after it did not answer in time; doubled each time
+# Seconds the hooks leave a tracker alone after it was away (refused the connection or did not answer in
+# time); doubled each time it is away again. While paused, post-commit queues in the shell without starting
+# Python (install.py): a commit costs the developer a few ms instead of an interpreter start.
+PAUSE_FIRST = 60.0
 PAUSE_CAP = 900.0
 MAX_PUSH_COMMITS = 1000  # new commits one push queues; a longer history is the repository scan's work
 # Refusals that are about the token, the setup or the moment, not about the commit: it stays queued.
@@ -138,7 +142,7 @@ def _send_queue(
     budget: float | None,
     retries: int,
 ) -> None:
-    from .http import TIMEOUT, Answered, TooSlow, with_retries
+    from .http import TIMEOUT, Answered, Unreachable, with_retries
     from .tracker import submit_commit
 
     deadline = None if budget is None else time.monotonic() + budget
@@ -165,11 +169,11 @@ def _send_queue(
                 spool.reject(sha, str(exc))
                 outcome.rejected.append((sha, str(exc)))
             except ClientError as exc:
-                outcome.stopped = _pause(spool, str(exc)) if isinstance(exc, TooSlow) else str(exc)
+                outcome.stopped = _pause(spool, str(exc)) if isinstance(exc, Unreachable) else str(exc)
                 return
             else:
                 if not outcome.delivered and spool.read("state"):
-                    spool.write("state", {})  # the tracker answers again: no more pause
+                    spool.resume()  # the tracker answers again: no more pause
                 spool.done(sha)
                 outcome.delivered.append(sha)
 
@@ -188,10 +192,10 @@ def _damaged(repository: Repository, spool: Spool, sha: str, raw: bytes) -> bool
 
 
 def _pause(spool: Spool, reason: str) -> str:
-    """The tracker did not answer in time: the hooks leave it alone for a while, longer each time; what to say."""
+    """The tracker is away: the hooks leave it alone for a while, longer each time; what to say."""
     failures = int(_number((spool.read("state") or {}).get("failures"))) + 1
     until = time.time() + min(PAUSE_FIRST * 2 ** (failures - 1), PAUSE_CAP)
-    spool.write("state", {"away_until": until, "failures": failures, "reason": reason})
+    spool.pause({"away_until": until, "failures": failures, "reason": reason}, until, _paused(reason, until))
     return _paused(reason, until)
 
 

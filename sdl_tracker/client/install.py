@@ -33,21 +33,54 @@ START = (
 # The pushed refs come on standard input; both the chained hook and ours read them.
 _READ_INPUT = {"pre-push": 'input=$(cat)\nfeed() { if [ -n "$input" ]; then printf \'%s\\n\' "$input"; fi; }\n'}
 _FEED = {"pre-push": "feed | "}
-# A message with no line like `Key: value` has no trailer to check: no need to start Python.
-_SKIP = {"commit-msg": "elif ! grep -Eq '^[A-Za-z0-9-]+[[:blank:]]*:' \"$1\" 2>/dev/null; then\n  : # no trailer\n"}
+# Where a hook's work needs no Python, the script does it itself: starting the interpreter is most of a
+# hook's cost. A message with no line like `Key: value` has no trailer to check. A commit made while the
+# hooks leave an away tracker alone (the spool's `away` file, written by hooks._pause) is queued as
+# Spool.put queues it: whole under a temporary name, then renamed. Not fsynced, as git does not fsync the
+# commit object itself by default; a damaged copy is replaced from git when the tracker refuses it.
+_SHORTCUT = {
+    "commit-msg": "elif ! grep -Eq '^[A-Za-z0-9-]+[[:blank:]]*:' \"$1\" 2>/dev/null; then\n  : # no trailer\n",
+    "post-commit": "elif queue_while_away; then\n  : # queued without starting Python\n",
+}
+_FUNCTIONS = {
+    "post-commit": """queue_while_away() {
+  found=$(git rev-parse --git-common-dir HEAD 2>/dev/null) || return 1
+  nl='
+'
+  sha=${found##*"$nl"}
+  spool=${found%"$nl"*}/sdl-tracker
+  [ -r "$spool/away" ] && { read -r until && read -r note; } < "$spool/away" || return 1
+  case $until in ''|*[!0-9]*) return 1 ;; esac
+  [ "$(date +%s)" -lt "$until" ] || return 1
+  case $sha in *[!0-9a-f]*) return 1 ;; esac
+  [ ${#sha} -eq 40 ] || [ ${#sha} -eq 64 ] || return 1
+  [ -d "$spool/queue" ] || mkdir -p "$spool/queue" || return 1
+  part="$spool/queue/.$sha.$$.tmp"
+  if git cat-file commit "$sha" > "$part" && mv -f "$part" "$spool/queue/$sha"; then
+    set -- "$spool/queue"/*
+    if [ $# -eq 1 ]; then queued="1 commit"; else queued="$# commits"; fi
+    after='delivered on the next commit or push after that, or by `sdl-tracker hook flush`'
+    printf 'sdl-tracker: %s; %s queued, %s\\n' "$note" "$queued" "$after" >&2
+  else
+    rm -f "$part"
+    return 1
+  fi
+}
+""",
+}
 
 SCRIPT = """#!/bin/sh
 {marker} installed by `sdl-tracker hook install`; `sdl-tracker hook uninstall` puts back what was here.
 # It runs the hook that was here before ({hook}{chained}) first and stops where that fails; then
 # sdl-tracker, which never fails the {what}: it warns, and queues what it cannot deliver.
-{read_input}chained="$0{chained}"
+{read_input}{functions}chained="$0{chained}"
 if [ -x "$chained" ]; then
   {feed}"$chained" "$@" || exit $?
 fi
 python={python}
 if [ ! -x "$python" ]; then
   echo "sdl-tracker: $python is gone: run sdl-tracker hook install again" >&2
-{skip}else
+{shortcut}else
   {feed}"$python" -I -S -c {start} {root} hook {hook} "$@"
 fi
 exit 0
@@ -63,7 +96,8 @@ def script(hook: str, python: str) -> str:
         what="push" if hook == "pre-push" else "commit",
         read_input=_READ_INPUT.get(hook, ""),
         feed=_FEED.get(hook, ""),
-        skip=_SKIP.get(hook, ""),
+        functions=_FUNCTIONS.get(hook, ""),
+        shortcut=_SHORTCUT.get(hook, ""),
         python=shlex.quote(python),
         start=shlex.quote(START),
         root=shlex.quote(PACKAGE_ROOT),

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from .git import SHA
+from .terminal import escape_controls
 
 TYPE_CHECKING = False  # typing costs a git hook milliseconds at start-up; mypy reads this name as typing's
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 SPOOL_DIR = "sdl-tracker"
 DELIVERED_LIMIT = 1024 * 1024  # bytes of the delivered log; past it, the older half is forgotten
+AWAY = "away"  # the pause as the post-commit script reads it: "<until, whole epoch seconds>\n<what to say>\n"
 STALE_TEMPORARY = 3600.0  # seconds after which a temporary file is a writer's remains, not work in progress
 
 
@@ -160,6 +162,17 @@ class Spool:
         """Write one of the JSON files beside the queue, whole (a reader sees the old or the new one)."""
         os.makedirs(self.root, exist_ok=True)
         _write_whole(os.path.join(self.root, f"{name}.json"), json.dumps(data).encode())
+
+    def pause(self, state: dict[str, Any], until: float, note: str) -> None:
+        """The tracker is away until `until`: the delivery state, and the same pause for the post-commit script."""
+        self.write("state", state)
+        line = escape_controls(" ".join(note.split()))  # one line, which the script prints as it is
+        _write_whole(os.path.join(self.root, AWAY), f"{int(until)}\n{line}\n".encode())
+
+    def resume(self) -> None:
+        """The tracker answers again: no pause (the script's copy first, so no script queues on a stale one)."""
+        _remove(os.path.join(self.root, AWAY))
+        self.write("state", {})
 
     @contextmanager
     def delivering(self, *, wait: bool = False) -> Iterator[bool]:

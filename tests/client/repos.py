@@ -3,6 +3,7 @@ a developer runs it (a fresh process, only the environment given)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -104,3 +105,20 @@ class HookedRepo(GitRepo):
         """The commits the tracker refused, set aside."""
         folder = self.path / SPOOL / "rejected"
         return {p.name for p in folder.iterdir() if "." not in p.name} if folder.exists() else set()
+
+    def end_pause(self) -> None:
+        """As if the pause the hooks keep after the tracker was away had passed."""
+        away, state = self.path / SPOOL / "away", self.path / SPOOL / "state.json"
+        note = away.read_text().splitlines()[1]
+        away.write_text(f"{int(time.time()) - 1}\n{note}\n")
+        state.write_text(json.dumps({**json.loads(state.read_text()), "away_until": time.time() - 1}))
+
+    def count_python_starts(self, log: Path) -> None:
+        """Make the installed hooks note each start of Python in `log` (a line per start), then start it."""
+        wrapper = log.with_suffix(".sh")
+        wrapper.write_text(f'#!/bin/sh\necho started >> "{log}"\nexec "{sys.executable}" "$@"\n')
+        wrapper.chmod(0o755)
+        for hook in ("commit-msg", "post-commit", "pre-push"):
+            script = self.path / ".git" / "hooks" / hook
+            lines = script.read_text().splitlines(keepends=True)
+            script.write_text("".join(f"python={wrapper}\n" if line.startswith("python=") else line for line in lines))

@@ -64,15 +64,74 @@ def test_commits_made_while_the_tracker_is_down_are_each_delivered_once(
     assert len(tracker.requests) == posts  # nothing sent twice
 
 
-def test_the_next_commit_delivers_what_was_queued(tracker: FakeTracker, repository: Repository) -> None:
+def test_the_next_commit_after_the_pause_delivers_what_was_queued(tracker: FakeTracker, repository: Repository) -> None:
     repo = repository()
     repo.install(tracker.url)
     tracker.stop()
     queued = {repo.commit_hooked(f"offline {n}")[0] for n in range(2)}
     tracker.start()
+    repo.end_pause()
     sha, said, _took = repo.commit_hooked("online again")
     assert "delivered 3 commits, earlier ones queued among them" in said
     assert tracker.shas() == queued | {sha} and repo.queued() == set()
+
+
+def test_while_the_tracker_is_away_commits_are_queued_without_starting_python(
+    tracker: FakeTracker, repository: Repository, tmp_path: Path
+) -> None:
+    repo = repository()
+    repo.install(tracker.url)
+    starts = tmp_path / "python-starts"
+    repo.count_python_starts(starts)
+    tracker.stop()
+    first, said, _took = repo.commit_hooked("refused, so Python finds the tracker away and pauses")
+    assert "Connection refused" in said and "the hooks try again after" in said
+    assert starts.read_text().count("started") == 1
+    state = json.loads((repo.path / SPOOL / "state.json").read_text())
+    assert state["failures"] == 1 and 55 < state["away_until"] - time.time() <= 60
+
+    later = []
+    for n in range(2):
+        sha, said, _took = repo.commit_hooked(f"paused {n}")
+        later.append(sha)
+        assert "Connection refused" in said and f"{n + 2} commits queued" in said and "hook flush" in said
+    assert starts.read_text().count("started") == 1  # the script queued them itself
+    assert repo.queued() == {first, *later}
+    assert all((repo.path / SPOOL / "queue" / sha).read_bytes() == _raw(repo, sha) for sha in later)
+    assert not [p for p in (repo.path / SPOOL / "queue").iterdir() if p.name.startswith(".")]  # no remains
+
+    repo.end_pause()  # still away when the pause ends: Python tries, and pauses twice as long
+    again = repo.commit_hooked("refused again")[0]
+    assert starts.read_text().count("started") == 2
+    state = json.loads((repo.path / SPOOL / "state.json").read_text())
+    assert state["failures"] == 2 and 115 < state["away_until"] - time.time() <= 120
+
+    tracker.start()
+    paused = repo.commit_hooked("the tracker is back, the pause is not over")[0]
+    assert tracker.shas() == set() and starts.read_text().count("started") == 2
+    repo.end_pause()
+    last, said, _took = repo.commit_hooked("after the pause")
+    assert "delivered 6 commits" in said and starts.read_text().count("started") == 3
+    assert tracker.shas() == {first, *later, again, paused, last} and repo.queued() == set()
+    assert not (repo.path / SPOOL / "away").exists()
+    assert json.loads((repo.path / SPOOL / "state.json").read_text()) == {}
+    assert all(tracker.stored[("firmware", sha)] == _raw(repo, sha) for sha in tracker.shas())
+
+
+@pytest.mark.parametrize(
+    "away", ["soon\nhello\n", "", "99999999999999999999\n", "1\n"], ids=["words", "empty", "huge", "past"]
+)
+def test_a_damaged_or_past_pause_lets_python_deliver(
+    tracker: FakeTracker, repository: Repository, tmp_path: Path, away: str
+) -> None:
+    repo = repository()
+    repo.install(tracker.url)
+    starts = tmp_path / "python-starts"
+    repo.count_python_starts(starts)
+    (repo.path / SPOOL).mkdir(exist_ok=True)
+    (repo.path / SPOOL / "away").write_text(away)
+    sha = repo.commit_hooked("delivered")[0]
+    assert starts.read_text().count("started") == 1 and tracker.shas() == {sha}
 
 
 def test_a_hook_killed_mid_delivery_loses_nothing_and_stores_nothing_twice(
@@ -85,6 +144,7 @@ def test_a_hook_killed_mid_delivery_loses_nothing_and_stores_nothing_twice(
     (repo.path / "next.txt").write_text("next")
     repo.git("add", "next.txt")
     tracker.start()
+    repo.end_pause()
     tracker.mode = "store-then-hang"  # the tracker stores the commit, then never acknowledges it
     # The commit and its hooks in a session of their own, so they can be killed together.
     committing = subprocess.Popen(
