@@ -200,6 +200,16 @@ _SQLITE_BUSY_WORDS = ("database is locked", "database table is locked", "databas
 RETRY_AFTER_SECONDS = 2
 
 
+def insert_missing(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose key is not stored yet, as two sessions at once may (ON CONFLICT DO NOTHING)."""
+    if not rows:
+        return
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(model).on_conflict_do_nothing(), rows)
+
+
 def is_busy(error: BaseException) -> bool:
     """Whether a database error means the database is busy or unreachable for now (503), not a bug (500)."""
     from sqlalchemy.exc import DBAPIError, OperationalError

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
 from ..blobs import Blob, record_blob, session_blobs
-from ..db import Database, utcnow
+from ..db import Database, insert_missing, utcnow
 from ..errors import Conflict, Invalid
 from ..evidence.rules import clean_filename
 from ..evidence.services import Upload
@@ -30,7 +30,8 @@ from ..products.models import Release
 from ..products.services import get_release
 from . import document
 from .formats import Rejected
-from .models import Sbom, SbomComponent, SbomDependency, SbomState
+from .models import ComponentName, Sbom, SbomComponent, SbomDependency, SbomState
+from .rules import search_keys
 from .validation import check
 
 SBOM_IMPORT_KIND = "sboms.import"
@@ -226,7 +227,14 @@ def len_of(phases: Phases, sha256: str) -> int:
 
 
 def _stage_rows(phases: Phases, sbom_id: int, content: document.SbomContent) -> None:
-    components = [{"sbom_id": sbom_id, **row} for row in content.components]
+    components = []
+    for row in content.components:
+        folded, purl_key = search_keys(row["name"], row["purl"])
+        components.append({"sbom_id": sbom_id, **row, "name_folded": folded, "purl_key": purl_key})
+    names = sorted({row["name_folded"] for row in components})
+    for start in range(0, len(names), ROW_BATCH):  # before the rows: a search reads names, then rows with one
+        with phases.write() as session:
+            insert_missing(session, ComponentName, [{"name_folded": name} for name in names[start : start + ROW_BATCH]])
     edges = [{"sbom_id": sbom_id, "ref": ref, "depends_on": target} for ref, target in content.dependencies]
     total = len(components) + len(edges)
     done = 0

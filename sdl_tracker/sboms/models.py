@@ -89,7 +89,11 @@ class SbomComponent(Base):
     """A component listed in an SBOM (an SPDX package); nesting is kept as the parent's position in the same SBOM."""
 
     __tablename__ = "sbom_component"
-    __table_args__ = (UniqueConstraint("sbom_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("sbom_id", "position"),
+        Index("ix_sbom_component_name_folded", "name_folded", "sbom_id"),
+        Index("ix_sbom_component_purl_key", "purl_key", "sbom_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sbom_id: Mapped[int] = mapped_column(ForeignKey("sbom.id", ondelete="CASCADE"))
@@ -106,6 +110,21 @@ class SbomComponent(Base):
     supplier: Mapped[str] = mapped_column(Text, default="")
     hashes: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     licenses: Mapped[list[dict[str, str]]] = mapped_column(JSON)  # each {"id"}, {"name"} or {"expression"}
+    # Kept for searches across the portfolio, so they read an index instead of folding every row: the name as
+    # they compare it (rules.fold, done once here, alike on both databases) and the purl's identity
+    # (diff.purl_identity: type/namespace/name, without version; "" when there is no purl).
+    name_folded: Mapped[str] = mapped_column(Text, default="")
+    purl_key: Mapped[str] = mapped_column(Text, default="")
+
+
+class ComponentName(Base):
+    """Every folded component name an import stored, once: a search by part of a name reads these (a few
+    thousand in a portfolio) instead of every component row (hundreds of thousands); never pruned, as a
+    name no SBOM still holds only finds nothing."""
+
+    __tablename__ = "component_name"
+
+    name_folded: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 class SbomDependency(Base):

@@ -20,12 +20,13 @@ from ..products.models import Product, Release
 from ..products.rules import release_sort_key
 from ..products.services import get_release
 from . import rules
-from .diff import VersionOrder, purl_identity
-from .models import Sbom, SbomComponent, SbomDependency, SbomState
+from .diff import VersionOrder
+from .models import ComponentName, Sbom, SbomComponent, SbomDependency, SbomState
 from .services import get_sbom
 
-# A search reads at most this many candidate components (those its SQL can pick: the name or the purl's
-# type and name); more means the words are too common to answer from, and the answer says so.
+# A search reads at most this many candidate components (those whose folded name holds the text, or whose
+# purl identity is the one asked for: both looked up by index); more means the words are too common to
+# answer from, and the answer says so.
 MAX_CANDIDATES = 20_000
 MAX_PATHS = 1_000
 MAX_DEPTH = 100
@@ -42,17 +43,6 @@ def folded(column: Any) -> ColumnElement[str]:
 
 def _like_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _purl_pattern(identity: str) -> str:
-    """A LIKE pattern every purl of this identity matches (a superset: `rules` and the diff's identity decide):
-    its type and its name's letters, `-`, `_` and `.` as any one character (PyPI reads them alike)."""
-    ptype, _, rest = identity.partition("/")
-    name = rest.rpartition("/")[2]
-    if not all(ch.isascii() and (ch.isalnum() or ch in "-_.") for ch in name):
-        name = ""  # percent-encoded in some purls: the type alone picks
-    core = "".join("_" if ch in "-_." else ch for ch in name.lower())
-    return f"%{_like_text(ptype)}/%{core}%"
 
 
 class _Release(NamedTuple):
@@ -115,9 +105,13 @@ def _candidates(actor: Principal, wanted: rules.Wanted) -> Any:
         visible_products_clause(actor, Sbom.product_id),
     ]
     if wanted.purl is not None:
-        where.append(func.lower(SbomComponent.purl).like(_purl_pattern(wanted.purl[1]), escape="\\"))
+        where.append(SbomComponent.purl_key == wanted.purl[1][: rules.MAX_KEY])
     else:
-        where.append(folded(SbomComponent.name).like(f"%{_like_text(wanted.name)}%", escape="\\"))
+        # The names that hold the text (each stored once), then the components with one of them, by the index.
+        names = select(ComponentName.name_folded).where(
+            ComponentName.name_folded.like(f"%{_like_text(wanted.name)}%", escape="\\")
+        )
+        where.append(SbomComponent.name_folded.in_(names))
         if wanted.group:
             where.append(folded(SbomComponent.group_name).like(f"%{_like_text(wanted.group)}%", escape="\\"))
     return (
@@ -133,10 +127,6 @@ def _candidates(actor: Principal, wanted: rules.Wanted) -> Any:
 
 def _taken(wanted: rules.Wanted, row: Any, order: VersionOrder) -> bool:
     purl: str = row[12]
-    if wanted.purl is not None:
-        found = purl_identity(purl) if purl else None
-        if found is None or found[1] != wanted.purl[1]:
-            return False
     return rules.version_taken(wanted.versions, rules.version_scheme(purl), row[11], order)
 
 

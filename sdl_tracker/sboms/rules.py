@@ -46,6 +46,19 @@ def fold(text: str) -> str:
     return folded
 
 
+# The longest search key kept (characters): PostgreSQL refuses an index entry over about 2,700 bytes, and a
+# name's first 500 characters name it (the component keeps its whole name, up to formats.MAX_TEXT).
+MAX_KEY = 500
+
+
+def search_keys(name: str, purl: str) -> tuple[str, str]:
+    """A component's keys as searches look them up: its folded name, and its purl's identity ("" if none).
+    Stored at import (and by the migration that added them): changing how either is computed needs a
+    migration that computes them again."""
+    identity = purl_identity(purl) if purl else None
+    return fold(name)[:MAX_KEY], identity[1][:MAX_KEY] if identity else ""
+
+
 Op = Literal["<", "<=", ">", ">=", "=", "!="]
 
 

@@ -199,8 +199,10 @@ class ComponentQuery:
     per_page: int = 50
 
 
-# What a component list reads of each component (every column but the keys): plain rows, not ORM objects.
-COMPONENT_COLUMNS = tuple(c for c in SbomComponent.__table__.columns if c.name not in ("id", "sbom_id"))
+# What a component list reads of each component (every column but the keys and the search keys): plain rows.
+COMPONENT_COLUMNS = tuple(
+    c for c in SbomComponent.__table__.columns if c.name not in ("id", "sbom_id", "name_folded", "purl_key")
+)
 
 
 @dataclass(frozen=True)
