@@ -79,7 +79,8 @@ PAGES: list[tuple[str, str]] = [
     ("evidence (triage)", "/products/{product}/evidence?state=submitted&q=test&sort=expiry&order=asc"),
     ("sboms", "/releases/{release}/sboms"),
     ("sbom components", "/sboms/{sbom}"),
-    ("component search", "/components?q=package-42+%3E%3D1.0"),  # every primary SBOM's names, folded
+    ("component search", "/components?q=package-42+%3E%3D1.0"),  # 111 names in each of 50 products
+    ("component search (one name)", "/components?q=package-4242"),
     ("commits", "/releases/{release}/commits"),
     ("product audit", "/products/{product}/audit"),
     ("api products", "/api/v1/products"),

@@ -98,6 +98,7 @@ def _candidates(actor: Principal, wanted: rules.Wanted) -> Any:
         SbomComponent.version,
         SbomComponent.purl,
         SbomComponent.cpe,
+        SbomComponent.purl_key,  # not shown: its type names the version rules
     )
     where: list[ColumnElement[bool]] = [
         Sbom.is_primary.is_(True),
@@ -125,29 +126,35 @@ def _candidates(actor: Principal, wanted: rules.Wanted) -> Any:
     )
 
 
-def _taken(wanted: rules.Wanted, row: Any, order: VersionOrder) -> bool:
-    purl: str = row[12]
-    return rules.version_taken(wanted.versions, rules.version_scheme(purl), row[11], order)
+def _taken(wanted: rules.Wanted, rows: list[Any]) -> list[Any]:
+    """The candidates at a version the search wants, each (version rules, version) decided once: a portfolio's
+    products share most of their components' versions."""
+    if wanted.versions is None:
+        return rows
+    order = VersionOrder()
+    decided: dict[tuple[str | None, str], bool] = {}
+    taken = []
+    for row in rows:
+        purl_key: str = row[-1]
+        version: str = row[11]  # by position: the release's version has the same name
+        key = (rules.key_scheme(purl_key), version)
+        if key not in decided:
+            decided[key] = rules.version_taken(wanted.versions, *key, order)
+        if decided[key]:
+            taken.append(row)
+    return taken
 
 
 def where_is(session: Session, actor: Principal, text: str, *, page: int = 1, per_page: int = 50) -> WhereFound:
     """Which releases' primary SBOMs (of the products the actor sees) hold the component `text` names: a purl
     (with or without version), a name (folded), either with a version range after it."""
     wanted = rules.parse_query(text)
-    order = VersionOrder()
     with collector_paused(collect=False):  # many short-lived rows, no cycles among them
         rows = list(session.execute(_candidates(actor, wanted)))
     truncated = len(rows) > MAX_CANDIDATES
-    hits = [Hit(*row) for row in rows[:MAX_CANDIDATES] if _taken(wanted, row, order)]
-    hits.sort(
-        key=lambda h: (
-            h.product.casefold(),
-            h.product_id,
-            release_sort_key(_Release(h.release, h.release_id)),
-            h.name.casefold(),
-            h.position,
-        )
-    )
+    hits = [Hit(*tuple(row)[:-1]) for row in _taken(wanted, rows[:MAX_CANDIDATES])]
+    releases = {key.id: release_sort_key(key) for key in {_Release(h.release, h.release_id) for h in hits}}
+    hits.sort(key=lambda h: (h.product.casefold(), h.product_id, releases[h.release_id], h.name.casefold(), h.position))
     start = (page - 1) * per_page
     return WhereFound(
         wanted,

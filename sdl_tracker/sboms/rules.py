@@ -236,6 +236,12 @@ def version_scheme(purl: str) -> str | None:
     return found[0] if found and found[0] in VERSION_CLASSES else None
 
 
+def key_scheme(purl_key: str) -> str | None:
+    """version_scheme of a component from its stored purl identity (search_keys): the type it starts with."""
+    scheme = purl_key.partition("/")[0]
+    return scheme if scheme in VERSION_CLASSES else None
+
+
 def _passes(order: VersionOrder, scheme: str | None, version: str, constraint: Constraint) -> bool:
     stands = compare_versions(order, scheme, constraint.version, version)  # how `version` stands to the bound
     match constraint.op:
