@@ -63,6 +63,7 @@ from .products.cli import product, release, repo
 from .products.signals import release_created
 from .products.views import bp as products_bp
 from .products.views import set_release_summaries
+from .psirt.cli import psirt
 from .resources import resource_dir
 from .sboms.api import bp as sboms_api
 from .sboms.cli import sbom
@@ -119,6 +120,7 @@ COMMANDS: tuple[click.Command, ...] = (
     evidence,
     claims,
     sbom,
+    psirt,
     blobs,
     demo,
     job,

@@ -14,6 +14,7 @@ from .gitlink import models as git_models
 from .jobs import models as job_models
 from .modifications import models as modification_models
 from .products import models as products_models
+from .psirt import models as psirt_models
 from .sboms import models as sbom_models
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "job_models",
     "modification_models",
     "products_models",
+    "psirt_models",
     "sbom_models",
 ]
