@@ -27,6 +27,7 @@ from .demo_evidence import (
     load_plc_decisions,
     load_plc_evidence,
 )
+from .demo_psirt import load_plc_cases
 from .demo_sboms import load_plc_sboms
 from .errors import DomainError
 from .evidence.models import Evidence
@@ -220,6 +221,7 @@ def load_demo(session: Session, actor: Principal, password: str, data_dir: Path)
             created.append(f"{count} evidence items for {spec.name}")
             created.append(f"{load_plc_sboms(session, actor, product.id)} SBOMs for {spec.name}")
             created.append(_demo_git(session, actor, product.id, data_dir))
+            created.append(f"{load_plc_cases(session, actor, product.id)} PSIRT cases for {spec.name}")
         if new_product and spec.claims:
             version, upto, leave_open, tested_on = spec.claims
             count = load_demo_claims(

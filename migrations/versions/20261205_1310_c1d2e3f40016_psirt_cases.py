@@ -60,6 +60,7 @@ def upgrade() -> None:
     sa.Column('users_informed_at', sdl_tracker.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('users_information', sa.Text(), nullable=False),
     sa.Column('exercise', sa.Boolean(), nullable=False),
+    sa.Column('records', sa.JSON(), nullable=False),
     sa.Column('created_by', sa.String(length=400), nullable=False),
     sa.Column('created_at', sdl_tracker.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sdl_tracker.db.UTCDateTime(timezone=True), nullable=False),

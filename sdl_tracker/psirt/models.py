@@ -125,6 +125,9 @@ class PsirtCase(Base):
     users_informed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # Art. 14(8)
     users_information: Mapped[str] = mapped_column(Text, default="")
     exercise: Mapped[bool] = mapped_column(Boolean, default=False)  # a tabletop exercise: counts for nothing
+    # The DM records of use the handling created (records.py), by step: the evidence id, or None where the
+    # product's catalog has no requirement to link; a step is recorded once.
+    records: Mapped[dict[str, int | None]] = mapped_column(JSON, default=dict)
     created_by: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -40,6 +40,7 @@ from .models import (
     PsirtSubmission,
     ReportClock,
 )
+from .records import record_steps
 from .rules import (
     EARLY_WARNING,
     FINAL_REPORT,
@@ -340,11 +341,11 @@ def _cwes(value: object) -> list[int]:
 
 
 def _vector(field: str, value: object, version: str) -> tuple[str, float | None]:
-    from .scoring import parse_vector
-
     text = _clean_text(field, value, MAX_SHORT * 2)
     if not text:
         return "", None
+    from .scoring import parse_vector  # the scoring library loads only for a vector
+
     try:
         score = parse_vector(text)
     except ValueError as exc:
@@ -429,6 +430,7 @@ def create_case(
         status=CaseStatus.RECEIVED,
         cve_ids=[],
         cwe_ids=[],
+        records={},
         incident_criteria=[],
         created_by=actor.label,
     )
@@ -436,6 +438,7 @@ def create_case(
     if case.kind is CaseKind.INCIDENT:
         changes.setdefault("aware_at", received)  # an incident's clocks run from the start
     applied = _apply(session, case, changes, justification, now, creating=True)
+    _check_fields(case, justification)
     case.number = _next_number(session, case.year)
     session.add(case)
     session.flush()
@@ -459,6 +462,7 @@ def create_case(
             **({"justification": justification} if justification else {}),
         },
     )
+    record_steps(session, actor, case)
     refresh_clocks(session, actor, case, now)
     return case
 
@@ -474,6 +478,7 @@ def update_case(
     now = utcnow()
     before = _snapshot(session, case)
     applied = _apply(session, case, dict(changes), justification, now, creating=False)
+    _check_fields(case, justification)
     _write_links(session, case, applied)
     session.flush()
     _check_case(session, case, justification, now)
@@ -494,6 +499,7 @@ def update_case(
             **({"justification": justification} if justification else {}),
         },
     )
+    record_steps(session, actor, case)
     refresh_clocks(session, actor, case, now)
     return case
 
@@ -505,6 +511,13 @@ def _apply(
     unknown = sorted(set(changes) - FIELDS)
     if unknown:
         raise Invalid.field(unknown[0], "not a field of a case")
+    with session.no_autoflush:  # the case may be half changed until every field is checked
+        return _apply_fields(session, case, changes, justification, now, creating=creating)
+
+
+def _apply_fields(
+    session: Session, case: PsirtCase, changes: dict[str, Any], justification: str, now: datetime, *, creating: bool
+) -> dict[str, Any]:
     links: dict[str, Any] = {}
     for field, value in changes.items():
         if field in TEXT_FIELDS:
@@ -557,7 +570,7 @@ def _apply(
 
 def _severity(case: PsirtCase) -> float | None:
     """The highest base score of the case's vectors, for sorting."""
-    scores = [_vector(f, getattr(case, f), v)[1] for f, v in (("cvss_v31", "3.1"), ("cvss_v40", "4.0"))]
+    scores = [_vector(f, getattr(case, f) or "", v)[1] for f, v in (("cvss_v31", "3.1"), ("cvss_v40", "4.0"))]
     given = [score for score in scores if score is not None]
     return max(given) if given else None
 
@@ -596,8 +609,8 @@ def _write_links(session: Session, case: PsirtCase, links: Mapping[str, Any]) ->
     session.flush()
 
 
-def _check_case(session: Session, case: PsirtCase, justification: str, now: datetime) -> None:
-    """The rules that span fields, checked on the case as it would be stored."""
+def _check_fields(case: PsirtCase, justification: str) -> None:
+    """The rules that span the case's own fields, checked before anything is written."""
     if case.kind is CaseKind.VULNERABILITY and case.incident_criteria:
         raise Invalid.field("incident_criteria", "only an incident states the Art. 14(5) criteria")
     if case.kind is CaseKind.INCIDENT and not case.incident_criteria:
@@ -612,6 +625,11 @@ def _check_case(session: Session, case: PsirtCase, justification: str, now: date
         raise Invalid.field("duplicate_of", "name the case this one duplicates")
     if case.status is not CaseStatus.DUPLICATE and case.duplicate_of_id is not None:
         case.duplicate_of_id = None
+
+
+def _check_case(session: Session, case: PsirtCase, justification: str, now: datetime) -> None:
+    """The rules that span fields and rows, checked on the case as it would be stored."""
+    _check_fields(case, justification)
     if case.status is CaseStatus.DISCLOSED and not justification.strip():
         fixed = session.scalar(
             select(PsirtRelease.id).where(PsirtRelease.case_id == case.id, PsirtRelease.role == "fixed").limit(1)

@@ -13,9 +13,12 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sdl_tracker.accounts.services import find_user, principal_for
 from sdl_tracker.audit.models import AuditEvent
+from sdl_tracker.auth import Principal
 from sdl_tracker.cli import cli
 from sdl_tracker.errors import DomainError, Forbidden, Invalid, NotFound
+from sdl_tracker.evidence.models import Evidence
 from sdl_tracker.evidence.services import Upload
 from sdl_tracker.products.models import Product
 from sdl_tracker.psirt.models import PsirtCase, PsirtSubmission, ReportClock
@@ -52,8 +55,12 @@ def plc(session: Session) -> Product:
     return product
 
 
-def officer(session: Session, product: Product) -> Any:
-    return member(session, product, "security_officer", "so@example.com")
+def officer(session: Session, product: Product) -> Principal:
+    """The product's security officer (made on first use)."""
+    user = find_user(session, "so@example.com")
+    if user is None:
+        return member(session, product, "security_officer", "so@example.com")
+    return principal_for(session, user)
 
 
 def counts(session: Session) -> tuple[int, ...]:
@@ -117,9 +124,8 @@ def test_the_final_report_waits_for_the_measure_and_cannot_come_before_it(sessio
     case = vulnerability(session, plc, aware_at=ago(hours=10))
     actor = officer(session, plc)
     before = counts(session)
-    with pytest.raises(Invalid, match="final report"):
+    with pytest.raises(Invalid, match="final report"), session.begin_nested():
         record_submission(session, actor, case.id, submitted_at=ago(hours=1), stages=["final-report"])
-    session.rollback()
     assert counts(session) == before
     case = get_case_by_reference(session, actor, case.reference)
     update_case(session, actor, case.id, {"measure_available_at": ago(hours=2)})
@@ -130,9 +136,8 @@ def test_the_final_report_waits_for_the_measure_and_cannot_come_before_it(sessio
 
 def test_anchor_times_move_only_with_a_justification(session: Session, plc: Product) -> None:
     actor = officer(session, plc)
-    with pytest.raises(Invalid, match="justification"):
+    with pytest.raises(Invalid, match="justification"), session.begin_nested():
         vulnerability(session, plc, received_at=ago(hours=5), aware_at=ago(hours=8))
-    session.rollback()
     case = create_case(
         session,
         actor,
@@ -144,9 +149,8 @@ def test_anchor_times_move_only_with_a_justification(session: Session, plc: Prod
         facts={"aware_at": ago(hours=8)},
         justification="The customer saw exploitation three hours before writing to us.",
     )
-    with pytest.raises(Invalid, match="justification"):
+    with pytest.raises(Invalid, match="justification"), session.begin_nested():
         update_case(session, actor, case.id, {"aware_at": ago(hours=4)})
-    session.rollback()
     case = get_case_by_reference(session, actor, case.reference)
     update_case(session, actor, case.id, {"aware_at": ago(hours=4)}, justification="Log review dated it later.")
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "psirt:case:update")).one()
@@ -178,10 +182,9 @@ def test_bad_facts_are_refused_and_nothing_is_written(
     session: Session, plc: Product, facts: dict[str, Any], field: str
 ) -> None:
     before = counts(session)
-    with pytest.raises(Invalid) as refused:
+    with pytest.raises(Invalid) as refused, session.begin_nested():
         vulnerability(session, plc, **facts)
     assert [e.field for e in refused.value.errors] == [field]
-    session.rollback()
     assert counts(session) == before
 
 
@@ -207,11 +210,10 @@ def test_only_the_products_officers_record_cases_and_read_reporters(session: Ses
 
 def test_an_incident_runs_its_clocks_from_receipt_and_needs_its_criteria(session: Session, plc: Product) -> None:
     actor = officer(session, plc)
-    with pytest.raises(Invalid, match="severe"):
+    with pytest.raises(Invalid, match="severe"), session.begin_nested():
         create_case(
             session, actor, plc.id, kind="incident", title="Key leak", source="internal", received_at=ago(hours=2)
         )
-    session.rollback()
     update_settings(session, actor, plc.id, zone="Europe/Berlin", csirt="CERT-Bund", member_states=["de", "AT"])
     case = create_case(
         session,
@@ -282,7 +284,7 @@ def test_the_command_line_records_lists_shows_and_monitors(app: Flask, session: 
 
 
 def test_exercises_run_their_clocks_but_do_not_fail_monitoring(app: Flask, session: Session, plc: Product) -> None:
-    vulnerability(session, plc, aware_at=ago(hours=80), exercise=True)
+    vulnerability(session, plc, received_at=ago(hours=80), aware_at=ago(hours=80), exercise=True)
     clocks = app.test_cli_runner().invoke(cli, ["psirt", "clocks"])
     assert clocks.exit_code == 0 and "[exercise]" in clocks.output and "overdue" in clocks.output
 
@@ -291,3 +293,26 @@ def test_domain_errors_are_one_line(session: Session, plc: Product) -> None:
     with pytest.raises(DomainError) as refused:
         vulnerability(session, plc, aware_at="yesterday")
     assert "\n" not in refused.value.one_line()
+
+
+def test_the_handling_becomes_dm_records_of_use_once_per_step(session: Session, plc: Product) -> None:
+    actor = officer(session, plc)
+    case = vulnerability(session, plc, affected=["1.0"])
+
+    def records() -> dict[str, list[str]]:
+        rows = session.scalars(select(Evidence).where(Evidence.product_id == plc.id)).all()
+        return {row.current.title: [link.requirement.ref for link in row.current.requirement_links] for row in rows}
+
+    assert records() == {f"{case.reference}: report received (DM-1)": ["DM-1"]}
+    update_case(session, actor, case.id, {"status": "triaged"})
+    update_case(session, actor, case.id, {"status": "investigating"})  # reviewed already: not again
+    update_case(session, actor, case.id, {"fixed_in": ["1.1"], "status": "fixed"})
+    update_case(session, actor, case.id, {"status": "disclosed", "remediation": "Update to 1.1."})
+    assert sorted(records().values()) == [["DM-1"], ["DM-2"], ["DM-4"], ["DM-5"]]  # no severity yet: no DM-3
+    received = session.scalars(select(Evidence).where(Evidence.product_id == plc.id)).first()
+    assert received is not None and [link.release.version for link in received.current.release_links] == ["1.0"]
+    assert set(case.records) == {"receipt", "review", "fix", "disclosure"}
+
+    exercise = vulnerability(session, plc, exercise=True, affected=["1.0"])
+    update_case(session, actor, exercise.id, {"status": "triaged"})
+    assert len(records()) == 4 and exercise.records == {}
