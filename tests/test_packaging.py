@@ -1,4 +1,4 @@
-"""The wheel: templates and migrations travel inside the package, and an app started from it works."""
+"""The wheel: templates, migrations and package data travel inside the package, and an app started from it works."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ def test_wheel_maps_templates_and_migrations_into_the_package(wheel: Path) -> No
     assert "sdl_tracker/migrations/env.py" in names
     assert any(n.startswith("sdl_tracker/migrations/versions/") and n.endswith(".py") for n in names)
     assert "sdl_tracker/web/static/app.css" in names
+    assert "sdl_tracker/psirt/data/cwe.json" in names  # the CWE list that CWE ids are checked against
     top_level = {n.split("/", 1)[0] for n in names}
     assert top_level <= {"sdl_tracker", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}, top_level
     assert not any(n.startswith("tests/") for n in names)
