@@ -31,6 +31,8 @@ assert schema.current_revision(app_db(app)) == schema.heads()[0]
 response = app.test_client().get("/login")
 assert response.status_code == 200 and b"Sign in" in response.data, response.status_code
 assert app.test_client().get("/static/app.css").status_code == 200
+from sdl_tracker.psirt.vocabulary import cwe_label
+assert cwe_label(79).startswith("CWE-79: Improper Neutralization of Input"), cwe_label(79)
 print("installed app ok")
 """
 
