@@ -1,4 +1,4 @@
-"""The wheel: templates and migrations travel inside the package, and an app started from it works."""
+"""The wheel: templates, migrations and package data travel inside the package, and an app started from it works."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ assert schema.current_revision(app_db(app)) == schema.heads()[0]
 response = app.test_client().get("/login")
 assert response.status_code == 200 and b"Sign in" in response.data, response.status_code
 assert app.test_client().get("/static/app.css").status_code == 200
+from sdl_tracker.psirt.vocabulary import cwe_label
+assert cwe_label(79).startswith("CWE-79: Improper Neutralization of Input"), cwe_label(79)
 print("installed app ok")
 """
 
@@ -53,6 +55,7 @@ def test_wheel_maps_templates_and_migrations_into_the_package(wheel: Path) -> No
     assert "sdl_tracker/migrations/env.py" in names
     assert any(n.startswith("sdl_tracker/migrations/versions/") and n.endswith(".py") for n in names)
     assert "sdl_tracker/web/static/app.css" in names
+    assert "sdl_tracker/psirt/data/cwe.json" in names  # the CWE list that CWE ids are checked against
     top_level = {n.split("/", 1)[0] for n in names}
     assert top_level <= {"sdl_tracker", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}, top_level
     assert not any(n.startswith("tests/") for n in names)
