@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -26,6 +27,7 @@ from .services import (
     update_case,
     update_settings,
 )
+from .vocabulary import cwe_label
 
 psirt = AppGroup("psirt", help="PSIRT cases and their CRA Article 14 reporting clocks.")
 
@@ -77,6 +79,11 @@ def _facts(options: dict[str, Any]) -> dict[str, Any]:
             continue
         facts[LIST_FIELDS.get(name, name)] = value
     return facts
+
+
+def _when(text: str) -> str:
+    """A time from the JSON output as people read it, to the minute, in UTC."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _case_line(data: dict[str, Any]) -> str:
@@ -187,15 +194,18 @@ def psirt_show(session: Session, actor: Principal, reference: str, as_json: bool
         say(_case_line(data))
         for label, key in (("received", "received_at"), ("aware", "aware_at"), ("measure", "measure_available_at")):
             if data[key]:
-                say(f"  {label}: {data[key]}")
-        for key in ("cve_ids", "cwe_ids", "affected", "fixed_in", "components"):
+                say(f"  {label}: {_when(data[key])}")
+        for number in data["cwe_ids"]:
+            say(f"  {cwe_label(number)}")
+        for key in ("cve_ids", "affected", "fixed_in", "components"):
             if data[key]:
                 say(f"  {key.replace('_', ' ')}: {', '.join(str(v) for v in data[key])}")
         for vector in ("cvss_v31", "cvss_v40"):
             if data[vector]:
                 say(f"  {vector}: {data[vector]}")
         for clock in data["clocks"]:
-            say(f"  clock {clock['stage']}: {clock['state']}, due {clock['due_at'] or 'not yet defined'}")
+            due = _when(clock["due_at"]) if clock["due_at"] else "not yet defined"
+            say(f"  clock {clock['stage']}: {clock['state']}, due {due}")
         for submission in data["submissions"]:
             say(
                 f"  submitted {submission['submitted_at']}: {', '.join(submission['stages'])} {submission['reference']}"
@@ -298,7 +308,7 @@ def psirt_clocks(session: Session, actor: Principal, as_json: bool) -> None:
             clock = item["clock"]
             mark = "!" if clock["state"] in (ClockState.OVERDUE, ClockState.BREACHED) else " "
             exercise = " [exercise]" if item["exercise"] else ""
-            due = clock["due_at"] or "not yet defined"
+            due = _when(clock["due_at"]) if clock["due_at"] else "not yet defined"
             say(f"{mark} {item['case']}  {clock['stage']:<15} {clock['state']:<9} due {due}  {item['title']}{exercise}")
         if not items:
             say("no clocks running")
