@@ -433,6 +433,8 @@ def create_case(
         status=CaseStatus.RECEIVED,
         cve_ids=[],
         cwe_ids=[],
+        cvss_v31="",  # the severity reads both vectors before the insert would give them their defaults
+        cvss_v40="",
         incident_criteria=[],
         created_by=actor.label,
     )
