@@ -1,4 +1,4 @@
-"""`sdl-tracker psirt create|list|show|update|submit|request|settings|clocks`: PSIRT cases from the server's shell."""
+"""`sdl-tracker psirt create|list|show|update|submit|request|settings|clocks|packet`: PSIRT cases, server side."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from ..auth import Principal
 from ..commands import TEXT, emit, fail, json_option, say, say_json, server_command
 from ..products.services import get_product_by_name
 from .models import CaseKind, CaseSource, CaseStatus
+from .packaging import submission_packet
+from .packets import packet_json, packet_markdown
 from .rules import ClockState
 from .schemas import CaseDetailOut, CaseOut, DueClockOut
 from .services import (
@@ -308,3 +310,19 @@ def psirt_clocks(session: Session, actor: Principal, as_json: bool) -> None:
             say("no clocks running")
     if overdue:
         fail(f"{len(overdue)} clock(s) overdue", code=1)
+
+
+@psirt.command("packet")
+@click.argument("reference", metavar="CASE")
+@click.argument("stage")
+@click.option("--format", "output", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@server_command(read_only=True)
+def psirt_packet(session: Session, actor: Principal, reference: str, stage: str, output: str) -> None:
+    """What STAGE of CASE reports and still lacks, to enter on the Single Reporting Platform (nothing is submitted)."""
+    case = get_case_by_reference(session, actor, reference)
+    packet = submission_packet(session, actor, case.id, stage)
+    if output == "json":
+        say_json(packet_json(packet))
+    else:
+        for line in packet_markdown(packet).splitlines():
+            say(line)
