@@ -50,7 +50,7 @@ from .gitlink.api import bp as gitlink_api
 from .gitlink.scan import register_jobs as register_scan_jobs
 from .gitlink.signing import register_jobs as register_signature_jobs
 from .gitlink.views import bp as gitlink_bp
-from .installation import GitPolicy, Installation
+from .installation import GitPolicy, Installation, SmtpRelay, WebhookPolicy
 from .jobs.api import bp as jobs_api
 from .jobs.cli import job, worker
 from .jobs.views import bp as jobs_bp
@@ -145,6 +145,8 @@ def open_installation(
     max_upload_bytes: int = Settings.MAX_UPLOAD_BYTES,
     git_schemes: frozenset[str] = DEFAULT_GIT_SCHEMES,
     audit_witness: Path | None = None,
+    smtp: SmtpRelay | None = None,
+    webhooks: WebhookPolicy | None = None,
 ) -> Installation:
     """The installation whose data directory is `data_dir` (keys are created on first start)."""
     return Installation(
@@ -153,6 +155,22 @@ def open_installation(
         keys=Keyring(data_dir),
         git=GitPolicy(git_schemes),
         audit_witness=audit_witness,
+        smtp=smtp,
+        webhooks=webhooks or WebhookPolicy(),
+    )
+
+
+def smtp_relay(settings: Settings) -> SmtpRelay | None:
+    """The SMTP relay the settings name (None: e-mail is not configured)."""
+    if not settings.SMTP_HOST.strip():
+        return None
+    return SmtpRelay(
+        host=settings.SMTP_HOST.strip(),
+        port=settings.smtp_port,
+        security=settings.SMTP_SECURITY,
+        sender=settings.SMTP_FROM,
+        user=settings.SMTP_USER,
+        password=settings.SMTP_PASSWORD,
     )
 
 
@@ -174,6 +192,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         max_upload_bytes=settings.MAX_UPLOAD_BYTES,
         git_schemes=settings.git_schemes,
         audit_witness=Path(settings.AUDIT_WITNESS) if settings.AUDIT_WITNESS else None,
+        smtp=smtp_relay(settings),
+        webhooks=WebhookPolicy(http_loopback=settings.WEBHOOK_HTTP_LOOPBACK),
     )
     app.extensions[SETTINGS_EXTENSION] = settings
     app.extensions[INSTALLATION_EXTENSION] = installation
