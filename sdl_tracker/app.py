@@ -20,6 +20,7 @@ from .accounts.api import bp as accounts_api
 from .accounts.bearer import authenticate_api_token
 from .accounts.cli import member, token, user
 from .accounts.services import principal_for_email
+from .accounts.signals import notified
 from .api import init_api, set_token_authenticator
 from .app_access import DB_EXTENSION, INSTALLATION_EXTENSION, SETTINGS_EXTENSION
 from .audit.cli import audit
@@ -58,6 +59,8 @@ from .keys import Keyring
 from .modifications import cli as modifications_cli
 from .modifications.api import bp as modifications_api
 from .modifications.views import bp as modifications_bp
+from .outbox.services import email_notifications
+from .outbox.worker import register_jobs as register_outbox_jobs
 from .products.api import bp as products_api
 from .products.cli import product, release, repo
 from .products.signals import release_created
@@ -130,6 +133,7 @@ _ = gitlink_cli, builds_cli, modifications_cli
 def connect_signals() -> None:
     """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
     release_created.connect(copy_claims_forward, weak=False)
+    notified.connect(email_notifications, weak=False)
 
 
 def register_job_kinds() -> None:
@@ -137,6 +141,7 @@ def register_job_kinds() -> None:
     register_scan_jobs()
     register_signature_jobs()
     register_sbom_jobs()
+    register_outbox_jobs()
 
 
 def open_installation(
