@@ -59,7 +59,10 @@ from .keys import Keyring
 from .modifications import cli as modifications_cli
 from .modifications.api import bp as modifications_api
 from .modifications.views import bp as modifications_bp
+from .outbox import cli as outbox_cli
+from .outbox.api import bp as outbox_api
 from .outbox.services import email_notifications
+from .outbox.views import bp as outbox_bp
 from .outbox.worker import register_jobs as register_outbox_jobs
 from .products.api import bp as products_api
 from .products.cli import product, release, repo
@@ -90,6 +93,7 @@ PAGES: tuple[Blueprint, ...] = (
     gitlink_bp,
     jobs_bp,
     keys_bp,
+    outbox_bp,
 )
 
 # The /api/v1 blueprints.
@@ -104,6 +108,7 @@ API: tuple[Blueprint, ...] = (
     modifications_api,
     builds_api,
     jobs_api,
+    outbox_api,
 )
 
 # The server commands (the `sdl-tracker` group adds `info`, `db`, `run`, `routes` and `shell`).
@@ -126,6 +131,8 @@ COMMANDS: tuple[click.Command, ...] = (
     demo,
     job,
     worker,
+    outbox_cli.webhook,
+    outbox_cli.notifications,
 )
 _ = gitlink_cli, builds_cli, modifications_cli
 

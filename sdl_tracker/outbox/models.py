@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, str_enum, utcnow
@@ -61,18 +61,32 @@ class OutboxMessage(Base):
 
 
 class WebhookEndpoint(Base):
-    """Where a product's events are posted, signed with the endpoint's secret (stored sealed, shown once)."""
+    """Where a product's events are posted, signed with the endpoint's secret (stored sealed, shown once). A
+    removed endpoint stays as the record of where its messages went, without its secret."""
 
     __tablename__ = "webhook_endpoint"
-    __table_args__ = (UniqueConstraint("product_id", "url"),)
+    __table_args__ = (
+        # One endpoint per URL and product at a time; a removed one leaves its URL free for a new endpoint.
+        Index(
+            "uq_webhook_endpoint_product_id_url",
+            "product_id",
+            "url",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+        CheckConstraint("removed_at IS NULL OR (NOT enabled AND secret_sealed = '')", name="removed_is_inert"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
-    # The signing secret sealed by the installation's keyring for this product and URL (keys.Keyring.seal).
+    # The signing secret sealed by the installation's keyring for this product and URL (keys.Keyring.seal);
+    # empty once the endpoint is removed.
     secret_sealed: Mapped[str] = mapped_column(String(200))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(400))  # the audit label of who added it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    changed_by: Mapped[str] = mapped_column(String(400), default="")  # who last disabled or enabled it
+    changed_by: Mapped[str] = mapped_column(String(400), default="")  # who last disabled, enabled or removed it
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -250,15 +250,18 @@ def _origin(url: str) -> str:
 
 
 def list_webhooks(session: Session, actor: Principal, product_id: int) -> list[WebhookEndpoint]:
-    """The product's webhook endpoints, oldest first."""
+    """The product's webhook endpoints (not the removed ones), oldest first."""
     product = get_product(session, actor, product_id)
     authorize_manage_webhooks(actor, product.id)
-    query = select(WebhookEndpoint).where(WebhookEndpoint.product_id == product.id).order_by(WebhookEndpoint.id)
-    return list(session.scalars(query))
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.product_id == product.id, WebhookEndpoint.removed_at.is_(None)
+    )
+    return list(session.scalars(query.order_by(WebhookEndpoint.id)))
 
 
 def get_webhook(session: Session, actor: Principal, endpoint_id: int) -> WebhookEndpoint:
-    """One webhook endpoint the actor may manage (NotFound for another product's, as for a missing one)."""
+    """One webhook endpoint the actor may manage, removed ones included (NotFound for another product's, as for a
+    missing one)."""
     endpoint = session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
         raise NotFound("webhook endpoint not found")
@@ -279,7 +282,11 @@ def add_webhook(session: Session, actor: Principal, product_id: int, *, url: str
     if problem:
         raise Invalid.field("url", problem)
     lock_row(session, Product.id, product.id)  # the count and the duplicate check see the one before
-    existing = session.scalars(select(WebhookEndpoint.url).where(WebhookEndpoint.product_id == product.id)).all()
+    existing = session.scalars(
+        select(WebhookEndpoint.url).where(
+            WebhookEndpoint.product_id == product.id, WebhookEndpoint.removed_at.is_(None)
+        )
+    ).all()
     if url in existing:
         raise Conflict(f"this product already posts to {_origin(url)} at that URL")
     if len(existing) >= MAX_ENDPOINTS:
@@ -311,7 +318,7 @@ def add_webhook(session: Session, actor: Principal, product_id: int, *, url: str
 def set_webhook_enabled(session: Session, actor: Principal, endpoint_id: int, *, enabled: bool) -> WebhookEndpoint:
     """Disable an endpoint (it gets no new events, and those still waiting for it are given up) or enable it
     again; audited when it changes."""
-    endpoint = get_webhook(session, actor, endpoint_id)
+    endpoint = _not_removed(get_webhook(session, actor, endpoint_id))
     if endpoint.enabled != enabled:
         endpoint.enabled = enabled
         endpoint.changed_by = actor.label[:400]
@@ -327,6 +334,13 @@ def set_webhook_enabled(session: Session, actor: Principal, endpoint_id: int, *,
             product_id=endpoint.product_id,
             details={"origin": _origin(endpoint.url), **({} if enabled else {"given_up": dropped})},
         )
+    return endpoint
+
+
+def _not_removed(endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """The endpoint, unless it was removed (Conflict: a removed endpoint changes no more)."""
+    if endpoint.removed_at is not None:
+        raise Conflict("the webhook endpoint was removed; add it again to post to that URL")
     return endpoint
 
 
@@ -346,17 +360,22 @@ def give_up_for_endpoint(session: Session, endpoint_id: int, reason: str) -> int
 
 
 def remove_webhook(session: Session, actor: Principal, endpoint_id: int) -> WebhookEndpoint:
-    """Remove an endpoint and its secret; what was still waiting for it is given up. Audited."""
+    """Remove an endpoint: it is disabled for good and its secret deleted; what was still waiting for it is given
+    up. The row stays as the record of where its messages went. Removing it again changes nothing. Audited."""
     endpoint = get_webhook(session, actor, endpoint_id)
-    dropped = give_up_for_endpoint(session, endpoint.id, "the endpoint was removed")
-    session.delete(endpoint)
+    if endpoint.removed_at is not None:
+        return endpoint
+    now = installation(session).now()
+    endpoint.enabled, endpoint.secret_sealed = False, ""
+    endpoint.changed_by, endpoint.changed_at, endpoint.removed_at = actor.label[:400], now, now
     session.flush()
+    dropped = give_up_for_endpoint(session, endpoint.id, "the endpoint was removed")
     record(
         session,
         actor,
         "outbox:webhook:remove",
         target_type="webhook",
-        target_id=endpoint_id,
+        target_id=endpoint.id,
         product_id=endpoint.product_id,
         details={"origin": _origin(endpoint.url), "given_up": dropped},
     )
@@ -365,7 +384,7 @@ def remove_webhook(session: Session, actor: Principal, endpoint_id: int) -> Webh
 
 def send_test_event(session: Session, actor: Principal, endpoint_id: int) -> OutboxMessage:
     """Queue a `webhook.test` event for one enabled endpoint (sent after the commit, like any event); audited."""
-    endpoint = get_webhook(session, actor, endpoint_id)
+    endpoint = _not_removed(get_webhook(session, actor, endpoint_id))
     if not endpoint.enabled:
         raise Conflict("the endpoint is disabled; enable it before sending it a test event")
     data = {"message": "A test event sent from the tracker.", "requested_by": actor.label}

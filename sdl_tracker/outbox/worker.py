@@ -69,7 +69,7 @@ def _unsendable(session: Session, message: OutboxMessage, endpoint: WebhookEndpo
     """Why a message can no longer be sent at all (given up at once), or None."""
     if message.channel is Channel.EMAIL:
         return None if installation(session).smtp is not None else "e-mail is no longer configured on this installation"
-    if endpoint is None:
+    if endpoint is None or endpoint.removed_at is not None:
         return "the endpoint was removed"
     if not endpoint.enabled:
         return "the endpoint was disabled"
