@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -151,6 +151,15 @@ def queue_webhook_event(
     return _queue(session, [_event_row(key, endpoint, product_id, event, data, now) for endpoint in endpoints])
 
 
+def _iso(value: object) -> str:
+    """Times and days in an event's data as ISO 8601 (UTC as `Z`); anything else JSON cannot hold is refused."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def _event_row(
     key: str, endpoint_id: int, product_id: int, event: str, data: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
@@ -162,10 +171,13 @@ def _event_row(
         "id": row["delivery_id"],
         "event": event,
         "product_id": product_id,
-        "created_at": now.isoformat().replace("+00:00", "Z"),
+        "created_at": _iso(now),
         "data": dict(data),
     }
-    row["body"] = json.dumps(document, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    try:
+        row["body"] = json.dumps(document, ensure_ascii=True, separators=(",", ":"), sort_keys=True, default=_iso)
+    except TypeError as exc:
+        raise ValueError(f"queue_webhook_event: {exc}") from None
     if len(row["body"]) > MAX_BODY:
         raise ValueError(f"queue_webhook_event: the event's JSON exceeds {MAX_BODY} bytes")
     return row

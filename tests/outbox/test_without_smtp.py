@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -43,3 +46,17 @@ def test_a_bad_key_or_address_is_a_programming_error(session: Session) -> None:
         queue_email(session, key="has space", to="officer@example.com", subject="s", body="b")
     with pytest.raises(ValueError, match="queue_webhook_event"):
         queue_webhook_event(session, key="k:1", product_id=1, event="Not An Event", data={})
+    product = make_product(session)
+    add_webhook(session, OPERATOR, product.id, url="https://hooks.example.com/sdl")
+    with pytest.raises(ValueError, match="set is not JSON"):
+        queue_webhook_event(session, key="k:2", product_id=product.id, event="e.x", data={"ids": {1, 2}})
+
+
+def test_times_in_an_events_data_are_iso_8601(session: Session) -> None:
+    product = make_product(session)
+    add_webhook(session, OPERATOR, product.id, url="https://hooks.example.com/sdl")
+    due = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
+    (message,) = queue_webhook_event(
+        session, key="k:1", product_id=product.id, event="psirt.clock.due-soon", data={"due": due, "day": due.date()}
+    )
+    assert json.loads(message.body)["data"] == {"due": "2026-12-06T09:30:00Z", "day": "2026-12-06"}
