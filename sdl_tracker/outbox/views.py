@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
+from sqlalchemy.orm import Session
 from werkzeug import Response
 
+from ..auth import Principal
 from ..errors import DomainError
 from ..products.services import get_product
 from ..web.context import db_session
 from ..web.forms import apply_errors, flash_refusal
 from ..web.templating import expose_predicates
 from .forms import WebhookForm
-from .models import WebhookEndpoint
 from .services import (
     CreatedEndpoint,
     add_webhook,
@@ -59,56 +61,41 @@ def webhooks(product_id: int) -> str:
     )
 
 
-def _button(webhook_id: int, act: Callable[[WebhookEndpoint], str]) -> Response:
-    """Do one button's action on an endpoint, say what became of it, and go back to the product's webhooks."""
+def _button(webhook_id: int, act: Callable[[Session, Principal, int], object], done: str) -> Response:
+    """Do one button's action on an endpoint, say what became of it (or why not), and go back to the product's
+    webhooks."""
     session = db_session()
     endpoint = get_webhook(session, g.principal, webhook_id)
     try:
-        flash(act(endpoint), "success")
+        act(session, g.principal, endpoint.id)
     except DomainError as exc:
         flash_refusal(exc)
+    else:
+        flash(done, "success")
     return redirect(url_for("outbox.webhooks", product_id=endpoint.product_id))
 
 
 @bp.post("/webhooks/<int:webhook_id>/disable")
 def disable(webhook_id: int) -> Response:
     """Disable an endpoint: no new events, and what still waited for it is given up."""
-
-    def act(endpoint: WebhookEndpoint) -> str:
-        set_webhook_enabled(db_session(), g.principal, endpoint.id, enabled=False)
-        return "Endpoint disabled; it gets no events until it is enabled again."
-
-    return _button(webhook_id, act)
+    act = partial(set_webhook_enabled, enabled=False)
+    return _button(webhook_id, act, "Endpoint disabled; it gets no events until it is enabled again.")
 
 
 @bp.post("/webhooks/<int:webhook_id>/enable")
 def enable(webhook_id: int) -> Response:
     """Enable an endpoint again."""
-
-    def act(endpoint: WebhookEndpoint) -> str:
-        set_webhook_enabled(db_session(), g.principal, endpoint.id, enabled=True)
-        return "Endpoint enabled; it gets the product's events from now on."
-
-    return _button(webhook_id, act)
+    act = partial(set_webhook_enabled, enabled=True)
+    return _button(webhook_id, act, "Endpoint enabled; it gets the product's events from now on.")
 
 
 @bp.post("/webhooks/<int:webhook_id>/remove")
 def remove(webhook_id: int) -> Response:
     """Remove an endpoint and its secret."""
-
-    def act(endpoint: WebhookEndpoint) -> str:
-        remove_webhook(db_session(), g.principal, endpoint.id)
-        return "Endpoint removed with its secret; nothing more is sent to it."
-
-    return _button(webhook_id, act)
+    return _button(webhook_id, remove_webhook, "Endpoint removed with its secret; nothing more is sent to it.")
 
 
 @bp.post("/webhooks/<int:webhook_id>/test")
 def test(webhook_id: int) -> Response:
     """Queue a test event for an endpoint."""
-
-    def act(endpoint: WebhookEndpoint) -> str:
-        message = send_test_event(db_session(), g.principal, endpoint.id)
-        return f"Test event queued (delivery {message.delivery_id}); it shows under Deliveries once sent."
-
-    return _button(webhook_id, act)
+    return _button(webhook_id, send_test_event, "Test event queued; it shows under Deliveries once the worker sent it.")
