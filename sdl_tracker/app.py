@@ -70,6 +70,7 @@ from .products.signals import release_created
 from .products.views import bp as products_bp
 from .products.views import set_release_summaries
 from .psirt.cli import psirt
+from .psirt.sweep import register_jobs as register_psirt_jobs
 from .resources import resource_dir
 from .sboms.api import bp as sboms_api
 from .sboms.cli import sbom
@@ -151,6 +152,7 @@ def register_job_kinds() -> None:
     register_signature_jobs()
     register_sbom_jobs()
     register_outbox_jobs()
+    register_psirt_jobs()
 
 
 def open_installation(

@@ -27,6 +27,7 @@ from ..products.models import Product, Release
 from ..products.services import get_product
 from ..sboms.diff import purl_identity
 from ..sboms.models import Sbom, SbomComponent, SbomState
+from .alerts import announce, clock_events
 from .models import (
     CaseKind,
     CaseSource,
@@ -764,11 +765,13 @@ def refresh_clocks(session: Session, actor: Principal, case: PsirtCase, now: dat
     clocks = _clocks(session, case, moment)
     rows = {row.stage: row for row in session.scalars(select(ReportClock).where(ReportClock.case_id == case.id))}
     breached: list[str] = []
+    announcements: list[tuple[Clock, str]] = []
     for clock in clocks:
         row = rows.pop(clock.stage, None)
         if row is None:
             row = ReportClock(case_id=case.id, product_id=case.product_id, stage=clock.stage)
             session.add(row)
+        announcements += [(clock, event) for event in clock_events((row.state, row.due_at, row.breached_at), clock)]
         if clock.breached_at is not None and row.breached_at is None:
             row.breached_at = clock.breached_at
             breached.append(clock.stage)
@@ -790,6 +793,8 @@ def refresh_clocks(session: Session, actor: Principal, case: PsirtCase, now: dat
             product_id=case.product_id,
             details={"case": case.reference, "stage": stage, "exercise": case.exercise},
         )
+    for clock, event in announcements:
+        announce(session, case, clock, event)
     return breached
 
 
