@@ -491,6 +491,8 @@ def update_case(
     _check_case(session, case, justification, now)
     after = _snapshot(session, case)
     changed = {key: {"old": before[key], "new": after[key]} for key in after if before[key] != after[key]}
+    if "reporter_contact" in changed:  # the audit log is read by auditors too: that it changed, not to what
+        changed["reporter_contact"] = {side: _hidden(value) for side, value in changed["reporter_contact"].items()}
     if not changed:
         return case
     record(
@@ -662,6 +664,10 @@ def _snapshot(session: Session, case: PsirtCase) -> dict[str, Any]:
     data["fixed_in"] = [r.version for r in releases["fixed"]]
     data["components"] = case_components(session, case)
     return data
+
+
+def _hidden(value: object) -> str:
+    return "(hidden: security officers only)" if value else "(none)"
 
 
 def _printable(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -206,6 +206,10 @@ def test_only_the_products_officers_record_cases_and_read_reporters(session: Ses
         get_case_by_reference(session, stranger, case.reference)
     assert CaseOut.of(case, developer).reporter_contact is None
     assert CaseOut.of(case, officer(session, plc)).reporter_contact == "alice@research.example"
+    update_case(session, officer(session, plc), case.id, {"reporter_contact": "bob@research.example"})
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("psirt:%"))).all()
+    assert "research.example" not in json.dumps([e.details for e in events])  # auditors read the log
+    assert events[-1].details["changes"]["reporter_contact"]["new"] == "(hidden: security officers only)"
 
 
 def test_an_incident_runs_its_clocks_from_receipt_and_needs_its_criteria(session: Session, plc: Product) -> None:
