@@ -63,6 +63,7 @@ from .products.cli import product, release, repo
 from .products.signals import release_created
 from .products.views import bp as products_bp
 from .products.views import set_release_summaries
+from .psirt.api import bp as psirt_api
 from .psirt.cli import psirt
 from .resources import resource_dir
 from .sboms.api import bp as sboms_api
@@ -100,6 +101,7 @@ API: tuple[Blueprint, ...] = (
     gitlink_api,
     sboms_api,
     modifications_api,
+    psirt_api,
     builds_api,
     jobs_api,
 )
