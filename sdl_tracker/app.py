@@ -65,6 +65,7 @@ from .products.views import bp as products_bp
 from .products.views import set_release_summaries
 from .psirt.api import bp as psirt_api
 from .psirt.cli import psirt
+from .psirt.views import bp as psirt_bp
 from .resources import resource_dir
 from .sboms.api import bp as sboms_api
 from .sboms.cli import sbom
@@ -85,6 +86,7 @@ PAGES: tuple[Blueprint, ...] = (
     claims_bp,
     sboms_bp,
     modifications_bp,
+    psirt_bp,
     builds_bp,
     gitlink_bp,
     jobs_bp,

@@ -151,6 +151,21 @@ MATRIX: dict[tuple[str, str], str] = {
     # Substantial-modification signals: members read them; the product's officers confirm or dismiss them.
     ("modifications.release_modifications_view", "GET"): "AAAANLL",
     ("modifications.release_modifications_view", "POST"): "AAFFNLL",
+    # PSIRT cases: members read them (each sees only their products' cases on the lists); the product's security
+    # officers record and change them, and its Article 14 settings.
+    ("psirt.dashboard", "GET"): "AAAAALL",
+    ("psirt.cases", "GET"): "AAAAALL",
+    ("psirt.case", "GET"): "AAAANLL",
+    ("psirt.new_case", "GET"): "AAFFNLL",
+    ("psirt.new_case", "POST"): "AAFFNLL",
+    ("psirt.edit_case", "GET"): "AAFFNLL",
+    ("psirt.edit_case", "POST"): "AAFFNLL",
+    ("psirt.submission", "GET"): "AAFFNLL",
+    ("psirt.submission", "POST"): "AAFFNLL",
+    ("psirt.intermediate_request", "GET"): "AAFFNLL",
+    ("psirt.intermediate_request", "POST"): "AAFFNLL",
+    ("psirt.settings", "GET"): "AAAANLL",
+    ("psirt.settings", "POST"): "AAFFNLL",
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
