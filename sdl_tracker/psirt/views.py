@@ -52,7 +52,7 @@ from .services import (
     update_case,
     update_settings,
 )
-from .vocabulary import cwe_label
+from .vocabulary import VocabularyError, cwe_label
 
 bp = Blueprint("psirt", __name__)
 expose_predicates(bp, may_manage_cases)
@@ -115,6 +115,14 @@ def _scores(case: PsirtCase) -> list[Score]:
     return [parse_vector(vector) for vector in (case.cvss_v31, case.cvss_v40) if vector]
 
 
+def _cwe(number: int) -> str:
+    """A CWE id with its name; one that a later CWE list no longer has is shown by its number."""
+    try:
+        return cwe_label(number)
+    except VocabularyError:
+        return f"CWE-{number} (not in the packaged CWE list)"
+
+
 @bp.route("/psirt/cases/<int:case_id>")
 def case(case_id: int) -> str:
     """A case: its facts, CVSS and CWE, releases and components, clocks, submissions and timeline."""
@@ -130,7 +138,7 @@ def case(case_id: int) -> str:
         product=product_of(session, found),
         zone=settings.zone if settings else "UTC",
         scores=_scores(found),
-        cwes=[cwe_label(cwe) for cwe in found.cwe_ids],
+        cwes=[_cwe(cwe) for cwe in found.cwe_ids],
         timeline=clock_timeline(case_clocks(session, found, now), now),
         events=[TimelineEventOut.of(e, g.principal, found.product_id) for e in case_timeline(session, found)],
         duplicate=duplicate,
