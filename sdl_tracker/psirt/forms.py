@@ -46,13 +46,20 @@ CRITERIA_LABELS = {
 TRI_STATE = [SelectChoice("", "Not stated"), SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 
 
+class ChoicesField(SelectMultipleField):
+    """Several choices from a query; an empty value (a select's "any") names none, and every other must be one of
+    the choices (Optional() would let any value through after an empty first one)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """The values given, the empty ones left out."""
+        super().process_formdata([value for value in valuelist if value])
+
+
 class CaseFilterForm(BoundedForm):
     """Which cases a list shows (a GET form: it changes nothing, so no CSRF token); the API reads it too."""
 
     product = IntegerField("Product", validators=[Optional()])
-    status = SelectMultipleField(
-        "Status", choices=[SelectChoice(s.value, label(s.value)) for s in CaseStatus], validators=[Optional()]
-    )
+    status = ChoicesField("Status", choices=[SelectChoice(s.value, label(s.value)) for s in CaseStatus])
     kind = SelectField(
         "Kind",
         choices=[SelectChoice("", "Any kind"), *(SelectChoice(k.value, t) for k, t in KIND_LABELS.items())],

@@ -118,6 +118,7 @@ def test_a_case_is_recorded_shown_listed_changed_and_its_timeline_read(
         (f"product={plc.id}", 1),
         (f"product={plc.id}&status=investigating", 1),
         ("status=received&status=triaged", 0),
+        ("status=&kind=", 1),  # a select's "any"
         ("kind=incident", 0),
         ("kind=vulnerability&per_page=1", 1),
     ):
@@ -243,7 +244,12 @@ def test_bad_input_is_a_problem_naming_the_field_and_writes_nothing(
 
 
 def test_a_bad_list_filter_is_a_problem(api: ApiClient, plc: Product) -> None:
-    for query, field in (("product=abc", "product"), ("status=pending", "status"), ("kind=rumour", "kind")):
+    for query, field in (
+        ("product=abc", "product"),
+        ("status=pending", "status"),
+        ("status=&status=pending", "status"),
+        ("kind=rumour", "kind"),
+    ):
         response = api.call("GET", f"/api/v1/psirt/cases?{query}", api.as_user(OFFICER))
         assert response.status_code == 422 and response.headers["Content-Type"] == PROBLEM, query
         assert [e["field"] for e in response.json["errors"]] == [field]
