@@ -3,9 +3,11 @@ edit, a submission, an intermediate request, a product's Article 14 settings).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug import Response
 
 from ..db import utcnow
@@ -61,7 +63,7 @@ bp.add_app_template_filter(wall_time, "wall_time")
 PER_PAGE = 50
 
 
-def _names(session: Any) -> dict[int, str]:
+def _names(session: Session) -> dict[int, str]:
     """The names of the products the reader sees, by id (the navigation reads the same list)."""
     return {entry.id: entry.name for entry in product_entries(session, g.principal)}
 
@@ -149,7 +151,7 @@ def case(case_id: int) -> str:
     )
 
 
-def _offer(form: CaseForm | SubmissionForm | IntermediateForm, session: Any, product: Product) -> None:
+def _offer(form: CaseForm | SubmissionForm | IntermediateForm, session: Session, product: Product) -> None:
     """The choices a form offers for the product: the main establishment's zone, and for a case its releases."""
     settings = settings_of(session, product.id)
     form.offer_zones(settings.zone if settings else None)
@@ -194,20 +196,25 @@ def _refuse(form: Any, error: DomainError) -> None:
     apply_errors(form, error)
 
 
-def _shown(session: Any, found: PsirtCase) -> dict[str, Any]:
+def _shown(session: Session, found: PsirtCase) -> dict[str, Any]:
     releases = {role: [r.version for r in rows] for role, rows in case_releases(session, found).items()}
     return case_values(found, releases, case_components(session, found))
+
+
+def _managed(case_id: int) -> tuple[Session, PsirtCase, Product]:
+    """The session, the case an officer's form is about and its product; 403 for whoever may not manage it."""
+    session = db_session()
+    found = get_case(session, g.principal, case_id)
+    authorize_manage_cases(g.principal, found.product_id)
+    return session, found, product_of(session, found)
 
 
 @bp.route("/psirt/cases/<int:case_id>/edit", methods=["GET", "POST"])
 def edit_case(case_id: int) -> Response | str:
     """Change what is recorded about a case (its security officers); only what the person changed is sent."""
-    session = db_session()
-    found = get_case(session, g.principal, case_id)
-    authorize_manage_cases(g.principal, found.product_id)
+    session, found, product = _managed(case_id)
     shown = _shown(session, found)
     form = CaseForm(data=shown, creating=False)
-    product = product_of(session, found)
     _offer(form, session, product)
     if form.validate_on_submit():
         changes = form.changes(found, shown)
@@ -224,61 +231,67 @@ def edit_case(case_id: int) -> Response | str:
     return render_template("psirt/edit_case.html", form=form, case=found, product=product)
 
 
+def _recorded(
+    form: SubmissionForm | IntermediateForm, found: PsirtCase, write: Callable[[], object], done: str
+) -> Response | None:
+    """Write what a validated form says about a case: its refusal shown on the form (None: show the form again),
+    or its success confirmed on the case's clocks."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        write()
+    except DomainError as exc:
+        _refuse(form, exc)
+        return None
+    flash(f"{done} on {found.reference}.", "success")
+    return redirect(url_for("psirt.case", case_id=found.id, _anchor="clocks"))
+
+
 @bp.route("/psirt/cases/<int:case_id>/submissions/new", methods=["GET", "POST"])
 def submission(case_id: int) -> Response | str:
     """Record a report the officer made to the Single Reporting Platform: when, which stages, its reference."""
-    session = db_session()
-    found = get_case(session, g.principal, case_id)
-    authorize_manage_cases(g.principal, found.product_id)
+    session, found, product = _managed(case_id)
     clocks = case_clocks(session, found)
     form = SubmissionForm()
     form.stages.choices = [(clock.stage, clock.label) for clock in clocks]
-    _offer(form, session, product_of(session, found))
-    if form.validate_on_submit():
-        try:
-            record_submission(
-                session,
-                g.principal,
-                found.id,
-                submitted_at=form.submitted_at.moment,
-                stages=form.stages.data or [],
-                reference=form.reference.data or "",
-                note=form.note.data or "",
-            )
-        except DomainError as exc:
-            _refuse(form, exc)
-        else:
-            flash(f"Submission recorded on {found.reference}.", "success")
-            return redirect(url_for("psirt.case", case_id=found.id, _anchor="clocks"))
-    return render_template(
-        "psirt/submission.html", form=form, case=found, product=product_of(session, found), clocks=clocks
+    _offer(form, session, product)
+
+    def write() -> object:
+        return record_submission(
+            session,
+            g.principal,
+            found.id,
+            submitted_at=form.submitted_at.moment,
+            stages=form.stages.data or [],
+            reference=form.reference.data or "",
+            note=form.note.data or "",
+        )
+
+    return _recorded(form, found, write, "Submission recorded") or render_template(
+        "psirt/submission.html", form=form, case=found, product=product, clocks=clocks
     )
 
 
 @bp.route("/psirt/cases/<int:case_id>/intermediate-requests/new", methods=["GET", "POST"])
 def intermediate_request(case_id: int) -> Response | str:
     """Record that the CSIRT asked for an intermediate report, due when it said."""
-    session = db_session()
-    found = get_case(session, g.principal, case_id)
-    authorize_manage_cases(g.principal, found.product_id)
+    session, found, product = _managed(case_id)
     form = IntermediateForm()
-    _offer(form, session, product_of(session, found))
-    if form.validate_on_submit():
-        try:
-            request_intermediate(
-                session,
-                g.principal,
-                found.id,
-                requested_at=form.requested_at.moment,
-                due_at=form.due_at.moment,
-                reference=form.reference.data or "",
-            )
-        except DomainError as exc:
-            _refuse(form, exc)
-        else:
-            flash(f"Intermediate report request recorded on {found.reference}.", "success")
-            return redirect(url_for("psirt.case", case_id=found.id, _anchor="clocks"))
-    return render_template("psirt/intermediate_request.html", form=form, case=found, product=product_of(session, found))
+    _offer(form, session, product)
+
+    def write() -> object:
+        return request_intermediate(
+            session,
+            g.principal,
+            found.id,
+            requested_at=form.requested_at.moment,
+            due_at=form.due_at.moment,
+            reference=form.reference.data or "",
+        )
+
+    return _recorded(form, found, write, "Intermediate report request recorded") or render_template(
+        "psirt/intermediate_request.html", form=form, case=found, product=product
+    )
 
 
 @bp.route("/products/<int:product_id>/psirt/settings", methods=["GET", "POST"])
