@@ -20,6 +20,7 @@ from .accounts.api import bp as accounts_api
 from .accounts.bearer import authenticate_api_token
 from .accounts.cli import member, token, user
 from .accounts.services import principal_for_email
+from .accounts.signals import notified
 from .api import init_api, set_token_authenticator
 from .app_access import DB_EXTENSION, INSTALLATION_EXTENSION, SETTINGS_EXTENSION
 from .audit.cli import audit
@@ -50,7 +51,7 @@ from .gitlink.api import bp as gitlink_api
 from .gitlink.scan import register_jobs as register_scan_jobs
 from .gitlink.signing import register_jobs as register_signature_jobs
 from .gitlink.views import bp as gitlink_bp
-from .installation import GitPolicy, Installation
+from .installation import GitPolicy, Installation, SmtpRelay, WebhookPolicy
 from .jobs.api import bp as jobs_api
 from .jobs.cli import job, worker
 from .jobs.views import bp as jobs_bp
@@ -58,6 +59,11 @@ from .keys import Keyring
 from .modifications import cli as modifications_cli
 from .modifications.api import bp as modifications_api
 from .modifications.views import bp as modifications_bp
+from .outbox import cli as outbox_cli
+from .outbox.api import bp as outbox_api
+from .outbox.services import email_notifications
+from .outbox.views import bp as outbox_bp
+from .outbox.worker import register_jobs as register_outbox_jobs
 from .products.api import bp as products_api
 from .products.cli import product, release, repo
 from .products.signals import release_created
@@ -91,6 +97,7 @@ PAGES: tuple[Blueprint, ...] = (
     gitlink_bp,
     jobs_bp,
     keys_bp,
+    outbox_bp,
 )
 
 # The /api/v1 blueprints.
@@ -106,6 +113,7 @@ API: tuple[Blueprint, ...] = (
     psirt_api,
     builds_api,
     jobs_api,
+    outbox_api,
 )
 
 # The server commands (the `sdl-tracker` group adds `info`, `db`, `run`, `routes` and `shell`).
@@ -129,6 +137,8 @@ COMMANDS: tuple[click.Command, ...] = (
     demo,
     job,
     worker,
+    outbox_cli.webhook,
+    outbox_cli.notifications,
 )
 _ = gitlink_cli, builds_cli, modifications_cli
 
@@ -136,6 +146,7 @@ _ = gitlink_cli, builds_cli, modifications_cli
 def connect_signals() -> None:
     """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
     release_created.connect(copy_claims_forward, weak=False)
+    notified.connect(email_notifications, weak=False)
 
 
 def register_job_kinds() -> None:
@@ -143,6 +154,7 @@ def register_job_kinds() -> None:
     register_scan_jobs()
     register_signature_jobs()
     register_sbom_jobs()
+    register_outbox_jobs()
 
 
 def open_installation(
@@ -151,6 +163,8 @@ def open_installation(
     max_upload_bytes: int = Settings.MAX_UPLOAD_BYTES,
     git_schemes: frozenset[str] = DEFAULT_GIT_SCHEMES,
     audit_witness: Path | None = None,
+    smtp: SmtpRelay | None = None,
+    webhooks: WebhookPolicy | None = None,
 ) -> Installation:
     """The installation whose data directory is `data_dir` (keys are created on first start)."""
     return Installation(
@@ -159,6 +173,22 @@ def open_installation(
         keys=Keyring(data_dir),
         git=GitPolicy(git_schemes),
         audit_witness=audit_witness,
+        smtp=smtp,
+        webhooks=webhooks or WebhookPolicy(),
+    )
+
+
+def smtp_relay(settings: Settings) -> SmtpRelay | None:
+    """The SMTP relay the settings name (None: e-mail is not configured)."""
+    if not settings.SMTP_HOST.strip():
+        return None
+    return SmtpRelay(
+        host=settings.SMTP_HOST.strip(),
+        port=settings.smtp_port,
+        security=settings.SMTP_SECURITY,
+        sender=settings.SMTP_FROM,
+        user=settings.SMTP_USER,
+        password=settings.SMTP_PASSWORD,
     )
 
 
@@ -180,6 +210,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         max_upload_bytes=settings.MAX_UPLOAD_BYTES,
         git_schemes=settings.git_schemes,
         audit_witness=Path(settings.AUDIT_WITNESS) if settings.AUDIT_WITNESS else None,
+        smtp=smtp_relay(settings),
+        webhooks=WebhookPolicy(http_loopback=settings.WEBHOOK_HTTP_LOOPBACK),
     )
     app.extensions[SETTINGS_EXTENSION] = settings
     app.extensions[INSTALLATION_EXTENSION] = installation

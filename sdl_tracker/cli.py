@@ -13,7 +13,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from . import __version__, schema
 from .app import COMMANDS, create_app
-from .app_access import app_db, app_settings
+from .app_access import app_db, app_installation, app_settings
 from .audit.services import seal_head_on_commit, seal_unchained
 from .auth import Principal
 from .catalog.services import load_packaged
@@ -81,12 +81,15 @@ def cli() -> None:
 @cli.command()
 @with_appcontext
 def info() -> None:
-    """Print the version, the database URL (without password) and the data directory."""
+    """Print the version, the database URL (without password), the data directory and the e-mail relay."""
     settings = app_settings(current_app)
     database = app_db(current_app)
+    relay = app_installation(current_app).smtp
     say(f"sdl-tracker {__version__}")
     say(f"database:       {database.safe_url()}")
     say(f"data directory: {settings.DATA_DIR}")
+    mail = f"{relay.host}:{relay.port} ({relay.security}) from {relay.sender}" if relay else "not configured"
+    say(f"e-mail:         {mail}")
 
 
 @cli.group()

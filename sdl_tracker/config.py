@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,9 @@ def _scheme_names(raw: str) -> frozenset[str]:
 
 MIN_FORM_FIELD_BYTES = 256 * 1024
 
+# How the connection to the SMTP relay is protected, and the port each way uses when none is set.
+SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -98,6 +101,23 @@ class Settings:
     # A second file the audit chain's sealed head is written to after every commit, outside the data
     # directory (a mount a database administrator cannot reach); empty: none.
     AUDIT_WITNESS: str = ""
+    # E-mail notifications go through this SMTP relay; empty: no e-mail is queued at all (webhooks still are).
+    SMTP_HOST: str = ""
+    # 0: the usual port of SMTP_SECURITY (587 starttls, 465 tls, 25 none).
+    SMTP_PORT: int = 0
+    # starttls (upgrade after connecting), tls (TLS from the start) or none (a relay on this host or network).
+    SMTP_SECURITY: str = "starttls"
+    SMTP_USER: str = ""
+    SMTP_PASSWORD: str = field(default="", repr=False)
+    # The From address of every e-mail the tracker sends (required with SMTP_HOST).
+    SMTP_FROM: str = ""
+    # Webhooks go to https URLs only; true also allows plain http to this host's loopback (tests, development).
+    WEBHOOK_HTTP_LOOPBACK: bool = False
+
+    @property
+    def smtp_port(self) -> int:
+        """SMTP_PORT, or the usual port of SMTP_SECURITY."""
+        return self.SMTP_PORT or SMTP_PORTS.get(self.SMTP_SECURITY, 0)
 
     @property
     def git_schemes(self) -> frozenset[str]:
@@ -137,6 +157,13 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "JOB_LEASE_SECONDS": _parse_int,
     "SBOM_INLINE_MAX_BYTES": _parse_int,
     "AUDIT_WITNESS": _parse_str,
+    "SMTP_HOST": _parse_str,
+    "SMTP_PORT": _parse_int,
+    "SMTP_SECURITY": _parse_str,
+    "SMTP_USER": _parse_str,
+    "SMTP_PASSWORD": _parse_str,
+    "SMTP_FROM": _parse_str,
+    "WEBHOOK_HTTP_LOOPBACK": _parse_bool,
 }
 SETTING_NAMES = frozenset(f.name for f in fields(Settings))
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -209,6 +236,7 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
     if settings.SBOM_INLINE_MAX_BYTES < 0:
         raise ConfigError("SBOM_INLINE_MAX_BYTES: must not be negative")
     audit_witness = _audit_witness(settings.AUDIT_WITNESS, data_dir)
+    _check_smtp(settings)
     log_level = settings.LOG_LEVEL.upper()
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")
@@ -243,6 +271,27 @@ def _audit_witness(raw: str, data_dir: Path) -> str:
     if path.is_dir():
         raise ConfigError(f"AUDIT_WITNESS: {path} is a directory; name the file to write")
     return str(path)
+
+
+def _check_smtp(settings: Settings) -> None:
+    """The SMTP settings are all absent, or name a relay, a way to protect the connection and a sender."""
+    given = [name for name in ("SMTP_PORT", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM") if getattr(settings, name)]
+    if not settings.SMTP_HOST.strip():
+        if given:
+            raise ConfigError(f"SMTP_HOST: needed when {', '.join(given)} is set (or leave every SMTP setting empty)")
+        return
+    if settings.SMTP_SECURITY not in SMTP_PORTS:
+        raise ConfigError(f"SMTP_SECURITY: one of {', '.join(SMTP_PORTS)}")
+    if not 0 <= settings.SMTP_PORT <= 65535:
+        raise ConfigError("SMTP_PORT: must be 1-65535 (0: the usual port of SMTP_SECURITY)")
+    if bool(settings.SMTP_USER) != bool(settings.SMTP_PASSWORD):
+        raise ConfigError("SMTP_USER: give SMTP_USER and SMTP_PASSWORD together, or neither")
+    if settings.SMTP_USER and settings.SMTP_SECURITY == "none":
+        raise ConfigError("SMTP_SECURITY: none would send SMTP_PASSWORD in clear; use starttls or tls")
+    sender = settings.SMTP_FROM
+    local, _, domain = sender.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() or ord(c) < 32 or c in "<>," for c in sender):
+        raise ConfigError(f"SMTP_FROM: expected one e-mail address such as tracker@example.com, got {sender!r}")
 
 
 def load_or_create_secret_key(data_dir: Path) -> str:

@@ -3,7 +3,8 @@
 One `Installation` is built per app (and so per CLI command, which runs in an app) by
 `sdl_tracker.app.create_app`, and every session the app makes carries it under one key, so services
 reach the data directory, blob store, keys, git policy and clock through `installation(session)`
-and never through the app's config or another feature's internals. Side effects that must wait for
+and never through the app's config or another feature's internals (the SMTP relay and the webhook
+policy too). Side effects that must wait for
 the commit go through the session's after-commit outbox (`db.after_commit`).
 
 Flask imports nothing here: the app's extension keys and the doors' accessors (`app_db`,
@@ -39,8 +40,28 @@ class GitPolicy:
 
 
 @dataclass(frozen=True)
+class SmtpRelay:
+    """The relay e-mail notifications go through: where, how the connection is protected, who signs in, the sender."""
+
+    host: str
+    port: int
+    security: str  # starttls, tls or none
+    sender: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    """Where webhook endpoints may point: https anywhere, plain http to this host's loopback only when allowed."""
+
+    http_loopback: bool = False
+
+
+@dataclass(frozen=True)
 class Installation:
-    """Data directory, blob store, keys, git policy, audit witness and clock of one installation."""
+    """Data directory, blob store, keys, git policy, audit witness, outgoing notifications and clock of one
+    installation."""
 
     data_dir: Path
     blobs: BlobStore
@@ -49,6 +70,9 @@ class Installation:
     clock: Callable[[], datetime] = field(default=_utcnow)
     # A second file the audit chain's sealed head is kept in, outside the data directory (None: none).
     audit_witness: Path | None = None
+    # None: e-mail is not configured, and no e-mail is queued.
+    smtp: SmtpRelay | None = None
+    webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
 
     def now(self) -> datetime:
         """The installation's current time, aware, in UTC (tests may give a fixed clock)."""

@@ -8,7 +8,9 @@ breaks the verification of what an older key signed.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -18,10 +20,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 AUDIT_KEY_FILE = "audit_hmac_key"
+# The key that seals secrets the server must read again (webhook signing secrets) before they are stored.
+SECRETS_KEY_FILE = "secrets_key"
+SEALED_PREFIX = "v1."
 SIGNING_KEY_FILE = "signing_key.pem"
 KEYRING_DIR = "keyring"
 
@@ -187,6 +194,32 @@ class Keyring:
             added = datetime.fromtimestamp(path.stat().st_mtime, UTC)
             infos.append(PublicKeyInfo(key_id(key), fingerprint(key), public_pem(key), added, key_id(key) == active))
         return sorted(infos, key=lambda info: (not info.active, -info.added_at.timestamp()))
+
+    @functools.cached_property
+    def _secrets_box(self) -> AESGCM:
+        """AES-256-GCM under the installation's secrets key (made on first use, readable by the owner only)."""
+        key = read_or_create(self.data_dir / SECRETS_KEY_FILE, lambda: secrets.token_bytes(32))
+        if len(key) != 32:
+            raise ValueError(f"the secrets key in {self.data_dir} is not 32 bytes")
+        return AESGCM(key)
+
+    def seal(self, secret: str, context: str) -> str:
+        """`secret` encrypted and authenticated for the database: a copy of the database alone does not reveal
+        it, and it opens only with the same `context` (what it belongs to), so it cannot be moved elsewhere."""
+        nonce = secrets.token_bytes(12)
+        sealed = self._secrets_box.encrypt(nonce, secret.encode(), context.encode())
+        return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def unseal(self, sealed: str, context: str) -> str:
+        """The secret `seal` sealed for `context`; ValueError when it was sealed for something else, altered, or
+        sealed under another secrets key (a data directory restored without its `secrets_key`)."""
+        if not sealed.startswith(SEALED_PREFIX):
+            raise ValueError("not a sealed secret")
+        raw = base64.urlsafe_b64decode(sealed.removeprefix(SEALED_PREFIX))
+        try:
+            return self._secrets_box.decrypt(raw[:12], raw[12:], context.encode()).decode()
+        except InvalidTag:
+            raise ValueError("the sealed secret does not open with this installation's secrets key") from None
 
     def prepare_rotation(self) -> SigningKey:
         """A new key whose public half is already in the ring; `activate` makes it sign."""

@@ -13,6 +13,7 @@ from .evidence import models as evidence_models
 from .gitlink import models as git_models
 from .jobs import models as job_models
 from .modifications import models as modification_models
+from .outbox import models as outbox_models
 from .products import models as products_models
 from .psirt import models as psirt_models
 from .sboms import models as sbom_models
@@ -29,6 +30,7 @@ __all__ = [
     "git_models",
     "job_models",
     "modification_models",
+    "outbox_models",
     "products_models",
     "psirt_models",
     "sbom_models",

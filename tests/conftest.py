@@ -152,7 +152,9 @@ def migrated_url(backend: str, fresh_database_url: Any, data_dir: Path) -> str:
 
 
 @contextmanager
-def _rolled_back_app(migrated_url: str, data_dir: Path, own: Path) -> Iterator[Flask]:
+def _rolled_back_app(
+    migrated_url: str, data_dir: Path, own: Path, config: dict[str, object] | None = None
+) -> Iterator[Flask]:
     """An app on the migrated database whose every session joins one transaction, rolled back at the end.
 
     Its data directory `own` is its own (blobs and the kept audit checkpoint are files, outside the
@@ -162,7 +164,7 @@ def _rolled_back_app(migrated_url: str, data_dir: Path, own: Path) -> Iterator[F
     for name in (AUDIT_KEY_FILE, SIGNING_KEY_FILE):
         shutil.copy2(data_dir / name, own / name)
     shutil.copytree(data_dir / KEYRING_DIR, own / KEYRING_DIR)
-    application = create_app({"DATABASE_URL": migrated_url, "DATA_DIR": str(own), "TESTING": True})
+    application = create_app({"DATABASE_URL": migrated_url, "DATA_DIR": str(own), "TESTING": True, **(config or {})})
     database = app_db(application)
     connection = database.engine.connect()
     transaction = connection.begin()
@@ -175,9 +177,15 @@ def _rolled_back_app(migrated_url: str, data_dir: Path, own: Path) -> Iterator[F
 
 
 @pytest.fixture
-def app(migrated_url: str, data_dir: Path, tmp_path: Path) -> Iterator[Flask]:
+def app_config() -> dict[str, object]:
+    """Settings a test package gives its `app` besides the test database's (its conftest overrides this)."""
+    return {}
+
+
+@pytest.fixture
+def app(migrated_url: str, data_dir: Path, tmp_path: Path, app_config: dict[str, object]) -> Iterator[Flask]:
     """An app on the migrated database whose every session joins one transaction, rolled back at the end."""
-    with _rolled_back_app(migrated_url, data_dir, tmp_path / "data") as application:
+    with _rolled_back_app(migrated_url, data_dir, tmp_path / "data", app_config) as application:
         yield application
 
 
@@ -220,14 +228,16 @@ def catalogued(backend: str, fresh_database_url: Any, tmp_path_factory: pytest.T
 
 
 @pytest.fixture
-def shared_app(backend: str, fresh_database_url: Any, catalogued: Original, tmp_path: Path) -> Iterator[Flask]:
+def shared_app(
+    backend: str, fresh_database_url: Any, catalogued: Original, tmp_path: Path, app_config: dict[str, object]
+) -> Iterator[Flask]:
     """An app on a fresh database of its own, migrated and with the catalogs loaded (a copy of `catalogued`,
     with a copy of its data directory), that many threads may use at once: each request commits for real
     (nothing is rolled back; the database is dropped)."""
     data = tmp_path / "data"
     shutil.copytree(catalogued.data_dir, data)
     url = fresh_database_url(backend, copy_of=catalogued.url)
-    application = create_app({"DATABASE_URL": url, "DATA_DIR": str(data)})
+    application = create_app({"DATABASE_URL": url, "DATA_DIR": str(data), **app_config})
     yield application
     app_db(application).dispose()
 

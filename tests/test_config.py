@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sdl_tracker import create_app
+from sdl_tracker.app import smtp_relay
 from sdl_tracker.config import ConfigError, load_or_create_secret_key, load_settings
 
 
@@ -57,6 +58,24 @@ def test_client_variables_are_not_server_settings(tmp_path: Path) -> None:
         ({"SDL_TRACKER_GIT_SCHEMES": " , "}, {}, "GIT_SCHEMES"),
         ({}, {"SLOW_WRITE_MS": -1}, "SLOW_WRITE_MS"),
         ({"SDL_TRACKER_SLOW_WRITE_MS": "soon"}, {}, "SLOW_WRITE_MS"),
+        ({}, {"SMTP_FROM": "tracker@example.com"}, "SMTP_HOST"),
+        ({}, {"SMTP_HOST": "mail.example.com"}, "SMTP_FROM"),
+        ({}, {"SMTP_HOST": "mail.example.com", "SMTP_FROM": "Tracker <t@example.com>"}, "SMTP_FROM"),
+        ({}, {"SMTP_HOST": "mail.example.com", "SMTP_FROM": "t@example.com", "SMTP_SECURITY": "ssl"}, "SMTP_SECURITY"),
+        ({}, {"SMTP_HOST": "m.example.com", "SMTP_FROM": "t@example.com", "SMTP_PORT": 70000}, "SMTP_PORT"),
+        ({}, {"SMTP_HOST": "m.example.com", "SMTP_FROM": "t@example.com", "SMTP_USER": "t"}, "SMTP_USER"),
+        (
+            {},
+            {
+                "SMTP_HOST": "m.example.com",
+                "SMTP_FROM": "t@example.com",
+                "SMTP_USER": "t",
+                "SMTP_PASSWORD": "p",
+                "SMTP_SECURITY": "none",
+            },
+            "SMTP_SECURITY",
+        ),
+        ({"SDL_TRACKER_WEBHOOK_HTTP_LOOPBACK": "sometimes"}, {}, "WEBHOOK_HTTP_LOOPBACK"),
     ],
 )
 def test_bad_settings_fail_fast_naming_the_setting(
@@ -165,3 +184,21 @@ def test_flask_debug_in_the_environment_does_not_debug_the_app(tmp_path: Path, m
     app = create_app({"DATA_DIR": str(tmp_path)})
     assert app.debug is False
     assert app.test_client().get("/login").status_code == 200  # and it still serves
+
+
+def test_the_smtp_relay_comes_from_the_settings_and_its_password_is_never_shown(tmp_path: Path) -> None:
+    environ = {
+        "SDL_TRACKER_SMTP_HOST": "mail.example.com",
+        "SDL_TRACKER_SMTP_FROM": "tracker@example.com",
+        "SDL_TRACKER_SMTP_USER": "tracker",
+        "SDL_TRACKER_SMTP_PASSWORD": "hunter2-relay",
+    }
+    settings = load_settings(str(tmp_path), environ=environ)
+    assert settings.smtp_port == 587  # starttls's port unless one is given
+    assert "hunter2" not in repr(settings)
+    relay = smtp_relay(settings)
+    assert relay is not None and (relay.host, relay.port, relay.security) == ("mail.example.com", 587, "starttls")
+    assert "hunter2" not in repr(relay)
+    assert smtp_relay(load_settings(str(tmp_path), environ={})) is None  # not configured: no e-mail
+    tls = load_settings(str(tmp_path), {"SMTP_SECURITY": "tls"}, environ=environ)
+    assert tls.smtp_port == 465

@@ -37,6 +37,7 @@ from sdl_tracker.gitlink.objects import object_id
 from sdl_tracker.gitlink.signing import register_key
 from sdl_tracker.installation import installation
 from sdl_tracker.jobs.services import enqueue
+from sdl_tracker.outbox.services import add_webhook
 from sdl_tracker.products.repositories import add_repository
 from sdl_tracker.psirt.services import create_case
 from sdl_tracker.sboms.services import import_sbom
@@ -169,6 +170,13 @@ MATRIX: dict[tuple[str, str], str] = {
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
+    # Webhook endpoints: the product's officers only (a URL may carry the receiver's token).
+    ("outbox.webhooks", "GET"): "AAFFNLL",
+    ("outbox.webhooks", "POST"): "AAFFNLL",
+    ("outbox.disable", "POST"): "AAFFNLL",
+    ("outbox.enable", "POST"): "AAFFNLL",
+    ("outbox.remove", "POST"): "AAFFNLL",  # an endpoint of its own, removed once, then again (a no-op)
+    ("outbox.test", "POST"): "AAFFNLL",
     # The API: the same rules, bearer tokens only.
     ("api.products_api.products_list", "GET"): "AAAAALA",
     ("api.products_api.products_create", "POST"): "AFFFFLF",
@@ -273,6 +281,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.gitlink_api.commit_deliver", "POST"): "AAAFNLF",
     ("api.gitlink_api.commit_deliver_batch", "POST"): "AAAFNLF",
     ("api.gitlink_api.commit_show", "GET"): "AAAANLA",
+    ("api.outbox_api.webhooks_list", "GET"): "AAFFNLF",
+    ("api.outbox_api.webhooks_add", "POST"): "AAFFNLF",
+    ("api.outbox_api.webhooks_update", "PATCH"): "AAFFNLF",
+    ("api.outbox_api.webhooks_remove", "DELETE"): "AAFFNLF",
+    ("api.outbox_api.webhooks_test", "POST"): "AAFFNLF",
 }
 
 _unique = itertools.count(1)
@@ -356,6 +369,8 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.psirt_api.submissions_record": {"submitted_at": _moment(minutes=-1), "stages": ["early-warning"]},
         "api.psirt_api.intermediate_record": {"requested_at": _moment(minutes=-1), "due_at": _moment(days=2)},
         "api.psirt_api.settings_update": {"zone": "Europe/Berlin"},
+        "api.outbox_api.webhooks_add": {"url": f"https://hooks.example.com/matrix-{n}"},
+        "api.outbox_api.webhooks_update": {"enabled": False},
     }.get(endpoint)
 
 
@@ -436,6 +451,11 @@ def world(session: Session) -> World:
         received_at=datetime.now(UTC) - timedelta(hours=3),
         facts={"aware_at": datetime.now(UTC) - timedelta(hours=2)},
     )
+    # Tests go to one endpoint, enabling and disabling to another, removal to a third.
+    tested, toggled, removed_hook = (
+        add_webhook(session, OPERATOR, product.id, url=f"https://hooks.example.com/{name}").endpoint
+        for name in ("tested", "toggled", "removed")
+    )
     session.commit()
     values = {
         "product_id": str(product.id),
@@ -458,6 +478,7 @@ def world(session: Session) -> World:
         "case_id": str(case.id),
         "kind": "threat-model",
         "notification_id": "1",
+        "webhook_id": str(tested.id),
         "page": "1",
         "position": "0",
     }
@@ -472,6 +493,10 @@ def world(session: Session) -> World:
     overrides["api.accounts_api.notification_read"] = {"notification_id": str(min(officers))}
     for endpoint in ("products.remove_repository_view", "api.products_api.repositories_delete"):
         overrides[endpoint] = {"repository_id": str(removed.id)}
+    for endpoint in ("outbox.disable", "outbox.enable", "api.outbox_api.webhooks_update"):
+        overrides[endpoint] = {"webhook_id": str(toggled.id)}
+    for endpoint in ("outbox.remove", "api.outbox_api.webhooks_remove"):
+        overrides[endpoint] = {"webhook_id": str(removed_hook.id)}
     victim_actor = Principal(label=f"user:{victim.email}", user_id=victim.id)
     for endpoint, text in (("gitlink.signing_key_remove", 0), ("api.gitlink_api.signing_keys_remove", 1)):
         overrides[endpoint] = {"key_id": str(register_key(session, victim_actor, MATRIX_SSH_KEYS[text]).id)}

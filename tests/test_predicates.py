@@ -36,6 +36,7 @@ from sdl_tracker.evidence.services import (
     revise_evidence,
 )
 from sdl_tracker.modifications.services import decide_modification, may_decide_modifications
+from sdl_tracker.outbox.services import add_webhook, may_manage_webhooks
 from sdl_tracker.products.models import Product
 from sdl_tracker.products.repositories import (
     add_repository,
@@ -209,6 +210,12 @@ def test_manage_product_releases_and_repositories(session: Session) -> None:
         actors,
         lambda actor: may_edit_repository(actor, repository),
         lambda actor: update_repository(session, actor, repository.id, ref_patterns=["refs/heads/main"]),
+    )
+    assert managers == _agree(
+        session,
+        actors,
+        lambda actor: may_manage_webhooks(actor, product),
+        lambda actor: add_webhook(session, actor, product.id, url="https://hooks.example.com/sdl"),
     )
 
 

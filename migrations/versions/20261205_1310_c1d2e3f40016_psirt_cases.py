@@ -2,7 +2,7 @@
 per-product Article 14 settings
 
 Revision ID: c1d2e3f40016
-Revises: c1d2e3f40014
+Revises: c1d2e3f40015
 Create Date: 2026-12-05 13:10:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import sdl_tracker.db
 
 revision: str = 'c1d2e3f40016'
-down_revision: str | None = 'c1d2e3f40014'
+down_revision: str | None = 'c1d2e3f40015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,8 @@
 
 The features that review (evidence, claims, scoping) call these functions inside the service that makes
 the request or the decision, so a notification is written in the same transaction as what it tells of:
-a refused or rolled-back decision leaves none behind.
+a refused or rolled-back decision leaves none behind. The `notified` signal lets the outbox queue an e-mail
+for each in that same transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..auth import Permission, Principal, Role, permits, visible_products_clause
 from ..db import utcnow
 from ..errors import Forbidden, NotFound
 from .models import Membership, Notification, NotificationKind, User
+from .signals import notified
 
 MAX_SHOWN = 200  # the newest notifications a page lists
 MAX_MESSAGE = 400
@@ -51,8 +53,11 @@ def _add(
 ) -> None:
     # A Subject's fields are the notification's columns of the same names.
     told = {"kind": kind, "message": message[:MAX_MESSAGE], "actor": actor.label[:400], **asdict(subject)}
-    session.add_all(Notification(user_id=user_id, **told) for user_id in users)
+    added = [Notification(user_id=user_id, **told) for user_id in users]
+    session.add_all(added)
     session.flush()
+    if added:
+        notified.send(session, notifications=added)
 
 
 def request_review(session: Session, actor: Principal, subject: Subject, message: str) -> None:

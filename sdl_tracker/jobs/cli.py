@@ -33,7 +33,7 @@ def lease_seconds() -> int:
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between looks at an empty queue.")
 @with_appcontext
 def worker(once: bool, poll: float) -> None:
-    """Run queued jobs (repository scans, big SBOM imports) one at a time, until stopped."""
+    """Run queued jobs (repository scans, big SBOM imports, notification deliveries) one at a time, until stopped."""
     ran = run_worker(app_db(current_app), once=once, lease_seconds=lease_seconds(), poll_seconds=poll)
     if once:
         say(f"{ran} job(s) run", err=True)

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
@@ -150,24 +151,34 @@ class JobContext:
 
 Handler = Callable[[JobContext], dict[str, Any] | None]
 Cleanup = Callable[[JobContext], None]
+# Whether work of a kind has come due with no job queued for it (a retry whose time has come), read at `now`.
+Due = Callable[[Session, datetime], bool]
 
 
 @dataclass(frozen=True)
 class JobKind:
-    """A handler (phases, idempotent) and what removes a failed attempt's staged leftovers."""
+    """A handler (phases, idempotent), what removes a failed attempt's staged leftovers, and for work that
+    comes due by itself (retries at a later time) how a worker's sweep asks whether it has."""
 
     run: Handler
     cleanup: Cleanup | None = None
+    due: Due | None = None
 
 
 HANDLERS: dict[str, JobKind] = {}
 
 
-def register(kind: str, run: Handler, cleanup: Cleanup | None = None) -> None:
-    """Make `kind` runnable (registering the same kind again replaces it, so app creation can repeat)."""
-    HANDLERS[kind] = JobKind(run, cleanup)
+def register(kind: str, run: Handler, cleanup: Cleanup | None = None, *, due: Due | None = None) -> None:
+    """Make `kind` runnable (registering the same kind again replaces it, so app creation can repeat); with
+    `due`, workers queue a job of the kind whenever it says work has come due and none is queued or running."""
+    HANDLERS[kind] = JobKind(run, cleanup, due)
 
 
 def handler_for(kind: str) -> JobKind | None:
     """The registered kind, or None."""
     return HANDLERS.get(kind)
+
+
+def swept_kinds() -> dict[str, Due]:
+    """The kinds whose work comes due by itself, and how to ask whether it has."""
+    return {name: kind.due for name, kind in HANDLERS.items() if kind.due is not None}

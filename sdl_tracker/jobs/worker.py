@@ -9,16 +9,22 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
-from ..db import Database
+from ..auth import Principal
+from ..db import Database, utcnow
 from ..errors import DomainError
 from . import services
 from .models import Job, JobState
-from .registry import JobContext, LeaseLost, handler_for
+from .registry import JobContext, LeaseLost, handler_for, swept_kinds
 
 log = logging.getLogger("sdl_tracker.jobs")
 
 DEFAULT_LEASE_SECONDS = 60.0
+# How often a worker asks whether work that comes due by itself (retries) has: a read, no write lock.
+DEFAULT_SWEEP_SECONDS = 15.0
+# Who the jobs a sweep queues act as: the installation itself, as the host operator would.
+SWEEPER = Principal(label="system:worker", is_admin=True, origin="job")
 Progress = Callable[[int, int | None, str], None]
 
 
@@ -135,20 +141,48 @@ def run_one(
     return context.job_id, run_claimed(context, max_attempts, lease_seconds=lease_seconds, on_progress=on_progress)
 
 
+def sweep(database: Database, *, now: datetime | None = None) -> list[int]:
+    """Queue a job of each kind whose work has come due by itself (a retry whose time came) while no job of
+    the kind is queued or running; the ids queued. The question is asked in a read-only unit, so an idle
+    worker takes no write lock; two workers sweeping at once may queue one job each, which is harmless."""
+    kinds = swept_kinds()
+    now = now or utcnow()
+    with database.unit_of_work(read_only=True) as session:
+        wanted = [k for k, due in kinds.items() if services.active_job(session, k, None) is None and due(session, now)]
+    if not wanted:
+        return []
+    with database.unit_of_work() as session:
+        return [
+            services.enqueue(session, SWEEPER, kind=kind, arguments={}, product_id=None)[0].id
+            for kind in wanted
+            if services.active_job(session, kind, None) is None
+        ]
+
+
 def run_worker(
     database: Database,
     *,
     once: bool = False,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     poll_seconds: float = 1.0,
+    sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
     stop: threading.Event | None = None,
 ) -> int:
-    """Run jobs one at a time until stopped (or, with `once`, until the queue is empty); returns how many ran."""
+    """Run jobs one at a time until stopped (or, with `once`, until the queue is empty); returns how many ran.
+
+    Every `sweep_seconds` (with `once`: at the start) it first queues the work that came due by itself."""
     worker = worker_name()
     stop = stop or threading.Event()
     ran = 0
+    next_sweep = time.monotonic()
     log.info("worker %s started", worker)
     while not stop.is_set():
+        if time.monotonic() >= next_sweep:
+            try:
+                sweep(database)
+            except Exception:  # the database is away or busy: the next sweep asks again
+                log.exception("worker %s: sweep failed", worker)
+            next_sweep = float("inf") if once else time.monotonic() + sweep_seconds
         try:
             outcome = run_one(database, worker, lease_seconds=lease_seconds)
         except Exception:  # the database is away or busy: wait and try again

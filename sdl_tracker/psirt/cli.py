@@ -1,4 +1,4 @@
-"""`sdl-tracker psirt create|list|show|update|submit|request|settings|clocks`: PSIRT cases from the server's shell."""
+"""`sdl-tracker psirt create|list|show|update|submit|request|settings|clocks|packet`: PSIRT cases, server side."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from ..auth import Principal
 from ..commands import TEXT, emit, fail, json_option, say, say_json, server_command
 from ..products.services import get_product_by_name
 from .models import CaseKind, CaseSource, CaseStatus
+from .packaging import submission_packet
+from .packets import packet_json, packet_markdown
 from .rules import ClockState
 from .schemas import CaseDetailOut, CaseOut, DueClockOut
 from .services import (
@@ -51,6 +53,10 @@ FACT_OPTIONS: tuple[tuple[str, str, Any], ...] = (
     ("--embargo-until", "The embargo's end (YYYY-MM-DD).", None),
     ("--remediation", "How to remediate.", TEXT),
     ("--mitigation", "How to mitigate until then.", TEXT),
+    ("--impact", "Severity and impact, in words (what the reports state).", TEXT),
+    ("--sensitivity", "How sensitive the reported information is (the reports say so).", TEXT),
+    ("--malicious-actor", "What is known of whoever exploited it (a vulnerability's final report).", TEXT),
+    ("--root-cause", "The threat type or root cause likely behind an incident (its final report).", TEXT),
     ("--incident-criteria", "Why an incident is severe (Art. 14(5)): protection-affected, malicious-code.", None),
     ("--upstream-component", "The third-party component the case is about (Art. 13(6)).", None),
     ("--maintainer-reported-at", "When it was reported to that component's maintainer.", None),
@@ -314,3 +320,19 @@ def psirt_clocks(session: Session, actor: Principal, as_json: bool) -> None:
             say("no clocks running")
     if overdue:
         fail(f"{len(overdue)} clock(s) overdue", code=1)
+
+
+@psirt.command("packet")
+@click.argument("reference", metavar="CASE")
+@click.argument("stage")
+@click.option("--format", "output", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+@server_command(read_only=True)
+def psirt_packet(session: Session, actor: Principal, reference: str, stage: str, output: str) -> None:
+    """What STAGE of CASE reports and still lacks, to enter on the Single Reporting Platform (nothing is submitted)."""
+    case = get_case_by_reference(session, actor, reference)
+    packet = submission_packet(session, actor, case.id, stage)
+    if output == "json":
+        say_json(packet_json(packet))
+    else:
+        for line in packet_markdown(packet).splitlines():
+            say(line)

@@ -111,6 +111,11 @@ class PsirtCase(Base):
     embargo_until: Mapped[date | None] = mapped_column(Date)
     remediation: Mapped[str] = mapped_column(Text, default="")
     mitigation: Mapped[str] = mapped_column(Text, default="")
+    # What the Article 14 reports say beyond the facts above (psirt/packets.py reads them into each stage's packet).
+    impact: Mapped[str] = mapped_column(Text, default="")  # severity and impact in words (Art. 14(2)(c), (4)(b)-(c))
+    sensitivity: Mapped[str] = mapped_column(Text, default="")  # how sensitive the reported information is
+    malicious_actor: Mapped[str] = mapped_column(Text, default="")  # who exploited it, where known (Art. 14(2)(c))
+    root_cause: Mapped[str] = mapped_column(Text, default="")  # the incident's threat type or root cause (14(4)(c))
     # Article 14: when the manufacturer became aware of active exploitation (a vulnerability) or of the incident;
     # None for a vulnerability not known to be exploited (no clocks run). Back-dated before receipt, or changed
     # once set, only with a justification (kept in the audit event).

@@ -137,6 +137,10 @@ class CaseDetailOut(CaseOut):
     cvss_v40: str
     remediation: str
     mitigation: str
+    impact: str
+    sensitivity: str
+    malicious_actor: str
+    root_cause: str
     incident_criteria: list[str]
     malicious_suspected: bool | None
     upstream_component: str
@@ -164,6 +168,10 @@ class CaseDetailOut(CaseOut):
             cvss_v40=case.cvss_v40,
             remediation=case.remediation,
             mitigation=case.mitigation,
+            impact=case.impact,
+            sensitivity=case.sensitivity,
+            malicious_actor=case.malicious_actor,
+            root_cause=case.root_cause,
             incident_criteria=list(case.incident_criteria),
             malicious_suspected=case.malicious_suspected,
             upstream_component=case.upstream_component,

@@ -79,6 +79,10 @@ TEXT_FIELDS = {
     "status_reason": MAX_TEXT,
     "remediation": MAX_TEXT,
     "mitigation": MAX_TEXT,
+    "impact": MAX_TEXT,
+    "sensitivity": MAX_TEXT,
+    "malicious_actor": MAX_TEXT,
+    "root_cause": MAX_TEXT,
     "upstream_component": MAX_SHORT * 5,
     "maintainer_reference": MAX_SHORT,
     "users_information": MAX_TEXT,
@@ -517,6 +521,8 @@ def create_case(
         cve_ids=[],
         cwe_ids=[],
         records={},
+        cvss_v31="",  # the severity reads both vectors before the insert would give them their defaults
+        cvss_v40="",
         incident_criteria=[],
         created_by=actor.label,
     )

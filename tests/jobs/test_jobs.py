@@ -22,7 +22,7 @@ from sdl_tracker.errors import NotFound
 from sdl_tracker.jobs.cli import report_job
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.services import claim, enqueue, get_job
-from sdl_tracker.jobs.worker import run_one, run_worker
+from sdl_tracker.jobs.worker import run_one, run_worker, sweep
 from sdl_tracker.products.models import Product
 from tests.factories import OPERATOR, ApiClient, login, make_product, member
 from tests.jobs.kinds import BROKEN, CLEANUPS, PUBLISH, REFUSED, register_test_kinds
@@ -197,3 +197,28 @@ def test_wait_runs_each_retry_here_then_reports_the_failure(app: Flask, session:
         result = CliRunner().invoke(follow)
     assert result.exit_code == 2
     assert result.output.strip().endswith(f"error: job {job_id} failed: RuntimeError: broken on attempt 3")
+
+
+def test_a_worker_queues_work_that_came_due_by_itself(app: Flask, session: Session) -> None:
+    """A kind registered with `due` (retries at a later time) is queued by the worker's sweep when its work
+    has come due and no job of it is queued or running; then it runs like any job."""
+    from sdl_tracker.jobs.registry import HANDLERS, register
+
+    waiting: list[str] = []
+    ran: list[int] = []
+    register("tests.swept", lambda context: ran.append(context.job_id) or {}, due=lambda s, now: bool(waiting))
+    try:
+        database = app_db(app)
+        assert sweep(database) == []  # nothing due: nothing queued, and no write lock taken to learn it
+        waiting.append("a retry")
+        queued = sweep(database)
+        assert len(queued) == 1
+        assert sweep(database) == []  # one is queued already
+        waiting.clear()
+        assert run_worker(database, once=True) == 1 and ran == queued
+        waiting.append("another")
+        assert run_worker(database, once=True) == 1  # --once sweeps at its start (cron)
+        job = session.get(Job, ran[-1])
+        assert job is not None and job.created_by == "system:worker" and job.state is JobState.SUCCEEDED
+    finally:
+        HANDLERS.pop("tests.swept")

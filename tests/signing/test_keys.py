@@ -16,7 +16,7 @@ from sdl_tracker.audit.services import checkpoint_document, create_checkpoint, p
 from sdl_tracker.cli import cli
 from sdl_tracker.errors import Forbidden, Invalid
 from sdl_tracker.installation import installation
-from sdl_tracker.keys import SIGNING_KEY_FILE, Keyring, key_id
+from sdl_tracker.keys import SECRETS_KEY_FILE, SIGNING_KEY_FILE, Keyring, key_id
 from sdl_tracker.signing.services import rotate_signing_key
 from tests.factories import OPERATOR, login, make_product, make_user, member
 
@@ -142,3 +142,18 @@ def test_a_rotation_whose_key_file_cannot_be_written_says_so(app: Flask, monkeyp
     assert "new signing key" not in result.output
     listed = json.loads(_run(app, "keys", "list", "--json").output)
     assert [k["key_id"] for k in listed if k["active"]] == [before]
+
+
+def test_sealed_secrets_open_only_with_their_context_and_their_installation(tmp_path: Path) -> None:
+    for name in ("one", "other"):
+        (tmp_path / name).mkdir()
+    keys = Keyring(tmp_path / "one")
+    sealed = keys.seal("whsec_abc", "webhook:1")
+    assert "whsec" not in sealed and keys.unseal(sealed, "webhook:1") == "whsec_abc"
+    assert (tmp_path / "one" / SECRETS_KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert Keyring(tmp_path / "one").unseal(sealed, "webhook:1") == "whsec_abc"  # another process of it
+    assert keys.seal("whsec_abc", "webhook:1") != sealed  # a fresh nonce each time
+    with pytest.raises(ValueError, match="does not open"):
+        keys.unseal(sealed, "webhook:2")  # moved to another endpoint
+    with pytest.raises(ValueError, match="does not open"):
+        Keyring(tmp_path / "other").unseal(sealed, "webhook:1")  # a database without its data directory
