@@ -69,8 +69,10 @@ from .products.cli import product, release, repo
 from .products.signals import release_created
 from .products.views import bp as products_bp
 from .products.views import set_release_summaries
+from .psirt.api import bp as psirt_api
 from .psirt.cli import psirt
 from .psirt.sweep import register_jobs as register_psirt_jobs
+from .psirt.views import bp as psirt_bp
 from .resources import resource_dir
 from .sboms.api import bp as sboms_api
 from .sboms.cli import sbom
@@ -91,6 +93,7 @@ PAGES: tuple[Blueprint, ...] = (
     claims_bp,
     sboms_bp,
     modifications_bp,
+    psirt_bp,
     builds_bp,
     gitlink_bp,
     jobs_bp,
@@ -108,6 +111,7 @@ API: tuple[Blueprint, ...] = (
     gitlink_api,
     sboms_api,
     modifications_api,
+    psirt_api,
     builds_api,
     jobs_api,
     outbox_api,

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ from sdl_tracker.installation import installation
 from sdl_tracker.jobs.services import enqueue
 from sdl_tracker.outbox.services import add_webhook
 from sdl_tracker.products.repositories import add_repository
+from sdl_tracker.psirt.services import create_case
 from sdl_tracker.sboms.services import import_sbom
 from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 from tests.sboms.builders import dumps, json_bom, xml_bom
@@ -150,6 +152,21 @@ MATRIX: dict[tuple[str, str], str] = {
     # Substantial-modification signals: members read them; the product's officers confirm or dismiss them.
     ("modifications.release_modifications_view", "GET"): "AAAANLL",
     ("modifications.release_modifications_view", "POST"): "AAFFNLL",
+    # PSIRT cases: members read them (each sees only their products' cases on the lists); the product's security
+    # officers record and change them, and its Article 14 settings.
+    ("psirt.dashboard", "GET"): "AAAAALL",
+    ("psirt.cases", "GET"): "AAAAALL",
+    ("psirt.case", "GET"): "AAAANLL",
+    ("psirt.new_case", "GET"): "AAFFNLL",
+    ("psirt.new_case", "POST"): "AAFFNLL",
+    ("psirt.edit_case", "GET"): "AAFFNLL",
+    ("psirt.edit_case", "POST"): "AAFFNLL",
+    ("psirt.submission", "GET"): "AAFFNLL",
+    ("psirt.submission", "POST"): "AAFFNLL",
+    ("psirt.intermediate_request", "GET"): "AAFFNLL",
+    ("psirt.intermediate_request", "POST"): "AAFFNLL",
+    ("psirt.settings", "GET"): "AAAANLL",
+    ("psirt.settings", "POST"): "AAFFNLL",
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -243,6 +260,16 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.sboms_api.release_licences", "GET"): "AAAANLA",
     ("api.sboms_api.release_sbom_history", "GET"): "AAAANLA",
     ("api.sboms_api.component_dependency_paths", "GET"): "AAAANLA",
+    ("api.psirt_api.cases_list", "GET"): "AAAAALA",  # the caller's products only
+    ("api.psirt_api.cases_create", "POST"): "AAFFNLF",
+    ("api.psirt_api.cases_show", "GET"): "AAAANLA",
+    ("api.psirt_api.cases_update", "PATCH"): "AAFFNLF",
+    ("api.psirt_api.submissions_record", "POST"): "AAFFNLF",
+    ("api.psirt_api.intermediate_record", "POST"): "AAFFNLF",
+    ("api.psirt_api.cases_timeline", "GET"): "AAAANLA",
+    ("api.psirt_api.clocks_list", "GET"): "AAAAALA",  # the caller's products only
+    ("api.psirt_api.settings_show", "GET"): "AAAANLA",
+    ("api.psirt_api.settings_update", "PUT"): "AAFFNLF",
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -332,9 +359,24 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.evidence_api.scoping_create": {"requirement": "SM-10", "justification": "Matrix"},
         "api.evidence_api.scoping_withdraw": {"reason": "Matrix"},
         "api.evidence_api.interval_set": {"months": 12},
+        "api.psirt_api.cases_create": {
+            "kind": "vulnerability",
+            "title": f"Matrix case {n}",
+            "source": "researcher",
+            "received_at": _moment(hours=-1),
+        },
+        "api.psirt_api.cases_update": {"description": f"Matrix {n}"},
+        "api.psirt_api.submissions_record": {"submitted_at": _moment(minutes=-1), "stages": ["early-warning"]},
+        "api.psirt_api.intermediate_record": {"requested_at": _moment(minutes=-1), "due_at": _moment(days=2)},
+        "api.psirt_api.settings_update": {"zone": "Europe/Berlin"},
         "api.outbox_api.webhooks_add": {"url": f"https://hooks.example.com/matrix-{n}"},
         "api.outbox_api.webhooks_update": {"enabled": False},
     }.get(endpoint)
+
+
+def _moment(**delta: float) -> str:
+    """A time this far from now, as the API takes it."""
+    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
 
 
 @dataclass
@@ -398,6 +440,17 @@ def world(session: Session) -> World:
     assert edition is not None
     set_claim(session, OPERATOR, release.id, "CR 1.1", ClaimInput("implemented"))  # accept/confirm find a claim
     scoping = propose_scoping(session, OPERATOR, product.id, requirement="SM-11", justification="Matrix")
+    # An actively exploited vulnerability, so submissions and intermediate requests have clocks to stop.
+    case = create_case(
+        session,
+        OPERATOR,
+        product.id,
+        kind="vulnerability",
+        title="Matrix",
+        source="researcher",
+        received_at=datetime.now(UTC) - timedelta(hours=3),
+        facts={"aware_at": datetime.now(UTC) - timedelta(hours=2)},
+    )
     # Tests go to one endpoint, enabling and disabling to another, removal to a third.
     tested, toggled, removed_hook = (
         add_webhook(session, OPERATOR, product.id, url=f"https://hooks.example.com/{name}").endpoint
@@ -422,6 +475,7 @@ def world(session: Session) -> World:
         "name": repository.name,
         "sha": COMMIT["sha"],
         "scoping_id": str(scoping.id),
+        "case_id": str(case.id),
         "kind": "threat-model",
         "notification_id": "1",
         "webhook_id": str(tested.id),

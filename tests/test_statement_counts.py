@@ -19,12 +19,14 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from sdl_tracker.accounts.services import add_member, find_user, principal_for
+from sdl_tracker.auth import Principal
 from sdl_tracker.claims.services import ClaimInput, set_claim
 from sdl_tracker.claims.terms import product_catalog
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.services import Upload
 from sdl_tracker.gitlink.models import Commit
 from sdl_tracker.products.models import Product, Repository
+from sdl_tracker.psirt.services import create_case, record_submission, request_intermediate, update_settings
 from sdl_tracker.sboms.services import import_sbom
 from tests.factories import (
     OPERATOR,
@@ -90,6 +92,11 @@ PAGES: list[tuple[str, Callable[[Subject], str]]] = [
     ("api licences", lambda s: f"/api/v1/releases/{s.release}/sboms/licences"),
     ("api sbom history", lambda s: f"/api/v1/releases/{s.release}/sboms/history"),
     ("api commits", lambda s: f"/api/v1/releases/{s.release}/commits"),
+    ("psirt dashboard", lambda s: "/psirt"),
+    ("psirt cases", lambda s: "/psirt/cases"),
+    ("psirt cases of a product", lambda s: f"/psirt/cases?product={s.product}&kind=vulnerability"),
+    ("api psirt cases", lambda s: "/api/v1/psirt/cases"),
+    ("api psirt clocks", lambda s: "/api/v1/psirt/clocks"),
 ]
 OFFICER = "officer@example.com"
 TODAY = date.today()
@@ -142,8 +149,41 @@ def _populate(session: Session, size: int) -> Subject:
     document = _sbom_document(3 * size)
     sbom = import_sbom(session, OPERATOR, release.id, Upload("sbom.cdx.json", "application/json", io.BytesIO(document)))
     _commits(session, product, 3 * size)
+    _cases(session, officer, product, size)
     session.flush()
     return Subject(product.id, release.id, release.version, sbom.sbom.id)
+
+
+def _cases(session: Session, officer: Principal, product: Product, count: int) -> None:
+    """`count` actively exploited vulnerabilities, each with a submission and an intermediate report requested, and
+    an incident, with the product's main establishment in Berlin."""
+    now = datetime.now(UTC)
+    update_settings(session, officer, product.id, zone="Europe/Berlin", member_states=["DE"])
+    for n in range(count):
+        case = create_case(
+            session,
+            officer,
+            product.id,
+            kind="vulnerability",
+            title=f"Exploited {n}",
+            source="researcher",
+            received_at=now - timedelta(hours=40),
+            facts={"aware_at": now - timedelta(hours=30 - n), "affected": ["2.0"], "cve_ids": [f"CVE-2026-{1000 + n}"]},
+        )
+        record_submission(session, officer, case.id, submitted_at=now - timedelta(hours=1), stages=["early-warning"])
+        request_intermediate(
+            session, officer, case.id, requested_at=now - timedelta(minutes=30), due_at=now + timedelta(days=2)
+        )
+    create_case(
+        session,
+        officer,
+        product.id,
+        kind="incident",
+        title="Update server compromised",
+        source="internal",
+        received_at=now - timedelta(hours=2),
+        facts={"incident_criteria": ["malicious-code"]},
+    )
 
 
 def _commits(session: Session, product: Product, count: int) -> None:

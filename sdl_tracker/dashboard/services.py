@@ -24,6 +24,8 @@ from ..evidence.models import Evidence, EvidenceRevision, RequirementScoping, Sc
 from ..evidence.vocabulary import ReviewState
 from ..labels import label
 from ..products.models import Product, Release
+from ..psirt.rules import ClockState
+from ..psirt.services import due_clocks
 from .readiness import SOON, EvidenceRow, ReleaseFigures, current_revisions, in_flight, release_figures
 
 MAX_ITEMS = 50  # a section lists this many and says how many more there are
@@ -270,6 +272,33 @@ def readiness_facts(f: ReleaseFigures) -> tuple[Fact, ...]:
     )
 
 
+def reporting_clocks(session: Session, actor: Principal, today: date) -> Section | None:
+    """The Article 14 clocks of the cases the actor sees that run, are overdue or were breached, the next deadline
+    first, each linking to its case (for members of a product: whoever sees PSIRT cases)."""
+    if not actor.role_by_product and not actor.is_admin:
+        return None
+    due = due_clocks(session, actor)
+    shown = {d.case.product_id for d in due}
+    names = {pid: name for pid, name in session.execute(select(Product.id, Product.name).where(Product.id.in_(shown)))}
+    items = []
+    for entry in due:
+        clock, case = entry.clock, entry.case
+        when = clock.due_at.strftime("%Y-%m-%d %H:%M UTC") if clock.due_at else "not yet defined"
+        missed = clock.state in (ClockState.OVERDUE, ClockState.BREACHED)
+        items.append(
+            Item(
+                title=f"{case.reference} {clock.label}" + (" (Exercise)" if case.exercise else ""),
+                link=Link("psirt.case", {"case_id": case.id}),
+                meta=f"{names.get(case.product_id, '')} · {case.title}",
+                facts=(Fact(clock.state.value, f"due {when}", missed, Link("psirt.case", {"case_id": case.id})),),
+            )
+        )
+    return _section("clocks", "Reporting clocks", items, "No reporting clock is running.", more=Link("psirt.dashboard"))
+
+
+# Sections whose content moves with the clock, not only with audited changes: read on every view, never kept.
+LIVE_SECTIONS: tuple[Provider, ...] = (reporting_clocks,)
+
 # The home page's sections, in the order shown. Add a feature's provider here.
 SECTIONS: tuple[Provider, ...] = (
     awaiting_my_review,
@@ -284,7 +313,7 @@ def my_work(session: Session, actor: Principal, *, today: date | None = None) ->
     """The actor's home page: every registered section that has something to say to them. Kept per actor
     (who, with which roles), day and audit chain head: each section reads recorded, audited facts, and every
     signed-in page view opens it. A provider whose content moves without an audited change (a clock by the
-    hour) must not join this tuple unkept."""
+    hour) is in LIVE_SECTIONS instead, read afresh and shown first."""
     today = today or utcnow().date()
     who = (
         actor.user_id,
@@ -299,4 +328,5 @@ def my_work(session: Session, actor: Principal, *, today: date | None = None) ->
         sections = (provider(session, actor, today) for provider in SECTIONS)
         return [s for s in sections if s is not None]
 
-    return list(kept(session, ("my work", *who, today), read))
+    live = (provider(session, actor, today) for provider in LIVE_SECTIONS)
+    return [s for s in live if s is not None] + list(kept(session, ("my work", *who, today), read))

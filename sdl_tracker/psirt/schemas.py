@@ -8,8 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from ..audit.models import AuditEvent
+from ..audit.rules import detail_rows
 from ..auth import Principal
-from .models import PsirtCase, PsirtIntermediateRequest, PsirtSubmission
+from .models import PsirtCase, PsirtIntermediateRequest, PsirtSettings, PsirtSubmission
 from .rules import Clock
 from .services import (
     DueClock,
@@ -211,4 +213,79 @@ class DueClockOut(BaseModel):
             title=case.title,
             exercise=case.exercise,
             clock=ClockOut.of(due.clock),
+        )
+
+
+class ChangeOut(BaseModel):
+    """One line of an event's details as the audit pages show it: a field, its old value (null for a fact) and its
+    new value, as people read them."""
+
+    field: str
+    old: str | None
+    new: str
+
+
+class TimelineEventOut(BaseModel):
+    """One recorded change of a case: its audit event, the details as field, old and new."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    changes: list[ChangeOut]
+
+    @classmethod
+    def of(cls, event: AuditEvent, actor: Principal, product_id: int) -> TimelineEventOut:
+        """One event; the reporter's contact left out of its details unless the reader may manage the case."""
+        details = _readable(event.details)
+        if not may_manage_cases(actor, product_id):
+            details.pop(CONTACT, None)
+        return cls(
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            changes=[ChangeOut(field=r.field, old=r.old, new=r.new) for r in detail_rows(details)],
+        )
+
+
+CONTACT = "reporter_contact"
+
+
+def _readable(details: Any) -> dict[str, Any]:
+    """An event's details as the timeline reads them: an update's changes per field at the top (so they read as
+    field, old and new, as on the audit pages), without the case's own reference."""
+    if not isinstance(details, dict):
+        return {"details": details}
+    found = {key: value for key, value in details.items() if key not in ("case", "changes")}
+    changes = details.get("changes")
+    if isinstance(changes, dict):
+        found.update(changes)
+    elif changes is not None:
+        found["changes"] = changes
+    return found
+
+
+class SettingsOut(BaseModel):
+    """A product's Article 14 settings (the defaults until an officer records them: UTC, no CSIRT, no states)."""
+
+    product_id: int
+    zone: str
+    csirt: str
+    member_states: list[str]
+    updated_by: str | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, product_id: int, settings: PsirtSettings | None) -> SettingsOut:
+        """The recorded settings, or the defaults."""
+        if settings is None:
+            return cls(product_id=product_id, zone="UTC", csirt="", member_states=[], updated_by=None, updated_at=None)
+        return cls(
+            product_id=product_id,
+            zone=settings.zone,
+            csirt=settings.csirt,
+            member_states=list(settings.member_states),
+            updated_by=settings.updated_by,
+            updated_at=settings.updated_at,
         )

@@ -53,6 +53,7 @@ from .rules import (
     RecordKind,
     Submission,
     intermediate_stage,
+    next_deadline,
     reporting_clocks,
 )
 
@@ -217,20 +218,76 @@ def _clocks(session: Session, case: PsirtCase, now: datetime) -> tuple[Clock, ..
     if case.kind is CaseKind.VULNERABILITY and case.aware_at is None:
         return ()  # not known to be actively exploited: Article 14 does not apply (yet)
     settings = settings_of(session, case.product_id)
-    submissions = [Submission(s.submitted_at, frozenset(s.stages)) for s in case_submissions(session, case)]
-    requests = [IntermediateRequest(r.requested_at, r.due_at) for r in case_intermediate_requests(session, case)]
+    return _clocks_from(
+        case,
+        settings.zone if settings else "UTC",
+        case_submissions(session, case),
+        case_intermediate_requests(session, case),
+        now,
+    )
+
+
+def _clocks_from(
+    case: PsirtCase,
+    zone: str,
+    submissions: Sequence[PsirtSubmission],
+    requests: Sequence[PsirtIntermediateRequest],
+    now: datetime,
+) -> tuple[Clock, ...]:
+    """The case's clocks from its facts read beforehand (its submissions by time, its requests in recorded order)."""
+    if case.kind is CaseKind.VULNERABILITY and case.aware_at is None:
+        return ()
     try:
         return reporting_clocks(
             _record_kind(case),
             aware_at=case.aware_at,
-            zone=settings.zone if settings else "UTC",
+            zone=zone,
             now=now,
-            submissions=submissions,
+            submissions=[Submission(s.submitted_at, frozenset(s.stages)) for s in submissions],
             measure_available_at=case.measure_available_at if case.kind is CaseKind.VULNERABILITY else None,
-            intermediate_requests=requests,
+            intermediate_requests=[IntermediateRequest(r.requested_at, r.due_at) for r in requests],
         )
     except ClockError as exc:
         raise Invalid.field("clocks", str(exc)) from None
+
+
+def clocks_of_cases(
+    session: Session, cases: Sequence[PsirtCase], now: datetime | None = None
+) -> dict[int, tuple[Clock, ...]]:
+    """The clocks of many cases at `now`, by case id, read in a fixed number of statements (lists and dashboards
+    show many cases; reading each case's facts apart made a statement per case)."""
+    moment = now or utcnow()
+    running = [c for c in cases if c.kind is CaseKind.INCIDENT or c.aware_at is not None]
+    if not running:
+        return {case.id: () for case in cases}
+    ids = [case.id for case in running]
+    products = sorted({case.product_id for case in running})
+    zones = {
+        product_id: zone
+        for product_id, zone in session.execute(
+            select(PsirtSettings.product_id, PsirtSettings.zone).where(PsirtSettings.product_id.in_(products))
+        )
+    }
+    submissions: dict[int, list[PsirtSubmission]] = {case_id: [] for case_id in ids}
+    for submission in session.scalars(
+        select(PsirtSubmission)
+        .where(PsirtSubmission.case_id.in_(ids))
+        .order_by(PsirtSubmission.submitted_at, PsirtSubmission.id)
+    ):
+        submissions[submission.case_id].append(submission)
+    requests: dict[int, list[PsirtIntermediateRequest]] = {case_id: [] for case_id in ids}
+    for request in session.scalars(
+        select(PsirtIntermediateRequest)
+        .where(PsirtIntermediateRequest.case_id.in_(ids))
+        .order_by(PsirtIntermediateRequest.id)
+    ):
+        requests[request.case_id].append(request)
+    found: dict[int, tuple[Clock, ...]] = {case.id: () for case in cases}
+    for case in running:
+        found[case.id] = _clocks_from(
+            case, zones.get(case.product_id, "UTC"), submissions[case.id], requests[case.id], moment
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -241,22 +298,51 @@ class DueClock:
     clock: Clock
 
 
+def _clocked_cases(session: Session, actor: Principal) -> list[PsirtCase]:
+    """The visible cases whose clocks may run: incidents, and vulnerabilities known to be actively exploited."""
+    return list(
+        session.scalars(
+            select(PsirtCase)
+            .where(visible_products_clause(actor, PsirtCase.product_id))
+            .where(or_(PsirtCase.aware_at.is_not(None), PsirtCase.kind == CaseKind.INCIDENT))
+        )
+    )
+
+
 def due_clocks(session: Session, actor: Principal, now: datetime | None = None) -> list[DueClock]:
     """Every clock of the visible cases that is still open or was breached, the next deadline first."""
-    moment = now or utcnow()
-    cases = session.scalars(
-        select(PsirtCase)
-        .where(visible_products_clause(actor, PsirtCase.product_id))
-        .where(or_(PsirtCase.aware_at.is_not(None), PsirtCase.kind == CaseKind.INCIDENT))
-    )
+    cases = _clocked_cases(session, actor)
+    clocks = clocks_of_cases(session, cases, now)
     found = [
         DueClock(case, clock)
         for case in cases
-        for clock in _clocks(session, case, moment)
+        for clock in clocks[case.id]
         if clock.state in OPEN_STATES or clock.breached_at is not None
     ]
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(found, key=lambda d: (d.clock.state not in OPEN_STATES, d.clock.due_at or far, d.case.id))
+
+
+@dataclass(frozen=True)
+class RunningCase:
+    """A case with a clock still open: all of its clocks, and the one due first."""
+
+    case: PsirtCase
+    clocks: tuple[Clock, ...]
+    next: Clock
+
+
+def running_cases(session: Session, actor: Principal, now: datetime | None = None) -> list[RunningCase]:
+    """The visible cases with an open clock, the one whose next deadline comes first (an overdue one) first."""
+    cases = _clocked_cases(session, actor)
+    clocks = clocks_of_cases(session, cases, now)
+    found = [
+        RunningCase(case, clocks[case.id], upcoming)
+        for case in cases
+        if (upcoming := next_deadline(clocks[case.id])) is not None
+    ]
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(found, key=lambda r: (r.next.due_at or far, r.case.id))
 
 
 # --- writing -------------------------------------------------------------------------------------------------
@@ -827,7 +913,7 @@ def update_settings(
     zone = zone.strip()
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe")
         raise Invalid.field("zone", f"unknown time zone {zone[:64]!r} (an IANA name such as Europe/Berlin)") from None
     states = sorted({s.strip().upper() for s in member_states if s.strip()})
     wrong = [s for s in states if not (len(s) == 2 and s.isascii() and s.isalpha())]

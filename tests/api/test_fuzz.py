@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -184,6 +185,24 @@ def world(fuzz_app: Flask) -> World:
     world.add("name", "fw")
     world.add("sha", sha)
     world.add("kind", "design-review", "fuzz-run")
+    # An actively exploited vulnerability, so submissions and intermediate requests reach the clocks.
+    now = datetime.now(UTC)
+    case = call(
+        "POST",
+        f"/products/{product}/psirt/cases",
+        json={
+            "kind": "vulnerability",
+            "title": "Modbus frame overflow",
+            "source": "researcher",
+            "received_at": (now - timedelta(hours=2)).isoformat(),
+            "aware_at": (now - timedelta(hours=1)).isoformat(),
+            "affected": ["1.0"],
+        },
+    )
+    world.add("case_id", case["id"])
+    world.add("product", str(product), where="query")
+    world.add("status", "received", "investigating", where="query")
+    world.add("kind", "vulnerability", "incident", where="query")
     for edition in call("GET", "/catalog/editions", 200)["items"]:
         world.add("edition_id", edition["id"])
         world.add("edition", str(edition["id"]), where="query")
