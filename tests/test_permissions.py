@@ -157,6 +157,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("psirt.dashboard", "GET"): "AAAAALL",
     ("psirt.cases", "GET"): "AAAAALL",
     ("psirt.case", "GET"): "AAAANLL",
+    ("psirt.packet", "GET"): "AAAANLL",
     ("psirt.new_case", "GET"): "AAFFNLL",
     ("psirt.new_case", "POST"): "AAFFNLL",
     ("psirt.edit_case", "GET"): "AAFFNLL",
@@ -267,6 +268,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.psirt_api.submissions_record", "POST"): "AAFFNLF",
     ("api.psirt_api.intermediate_record", "POST"): "AAFFNLF",
     ("api.psirt_api.cases_timeline", "GET"): "AAAANLA",
+    ("api.psirt_api.packets_show", "GET"): "AAAANLA",
     ("api.psirt_api.clocks_list", "GET"): "AAAAALA",  # the caller's products only
     ("api.psirt_api.settings_show", "GET"): "AAAANLA",
     ("api.psirt_api.settings_update", "PUT"): "AAFFNLF",
@@ -476,6 +478,7 @@ def world(session: Session) -> World:
         "sha": COMMIT["sha"],
         "scoping_id": str(scoping.id),
         "case_id": str(case.id),
+        "stage": "early-warning",
         "kind": "threat-model",
         "notification_id": "1",
         "webhook_id": str(tested.id),

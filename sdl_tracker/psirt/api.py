@@ -15,11 +15,14 @@ from ..products.services import get_product
 from ..web.context import db_session
 from .forms import CaseFilterForm, case_filter, filter_problem
 from .models import CaseKind, CaseSource, CaseStatus
+from .packaging import submission_packet
+from .packets import packet_json
 from .schemas import (
     CaseDetailOut,
     CaseOut,
     DueClockOut,
     IntermediateRequestOut,
+    PacketOut,
     SettingsOut,
     SubmissionOut,
     TimelineEventOut,
@@ -270,6 +273,19 @@ def cases_timeline(case_id: int) -> Response:
     case = get_case(session, g.principal, case_id)
     events = case_timeline(session, case)
     return json_response(paginated(events, lambda event: TimelineEventOut.of(event, g.principal, case.product_id)))
+
+
+@bp.get("/psirt/cases/<int:case_id>/packets/<stage>")
+@operation(
+    "What the Single Reporting Platform asks at one stage of a case (early-warning, notification, final-report,"
+    " intermediate-N), with its completeness checklist; the tracker never submits",
+    response=PacketOut,
+    tag="psirt",
+)
+def packets_show(case_id: int, stage: str) -> Response:
+    """A stage's submission packet."""
+    session = db_session()
+    return json_response(PacketOut(**packet_json(submission_packet(session, g.principal, case_id, stage))))
 
 
 @bp.get("/psirt/clocks")

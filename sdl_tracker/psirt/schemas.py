@@ -289,3 +289,35 @@ class SettingsOut(BaseModel):
             updated_by=settings.updated_by,
             updated_at=settings.updated_at,
         )
+
+
+class PacketFieldOut(BaseModel):
+    """One piece of information a report states (a list where it holds several values; null: not recorded)."""
+
+    key: str
+    label: str
+    value: str | bool | list[str] | None
+
+
+class CheckItemOut(BaseModel):
+    """One item of a packet's completeness checklist, and why the regulation asks for it."""
+
+    item: str
+    done: bool
+    why: str
+
+
+class PacketOut(BaseModel):
+    """What one stage's report states, for the Single Reporting Platform, and what it still lacks."""
+
+    exercise_label: str | None
+    case: str
+    stage: str
+    label: str
+    point: str
+    kind: str
+    exercise: bool
+    notice: str
+    fields: list[PacketFieldOut]
+    checklist: list[CheckItemOut]
+    complete: bool

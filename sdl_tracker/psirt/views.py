@@ -3,6 +3,7 @@ edit, a submission, an intermediate request, a product's Article 14 settings).""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,8 @@ from .forms import (
     case_values,
 )
 from .models import PsirtCase
+from .packaging import submission_packet
+from .packets import packet_json, packet_markdown
 from .rules import next_deadline
 from .schemas import CaseDetailOut, TimelineEventOut
 from .scoring import Score, parse_vector
@@ -123,6 +126,26 @@ def _cwe(number: int) -> str:
         return cwe_label(number)
     except VocabularyError:
         return f"CWE-{number} (not in the packaged CWE list)"
+
+
+@bp.route("/psirt/cases/<int:case_id>/packets/<stage>")
+def packet(case_id: int, stage: str) -> Response | str:
+    """What the Single Reporting Platform asks at one stage of a case, with its checklist; as Markdown or JSON
+    to download with ?format=markdown|json."""
+    session = db_session()
+    found = get_case(session, g.principal, case_id)
+    drafted = submission_packet(session, g.principal, found.id, stage)
+    wanted = request.args.get("format", "")
+    if wanted in ("markdown", "json"):
+        body = packet_markdown(drafted) if wanted == "markdown" else json.dumps(packet_json(drafted), indent=2)
+        name = f"{found.reference}-{drafted.stage}.{'md' if wanted == 'markdown' else 'json'}"
+        mimetype = "text/markdown" if wanted == "markdown" else "application/json"
+        return Response(
+            body + "\n",
+            mimetype=mimetype,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return render_template("psirt/packet.html", case=found, packet=drafted, markdown=packet_markdown(drafted))
 
 
 @bp.route("/psirt/cases/<int:case_id>")

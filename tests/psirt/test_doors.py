@@ -495,3 +495,32 @@ def test_submissions_requests_and_settings_through_the_forms(app: Flask, session
     request = session.scalars(select(PsirtIntermediateRequest)).one()
     berlin = datetime.strptime(due, "%Y-%m-%dT%H:%M").replace(tzinfo=ZoneInfo("Europe/Berlin"))
     assert request.due_at == berlin  # typed on Berlin's clock, as the form said
+
+
+def test_a_stage_packet_shows_what_to_report_and_downloads_as_markdown_or_json(
+    app: Flask, session: Session, plc: Product, api: ApiClient
+) -> None:
+    case = case_of(session, plc, "Exploited # overflow | x", aware_at=ago(hours=30), affected=["1.0"])
+    session.commit()
+    client = app.test_client()
+    login(client, DEVELOPER)
+    shown = page_of(client, f"/psirt/cases/{case.id}")
+    assert f'href="/psirt/cases/{case.id}/packets/early-warning"' in shown
+    page = page_of(client, f"/psirt/cases/{case.id}/packets/early-warning")
+    assert "Checklist:" in page and "never submits" in page and "Download Markdown" in page
+    markdown = client.get(f"/psirt/cases/{case.id}/packets/early-warning?format=markdown")
+    assert markdown.status_code == 200 and markdown.mimetype == "text/markdown"
+    assert markdown.headers["Content-Disposition"] == f'attachment; filename="{case.reference}-early-warning.md"'
+    assert markdown.get_data(as_text=True).startswith(f"# {case.reference}: Early warning")
+    downloaded = client.get(f"/psirt/cases/{case.id}/packets/notification?format=json")
+    assert downloaded.mimetype == "application/json" and downloaded.json["stage"] == "notification"
+    page_of(client, f"/psirt/cases/{case.id}/packets/final-words", 422)
+
+    developer = api.as_user(DEVELOPER)
+    packet = api.call("GET", f"/api/v1/psirt/cases/{case.id}/packets/early-warning", developer)
+    assert packet.status_code == 200 and packet.json["case"] == case.reference
+    assert {"item", "done", "why"} == set(packet.json["checklist"][0]) and packet.json["complete"] is False
+    refused = api.call("GET", f"/api/v1/psirt/cases/{case.id}/packets/final-words", developer)
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    stranger = api.call("GET", f"/api/v1/psirt/cases/{case.id}/packets/early-warning", api.as_user(STRANGER))
+    assert stranger.status_code == 404
