@@ -146,6 +146,8 @@ def upgrade() -> None:
     sa.Column('state', sa.Enum('not started', 'running', 'due soon', 'overdue', 'submitted', 'breached', name='report_clock_state', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('open', sa.Boolean(), nullable=False),
     sa.Column('breached_at', sdl_tracker.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('anchor', sdl_tracker.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('breached_due_at', sdl_tracker.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('computed_at', sdl_tracker.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['psirt_case.id'], name=op.f('fk_report_clock_case_id_psirt_case'), ondelete='CASCADE'),

@@ -20,16 +20,16 @@ STARTED, DUE_SOON, OVERDUE = "started", "due-soon", "overdue"
 WORDS = {STARTED: "has started", DUE_SOON: "is due soon", OVERDUE: "is overdue"}
 
 
-def clock_events(before: tuple[ClockState | None, datetime | None, datetime | None], clock: Clock) -> list[str]:
-    """What changed for people between the clock's last kept (state, due time, breach) and the clock now."""
-    state, due_at, breached_at = before
+def clock_events(before: tuple[ClockState | None, datetime | None], clock: Clock) -> list[str]:
+    """What changed for people between the clock's last kept (state, due time) and the clock now: it started
+    (got a due time), or came due soon (a corrected due time starts and comes due anew). Missed due times are
+    told where they are recorded as breaches (services.refresh_clocks)."""
+    state, due_at = before
     events = []
-    if clock.due_at is not None and due_at is None and clock.is_open:
+    if clock.due_at is not None and due_at != clock.due_at and clock.is_open and state is not ClockState.OVERDUE:
         events.append(STARTED)
-    if clock.state is ClockState.DUE_SOON and state is not ClockState.DUE_SOON:
+    if clock.state is ClockState.DUE_SOON and (state is not ClockState.DUE_SOON or due_at != clock.due_at):
         events.append(DUE_SOON)
-    if clock.state is ClockState.OVERDUE and breached_at is None:
-        events.append(OVERDUE)
     return events
 
 
@@ -51,7 +51,8 @@ def _officers(session: Session, product_id: int) -> list[str]:
 def announce(session: Session, case: PsirtCase, clock: Clock, event: str) -> None:
     """Queue the e-mails to the product's officers and the webhook event for one clock event (in the caller's
     transaction; the outbox keeps each to once per case, stage and event)."""
-    key = f"psirt:{case.id}:{clock.stage}:{event}"
+    due_key = int(clock.due_at.timestamp()) if clock.due_at else 0
+    key = f"psirt:{case.id}:{clock.stage}:{event}:{due_key}"  # a corrected due time is told anew
     exercise = "[EXERCISE] " if case.exercise else ""
     due = clock.due_at.strftime("%Y-%m-%d %H:%M UTC") if clock.due_at else "not yet defined"
     subject = f"{exercise}{case.reference}: the {clock.label.lower()} {WORDS[event]} (due {due})"

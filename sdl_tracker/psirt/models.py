@@ -213,5 +213,10 @@ class ReportClock(Base):
     state: Mapped[ClockState] = mapped_column(str_enum(ClockState, "report_clock_state"))
     open: Mapped[bool] = mapped_column(Boolean)
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The instant the due time was read from, and the last due time seen missed: a reading of the same anchor
+    # never moves the due time later (a zone changed), and a corrected deadline that is missed again is a breach
+    # again (recorded and told), while breached_at keeps the first.
+    anchor: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    breached_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -220,6 +220,13 @@ def _incident_final(
     return anchor, due, f"one calendar month after {source}, {which} ({point})"
 
 
+def restate(clock: Clock, due_at: datetime, now: datetime, due_soon_within: timedelta = DUE_SOON_WITHIN) -> Clock:
+    """The clock with an earlier due time kept from an earlier reading of the same anchor (a reading never moves a
+    deadline later), its state read again at `now`."""
+    reading = f"{clock.reading}; kept at {due_at:%Y-%m-%d %H:%M} UTC, as an earlier reading of the same anchor gave"
+    return _clock(clock.stage, clock.label, clock.anchor, due_at, reading, clock.submitted_at, now, due_soon_within)
+
+
 def _clock(
     stage: str,
     label: str,

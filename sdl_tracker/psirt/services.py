@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 from ..audit.models import AuditEvent
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
-from ..db import insert_missing, utcnow
+from ..db import insert_missing, locked, utcnow
 from ..errors import Invalid, NotFound
 from ..products.models import Product, Release
 from ..products.services import get_product
 from ..sboms.diff import purl_identity
 from ..sboms.models import Sbom, SbomComponent, SbomState
-from .alerts import announce, clock_events
+from .alerts import OVERDUE, announce, clock_events
 from .models import (
     CaseKind,
     CaseSource,
@@ -49,12 +49,14 @@ from .rules import (
     OPEN_STATES,
     Clock,
     ClockError,
+    ClockState,
     IntermediateRequest,
     RecordKind,
     Submission,
     intermediate_stage,
     next_deadline,
     reporting_clocks,
+    restate,
 )
 
 MAX_TITLE = 300
@@ -63,6 +65,10 @@ MAX_SHORT = 200
 MAX_ITEMS = 200  # CVE ids, CWE ids, components, releases per case
 FUTURE_SLACK = timedelta(minutes=5)  # a clock a little ahead of the server's is not "the future"
 CLOSING = frozenset({CaseStatus.REJECTED, CaseStatus.DUPLICATE})
+# Where a product's main establishment is not recorded, its calendar periods are read in each of the zones the
+# Member States keep (the Azores, Western, Central and Eastern European time; the outermost regions keep no
+# daylight saving, so UTC's reading, always among those read, stands for them) and the earliest is taken.
+UNION_ZONES = ("Atlantic/Azores", "Europe/Lisbon", "Europe/Berlin", "Europe/Helsinki")
 # Art. 14(5): an incident is severe where it affects (or can affect) the product's ability to protect the
 # availability, authenticity, integrity or confidentiality of sensitive or important data or functions, or where
 # it led (or can lead) to malicious code in the product or in its users' systems.
@@ -72,6 +78,10 @@ INCIDENT_CRITERIA = {
     "malicious-code": "led or can lead to malicious code in the product or in users' systems (Art. 14(5)(b))",
 }
 ANCHORS = ("aware_at", "measure_available_at")
+# Text shown on one line (lists, packets, e-mail subjects): a line break in it could start a line of its own there.
+SINGLE_LINE = frozenset({"title", "maintainer_reference", "upstream_component", "reference", "csirt"})
+# Recorded times are refused outside the days the tracker records (the input boundary, docs/architecture.md).
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 RELEASE_ROLES = {"affected": "affected", "fixed_in": "fixed"}
 TEXT_FIELDS = {
     "title": MAX_TITLE,
@@ -121,7 +131,7 @@ def get_case(session: Session, actor: Principal, case_id: int) -> PsirtCase:
     """A case of a product the actor sees, else NotFound."""
     case = session.get(PsirtCase, case_id)
     if case is None or not actor.can_see(case.product_id):
-        raise NotFound("case not found")
+        raise NotFound("no such case")
     authorize(actor, Permission.PRODUCT_READ, case.product_id)
     return case
 
@@ -130,9 +140,10 @@ def get_case_by_reference(session: Session, actor: Principal, reference: str) ->
     """A case by its PSIRT-YYYY-NNNN, else NotFound."""
     year, number = parse_reference(reference)
     case_id = session.scalar(select(PsirtCase.id).where(PsirtCase.year == year, PsirtCase.number == number))
-    if case_id is None:
+    case = session.get(PsirtCase, case_id) if case_id is not None else None
+    if case is None or not actor.can_see(case.product_id):  # another product's case reads as a free number
         raise NotFound(f"no case {reference.strip().upper()}")
-    return get_case(session, actor, case_id)
+    return get_case(session, actor, case.id)
 
 
 @dataclass(frozen=True)
@@ -215,28 +226,66 @@ def _record_kind(case: PsirtCase) -> RecordKind:
 
 
 def _clocks(session: Session, case: PsirtCase, now: datetime) -> tuple[Clock, ...]:
+    """The case's clocks as they stand: read from its facts, with what its kept rows hold (kept())."""
+    rows = {row.stage: row for row in session.scalars(select(ReportClock).where(ReportClock.case_id == case.id))}
+    return tuple(kept(clock, rows.get(clock.stage), now) for clock in _read_clocks(session, case, now))
+
+
+def _read_clocks(session: Session, case: PsirtCase, now: datetime) -> tuple[Clock, ...]:
+    """The case's clocks read from its facts alone."""
     if case.kind is CaseKind.VULNERABILITY and case.aware_at is None:
         return ()  # not known to be actively exploited: Article 14 does not apply (yet)
     settings = settings_of(session, case.product_id)
     return _clocks_from(
         case,
-        settings.zone if settings else "UTC",
+        settings.zone if settings else None,
         case_submissions(session, case),
         case_intermediate_requests(session, case),
         now,
     )
 
 
+def kept(clock: Clock, row: ReportClock | None, now: datetime) -> Clock:
+    """A clock read from the facts, with what its kept row holds: a due time an earlier reading of the same anchor
+    gave earlier stands (a change of the product's zone never moves a deadline later; a justified correction of
+    the anchor may), and a recorded breach shows whatever was recorded since (a late or back-dated submission
+    leaves the clock breached)."""
+    if row is None:
+        return clock
+    if clock.due_at is not None and row.due_at is not None and row.anchor == clock.anchor and row.due_at < clock.due_at:
+        clock = restate(clock, row.due_at, now)
+    if row.breached_at is not None and clock.breached_at is None:
+        state = ClockState.BREACHED if clock.submitted_at is not None else clock.state
+        clock = replace(clock, breached_at=row.breached_at, state=state)
+    return clock
+
+
 def _clocks_from(
+    case: PsirtCase,
+    zone: str | None,
+    submissions: Sequence[PsirtSubmission],
+    requests: Sequence[PsirtIntermediateRequest],
+    now: datetime,
+) -> tuple[Clock, ...]:
+    """The case's clocks from its facts read beforehand (its submissions by time, its requests in recorded order);
+    `zone` None: the product's main establishment is not recorded, so each calendar period is read in every
+    zone the Union's Member States keep and the earliest instant taken."""
+    if case.kind is CaseKind.VULNERABILITY and case.aware_at is None:
+        return ()
+    readings = [_reading(case, place, submissions, requests, now) for place in ([zone] if zone else UNION_ZONES)]
+    return tuple(
+        min(same_stage, key=lambda clock: clock.due_at or datetime.max.replace(tzinfo=UTC))
+        for same_stage in zip(*readings, strict=True)
+    )
+
+
+def _reading(
     case: PsirtCase,
     zone: str,
     submissions: Sequence[PsirtSubmission],
     requests: Sequence[PsirtIntermediateRequest],
     now: datetime,
 ) -> tuple[Clock, ...]:
-    """The case's clocks from its facts read beforehand (its submissions by time, its requests in recorded order)."""
-    if case.kind is CaseKind.VULNERABILITY and case.aware_at is None:
-        return ()
     try:
         return reporting_clocks(
             _record_kind(case),
@@ -282,11 +331,14 @@ def clocks_of_cases(
         .order_by(PsirtIntermediateRequest.id)
     ):
         requests[request.case_id].append(request)
+    rows = {
+        (row.case_id, row.stage): row
+        for row in session.scalars(select(ReportClock).where(ReportClock.case_id.in_(ids)))
+    }
     found: dict[int, tuple[Clock, ...]] = {case.id: () for case in cases}
     for case in running:
-        found[case.id] = _clocks_from(
-            case, zones.get(case.product_id, "UTC"), submissions[case.id], requests[case.id], moment
-        )
+        read = _clocks_from(case, zones.get(case.product_id), submissions[case.id], requests[case.id], moment)
+        found[case.id] = tuple(kept(clock, rows.get((case.id, clock.stage)), moment) for clock in read)
     return found
 
 
@@ -356,9 +408,10 @@ def _clean_text(field: str, value: object, limit: int, *, required: bool = False
         raise Invalid.field(field, "must not be empty")
     if len(text) > limit:
         raise Invalid.field(field, f"at most {limit:,} characters")
-    single_line = field in ("title", "maintainer_reference", "upstream_component")
+    single_line = field in SINGLE_LINE
     allowed = "" if single_line else "\n\t"
-    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in allowed for ch in text):
+    refused = ("Cc", "Cf", "Zl", "Zp") if single_line else ("Cc", "Cf")  # U+2028/2029 break lines too
+    if any(unicodedata.category(ch) in refused and ch not in allowed for ch in text):
         raise Invalid.field(field, "holds control characters" + (" or line breaks" if single_line else ""))
     return text
 
@@ -375,9 +428,16 @@ def _clean_time(field: str, value: object, now: datetime) -> datetime | None:
         raise Invalid.field(field, "must be a time")
     if value.tzinfo is None:
         raise Invalid.field(field, "give the time with its zone (2026-12-05T09:30+01:00 or ...Z)")
-    if value > now + FUTURE_SLACK:
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        moment = EARLIEST_TIME - timedelta(days=1)  # no UTC instant in range: refused just below
+    if moment < EARLIEST_TIME:
+        raise Invalid.field(field, "is before 1970: not a time the tracker records")
+    # The clocks run from an anchor: one a little ahead of the server would move every deadline later.
+    if moment > now + (timedelta(0) if field in ANCHORS else FUTURE_SLACK):
         raise Invalid.field(field, "is in the future: record what has happened")
-    return value.astimezone(UTC)
+    return moment
 
 
 def _clean_date(field: str, value: object) -> date | None:
@@ -491,6 +551,11 @@ def _next_number(session: Session, year: int) -> int:
     return sequence.last
 
 
+def _justified(justification: str) -> str:
+    """A justification as the audit log keeps it: text of at most MAX_TEXT characters, no control characters."""
+    return _clean_text("justification", justification, MAX_TEXT)
+
+
 def create_case(
     session: Session,
     actor: Principal,
@@ -506,6 +571,7 @@ def create_case(
     """Record a new case of the product (its officers), with any further facts known at once."""
     product = get_product(session, actor, product_id)
     authorize_manage_cases(actor, product.id)
+    justification = _justified(justification)
     now = utcnow()
     received = _clean_time("received_at", received_at, now)
     if received is None:
@@ -529,7 +595,7 @@ def create_case(
     )
     changes = dict(facts or {})
     if case.kind is CaseKind.INCIDENT:
-        changes.setdefault("aware_at", received)  # an incident's clocks run from the start
+        changes.setdefault("aware_at", min(received, now))  # an incident's clocks run from the start
     applied = _apply(session, case, changes, justification, now, creating=True)
     _check_fields(case, justification)
     case.number = _next_number(session, case.year)
@@ -547,11 +613,7 @@ def create_case(
         details={
             "case": case.reference,
             "kind": case.kind.value,
-            "title": case.title,
-            "source": case.source.value,
-            "received_at": case.received_at.isoformat(),
-            "exercise": case.exercise,
-            **_printable(applied),
+            **_audited(_snapshot(session, case)),  # every fact given at once, so the timeline starts whole
             **({"justification": justification} if justification else {}),
         },
     )
@@ -568,6 +630,8 @@ def update_case(
     authorize_manage_cases(actor, case.product_id)
     if not changes:
         raise Invalid.field("changes", "nothing to change")
+    justification = _justified(justification)
+    case = locked(session, case)  # two officers at once: each decides on what the other committed (DM records)
     now = utcnow()
     before = _snapshot(session, case)
     applied = _apply(session, case, dict(changes), justification, now, creating=False)
@@ -725,6 +789,8 @@ def _check_fields(case: PsirtCase, justification: str) -> None:
 def _check_case(session: Session, case: PsirtCase, justification: str, now: datetime) -> None:
     """The rules that span fields and rows, checked on the case as it would be stored."""
     _check_fields(case, justification)
+    if case.aware_at is None and (case_submissions(session, case) or case_intermediate_requests(session, case)):
+        raise Invalid.field("aware_at", "reports were recorded against its clocks: awareness cannot be withdrawn")
     if case.status is CaseStatus.DISCLOSED and not justification.strip():
         fixed = session.scalar(
             select(PsirtRelease.id).where(PsirtRelease.case_id == case.id, PsirtRelease.role == "fixed").limit(1)
@@ -752,6 +818,11 @@ def _snapshot(session: Session, case: PsirtCase) -> dict[str, Any]:
     return data
 
 
+def _audited(facts: dict[str, Any]) -> dict[str, Any]:
+    """Facts as an audit event keeps them: the reporter's contact only as whether there is one (auditors read it)."""
+    return {**facts, "reporter_contact": _hidden(facts.get("reporter_contact"))}
+
+
 def _hidden(value: object) -> str:
     return "(hidden: security officers only)" if value else "(none)"
 
@@ -773,6 +844,7 @@ def record_submission(
     """Record a report the actor made to the Single Reporting Platform: when, the stages it covers, its reference."""
     case = get_case(session, actor, case_id)
     authorize_manage_cases(actor, case.product_id)
+    case = locked(session, case)  # one change of its clocks at a time (a breach is recorded once)
     now = utcnow()
     moment = _clean_time("submitted_at", submitted_at, now)
     if moment is None:
@@ -822,7 +894,10 @@ def request_intermediate(
     """Record that the CSIRT asked for an intermediate report, due when it said: a clock of its own."""
     case = get_case(session, actor, case_id)
     authorize_manage_cases(actor, case.product_id)
+    case = locked(session, case)  # one change of its clocks at a time (a breach is recorded once)
     now = utcnow()
+    if case.kind is CaseKind.VULNERABILITY and case.aware_at is None:
+        raise Invalid.field("requested_at", "no clocks run: record when active exploitation became known first")
     requested = _clean_time("requested_at", requested_at, now)
     due = _clean_time("due_at", due_at, datetime.max.replace(tzinfo=UTC) - FUTURE_SLACK)
     if requested is None or due is None:
@@ -851,31 +926,33 @@ def request_intermediate(
 
 
 def refresh_clocks(session: Session, actor: Principal, case: PsirtCase, now: datetime | None = None) -> list[str]:
-    """Write the case's clocks as they stand at `now`; a breach seen for the first time is recorded (and audited)
-    and stays recorded whatever is recorded later. The stages breached now, for whoever tells people."""
+    """Write the case's clocks as they stand at `now` (kept()); a due time seen missed for the first time is a
+    breach, recorded (and audited) and told, and the first breach of a stage stays recorded whatever is recorded
+    later; a corrected deadline missed again is a breach again. The stages breached now."""
     moment = now or utcnow()
-    clocks = _clocks(session, case, moment)
     rows = {row.stage: row for row in session.scalars(select(ReportClock).where(ReportClock.case_id == case.id))}
-    breached: list[str] = []
+    breached: list[Clock] = []
     announcements: list[tuple[Clock, str]] = []
-    for clock in clocks:
-        row = rows.pop(clock.stage, None)
+    for read in _read_clocks(session, case, moment):
+        row = rows.pop(read.stage, None)
+        clock = kept(read, row, moment)
         if row is None:
             row = ReportClock(case_id=case.id, product_id=case.product_id, stage=clock.stage)
             session.add(row)
-        announcements += [(clock, event) for event in clock_events((row.state, row.due_at, row.breached_at), clock)]
-        if clock.breached_at is not None and row.breached_at is None:
-            row.breached_at = clock.breached_at
-            breached.append(clock.stage)
-        row.due_at = clock.due_at
-        row.state = clock.state
+        announcements += [(clock, event) for event in clock_events((row.state, row.due_at), clock)]
+        missed = _missed(clock, moment)
+        if missed is not None and missed != row.breached_due_at:
+            row.breached_at = row.breached_at or missed
+            row.breached_due_at = missed
+            breached.append(clock)
+        row.due_at, row.anchor, row.state = clock.due_at, clock.anchor, clock.state
         row.open = clock.state in OPEN_STATES
         row.computed_at = moment
         row.details = {"label": clock.label, "reading": clock.reading}
-    for row in rows.values():  # a stage that no longer runs (awareness withdrawn): its breach, if any, stays
+    for row in rows.values():  # a stage that no longer runs: its breach, if any, stays
         row.open = False
     session.flush()
-    for stage in breached:
+    for clock in breached:
         record(
             session,
             actor,
@@ -883,11 +960,26 @@ def refresh_clocks(session: Session, actor: Principal, case: PsirtCase, now: dat
             target_type="psirt_case",
             target_id=case.id,
             product_id=case.product_id,
-            details={"case": case.reference, "stage": stage, "exercise": case.exercise},
+            details={
+                "case": case.reference,
+                "stage": clock.stage,
+                "due_at": _printable({"due": clock.due_at})["due"],
+                "exercise": case.exercise,
+            },
         )
+        if clock.submitted_at is None:
+            announcements.append((clock, OVERDUE))
     for clock, event in announcements:
         announce(session, case, clock, event)
-    return breached
+    return [clock.stage for clock in breached]
+
+
+def _missed(clock: Clock, now: datetime) -> datetime | None:
+    """The due time the clock has missed by `now` (not submitted by then, or submitted after it), if any."""
+    if clock.due_at is None:
+        return None
+    late = clock.submitted_at > clock.due_at if clock.submitted_at is not None else now > clock.due_at
+    return clock.due_at if late else None
 
 
 def refresh_all_clocks(session: Session, actor: Principal, now: datetime | None = None) -> int:

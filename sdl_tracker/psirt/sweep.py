@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import locked, utcnow
 from ..jobs.registry import JobContext, register
 from .models import PsirtCase, ReportClock
 from .rules import DUE_SOON_WITHIN, ClockState
@@ -46,6 +46,7 @@ def _run(context: JobContext) -> dict[str, Any]:
         with context.write() as session:
             case = session.get(PsirtCase, case_id)
             if case is not None:
+                case = locked(session, case)  # an officer's change at the same moment: one after the other
                 breaches += len(refresh_clocks(session, context.actor(session), case))
     return {"cases": len(case_ids), "breaches": breaches}
 

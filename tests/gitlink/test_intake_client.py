@@ -54,7 +54,8 @@ def test_the_documented_client_delivers_a_commit(shared_app: Flask, live: str, t
             scopes=["commits:submit"],
         ).secret
         product_id = product.id
-    [snippet] = re.findall(r"```python\n(.*?)```", OPERATIONS.read_text(encoding="utf-8"), re.DOTALL)
+    snippets = re.findall(r"```python\n(.*?)```", OPERATIONS.read_text(encoding="utf-8"), re.DOTALL)
+    [snippet] = [text for text in snippets if "def deliver(" in text]  # the guide's client, among its examples
     # Run as a hook would: a fresh interpreter without site-packages (-S), in the repository, twice.
     program = snippet + f"print(deliver({product_id}, 'plc', {sha!r})['state'])\n"
     env = {"SDL_TRACKER_SERVER": live, "SDL_TRACKER_TOKEN": secret, "PATH": "/usr/bin:/bin"}

@@ -17,7 +17,7 @@ from sdl_tracker.outbox.models import OutboxMessage
 from sdl_tracker.outbox.services import add_webhook
 from sdl_tracker.outbox.worker import deliver_due
 from sdl_tracker.products.models import Product
-from sdl_tracker.psirt.alerts import DUE_SOON, OVERDUE, STARTED, clock_events
+from sdl_tracker.psirt.alerts import DUE_SOON, STARTED, clock_events
 from sdl_tracker.psirt.models import ReportClock
 from sdl_tracker.psirt.rules import Clock, ClockState
 from sdl_tracker.psirt.services import create_case, refresh_clocks
@@ -49,7 +49,7 @@ def plc(session: Session, receiver: Receiver) -> Product:
 def keys(session: Session) -> list[str]:
     """The PSIRT events queued (the DM records' review requests go by e-mail too)."""
     found = {m.dedupe_key.split(":", 2)[2] for m in session.scalars(select(OutboxMessage))}
-    return sorted(key for key in found if key.startswith("psirt:"))
+    return sorted(key.rpartition(":")[0] for key in found if key.startswith("psirt:"))  # without the due time
 
 
 def test_an_overdue_clock_reaches_the_officers_and_the_webhooks_once(
@@ -103,6 +103,8 @@ def test_the_sweep_moves_a_clock_into_due_soon_without_anyone_looking(session: S
     refresh_clocks(session, OPERATOR, case, now + timedelta(hours=2))
     state = session.scalar(select(ReportClock.state).where(ReportClock.stage == "early-warning"))
     assert state is ClockState.DUE_SOON and f"psirt:{case.id}:early-warning:due-soon" in keys(session)
+    refresh_clocks(session, OPERATOR, case, now + timedelta(hours=3))
+    assert keys(session).count(f"psirt:{case.id}:early-warning:due-soon") == 1  # told once
     subject = session.scalars(
         select(OutboxMessage.subject).where(OutboxMessage.dedupe_key.like(f"email:%:psirt:{case.id}:%"))
     ).first()
@@ -116,9 +118,12 @@ def _clock(state: ClockState, due: datetime | None) -> Clock:
 
 def test_what_changed_for_people() -> None:
     due = datetime(2026, 12, 5, 12, tzinfo=UTC)
-    assert clock_events((None, None, None), _clock(ClockState.RUNNING, due)) == [STARTED]
-    assert clock_events((ClockState.RUNNING, due, None), _clock(ClockState.DUE_SOON, due)) == [DUE_SOON]
-    assert clock_events((ClockState.DUE_SOON, due, None), _clock(ClockState.OVERDUE, due)) == [OVERDUE]
-    assert clock_events((ClockState.OVERDUE, due, due), _clock(ClockState.OVERDUE, due)) == []
-    assert clock_events((None, None, None), _clock(ClockState.NOT_STARTED, None)) == []
-    assert clock_events((ClockState.RUNNING, due, None), _clock(ClockState.SUBMITTED, due)) == []
+    corrected = due + timedelta(hours=5)
+    assert clock_events((None, None), _clock(ClockState.RUNNING, due)) == [STARTED]
+    assert clock_events((ClockState.RUNNING, due), _clock(ClockState.DUE_SOON, due)) == [DUE_SOON]
+    assert clock_events((ClockState.DUE_SOON, due), _clock(ClockState.DUE_SOON, due)) == []
+    assert clock_events((ClockState.DUE_SOON, due), _clock(ClockState.OVERDUE, due)) == []  # told as a breach
+    assert clock_events((ClockState.OVERDUE, due), _clock(ClockState.RUNNING, corrected)) == []
+    assert clock_events((ClockState.RUNNING, due), _clock(ClockState.RUNNING, corrected)) == [STARTED]
+    assert clock_events((None, None), _clock(ClockState.NOT_STARTED, None)) == []
+    assert clock_events((ClockState.RUNNING, due), _clock(ClockState.SUBMITTED, due)) == []

@@ -103,7 +103,12 @@ def test_a_case_is_numbered_per_year_audited_and_runs_no_clock_until_exploitatio
     assert rows["early-warning"].breached_at is not None and rows["notification"].open
     assert [d.clock.stage for d in due_clocks(session, actor)][:2] == ["early-warning", "notification"]
     breach = session.scalars(select(AuditEvent).where(AuditEvent.action == "psirt:clock:breach")).one()
-    assert breach.details == {"case": first.reference, "stage": "early-warning", "exercise": False}
+    assert breach.details == {
+        "case": first.reference,
+        "stage": "early-warning",
+        "due_at": rows["early-warning"].due_at.isoformat(),
+        "exercise": False,
+    }
 
 
 def test_a_breach_stays_recorded_after_a_late_submission(session: Session, plc: Product) -> None:
