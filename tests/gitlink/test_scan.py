@@ -29,6 +29,7 @@ from sdl_tracker.jobs.worker import run_one, run_worker
 from sdl_tracker.products.repositories import add_repository
 from tests.factories import OPERATOR, ApiClient, login, make_product, make_release, make_user, member
 from tests.gitlink.repo import GitRepo
+from tests.psirt.test_cases import vulnerability
 
 DEV = "Dana Developer <dev@example.com>"
 
@@ -67,7 +68,7 @@ def setup(session: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_scan_is_incremental_and_never_duplicates(app: Flask, session: Session, setup) -> None:  # type: ignore[no-untyped-def]
-    _product, repo, repository = setup
+    product, repo, repository = setup
     repo.commit("Init")
     repo.commit("Harden login\n\nSecurity-Review: so@example.com\nSecurity-Requirement: CR 1.11\n", author=DEV)
     first = scan(app, session, repository.id)
@@ -80,11 +81,13 @@ def test_scan_is_incremental_and_never_duplicates(app: Flask, session: Session, 
     assert [r.ref for r in evidence.current.requirements] == ["SI-1"]
     again = scan(app, session, repository.id)
     assert (again.new_commits, again.evidence_created) == (0, 0)
-    repo.commit("Fuzz Modbus\n\nFuzzed-by: nightly-modbus\nFixes-PSIRT: PSIRT-2026-0007\n")
+    case = vulnerability(session, product)
+    session.commit()
+    repo.commit(f"Fuzz Modbus\n\nFuzzed-by: nightly-modbus\nFixes-PSIRT: {case.reference}\n")
     third = scan(app, session, repository.id)
     assert (third.new_commits, third.evidence_created) == (1, 2)
-    assert count(session, Commit) == 3 and count(session, Evidence) == 3
-    kinds = {e.kind for e in session.scalars(select(Evidence))}
+    assert count(session, Commit) == 3 and count(session, CommitEvidence) == 3  # the case keeps its own records
+    kinds = {e.kind for e in session.scalars(select(Evidence).join(CommitEvidence))}
     assert kinds == {EvidenceKind.CODE_REVIEW, EvidenceKind.FUZZ_RUN, EvidenceKind.PSIRT_FIX}  # never "other"
 
 
