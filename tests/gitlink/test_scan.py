@@ -27,6 +27,7 @@ from sdl_tracker.gitlink.services import ScanSummary, queue_scan, release_commit
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.worker import run_one, run_worker
 from sdl_tracker.products.repositories import add_repository
+from sdl_tracker.psirt.models import CaseStatus, PsirtCase
 from tests.factories import OPERATOR, ApiClient, login, make_product, make_release, make_user, member
 from tests.gitlink.repo import GitRepo
 from tests.psirt.test_cases import vulnerability
@@ -255,6 +256,9 @@ def test_the_demo_has_a_scanned_history_with_review_coverage(app: Flask, session
     assert (commits["released"], commits["judged_on"], commits["previous"]) == (True, "2026-06-02", "4.1.0")
     assert (commits["commits"], commits["reviewed"], commits["reviewed_today"]) == (5, 0, 2)
     assert len(commits["evidence_linked"]) == 4  # two reviews, a fuzz run with a PSIRT fix, a threat-model change
+    [fix] = session.scalars(select(Evidence).where(Evidence.kind == EvidenceKind.PSIRT_FIX)).all()
+    closed = session.scalars(select(PsirtCase).where(PsirtCase.status == CaseStatus.CLOSED)).one()
+    assert fix.current.details["case"] == closed.reference  # the demo's fix commit names its closed case
     candidate = json.loads(
         runner.invoke(cli, ["release", "commits", "NW-PLC 5000 firmware", "4.3.0-rc1", "--json"]).output
     )
