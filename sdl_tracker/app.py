@@ -49,6 +49,7 @@ from .evidence.views import bp as evidence_bp
 from .gitlink import cli as gitlink_cli
 from .gitlink.api import bp as gitlink_api
 from .gitlink.scan import register_jobs as register_scan_jobs
+from .gitlink.signals import psirt_case_named
 from .gitlink.signing import register_jobs as register_signature_jobs
 from .gitlink.views import bp as gitlink_bp
 from .installation import GitPolicy, Installation, SmtpRelay, WebhookPolicy
@@ -71,6 +72,7 @@ from .products.views import bp as products_bp
 from .products.views import set_release_summaries
 from .psirt.api import bp as psirt_api
 from .psirt.cli import psirt
+from .psirt.services import fixed_case_reference
 from .psirt.sweep import register_jobs as register_psirt_jobs
 from .psirt.views import bp as psirt_bp
 from .resources import resource_dir
@@ -148,6 +150,7 @@ def connect_signals() -> None:
     """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
     release_created.connect(copy_claims_forward, weak=False)
     notified.connect(email_notifications, weak=False)
+    psirt_case_named.connect(fixed_case_reference, weak=False)
 
 
 def register_job_kinds() -> None:

@@ -132,8 +132,10 @@ _MAX_DIGITS = 20
 def parse_whole(text: str) -> int | None:
     """`text` as a whole number written in ASCII digits only, or None: no sign or space, no other
     script's digits (`str.isdigit` accepts `²`, which `int` refuses), not thousands of digits."""
-    if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= _MAX_DIGITS:
-        return int(text)
+    significant = text.lstrip("0")
+    if text.isascii() and text.isdigit() and len(significant) <= _MAX_DIGITS:
+        # Python counts leading zeros towards its limit of digits a conversion reads.
+        return int(significant or "0")
     return None
 
 

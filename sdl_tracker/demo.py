@@ -35,6 +35,7 @@ from .gitlink.models import Commit, CommitEvidence
 from .products.interfaces import InterfaceData
 from .products.models import Product, Release
 from .products.services import create_product, create_release
+from .psirt.models import CaseStatus
 
 DEMO_ADMIN = "admin@example.com"
 DEMO_MEMBERS = (
@@ -137,15 +138,16 @@ def demo_password(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def _demo_git(session: Session, actor: Principal, product_id: int, data_dir: Path) -> str:
-    """Register and scan the demo's real git history, and accept one of its reviews."""
+def _demo_git(session: Session, actor: Principal, product_id: int, data_dir: Path, fixed_case: str) -> str:
+    """Register and scan the demo's real git history, one of whose commits fixes `fixed_case`, and accept its
+    reviews."""
     from .accounts.services import find_user, principal_for
     from .evidence.review import review_evidence
     from .gitlink.scan import run_scan
     from .jobs.registry import InlinePhases
     from .products.repositories import add_repository
 
-    path = demo_repository(data_dir / "demo-git" / "plc-firmware")
+    path = demo_repository(data_dir / "demo-git" / "plc-firmware", fixed_case)
     repository = add_repository(session, actor, product_id, name="plc-firmware", location=str(path))
     # The demo's history is small and must be there when the demo's one transaction commits, so its
     # scan runs inline (a real repository's scan is a job).
@@ -220,8 +222,11 @@ def load_demo(session: Session, actor: Principal, password: str, data_dir: Path)
             count = load_plc_evidence(session, actor, product.id)
             created.append(f"{count} evidence items for {spec.name}")
             created.append(f"{load_plc_sboms(session, actor, product.id)} SBOMs for {spec.name}")
-            created.append(_demo_git(session, actor, product.id, data_dir))
-            created.append(f"{load_plc_cases(session, actor, product.id)} PSIRT cases for {spec.name}")
+            # The cases come before the history, whose fix commit names the closed one.
+            cases = load_plc_cases(session, actor, product.id)
+            created.append(f"{len(cases)} PSIRT cases for {spec.name}")
+            fixed = next(case for case in cases if case.status is CaseStatus.CLOSED)
+            created.append(_demo_git(session, actor, product.id, data_dir, fixed.reference))
         if new_product and spec.claims:
             version, upto, leave_open, tested_on = spec.claims
             count = load_demo_claims(

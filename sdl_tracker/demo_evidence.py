@@ -434,8 +434,9 @@ def confirm_carried_claims(session: Session, product_id: int, version: str, refs
         confirm_claim(session, people.officer, release.id, ref)
 
 
-def demo_repository(root: Path) -> Path:
-    """A small real git history of the PLC firmware, with trailers and release tags."""
+def demo_repository(root: Path, fixed_case: str) -> Path:
+    """A small real git history of the PLC firmware, with trailers and release tags; one commit fixes the PSIRT
+    case `fixed_case` names (a trailer records DM-4 only for a case that exists)."""
     if (root / ".git").exists():
         return root
     root.mkdir(parents=True, exist_ok=True)
@@ -486,7 +487,7 @@ def demo_repository(root: Path) -> Path:
             date(2026, 3, 5),
             "src/modbus.c",
             "bounds",
-            "Bound PDU lengths in the Modbus parser\n\nFuzzed-by: nightly-modbus\nFixes-PSIRT: PSIRT-2026-0003\n",
+            f"Bound PDU lengths in the Modbus parser\n\nFuzzed-by: nightly-modbus\nFixes-PSIRT: {fixed_case}\n",
             None,
         ),
         (

@@ -9,17 +9,18 @@ from sqlalchemy.orm import Session
 
 from .auth import Principal
 from .db import utcnow
+from .psirt.models import PsirtCase
 from .psirt.services import create_case, record_submission, update_settings
 
 
-def load_plc_cases(session: Session, actor: Principal, product_id: int) -> int:
+def load_plc_cases(session: Session, actor: Principal, product_id: int) -> list[PsirtCase]:
     """An actively exploited vulnerability with its early warning due soon, a severe incident with its early
-    warning made and its notification running, a closed report, and a tabletop exercise; how many cases."""
+    warning made and its notification running, a closed report, and a tabletop exercise."""
     now = utcnow()
     update_settings(
         session, actor, product_id, zone="Europe/Berlin", csirt="CERT-Bund (BSI)", member_states=["DE", "AT", "NL"]
     )
-    create_case(
+    exploited = create_case(
         session,
         actor,
         product_id,
@@ -66,7 +67,7 @@ def load_plc_cases(session: Session, actor: Principal, product_id: int) -> int:
         reference="SRP-DEMO-0001",
         note="Early warning: no sign of malicious acts so far; the key was revoked.",
     )
-    create_case(
+    closed = create_case(
         session,
         actor,
         product_id,
@@ -84,7 +85,7 @@ def load_plc_cases(session: Session, actor: Principal, product_id: int) -> int:
             "status": "closed",
         },
     )
-    create_case(
+    exercise = create_case(
         session,
         actor,
         product_id,
@@ -94,4 +95,4 @@ def load_plc_cases(session: Session, actor: Principal, product_id: int) -> int:
         received_at=now - timedelta(hours=3),
         facts={"aware_at": now - timedelta(hours=3), "exercise": True, "affected": ["4.2.0"]},
     )
-    return 4
+    return [exploited, incident, closed, exercise]

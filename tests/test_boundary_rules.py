@@ -77,9 +77,13 @@ def test_loads_json_refuses_a_number_python_will_not_convert_as_not_json() -> No
     assert loads_json("9" * 4000) == int("9" * 4000)
 
 
-@pytest.mark.parametrize("text", ["1", "1000000", "0000001"])
+@pytest.mark.parametrize("text", ["1", "1000000", "0000001", "0", "000"])
 def test_whole_numbers_in_ascii_digits_are_read(text: str) -> None:
     assert parse_whole(text) == int(text)
+
+
+def test_leading_zeros_beyond_pythons_digit_limit_are_read_not_a_crash() -> None:
+    assert parse_whole("0" * 5000 + "7") == 7
 
 
 @pytest.mark.parametrize("text", ["", "-1", "+1", " 1", "1.0", "\u00b2", "\u0663", "9" * 5000])

@@ -106,7 +106,7 @@ def test_coverage_shows_gaps_a_scoped_out_requirement_and_maturity_within_the_ev
     shipped = json.loads(runner.invoke(cli, ["evidence", "coverage", PLC, "--release", "4.2.0", "--json"]).output)
     cells = {cell["id"]: cell for cell in shipped["judged"]["requirements"]}
     assert cells["SM-10"]["state"] == "scoped-out"
-    assert not cells["DM-5"]["met"] and cells["DM-4"]["met"]  # PSIRT-2026-0003 is not disclosed yet
+    assert not cells["DM-5"]["met"] and cells["DM-4"]["met"]  # the closed case's fix is not disclosed yet
     assert not cells["SUM-1"]["met"] and cells["SUM-1"]["process"]["state"] == "none"
     assert cells["SVV-5"]["met"] and cells["SR-2"]["met"]
     today = {cell["id"]: cell for cell in shipped["current"]["requirements"]}

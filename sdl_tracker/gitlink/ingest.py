@@ -35,6 +35,7 @@ from .rules import (
     rule_for,
 )
 from .services import ScanSummary
+from .signals import psirt_case_named
 from .signatures import Verdict
 from .signing import verdict_values
 
@@ -140,6 +141,7 @@ def _link_trailers(
     recorded, beyond = evidence_trailers(rec.trailers)
     if beyond:
         summary.problems.append(beyond_bound_problem(rec.sha, beyond))
+    cases: set[str] = set()  # the PSIRT cases this commit's trailers named so far
     for key, value in recorded:
         rule = rule_for(key)
         assert rule is not None  # evidence_trailers keeps vocabulary trailers only
@@ -154,7 +156,31 @@ def _link_trailers(
                 session.flush()
             summary.evidence_linked += 1
             continue
-        _create_from_trailer(session, actor, repository, commit_id, rec, key, value, summary, permission)
+        meaning = value
+        if rule.names_psirt_case:
+            try:
+                meaning = _confirmed_case(session, repository, value, cases)
+            except Invalid as exc:
+                # The trailer stays on the commit as git has it; the reason is reported like any other trailer's.
+                summary.problems.append(f"{rec.sha[:10]}: {key}: {exc.one_line()}")
+                continue
+        _create_from_trailer(session, actor, repository, commit_id, rec, (key, value), meaning, summary, permission)
+
+
+def _confirmed_case(session: Session, repository: Repository, value: str, named_before: set[str]) -> str:
+    """The reference of the PSIRT case a trailer's value names, as the case register confirms it for the
+    repository's product; Invalid saying why not (no register is connected, the register refuses the value, or
+    this commit named the case already: one fix is one record)."""
+    answers = [
+        answer for _receiver, answer in psirt_case_named.send(session, product_id=repository.product_id, value=value)
+    ]
+    if not answers:
+        raise Invalid.field("case", "no PSIRT case register is connected to confirm that the case exists")
+    reference = str(answers[0])
+    if reference in named_before:
+        raise Invalid.field("case", f"{reference} is named twice by this commit: its fix is recorded once")
+    named_before.add(reference)
+    return reference
 
 
 def _create_from_trailer(
@@ -163,13 +189,15 @@ def _create_from_trailer(
     repository: Repository,
     commit_id: int,
     rec: LogRecord,
-    key: str,
+    trailer: tuple[str, str],
     value: str,
     summary: ScanSummary,
     permission: Permission,
 ) -> None:
-    """Evidence of the trailer's kind, submitted by whoever delivered the commit (the scan's principal, or a
-    hook's token owner; never a name from the commit); the commit's author is kept as the unverified author."""
+    """Evidence of the trailer's kind, recording `value` (the trailer's, or the case reference it was confirmed as),
+    submitted by whoever delivered the commit (the scan's principal, or a hook's token owner; never a name from the
+    commit); the commit's author is kept as the unverified author."""
+    key = trailer[0]
     rule = rule_for(key)
     assert rule is not None
     unverified_author = f"{rec.author_name} <{rec.author_email}>"
@@ -181,7 +209,7 @@ def _create_from_trailer(
             "author": {"name": rec.author_name, "email": rec.author_email, "verified": False},
             "authored_at": rec.authored_at.isoformat(),
             "subject": rec.subject,
-            "trailer": [key, value],
+            "trailer": list(trailer),  # as git has it
             "delivered_by": actor.label,
         },
         indent=2,

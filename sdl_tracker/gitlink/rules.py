@@ -23,6 +23,9 @@ class TrailerRule:
     requirement: str
     title: str  # formatted with the trailer value and the commit's short SHA
     value_field: str
+    # The value names a PSIRT case: evidence only for a real case of the commit's product, which the case register
+    # confirms (gitlink.signals.psirt_case_named), its value then written as the register writes the case's name.
+    names_psirt_case: bool = False
 
     def details(self, sha: str, value: str) -> dict[str, Any]:
         """The details of the evidence this trailer creates: what the kind's schema needs, from the trailer."""
@@ -33,7 +36,7 @@ class TrailerRule:
 VOCABULARY: dict[str, TrailerRule] = {
     "security-review": TrailerRule("code-review", "SI-1", "Security review of {short} by {value}", "reviewer"),
     "threat-model": TrailerRule("threat-model-change", "SR-2", "Threat model changed in {short}: {value}", "summary"),
-    "fixes-psirt": TrailerRule("psirt-fix", "DM-4", "{value} addressed in {short}", "case"),
+    "fixes-psirt": TrailerRule("psirt-fix", "DM-4", "{value} addressed in {short}", "case", names_psirt_case=True),
     "fuzzed-by": TrailerRule("fuzz-run", "SVV-3", "{short} fuzzed by {value}", "fuzzer"),
 }
 TRACEABILITY = "security-requirement"  # records which CR a commit implements; no evidence of its own

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..audit.models import AuditEvent
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
+from ..boundary import int_problem, parse_whole
 from ..db import insert_missing, locked, utcnow
 from ..errors import Invalid, NotFound
 from ..products.models import Product, Release
@@ -120,11 +121,13 @@ def may_manage_cases(actor: Principal, product_id: int) -> bool:
 
 
 def parse_reference(text: str) -> tuple[int, int]:
-    """(year, number) of `PSIRT-YYYY-NNNN`; Invalid otherwise."""
+    """(year, number) of `PSIRT-YYYY-NNNN`, in any letter case; Invalid otherwise, numbers no case can have too."""
     parts = text.strip().upper().split("-")
-    if len(parts) != 3 or parts[0] != "PSIRT" or not all(p.isascii() and p.isdigit() for p in parts[1:]):
-        raise Invalid.field("case", f"not a case reference: {text[:40]!r} (PSIRT-YYYY-NNNN)")
-    return int(parts[1]), int(parts[2])
+    if len(parts) == 3 and parts[0] == "PSIRT":
+        year, number = parse_whole(parts[1]), parse_whole(parts[2])
+        if year is not None and number is not None and not (int_problem(year) or int_problem(number)):
+            return year, number
+    raise Invalid.field("case", f"not a case reference: {text[:40]!r} (PSIRT-YYYY-NNNN)")
 
 
 def get_case(session: Session, actor: Principal, case_id: int) -> PsirtCase:
@@ -134,6 +137,21 @@ def get_case(session: Session, actor: Principal, case_id: int) -> PsirtCase:
         raise NotFound("no such case")
     authorize(actor, Permission.PRODUCT_READ, case.product_id)
     return case
+
+
+def fixed_case_reference(session: Session, *, product_id: int, value: str) -> str:
+    """The reference of the case a commit of the product says it fixes (`Fixes-PSIRT: VALUE`), when that fix may
+    record DM-4: a case of this product that is no exercise. Invalid saying why not otherwise; a case of another
+    product reads as one that does not exist, so a commit's trailer tells nothing of other products' cases."""
+    year, number = parse_reference(value)
+    case = session.scalar(
+        select(PsirtCase).where(PsirtCase.year == year, PsirtCase.number == number, PsirtCase.product_id == product_id)
+    )
+    if case is None:
+        raise Invalid.field("case", f"no case PSIRT-{year:04d}-{number:04d} of this product")
+    if case.exercise:
+        raise Invalid.field("case", f"{case.reference} is an exercise, which counts for nothing")
+    return case.reference
 
 
 def get_case_by_reference(session: Session, actor: Principal, reference: str) -> PsirtCase:

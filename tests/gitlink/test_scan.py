@@ -27,8 +27,10 @@ from sdl_tracker.gitlink.services import ScanSummary, queue_scan, release_commit
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.jobs.worker import run_one, run_worker
 from sdl_tracker.products.repositories import add_repository
+from sdl_tracker.psirt.models import CaseStatus, PsirtCase
 from tests.factories import OPERATOR, ApiClient, login, make_product, make_release, make_user, member
 from tests.gitlink.repo import GitRepo
+from tests.psirt.test_cases import vulnerability
 
 DEV = "Dana Developer <dev@example.com>"
 
@@ -67,7 +69,7 @@ def setup(session: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_scan_is_incremental_and_never_duplicates(app: Flask, session: Session, setup) -> None:  # type: ignore[no-untyped-def]
-    _product, repo, repository = setup
+    product, repo, repository = setup
     repo.commit("Init")
     repo.commit("Harden login\n\nSecurity-Review: so@example.com\nSecurity-Requirement: CR 1.11\n", author=DEV)
     first = scan(app, session, repository.id)
@@ -80,11 +82,13 @@ def test_scan_is_incremental_and_never_duplicates(app: Flask, session: Session, 
     assert [r.ref for r in evidence.current.requirements] == ["SI-1"]
     again = scan(app, session, repository.id)
     assert (again.new_commits, again.evidence_created) == (0, 0)
-    repo.commit("Fuzz Modbus\n\nFuzzed-by: nightly-modbus\nFixes-PSIRT: PSIRT-2026-0007\n")
+    case = vulnerability(session, product)
+    session.commit()
+    repo.commit(f"Fuzz Modbus\n\nFuzzed-by: nightly-modbus\nFixes-PSIRT: {case.reference}\n")
     third = scan(app, session, repository.id)
     assert (third.new_commits, third.evidence_created) == (1, 2)
-    assert count(session, Commit) == 3 and count(session, Evidence) == 3
-    kinds = {e.kind for e in session.scalars(select(Evidence))}
+    assert count(session, Commit) == 3 and count(session, CommitEvidence) == 3  # the case keeps its own records
+    kinds = {e.kind for e in session.scalars(select(Evidence).join(CommitEvidence))}
     assert kinds == {EvidenceKind.CODE_REVIEW, EvidenceKind.FUZZ_RUN, EvidenceKind.PSIRT_FIX}  # never "other"
 
 
@@ -252,6 +256,9 @@ def test_the_demo_has_a_scanned_history_with_review_coverage(app: Flask, session
     assert (commits["released"], commits["judged_on"], commits["previous"]) == (True, "2026-06-02", "4.1.0")
     assert (commits["commits"], commits["reviewed"], commits["reviewed_today"]) == (5, 0, 2)
     assert len(commits["evidence_linked"]) == 4  # two reviews, a fuzz run with a PSIRT fix, a threat-model change
+    [fix] = session.scalars(select(Evidence).where(Evidence.kind == EvidenceKind.PSIRT_FIX)).all()
+    closed = session.scalars(select(PsirtCase).where(PsirtCase.status == CaseStatus.CLOSED)).one()
+    assert fix.current.details["case"] == closed.reference  # the demo's fix commit names its closed case
     candidate = json.loads(
         runner.invoke(cli, ["release", "commits", "NW-PLC 5000 firmware", "4.3.0-rc1", "--json"]).output
     )

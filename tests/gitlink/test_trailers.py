@@ -19,12 +19,18 @@ from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.gitlink import scan as scan_module
 from sdl_tracker.gitlink.models import Commit, CommitEvidence
 from sdl_tracker.gitlink.rules import MAX_EVIDENCE_PER_COMMIT
+from sdl_tracker.gitlink.signals import psirt_case_named
 from sdl_tracker.products.repositories import add_repository
 from tests.factories import OPERATOR, make_product
 from tests.gitlink.repo import GitRepo
 from tests.gitlink.test_scan import count, scan
+from tests.psirt.test_cases import vulnerability
 
 DEV = "Dana Developer <dev@example.com>"
+
+
+def count_kind(session: Session, kind: EvidenceKind) -> int:
+    return session.scalar(select(func.count()).select_from(Evidence).where(Evidence.kind == kind)) or 0
 
 
 @pytest.fixture
@@ -36,19 +42,21 @@ def setup(session: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_each_trailer_creates_its_own_kind_filled_from_the_commit(app: Flask, session: Session, setup) -> None:  # type: ignore[no-untyped-def]
-    _product, repo, repository = setup
+    product, repo, repository = setup
+    case = vulnerability(session, product)
+    session.commit()
     sha = repo.commit(
         "Bound PDU lengths\n\n"
         "Security-Review: so@example.com\n"
         "Threat-Model: docs/threat-model.json\n"
-        "Fixes-PSIRT: PSIRT-2026-0007\n"
+        f"Fixes-PSIRT: {case.reference}\n"
         "Fuzzed-by: nightly-modbus\n",
         author=DEV,
         when="2026-03-04T09:30:00+01:00",
     )
     summary = scan(app, session, repository.id)
     assert (summary.evidence_created, summary.problems) == (4, [])
-    found = {e.kind: e for e in session.scalars(select(Evidence))}
+    found = {e.kind: e for e in session.scalars(select(Evidence).where(Evidence.kind != EvidenceKind.PROCESS_RECORD))}
     assert {kind: e.current.details for kind, e in found.items()} == {
         EvidenceKind.CODE_REVIEW: {
             "change": sha,
@@ -58,7 +66,7 @@ def test_each_trailer_creates_its_own_kind_filled_from_the_commit(app: Flask, se
             "findings_open": 0,
         },
         EvidenceKind.THREAT_MODEL_CHANGE: {"change": sha, "summary": "docs/threat-model.json"},
-        EvidenceKind.PSIRT_FIX: {"case": "PSIRT-2026-0007", "change": sha},
+        EvidenceKind.PSIRT_FIX: {"case": case.reference, "change": sha},
         EvidenceKind.FUZZ_RUN: {"fuzzer": "nightly-modbus", "change": sha},
     }
     assert {kind: [r.ref for r in e.current.requirements] for kind, e in found.items()} == {
@@ -84,11 +92,30 @@ def test_a_future_author_date_dates_the_evidence_today(app: Flask, session: Sess
 
 def test_a_trailer_its_kind_cannot_hold_is_reported_and_nothing_made_of_it(app: Flask, session: Session, setup) -> None:  # type: ignore[no-untyped-def]
     _product, repo, repository = setup
-    repo.commit(f"Fix\n\nFixes-PSIRT: {'X' * 130}\nFuzzed-by: afl\n")
+    repo.commit(f"Fix\n\nThreat-Model: {'X' * 1001}\nFuzzed-by: afl\n")
     summary = scan(app, session, repository.id)
     assert summary.evidence_created == 1 and count(session, Evidence) == 1
     [problem] = summary.problems
-    assert "Fixes-PSIRT" in problem and "details.case" in problem
+    assert "Threat-Model" in problem and "details.summary" in problem
+
+
+def test_without_a_case_register_a_fix_trailer_records_nothing_and_says_why(
+    app: Flask,
+    session: Session,
+    setup,  # type: ignore[no-untyped-def]
+) -> None:
+    """gitlink alone cannot tell a real case from any text: the strict reading records no fix."""
+    product, repo, repository = setup
+    case = vulnerability(session, product)
+    session.commit()
+    sha = repo.commit(f"Fix\n\nFixes-PSIRT: {case.reference}\n")
+    with psirt_case_named.muted():
+        summary = scan(app, session, repository.id)
+    assert summary.evidence_created == 0 and count_kind(session, EvidenceKind.PSIRT_FIX) == 0
+    assert summary.problems == [
+        f"{sha[:10]}: Fixes-PSIRT: case: no PSIRT case register is connected to confirm that the case exists"
+    ]
+    assert session.scalar(select(Commit.trailers).where(Commit.sha == sha)) == [["Fixes-PSIRT", case.reference]]
 
 
 def test_one_commit_turns_at_most_the_bound_into_evidence_and_transactions_stay_small(
