@@ -49,7 +49,7 @@ def load_plc_cases(session: Session, actor: Principal, product_id: int) -> list[
         kind="incident",
         title="Update-server credentials found in a public repository",
         source="internal",
-        received_at=now - timedelta(hours=50),
+        received_at=now - timedelta(hours=20),
         facts={
             "description": "A deployment key of the firmware update server was committed to a public repository "
             "for eleven hours. Firmware images are signed offline; the server's content may have been altered.",
@@ -62,7 +62,7 @@ def load_plc_cases(session: Session, actor: Principal, product_id: int) -> list[
         session,
         actor,
         incident.id,
-        submitted_at=now - timedelta(hours=40),
+        submitted_at=now - timedelta(hours=12),
         stages=["early-warning"],
         reference="SRP-DEMO-0001",
         note="Early warning: no sign of malicious acts so far; the key was revoked.",

@@ -631,7 +631,7 @@ def create_case(
         details={
             "case": case.reference,
             "kind": case.kind.value,
-            **_audited(_snapshot(session, case)),  # every fact given at once, so the timeline starts whole
+            **_audited(_given(_snapshot(session, case))),  # every fact given at once: the timeline starts whole
             **({"justification": justification} if justification else {}),
         },
     )
@@ -836,9 +836,16 @@ def _snapshot(session: Session, case: PsirtCase) -> dict[str, Any]:
     return data
 
 
+def _given(facts: dict[str, Any]) -> dict[str, Any]:
+    """The facts that hold something (a new case's empty fields say nothing)."""
+    return {key: value for key, value in facts.items() if value not in (None, "", []) or key == "exercise"}
+
+
 def _audited(facts: dict[str, Any]) -> dict[str, Any]:
     """Facts as an audit event keeps them: the reporter's contact only as whether there is one (auditors read it)."""
-    return {**facts, "reporter_contact": _hidden(facts.get("reporter_contact"))}
+    if "reporter_contact" not in facts:
+        return facts
+    return {**facts, "reporter_contact": _hidden(facts["reporter_contact"])}
 
 
 def _hidden(value: object) -> str:
