@@ -19,7 +19,8 @@ from ..web.context import db_session
 from ..web.forms import apply_errors
 from ..web.inputs import page_count, page_number
 from ..web.templating import expose_predicates
-from .chart import clock_timeline, remaining, wall_time
+from ..zones import wall_time
+from .chart import clock_timeline, remaining
 from .forms import (
     KIND_LABELS,
     SOURCE_LABELS,
