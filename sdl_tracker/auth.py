@@ -102,6 +102,7 @@ class Principal:
     token_products: frozenset[int] | None = None
     token_id: int | None = None
     origin: str = ""  # where the action came from: "web 192.0.2.1", "api 192.0.2.1", "cli"
+    time_zone: str | None = None  # the user's choice of zone for the times pages show (None: UTC); decides nothing
 
     @classmethod
     def operator(cls, os_user: str) -> Principal:

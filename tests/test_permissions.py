@@ -68,6 +68,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("accounts.logout_view", "POST"): "AAAAALL",
     ("accounts.account", "GET"): "AAAAALL",
     ("accounts.account", "POST"): "AAAAALL",
+    ("accounts.account_time_zone", "POST"): "AAAAALL",  # one's own zone only
     ("accounts.tokens", "GET"): "AAAAALL",
     ("accounts.tokens", "POST"): "AAAAALL",
     ("accounts.revoke_token_view", "POST"): "ANNNNLL",  # the victim's token: only an administrator reaches it
@@ -206,6 +207,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.accounts_api.notifications_list", "GET"): "AAAAALA",
     ("api.accounts_api.notifications_read_all", "POST"): "AAAAALA",
     ("api.accounts_api.notification_read", "POST"): "NANNNLA",
+    # One's own account and time zone: like notifications, changing the zone changes no product's records.
+    ("api.accounts_api.account_show", "GET"): "AAAAALA",
+    ("api.accounts_api.account_update", "PATCH"): "AAAAALA",
     # The digests of the users' addresses (a commit-msg hook checks reviewers against them): those who deliver
     # commits on some product (the non-member develops another product; an auditor and a read-only token do not).
     ("api.accounts_api.reviewers", "GET"): "AAAFALF",
@@ -373,6 +377,7 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.psirt_api.settings_update": {"zone": "Europe/Berlin"},
         "api.outbox_api.webhooks_add": {"url": f"https://hooks.example.com/matrix-{n}"},
         "api.outbox_api.webhooks_update": {"enabled": False},
+        "api.accounts_api.account_update": {"time_zone": "Europe/Berlin"},
     }.get(endpoint)
 
 

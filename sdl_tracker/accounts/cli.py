@@ -16,6 +16,7 @@ from ..errors import Invalid
 from ..labels import label
 from ..products.services import get_product_by_name
 from .models import ApiToken, User
+from .preferences import set_time_zone
 from .services import (
     ProductRole,
     add_member,
@@ -85,6 +86,7 @@ def user_json(found: User, roles: list[ProductRole]) -> dict[str, Any]:
         "is_admin": found.is_admin,
         "disabled": found.disabled,
         "last_login_at": found.last_login_at.isoformat() if found.last_login_at else None,
+        "time_zone": found.time_zone,
         "memberships": [{"product_id": r.product_id, "product": r.product, "role": r.role.value} for r in roles],
     }
 
@@ -139,6 +141,22 @@ def user_password(session: Session, actor: Principal, email: str, password_stdin
     """Set EMAIL's password (prompted, or read from standard input); their sessions end."""
     found = reset_password(session, actor, email, read_password(password_stdin))
     say(f"password of {found.email} changed; their sessions have ended")
+
+
+# What `user zone` takes for "no zone of one's own": pages show UTC again. No IANA name is written in lower case.
+DEFAULT_ZONE = "default"
+
+
+@user.command("zone")
+@click.argument("email")
+@click.argument("zone", metavar=f"ZONE|{DEFAULT_ZONE}")
+@server_command()
+def user_zone(session: Session, actor: Principal, email: str, zone: str) -> None:
+    """Show EMAIL's pages' times in ZONE (an IANA name such as Europe/Berlin), or in UTC again with `default`.
+
+    With --as, users choose their own zone; administrators anyone's."""
+    found = set_time_zone(session, actor, get_user_by_email(session, email).id, None if zone == DEFAULT_ZONE else zone)
+    say(f"{found.email} sees times in {found.time_zone or 'UTC (the default)'}")
 
 
 member = AppGroup("member", help="Roles of users in products.")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from wtforms import (
     BooleanField,
@@ -20,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..auth import Permission, Role
 from ..labels import labels
 from ..web.forms import TrackerForm
+from ..zones import zone_names
 
 ROLE_LABELS = labels(Role)
 
@@ -39,6 +42,26 @@ class PasswordChangeForm(TrackerForm):
     confirm = PasswordField(
         "New password again", validators=[DataRequired(), EqualTo("new_password", message="the passwords differ")]
     )
+
+
+class TimeZoneForm(TrackerForm):
+    """The zone one's pages show times in; the first choice (no zone) is UTC."""
+
+    time_zone = SelectField("Show times in", default="")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = list(time_zone_choices())
+
+    def chosen(self) -> str | None:
+        """The zone chosen, None for UTC by default."""
+        return self.time_zone.data or None
+
+
+@lru_cache(maxsize=1)
+def time_zone_choices() -> tuple[SelectChoice, ...]:
+    """UTC by default, then every IANA zone by name (built once: the zone data does not change while serving)."""
+    return (SelectChoice("", "UTC (default)"), *(SelectChoice(name) for name in zone_names()))
 
 
 class UserCreateForm(TrackerForm):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth import Role
 from ..db import Base, UTCDateTime, str_enum, utcnow
+from ..zones import MAX_ZONE_NAME
 
 
 class User(Base):
@@ -27,6 +28,8 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The IANA zone their pages show times in; None: UTC. Times are stored and computed in UTC regardless.
+    time_zone: Mapped[str | None] = mapped_column(String(MAX_ZONE_NAME))
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

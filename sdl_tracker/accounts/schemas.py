@@ -1,4 +1,4 @@
-"""Accounts as the API gives them: a user's notifications."""
+"""Accounts as the API gives them: the caller's own account, a user's notifications."""
 
 from __future__ import annotations
 
@@ -6,8 +6,23 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from .models import Notification, NotificationKind
+from .models import Notification, NotificationKind, User
 from .services import ReviewerDigests
+
+
+class AccountOut(BaseModel):
+    """The caller's own account: who they are, and the zone their pages show times in."""
+
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    time_zone: str | None = Field(description="the IANA zone the user's pages show times in; null: UTC")
+
+    @classmethod
+    def of(cls, user: User) -> AccountOut:
+        """One user (its columns of the same names; never the password hash)."""
+        return cls.model_validate(user, from_attributes=True)
 
 
 class NotificationOut(BaseModel):

@@ -288,7 +288,15 @@ def session_principal(session: Session, user_id: int, epoch: object, *, origin: 
     """The Principal of a signed-in session's user, or None when the user is gone, disabled, or the session's
     epoch is older than theirs (logout, a password change). One statement: every page request pays it."""
     rows = session.execute(
-        select(User.email, User.is_admin, User.disabled, User.session_epoch, Membership.product_id, Membership.role)
+        select(
+            User.email,
+            User.is_admin,
+            User.disabled,
+            User.session_epoch,
+            User.time_zone,
+            Membership.product_id,
+            Membership.role,
+        )
         .outerjoin(Membership, Membership.user_id == User.id)
         .where(User.id == user_id)
     ).all()
@@ -301,6 +309,7 @@ def session_principal(session: Session, user_id: int, epoch: object, *, origin: 
         is_admin=first.is_admin,
         role_by_product={row.product_id: row.role for row in rows if row.product_id is not None},
         origin=origin,
+        time_zone=first.time_zone,
     )
 
 
@@ -318,6 +327,7 @@ def principal_for(session: Session, user: User, *, origin: str = "") -> Principa
         is_admin=user.is_admin,
         role_by_product=roles,
         origin=origin,
+        time_zone=user.time_zone,
     )
 
 

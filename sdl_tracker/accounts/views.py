@@ -26,10 +26,12 @@ from .forms import (
     MemberForm,
     MemberRemoveForm,
     PasswordChangeForm,
+    TimeZoneForm,
     TokenForm,
     UserCreateForm,
     scope_groups,
 )
+from .preferences import set_time_zone
 from .services import (
     add_member,
     authorize_manage_members,
@@ -122,6 +124,17 @@ def logout_view() -> Response:
     return redirect(url_for("accounts.login"))
 
 
+def _account_page(password: PasswordChangeForm | None = None, zone: TimeZoneForm | None = None) -> str:
+    """The account page with its two forms; the one not posted shows afresh (not filled from the other's post)."""
+    user = own_account(db_session(), g.principal)
+    return render_template(
+        "accounts/account.html",
+        form=password or PasswordChangeForm(formdata=None),
+        zone_form=zone or TimeZoneForm(formdata=None, time_zone=user.time_zone or ""),
+        user=user,
+    )
+
+
 @bp.route("/account", methods=["GET", "POST"])
 def account() -> Response | str:
     """The signed-in user's account: change the password (which ends every other session)."""
@@ -140,7 +153,23 @@ def account() -> Response | str:
             session["epoch"] = user.session_epoch  # this session lives on; the others are gone
             flash("Password changed. Every other session has been signed out.", "success")
             return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", form=form, user=own_account(db_session(), g.principal))
+    return _account_page(password=form)
+
+
+@bp.route("/account/time-zone", methods=["POST"])
+def account_time_zone() -> Response | str:
+    """Choose the zone one's pages show times in (UTC by default)."""
+    form = TimeZoneForm()
+    if form.validate_on_submit():
+        session_ = db_session()
+        try:
+            user = set_time_zone(session_, g.principal, own_account(session_, g.principal).id, form.chosen())
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            flash(f"Times are now shown in {user.time_zone or 'UTC'}.", "success")
+            return redirect(url_for("accounts.account"))
+    return _account_page(zone=form)
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])

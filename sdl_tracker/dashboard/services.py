@@ -47,6 +47,7 @@ class Fact:
     value: str
     warn: bool = False
     link: Link | None = None
+    moment: datetime | None = None  # a time the value ends with, which the page shows on the viewer's clock
 
 
 @dataclass(frozen=True)
@@ -283,14 +284,21 @@ def reporting_clocks(session: Session, actor: Principal, today: date) -> Section
     items = []
     for entry in due:
         clock, case = entry.clock, entry.case
-        when = clock.due_at.strftime("%Y-%m-%d %H:%M UTC") if clock.due_at else "not yet defined"
         missed = clock.state in (ClockState.OVERDUE, ClockState.BREACHED)
         items.append(
             Item(
                 title=f"{case.reference} {clock.label}" + (" (Exercise)" if case.exercise else ""),
                 link=Link("psirt.case", {"case_id": case.id}),
                 meta=f"{names.get(case.product_id, '')} · {case.title}",
-                facts=(Fact(clock.state.value, f"due {when}", missed, Link("psirt.case", {"case_id": case.id})),),
+                facts=(
+                    Fact(
+                        clock.state.value,
+                        "due" if clock.due_at else "due not yet defined",
+                        missed,
+                        Link("psirt.case", {"case_id": case.id}),
+                        moment=clock.due_at,
+                    ),
+                ),
             )
         )
     return _section("clocks", "Reporting clocks", items, "No reporting clock is running.", more=Link("psirt.dashboard"))

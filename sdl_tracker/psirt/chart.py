@@ -5,23 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
+from ..zones import wall_time
 from .rules import Clock, ClockState
 
 WIDTH, ROW, LABEL, RIGHT, TOP = 640, 22, 170, 16, 18
 
 
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def clock_timeline(clocks: Sequence[Clock], now: datetime) -> Markup:
+def clock_timeline(clocks: Sequence[Clock], now: datetime, zone: str = "UTC") -> Markup:
     """One row per clock on a shared time axis: a bar from its anchor to its due time, the elapsed part filled in
     its state's colour (overdue runs on past the due time to now), a dot where it was submitted, a line at now.
-    A clock without a due time is a dashed line: not yet defined."""
+    A clock without a due time is a dashed line: not yet defined. Times in its tooltips read on `zone`'s clock."""
     moments = [now, *(m for c in clocks for m in (c.anchor, c.due_at, c.submitted_at) if m is not None)]
     start, end = min(moments), max(moments)
     span = max(end - start, timedelta(hours=1))
@@ -34,7 +30,7 @@ def clock_timeline(clocks: Sequence[Clock], now: datetime) -> Markup:
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="clock-timeline" viewBox="0 0 {WIDTH} {height}" '
-        f'role="img" aria-label="Reporting clocks on a time line, now at {escape(_when(now))}">'
+        f'role="img" aria-label="Reporting clocks on a time line, now at {escape(wall_time(now, zone))}">'
     ]
     for index, clock in enumerate(clocks):
         y = TOP + index * ROW
@@ -57,7 +53,8 @@ def clock_timeline(clocks: Sequence[Clock], now: datetime) -> Markup:
         filled = max(x(min(reached, end)) - x(begin), 1)
         parts.append(
             f'<rect x="{x(begin):.1f}" y="{y + 4}" width="{filled:.1f}" height="12" rx="2" class="fill {state}">'
-            f"<title>{escape(clock.label)}: {escape(clock.state.value)}, due {escape(_when(clock.due_at))}</title>"
+            f"<title>{escape(clock.label)}: {escape(clock.state.value)}, "
+            f"due {escape(wall_time(clock.due_at, zone))}</title>"
             "</rect>"
         )
         parts.append(
@@ -66,7 +63,7 @@ def clock_timeline(clocks: Sequence[Clock], now: datetime) -> Markup:
         if clock.submitted_at is not None:
             parts.append(
                 f'<circle cx="{x(clock.submitted_at):.1f}" cy="{y + 10}" r="4" class="submitted">'
-                f"<title>submitted {escape(_when(clock.submitted_at))}</title></circle>"
+                f"<title>submitted {escape(wall_time(clock.submitted_at, zone))}</title></circle>"
             )
     parts.append(f'<line x1="{x(now):.1f}" y1="4" x2="{x(now):.1f}" y2="{height - 2}" class="now"/>')
     parts.append(f'<text x="{x(now) + 3:.1f}" y="12" class="axis">now</text>')
@@ -92,10 +89,3 @@ def _duration(span: timedelta) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes} min"
-
-
-def wall_time(moment: datetime | None, zone: str) -> str:
-    """A moment on a zone's wall clock with the zone's abbreviation ("2026-12-05 10:30 CET")."""
-    if moment is None:
-        return "—"
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")

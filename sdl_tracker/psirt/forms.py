@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from wtforms import (
     BooleanField,
@@ -27,6 +26,7 @@ from ..boundary import day_problem
 from ..errors import FieldError, Invalid
 from ..labels import label
 from ..web.forms import BoundedForm, TrackerForm
+from ..zones import zone_names
 from .models import CaseKind, CaseSource, CaseStatus, PsirtCase
 from .services import INCIDENT_CRITERIA, MAX_SHORT, MAX_TEXT, MAX_TITLE, CaseFilter
 
@@ -81,12 +81,6 @@ def filter_problem(form: CaseFilterForm) -> Invalid | None:
     if form.validate():
         return None
     return Invalid("the filter is invalid", errors=[FieldError(k, v[0]) for k, v in form.errors.items()])
-
-
-@lru_cache(maxsize=1)
-def zone_choices() -> tuple[str, ...]:
-    """Every IANA time zone name, sorted (read from the installed zone data once)."""
-    return tuple(sorted(available_timezones()))
 
 
 class MomentField(StringField):
@@ -339,7 +333,7 @@ class SettingsForm(TrackerForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.zone.choices = list(zone_choices())
+        self.zone.choices = list(zone_names())
 
     def states(self) -> list[str]:
         """The Member States typed."""

@@ -18,8 +18,9 @@ from ..products.services import get_product, product_entries, release_choices
 from ..web.context import db_session
 from ..web.forms import apply_errors
 from ..web.inputs import page_count, page_number
-from ..web.templating import expose_predicates
-from .chart import clock_timeline, remaining, wall_time
+from ..web.templating import expose_predicates, viewer_zone
+from ..zones import wall_time
+from .chart import clock_timeline, remaining
 from .forms import (
     KIND_LABELS,
     SOURCE_LABELS,
@@ -82,7 +83,7 @@ def dashboard() -> str:
         running=running,
         names=_names(session),
         now=now,
-        timelines={r.case.id: clock_timeline(r.clocks, now) for r in running},
+        timelines={r.case.id: clock_timeline(r.clocks, now, viewer_zone()) for r in running},
     )
 
 
@@ -164,7 +165,7 @@ def case(case_id: int) -> str:
         zone=settings.zone if settings else "UTC",
         scores=_scores(found),
         cwes=[_cwe(cwe) for cwe in found.cwe_ids],
-        timeline=clock_timeline(case_clocks(session, found, now), now),
+        timeline=clock_timeline(case_clocks(session, found, now), now, viewer_zone()),
         events=[TimelineEventOut.of(e, g.principal, found.product_id) for e in case_timeline(session, found)],
         duplicate=duplicate,
         now=now,

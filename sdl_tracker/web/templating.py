@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, g, url_for
 from markupsafe import Markup
 from wtforms import Field, StringField
+
+from ..zones import utc_stamp, wall_time, zone_problem
+from .context import current_principal
 
 # Stands for a row's id while a URL is built once (an int, so the routes' int converters take it).
 _ROW_MARK = 2_147_483_647
@@ -84,3 +88,20 @@ def _built_once(
         head, _, tail = url_for(endpoint, **{**values, key: mark}).partition(str(mark))
         built[name] = lambda value: f"{head}{put(value)}{tail}"
     return built[name]
+
+
+def viewer_zone() -> str:
+    """The zone the signed-in viewer chose for the times pages show, else UTC (also for a zone that newer zone
+    data no longer lists: the pages must not fail on a stored choice)."""
+    principal = current_principal()
+    chosen = principal.time_zone if principal else None
+    return chosen if chosen and zone_problem(chosen) is None else "UTC"
+
+
+def local_time(moment: datetime | None, *, seconds: bool = False) -> Markup:
+    """An aware moment on the viewer's clock ("2026-12-05 17:48 CET") in a `<time>` element that holds the UTC
+    instant for machines and, as its tooltip, for people; "—" for none."""
+    if moment is None:
+        return Markup("—")
+    shown, utc = wall_time(moment, viewer_zone(), seconds=seconds), wall_time(moment, "UTC", seconds=seconds)
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(utc_stamp(moment), utc, shown)
