@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -28,6 +27,7 @@ from ..products.models import Product, Release
 from ..products.services import get_product
 from ..sboms.diff import purl_identity
 from ..sboms.models import Sbom, SbomComponent, SbomState
+from ..zones import zone_problem
 from .alerts import OVERDUE, announce, clock_events
 from .models import (
     CaseKind,
@@ -1028,10 +1028,9 @@ def update_settings(
     product = get_product(session, actor, product_id)
     authorize_manage_cases(actor, product.id)
     zone = zone.strip()
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("Europe")
-        raise Invalid.field("zone", f"unknown time zone {zone[:64]!r} (an IANA name such as Europe/Berlin)") from None
+    problem = zone_problem(zone[:200])  # the same zones the account page offers ("Europe", "localtime": none)
+    if problem:
+        raise Invalid.field("zone", problem)
     states = sorted({s.strip().upper() for s in member_states if s.strip()})
     wrong = [s for s in states if not (len(s) == 2 and s.isascii() and s.isalpha())]
     if wrong:
