@@ -321,30 +321,32 @@ def sbom_history(session: Session, actor: Principal, release_id: int) -> list[Hi
             .order_by(Sbom.imported_at, Sbom.id)
         )
     )
-    by_id = {str(s.id): s for s in sboms}
+    ids = tuple(sorted(s.id for s in sboms))
+    # Plain periods, kept until the audit chain moves: they are read from it (its imports and primary choices).
+    periods = kept(session, ("sbom-primary-periods", release.id, ids), lambda: _primary_periods(session, release, ids))
+    return [
+        HistoryEntry(sbom, periods.get(sbom.id, []), sboms[index - 1] if index else None)
+        for index, sbom in enumerate(sboms)
+    ]
+
+
+def _primary_periods(session: Session, release: Release, ids: tuple[int, ...]) -> dict[int, list[rules.Period]]:
+    """When each of these SBOMs of the release was its primary one, from the audit log."""
     events = session.execute(
         select(AuditEvent.target_id, AuditEvent.at, AuditEvent.action, AuditEvent.details)
         .where(
             AuditEvent.product_id == release.product_id,
             AuditEvent.target_type == "sbom",
             AuditEvent.action.in_(("sbom:document:import", "sbom:document:primary")),
-            AuditEvent.target_id.in_(sorted(by_id)),
+            AuditEvent.target_id.in_([str(sbom_id) for sbom_id in ids]),
         )
         .order_by(AuditEvent.seq)
     )
     changes = [
-        rules.PrimaryChange(
-            int(target),
-            at,
-            True if action == "sbom:document:primary" else _became(details),
-        )
+        rules.PrimaryChange(int(target), at, True if action == "sbom:document:primary" else _became(details))
         for target, at, action, details in events
     ]
-    periods = rules.primary_periods(changes)
-    return [
-        HistoryEntry(sbom, periods.get(sbom.id, []), sboms[index - 1] if index else None)
-        for index, sbom in enumerate(sboms)
-    ]
+    return rules.primary_periods(changes)
 
 
 def _became(details: dict[str, Any] | None) -> bool | None:
