@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import Membership, Role, User
 from ..outbox.services import queue_email, queue_webhook_event
+from ..zones import wall_time
 from .models import PsirtCase
 from .rules import Clock, ClockState
 
@@ -54,7 +55,7 @@ def announce(session: Session, case: PsirtCase, clock: Clock, event: str) -> Non
     due_key = int(clock.due_at.timestamp()) if clock.due_at else 0
     key = f"psirt:{case.id}:{clock.stage}:{event}:{due_key}"  # a corrected due time is told anew
     exercise = "[EXERCISE] " if case.exercise else ""
-    due = clock.due_at.strftime("%Y-%m-%d %H:%M UTC") if clock.due_at else "not yet defined"
+    due = wall_time(clock.due_at, "UTC") if clock.due_at else "not yet defined"
     subject = f"{exercise}{case.reference}: the {clock.label.lower()} {WORDS[event]} (due {due})"
     body = "\n".join(
         [

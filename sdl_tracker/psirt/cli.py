@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from ..commands import TEXT, emit, fail, json_option, say, say_json, server_command
 from ..products.services import get_product_by_name
+from ..zones import wall_time
 from .models import CaseKind, CaseSource, CaseStatus
 from .packaging import submission_packet
 from .packets import packet_json, packet_markdown
@@ -89,7 +90,7 @@ def _facts(options: dict[str, Any]) -> dict[str, Any]:
 
 def _when(text: str) -> str:
     """A time from the JSON output as people read it, to the minute, in UTC."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return wall_time(datetime.fromisoformat(text.replace("Z", "+00:00")), "UTC")
 
 
 def _case_line(data: dict[str, Any]) -> str:

@@ -852,10 +852,6 @@ def _hidden(value: object) -> str:
     return "(hidden: security officers only)" if value else "(none)"
 
 
-def _printable(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value.isoformat() if isinstance(value, datetime | date) else value for key, value in values.items()}
-
-
 def record_submission(
     session: Session,
     actor: Principal,
@@ -988,7 +984,7 @@ def refresh_clocks(session: Session, actor: Principal, case: PsirtCase, now: dat
             details={
                 "case": case.reference,
                 "stage": clock.stage,
-                "due_at": _printable({"due": clock.due_at})["due"],
+                "due_at": clock.due_at.isoformat() if clock.due_at else None,
                 "exercise": case.exercise,
             },
         )
@@ -1005,14 +1001,6 @@ def _missed(clock: Clock, now: datetime) -> datetime | None:
         return None
     late = clock.submitted_at > clock.due_at if clock.submitted_at is not None else now > clock.due_at
     return clock.due_at if late else None
-
-
-def refresh_all_clocks(session: Session, actor: Principal, now: datetime | None = None) -> int:
-    """Refresh the clocks of every case with one running (the periodic check); how many breaches it recorded."""
-    cases = session.scalars(
-        select(PsirtCase).where(PsirtCase.id.in_(select(ReportClock.case_id).where(ReportClock.open)))
-    )
-    return sum(len(refresh_clocks(session, actor, case, now)) for case in cases)
 
 
 def update_settings(
@@ -1062,27 +1050,26 @@ def update_settings(
 
 
 def releases_with_components(session: Session, case: PsirtCase) -> dict[str, list[Release]]:
-    """For each of the case's purls, the releases of its product whose primary SBOM holds that component."""
-    found: dict[str, list[Release]] = {}
-    for purl in case_components(session, case):
-        identity = purl_identity(purl)
-        if identity is None:
-            continue
-        query = (
-            select(Release)
-            .join(Sbom, Sbom.release_id == Release.id)
-            .join(SbomComponent, SbomComponent.sbom_id == Sbom.id)
-            .where(
-                Sbom.product_id == case.product_id,
-                Sbom.is_primary.is_(True),
-                Sbom.state == SbomState.PUBLISHED,
-                SbomComponent.purl_key == identity[1],
-            )
-            .distinct()
-            .order_by(Release.id)
+    """For each of the case's purls, the releases of its product whose primary SBOM holds that component (any
+    version: by the purl's identity), read in one statement."""
+    identities = {purl: found[1] for purl in case_components(session, case) if (found := purl_identity(purl))}
+    holding: dict[str, list[Release]] = {}
+    rows = session.execute(
+        select(SbomComponent.purl_key, Release)
+        .join(Sbom, Sbom.id == SbomComponent.sbom_id)
+        .join(Release, Release.id == Sbom.release_id)
+        .where(
+            Sbom.product_id == case.product_id,
+            Sbom.is_primary.is_(True),
+            Sbom.state == SbomState.PUBLISHED,
+            SbomComponent.purl_key.in_(sorted(set(identities.values()))),
         )
-        found[purl] = list(session.scalars(query))
-    return found
+        .distinct()
+        .order_by(Release.id)
+    )
+    for key, release in rows:
+        holding.setdefault(key, []).append(release)
+    return {purl: holding.get(key, []) for purl, key in identities.items()}
 
 
 def product_of(session: Session, case: PsirtCase) -> Product:
