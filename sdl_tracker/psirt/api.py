@@ -74,6 +74,10 @@ class CaseFacts(Input):
     embargo_until: date | None = None
     remediation: Text | None = Field(default=None, max_length=MAX_TEXT)
     mitigation: Text | None = Field(default=None, max_length=MAX_TEXT)
+    impact: Text | None = Field(default=None, max_length=MAX_TEXT, description="severity and impact, in words")
+    sensitivity: Text | None = Field(default=None, max_length=MAX_TEXT, description="how sensitive the information is")
+    malicious_actor: Text | None = Field(default=None, max_length=MAX_TEXT, description="where known")
+    root_cause: Text | None = Field(default=None, max_length=MAX_TEXT, description="an incident's root cause")
     incident_criteria: list[str] | None = Field(
         default=None, max_length=MAX_ITEMS, description="why an incident is severe: protection-affected, malicious-code"
     )

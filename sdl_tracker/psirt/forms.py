@@ -185,6 +185,10 @@ class CaseForm(MomentsForm):
     embargo_until = DateField("Embargo until", validators=[Optional()])
     remediation = TextAreaField("Remediation", validators=[Optional(), Length(max=MAX_TEXT)])
     mitigation = TextAreaField("Mitigation", validators=[Optional(), Length(max=MAX_TEXT)])
+    impact = TextAreaField("Severity and impact, in words", validators=[Optional(), Length(max=MAX_TEXT)])
+    sensitivity = TextAreaField("How sensitive the information is", validators=[Optional(), Length(max=MAX_TEXT)])
+    malicious_actor = TextAreaField("The malicious actor, where known", validators=[Optional(), Length(max=MAX_TEXT)])
+    root_cause = TextAreaField("Root cause (incidents)", validators=[Optional(), Length(max=MAX_TEXT)])
     upstream_component = StringField("Third-party component", validators=[Optional(), Length(max=MAX_SHORT * 5)])
     maintainer_reported_at = MomentField("Reported to its maintainer")
     maintainer_reference = StringField("Maintainer's reference", validators=[Optional(), Length(max=MAX_SHORT)])
@@ -278,6 +282,10 @@ def case_values(case: PsirtCase, releases: Mapping[str, list[str]], components: 
             "reporter_contact",
             "remediation",
             "mitigation",
+            "impact",
+            "sensitivity",
+            "malicious_actor",
+            "root_cause",
             "upstream_component",
             "maintainer_reference",
             "users_information",

@@ -524,3 +524,37 @@ def test_a_stage_packet_shows_what_to_report_and_downloads_as_markdown_or_json(
     assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
     stranger = api.call("GET", f"/api/v1/psirt/cases/{case.id}/packets/early-warning", api.as_user(STRANGER))
     assert stranger.status_code == 404
+
+
+def test_what_the_reports_state_in_words_is_recorded_through_the_api_and_the_form(
+    app: Flask, session: Session, plc: Product, api: ApiClient
+) -> None:
+    case = case_of(session, plc, "Exploited overflow", aware_at=ago(hours=30))
+    session.commit()
+    officer = api.as_user(OFFICER)
+    changed = api.call(
+        "PATCH", f"/api/v1/psirt/cases/{case.id}", officer, json={"impact": "Remote code execution", "root_cause": ""}
+    )
+    assert changed.status_code == 200 and changed.json["impact"] == "Remote code execution"
+    too_long = api.call("PATCH", f"/api/v1/psirt/cases/{case.id}", officer, json={"sensitivity": "x" * 20_001})
+    assert too_long.status_code == 422 and too_long.mimetype == "application/problem+json"
+    client = app.test_client()
+    login(client, OFFICER)
+    form = page_of(client, f"/psirt/cases/{case.id}/edit")
+    assert 'name="malicious_actor"' in form and "Remote code execution" in form
+    shown = {**_form_fields(form), "zone": "UTC", "source": "researcher", "status": "received"}
+    posted = form_post(client, f"/psirt/cases/{case.id}/edit", {**shown, "malicious_actor": "Unknown so far"})
+    assert posted.status_code == 302
+    assert "Unknown so far" in page_of(client, f"/psirt/cases/{case.id}")
+
+
+def _form_fields(page: str) -> dict[str, Any]:
+    """The values an edit form shows in its text inputs and text areas, as a browser posts them back."""
+    fields: dict[str, Any] = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        named, valued = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if named and valued and not re.search(r'type="(?:checkbox|radio|submit)"', tag):
+            fields.setdefault(named.group(1), valued.group(1))
+    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>([^<]*)</textarea>', page, re.DOTALL):
+        fields[name] = value.strip()
+    return fields
