@@ -1,0 +1,1 @@
+"""Vulnerabilities and VEX: known vulnerabilities matched to releases, one store of decisions, CSAF and VEX out."""
