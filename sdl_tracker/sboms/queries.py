@@ -45,11 +45,6 @@ def _like_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class _Release(NamedTuple):
-    version: str
-    id: int
-
-
 @dataclass(frozen=True)
 class Hit:
     """A component of a release's primary SBOM that the search found."""
@@ -82,24 +77,19 @@ class WhereFound:
     truncated: bool  # more candidates than MAX_CANDIDATES: narrow the search
 
 
-def _candidates(actor: Principal, wanted: rules.Wanted) -> Any:
-    columns = (
-        Product.id,
-        Product.name,
-        Release.id,
-        Release.version,
-        Sbom.id,
-        Sbom.title,
-        SbomComponent.position,
-        SbomComponent.parent_position,
-        SbomComponent.type,
-        SbomComponent.group_name,
-        SbomComponent.name,
-        SbomComponent.version,
-        SbomComponent.purl,
-        SbomComponent.cpe,
-        SbomComponent.purl_key,  # not shown: its type names the version rules
-    )
+class _Key(NamedTuple):
+    """What a candidate is sorted and filtered by, read for every candidate; the rest only for the page."""
+
+    product_id: int
+    release_id: int
+    component_id: int
+    name_folded: str
+    version: str
+    position: int
+    purl_key: str
+
+
+def _candidate_keys(actor: Principal, wanted: rules.Wanted) -> Any:
     where: list[ColumnElement[bool]] = [
         Sbom.is_primary.is_(True),
         Sbom.state == SbomState.PUBLISHED,
@@ -116,52 +106,103 @@ def _candidates(actor: Principal, wanted: rules.Wanted) -> Any:
         if wanted.group:
             where.append(folded(SbomComponent.group_name).like(f"%{_like_text(wanted.group)}%", escape="\\"))
     return (
-        select(*columns)
+        select(
+            Sbom.product_id,
+            Sbom.release_id,
+            SbomComponent.id,
+            SbomComponent.name_folded,  # sorted by, as folded for the search
+            SbomComponent.version,
+            SbomComponent.position,
+            SbomComponent.purl_key,  # not shown: its type names the version rules
+        )
         .select_from(SbomComponent)
         .join(Sbom, Sbom.id == SbomComponent.sbom_id)
-        .join(Release, Release.id == Sbom.release_id)
-        .join(Product, Product.id == Sbom.product_id)
         .where(and_(*where))
         .limit(MAX_CANDIDATES + 1)
     )
 
 
-def _taken(wanted: rules.Wanted, rows: list[Any]) -> list[Any]:
-    """The candidates at a version the search wants, each (version rules, version) decided once: a portfolio's
+def _taken(wanted: rules.Wanted, keys: list[_Key]) -> list[_Key]:
+    """The candidates at a version the search wants, each (purl type, version) decided once: a portfolio's
     products share most of their components' versions."""
     if wanted.versions is None:
-        return rows
+        return keys
     order = VersionOrder()
-    decided: dict[tuple[str | None, str], bool] = {}
+    decided: dict[tuple[str, str], bool] = {}
     taken = []
-    for row in rows:
-        purl_key: str = row[-1]
-        version: str = row[11]  # by position: the release's version has the same name
-        key = (rules.key_scheme(purl_key), version)
-        if key not in decided:
-            decided[key] = rules.version_taken(wanted.versions, *key, order)
-        if decided[key]:
-            taken.append(row)
+    for key in keys:
+        rule = (key.purl_key.partition("/")[0], key.version)
+        verdict = decided.get(rule)
+        if verdict is None:
+            verdict = decided[rule] = rules.version_taken(
+                wanted.versions, rules.key_scheme(key.purl_key), key.version, order
+            )
+        if verdict:
+            taken.append(key)
     return taken
+
+
+def _hits(session: Session, component_ids: list[int]) -> list[Hit]:
+    """The page's hits in full, in the order of `component_ids`."""
+    if not component_ids:
+        return []
+    rows = session.execute(
+        select(
+            SbomComponent.id,
+            Product.id,
+            Product.name,
+            Release.id,
+            Release.version,
+            Sbom.id,
+            Sbom.title,
+            SbomComponent.position,
+            SbomComponent.parent_position,
+            SbomComponent.type,
+            SbomComponent.group_name,
+            SbomComponent.name,
+            SbomComponent.version,
+            SbomComponent.purl,
+            SbomComponent.cpe,
+        )
+        .select_from(SbomComponent)
+        .join(Sbom, Sbom.id == SbomComponent.sbom_id)
+        .join(Release, Release.id == Sbom.release_id)
+        .join(Product, Product.id == Sbom.product_id)
+        .where(SbomComponent.id.in_(component_ids))
+    )
+    by_id = {row[0]: Hit(*tuple(row)[1:]) for row in rows}
+    return [by_id[component_id] for component_id in component_ids]
 
 
 def where_is(session: Session, actor: Principal, text: str, *, page: int = 1, per_page: int = 50) -> WhereFound:
     """Which releases' primary SBOMs (of the products the actor sees) hold the component `text` names: a purl
-    (with or without version), a name (folded), either with a version range after it."""
+    (with or without version), a name (folded), either with a version range after it.
+
+    Every candidate's sort and filter keys are read narrow (no joins beyond its SBOM); the page's rows are then
+    read in full: a broad search over a portfolio reads thousands of candidates to show fifty."""
     wanted = rules.parse_query(text)
     with collector_paused(collect=False):  # many short-lived rows, no cycles among them
-        rows = list(session.execute(_candidates(actor, wanted)))
-    truncated = len(rows) > MAX_CANDIDATES
-    hits = [Hit(*tuple(row)[:-1]) for row in _taken(wanted, rows[:MAX_CANDIDATES])]
-    releases = {key.id: release_sort_key(key) for key in {_Release(h.release, h.release_id) for h in hits}}
-    hits.sort(key=lambda h: (h.product.casefold(), h.product_id, releases[h.release_id], h.name.casefold(), h.position))
+        # Through the connection: plain rows, without the ORM's per-row loading (a third of the read).
+        keys = [_Key(*row) for row in session.connection().execute(_candidate_keys(actor, wanted)).all()]
+    truncated = len(keys) > MAX_CANDIDATES
+    taken = _taken(wanted, keys[:MAX_CANDIDATES])
+    product_ids = {key.product_id for key in taken}
+    release_ids = {key.release_id for key in taken}
+    product_rank: dict[int, int] = {}
+    release_rank: dict[int, int] = {}
+    if taken:
+        named = session.execute(select(Product.name, Product.id).where(Product.id.in_(product_ids))).all()
+        product_rank = {row.id: rank for rank, row in enumerate(sorted(named, key=lambda r: (r.name.casefold(), r.id)))}
+        versions = session.execute(select(Release.version, Release.id).where(Release.id.in_(release_ids))).all()
+        release_rank = {row.id: rank for rank, row in enumerate(sorted(versions, key=release_sort_key))}
+    taken.sort(key=lambda k: (product_rank[k.product_id], release_rank[k.release_id], k.name_folded, k.position))
     start = (page - 1) * per_page
     return WhereFound(
         wanted,
-        hits[start : start + per_page],
-        len(hits),
-        len({h.release_id for h in hits}),
-        len({h.product_id for h in hits}),
+        _hits(session, [key.component_id for key in taken[start : start + per_page]]),
+        len(taken),
+        len(release_ids),
+        len(product_ids),
         truncated,
     )
 
