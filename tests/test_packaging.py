@@ -56,6 +56,8 @@ def test_wheel_maps_templates_and_migrations_into_the_package(wheel: Path) -> No
     assert any(n.startswith("sdl_tracker/migrations/versions/") and n.endswith(".py") for n in names)
     assert "sdl_tracker/web/static/app.css" in names
     assert "sdl_tracker/psirt/data/cwe.json" in names  # the CWE list that CWE ids are checked against
+    assert "sdl_tracker/vex/data/openvex_json_schema_0.2.0.json" in names  # OpenVEX documents are checked against it
+    assert "sdl_tracker/vex/data/openvex-LICENSE" in names
     top_level = {n.split("/", 1)[0] for n in names}
     assert top_level <= {"sdl_tracker", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}, top_level
     assert not any(n.startswith("tests/") for n in names)
