@@ -291,7 +291,7 @@ def read_cyclonedx(document: Mapping[str, Any]) -> SupplierVex:
         fitting = given if given is not None and LABEL_OF_CDX[given] is label else None
         responses = ", ".join(r for r in strings(analysis, "response", at))
         written = [text(vulnerability, key, at) for key in ("recommendation", "workaround")]
-        action = "\n".join(text for text in written if text.strip()) or responses
+        action = "\n".join(advice for advice in written if advice.strip()) or responses
         for affects, place in objects(vulnerability, "affects", at):
             ref = text(affects, "ref", place, required=True)
             purl, named = _resolve(ref, components)
