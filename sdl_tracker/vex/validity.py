@@ -65,7 +65,7 @@ VEX_JUSTIFICATIONS = frozenset(
 _FILE_NAME_REPLACED = re.compile(r"[^+\-a-z0-9]+")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Failure:
     """One failed test: its id (`schema`, `6.1.9`, `6.1.27.10`), where (a JSON pointer) and what, in one line."""
 
@@ -85,11 +85,11 @@ def file_name(tracking_id: str) -> str:
 
 
 def check(document: Mapping[str, Any]) -> list[Failure]:
-    """Every failure of the document against the CSAF 2.0 schema and the mandatory tests, sorted; [] if valid."""
+    """Every failure of the document, the schema's first, then each test's in section order; [] if valid."""
     failures = schema_failures(document)
     for test_id, test in MANDATORY_TESTS.items():
         failures += [Failure(test_id, path, message) for path, message in test(document)]
-    return sorted(set(failures))
+    return list(dict.fromkeys(failures))  # each failure once, in the order found
 
 
 def schema_failures(document: Mapping[str, Any]) -> list[Failure]:
