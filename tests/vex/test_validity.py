@@ -16,6 +16,7 @@ from sdl_tracker.vex import validity
 from sdl_tracker.vex.validity import Failure, check, file_name
 
 EXAMPLES = Path(__file__).parent / "data" / "csaf-mandatory"
+PUBLISHED = Path(__file__).parent / "data" / "csaf-examples"
 # Section 6.1 of CSAF 2.0: 6.1.1 to 6.1.33, with 6.1.27 made of the eleven profile tests.
 SPECIFIED = [
     *(f"6.1.{n}" for n in range(1, 27)),
@@ -75,6 +76,11 @@ def test_each_invalid_example_fails_its_test(test: str, name: str) -> None:
 @pytest.mark.parametrize(("test", "name"), _examples("valid"))
 def test_each_valid_example_passes_every_test(test: str, name: str) -> None:
     assert check(_example(name)) == []
+
+
+@pytest.mark.parametrize("path", sorted(PUBLISHED.glob("*.json")), ids=lambda path: path.name)
+def test_the_specifications_example_advisories_and_vex_documents_pass(path: Path) -> None:
+    assert check(json.loads(path.read_text(encoding="utf-8"))) == []
 
 
 def test_failures_name_the_test_the_place_and_what_is_wrong_in_one_line() -> None:
