@@ -8,14 +8,8 @@ refused with an `AdvisoryError` naming the rule; what the specification's tests 
 `validity.check`, which a publish runs on the result. docs/csaf.md describes the mapping.
 
 - Versions are integers (`1`, `2`...): a revision per publication, numbered from 1 without gaps.
-- The product tree is vendor -> product name -> product version, one branch per release; a release's
-  hardware revisions are products of their own, which it is `installed_on`. A library is a product of its
-  own (its purl as helper), tied to each release shipping it by a `default_component_of` relationship, and a
-  decision about the library in that release states its status for the relationship's product.
-- Product ids are `CSAFPID-` and the parts that name the product, each URL-encoded so ids never collide:
-  `CSAFPID-R:Controller:2.1.0` (a release), `CSAFPID-L:pkg%3Anpm/lodash@4.17.20` (a library),
-  `CSAFPID-L:pkg%3Anpm/lodash@4.17.20:in:Controller:2.1.0` (the library in a release),
-  `CSAFPID-H:Controller:B` (a hardware revision), `CSAFPID-R:Controller:2.1.0:on:B` (the release on it).
+- The product tree and its product ids are `product_tree.py`'s; its input (`Release`, `ReleaseRef`,
+  `Library`) and `AdvisoryError` are imported from there and are part of this module's interface.
 """
 
 from __future__ import annotations
@@ -26,24 +20,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
-from urllib.parse import quote_plus
+from typing import Any
 
-from packageurl import PackageURL
-
-from ..products.rules import release_sort_key
 from ..psirt.scoring import ScoringError, parse_vector
 from ..psirt.vocabulary import VocabularyError, cwe_name, parse_cve
+from .product_tree import AdvisoryError, Library, ProductTree, Release, ReleaseRef
 from .rules import CSAF_PRODUCT_STATUS, DecisionError, Justification, Status, check_decision
 
 CSAF_VERSION = "2.0"
 GENERATOR = "sdl-tracker"
 # The schema's default TLP url: FIRST's page of the labels, which CSAF 2.0 (TLP 1.0's WHITE, not 2.0's CLEAR) names.
 TLP_URL = "https://www.first.org/tlp/"
-
-
-class AdvisoryError(ValueError):
-    """Input a CSAF document cannot be built from; the message is one line and names the rule."""
 
 
 class Profile(enum.StrEnum):
@@ -154,40 +141,6 @@ class Reference:
     self_link: bool = False
 
 
-@dataclass(frozen=True, order=True)
-class ReleaseRef:
-    """A release by its product's name and its version (how decisions, libraries and remediations name it)."""
-
-    product: str
-    version: str
-
-
-@dataclass(frozen=True)
-class Release:
-    """A product release: vendor (the publisher's name if empty), product name, version, and what is known of
-    its CPE, purl and the hardware revisions it runs on."""
-
-    product: str
-    version: str
-    vendor: str = ""
-    cpe: str = ""
-    purl: str = ""
-    hardware_revisions: tuple[str, ...] = ()
-
-    @property
-    def ref(self) -> ReleaseRef:
-        """How other input names this release."""
-        return ReleaseRef(self.product, self.version)
-
-
-@dataclass(frozen=True)
-class Library:
-    """A third-party component, by purl (name and version read from it), and the releases that ship it."""
-
-    purl: str
-    shipped_in: tuple[ReleaseRef, ...]
-
-
 @dataclass(frozen=True)
 class Decision:
     """A VEX decision about one release, or about a library (`component`, its purl) in that release.
@@ -268,9 +221,7 @@ def serialise(document: Mapping[str, Any]) -> bytes:
 def build(advisory: Advisory) -> dict[str, Any]:
     """The CSAF 2.0 document of the advisory, or AdvisoryError for input it cannot carry."""
     tlp = _tlp(advisory.tlp)
-    releases = _releases(advisory.releases)
-    libraries = _libraries(advisory.libraries, releases)
-    tree = _Tree(advisory.publisher.name, releases, libraries)
+    tree = ProductTree(advisory.publisher.name, advisory.releases, advisory.libraries)
     cves = [vulnerability.cve for vulnerability in advisory.vulnerabilities if vulnerability.cve]
     duplicates = sorted({cve for cve in cves if cves.count(cve) > 1})
     if duplicates:
@@ -368,179 +319,6 @@ def _references(references: Iterable[Reference]) -> list[dict[str, str]]:
     ]
 
 
-# -- the product tree ---------------------------------------------------------------------------------
-
-
-def _part(text: str) -> str:
-    """One part of a product id: URL-encoded, so the `:` between parts is never inside one."""
-    return quote_plus(text, safe="/@")
-
-
-def _release_id(ref: ReleaseRef) -> str:
-    return f"CSAFPID-R:{_part(ref.product)}:{_part(ref.version)}"
-
-
-def _hardware_id(product: str, revision: str) -> str:
-    return f"CSAFPID-H:{_part(product)}:{_part(revision)}"
-
-
-def _library_id(purl: str) -> str:
-    return f"CSAFPID-L:{_part(purl)}"
-
-
-class _Ordered(NamedTuple):
-    """What `products.rules.release_sort_key` reads: a version (and a creation order, equal here)."""
-
-    version: str
-    id: int = 0
-
-
-def _release_order(release: Release) -> tuple[Any, ...]:
-    return (release.vendor, release.product, release_sort_key(_Ordered(release.version)), release.version)
-
-
-def _releases(releases: Iterable[Release]) -> dict[ReleaseRef, Release]:
-    result: dict[ReleaseRef, Release] = {}
-    for release in releases:
-        if release.ref in result:
-            raise AdvisoryError(f"release {release.product} {release.version} is given twice")
-        result[release.ref] = release
-    return result
-
-
-def _known(ref: ReleaseRef, releases: Mapping[ReleaseRef, Release], what: str) -> ReleaseRef:
-    if ref not in releases:
-        raise AdvisoryError(f"{what} names {ref.product} {ref.version}, which is not a release of the advisory")
-    return ref
-
-
-@dataclass(frozen=True)
-class _Library:
-    purl: str
-    name: str  # namespace/name version, read from the purl
-    shipped_in: frozenset[ReleaseRef]
-
-
-def _libraries(libraries: Iterable[Library], releases: Mapping[ReleaseRef, Release]) -> dict[str, _Library]:
-    result: dict[str, _Library] = {}
-    for library in libraries:
-        try:
-            purl = PackageURL.from_string(library.purl)
-        except ValueError as error:
-            raise AdvisoryError(f"{library.purl!r} is not a purl: {error}") from None
-        if library.purl in result:
-            raise AdvisoryError(f"library {library.purl} is given twice")
-        shipped = frozenset(_known(ref, releases, f"library {library.purl}") for ref in library.shipped_in)
-        if not shipped:
-            raise AdvisoryError(f"library {library.purl} is shipped in no release of the advisory")
-        name = "/".join(filter(None, [purl.namespace, purl.name]))
-        result[library.purl] = _Library(library.purl, f"{name} {purl.version}" if purl.version else name, shipped)
-    return result
-
-
-class _Tree:
-    """The product tree of the releases and libraries, and the product id of each thing a status is stated for."""
-
-    def __init__(self, publisher: str, releases: Mapping[ReleaseRef, Release], libraries: Mapping[str, _Library]):
-        self.publisher = publisher
-        self.releases = releases
-        self.libraries = libraries
-
-    def vendor(self, release: Release) -> str:
-        """The release's vendor: its own, else the publisher (who then made the product)."""
-        return release.vendor or self.publisher
-
-    def full_name(self, release: Release) -> str:
-        return f"{self.vendor(release)} {release.product} {release.version}"
-
-    def product_id(self, ref: ReleaseRef, component: str, what: str) -> str:
-        """The id of the release, or of the library `component` in the release; AdvisoryError if unknown."""
-        _known(ref, self.releases, what)
-        if not component:
-            return _release_id(ref)
-        library = self.libraries.get(component)
-        if library is None or ref not in library.shipped_in:
-            raise AdvisoryError(
-                f"{what} names component {component} in {ref.product} {ref.version}, "
-                "which is not a library the advisory lists for that release"
-            )
-        return f"{_library_id(component)}:in:{_part(ref.product)}:{_part(ref.version)}"
-
-    def as_json(self) -> dict[str, Any]:
-        """`/product_tree`: branches, full product names (the libraries) and relationships, each sorted."""
-        vendors: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-        hardware: dict[tuple[str, str], set[str]] = defaultdict(set)  # (vendor, product): revisions
-        relationships: list[dict[str, Any]] = []
-        for release in sorted(self.releases.values(), key=_release_order):
-            vendors[self.vendor(release)][release.product].append(self._version_branch(release))
-            for revision in sorted(set(release.hardware_revisions)):
-                hardware[(self.vendor(release), release.product)].add(revision)
-                relationships.append(self._installed_on(release, revision))
-        # A product's hardware revisions, which several releases may run on, are products once each.
-        for (vendor, product), revisions in hardware.items():
-            vendors[vendor][f"{product} hardware"] += [
-                self._hardware_branch(vendor, product, revision) for revision in sorted(revisions)
-            ]
-        for library in sorted(self.libraries.values(), key=lambda library: library.purl):
-            for ref in sorted(library.shipped_in):
-                relationships.append(self._component_of(library, self.releases[ref]))
-        tree: dict[str, Any] = {
-            "branches": [
-                {
-                    "category": "vendor",
-                    "name": vendor,
-                    "branches": [
-                        {"category": "product_name", "name": product, "branches": versions}
-                        for product, versions in sorted(products.items())
-                    ],
-                }
-                for vendor, products in sorted(vendors.items())
-            ]
-        }
-        if self.libraries:
-            tree["full_product_names"] = [
-                {"name": library.name, "product_id": _library_id(library.purl),
-                 "product_identification_helper": {"purl": library.purl}}
-                for library in sorted(self.libraries.values(), key=lambda library: library.purl)
-            ]  # fmt: skip
-        if relationships:
-            tree["relationships"] = sorted(relationships, key=lambda item: item["full_product_name"]["product_id"])
-        return tree
-
-    def _version_branch(self, release: Release) -> dict[str, Any]:
-        product: dict[str, Any] = {"name": self.full_name(release), "product_id": _release_id(release.ref)}
-        helper = {key: value for key, value in (("cpe", release.cpe), ("purl", release.purl)) if value}
-        if helper:
-            product["product_identification_helper"] = helper
-        return {"category": "product_version", "name": release.version, "product": product}
-
-    def _hardware_branch(self, vendor: str, product: str, revision: str) -> dict[str, Any]:
-        item = {"name": f"{vendor} {product} hardware {revision}", "product_id": _hardware_id(product, revision)}
-        return {"category": "product_version", "name": revision, "product": item}
-
-    def _installed_on(self, release: Release, revision: str) -> dict[str, Any]:
-        return {
-            "category": "installed_on",
-            "full_product_name": {
-                "name": f"{self.full_name(release)} on hardware {revision}",
-                "product_id": f"{_release_id(release.ref)}:on:{_part(revision)}",
-            },
-            "product_reference": _release_id(release.ref),
-            "relates_to_product_reference": _hardware_id(release.product, revision),
-        }
-
-    def _component_of(self, library: _Library, release: Release) -> dict[str, Any]:
-        return {
-            "category": "default_component_of",
-            "full_product_name": {
-                "name": f"{library.name} in {self.full_name(release)}",
-                "product_id": self.product_id(release.ref, library.purl, "a library"),
-            },
-            "product_reference": _library_id(library.purl),
-            "relates_to_product_reference": _release_id(release.ref),
-        }
-
-
 # -- vulnerabilities ----------------------------------------------------------------------------------
 
 
@@ -554,7 +332,7 @@ def _named(vulnerability: Vulnerability) -> str:
     return vulnerability.cve or next((entry.text for entry in vulnerability.ids), "") or repr(vulnerability.title)
 
 
-def _vulnerability(vulnerability: Vulnerability, tree: _Tree, profile: Profile) -> dict[str, Any]:
+def _vulnerability(vulnerability: Vulnerability, tree: ProductTree, profile: Profile) -> dict[str, Any]:
     named = _named(vulnerability)
     result: dict[str, Any] = {
         "notes": [
@@ -586,7 +364,7 @@ def _vulnerability(vulnerability: Vulnerability, tree: _Tree, profile: Profile) 
     return result
 
 
-def _statements(vulnerability: Vulnerability, tree: _Tree, named: str) -> dict[str, Any]:
+def _statements(vulnerability: Vulnerability, tree: ProductTree, named: str) -> dict[str, Any]:
     """product_status, flags, threats, remediations and scores, from the decisions and the given remediations."""
     if not vulnerability.decisions:
         raise AdvisoryError(f"{named}: no decision states a product status (both profiles need one)")

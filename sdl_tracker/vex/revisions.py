@@ -19,6 +19,8 @@ from typing import Any
 
 from univers.versions import SemverVersion
 
+from . import csaf_json as cj
+
 INTEGER = re.compile(r"0|[1-9][0-9]*")
 # The schema's semantic version pattern (`version_t`), with the pre-release and build parts captured.
 SEMANTIC = re.compile(
@@ -26,8 +28,6 @@ SEMANTIC = re.compile(
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
-
-Found = Iterator[tuple[str, str]]  # (JSON pointer, message) of each failure of one test
 
 
 def instant(value: Any) -> datetime | None:
@@ -80,8 +80,7 @@ class _Entry:
 
 
 def _tracking(document: Mapping[str, Any]) -> Mapping[str, Any]:
-    tracking = document.get("document", {}).get("tracking") if isinstance(document.get("document"), dict) else None
-    return tracking if isinstance(tracking, dict) else {}
+    return cj.as_dict(cj.document_of(document).get("tracking"))
 
 
 def _numbers(document: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -119,7 +118,7 @@ def _version(document: Mapping[str, Any]) -> str | None:
     return version if scheme(version) else None
 
 
-def rule_6_1_14(document: Mapping[str, Any]) -> Found:
+def rule_6_1_14(document: Mapping[str, Any]) -> cj.Found:
     """Sorted revision history: in date order, the numbers ascend."""
     entries = _history(document) or []
     for before, after in itertools.pairwise(entries):
@@ -127,7 +126,7 @@ def rule_6_1_14(document: Mapping[str, Any]) -> Found:
             yield f"{after.path}/number", f"version {after.number} is dated after version {before.number}"
 
 
-def rule_6_1_16(document: Mapping[str, Any]) -> Found:
+def rule_6_1_16(document: Mapping[str, Any]) -> cj.Found:
     """Latest document version: the version is the number of the latest revision (build metadata ignored; a
     draft's pre-release part too)."""
     entries, version = _history(document), _version(document)
@@ -143,14 +142,14 @@ def rule_6_1_16(document: Mapping[str, Any]) -> Found:
         yield "/document/tracking/version", f"the version is {version}, the latest revision is {latest}"
 
 
-def rule_6_1_17(document: Mapping[str, Any]) -> Found:
+def rule_6_1_17(document: Mapping[str, Any]) -> cj.Found:
     """Document status draft: a version 0, 0.y.z or with a pre-release part is a draft."""
     version, status = _version(document), _status(document)
     if version is not None and status != "draft" and (major(version) == 0 or prerelease(version)):
         yield "/document/tracking/status", f"version {version} is a draft's, but the status is {status}"
 
 
-def rule_6_1_18(document: Mapping[str, Any]) -> Found:
+def rule_6_1_18(document: Mapping[str, Any]) -> cj.Found:
     """Released revision history: a final or interim document's history has no version 0 or 0.y.z."""
     if _status(document) in ("final", "interim"):
         for path, number in _numbers(document):
@@ -158,21 +157,21 @@ def rule_6_1_18(document: Mapping[str, Any]) -> Found:
                 yield path, f"the document is {_status(document)}, but its history holds version {number}"
 
 
-def rule_6_1_19(document: Mapping[str, Any]) -> Found:
+def rule_6_1_19(document: Mapping[str, Any]) -> cj.Found:
     """Revision history entries for pre-release versions: none."""
     for path, number in _numbers(document):
         if prerelease(number):
             yield path, f"version {number} in the history is a pre-release"
 
 
-def rule_6_1_20(document: Mapping[str, Any]) -> Found:
+def rule_6_1_20(document: Mapping[str, Any]) -> cj.Found:
     """Non-draft document version: a final or interim document's version has no pre-release part."""
     version, status = _version(document), _status(document)
     if version is not None and status in ("final", "interim") and prerelease(version):
         yield "/document/tracking/version", f"the document is {status}, but version {version} is a pre-release"
 
 
-def rule_6_1_21(document: Mapping[str, Any]) -> Found:
+def rule_6_1_21(document: Mapping[str, Any]) -> cj.Found:
     """Missing item in revision history: it starts at (major) 0 or 1 and leaves no (major) version out."""
     entries = _history(document)
     if not entries:
@@ -184,7 +183,7 @@ def rule_6_1_21(document: Mapping[str, Any]) -> Found:
             yield f"{after.path}/number", f"the history goes from {before.number} to {after.number}, leaving out one"
 
 
-def rule_6_1_22(document: Mapping[str, Any]) -> Found:
+def rule_6_1_22(document: Mapping[str, Any]) -> cj.Found:
     """Multiple definition in revision history: each number once."""
     seen: set[str] = set()
     for path, number in _numbers(document):
@@ -193,7 +192,7 @@ def rule_6_1_22(document: Mapping[str, Any]) -> Found:
         seen.add(number)
 
 
-def rule_6_1_30(document: Mapping[str, Any]) -> Found:
+def rule_6_1_30(document: Mapping[str, Any]) -> cj.Found:
     """Mixed integer and semantic versioning: the document keeps to one."""
     version = _tracking(document).get("version")
     values = [*_numbers(document), *([("/document/tracking/version", version)] if isinstance(version, str) else [])]

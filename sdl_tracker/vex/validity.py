@@ -27,19 +27,11 @@ from cvss import CVSS2, CVSS3, CVSSError, constants2, constants3
 from packageurl import PackageURL
 
 from ..psirt.vocabulary import cwe_name
-from . import revisions
+from . import csaf_json as cj
+from . import profiles, revisions
 
 CVSS_SCHEMA_URL = "https://www.first.org/cvss/cvss-v{}.json"
 CVSS_VERSIONS = ("2.0", "3.0", "3.1")
-PROFILES = (
-    "csaf_base",
-    "csaf_security_incident_response",
-    "csaf_informational_advisory",
-    "csaf_security_advisory",
-    "csaf_vex",
-)
-# 6.1.26: the names of the profiles other than CSAF Base, which a base document's category may not take.
-_PROFILE_NAMES = ("Security incident response", "Informational Advisory", "Security Advisory", "VEX")
 _STATUS_GROUPS = {  # 6.1.6: the contradicting groups of product status
     "affected": ("first_affected", "known_affected", "last_affected"),
     "not affected": ("known_not_affected",),
@@ -95,7 +87,7 @@ def check(document: Mapping[str, Any]) -> list[Failure]:
 def schema_failures(document: Mapping[str, Any]) -> list[Failure]:
     """The document's violations of the CSAF 2.0 JSON schema (formats included)."""
     return [
-        Failure("schema", _pointer(error.instance_path), _one_line(error.message))
+        Failure("schema", cj.pointer(error.instance_path), cj.one_line(error.message))
         for error in _validator("csaf").iter_errors(document)
     ]
 
@@ -124,138 +116,41 @@ def _validator(which: str) -> Any:
     )
 
 
-# -- reading any JSON ------------------------------------------------------------------------------
-
-Found = Iterator[tuple[str, str]]  # (JSON pointer, message) of each failure of one test
-
-
-def _pointer(steps: Any) -> str:
-    return "".join(f"/{step}" for step in steps)
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _items(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """(pointer, item) of a JSON array; nothing for what is not an array."""
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield f"{path}/{index}", item
-
-
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """(pointer, text) of the strings of a JSON array."""
-    for where, item in _items(value, path):
-        if isinstance(item, str):
-            yield where, item
-
-
-def _tree(document: Mapping[str, Any]) -> Mapping[str, Any]:
-    return _dict(document.get("product_tree"))
-
-
-def _vulnerabilities(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    for where, item in _items(document.get("vulnerabilities"), "/vulnerabilities"):
-        yield where, _dict(item)
-
-
-def _document(document: Mapping[str, Any]) -> Mapping[str, Any]:
-    return _dict(document.get("document"))
-
-
-def _branches(branches: Any, path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(pointer, branch) of every branch of a branches array, depth first."""
-    for where, branch in _items(branches, path):
-        yield where, _dict(branch)
-        yield from _branches(_dict(branch).get("branches"), f"{where}/branches")
-
-
-def _full_product_names(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(pointer, full product name) of every product the tree defines: in branches, listed, in relationships."""
-    tree = _tree(document)
-    for where, branch in _branches(tree.get("branches"), "/product_tree/branches"):
-        if "product" in branch:
-            yield f"{where}/product", _dict(branch["product"])
-    for where, item in _items(tree.get("full_product_names"), "/product_tree/full_product_names"):
-        yield where, _dict(item)
-    for where, item in _items(tree.get("relationships"), "/product_tree/relationships"):
-        if "full_product_name" in _dict(item):
-            yield f"{where}/full_product_name", _dict(_dict(item)["full_product_name"])
-
-
-def _defined_products(document: Mapping[str, Any]) -> set[str]:
-    return {item["product_id"] for _, item in _full_product_names(document) if isinstance(item.get("product_id"), str)}
-
-
-def _groups(document: Mapping[str, Any]) -> dict[str, set[str]]:
-    """The product groups: {group id: its product ids}."""
-    groups: dict[str, set[str]] = defaultdict(set)
-    for _, group in _items(_tree(document).get("product_groups"), ""):
-        group_id = _dict(group).get("group_id")
-        if isinstance(group_id, str):
-            groups[group_id] |= {product for _, product in _strings(_dict(group).get("product_ids"), "")}
-    return groups
-
-
-def _statements(vulnerability: Mapping[str, Any], where: str, key: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(pointer, item) of a vulnerability's flags, remediations, threats or scores."""
-    for at, item in _items(vulnerability.get(key), f"{where}/{key}"):
-        yield at, _dict(item)
-
-
-def _covered(statement: Mapping[str, Any], groups: Mapping[str, set[str]]) -> set[str]:
-    """The product ids a flag, remediation or threat names, directly or through its product groups."""
-    products = {product for _, product in _strings(statement.get("product_ids"), "")}
-    for _, group in _strings(statement.get("group_ids"), ""):
-        products |= groups.get(group, set())
-    return products
-
-
-def _status(vulnerability: Mapping[str, Any], where: str, name: str) -> Iterator[tuple[str, str]]:
-    return _strings(_dict(vulnerability.get("product_status")).get(name), f"{where}/product_status/{name}")
-
-
 # -- 6.1.1 to 6.1.7: product ids, groups and status ------------------------------------------------
 
 
-def _product_references(document: Mapping[str, Any]) -> Found:
+def _product_references(document: Mapping[str, Any]) -> cj.Found:
     """Every reference to a product id (type product_id_t or products_t outside a full product name)."""
-    tree = _tree(document)
-    for where, group in _items(tree.get("product_groups"), "/product_tree/product_groups"):
-        for at, product in _strings(_dict(group).get("product_ids"), f"{where}/product_ids"):
+    tree = cj.product_tree(document)
+    for where, group in cj.items(tree.get("product_groups"), "/product_tree/product_groups"):
+        for at, product in cj.strings(cj.as_dict(group).get("product_ids"), f"{where}/product_ids"):
             yield at, product
-    for where, relationship in _items(tree.get("relationships"), "/product_tree/relationships"):
+    for where, relationship in cj.items(tree.get("relationships"), "/product_tree/relationships"):
         for key in ("product_reference", "relates_to_product_reference"):
-            if isinstance(_dict(relationship).get(key), str):
-                yield f"{where}/{key}", _dict(relationship)[key]
-    for where, vulnerability in _vulnerabilities(document):
+            if isinstance(cj.as_dict(relationship).get(key), str):
+                yield f"{where}/{key}", cj.as_dict(relationship)[key]
+    for where, vulnerability in cj.vulnerabilities(document):
         for name in PRODUCT_STATUSES:
-            yield from _status(vulnerability, where, name)
+            yield from cj.statuses(vulnerability, where, name)
         for key, field in (("remediations", "product_ids"), ("threats", "product_ids"), ("flags", "product_ids")):
-            for at, item in _statements(vulnerability, where, key):
-                yield from _strings(item.get(field), f"{at}/{field}")
-        for at, score in _statements(vulnerability, where, "scores"):
-            yield from _strings(score.get("products"), f"{at}/products")
+            for at, item in cj.statements(vulnerability, where, key):
+                yield from cj.strings(item.get(field), f"{at}/{field}")
+        for at, score in cj.statements(vulnerability, where, "scores"):
+            yield from cj.strings(score.get("products"), f"{at}/products")
 
 
-def rule_6_1_1(document: Mapping[str, Any]) -> Found:
+def rule_6_1_1(document: Mapping[str, Any]) -> cj.Found:
     """Missing definition of product id."""
-    defined = _defined_products(document)
+    defined = cj.defined_products(document)
     for where, product in _product_references(document):
         if product not in defined:
             yield where, f"product id {product} is not defined in the product tree"
 
 
-def rule_6_1_2(document: Mapping[str, Any]) -> Found:
+def rule_6_1_2(document: Mapping[str, Any]) -> cj.Found:
     """Multiple definition of product id."""
     seen: set[str] = set()
-    for where, item in _full_product_names(document):
+    for where, item in cj.full_product_names(document):
         product = item.get("product_id")
         if isinstance(product, str):
             if product in seen:
@@ -263,13 +158,13 @@ def rule_6_1_2(document: Mapping[str, Any]) -> Found:
             seen.add(product)
 
 
-def rule_6_1_3(document: Mapping[str, Any]) -> Found:
+def rule_6_1_3(document: Mapping[str, Any]) -> cj.Found:
     """Circular definition of product id."""
     edges: dict[str, set[str]] = defaultdict(set)
     defined_at: list[tuple[str, str]] = []
-    for where, relationship in _items(_tree(document).get("relationships"), "/product_tree/relationships"):
-        relationship = _dict(relationship)
-        product = _dict(relationship.get("full_product_name")).get("product_id")
+    for where, relationship in cj.items(cj.product_tree(document).get("relationships"), "/product_tree/relationships"):
+        relationship = cj.as_dict(relationship)
+        product = cj.as_dict(relationship.get("full_product_name")).get("product_id")
         if isinstance(product, str):
             defined_at.append((f"{where}/full_product_name/product_id", product))
             for key in ("product_reference", "relates_to_product_reference"):
@@ -285,47 +180,49 @@ def rule_6_1_3(document: Mapping[str, Any]) -> Found:
             yield where, f"product id {product} is defined through itself (a circle of relationships)"
 
 
-def rule_6_1_4(document: Mapping[str, Any]) -> Found:
+def rule_6_1_4(document: Mapping[str, Any]) -> cj.Found:
     """Missing definition of product group id."""
-    groups = _groups(document)
-    for where, vulnerability in _vulnerabilities(document):
+    groups = cj.product_groups(document)
+    for where, vulnerability in cj.vulnerabilities(document):
         for key in ("remediations", "threats", "flags"):
-            for at, item in _statements(vulnerability, where, key):
-                for pointer, group in _strings(item.get("group_ids"), f"{at}/group_ids"):
+            for at, item in cj.statements(vulnerability, where, key):
+                for pointer, group in cj.strings(item.get("group_ids"), f"{at}/group_ids"):
                     if group not in groups:
                         yield pointer, f"product group id {group} is not defined in the product tree"
 
 
-def rule_6_1_5(document: Mapping[str, Any]) -> Found:
+def rule_6_1_5(document: Mapping[str, Any]) -> cj.Found:
     """Multiple definition of product group id."""
     seen: set[str] = set()
-    for where, group in _items(_tree(document).get("product_groups"), "/product_tree/product_groups"):
-        group_id = _dict(group).get("group_id")
+    for where, group in cj.items(cj.product_tree(document).get("product_groups"), "/product_tree/product_groups"):
+        group_id = cj.as_dict(group).get("group_id")
         if isinstance(group_id, str):
             if group_id in seen:
                 yield f"{where}/group_id", f"product group id {group_id} is defined more than once"
             seen.add(group_id)
 
 
-def rule_6_1_6(document: Mapping[str, Any]) -> Found:
+def rule_6_1_6(document: Mapping[str, Any]) -> cj.Found:
     """Contradicting product status."""
-    for where, vulnerability in _vulnerabilities(document):
+    for where, vulnerability in cj.vulnerabilities(document):
         first_group: dict[str, str] = {}
         for group, names in _STATUS_GROUPS.items():
             for name in names:
-                for at, product in _status(vulnerability, where, name):
+                for at, product in cj.statuses(vulnerability, where, name):
                     earlier = first_group.setdefault(product, group)
                     if earlier != group:
                         yield at, f"product {product} is both {earlier} and {group}"
 
 
-def rule_6_1_7(document: Mapping[str, Any]) -> Found:
+def rule_6_1_7(document: Mapping[str, Any]) -> cj.Found:
     """Multiple scores with the same CVSS version per product."""
-    for where, vulnerability in _vulnerabilities(document):
+    for where, vulnerability in cj.vulnerabilities(document):
         seen: set[tuple[str, str]] = set()
-        for at, score in _statements(vulnerability, where, "scores"):
-            versions = [str(_dict(score.get(key)).get("version")) for key in ("cvss_v2", "cvss_v3") if key in score]
-            for pointer, product in _strings(score.get("products"), f"{at}/products"):
+        for at, score in cj.statements(vulnerability, where, "scores"):
+            versions = [
+                str(cj.as_dict(score.get(key)).get("version")) for key in ("cvss_v2", "cvss_v3") if key in score
+            ]
+            for pointer, product in cj.strings(score.get("products"), f"{at}/products"):
                 for version in versions:
                     if (product, version) in seen:
                         yield pointer, f"product {product} has more than one CVSS {version} score"
@@ -337,8 +234,8 @@ def rule_6_1_7(document: Mapping[str, Any]) -> Found:
 
 def _cvss_objects(document: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
     """(pointer, `cvss_v2` or `cvss_v3`, object) of every CVSS object of every score."""
-    for where, vulnerability in _vulnerabilities(document):
-        for at, score in _statements(vulnerability, where, "scores"):
+    for where, vulnerability in cj.vulnerabilities(document):
+        for at, score in cj.statements(vulnerability, where, "scores"):
             for key in ("cvss_v2", "cvss_v3"):
                 if isinstance(score.get(key), dict):
                     yield f"{at}/{key}", key, score[key]
@@ -365,7 +262,7 @@ def _scored(key: str, cvss: Mapping[str, Any]) -> CVSS2 | CVSS3 | None:
     return scored
 
 
-def rule_6_1_8(document: Mapping[str, Any]) -> Found:
+def rule_6_1_8(document: Mapping[str, Any]) -> cj.Found:
     """Invalid CVSS: each object against the FIRST schema of the version it claims."""
     for where, key, cvss in _cvss_objects(document):
         version = _cvss_version(key, cvss)
@@ -374,7 +271,7 @@ def rule_6_1_8(document: Mapping[str, Any]) -> Found:
             yield f"{where}/version", f"{key} has no CVSS version it may take ({allowed})"
             continue
         for error in _validator(version).iter_errors(dict(cvss)):
-            yield where + _pointer(error.instance_path), f"CVSS {version}: {_one_line(error.message)}"
+            yield where + cj.pointer(error.instance_path), f"CVSS {version}: {cj.one_line(error.message)}"
 
 
 _SCORES = {  # (score, severity) properties by metric group, in the order of the library's scores()
@@ -387,7 +284,7 @@ _SCORES = {  # (score, severity) properties by metric group, in the order of the
 }
 
 
-def rule_6_1_9(document: Mapping[str, Any]) -> Found:
+def rule_6_1_9(document: Mapping[str, Any]) -> cj.Found:
     """Invalid CVSS computation: every score and severity given is the one the vector computes to."""
     for where, key, cvss in _cvss_objects(document):
         scored = _scored(key, cvss)
@@ -405,7 +302,7 @@ def rule_6_1_9(document: Mapping[str, Any]) -> Found:
                 yield f"{where}/{severity_key}", f"{severity_key} is {cvss[severity_key]}; the vector gives {computed}"
 
 
-def rule_6_1_10(document: Mapping[str, Any]) -> Found:
+def rule_6_1_10(document: Mapping[str, Any]) -> cj.Found:
     """Inconsistent CVSS: every metric property given says what the vector says."""
     for where, key, cvss in _cvss_objects(document):
         scored = _scored(key, cvss)
@@ -426,10 +323,10 @@ def rule_6_1_10(document: Mapping[str, Any]) -> Found:
 # -- 6.1.11 to 6.1.13: identifiers -------------------------------------------------------------------
 
 
-def rule_6_1_11(document: Mapping[str, Any]) -> Found:
+def rule_6_1_11(document: Mapping[str, Any]) -> cj.Found:
     """CWE: the id exists in MITRE's list, and the name is the one MITRE gives it."""
-    for where, vulnerability in _vulnerabilities(document):
-        cwe = _dict(vulnerability.get("cwe"))
+    for where, vulnerability in cj.vulnerabilities(document):
+        cwe = cj.as_dict(vulnerability.get("cwe"))
         cwe_id, name = cwe.get("id"), cwe.get("name")
         if not isinstance(cwe_id, str) or not re.fullmatch(r"CWE-[1-9][0-9]{0,6}", cwe_id):
             continue  # absent, or the schema's pattern fails
@@ -440,44 +337,44 @@ def rule_6_1_11(document: Mapping[str, Any]) -> Found:
             yield f"{where}/cwe/name", f"{cwe_id} is named {listed!r}, not {name!r}"
 
 
-def rule_6_1_12(document: Mapping[str, Any]) -> Found:
+def rule_6_1_12(document: Mapping[str, Any]) -> cj.Found:
     """Language: each language tag is valid and registered (IANA language subtag registry)."""
     for key in ("lang", "source_lang"):
-        tag = _document(document).get(key)
+        tag = cj.document_of(document).get(key)
         if isinstance(tag, str) and not langcodes.tag_is_valid(tag):
             yield f"/document/{key}", f"{tag} is not a valid, registered language tag (BCP 47)"
 
 
 def _purls(document: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    for where, item in _full_product_names(document):
-        purl = _dict(item.get("product_identification_helper")).get("purl")
+    for where, item in cj.full_product_names(document):
+        purl = cj.as_dict(item.get("product_identification_helper")).get("purl")
         if isinstance(purl, str):
             yield f"{where}/product_identification_helper/purl", purl
 
 
-def rule_6_1_13(document: Mapping[str, Any]) -> Found:
+def rule_6_1_13(document: Mapping[str, Any]) -> cj.Found:
     """PURL: each purl parses by the purl specification."""
     for where, purl in _purls(document):
         try:
             PackageURL.from_string(purl)
         except ValueError as error:
-            yield where, f"{purl} is not a valid purl: {_one_line(str(error))}"
+            yield where, f"{purl} is not a valid purl: {cj.one_line(str(error))}"
 
 
 # -- 6.1.14 to 6.1.22 and 6.1.30: tracking -------------------------------------------------------
 
 
-def rule_6_1_15(document: Mapping[str, Any]) -> Found:
+def rule_6_1_15(document: Mapping[str, Any]) -> cj.Found:
     """Translator: a translator's document names its source language."""
-    publisher = _dict(_document(document).get("publisher"))
-    if publisher.get("category") == "translator" and "source_lang" not in _document(document):
+    publisher = cj.as_dict(cj.document_of(document).get("publisher"))
+    if publisher.get("category") == "translator" and "source_lang" not in cj.document_of(document):
         yield "/document/source_lang", "the publisher is a translator, but no source language is given"
 
 
-def rule_6_1_23(document: Mapping[str, Any]) -> Found:
+def rule_6_1_23(document: Mapping[str, Any]) -> cj.Found:
     """Multiple use of the same CVE."""
     seen: set[str] = set()
-    for where, vulnerability in _vulnerabilities(document):
+    for where, vulnerability in cj.vulnerabilities(document):
         cve = vulnerability.get("cve")
         if isinstance(cve, str):
             if cve in seen:
@@ -485,11 +382,11 @@ def rule_6_1_23(document: Mapping[str, Any]) -> Found:
             seen.add(cve)
 
 
-def rule_6_1_24(document: Mapping[str, Any]) -> Found:
+def rule_6_1_24(document: Mapping[str, Any]) -> cj.Found:
     """Multiple definition in involvements: one party, one date, once."""
-    for where, vulnerability in _vulnerabilities(document):
+    for where, vulnerability in cj.vulnerabilities(document):
         seen: set[tuple[str, datetime]] = set()
-        for at, involvement in _statements(vulnerability, where, "involvements"):
+        for at, involvement in cj.statements(vulnerability, where, "involvements"):
             party, when = involvement.get("party"), revisions.instant(involvement.get("date"))
             if isinstance(party, str) and when is not None:
                 if (party, when) in seen:
@@ -497,57 +394,42 @@ def rule_6_1_24(document: Mapping[str, Any]) -> Found:
                 seen.add((party, when))
 
 
-def rule_6_1_25(document: Mapping[str, Any]) -> Found:
+def rule_6_1_25(document: Mapping[str, Any]) -> cj.Found:
     """Multiple use of the same hash algorithm in one item of hashes."""
-    for where, item in _full_product_names(document):
-        helper = _dict(item.get("product_identification_helper"))
-        for at, hashes in _items(helper.get("hashes"), f"{where}/product_identification_helper/hashes"):
+    for where, item in cj.full_product_names(document):
+        helper = cj.as_dict(item.get("product_identification_helper"))
+        for at, hashes in cj.items(helper.get("hashes"), f"{where}/product_identification_helper/hashes"):
             counted = Counter(
-                _dict(file_hash).get("algorithm") for _, file_hash in _items(_dict(hashes).get("file_hashes"), "")
+                cj.as_dict(file_hash).get("algorithm")
+                for _, file_hash in cj.items(cj.as_dict(hashes).get("file_hashes"), "")
             )
             for algorithm, count in sorted(counted.items(), key=str):
                 if isinstance(algorithm, str) and count > 1:
                     yield f"{at}/file_hashes", f"hash algorithm {algorithm} is used {count} times"
 
 
-def _squeezed(text: str) -> str:
-    return re.sub(r"[-\s_]", "", text).lower()
-
-
-def rule_6_1_26(document: Mapping[str, Any]) -> Found:
-    """Prohibited document category name: a base document does not pass itself off as another profile."""
-    category = _document(document).get("category")
-    if not isinstance(category, str) or category in PROFILES:
-        return
-    taken = {_squeezed(name) for name in _PROFILE_NAMES} | {_squeezed(value) for value in PROFILES[1:]}
-    if _squeezed(category) in taken:
-        yield "/document/category", f"{category} is the name or value of a CSAF profile other than CSAF Base"
-    elif category.lower().startswith("csaf_"):
-        yield "/document/category", f"{category} starts with the prefix csaf_, which only the profiles use"
-
-
-def rule_6_1_28(document: Mapping[str, Any]) -> Found:
+def rule_6_1_28(document: Mapping[str, Any]) -> cj.Found:
     """Translation: the source language is not the document's language."""
-    lang, source = _document(document).get("lang"), _document(document).get("source_lang")
+    lang, source = cj.document_of(document).get("lang"), cj.document_of(document).get("source_lang")
     if isinstance(lang, str) and isinstance(source, str) and lang.lower() == source.lower():
         yield "/document/source_lang", f"the source language is the document's language, {lang}"
 
 
-def _without_products(document: Mapping[str, Any], key: str) -> Found:
-    for where, vulnerability in _vulnerabilities(document):
-        for at, item in _statements(vulnerability, where, key):
+def _without_products(document: Mapping[str, Any], key: str) -> cj.Found:
+    for where, vulnerability in cj.vulnerabilities(document):
+        for at, item in cj.statements(vulnerability, where, key):
             if "product_ids" not in item and "group_ids" not in item:
                 yield at, f"the {key.removesuffix('s')} names neither product_ids nor group_ids"
 
 
-def rule_6_1_29(document: Mapping[str, Any]) -> Found:
+def rule_6_1_29(document: Mapping[str, Any]) -> cj.Found:
     """Remediation without product reference."""
     return _without_products(document, "remediations")
 
 
-def rule_6_1_31(document: Mapping[str, Any]) -> Found:
+def rule_6_1_31(document: Mapping[str, Any]) -> cj.Found:
     """Version range in product version: a product_version branch names one version."""
-    for where, branch in _branches(_tree(document).get("branches"), "/product_tree/branches"):
+    for where, branch in cj.all_branches(cj.product_tree(document).get("branches"), "/product_tree/branches"):
         name = branch.get("name")
         if branch.get("category") == "product_version" and isinstance(name, str):
             found = [op for op in _RANGE_OPERATORS if op in name] + sorted(_RANGE_WORDS & set(name.lower().split()))
@@ -555,128 +437,26 @@ def rule_6_1_31(document: Mapping[str, Any]) -> Found:
                 yield f"{where}/name", f"product version {name!r} reads as a range ({', '.join(found)})"
 
 
-def rule_6_1_32(document: Mapping[str, Any]) -> Found:
+def rule_6_1_32(document: Mapping[str, Any]) -> cj.Found:
     """Flag without product reference."""
     return _without_products(document, "flags")
 
 
-def rule_6_1_33(document: Mapping[str, Any]) -> Found:
+def rule_6_1_33(document: Mapping[str, Any]) -> cj.Found:
     """Multiple flags with VEX justification codes per product (through product groups too)."""
-    groups = _groups(document)
-    for where, vulnerability in _vulnerabilities(document):
+    groups = cj.product_groups(document)
+    for where, vulnerability in cj.vulnerabilities(document):
         flagged: set[str] = set()
-        for at, flag in _statements(vulnerability, where, "flags"):
+        for at, flag in cj.statements(vulnerability, where, "flags"):
             if flag.get("label") not in VEX_JUSTIFICATIONS:
                 continue
-            products = _covered(flag, groups)
+            products = cj.covered(flag, groups)
             for product in sorted(products & flagged):
                 yield at, f"product {product} has more than one VEX justification flag"
             flagged |= products
 
 
-# -- 6.1.27: profiles -------------------------------------------------------------------------------
-
-
-def _profile(document: Mapping[str, Any], *categories: str) -> bool:
-    return _document(document).get("category") in categories
-
-
-def rule_6_1_27_1(document: Mapping[str, Any]) -> Found:
-    """Document notes: a description, details, general or summary note."""
-    if _profile(document, "csaf_informational_advisory", "csaf_security_incident_response"):
-        categories = {_dict(note).get("category") for _, note in _items(_document(document).get("notes"), "")}
-        if not categories & {"description", "details", "general", "summary"}:
-            yield "/document/notes", "no document note of category description, details, general or summary"
-
-
-def rule_6_1_27_2(document: Mapping[str, Any]) -> Found:
-    """Document references: at least one external reference."""
-    if _profile(document, "csaf_informational_advisory", "csaf_security_incident_response"):
-        references = _items(_document(document).get("references"), "")
-        if not any(_dict(reference).get("category") == "external" for _, reference in references):
-            yield "/document/references", "no document reference of category external"
-
-
-def rule_6_1_27_3(document: Mapping[str, Any]) -> Found:
-    """Vulnerabilities: an informational advisory has none."""
-    if _profile(document, "csaf_informational_advisory") and "vulnerabilities" in document:
-        yield "/vulnerabilities", "an informational advisory has no vulnerabilities"
-
-
-def rule_6_1_27_4(document: Mapping[str, Any]) -> Found:
-    """Product tree: a security advisory or VEX document has one."""
-    if _profile(document, "csaf_security_advisory", "csaf_vex") and "product_tree" not in document:
-        yield "/product_tree", "the profile needs a product tree"
-
-
-def rule_6_1_27_5(document: Mapping[str, Any]) -> Found:
-    """Vulnerability notes: each vulnerability has notes."""
-    if _profile(document, "csaf_security_advisory", "csaf_vex"):
-        for where, vulnerability in _vulnerabilities(document):
-            if "notes" not in vulnerability:
-                yield f"{where}/notes", "the vulnerability has no notes"
-
-
-def rule_6_1_27_6(document: Mapping[str, Any]) -> Found:
-    """Product status: each vulnerability of a security advisory has one."""
-    if _profile(document, "csaf_security_advisory"):
-        for where, vulnerability in _vulnerabilities(document):
-            if "product_status" not in vulnerability:
-                yield f"{where}/product_status", "the vulnerability has no product status"
-
-
-def rule_6_1_27_7(document: Mapping[str, Any]) -> Found:
-    """VEX product status: fixed, known_affected, known_not_affected or under_investigation is given."""
-    if _profile(document, "csaf_vex"):
-        vex = ("fixed", "known_affected", "known_not_affected", "under_investigation")
-        for where, vulnerability in _vulnerabilities(document):
-            if not any(name in _dict(vulnerability.get("product_status")) for name in vex):
-                yield f"{where}/product_status", f"none of {', '.join(vex)} is given"
-
-
-def rule_6_1_27_8(document: Mapping[str, Any]) -> Found:
-    """Vulnerability id: a CVE or other ids."""
-    if _profile(document, "csaf_vex"):
-        for where, vulnerability in _vulnerabilities(document):
-            if "cve" not in vulnerability and "ids" not in vulnerability:
-                yield where, "the vulnerability has neither a cve nor ids"
-
-
-def _unstated(document: Mapping[str, Any], status: str, key: str, category: str | None) -> Found:
-    """Products of a status that no flag, remediation or threat (of the category) names, directly or by group."""
-    groups = _groups(document)
-    for where, vulnerability in _vulnerabilities(document):
-        stated: set[str] = set()
-        for _, item in _statements(vulnerability, where, key):
-            if category is None or item.get("category") == category:
-                stated |= _covered(item, groups)
-        for at, product in _status(vulnerability, where, status):
-            if product not in stated:
-                yield at, f"product {product} is {status} without {'an impact' if category else 'an action'} statement"
-
-
-def rule_6_1_27_9(document: Mapping[str, Any]) -> Found:
-    """Impact statement: each known_not_affected product has a flag or an impact threat."""
-    if _profile(document, "csaf_vex"):
-        flagged = {at for at, _ in _unstated(document, "known_not_affected", "flags", None)}
-        for at, message in _unstated(document, "known_not_affected", "threats", "impact"):
-            if at in flagged:
-                yield at, message
-
-
-def rule_6_1_27_10(document: Mapping[str, Any]) -> Found:
-    """Action statement: each known_affected product has a remediation."""
-    if _profile(document, "csaf_vex"):
-        yield from _unstated(document, "known_affected", "remediations", None)
-
-
-def rule_6_1_27_11(document: Mapping[str, Any]) -> Found:
-    """Vulnerabilities: a security advisory or VEX document has them."""
-    if _profile(document, "csaf_security_advisory", "csaf_vex") and "vulnerabilities" not in document:
-        yield "/vulnerabilities", "the profile needs vulnerabilities"
-
-
-MANDATORY_TESTS: Mapping[str, Callable[[Mapping[str, Any]], Found]] = {
+MANDATORY_TESTS: Mapping[str, Callable[[Mapping[str, Any]], cj.Found]] = {
     "6.1.1": rule_6_1_1,
     "6.1.2": rule_6_1_2,
     "6.1.3": rule_6_1_3,
@@ -702,18 +482,18 @@ MANDATORY_TESTS: Mapping[str, Callable[[Mapping[str, Any]], Found]] = {
     "6.1.23": rule_6_1_23,
     "6.1.24": rule_6_1_24,
     "6.1.25": rule_6_1_25,
-    "6.1.26": rule_6_1_26,
-    "6.1.27.1": rule_6_1_27_1,
-    "6.1.27.2": rule_6_1_27_2,
-    "6.1.27.3": rule_6_1_27_3,
-    "6.1.27.4": rule_6_1_27_4,
-    "6.1.27.5": rule_6_1_27_5,
-    "6.1.27.6": rule_6_1_27_6,
-    "6.1.27.7": rule_6_1_27_7,
-    "6.1.27.8": rule_6_1_27_8,
-    "6.1.27.9": rule_6_1_27_9,
-    "6.1.27.10": rule_6_1_27_10,
-    "6.1.27.11": rule_6_1_27_11,
+    "6.1.26": profiles.rule_6_1_26,
+    "6.1.27.1": profiles.rule_6_1_27_1,
+    "6.1.27.2": profiles.rule_6_1_27_2,
+    "6.1.27.3": profiles.rule_6_1_27_3,
+    "6.1.27.4": profiles.rule_6_1_27_4,
+    "6.1.27.5": profiles.rule_6_1_27_5,
+    "6.1.27.6": profiles.rule_6_1_27_6,
+    "6.1.27.7": profiles.rule_6_1_27_7,
+    "6.1.27.8": profiles.rule_6_1_27_8,
+    "6.1.27.9": profiles.rule_6_1_27_9,
+    "6.1.27.10": profiles.rule_6_1_27_10,
+    "6.1.27.11": profiles.rule_6_1_27_11,
     "6.1.28": rule_6_1_28,
     "6.1.29": rule_6_1_29,
     "6.1.30": revisions.rule_6_1_30,
