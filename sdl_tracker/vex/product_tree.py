@@ -86,8 +86,8 @@ class _Ordered(NamedTuple):
     id: int = 0
 
 
-def _release_order(release: Release) -> tuple[Any, ...]:
-    return (release.vendor, release.product, release_sort_key(_Ordered(release.version)), release.version)
+def _version_order(release: Release) -> tuple[Any, ...]:
+    return (release_sort_key(_Ordered(release.version)), release.version)
 
 
 def _releases(releases: Iterable[Release]) -> dict[ReleaseRef, Release]:
@@ -163,7 +163,8 @@ class ProductTree:
         vendors: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
         hardware: dict[tuple[str, str], set[str]] = defaultdict(set)  # (vendor, product): revisions
         relationships: list[dict[str, Any]] = []
-        for release in sorted(self.releases.values(), key=_release_order):
+        ordered = sorted(self.releases.values(), key=lambda r: (self.vendor(r), r.product, _version_order(r)))
+        for release in ordered:
             vendors[self.vendor(release)][release.product].append(self._version_branch(release))
             for revision in sorted(set(release.hardware_revisions)):
                 hardware[(self.vendor(release), release.product)].add(revision)

@@ -318,3 +318,14 @@ def test_input_a_document_cannot_carry_is_refused_with_the_rule_named(advisory: 
     with pytest.raises(AdvisoryError, match=re.escape(message)) as refused:
         build(advisory)
     assert "\n" not in str(refused.value)
+
+
+def test_versions_are_in_version_order_under_the_vendor_they_resolve_to() -> None:
+    releases = (Release("Edge Gateway", "1.10"), Release("Edge Gateway", "1.9", vendor="Example Automation"))
+    decisions = (Decision(ReleaseRef("Edge Gateway", "1.9"), Status.FIXED),)
+    vulnerability = Vulnerability("Fixed", "Fixed in 1.9.", decisions, cve="CVE-2026-10003")
+    document = build(_advisory(releases=releases, libraries=(), vulnerabilities=(vulnerability,)))
+    (vendor,) = document["product_tree"]["branches"]
+    (product,) = vendor["branches"]
+    assert [branch["name"] for branch in product["branches"]] == ["1.9", "1.10"]
+    assert check(document) == []
