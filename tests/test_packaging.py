@@ -33,6 +33,8 @@ assert response.status_code == 200 and b"Sign in" in response.data, response.sta
 assert app.test_client().get("/static/app.css").status_code == 200
 from sdl_tracker.psirt.vocabulary import cwe_label
 assert cwe_label(79).startswith("CWE-79: Improper Neutralization of Input"), cwe_label(79)
+from sdl_tracker.vex.validity import schema_failures
+assert [f.test for f in schema_failures({})] == ["schema"], schema_failures({})
 print("installed app ok")
 """
 
@@ -58,6 +60,8 @@ def test_wheel_maps_templates_and_migrations_into_the_package(wheel: Path) -> No
     assert "sdl_tracker/psirt/data/cwe.json" in names  # the CWE list that CWE ids are checked against
     assert "sdl_tracker/vex/data/openvex_json_schema_0.2.0.json" in names  # OpenVEX documents are checked against it
     assert "sdl_tracker/vex/data/openvex-LICENSE" in names
+    for schema in ("csaf_json_schema.json", "cvss-v2.0.json", "cvss-v3.0.json", "cvss-v3.1.json"):
+        assert f"sdl_tracker/vex/data/{schema}" in names  # CSAF documents are validated offline against these
     top_level = {n.split("/", 1)[0] for n in names}
     assert top_level <= {"sdl_tracker", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}, top_level
     assert not any(n.startswith("tests/") for n in names)
