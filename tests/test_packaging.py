@@ -60,6 +60,7 @@ def test_wheel_maps_templates_and_migrations_into_the_package(wheel: Path) -> No
     assert "sdl_tracker/psirt/data/cwe.json" in names  # the CWE list that CWE ids are checked against
     assert "sdl_tracker/vex/data/openvex_json_schema_0.2.0.json" in names  # OpenVEX documents are checked against it
     assert "sdl_tracker/vex/data/openvex-LICENSE" in names
+    assert "sdl_tracker/vex/data/provider_json_schema.json" in names  # provider-metadata.json is checked against it
     for schema in ("csaf_json_schema.json", "cvss-v2.0.json", "cvss-v3.0.json", "cvss-v3.1.json"):
         assert f"sdl_tracker/vex/data/{schema}" in names  # CSAF documents are validated offline against these
     top_level = {n.split("/", 1)[0] for n in names}
