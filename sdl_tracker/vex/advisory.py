@@ -15,7 +15,6 @@ refused with an `AdvisoryError` naming the rule; what the specification's tests 
 from __future__ import annotations
 
 import enum
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 from ..psirt.scoring import ScoringError, parse_vector
 from ..psirt.vocabulary import VocabularyError, cwe_name, parse_cve
+from .csaf_json import serialise as serialise
 from .product_tree import AdvisoryError, Library, ProductTree, Release, ReleaseRef
 from .rules import CSAF_PRODUCT_STATUS, DecisionError, Justification, Status, check_decision
 
@@ -211,11 +211,6 @@ class Advisory:
     references: tuple[Reference, ...] = ()
     lang: str = "en"
     distribution_text: str = ""
-
-
-def serialise(document: Mapping[str, Any]) -> bytes:
-    """The document's bytes: UTF-8 JSON, keys sorted (section 5.3), two-space indent, a final newline."""
-    return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 def build(advisory: Advisory) -> dict[str, Any]:

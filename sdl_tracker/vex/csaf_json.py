@@ -1,4 +1,5 @@
-"""Reading a CSAF document as any JSON: the parts the mandatory tests look at, each with its JSON pointer.
+"""CSAF JSON: its bytes, the shipped schemas, and reading a document as any JSON: the parts the mandatory tests
+look at, each with its JSON pointer.
 
 A value of the wrong type reads as empty (an object as `{}`, an array as no items), so a test never fails on
 a shape the schema already refuses; the schema names that fault.
@@ -6,11 +7,28 @@ a shape the schema already refuses; the schema names that fault.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from importlib import resources
 from typing import Any
 
 Found = Iterator[tuple[str, str]]  # (JSON pointer, message) of each failure of one test
+
+
+def serialise(document: Mapping[str, Any]) -> bytes:
+    """A document's bytes: UTF-8 JSON, keys sorted (section 5.3), two-space indent, a final newline."""
+    return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def schema(name: str) -> Any:
+    """A JSON schema shipped as package data (`vex/data/`)."""
+    return json.loads(resources.files("sdl_tracker.vex").joinpath("data", name).read_text(encoding="utf-8"))
+
+
+def offline(uri: str) -> Any:
+    """The schemas' retriever: every schema is package data, so a reference to anything else is refused."""
+    raise ValueError(f"the CSAF schemas are package data; nothing is fetched ({uri})")
 
 
 def pointer(steps: Any) -> str:

@@ -28,17 +28,19 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import jsonschema_rs
 
+from .advisory import Tlp
+from .csaf_json import offline, schema, serialise
+
 WELL_KNOWN = ".well-known/csaf"
 METADATA_PATH = f"{WELL_KNOWN}/provider-metadata.json"
 KEY_FOLDER = f"{WELL_KNOWN}/openpgp"
 # The CSAF 2.0 labels (TLP 1.0) and their folders; only WHITE is for anyone.
-TLP_FOLDERS: Mapping[str, str] = {"WHITE": "white", "GREEN": "green", "AMBER": "amber", "RED": "red"}
+TLP_FOLDERS: Mapping[str, str] = {label.value: label.value.lower() for label in Tlp}
 PUBLIC_TLPS = frozenset({"WHITE"})
 HASHES = ("sha256", "sha512")  # requirement 18: "at least one"; aggregators ask for either
 ROLE = "csaf_trusted_provider"
@@ -238,7 +240,7 @@ def provider_metadata(provider: Provider, last_updated: datetime) -> bytes:
     failures = metadata_failures(metadata)
     if failures:
         raise DirectoryError(f"provider-metadata.json would not be valid: {failures[0]}")
-    return _json(metadata)
+    return serialise(metadata)
 
 
 def metadata_failures(metadata: Mapping[str, Any]) -> list[str]:
@@ -373,21 +375,9 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _json(value: Mapping[str, Any]) -> bytes:
-    return (json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
-
-
-def _schema(name: str) -> Any:
-    return json.loads(resources.files("sdl_tracker.vex").joinpath("data", name).read_text(encoding="utf-8"))
-
-
-def _offline(uri: str) -> Any:
-    raise ValueError(f"the CSAF schemas are package data; nothing is fetched ({uri})")
-
-
 @functools.cache
 def _metadata_validator() -> Any:
-    registry = jsonschema_rs.Registry([(uri, _schema(name)) for uri, name in _SCHEMAS.items()])
+    registry = jsonschema_rs.Registry([(uri, schema(name)) for uri, name in _SCHEMAS.items()])
     return jsonschema_rs.validator_for(
-        _schema("provider_json_schema.json"), validate_formats=True, registry=registry, retriever=_offline
+        schema("provider_json_schema.json"), validate_formats=True, registry=registry, retriever=offline
     )

@@ -12,13 +12,11 @@ purl project's own library. How each test reads the specification is in docs/csa
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 import jsonschema_rs
@@ -95,24 +93,18 @@ def schema_failures(document: Mapping[str, Any]) -> list[Failure]:
 # -- the schemas --------------------------------------------------------------------------------------
 
 
-def _schema(name: str) -> Any:
-    return json.loads(resources.files("sdl_tracker.vex").joinpath("data", name).read_text(encoding="utf-8"))
-
-
-def _offline(uri: str) -> Any:
-    raise ValueError(f"the CSAF schemas are package data; nothing is fetched ({uri})")
-
-
 @functools.cache
 def _validator(which: str) -> Any:
     """The compiled validator of the CSAF schema (`csaf`) or of one CVSS version's schema (`2.0`, `3.0`, `3.1`)."""
     if which != "csaf":
-        return jsonschema_rs.validator_for(_schema(f"cvss-v{which}.json"), validate_formats=True, retriever=_offline)
+        return jsonschema_rs.validator_for(
+            cj.schema(f"cvss-v{which}.json"), validate_formats=True, retriever=cj.offline
+        )
     registry = jsonschema_rs.Registry(
-        [(CVSS_SCHEMA_URL.format(version), _schema(f"cvss-v{version}.json")) for version in CVSS_VERSIONS]
+        [(CVSS_SCHEMA_URL.format(version), cj.schema(f"cvss-v{version}.json")) for version in CVSS_VERSIONS]
     )
     return jsonschema_rs.validator_for(
-        _schema("csaf_json_schema.json"), validate_formats=True, registry=registry, retriever=_offline
+        cj.schema("csaf_json_schema.json"), validate_formats=True, registry=registry, retriever=cj.offline
     )
 
 
