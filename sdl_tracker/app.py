@@ -82,6 +82,7 @@ from .sboms.importer import register_jobs as register_sbom_jobs
 from .sboms.views import bp as sboms_bp
 from .signing.cli import keys
 from .signing.views import bp as keys_bp
+from .vex.services import copy_decisions_forward
 from .web import init_web
 
 # The HTML blueprints, in the order their routes are matched.
@@ -149,6 +150,7 @@ _ = gitlink_cli, builds_cli, modifications_cli
 def connect_signals() -> None:
     """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
     release_created.connect(copy_claims_forward, weak=False)
+    release_created.connect(copy_decisions_forward, weak=False)
     notified.connect(email_notifications, weak=False)
     psirt_case_named.connect(fixed_case_reference, weak=False)
 

@@ -200,14 +200,25 @@ _SQLITE_BUSY_WORDS = ("database is locked", "database table is locked", "databas
 RETRY_AFTER_SECONDS = 2
 
 
-def insert_missing(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert the rows whose key is not stored yet, as two sessions at once may (ON CONFLICT DO NOTHING)."""
-    if not rows:
-        return
+def _insert_or_nothing(session: Session, model: type[Base]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING into the model's table, in the session's dialect."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(model).on_conflict_do_nothing(), rows)
+    return dialect.insert(model).on_conflict_do_nothing()
+
+
+def insert_missing(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose key is not stored yet, as two sessions at once may (ON CONFLICT DO NOTHING)."""
+    if rows:
+        session.execute(_insert_or_nothing(session, model), rows)
+
+
+def insert_if_missing(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """Insert one row unless a row with its key is stored (ON CONFLICT DO NOTHING); whether this session
+    inserted it, so of two sessions inserting the same key at once exactly one says so."""
+    result = session.execute(_insert_or_nothing(session, model).values(**values))
+    return bool(getattr(result, "rowcount", 0))
 
 
 def is_busy(error: BaseException) -> bool:
