@@ -75,13 +75,18 @@ from .psirt.cli import psirt
 from .psirt.services import fixed_case_reference
 from .psirt.sweep import register_jobs as register_psirt_jobs
 from .psirt.views import bp as psirt_bp
+from .psirt.views import set_case_decisions
 from .resources import resource_dir
 from .sboms.api import bp as sboms_api
 from .sboms.cli import sbom
 from .sboms.importer import register_jobs as register_sbom_jobs
 from .sboms.views import bp as sboms_bp
+from .sboms.views import set_component_decisions
 from .signing.cli import keys
 from .signing.views import bp as keys_bp
+from .vex import views as vex_views
+from .vex.api import bp as vex_api
+from .vex.cli import vex
 from .vex.services import copy_decisions_forward
 from .web import init_web
 
@@ -97,6 +102,7 @@ PAGES: tuple[Blueprint, ...] = (
     sboms_bp,
     modifications_bp,
     psirt_bp,
+    vex_views.bp,
     builds_bp,
     gitlink_bp,
     jobs_bp,
@@ -115,6 +121,7 @@ API: tuple[Blueprint, ...] = (
     sboms_api,
     modifications_api,
     psirt_api,
+    vex_api,
     builds_api,
     jobs_api,
     outbox_api,
@@ -137,6 +144,7 @@ COMMANDS: tuple[click.Command, ...] = (
     claims,
     sbom,
     psirt,
+    vex,
     blobs,
     demo,
     job,
@@ -241,6 +249,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     set_token_authenticator(app, authenticate_api_token)
     set_principal_resolver(app, principal_for_email)
     set_release_summaries(app, release_summaries)
+    set_case_decisions(app, vex_views.case_panel)
+    set_component_decisions(app, vex_views.component_panel)
     connect_signals()
     register_job_kinds()
     return app

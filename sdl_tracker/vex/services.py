@@ -67,38 +67,38 @@ class DecisionFilter:
 # --- who may do what --------------------------------------------------------------------------------------------
 
 
-def authorize_decide(actor: Principal, release: Release) -> None:
+def authorize_decide_vex(actor: Principal, release: Release) -> None:
     """Raise unless the actor may record the release's VEX decisions (its product's security officers)."""
     authorize(actor, Permission.VEX_DECIDE, release.product_id)
 
 
-def may_decide(actor: Principal, release: Release) -> bool:
+def may_decide_vex(actor: Principal, release: Release) -> bool:
     """Whether the actor may record, change and delete the release's VEX decisions."""
-    return permits(authorize_decide, actor, release)
+    return permits(authorize_decide_vex, actor, release)
 
 
-def may_delete(actor: Principal, decision: VexDecision) -> bool:
+def may_delete_decision(actor: Principal, decision: VexDecision) -> bool:
     """Whether the actor may delete the decision."""
-    return permits(authorize_decide, actor, decision.release)
+    return permits(authorize_decide_vex, actor, decision.release)
 
 
-def authorize_confirm(actor: Principal, decision: VexDecision) -> None:
+def authorize_confirm_decision(actor: Principal, decision: VexDecision) -> None:
     """Raise unless the actor may confirm a decision for its release: its product's security officers, as a
     named user (the confirmation is theirs)."""
-    authorize_decide(actor, decision.release)
+    authorize_decide_vex(actor, decision.release)
     if actor.user_id is None:
         raise Forbidden("a confirmation needs a named officer (on the command line: --as EMAIL)")
 
 
-def _authorize_confirm_now(actor: Principal, decision: VexDecision) -> None:
-    authorize_confirm(actor, decision)
+def _authorize_confirm_decision_now(actor: Principal, decision: VexDecision) -> None:
+    authorize_confirm_decision(actor, decision)
     if decision.confirmed:
         raise Invalid.field("confirmed", f"already confirmed by {decision.decided_by}")
 
 
-def may_confirm(actor: Principal, decision: VexDecision) -> bool:
+def may_confirm_decision(actor: Principal, decision: VexDecision) -> bool:
     """Whether the actor may confirm the decision now (it is unconfirmed)."""
-    return permits(_authorize_confirm_now, actor, decision)
+    return permits(_authorize_confirm_decision_now, actor, decision)
 
 
 # --- names and components ---------------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ def record_decision(
     statement) is a proposal until an officer confirms it, and never replaces a confirmed decision (that one is
     returned unchanged). Every change is audited, old and new."""
     release = get_release(session, actor, release_id)
-    authorize_decide(actor, release)
+    authorize_decide_vex(actor, release)
     status, justification, cdx, impact, action = _checked(data)
     component = component_purl(component)
     name = vulnerability_name(vulnerability)
@@ -440,7 +440,7 @@ def confirm_decision(session: Session, actor: Principal, decision_id: int) -> Ve
     """Stand by an unconfirmed decision (carried forward, matched, a supplier's) for its release: it becomes the
     confirming officer's."""
     decision = _locked(session, actor, decision_id)
-    _authorize_confirm_now(actor, decision)
+    _authorize_confirm_decision_now(actor, decision)
     origin = decision.origin.value
     decision.confirmed = True
     decision.decided_by, decision.decided_at = actor.label, utcnow()
@@ -452,7 +452,7 @@ def confirm_decision(session: Session, actor: Principal, decision_id: int) -> Ve
 def delete_decision(session: Session, actor: Principal, decision_id: int) -> None:
     """Delete a decision (its release's security officers): the audit event keeps what it said."""
     decision = _locked(session, actor, decision_id)
-    authorize_decide(actor, decision.release)
+    authorize_decide_vex(actor, decision.release)
     _audit(session, actor, "delete", decision, old=decision_snapshot(decision))
     session.delete(decision)
     session.flush()
@@ -534,6 +534,8 @@ def _visible(actor: Principal, query: Select[VexDecision]) -> Select[VexDecision
 
 def component_decisions(session: Session, actor: Principal, purl: str) -> list[VexDecision]:
     """The decisions on a component (any version of its purl) in every release the actor sees."""
+    if not purl.strip():
+        raise Invalid.field("component", "name the component by its purl")
     query = select(VexDecision).where(VexDecision.component_purl == component_purl(purl))
     return _in_release_order(session.scalars(_visible(actor, query)))
 
