@@ -200,12 +200,12 @@ _SQLITE_BUSY_WORDS = ("database is locked", "database table is locked", "databas
 RETRY_AFTER_SECONDS = 2
 
 
-def _insert_or_nothing(session: Session, model: type[Base]) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING into the model's table, in the session's dialect."""
+def _insert_or_nothing(session: Session, target: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING into a model or table, in the session's dialect."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).on_conflict_do_nothing()
+    return dialect.insert(target).on_conflict_do_nothing()
 
 
 def insert_missing(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
@@ -217,8 +217,11 @@ def insert_missing(session: Session, model: type[Base], rows: list[dict[str, Any
 def insert_if_missing(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
     """Insert one row unless a row with its key is stored (ON CONFLICT DO NOTHING); whether this session
     inserted it, so of two sessions inserting the same key at once exactly one says so."""
-    result = session.execute(_insert_or_nothing(session, model).values(**values))
-    return bool(getattr(result, "rowcount", 0))
+    # The inserted row's key comes back only when this statement inserted it (the row count is not reported
+    # alike by every driver).
+    mapper = inspect(model)
+    statement = _insert_or_nothing(session, mapper.local_table).values(**values).returning(*mapper.primary_key)
+    return session.execute(statement).first() is not None
 
 
 def is_busy(error: BaseException) -> bool:
