@@ -16,7 +16,7 @@ from typing import Any
 
 from packageurl import PackageURL
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
@@ -526,9 +526,12 @@ def list_decisions(
 
 
 def _visible(actor: Principal, query: Select[VexDecision]) -> Select[VexDecision]:
-    """The query limited to decisions of releases of the products the actor sees."""
-    return query.join(Release, Release.id == VexDecision.release_id).where(
-        visible_products_clause(actor, Release.product_id)
+    """The query limited to decisions of releases of the products the actor sees, their products loaded with them
+    (the lists name each release's product)."""
+    return (
+        query.join(Release, Release.id == VexDecision.release_id)
+        .where(visible_products_clause(actor, Release.product_id))
+        .options(joinedload(VexDecision.release).joinedload(Release.product))
     )
 
 
