@@ -182,11 +182,28 @@ def may_see_vulnerability(session: Session, actor: Principal, vulnerability: Vul
     return actor.can_see(case.product_id) if case is not None else actor.is_admin
 
 
+def _named(session: Session, actor: Principal, name: str) -> Vulnerability | None:
+    """The vulnerability a stored-spelling id names for the actor: by its name, or a case's reference naming the
+    case's vulnerability (which goes by its CVE once one is assigned); None if none the actor may see."""
+    found = _by_name(session, name)
+    if found is None and name.startswith(CASE_PREFIX):
+        year, number = parse_reference(name)
+        found = session.scalar(
+            select(Vulnerability)
+            .join(PsirtCase, PsirtCase.id == Vulnerability.case_id)
+            .where(PsirtCase.year == year, PsirtCase.number == number)
+        )
+        if found is not None and not vulnerability_case(session, actor, found):
+            return None
+    return found if found is not None and may_see_vulnerability(session, actor, found) else None
+
+
 def get_vulnerability(session: Session, actor: Principal, name: str) -> Vulnerability:
-    """A vulnerability by its id (any spelling `vulnerability_name` reads), else NotFound."""
+    """A vulnerability by its id (any spelling `vulnerability_name` reads; a case's reference names the case's
+    vulnerability), else NotFound."""
     canonical = vulnerability_name(name)
-    vulnerability = _by_name(session, canonical)
-    if vulnerability is None or not may_see_vulnerability(session, actor, vulnerability):
+    vulnerability = _named(session, actor, canonical)
+    if vulnerability is None:
         raise NotFound(f"no vulnerability {canonical}")
     return vulnerability
 
@@ -422,8 +439,8 @@ def find_decision(
 ) -> VexDecision | None:
     """The release's decision on a vulnerability in a component, if one is recorded."""
     release = get_release(session, actor, release_id)
-    found = _by_name(session, vulnerability_name(vulnerability))
-    if found is None or not may_see_vulnerability(session, actor, found):
+    found = _named(session, actor, vulnerability_name(vulnerability))
+    if found is None:
         return None
     return session.scalar(_decision_query(release.id, found.id, component_purl(component)))
 
@@ -517,9 +534,10 @@ def list_decisions(
     if where.status:
         query = query.where(VexDecision.status == _enum(Status, where.status, "status"))
     if where.vulnerability.strip():
-        query = query.join(Vulnerability, Vulnerability.id == VexDecision.vulnerability_id).where(
-            Vulnerability.name == vulnerability_name(where.vulnerability)
-        )
+        found = _named(session, actor, vulnerability_name(where.vulnerability))
+        if found is None:
+            return []
+        query = query.where(VexDecision.vulnerability_id == found.id)
     if where.component is not None:
         query = query.where(VexDecision.component_purl == component_purl(where.component))
     return _in_release_order(session.scalars(query))

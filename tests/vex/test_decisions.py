@@ -392,6 +392,14 @@ def test_a_cases_vulnerability_goes_by_its_reference_until_a_cve_is_assigned(
     update = events(session)[-1]
     assert update.action == "vex:vulnerability:update" and update.details["old"]["name"] == case.reference
     assert case_decisions(session, officer, case.id) == [decision]  # the decisions stayed with it
+    # The case's reference still names its vulnerability, for those who see the case.
+    assert get_vulnerability(session, actors["auditor"], case.reference) is renamed
+    assert list_decisions(session, actors["auditor"], release.id, DecisionFilter(vulnerability=case.reference)) == [
+        decision
+    ]
+    assert find_decision(session, officer, release.id, case.reference) is decision
+    with pytest.raises(NotFound):
+        get_vulnerability(session, actors["stranger"], case.reference)
     before = written(session)
     vulnerability_for_case(session, officer, case.id)  # up to date: nothing to record
     assert written(session) == before
