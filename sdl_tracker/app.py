@@ -75,13 +75,19 @@ from .psirt.cli import psirt
 from .psirt.services import fixed_case_reference
 from .psirt.sweep import register_jobs as register_psirt_jobs
 from .psirt.views import bp as psirt_bp
+from .psirt.views import set_case_decisions
 from .resources import resource_dir
 from .sboms.api import bp as sboms_api
 from .sboms.cli import sbom
 from .sboms.importer import register_jobs as register_sbom_jobs
 from .sboms.views import bp as sboms_bp
+from .sboms.views import set_component_decisions
 from .signing.cli import keys
 from .signing.views import bp as keys_bp
+from .vex import views as vex_views
+from .vex.api import bp as vex_api
+from .vex.cli import vex
+from .vex.services import copy_decisions_forward
 from .web import init_web
 
 # The HTML blueprints, in the order their routes are matched.
@@ -96,6 +102,7 @@ PAGES: tuple[Blueprint, ...] = (
     sboms_bp,
     modifications_bp,
     psirt_bp,
+    vex_views.bp,
     builds_bp,
     gitlink_bp,
     jobs_bp,
@@ -114,6 +121,7 @@ API: tuple[Blueprint, ...] = (
     sboms_api,
     modifications_api,
     psirt_api,
+    vex_api,
     builds_api,
     jobs_api,
     outbox_api,
@@ -136,6 +144,7 @@ COMMANDS: tuple[click.Command, ...] = (
     claims,
     sbom,
     psirt,
+    vex,
     blobs,
     demo,
     job,
@@ -149,6 +158,7 @@ _ = gitlink_cli, builds_cli, modifications_cli
 def connect_signals() -> None:
     """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
     release_created.connect(copy_claims_forward, weak=False)
+    release_created.connect(copy_decisions_forward, weak=False)
     notified.connect(email_notifications, weak=False)
     psirt_case_named.connect(fixed_case_reference, weak=False)
 
@@ -239,6 +249,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     set_token_authenticator(app, authenticate_api_token)
     set_principal_resolver(app, principal_for_email)
     set_release_summaries(app, release_summaries)
+    set_case_decisions(app, vex_views.case_panel)
+    set_component_decisions(app, vex_views.component_panel)
     connect_signals()
     register_job_kinds()
     return app

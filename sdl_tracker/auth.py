@@ -45,6 +45,7 @@ class Permission(enum.StrEnum):
     ARTIFACT_RECORD = "artifact:record"
     COMMITS_SUBMIT = "commits:submit"  # deliver commits of the product's repositories (git hooks, CI)
     PSIRT_MANAGE = "psirt:manage"
+    VEX_DECIDE = "vex:decide"  # record, confirm and delete a release's VEX decisions
     GATE_SIGNOFF = "gate:signoff"
     DOSSIER_EXPORT = "dossier:export"
     AUDIT_READ = "audit:read"
@@ -71,6 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ARTIFACT_RECORD,
             Permission.COMMITS_SUBMIT,
             Permission.PSIRT_MANAGE,
+            Permission.VEX_DECIDE,
             Permission.GATE_SIGNOFF,
             Permission.DOSSIER_EXPORT,
             Permission.AUDIT_READ,

@@ -200,14 +200,28 @@ _SQLITE_BUSY_WORDS = ("database is locked", "database table is locked", "databas
 RETRY_AFTER_SECONDS = 2
 
 
-def insert_missing(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """Insert the rows whose key is not stored yet, as two sessions at once may (ON CONFLICT DO NOTHING)."""
-    if not rows:
-        return
+def _insert_or_nothing(session: Session, target: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING into a model or table, in the session's dialect."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(model).on_conflict_do_nothing(), rows)
+    return dialect.insert(target).on_conflict_do_nothing()
+
+
+def insert_missing(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose key is not stored yet, as two sessions at once may (ON CONFLICT DO NOTHING)."""
+    if rows:
+        session.execute(_insert_or_nothing(session, model), rows)
+
+
+def insert_if_missing(session: Session, model: type[Base], values: dict[str, Any]) -> bool:
+    """Insert one row unless a row with its key is stored (ON CONFLICT DO NOTHING); whether this session
+    inserted it, so of two sessions inserting the same key at once exactly one says so."""
+    # The inserted row's key comes back only when this statement inserted it (the row count is not reported
+    # alike by every driver).
+    mapper = inspect(model)
+    statement = _insert_or_nothing(session, mapper.local_table).values(**values).returning(*mapper.primary_key)
+    return session.execute(statement).first() is not None
 
 
 def is_busy(error: BaseException) -> bool:

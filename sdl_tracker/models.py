@@ -17,6 +17,7 @@ from .outbox import models as outbox_models
 from .products import models as products_models
 from .psirt import models as psirt_models
 from .sboms import models as sbom_models
+from .vex import models as vex_models
 
 __all__ = [
     "Base",
@@ -34,4 +35,5 @@ __all__ = [
     "products_models",
     "psirt_models",
     "sbom_models",
+    "vex_models",
 ]

@@ -41,6 +41,8 @@ from sdl_tracker.outbox.services import add_webhook
 from sdl_tracker.products.repositories import add_repository
 from sdl_tracker.psirt.services import create_case
 from sdl_tracker.sboms.services import import_sbom
+from sdl_tracker.vex.models import DecisionOrigin
+from sdl_tracker.vex.services import DecisionInput, record_decision
 from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 from tests.sboms.builders import dumps, json_bom, xml_bom
 
@@ -169,6 +171,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("psirt.intermediate_request", "POST"): "AAFFNLL",
     ("psirt.settings", "GET"): "AAAANLL",
     ("psirt.settings", "POST"): "AAFFNLL",
+    # VEX decisions: members read a release's; its security officers record, confirm and delete them.
+    ("vex.release_vex", "GET"): "AAAANLL",
+    ("vex.release_vex", "POST"): "AAFFNLL",
+    ("vex.confirm", "POST"): "AAFFNLL",  # confirmed by the first actor, then refused as confirmed already (422)
+    ("vex.delete", "POST"): "ANNNNLL",  # deleted by the first actor: none left (who may: tests/vex/test_doors.py)
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -276,6 +283,15 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.psirt_api.clocks_list", "GET"): "AAAAALA",  # the caller's products only
     ("api.psirt_api.settings_show", "GET"): "AAAANLA",
     ("api.psirt_api.settings_update", "PUT"): "AAFFNLF",
+    ("api.vex_api.release_decisions_list", "GET"): "AAAANLA",
+    ("api.vex_api.release_decisions_record", "POST"): "AAFFNLF",
+    ("api.vex_api.decisions_show", "GET"): "AAAANLA",
+    ("api.vex_api.decisions_confirm", "POST"): "AAFFNLF",
+    ("api.vex_api.decisions_delete", "DELETE"): "ANNNNLN",  # as vex.delete
+    ("api.vex_api.component_decisions_list", "GET"): "AAAAALA",  # the caller's products only (no purl: 422)
+    ("api.vex_api.case_decisions_list", "GET"): "AAAANLA",
+    ("api.vex_api.vulnerabilities_show", "GET"): "AAAAALA",  # a CVE is public; a case's reference is not
+    ("api.vex_api.vulnerability_decisions_list", "GET"): "AAAAALA",  # the caller's products only
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -378,6 +394,7 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.outbox_api.webhooks_add": {"url": f"https://hooks.example.com/matrix-{n}"},
         "api.outbox_api.webhooks_update": {"enabled": False},
         "api.accounts_api.account_update": {"time_zone": "Europe/Berlin"},
+        "api.vex_api.release_decisions_record": {"vulnerability": "CVE-2024-3094", "status": "fixed"},
     }.get(endpoint)
 
 
@@ -458,6 +475,20 @@ def world(session: Session) -> World:
         received_at=datetime.now(UTC) - timedelta(hours=3),
         facts={"aware_at": datetime.now(UTC) - timedelta(hours=2)},
     )
+    # A confirmed VEX decision to show, and unconfirmed ones (matched) to confirm and to delete, per door.
+    shown = record_decision(session, OPERATOR, release.id, "CVE-2024-3094", DecisionInput("affected", action="Update"))
+    proposed = [
+        record_decision(
+            session,
+            OPERATOR,
+            release.id,
+            "CVE-2024-3094",
+            DecisionInput("under_investigation"),
+            component=purl,
+            origin=DecisionOrigin.MATCH,
+        ).id
+        for purl in ("pkg:generic/a", "pkg:generic/b", "pkg:generic/c", "pkg:generic/d")
+    ]
     # Tests go to one endpoint, enabling and disabling to another, removal to a third.
     tested, toggled, removed_hook = (
         add_webhook(session, OPERATOR, product.id, url=f"https://hooks.example.com/{name}").endpoint
@@ -489,6 +520,8 @@ def world(session: Session) -> World:
         "webhook_id": str(tested.id),
         "page": "1",
         "position": "0",
+        "decision_id": str(shown.id),
+        "vulnerability": "CVE-2024-3094",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}
@@ -505,6 +538,12 @@ def world(session: Session) -> World:
         overrides[endpoint] = {"webhook_id": str(toggled.id)}
     for endpoint in ("outbox.remove", "api.outbox_api.webhooks_remove"):
         overrides[endpoint] = {"webhook_id": str(removed_hook.id)}
+    for endpoint, decision_id in zip(
+        ("vex.confirm", "api.vex_api.decisions_confirm", "vex.delete", "api.vex_api.decisions_delete"),
+        proposed,
+        strict=True,
+    ):
+        overrides[endpoint] = {"decision_id": str(decision_id)}
     victim_actor = Principal(label=f"user:{victim.email}", user_id=victim.id)
     for endpoint, text in (("gitlink.signing_key_remove", 0), ("api.gitlink_api.signing_keys_remove", 1)):
         overrides[endpoint] = {"key_id": str(register_key(session, victim_actor, MATRIX_SSH_KEYS[text]).id)}

@@ -55,6 +55,16 @@ from sdl_tracker.products.services import (
 )
 from sdl_tracker.resources import resource_dir
 from sdl_tracker.sboms.services import import_sbom
+from sdl_tracker.vex.services import (
+    DecisionInput,
+    confirm_decision,
+    delete_decision,
+    list_decisions,
+    may_confirm_decision,
+    may_decide_vex,
+    may_delete_decision,
+    record_decision,
+)
 from tests.factories import OPERATOR, make_product, make_user, member
 from tests.sboms.builders import xml_bom
 
@@ -315,3 +325,31 @@ def test_decide_modifications(session: Session) -> None:
 
     allowed = _agree(session, actors, lambda actor: may_decide_modifications(actor, second), decide)
     assert allowed == {"admin", "security officer", "operator"}
+
+
+def test_decide_confirm_and_delete_vex_decisions(session: Session) -> None:
+    product = make_product(session)
+    actors = _actors(session, product)
+    first = create_release(session, OPERATOR, product.id, version="1.0")
+    record_decision(session, OPERATOR, first.id, "CVE-2024-3094", DecisionInput("affected", action="Update"))
+    deciders = {"admin", "security officer", "operator"}
+    assert deciders == _agree(
+        session,
+        actors,
+        lambda actor: may_decide_vex(actor, first),
+        lambda actor: record_decision(session, actor, first.id, "CVE-2024-3094", DecisionInput("fixed")),
+    )
+    second = create_release(session, OPERATOR, product.id, version="1.1")
+    carried = list_decisions(session, OPERATOR, second.id)[0]
+    assert {"admin", "security officer"} == _agree(  # a confirmation is a named officer's
+        session,
+        actors,
+        lambda actor: may_confirm_decision(actor, carried),
+        lambda actor: confirm_decision(session, actor, carried.id),
+    )
+    assert deciders == _agree(
+        session,
+        actors,
+        lambda actor: may_delete_decision(actor, carried),
+        lambda actor: delete_decision(session, actor, carried.id),
+    )

@@ -28,6 +28,8 @@ from sdl_tracker.gitlink.models import Commit
 from sdl_tracker.products.models import Product, Repository
 from sdl_tracker.psirt.services import create_case, record_submission, request_intermediate, update_settings
 from sdl_tracker.sboms.services import import_sbom
+from sdl_tracker.vex.models import DecisionOrigin
+from sdl_tracker.vex.services import DecisionInput, record_decision
 from tests.factories import (
     OPERATOR,
     ApiClient,
@@ -97,6 +99,10 @@ PAGES: list[tuple[str, Callable[[Subject], str]]] = [
     ("psirt cases of a product", lambda s: f"/psirt/cases?product={s.product}&kind=vulnerability"),
     ("api psirt cases", lambda s: "/api/v1/psirt/cases"),
     ("api psirt clocks", lambda s: "/api/v1/psirt/clocks"),
+    ("vex decisions", lambda s: f"/releases/{s.release}/vex"),
+    ("vex decisions filtered", lambda s: f"/releases/{s.release}/vex?status=affected"),
+    ("api vex decisions", lambda s: f"/api/v1/releases/{s.release}/vex-decisions"),
+    ("api vex decisions on a component", lambda s: "/api/v1/vex-decisions?component=pkg:npm/lib0"),
 ]
 OFFICER = "officer@example.com"
 TODAY = date.today()
@@ -150,6 +156,7 @@ def _populate(session: Session, size: int) -> Subject:
     sbom = import_sbom(session, OPERATOR, release.id, Upload("sbom.cdx.json", "application/json", io.BytesIO(document)))
     _commits(session, product, 3 * size)
     _cases(session, officer, product, size)
+    _decisions(session, officer, release.id, size)
     session.flush()
     return Subject(product.id, release.id, release.version, sbom.sbom.id)
 
@@ -184,6 +191,17 @@ def _cases(session: Session, officer: Principal, product: Product, count: int) -
         received_at=now - timedelta(hours=2),
         facts={"incident_criteria": ["malicious-code"]},
     )
+
+
+def _decisions(session: Session, officer: Principal, release_id: int, count: int) -> None:
+    """Decisions on `count` vulnerabilities (the cases' CVEs), each in a component and in the product itself, and a
+    matched one awaiting confirmation."""
+    for n in range(count):
+        for component in (f"pkg:npm/lib{n}@1.0", ""):
+            data = DecisionInput("affected", action=f"Update lib{n}.")
+            record_decision(session, officer, release_id, f"CVE-2026-{1000 + n}", data, component=component)
+    carried = DecisionInput("under_investigation")
+    record_decision(session, OPERATOR, release_id, "GHSA-jfh8-c2jp-5v3q", carried, origin=DecisionOrigin.MATCH)
 
 
 def _commits(session: Session, product: Product, count: int) -> None:

@@ -37,6 +37,7 @@ from sdl_tracker.gitlink.models import Commit
 from sdl_tracker.jobs.models import Job, JobState
 from sdl_tracker.products.models import Repository
 from sdl_tracker.sboms.services import import_sbom
+from sdl_tracker.vex.services import DecisionInput, record_decision
 from tests.factories import OPERATOR, make_product, make_release, make_user, member
 from tests.sboms.builders import dumps, json_bom
 
@@ -319,6 +320,13 @@ def _commits(session: Session) -> list[str]:
     return ["release", "commits", "P", "1.0"]
 
 
+def _vex_list(session: Session) -> list[str]:
+    release = make_release(session, make_product(session, "P"), "1.0")
+    decision = record_decision(session, OPERATOR, release.id, "CVE-2024-3094", DecisionInput("affected", action="x"))
+    decision.component_purl = HOSTILE
+    return ["vex", "list", "P", "1.0"]
+
+
 COMMANDS: dict[str, Setup] = {
     "product show": _product,
     "product list": _products,
@@ -339,6 +347,7 @@ COMMANDS: dict[str, Setup] = {
     "job show": _job,
     "catalog list": _catalog,
     "release commits": _commits,
+    "vex list": _vex_list,
 }
 # Commands whose text shows no stored free text (claims list: requirement, status, why not counting).
 JSON_ONLY = {"claims list"}

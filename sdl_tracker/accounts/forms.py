@@ -139,6 +139,9 @@ SCOPE_LABELS: dict[Permission, ScopeLabel] = {
     Permission.EVIDENCE_REVIEW: ScopeLabel("Decide", "Review evidence", "Accept or reject other people's evidence."),
     Permission.CLAIMS_MANAGE: ScopeLabel("Decide", "Manage claims", "Set and accept IEC 62443-4-2 capability claims."),
     Permission.GATE_SIGNOFF: ScopeLabel("Decide", "Sign off gates", "Sign off a release's gate."),
+    Permission.VEX_DECIDE: ScopeLabel(
+        "Decide", "Decide VEX statements", "Record and confirm whether releases are affected by vulnerabilities."
+    ),
     Permission.SIGNING_KEYS_MANAGE: ScopeLabel(
         "Manage",
         "Manage my signing keys",

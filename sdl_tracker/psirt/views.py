@@ -7,10 +7,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug import Response
 
+from ..auth import Principal
 from ..db import utcnow
 from ..errors import DomainError
 from ..products.models import Product
@@ -65,6 +67,16 @@ expose_predicates(bp, may_manage_cases)
 bp.add_app_template_filter(remaining, "remaining")
 bp.add_app_template_filter(wall_time, "wall_time")
 PER_PAGE = 50
+
+# The VEX decisions on a case's vulnerability, which a higher feature (vex) shows on the case page; the app module
+# installs the provider, since this feature may not import the ones above it.
+CaseDecisions = Callable[[Session, Principal, PsirtCase], Markup]
+CASE_DECISIONS_EXTENSION = "sdl_tracker.psirt.case_decisions"
+
+
+def set_case_decisions(app: Flask, provider: CaseDecisions) -> None:
+    """Install what the case page shows of the decisions on the case's vulnerability (nothing by default)."""
+    app.extensions[CASE_DECISIONS_EXTENSION] = provider
 
 
 def _names(session: Session) -> dict[int, str]:
@@ -157,6 +169,7 @@ def case(case_id: int) -> str:
     found = get_case(session, g.principal, case_id)
     settings = settings_of(session, found.product_id)
     duplicate = get_case(session, g.principal, found.duplicate_of_id) if found.duplicate_of_id else None
+    decisions: CaseDecisions | None = current_app.extensions.get(CASE_DECISIONS_EXTENSION)
     return render_template(
         "psirt/case.html",
         case=found,
@@ -172,6 +185,7 @@ def case(case_id: int) -> str:
         kinds=KIND_LABELS,
         sources=SOURCE_LABELS,
         criteria=INCIDENT_CRITERIA,
+        decisions=decisions(session, g.principal, found) if decisions else None,
     )
 
 

@@ -3,13 +3,19 @@ components and a component's dependency paths, the diff of two SBOMs, where a co
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy.orm import Session
 from werkzeug import Response
 
 from ..app_access import app_db
+from ..auth import Principal
 from ..errors import DomainError, Invalid
 from ..evidence.downloads import attachment_response
 from ..evidence.services import Upload
+from ..products.models import Release
 from ..products.services import get_product, get_release, may_manage_product
 from ..web.context import db_session, rollback
 from ..web.forms import apply_errors
@@ -51,6 +57,16 @@ DIFF_TITLES = {
     "supplier_changed": "Supplier changed",
     "hash_changed": "Same version, other hashes",
 }
+# The VEX decisions on a component (by its purl) in the reader's releases, which a higher feature (vex) shows on
+# the component page beside the release it is in; the app module installs the provider, since this feature may not
+# import the ones above it.
+ComponentDecisions = Callable[[Session, Principal, Release, str], Markup]
+COMPONENT_DECISIONS_EXTENSION = "sdl_tracker.sboms.component_decisions"
+
+
+def set_component_decisions(app: Flask, provider: ComponentDecisions) -> None:
+    """Install what the component page shows of the decisions on the component (nothing by default)."""
+    app.extensions[COMPONENT_DECISIONS_EXTENSION] = provider
 
 
 @bp.route("/releases/<int:release_id>/sboms", methods=["GET", "POST"])
@@ -219,8 +235,10 @@ def component(sbom_id: int, position: int) -> tuple[str, int]:
         )
     except Invalid as exc:
         found, problem = component_paths(session, g.principal, sbom.id, position), exc.one_line()
+    decisions: ComponentDecisions | None = current_app.extensions.get(COMPONENT_DECISIONS_EXTENSION)
     return render_template(
         "sboms/component.html",
+        decisions=decisions(session, g.principal, sbom.release, found.component.purl) if decisions else None,
         sbom=sbom,
         release=sbom.release,
         product=sbom.release.product,

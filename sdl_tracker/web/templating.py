@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, g, url_for
+from flask.sansio.blueprints import BlueprintSetupState
 from markupsafe import Markup
 from wtforms import Field, StringField
 
@@ -60,9 +62,18 @@ def static_field(render: Callable[..., Markup], field: Field, **options: Any) ->
 
 def expose_predicates(bp: Blueprint, *predicates: Callable[..., bool]) -> None:
     """Make services' `may_*` predicates callable in every template, so pages ask the rule the service
-    enforces (`may_review(principal, evidence)`) instead of restating it."""
+    enforces (`may_review(principal, evidence)`) instead of restating it. Template globals are one namespace
+    across features: a second predicate of the same name fails the app's creation instead of silently
+    replacing the first (whose pages would then call the wrong one)."""
     for predicate in predicates:
+        bp.record_once(partial(_refuse_clash, predicate))
         bp.add_app_template_global(predicate)
+
+
+def _refuse_clash(predicate: Callable[..., bool], state: BlueprintSetupState) -> None:
+    exposed = state.app.jinja_env.globals.get(predicate.__name__)
+    if exposed is not None and exposed is not predicate:
+        raise RuntimeError(f"two features expose a template predicate named {predicate.__name__}: rename one")
 
 
 def row_url(endpoint: str, key: str, **values: Any) -> Callable[[int], str]:

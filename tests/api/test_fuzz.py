@@ -200,6 +200,21 @@ def world(fuzz_app: Flask) -> World:
         },
     )
     world.add("case_id", case["id"])
+    # A VEX decision on a component of the release's SBOM, and one on the case's vulnerability.
+    decision = {"vulnerability": "CVE-2024-3094", "status": "affected", "action": "Update to 1.1."}
+    component = "pkg:generic/org.example/lib1@1.1.0"
+    world.add(
+        "decision_id",
+        call("POST", f"/releases/{release}/vex-decisions", json=decision | {"component": component})["id"],
+    )
+    world.add(
+        "decision_id",
+        call("POST", f"/releases/{release}/vex-decisions", json=decision | {"vulnerability": case["reference"]})["id"],
+    )
+    world.add("vulnerability", "CVE-2024-3094", case["reference"])
+    world.add("component", component, where="query")
+    world.add("vulnerability", "CVE-2024-3094", where="query")
+    world.add("status", "affected", "not_affected", where="query")
     world.add("product", str(product), where="query")
     world.add("status", "received", "investigating", where="query")
     world.add("kind", "vulnerability", "incident", where="query")

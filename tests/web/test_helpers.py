@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, url_for
+import pytest
+from flask import Blueprint, Flask, url_for
 from markupsafe import Markup
 from wtforms import (
     BooleanField,
@@ -20,8 +21,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import Select, html_params
 
+from sdl_tracker.claims.review import may_confirm as claims_may_confirm
 from sdl_tracker.web.forms import BoundedForm, LeanLabel, LeanSelect, lean_params
-from sdl_tracker.web.templating import row_url, static_field, text_url
+from sdl_tracker.web.templating import expose_predicates, row_url, static_field, text_url
 
 # Values and labels that need escaping, an empty value and an empty label (the value reads as the label).
 PLAIN = (("", "Any"), ("a&b", 'A "quoted" <label>'), ("SR-2", "SR-2 Threat model"), ("x", ""))
@@ -141,3 +143,18 @@ def test_a_static_field_with_other_choices_is_rendered_afresh(app: Flask) -> Non
             shown.append(static_field(field, form.plain))
             assert shown[-1] == field(form.plain)
         assert "SM-1" in shown[0] and "SM-1" not in shown[1] and "SR-1" in shown[1]
+
+
+def test_two_features_exposing_a_predicate_of_one_name_fail_the_app() -> None:
+    """Template globals are one namespace: the second `may_confirm` would replace the first on every page."""
+
+    def may_confirm(actor: object) -> bool:
+        return True
+
+    first, second = Blueprint("first", __name__), Blueprint("second", __name__)
+    expose_predicates(first, may_confirm)
+    expose_predicates(second, claims_may_confirm)
+    app = Flask(__name__)
+    app.register_blueprint(first)
+    with pytest.raises(RuntimeError, match="two features expose a template predicate named may_confirm"):
+        app.register_blueprint(second)

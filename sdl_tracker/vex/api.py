@@ -1,0 +1,171 @@
+"""VEX decisions over /api/v1: a release's decisions (list, record), one decision (show, confirm, delete), the
+decisions on a component, a case's vulnerability or a vulnerability across the caller's releases, a vulnerability."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, request
+from pydantic import Field
+
+from ..api.inputs import Input, Text
+from ..api.openapi import PAGE_QUERY, ItemList, Page, json_response, operation, paginated, parse_body
+from ..web.context import db_session
+from .forms import DecisionFilterForm, decision_filter
+from .rules import STATEMENT_MAX, CdxJustification, Justification, Status
+from .schemas import VexDecisionOut, VulnerabilityOut
+from .services import (
+    MAX_NAME,
+    MAX_PURL,
+    DecisionInput,
+    case_decisions,
+    component_decisions,
+    confirm_decision,
+    delete_decision,
+    find_decision,
+    get_decision,
+    get_vulnerability,
+    list_decisions,
+    record_decision,
+    vulnerability_decisions,
+)
+
+bp = Blueprint("vex_api", __name__)
+
+
+class DecisionIn(Input):
+    """A decision on one vulnerability in one component of the release (none: the product itself)."""
+
+    vulnerability: str = Field(
+        min_length=1, max_length=MAX_NAME, description="CVE, GHSA, an OSV id, or a case's PSIRT-YYYY-NNNN"
+    )
+    component: str = Field(default="", max_length=1000, description="a purl (its version is not kept); '' the product")
+    status: Status
+    justification: Justification | None = Field(default=None, description="required for not_affected")
+    cdx_justification: CdxJustification | None = Field(
+        default=None, description="not affected: a CycloneDX justification under the label given"
+    )
+    impact: Text = Field(default="", max_length=STATEMENT_MAX, description="not affected: why, in words")
+    action: Text = Field(default="", max_length=STATEMENT_MAX, description="required for affected: what users do")
+
+    def decision(self) -> DecisionInput:
+        """The decision as the service takes it."""
+        return DecisionInput(
+            self.status.value,
+            self.justification.value if self.justification else None,
+            self.cdx_justification.value if self.cdx_justification else None,
+            self.impact,
+            self.action,
+        )
+
+
+FILTER_QUERY = {
+    "status": "only decisions with this status",
+    "vulnerability": "only decisions on this vulnerability",
+    "component": "only decisions on this component (a purl, any version)",
+}
+
+
+@bp.get("/releases/<int:release_id>/vex-decisions")
+@operation(
+    "A release's VEX decisions by vulnerability and component",
+    response=Page[VexDecisionOut],
+    tag="vex",
+    query={**FILTER_QUERY, **PAGE_QUERY},
+)
+def release_decisions_list(release_id: int) -> Response:
+    """List a release's decisions."""
+    where = decision_filter(DecisionFilterForm(request.args))
+    decisions = list_decisions(db_session(), g.principal, release_id, where)
+    return json_response(paginated(decisions, VexDecisionOut.of))
+
+
+@bp.post("/releases/<int:release_id>/vex-decisions")
+@operation(
+    "Record or change the release's decision on a vulnerability in a component (security officers): 201 when it "
+    "is new, 200 when it changed or was already so; not affected needs a justification, affected an action",
+    body=DecisionIn,
+    responses={201: VexDecisionOut, 200: VexDecisionOut},
+    tag="vex",
+)
+def release_decisions_record(release_id: int) -> Response:
+    """Record a decision."""
+    body = parse_body(DecisionIn)
+    session = db_session()
+    existed = find_decision(session, g.principal, release_id, body.vulnerability, body.component) is not None
+    decision = record_decision(
+        session, g.principal, release_id, body.vulnerability, body.decision(), component=body.component
+    )
+    return json_response(VexDecisionOut.of(decision), 200 if existed else 201)
+
+
+@bp.get("/vex-decisions/<int:decision_id>")
+@operation("One VEX decision", response=VexDecisionOut, tag="vex")
+def decisions_show(decision_id: int) -> Response:
+    """Show a decision."""
+    return json_response(VexDecisionOut.of(get_decision(db_session(), g.principal, decision_id)))
+
+
+@bp.post("/vex-decisions/<int:decision_id>/confirm")
+@operation(
+    "Confirm an unconfirmed decision (carried forward, matched, a supplier's) for its release: a security officer, "
+    "as a named user",
+    response=VexDecisionOut,
+    tag="vex",
+)
+def decisions_confirm(decision_id: int) -> Response:
+    """Confirm a decision."""
+    return json_response(VexDecisionOut.of(confirm_decision(db_session(), g.principal, decision_id)))
+
+
+@bp.delete("/vex-decisions/<int:decision_id>")
+@operation("Delete a decision (security officers); its audit event keeps what it said", status=204, tag="vex")
+def decisions_delete(decision_id: int) -> Response:
+    """Delete a decision."""
+    delete_decision(db_session(), g.principal, decision_id)
+    return Response(status=204)
+
+
+@bp.get("/vex-decisions")
+@operation(
+    "The decisions on a component (any version of its purl) in every release the caller sees",
+    response=Page[VexDecisionOut],
+    tag="vex",
+    query={"component": "a purl (required)", **PAGE_QUERY},
+)
+def component_decisions_list() -> Response:
+    """List the decisions on a component."""
+    purl = request.args.get("component", "")[: MAX_PURL * 2]
+    return json_response(paginated(component_decisions(db_session(), g.principal, purl), VexDecisionOut.of))
+
+
+@bp.get("/psirt/cases/<int:case_id>/vex-decisions")
+@operation(
+    "The decisions on a case's vulnerability in the releases the caller sees",
+    response=ItemList[VexDecisionOut],
+    tag="vex",
+)
+def case_decisions_list(case_id: int) -> Response:
+    """List the decisions on a case's vulnerability."""
+    decisions = case_decisions(db_session(), g.principal, case_id)
+    return json_response(ItemList(items=[VexDecisionOut.of(d) for d in decisions]))
+
+
+@bp.get("/vulnerabilities/<vulnerability>")
+@operation("A vulnerability the tracker knows", response=VulnerabilityOut, tag="vex")
+def vulnerabilities_show(vulnerability: str) -> Response:
+    """Show a vulnerability."""
+    session = db_session()
+    found = get_vulnerability(session, g.principal, vulnerability)
+    return json_response(VulnerabilityOut.read(session, found, g.principal))
+
+
+@bp.get("/vulnerabilities/<vulnerability>/vex-decisions")
+@operation(
+    "The decisions on a vulnerability in every release the caller sees",
+    response=Page[VexDecisionOut],
+    tag="vex",
+    query=PAGE_QUERY,
+)
+def vulnerability_decisions_list(vulnerability: str) -> Response:
+    """List the decisions on a vulnerability."""
+    decisions = vulnerability_decisions(db_session(), g.principal, vulnerability)
+    return json_response(paginated(decisions, VexDecisionOut.of))

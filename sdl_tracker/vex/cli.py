@@ -1,0 +1,143 @@
+"""`sdl-tracker vex` commands: record, list, confirm and delete a release's VEX decisions."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from ..auth import Principal
+from ..commands import TEXT, echo_lines, emit, json_option, say, server_command
+from ..errors import NotFound
+from ..products.models import Release
+from ..products.services import get_product_by_name, get_release_by_version
+from .models import VexDecision
+from .rules import CdxJustification, Justification, Status
+from .schemas import VexDecisionOut
+from .services import (
+    DecisionFilter,
+    DecisionInput,
+    confirm_decision,
+    delete_decision,
+    find_decision,
+    list_decisions,
+    record_decision,
+)
+
+vex = AppGroup("vex", help="VEX decisions: whether a release is affected by a vulnerability, per component.")
+component_option = click.option(
+    "--component", default="", metavar="PURL", help="The component (its version is not kept); default: the product."
+)
+
+
+def _release(session: Session, actor: Principal, product_name: str, version: str) -> Release:
+    product = get_product_by_name(session, actor, product_name)
+    return get_release_by_version(session, actor, product.id, version)
+
+
+def _line(data: dict[str, object]) -> str:
+    standing = "confirmed" if data["confirmed"] else f"{data['origin']}, unconfirmed"
+    return f"{data['vulnerability']:<20} {data['component'] or '(the product)':<40} {data['status']:<20} {standing}"
+
+
+def _decision(session: Session, actor: Principal, release: Release, vulnerability: str, component: str) -> VexDecision:
+    decision = find_decision(session, actor, release.id, vulnerability, component)
+    if decision is None:
+        raise NotFound(f"{release.version} has no decision on {vulnerability} in {component or 'the product'}")
+    return decision
+
+
+@vex.command("decide")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.argument("vulnerability", metavar="VULN")
+@component_option
+@click.option("--status", required=True, type=click.Choice([s.value for s in Status]))
+@click.option("--justification", type=click.Choice([j.value for j in Justification]), help="Required for not_affected.")
+@click.option(
+    "--cdx-justification",
+    type=click.Choice([c.value for c in CdxJustification]),
+    help="Not affected: a CycloneDX justification under the --justification given.",
+)
+@click.option("--impact", type=TEXT, default="", help="Not affected: why, in words.")
+@click.option("--action", type=TEXT, default="", help="Required for affected: what users should do.")
+@json_option
+@server_command()
+def vex_decide(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    version: str,
+    vulnerability: str,
+    component: str,
+    status: str,
+    justification: str | None,
+    cdx_justification: str | None,
+    impact: str,
+    action: str,
+    as_json: bool,
+) -> None:
+    """Record VERSION's decision on VULN (CVE, GHSA, an OSV id or PSIRT-YYYY-NNNN) in a component or the product."""
+    release = _release(session, actor, product_name, version)
+    data = DecisionInput(status, justification, cdx_justification, impact, action)
+    decision = record_decision(session, actor, release.id, vulnerability, data, component=component)
+    out = VexDecisionOut.of(decision).model_dump(mode="json")
+    emit(out, as_json, lambda: say(f"{release.version}: {_line(out)}"))
+
+
+@vex.command("list")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.option("--status", type=click.Choice([s.value for s in Status]), help="Only decisions with this status.")
+@click.option("--vulnerability", default="", metavar="VULN", help="Only decisions on this vulnerability.")
+@click.option("--component", metavar="PURL", help="Only decisions on this component (any version).")
+@json_option
+@server_command(read_only=True)
+def vex_list(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    version: str,
+    status: str | None,
+    vulnerability: str,
+    component: str | None,
+    as_json: bool,
+) -> None:
+    """List VERSION's decisions by vulnerability and component."""
+    release = _release(session, actor, product_name, version)
+    decisions = list_decisions(session, actor, release.id, DecisionFilter(status, vulnerability, component))
+    items = [VexDecisionOut.of(d).model_dump(mode="json") for d in decisions]
+    emit(items, as_json, echo_lines([_line(item) for item in items], "no decisions"))
+
+
+@vex.command("confirm")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.argument("vulnerability", metavar="VULN")
+@component_option
+@server_command()
+def vex_confirm(
+    session: Session, actor: Principal, product_name: str, version: str, vulnerability: str, component: str
+) -> None:
+    """Confirm VERSION's unconfirmed decision on VULN (carried forward, matched, a supplier's): --as a security
+    officer."""
+    release = _release(session, actor, product_name, version)
+    decision = confirm_decision(session, actor, _decision(session, actor, release, vulnerability, component).id)
+    say(f"{release.version}: {_line(VexDecisionOut.of(decision).model_dump(mode='json'))}")
+
+
+@vex.command("delete")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.argument("vulnerability", metavar="VULN")
+@component_option
+@server_command()
+def vex_delete(
+    session: Session, actor: Principal, product_name: str, version: str, vulnerability: str, component: str
+) -> None:
+    """Delete VERSION's decision on VULN (its audit event keeps what it said)."""
+    release = _release(session, actor, product_name, version)
+    decision = _decision(session, actor, release, vulnerability, component)
+    name, purl = decision.vulnerability.name, decision.component_purl
+    delete_decision(session, actor, decision.id)
+    say(f"{release.version}: decision on {name} in {purl or 'the product'} deleted")
