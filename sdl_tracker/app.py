@@ -86,7 +86,8 @@ from .signing.cli import keys
 from .signing.views import bp as keys_bp
 from .vex import views as vex_views
 from .vex.api import bp as vex_api
-from .vex.cli import vex
+from .vex.cli import vex, vuln
+from .vex.importer import register_jobs as register_vex_jobs
 from .vex.services import copy_decisions_forward
 from .web import init_web
 
@@ -145,6 +146,7 @@ COMMANDS: tuple[click.Command, ...] = (
     sbom,
     psirt,
     vex,
+    vuln,
     blobs,
     demo,
     job,
@@ -170,6 +172,7 @@ def register_job_kinds() -> None:
     register_sbom_jobs()
     register_outbox_jobs()
     register_psirt_jobs()
+    register_vex_jobs()
 
 
 def open_installation(

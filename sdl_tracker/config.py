@@ -98,6 +98,11 @@ class Settings:
     JOB_LEASE_SECONDS: int = 60
     # SBOM uploads larger than this are imported by a job (202 Accepted); smaller ones at once.
     SBOM_INLINE_MAX_BYTES: int = 5 * 1024 * 1024
+    # Vulnerability files (OSV, KEV, suppliers' VEX) uploaded larger than this are imported by a job; smaller ones
+    # at once. KEV's catalog (about 1.5 MiB) and single advisories stay below it.
+    VULN_INLINE_MAX_BYTES: int = 4 * 1024 * 1024
+    # A directory of vulnerability files that `sdl-tracker vuln import` (without an argument) imports; empty: none.
+    VULN_DIR: str = ""
     # A second file the audit chain's sealed head is written to after every commit, outside the data
     # directory (a mount a database administrator cannot reach); empty: none.
     AUDIT_WITNESS: str = ""
@@ -156,6 +161,8 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "GIT_SCHEMES": _parse_str,
     "JOB_LEASE_SECONDS": _parse_int,
     "SBOM_INLINE_MAX_BYTES": _parse_int,
+    "VULN_INLINE_MAX_BYTES": _parse_int,
+    "VULN_DIR": _parse_str,
     "AUDIT_WITNESS": _parse_str,
     "SMTP_HOST": _parse_str,
     "SMTP_PORT": _parse_int,
@@ -235,6 +242,9 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
         raise ConfigError("JOB_LEASE_SECONDS: must be 3-3600")
     if settings.SBOM_INLINE_MAX_BYTES < 0:
         raise ConfigError("SBOM_INLINE_MAX_BYTES: must not be negative")
+    if settings.VULN_INLINE_MAX_BYTES < 0:
+        raise ConfigError("VULN_INLINE_MAX_BYTES: must not be negative")
+    vuln_dir = _vuln_dir(settings.VULN_DIR)
     audit_witness = _audit_witness(settings.AUDIT_WITNESS, data_dir)
     _check_smtp(settings)
     log_level = settings.LOG_LEVEL.upper()
@@ -253,6 +263,7 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
             "SECRET_KEY": secret_key,
             "LOG_LEVEL": log_level,
             "AUDIT_WITNESS": audit_witness,
+            "VULN_DIR": vuln_dir,
         }
     )
 
@@ -270,6 +281,18 @@ def _audit_witness(raw: str, data_dir: Path) -> str:
         raise ConfigError(f"AUDIT_WITNESS: the directory {path.parent} does not exist")
     if path.is_dir():
         raise ConfigError(f"AUDIT_WITNESS: {path} is a directory; name the file to write")
+    return str(path)
+
+
+def _vuln_dir(raw: str) -> str:
+    """The vulnerability directory as an absolute path ("" for none): a directory that exists and can be read."""
+    if not raw.strip():
+        return ""
+    path = Path(raw.strip()).expanduser().resolve()
+    if not path.is_dir():
+        raise ConfigError(f"VULN_DIR: {path} is not a directory")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise ConfigError(f"VULN_DIR: {path} cannot be read")
     return str(path)
 
 

@@ -7,11 +7,34 @@ from flask import Blueprint, Response, g, request
 from pydantic import Field
 
 from ..api.inputs import Input, Text
-from ..api.openapi import PAGE_QUERY, ItemList, Page, json_response, operation, paginated, parse_body
-from ..web.context import db_session
-from .forms import DecisionFilterForm, decision_filter
+from ..api.openapi import (
+    PAGE_QUERY,
+    ItemList,
+    Page,
+    json_response,
+    operation,
+    page_args,
+    paginated,
+    parse_body,
+    parse_metadata,
+)
+from ..app_access import app_db
+from ..errors import Invalid
+from ..evidence.services import Upload
+from ..jobs.api import accepted
+from ..jobs.schemas import JobOut
+from ..web.context import db_session, rollback
+from .forms import (
+    DecisionFilterForm,
+    VulnerabilityFilterForm,
+    decision_filter,
+    vuln_inline_max_bytes,
+    vulnerability_filter,
+)
+from .importer import submit_feed
+from .queries import affected_releases, list_vulnerabilities
 from .rules import STATEMENT_MAX, CdxJustification, Justification, Status
-from .schemas import VexDecisionOut, VulnerabilityOut
+from .schemas import AffectedOut, ImportResultOut, KnownVulnerabilityOut, VexDecisionOut, VulnerabilityOut
 from .services import (
     MAX_NAME,
     MAX_PURL,
@@ -169,3 +192,71 @@ def vulnerability_decisions_list(vulnerability: str) -> Response:
     """List the decisions on a vulnerability."""
     decisions = vulnerability_decisions(db_session(), g.principal, vulnerability)
     return json_response(paginated(decisions, VexDecisionOut.of))
+
+
+class VulnerabilityImportIn(Input):
+    """Options of a vulnerability file's import (none yet: the optional `metadata` part may be `{}`; the file goes
+    in the `file` part)."""
+
+
+@bp.get("/vulnerabilities")
+@operation(
+    "The vulnerabilities the tracker knows (known exploited first), with how many of the caller's releases stand "
+    "where on each; by default only those with a decision in the caller's releases",
+    response=Page[KnownVulnerabilityOut],
+    tag="vex",
+    query={
+        "q": "words of the name, an alias or the title",
+        "everything": "true: also those without a decision in the caller's releases",
+        "exploited": "true: only known exploited ones",
+        **PAGE_QUERY,
+    },
+)
+def vulnerabilities_list() -> Response:
+    """List known vulnerabilities."""
+    page, per_page = page_args()
+    where = vulnerability_filter(VulnerabilityFilterForm(request.args))
+    items, total = list_vulnerabilities(db_session(), g.principal, where, page=page, per_page=per_page)
+    return json_response(
+        Page(items=[KnownVulnerabilityOut.of(i) for i in items], total=total, page=page, per_page=per_page)
+    )
+
+
+@bp.get("/vulnerabilities/<vulnerability>/affected")
+@operation(
+    "Which of the caller's releases a vulnerability (by name or alias) affects: each release with a decision on "
+    "it, grouped by status (affected, under investigation, fixed, not affected: a release by its worst decision)",
+    response=AffectedOut,
+    tag="vex",
+)
+def vulnerability_affected(vulnerability: str) -> Response:
+    """Which releases a vulnerability affects."""
+    session = db_session()
+    return json_response(AffectedOut.read(session, affected_releases(session, g.principal, vulnerability), g.principal))
+
+
+@bp.post("/vulnerabilities/import")
+@operation(
+    "Import a vulnerability file, its format told by content: OSV (a record, a list, an ecosystem export zip), "
+    "CISA's KEV catalog, or a supplier's CSAF 2.0 or CycloneDX VEX (administrators; security officers suppliers' VEX "
+    "for their products). Matches become decisions under investigation, supplier statements proposals, both "
+    "unconfirmed; an officer's decision is never replaced. 200 with the counts; a file larger than "
+    "VULN_INLINE_MAX_BYTES is imported by a job: 202 with the job (see /jobs/{job_id}) and its Location",
+    multipart=VulnerabilityImportIn,
+    responses={200: ImportResultOut, 202: JobOut},
+    tag="vex",
+)
+def vulnerabilities_import() -> Response:
+    """Import a vulnerability file, or queue its import."""
+    if "metadata" in request.form:
+        parse_metadata(VulnerabilityImportIn)
+    files = request.files.getlist("file")
+    if len(files) != 1:
+        raise Invalid.field("file", "send exactly one `file` part with the vulnerability file")
+    rollback()  # the import writes in short transactions of its own, which this request's session would block
+    upload = Upload(files[0].filename or "", files[0].mimetype or "", files[0].stream)
+    submitted = submit_feed(app_db(), g.principal, upload, inline_max_bytes=vuln_inline_max_bytes())
+    if submitted.job is not None:
+        return accepted(submitted.job)
+    assert submitted.result is not None  # imported at once
+    return json_response(ImportResultOut.of(submitted.result))

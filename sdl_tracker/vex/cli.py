@@ -1,19 +1,30 @@
-"""`sdl-tracker vex` commands: record, list, confirm and delete a release's VEX decisions."""
+"""`sdl-tracker vex` commands: record, list, confirm and delete a release's VEX decisions; `sdl-tracker vuln`:
+import vulnerability files and ask which releases a vulnerability affects."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from ..app_access import app_db, app_settings
 from ..auth import Principal
-from ..commands import TEXT, echo_lines, emit, json_option, say, server_command
-from ..errors import NotFound
+from ..commands import TEXT, acting_principal, echo_lines, emit, fail, json_option, say, say_json, server_command
+from ..errors import DomainError, Invalid, NotFound
+from ..jobs.cli import as_option
+from ..jobs.registry import DatabasePhases
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
+from .feeds import DEFAULT_LIMITS
+from .importer import authorize_import_vulnerabilities, import_feed
 from .models import VexDecision
+from .queries import affected_releases
 from .rules import CdxJustification, Justification, Status
-from .schemas import VexDecisionOut
+from .schemas import AffectedOut, ImportResultOut, VexDecisionOut
 from .services import (
     DecisionFilter,
     DecisionInput,
@@ -141,3 +152,112 @@ def vex_delete(
     name, purl = decision.vulnerability.name, decision.component_purl
     delete_decision(session, actor, decision.id)
     say(f"{release.version}: decision on {name} in {purl or 'the product'} deleted")
+
+
+vuln = AppGroup("vuln", help="Known vulnerabilities: import OSV, KEV and suppliers' VEX; which releases each affects.")
+
+
+def _result_lines(data: dict[str, Any]) -> list[str]:
+    lines = [
+        f"{data['file']} ({data['format']}, {data['records']} read): "
+        f"{data['vulnerabilities_created']} vulnerabilities new, {data['vulnerabilities_updated']} updated, "
+        f"{data['known_exploited']} known exploited; {data['decisions_proposed']} decisions proposed, "
+        f"{data['decisions_unchanged']} already so, {data['skipped']} kept; {data['undecidable']} undecidable"
+        + (f"; {data['unused']} statements not used" if data["unused"] else "")
+    ]
+    lines += [
+        f"  undecidable: {u['vulnerability']} in {u['product']} {u['release']} {u['component']}: {u['reason']}"
+        for u in data["undecidable_matches"]
+    ]
+    lines += [f"  not used: {u['vulnerability']} ({u['component']}): {u['reason']}" for u in data["unused_statements"]]
+    return lines + [f"  warning: {w}" for w in data["warnings"]]
+
+
+def _files(path: Path) -> list[Path]:
+    """FILE, or the files of DIR (not its folders or hidden files), by name."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+@vuln.command("import")
+@click.argument("path", metavar="FILE|DIR", required=False, type=click.Path(exists=True, path_type=Path))
+@json_option
+@as_option
+def vuln_import(path: Path | None, as_json: bool, as_email: str | None) -> None:
+    """Import a vulnerability file (OSV, the KEV catalog, a supplier's CSAF or CycloneDX VEX), or every file of
+    DIR, each all or nothing; without an argument, the directory SDL_TRACKER_VULN_DIR names. Exit 2 when a file
+    was refused (the others are imported)."""
+    if path is None:
+        configured = app_settings().VULN_DIR
+        if not configured:
+            fail("give FILE or DIR, or set SDL_TRACKER_VULN_DIR")
+        path = Path(configured)
+    database = app_db(current_app)
+    try:
+        with database.unit_of_work(read_only=True) as session:
+            actor = acting_principal(session, as_email)
+        authorize_import_vulnerabilities(actor)
+    except DomainError as exc:
+        fail(exc.one_line())
+        return
+    largest = max(DEFAULT_LIMITS.max_zip, DEFAULT_LIMITS.max_json)
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    for file in _files(path):
+        try:
+            if file.stat().st_size > largest:
+                raise Invalid.field("file", f"the file has {file.stat().st_size} bytes, more than {largest}")
+            result = import_feed(DatabasePhases(database, actor), file.read_bytes(), file.name)
+        except DomainError as exc:
+            errors.append({"file": file.name, "error": exc.one_line()})
+            continue
+        except OSError as exc:
+            errors.append({"file": file.name, "error": f"cannot be read: {exc.strerror}"})
+            continue
+        results.append(ImportResultOut.of(result).model_dump(mode="json"))
+        if not as_json:
+            for line in _result_lines(results[-1]):
+                say(line)
+    if as_json:
+        say_json(results[0] if path.is_file() and results else {"results": results, "errors": errors})
+    elif not results and not errors:
+        say(f"no files in {path}")
+    for error in errors:
+        say(f"error: {error['file']}: {error['error']}", err=True)
+    if errors:
+        raise click.exceptions.Exit(2)
+
+
+def _affected_lines(data: dict[str, Any]) -> list[str]:
+    vulnerability = data["vulnerability"]
+    exploited = (
+        f" (known exploited since {data['kev_date_added']})"
+        if data["kev_date_added"]
+        else " (known exploited)"
+        if data["known_exploited"]
+        else ""
+    )
+    lines = [f"{vulnerability['name']}{exploited}: {vulnerability['title'] or '-'}"]
+    if vulnerability["aliases"] or data["related"]:
+        lines.append(f"  also: {', '.join([*vulnerability['aliases'], *data['related']])}")
+    counts = data["releases"]
+    lines.append("  releases: " + ", ".join(f"{status.replace('_', ' ')} {n}" for status, n in counts.items()))
+    for group in data["groups"]:
+        for standing in group["releases"]:
+            lines.append(f"  {group['status']:<20} {standing['product']} {standing['release']}")
+            lines += [f"    {_line(d)}" for d in standing["decisions"]]
+    return lines
+
+
+@vuln.command("affected")
+@click.argument("vulnerability", metavar="VULN")
+@json_option
+@server_command(read_only=True)
+def vuln_affected(session: Session, actor: Principal, vulnerability: str, as_json: bool) -> None:
+    """Which of your releases VULN (a CVE, GHSA or OSV id, by name or alias) affects, grouped by status. Exit 1
+    when some release is affected or still under investigation (a negative answer), 0 when none is."""
+    data = AffectedOut.read(session, affected_releases(session, actor, vulnerability), actor).model_dump(mode="json")
+    emit(data, as_json, echo_lines(_affected_lines(data), ""))
+    if data["exposed"]:
+        raise click.exceptions.Exit(1)

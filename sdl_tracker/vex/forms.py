@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..app_access import app_settings
 from ..labels import labels
 from ..web.forms import BoundedForm, TrackerForm
 from .models import DecisionOrigin
+from .queries import VulnerabilityFilter
 from .rules import DEFAULT_CDX_OF_LABEL, LABEL_OF_CDX, STATEMENT_MAX, CdxJustification, Justification, Status
 from .services import MAX_NAME, DecisionFilter, DecisionInput
 
@@ -88,3 +91,33 @@ class DecisionForm(TrackerForm):
             self.impact.data or "",
             self.action.data or "",
         )
+
+
+class VulnerabilityImportForm(TrackerForm):
+    """Upload a vulnerability file: OSV, CISA's KEV catalog, or a supplier's CSAF or CycloneDX VEX."""
+
+    file = FileField(
+        "File: OSV JSON (a record, a list, or an ecosystem export zip), the KEV catalog JSON, CSAF 2.0 or "
+        "CycloneDX VEX JSON",
+        validators=[FileRequired()],
+    )
+
+
+class VulnerabilityFilterForm(BoundedForm):
+    """Which known vulnerabilities the list shows (a GET form: no CSRF token); the API reads it too."""
+
+    q = StringField("Search", validators=[Optional(), Length(max=200)])
+    everything = BooleanField("Also those without a decision in your releases")
+    exploited = BooleanField("Known exploited only")
+
+
+def vulnerability_filter(form: VulnerabilityFilterForm) -> VulnerabilityFilter:
+    """The service's filter from the filter form."""
+    return VulnerabilityFilter(
+        search=form.q.data or "", everything=bool(form.everything.data), exploited=bool(form.exploited.data)
+    )
+
+
+def vuln_inline_max_bytes() -> int:
+    """VULN_INLINE_MAX_BYTES, for the doors (web and API): bigger uploads are imported by a job."""
+    return app_settings().VULN_INLINE_MAX_BYTES

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
+from .feeds import FeedFormat
+from .importer import ImportResult
 from .models import DecisionOrigin, VexDecision, Vulnerability, VulnerabilitySource
+from .queries import Affected, KnownVulnerability
 from .rules import CdxJustification, Justification, Status
 from .services import vulnerability_case
 
@@ -91,4 +96,140 @@ class VulnerabilityOut(BaseModel):
             case=case.reference if case is not None else None,
             created_at=vulnerability.created_at,
             updated_at=vulnerability.updated_at,
+        )
+
+
+class StatusCountsOut(BaseModel):
+    """How many releases stand where on a vulnerability (each release counted once, by its worst decision)."""
+
+    affected: int
+    under_investigation: int
+    fixed: int
+    not_affected: int
+
+    @classmethod
+    def of(cls, counts: Mapping[Status, int]) -> StatusCountsOut:
+        """The counts by status."""
+        return cls(**{status.value: counts.get(status, 0) for status in Status})
+
+
+class ListedOut(BaseModel):
+    """Something an import reported rather than wrote: an undecidable match, a statement it could not use."""
+
+    vulnerability: str
+    product: str = Field(description="the product's name ('' when no release is concerned)")
+    release: str = Field(description="the release's version ('' when no release is concerned)")
+    component: str = Field(description="purl identity@version, or the product as the document names it")
+    reason: str
+
+
+class ImportResultOut(BaseModel):
+    """What importing one vulnerability file did (lists hold the first 100; the counts are complete)."""
+
+    file: str
+    sha256: str
+    format: FeedFormat
+    records: int = Field(description="OSV records, KEV entries or supplier statements in the file")
+    vulnerabilities_created: int
+    vulnerabilities_updated: int
+    decisions_proposed: int = Field(description="made or changed: under investigation, or the supplier's statement")
+    decisions_unchanged: int = Field(description="the same proposal stood already")
+    skipped: int = Field(description="an officer's (confirmed) or carried-forward decision stands and was kept")
+    undecidable: int = Field(description="release, vulnerability and component whose version cannot be compared")
+    known_exploited: int = Field(description="vulnerabilities of the file that are known exploited")
+    unused: int = Field(description="supplier statements naming no purl, or that no decision could carry")
+    warnings: list[str]
+    undecidable_matches: list[ListedOut]
+    unused_statements: list[ListedOut]
+
+    @classmethod
+    def of(cls, result: ImportResult) -> ImportResultOut:
+        """One import's result."""
+        return cls.model_validate(asdict(result))
+
+
+class ReleaseStandingOut(BaseModel):
+    """A release's decisions on a vulnerability and where they leave it."""
+
+    product_id: int
+    product: str
+    release_id: int
+    release: str
+    status: Status = Field(description="the worst of its decisions: affected, under investigation, fixed, not affected")
+    confirmed: bool = Field(description="whether an officer stands by every one of its decisions")
+    decisions: list[VexDecisionOut]
+
+
+class StandingGroupOut(BaseModel):
+    """The releases that stand one way on the vulnerability."""
+
+    status: Status
+    releases: list[ReleaseStandingOut]
+
+
+class AffectedOut(BaseModel):
+    """Which of the caller's releases a vulnerability affects, grouped by status (worst first)."""
+
+    vulnerability: VulnerabilityOut
+    related: list[str] = Field(description="other vulnerabilities that are this one by an alias")
+    known_exploited: bool
+    kev_date_added: date | None
+    exposed: bool = Field(description="some release is affected or under investigation")
+    releases: StatusCountsOut
+    groups: list[StandingGroupOut]
+
+    @classmethod
+    def read(cls, session: Session, affected: Affected, actor: Principal) -> AffectedOut:
+        """The answer as `actor` may see it."""
+        return cls(
+            vulnerability=VulnerabilityOut.read(session, affected.vulnerability, actor),
+            related=[v.name for v in affected.related],
+            known_exploited=affected.known_exploited,
+            kev_date_added=affected.kev_date_added,
+            exposed=affected.exposed,
+            releases=StatusCountsOut.of({status: len(group) for status, group in affected.groups.items()}),
+            groups=[
+                StandingGroupOut(
+                    status=status,
+                    releases=[
+                        ReleaseStandingOut(
+                            product_id=s.release.product_id,
+                            product=s.release.product.name,
+                            release_id=s.release.id,
+                            release=s.release.version,
+                            status=s.status,
+                            confirmed=s.confirmed,
+                            decisions=[VexDecisionOut.of(d) for d in s.decisions],
+                        )
+                        for s in group
+                    ],
+                )
+                for status, group in affected.groups.items()
+            ],
+        )
+
+
+class KnownVulnerabilityOut(BaseModel):
+    """A vulnerability the tracker knows, and how many of the caller's releases stand where on it."""
+
+    name: str
+    aliases: list[str]
+    title: str
+    known_exploited: bool
+    kev_date_added: date | None
+    source: VulnerabilitySource
+    releases: StatusCountsOut
+
+    @classmethod
+    def of(cls, known: KnownVulnerability) -> KnownVulnerabilityOut:
+        """One row of the list."""
+        v = known.vulnerability
+        return cls(
+            name=v.name,
+            aliases=list(v.aliases),
+            title=v.title,
+            known_exploited=v.known_exploited,
+            kev_date_added=v.kev_date_added,
+            source=v.source,
+            releases=StatusCountsOut.of(known.releases),
         )

@@ -8,17 +8,32 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug import Response
 
+from ..app_access import app_db
 from ..auth import Principal
 from ..errors import DomainError, Invalid, NotFound
+from ..evidence.services import Upload
 from ..products.models import Release
 from ..products.services import get_release
 from ..psirt.models import PsirtCase
-from ..web.context import db_session
+from ..web.context import db_session, rollback
 from ..web.forms import apply_errors, flash_refusal
-from ..web.inputs import id_argument
+from ..web.inputs import id_argument, page_number
 from ..web.templating import expose_predicates
-from .forms import JUSTIFICATION_LABELS, ORIGIN_LABELS, STATUS_LABELS, DecisionFilterForm, DecisionForm, decision_filter
+from .forms import (
+    JUSTIFICATION_LABELS,
+    ORIGIN_LABELS,
+    STATUS_LABELS,
+    DecisionFilterForm,
+    DecisionForm,
+    VulnerabilityFilterForm,
+    VulnerabilityImportForm,
+    decision_filter,
+    vuln_inline_max_bytes,
+    vulnerability_filter,
+)
+from .importer import authorize_import_vulnerabilities, may_import_vulnerabilities, submit_feed
 from .models import VexDecision
+from .queries import affected_releases, list_vulnerabilities
 from .services import (
     authorize_decide_vex,
     case_decisions,
@@ -31,10 +46,12 @@ from .services import (
     may_decide_vex,
     may_delete_decision,
     record_decision,
+    vulnerability_case,
 )
 
 bp = Blueprint("vex", __name__)
 expose_predicates(bp, may_decide_vex, may_confirm_decision, may_delete_decision)
+LIST_PAGE = 50  # vulnerabilities a page of the list shows
 LABELS = {"status_labels": STATUS_LABELS, "justification_labels": JUSTIFICATION_LABELS, "origin_labels": ORIGIN_LABELS}
 
 
@@ -142,3 +159,57 @@ def component_panel(session: Session, principal: Principal, release: Release, pu
     except Invalid:  # a purl the SBOM gave that is no purl: no decision names it
         decisions = []
     return _panel(decisions, empty="No release has a decision on this component.", release=release)
+
+
+expose_predicates(bp, may_import_vulnerabilities)
+
+
+@bp.route("/vulnerabilities")
+def vulnerabilities() -> str:
+    """The vulnerabilities the tracker knows, with how many of the reader's releases stand where on each."""
+    filters = VulnerabilityFilterForm(request.args)
+    page = page_number()
+    known, total = list_vulnerabilities(
+        db_session(), g.principal, vulnerability_filter(filters), page=page, per_page=LIST_PAGE
+    )
+    shown = {key: value for key, value in request.args.items() if key != "page"}
+    pages = max(1, -(-total // LIST_PAGE))
+    return render_template(
+        "vex/vulnerabilities.html", known=known, total=total, page=page, pages=pages, filters=filters, shown=shown
+    )
+
+
+@bp.route("/vulnerabilities/<vulnerability>")
+def vulnerability(vulnerability: str) -> str:
+    """Which of the reader's releases a vulnerability (by name or alias) affects, grouped by status."""
+    session = db_session()
+    affected = affected_releases(session, g.principal, vulnerability)
+    case = vulnerability_case(session, g.principal, affected.vulnerability)
+    return render_template("vex/vulnerability.html", affected=affected, case=case, **LABELS)
+
+
+@bp.route("/vulnerabilities/import", methods=["GET", "POST"])
+def vulnerability_import() -> Response | str:
+    """Upload a vulnerability file (administrators; security officers a supplier's VEX): small files are imported
+    at once and their result shown, bigger ones by a job."""
+    authorize_import_vulnerabilities(g.principal)
+    form = VulnerabilityImportForm()
+    result = None
+    if form.validate_on_submit():
+        rollback()  # the import writes in short transactions of its own, which this request's session would block
+        upload = form.file.data
+        try:
+            submitted = submit_feed(
+                app_db(),
+                g.principal,
+                Upload(upload.filename or "", upload.mimetype or "", upload.stream),
+                inline_max_bytes=vuln_inline_max_bytes(),
+            )
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            if submitted.job is not None:
+                flash("The file is large: it is imported by a job; this page shows its progress.", "info")
+                return redirect(url_for("jobs.detail", job_id=submitted.job.id))
+            result = submitted.result
+    return render_template("vex/vulnerability_import.html", form=form, result=result)
