@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -176,6 +177,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("vex.release_vex", "POST"): "AAFFNLL",
     ("vex.confirm", "POST"): "AAFFNLL",  # confirmed by the first actor, then refused as confirmed already (422)
     ("vex.delete", "POST"): "ANNNNLL",  # deleted by the first actor: none left (who may: tests/vex/test_doors.py)
+    ("vex.vulnerabilities", "GET"): "AAAAALL",  # the reader's releases only
+    ("vex.vulnerability", "GET"): "AAAAALL",  # a CVE is public; which releases it affects, the reader's only
+    # Administrators import any file, security officers (of any product) suppliers' VEX for their products.
+    ("vex.vulnerability_import", "GET"): "AAFFALL",
+    ("vex.vulnerability_import", "POST"): "AAFFALL",
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -292,6 +298,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.vex_api.case_decisions_list", "GET"): "AAAANLA",
     ("api.vex_api.vulnerabilities_show", "GET"): "AAAAALA",  # a CVE is public; a case's reference is not
     ("api.vex_api.vulnerability_decisions_list", "GET"): "AAAAALA",  # the caller's products only
+    ("api.vex_api.vulnerabilities_list", "GET"): "AAAAALA",  # the caller's releases only
+    ("api.vex_api.vulnerability_affected", "GET"): "AAAAALA",  # the caller's releases only
+    ("api.vex_api.vulnerabilities_import", "POST"): "AAFFALF",  # as vex.vulnerability_import; a token needs vex:decide
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -322,9 +331,15 @@ MULTIPART = {
     },
     "api.evidence_api.evidence_revise": {"title": "Matrix, revised"},
     "api.sboms_api.sbom_import": {"title": "Matrix"},
+    "api.vex_api.vulnerabilities_import": {},
 }
+SUPPLIER_VEX = Path(__file__).resolve().parent / "vex" / "data" / "feeds" / "cyclonedx-vex.json"
 # The file part each multipart endpoint gets (a valid document where the endpoint reads it).
-MULTIPART_FILES = {"api.sboms_api.sbom_import": (dumps(json_bom()), "bom.json")}
+MULTIPART_FILES = {
+    "api.sboms_api.sbom_import": (dumps(json_bom()), "bom.json"),
+    # A supplier's VEX: the file security officers may import too.
+    "api.vex_api.vulnerabilities_import": (SUPPLIER_VEX.read_bytes(), "vex.json"),
+}
 
 
 # A commit object as a hook sends it (the empty tree, no parent): its id is the SHA-1 of its bytes.

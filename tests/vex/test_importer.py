@@ -78,8 +78,7 @@ def shipping(session: Session, release: Release, *purls: str) -> None:
     import_sbom(session, OPERATOR, release.id, Upload("sbom.json", "", io.BytesIO(bom(*purls))))
 
 
-@pytest.fixture
-def plc(session: Session) -> Product:
+def portfolio(session: Session) -> Product:
     """PLC 1.0 ships the vulnerable versions, PLC 2.0 the fixed ones; Elsewhere 3.0 (another product) ships a
     vulnerable lodash. PLC has an officer and a developer, Elsewhere an officer of its own."""
     product = make_product(session, "PLC")
@@ -103,6 +102,12 @@ def plc(session: Session) -> Product:
     member(session, elsewhere, "security_officer", STRANGER)
     session.commit()
     return product
+
+
+@pytest.fixture
+def plc(session: Session) -> Product:
+    """The portfolio."""
+    return portfolio(session)
 
 
 def actor(session: Session, email: str) -> Principal:
