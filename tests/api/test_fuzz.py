@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,6 +88,7 @@ class World:
     path: dict[str, list[Any]] = field(default_factory=dict)
     query: dict[str, list[str]] = field(default_factory=dict)
     sbom: bytes = b""
+    vex: bytes = b""  # a supplier's VEX about a component of `sbom`
 
     def add(self, name: str, *values: Any, where: str = "path") -> None:
         """Record real values of a parameter."""
@@ -108,6 +110,13 @@ def _ok(response: Any, status: int = 201) -> Any:
     return response.get_json()
 
 
+def _supplier_vex() -> bytes:
+    """A supplier's CycloneDX VEX (tests/vex/data/feeds) about a library of the world's SBOM, so an import proposes."""
+    document = json.loads((Path(__file__).resolve().parents[1] / "vex/data/feeds/cyclonedx-vex.json").read_bytes())
+    document["vulnerabilities"][0]["affects"] = [{"ref": json_bom()["components"][1]["purl"]}]
+    return json.dumps(document).encode()
+
+
 @pytest.fixture
 def world(fuzz_app: Flask) -> World:
     """A product with two releases, evidence, a claim, a scoping-out, an SBOM, a repository and a scan job, and
@@ -120,7 +129,7 @@ def world(fuzz_app: Flask) -> World:
         make_user(session, "fuzz@example.com", admin=True)
         make_user(session, "colleague@example.com", admin=True)
     api = ApiClient(fuzz_app.test_client(), fuzz_app)
-    world = World(token=api.as_user("fuzz@example.com"), sbom=dumps(json_bom()))
+    world = World(token=api.as_user("fuzz@example.com"), sbom=dumps(json_bom()), vex=_supplier_vex())
     colleague = api.as_user("colleague@example.com")
 
     def call(method: str, path: str, status: int = 201, **kwargs: Any) -> Any:
@@ -309,6 +318,8 @@ def api_schema(fuzz_app: Flask, world: World) -> BaseSchema:
             real["metadata"] = metadata[label]
         if label == "POST /api/v1/releases/{release_id}/sboms":
             real["file"] = st.just([world.sbom])
+        if label == "POST /api/v1/vulnerabilities/import":
+            real["file"] = st.just([world.vex])
         # Each real part replaces the generated one, or not: none of them leaves the body as generated.
         return st.fixed_dictionaries({}, optional=real).map(lambda chosen: {**body, **chosen})
 
