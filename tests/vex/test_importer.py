@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -25,12 +25,13 @@ from sdl_tracker.evidence.services import Upload
 from sdl_tracker.jobs.registry import DatabasePhases
 from sdl_tracker.products.models import Product, Release
 from sdl_tracker.sboms.services import import_sbom
+from sdl_tracker.vex import statements
 from sdl_tracker.vex.importer import ImportResult, import_feed
 from sdl_tracker.vex.models import DecisionOrigin, VexDecision, Vulnerability, VulnerabilitySource
 from sdl_tracker.vex.queries import VulnerabilityFilter, affected_releases, list_vulnerabilities
 from sdl_tracker.vex.rules import Status
 from sdl_tracker.vex.schemas import ImportResultOut
-from sdl_tracker.vex.services import DecisionInput, confirm_decision, record_decision
+from sdl_tracker.vex.services import DecisionInput, confirm_decision, delete_decision, record_decision
 from tests.factories import OPERATOR, make_product, make_release, member
 
 pytestmark = pytest.mark.db
@@ -473,3 +474,48 @@ def test_the_known_vulnerabilities_with_their_counts(app: Flask, session: Sessio
     assert exploited[1] == 3
     stranger = list_vulnerabilities(session, actor(session, STRANGER), VulnerabilityFilter(), page=1, per_page=9)
     assert [k.vulnerability.name for k in stranger[0]] == ["CVE-2021-23337"]
+
+
+def test_our_own_cyclonedx_vex_imported_as_a_suppliers_gives_the_same_decisions(
+    app: Flask, session: Session, plc: Product
+) -> None:
+    officer = actor(session, OFFICER)
+    first = release(session, "PLC", "1.0")
+    made = {
+        LODASH: DecisionInput(
+            "not_affected", "vulnerable_code_cannot_be_controlled_by_adversary", "requires_configuration", "Debug only."
+        ),
+        TEXT: DecisionInput("not_affected", "component_not_present", impact="Not linked in."),  # CycloneDX folds it
+        LOG4J: DecisionInput("affected", action="Update to 2.17.1."),
+        JACKSON: DecisionInput("fixed"),
+        PY: DecisionInput("under_investigation"),
+    }
+    shipped = {LODASH: "4.17.20", TEXT: "v0.3.6", LOG4J: "2.14.1", JACKSON: "2.10.0", PY: "1.11.0"}
+    for purl, data in made.items():
+        record_decision(session, officer, first.id, "CVE-2024-3094", data, component=purl)
+    ours = decisions(session)
+    document = statements.cyclonedx_vex(
+        statements.Release(
+            "Test Vendor", "PLC", "1.0", "plc-1.0", statements.Publisher("Test Vendor PSIRT"), datetime.now(UTC)
+        ),
+        [
+            statements.Statement(
+                statements.Vulnerability("CVE-2024-3094"),
+                statements.Component(purl.rpartition("/")[2], shipped[purl], f"{purl}@{shipped[purl]}"),
+                statements.Decision(d.status, d.decided_at, d.justification, d.cdx_justification, d.impact, d.action),
+            )
+            for (_, purl), d in ours.items()
+        ],
+    )
+    expected = {key: (d.status, d.justification, d.cdx_justification, d.impact, d.action) for key, d in ours.items()}
+    for d in ours.values():  # a fresh installation: the same releases and SBOMs, no decisions
+        delete_decision(session, officer, d.id)
+    session.commit()
+    result = run(app, statements.serialise(document), "plc-1.0.cdx.json")
+    # PLC 1.0's five, and every other release shipping one of those versions: py in 2.0, lodash in Elsewhere 3.0.
+    assert (result.format, result.decisions_proposed, result.unused, result.undecidable) == ("cyclonedx", 7, 0, 0)
+    imported = decisions(session)
+    assert {
+        key: (d.status, d.justification, d.cdx_justification, d.impact, d.action) for key, d in imported.items()
+    } == (expected)
+    assert all((d.origin, d.confirmed) == (DecisionOrigin.SUPPLIER, False) for d in imported.values())
