@@ -210,7 +210,7 @@ def vuln_import(path: Path | None, as_json: bool, as_email: str | None) -> None:
                 raise Invalid.field("file", f"the file has {file.stat().st_size} bytes, more than {largest}")
             result = import_feed(DatabasePhases(database, actor), file.read_bytes(), file.name)
         except DomainError as exc:
-            errors.append({"file": file.name, "error": exc.one_line()})
+            errors.append({"file": file.name, "error": exc.message})
             continue
         except OSError as exc:
             errors.append({"file": file.name, "error": f"cannot be read: {exc.strerror}"})
@@ -219,8 +219,10 @@ def vuln_import(path: Path | None, as_json: bool, as_email: str | None) -> None:
         if not as_json:
             for line in _result_lines(results[-1]):
                 say(line)
-    if as_json:
-        say_json(results[0] if path.is_file() and results else {"results": results, "errors": errors})
+    if as_json and results and path.is_file():
+        say_json(results[0])
+    elif as_json and path.is_dir():
+        say_json({"results": results, "errors": errors})
     elif not results and not errors:
         say(f"no files in {path}")
     for error in errors:

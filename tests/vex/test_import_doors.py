@@ -204,10 +204,17 @@ def test_vuln_import_a_file_a_directory_and_the_configured_one(
     data = json.loads(result.output[: result.output.rindex("}") + 1])
     assert [r["file"] for r in data["results"]] == ["b-py.json"] and data["results"][0]["decisions_proposed"] == 2
     assert data["errors"] == [
-        {"file": "a-bad.json", "error": "file: the file is an empty JSON list: no vulnerabilities in it"}
+        {"file": "a-bad.json", "error": "the file is an empty JSON list: no vulnerabilities in it"}
     ]
+    assert result.output.endswith("error: a-bad.json: the file is an empty JSON list: no vulnerabilities in it\n")
+    single = runner.invoke(cli, ["vuln", "import", str(mixed / "a-bad.json"), "--json"])
+    assert (single.exit_code, single.output) == (
+        2,
+        "error: a-bad.json: the file is an empty JSON list: no vulnerabilities in it\n",
+    )
     developer = runner.invoke(cli, ["vuln", "import", str(FEEDS / SUPPLIER), "--as", DEVELOPER])
-    assert developer.exit_code == 2 and developer.output.startswith("error: only administrators and security")
+    assert developer.exit_code == 2
+    assert developer.output == "error: only administrators and security officers import vulnerability data\n"
     settings = app.extensions[SETTINGS_EXTENSION]
     app.extensions[SETTINGS_EXTENSION] = dataclasses.replace(settings, VULN_DIR="")
     unset = runner.invoke(cli, ["vuln", "import"])
