@@ -576,7 +576,7 @@ def _propose(session: Session, actor: Principal, proposal: _Proposal) -> str:
 
 @dataclass
 class _Progress:
-    """How far the writes are, for a job's page and the CLI's bar."""
+    """How far the writes are, for a job's page."""
 
     total: int
     done: int = 0
@@ -676,9 +676,9 @@ def _plan_osv(
     withdrawn = sum(1 for r in feed.records if r.withdrawn is not None)
     if withdrawn:
         result.warn(f"{withdrawn} withdrawn record(s) not imported (decisions they made earlier stay)")
-    exploited_ids = frozenset(exploited)
     under_investigation = DecisionInput(Status.UNDER_INVESTIGATION.value)
-    for found in match_osv(feed.records, portfolio.components, exploited_ids):
+    # Known exploited is marked on the vulnerability (_osv_known), not per match: the matches' flag is not read.
+    for found in match_osv(feed.records, portfolio.components):
         name = named.get(found.vulnerability.id)
         if name is None:
             continue
@@ -723,7 +723,7 @@ def _plan_supplier(
                 _unused(result, statement, data)
             else:
                 usable[statement] = data
-    matches = match_statements(list(usable), portfolio.components, frozenset(exploited))
+    matches = match_statements(list(usable), portfolio.components)
     for found in matches:
         statement = found.statement
         name = named[statement.vulnerability]
