@@ -38,10 +38,13 @@ from sdl_tracker.gitlink.signing import register_key
 from sdl_tracker.installation import installation
 from sdl_tracker.jobs.services import enqueue
 from sdl_tracker.outbox.services import add_webhook
+from sdl_tracker.products.models import Product, Release
 from sdl_tracker.products.repositories import add_repository
 from sdl_tracker.psirt.services import create_case
 from sdl_tracker.sboms.services import import_sbom
-from sdl_tracker.vex.models import DecisionOrigin
+from sdl_tracker.vex.advisory import TrackingStatus
+from sdl_tracker.vex.models import CsafProfile, CsafPublication, DecisionOrigin
+from sdl_tracker.vex.publishing import publish_csaf
 from sdl_tracker.vex.services import DecisionInput, record_decision
 from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 from tests.sboms.builders import dumps, json_bom, xml_bom
@@ -176,6 +179,12 @@ MATRIX: dict[tuple[str, str], str] = {
     ("vex.release_vex", "POST"): "AAFFNLL",
     ("vex.confirm", "POST"): "AAFFNLL",  # confirmed by the first actor, then refused as confirmed already (422)
     ("vex.delete", "POST"): "ANNNNLL",  # deleted by the first actor: none left (who may: tests/vex/test_doors.py)
+    ("vex.case_csaf", "GET"): "AAAANLL",
+    ("vex.case_csaf", "POST"): "AAFFNLL",  # officers publish (an empty form: 422)
+    ("vex.case_csaf_preview", "GET"): "AAAANLL",
+    ("vex.csaf_publication", "GET"): "AAAANLL",
+    # Not a provider without a signing key: 404 for everyone (tests/vex/test_publishing.py serves one).
+    ("vex.provider", "GET"): "NNNNNNN",
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -292,6 +301,9 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.vex_api.case_decisions_list", "GET"): "AAAANLA",
     ("api.vex_api.vulnerabilities_show", "GET"): "AAAAALA",  # a CVE is public; a case's reference is not
     ("api.vex_api.vulnerability_decisions_list", "GET"): "AAAAALA",  # the caller's products only
+    ("api.vex_api.case_csaf_preview", "GET"): "AAAANLA",
+    ("api.vex_api.case_csaf_publications", "GET"): "AAAANLA",
+    ("api.vex_api.case_csaf_publish", "POST"): "AAFFNLF",  # no decision on the matrix case: 422 for officers
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -395,6 +407,7 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.outbox_api.webhooks_update": {"enabled": False},
         "api.accounts_api.account_update": {"time_zone": "Europe/Berlin"},
         "api.vex_api.release_decisions_record": {"vulnerability": "CVE-2024-3094", "status": "fixed"},
+        "api.vex_api.case_csaf_publish": {"profile": "csaf_vex", "status": "final", "tlp": "WHITE", "summary": "x"},
     }.get(endpoint)
 
 
@@ -414,7 +427,7 @@ class World:
 
 @pytest.fixture
 def world(session: Session) -> World:
-    product = make_product(session, "Matrix")
+    product = make_product(session, "Matrix", cvd_policy_url="https://psirt.example.com/cvd")
     release = make_release(session, product, "1.0")
     users = {"admin": make_user(session, "admin@example.com", admin=True)}
     for role in ("security_officer", "developer", "auditor"):
@@ -477,6 +490,7 @@ def world(session: Session) -> World:
     )
     # A confirmed VEX decision to show, and unconfirmed ones (matched) to confirm and to delete, per door.
     shown = record_decision(session, OPERATOR, release.id, "CVE-2024-3094", DecisionInput("affected", action="Update"))
+    publication = _published(session, product, release)
     proposed = [
         record_decision(
             session,
@@ -522,6 +536,10 @@ def world(session: Session) -> World:
         "position": "0",
         "decision_id": str(shown.id),
         "vulnerability": "CVE-2024-3094",
+        "profile": "csaf_vex",
+        "publication_id": str(publication.id),
+        "extension": "json",
+        "path": "provider-metadata.json",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}
@@ -549,6 +567,24 @@ def world(session: Session) -> World:
         overrides[endpoint] = {"key_id": str(register_key(session, victim_actor, MATRIX_SSH_KEYS[text]).id)}
     session.commit()
     return World(values, users, overrides)
+
+
+def _published(session: Session, product: Product, release: Release) -> CsafPublication:
+    """A published CSAF document of a case of the product (its vendor's CVD policy names the publisher)."""
+    case = create_case(
+        session,
+        OPERATOR,
+        product.id,
+        kind="vulnerability",
+        title="Published",
+        source="researcher",
+        received_at=datetime.now(UTC) - timedelta(hours=3),
+        facts={"description": "A published case.", "cvss_v31": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+    )
+    record_decision(session, OPERATOR, release.id, case.reference, DecisionInput("fixed"))
+    return publish_csaf(
+        session, OPERATOR, case.id, profile=CsafProfile.VEX, status=TrackingStatus.FINAL, tlp="WHITE", summary="x"
+    )
 
 
 def _url(rule: str, values: dict[str, str]) -> str:

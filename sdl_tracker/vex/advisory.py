@@ -329,13 +329,11 @@ def _named(vulnerability: Vulnerability) -> str:
 
 def _vulnerability(vulnerability: Vulnerability, tree: ProductTree, profile: Profile) -> dict[str, Any]:
     named = _named(vulnerability)
-    result: dict[str, Any] = {
-        "notes": [
-            {"category": "description", "text": vulnerability.description, "title": "Description"},
-            *_notes(vulnerability.notes),
-        ],
-        "title": vulnerability.title,
-    }
+    described = [{"category": "description", "text": vulnerability.description, "title": "Description"}]
+    notes = [*(described if vulnerability.description.strip() else []), *_notes(vulnerability.notes)]
+    result: dict[str, Any] = {"title": vulnerability.title}
+    if notes:  # the schema wants a note list to hold at least one note
+        result["notes"] = notes
     if vulnerability.cve:
         try:
             result["cve"] = parse_cve(vulnerability.cve)

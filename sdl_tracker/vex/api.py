@@ -3,15 +3,21 @@ decisions on a component, a case's vulnerability or a vulnerability across the c
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, Response, g, request
 from pydantic import Field
 
 from ..api.inputs import Input, Text
 from ..api.openapi import PAGE_QUERY, ItemList, Page, json_response, operation, paginated, parse_body
+from ..errors import Invalid
 from ..web.context import db_session
+from .advisory import Tlp, TrackingStatus
 from .forms import DecisionFilterForm, decision_filter
+from .models import CsafProfile
+from .publishing import SUMMARY_MAX, csaf_document, publications, publish_csaf
 from .rules import STATEMENT_MAX, CdxJustification, Justification, Status
-from .schemas import VexDecisionOut, VulnerabilityOut
+from .schemas import CsafPreviewOut, CsafPublicationOut, VexDecisionOut, VulnerabilityOut
 from .services import (
     MAX_NAME,
     MAX_PURL,
@@ -169,3 +175,65 @@ def vulnerability_decisions_list(vulnerability: str) -> Response:
     """List the decisions on a vulnerability."""
     decisions = vulnerability_decisions(db_session(), g.principal, vulnerability)
     return json_response(paginated(decisions, VexDecisionOut.of))
+
+
+class CsafPublishIn(Input):
+    """Publish the next version of a case's CSAF document."""
+
+    profile: CsafProfile
+    status: Literal["interim", "final"]
+    tlp: Tlp = Field(description="WHITE, GREEN, AMBER or RED (CSAF 2.0 has no CLEAR)")
+    summary: Text = Field(min_length=1, max_length=SUMMARY_MAX, description="what this version changes")
+
+
+@bp.get("/psirt/cases/<int:case_id>/csaf")
+@operation(
+    "A case's CSAF 2.0 document as its next version would be published (final, TLP:WHITE unless asked), with each "
+    "schema check and mandatory test it fails and what else keeps it from being published",
+    response=CsafPreviewOut,
+    tag="vex",
+    query={"profile": "csaf_security_advisory (default) or csaf_vex", "tlp": "WHITE (default), GREEN, AMBER, RED"},
+)
+def case_csaf_preview(case_id: int) -> Response:
+    """Preview a case's CSAF document."""
+    profile = request.args.get("profile", CsafProfile.ADVISORY.value)
+    if profile not in {p.value for p in CsafProfile}:
+        raise Invalid.field("profile", "csaf_security_advisory or csaf_vex")
+    document = csaf_document(
+        db_session(), g.principal, case_id, profile=CsafProfile(profile), tlp=request.args.get("tlp", "WHITE")
+    )
+    return json_response(CsafPreviewOut.of(document))
+
+
+@bp.get("/psirt/cases/<int:case_id>/csaf/publications")
+@operation("A case's published CSAF versions", response=ItemList[CsafPublicationOut], tag="vex")
+def case_csaf_publications(case_id: int) -> Response:
+    """List a case's publications."""
+    return json_response(
+        ItemList(items=[CsafPublicationOut.of(p) for p in publications(db_session(), g.principal, case_id)])
+    )
+
+
+@bp.post("/psirt/cases/<int:case_id>/csaf/publications")
+@operation(
+    "Publish the next version of a case's CSAF document (security officers): refused with 422 naming each failed "
+    "rule and mandatory test, nothing published",
+    body=CsafPublishIn,
+    response=CsafPublicationOut,
+    status=201,
+    problems=(409,),
+    tag="vex",
+)
+def case_csaf_publish(case_id: int) -> Response:
+    """Publish a case's CSAF document."""
+    body = parse_body(CsafPublishIn)
+    published = publish_csaf(
+        db_session(),
+        g.principal,
+        case_id,
+        profile=body.profile,
+        status=TrackingStatus(body.status),
+        tlp=body.tlp.value,
+        summary=body.summary,
+    )
+    return json_response(CsafPublicationOut.of(published), 201)

@@ -1,17 +1,24 @@
-"""`sdl-tracker vex` commands: record, list, confirm and delete a release's VEX decisions."""
+"""`sdl-tracker vex` commands: record, list, confirm and delete a release's VEX decisions; `sdl-tracker psirt csaf`:
+a case's CSAF document, checked, written and published."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
-from ..commands import TEXT, echo_lines, emit, json_option, say, server_command
+from ..commands import TEXT, echo_lines, emit, fail, json_option, say, server_command, write_document
 from ..errors import NotFound
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
-from .models import VexDecision
+from ..psirt.cli import psirt
+from ..psirt.services import get_case_by_reference
+from .advisory import Tlp, TrackingStatus
+from .models import CsafProfile, VexDecision
+from .publishing import PUBLISHED, csaf_document, publication_bytes, publish_csaf
 from .rules import CdxJustification, Justification, Status
 from .schemas import VexDecisionOut
 from .services import (
@@ -141,3 +148,71 @@ def vex_delete(
     name, purl = decision.vulnerability.name, decision.component_purl
     delete_decision(session, actor, decision.id)
     say(f"{release.version}: decision on {name} in {purl or 'the product'} deleted")
+
+
+PROFILES = {"advisory": CsafProfile.ADVISORY, "vex": CsafProfile.VEX}
+
+
+@psirt.command("csaf")
+@click.argument("reference", metavar="CASE")
+@click.option("--profile", type=click.Choice(sorted(PROFILES)), default="advisory", show_default=True)
+@click.option("--publish", is_flag=True, help="Publish the next version (a security officer, with --as).")
+@click.option("--status", type=click.Choice([s.value for s in PUBLISHED]), default="final", show_default=True)
+@click.option("--tlp", type=click.Choice([t.value for t in Tlp]), help="Who may read it (required with --publish).")
+@click.option("--summary", type=TEXT, default="", help="What this version changes (required with --publish).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write it here (default: standard output)."
+)
+@server_command()
+def psirt_csaf(
+    session: Session,
+    actor: Principal,
+    reference: str,
+    profile: str,
+    publish: bool,
+    status: str,
+    tlp: str | None,
+    summary: str,
+    output: Path | None,
+) -> None:
+    """Write CASE's CSAF 2.0 document (PSIRT-YYYY-NNNN) as the next version would be published, exit 1 when it may
+    not be published yet (each reason on stderr); with --publish, publish it (frozen, signed when a key is set)."""
+    case = get_case_by_reference(session, actor, reference)
+    if publish:
+        if tlp is None or not summary.strip():
+            fail("--publish needs --tlp and --summary")
+            return
+        done = publish_csaf(
+            session,
+            actor,
+            case.id,
+            profile=PROFILES[profile],
+            status=TrackingStatus(status),
+            tlp=tlp,
+            summary=summary,
+        )
+        content: bytes = publication_bytes(session, done)
+        signed = "signed" if done.signature_sha256 else "unsigned"
+        note = f"{done.tracking_id} version {done.version} published ({signed}): {done.file_name}"
+        problems: list[str] = []
+    else:
+        document = csaf_document(
+            session, actor, case.id, profile=PROFILES[profile], status=TrackingStatus(status), tlp=tlp or "WHITE"
+        )
+        content = document.content
+        problems = [*document.refusals, *(f"{f.test} at {f.path or '/'}: {f.message}" for f in document.failures)]
+        state = "not publishable yet" if problems else "valid"
+        note = f"{document.tracking_id} next version {document.version}, {state}: {document.file_name}"
+    if output is None:
+        write_document(content)
+    else:
+        try:
+            output.write_bytes(content)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+            return
+    for problem in problems:
+        say(f"not publishable: {problem}", err=True)
+    say(note, err=True)
+    if problems:
+        raise SystemExit(1)
