@@ -31,6 +31,8 @@ CSAF_VERSION = "2.0"
 GENERATOR = "sdl-tracker"
 # The schema's default TLP url: FIRST's page of the labels, which CSAF 2.0 (TLP 1.0's WHITE, not 2.0's CLEAR) names.
 TLP_URL = "https://www.first.org/tlp/"
+# The `exploit_status` threat of a known exploited vulnerability (docs/vex.md: CycloneDX carries it as a property).
+KNOWN_EXPLOITED = "Known to be exploited: listed in CISA's Known Exploited Vulnerabilities catalog or reported so."
 
 
 class Profile(enum.StrEnum):
@@ -193,6 +195,7 @@ class Vulnerability:
     notes: tuple[Note, ...] = ()
     references: tuple[Reference, ...] = ()
     remediations: tuple[Remediation, ...] = ()
+    known_exploited: bool = False  # an `exploit_status` threat, about the vulnerability rather than a product
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,8 @@ def _vulnerability(vulnerability: Vulnerability, tree: ProductTree, profile: Pro
     if vulnerability.references:
         result["references"] = _references(vulnerability.references)
     result.update(_statements(vulnerability, tree, named))
+    if vulnerability.known_exploited:
+        result.setdefault("threats", []).append({"category": "exploit_status", "details": KNOWN_EXPLOITED})
     return result
 
 
