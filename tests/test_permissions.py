@@ -185,6 +185,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("vex.csaf_publication", "GET"): "AAAANLL",
     # Not a provider without a signing key: 404 for everyone (tests/vex/test_publishing.py serves one).
     ("vex.provider", "GET"): "NNNNNNN",
+    ("vex.release_vex_export", "GET"): "AAAANLL",  # a read: refused for want of a publisher, back to the page
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -304,6 +305,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.vex_api.case_csaf_preview", "GET"): "AAAANLA",
     ("api.vex_api.case_csaf_publications", "GET"): "AAAANLA",
     ("api.vex_api.case_csaf_publish", "POST"): "AAFFNLF",  # no decision on the matrix case: 422 for officers
+    ("api.vex_api.release_vex_export", "GET"): "AAAANLA",  # a read (no format given: 422)
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",

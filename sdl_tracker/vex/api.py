@@ -9,10 +9,12 @@ from flask import Blueprint, Response, g, request
 from pydantic import Field
 
 from ..api.inputs import Input, Text
-from ..api.openapi import PAGE_QUERY, ItemList, Page, json_response, operation, paginated, parse_body
+from ..api.openapi import PAGE_QUERY, Download, ItemList, Page, json_response, operation, paginated, parse_body
 from ..errors import Invalid
 from ..web.context import db_session
 from .advisory import Tlp, TrackingStatus
+from .downloads import vex_download
+from .exports import MEDIA_TYPES, release_vex
 from .forms import DecisionFilterForm, decision_filter
 from .models import CsafProfile
 from .publishing import SUMMARY_MAX, csaf_document, publications, publish_csaf
@@ -237,3 +239,27 @@ def case_csaf_publish(case_id: int) -> Response:
         summary=body.summary,
     )
     return json_response(CsafPublicationOut.of(published), 201)
+
+
+@bp.get("/releases/<int:release_id>/vex")
+@operation(
+    "The release's VEX as CycloneDX 1.6, OpenVEX 0.2.0 or a CSAF 2.0 VEX document, validated, from its confirmed "
+    "decisions only (unconfirmed ones are left out: X-VEX-Statements and X-VEX-Left-Out count both); the same "
+    "decisions give the same bytes (docs/vex.md); 422 naming the product field to fill when it has no vendor or CVD "
+    "policy URL, or when the release has no confirmed decision",
+    response=Download(
+        tuple(sorted({media.split(";")[0] for media in MEDIA_TYPES.values()})),
+        "the document as an attachment (application/vnd.cyclonedx+json, or application/json)",
+    ),
+    tag="vex",
+    query={
+        "format": "cyclonedx, openvex or csaf (required)",
+        "tlp": "csaf only: WHITE (the default), GREEN, AMBER or RED",
+    },
+)
+def release_vex_export(release_id: int) -> Response:
+    """Export a release's VEX."""
+    export = release_vex(
+        db_session(), g.principal, release_id, format=request.args.get("format", ""), tlp=request.args.get("tlp")
+    )
+    return vex_download(export)

@@ -1,5 +1,5 @@
-"""`sdl-tracker vex` commands: record, list, confirm and delete a release's VEX decisions; `sdl-tracker psirt csaf`:
-a case's CSAF document, checked, written and published."""
+"""`sdl-tracker vex` commands: record, list, confirm and delete a release's VEX decisions, export its VEX;
+`sdl-tracker psirt csaf`: a case's CSAF document, checked, written and published."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..products.services import get_product_by_name, get_release_by_version
 from ..psirt.cli import psirt
 from ..psirt.services import get_case_by_reference
 from .advisory import Tlp, TrackingStatus
+from .exports import FORMAT_LABELS, VexFormat, release_vex
 from .models import CsafProfile, VexDecision
 from .publishing import PUBLISHED, csaf_document, publication_bytes, publish_csaf
 from .rules import CdxJustification, Justification, Status
@@ -216,3 +217,36 @@ def psirt_csaf(
     say(note, err=True)
     if problems:
         raise SystemExit(1)
+
+
+@vex.command("export")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.option("--format", "fmt", required=True, type=click.Choice([f.value for f in VexFormat]))
+@click.option("--tlp", type=click.Choice([t.value for t in Tlp]), help="CSAF only: the TLP label (default WHITE).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write it here (default: standard output)."
+)
+@server_command(read_only=True)
+def vex_export(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    version: str,
+    fmt: str,
+    tlp: str | None,
+    output: Path | None,
+) -> None:
+    """Write VERSION's VEX from its confirmed decisions (unconfirmed ones are left out), validated: the same
+    decisions give the same bytes. What it states and left out goes to stderr."""
+    release = _release(session, actor, product_name, version)
+    export = release_vex(session, actor, release.id, format=fmt, tlp=tlp)
+    if output is None:
+        write_document(export.data)
+    else:
+        try:
+            output.write_bytes(export.data)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+    left_out = f"; {export.left_out} unconfirmed left out" if export.left_out else ""
+    say(f"{FORMAT_LABELS[export.format]}: {export.statements} confirmed decisions{left_out}", err=True)

@@ -83,11 +83,14 @@ def publisher(product: Product) -> csaf.Publisher:
     """The product's vendor as the CSAF publisher, its namespace the origin of the product's CVD policy URL."""
     parts = urlsplit(product.cvd_policy_url.strip())
     if not product.vendor.strip():
-        raise Invalid.field("vendor", f"{product.name} has no vendor: CSAF names the publisher by it")
+        raise Invalid.field(
+            "vendor", f"{product.name} has no vendor: fill in the product's vendor (the documents' publisher)"
+        )
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise Invalid.field(
             "cvd_policy_url",
-            f"{product.name} has no CVD policy URL: CSAF's publisher namespace is its origin (https://host)",
+            f"{product.name} has no CVD policy URL: fill in the product's CVD policy URL "
+            "(its origin, https://host, is the publisher's namespace)",
         )
     return csaf.Publisher(
         name=product.vendor.strip(),
@@ -262,7 +265,7 @@ def _earlier(session: Session, tracking: str) -> list[CsafPublication]:
     return list(session.scalars(query.order_by(CsafPublication.version)))
 
 
-def _identity(release: Release, product: Product, subject: dict[str, object] | None) -> CsafRelease:
+def release_identity(release: Release, product: Product, subject: dict[str, object] | None) -> CsafRelease:
     """The release as CSAF names it, with the purl and CPE its primary SBOM gives the product, where it does."""
     found = subject or {}
     purl, cpe = found.get("purl"), found.get("cpe")
@@ -284,7 +287,7 @@ def _releases(session: Session, product: Product, decisions: Sequence[VexDecisio
             )
         ).all()
     )
-    return tuple(_identity(r, product, subjects.get(r.id)) for r in releases.values())
+    return tuple(release_identity(r, product, subjects.get(r.id)) for r in releases.values())
 
 
 def _shipped(session: Session, decisions: Sequence[VexDecision]) -> dict[tuple[int, str], list[str]]:

@@ -22,8 +22,10 @@ from ..web.context import db_session
 from ..web.forms import apply_errors, flash_refusal
 from ..web.inputs import id_argument
 from ..web.templating import expose_predicates
-from .advisory import TrackingStatus
+from . import exports
+from .advisory import Tlp, TrackingStatus
 from .directory import WELL_KNOWN, listing, needs_authentication
+from .downloads import vex_download
 from .forms import (
     JUSTIFICATION_LABELS,
     ORIGIN_LABELS,
@@ -117,8 +119,24 @@ def release_vex(release_id: int) -> Response | tuple[str, int]:
         filters=filters,
         problem=problem,
         form=form,
+        standing=exports.export_standing(session, g.principal, release.id),
+        formats=exports.FORMAT_LABELS,
+        tlps=[tlp.value for tlp in Tlp],
         **LABELS,
     ), 422 if problem else 200
+
+
+@bp.get("/releases/<int:release_id>/vex/export")
+def release_vex_export(release_id: int) -> Response:
+    """Download the release's VEX (`format`: cyclonedx, openvex, csaf; `tlp` for CSAF); a refusal is shown on the
+    release's VEX page."""
+    fmt, tlp = request.args.get("format", ""), request.args.get("tlp") or None
+    try:
+        export = exports.release_vex(db_session(), g.principal, release_id, format=fmt, tlp=tlp)
+    except DomainError as exc:
+        flash_refusal(exc, exc.one_line())
+        return redirect(url_for("vex.release_vex", release_id=release_id))
+    return vex_download(export)
 
 
 def _act(decision_id: int, action: str) -> Response:
