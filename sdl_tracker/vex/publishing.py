@@ -370,6 +370,8 @@ def _vulnerabilities(
             cvss_v31=case.cvss_v31,
             cvss_v40=case.cvss_v40,
             remediations=tuple(remediations),
+            # Actively exploited: the case's Article 14 clock runs (aware_at), or a catalog (KEV) says so.
+            known_exploited=case.aware_at is not None or any(d.vulnerability.known_exploited for d in decisions),
         )
 
     return tuple(item(cve) for cve in case.cve_ids) or (item(""),)

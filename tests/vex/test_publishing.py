@@ -345,3 +345,14 @@ def test_the_command_line_checks_writes_and_publishes(
     assert len(refused_publish.output.strip().splitlines()) == 1
     unknown = runner.invoke(cli, ["psirt", "csaf", "PSIRT-1999-0001"])
     assert unknown.exit_code == 2
+
+
+def test_an_actively_exploited_case_says_so_in_its_document(
+    session: Session, officer: Principal, case: PsirtCase
+) -> None:
+    before = json.loads(csaf_document(session, officer, case.id, profile=CsafProfile.ADVISORY).content)
+    assert all(t["category"] != "exploit_status" for t in before["vulnerabilities"][0].get("threats", []))
+    update_case(session, officer, case.id, {"aware_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()})
+    document = json.loads(csaf_document(session, officer, case.id, profile=CsafProfile.ADVISORY).content)
+    assert any(t["category"] == "exploit_status" for t in document["vulnerabilities"][0]["threats"])
+    assert check(document) == []
