@@ -52,7 +52,7 @@ from .gitlink.scan import register_jobs as register_scan_jobs
 from .gitlink.signals import psirt_case_named
 from .gitlink.signing import register_jobs as register_signature_jobs
 from .gitlink.views import bp as gitlink_bp
-from .installation import GitPolicy, Installation, SmtpRelay, WebhookPolicy
+from .installation import CsafProviderSetup, GitPolicy, Installation, SmtpRelay, WebhookPolicy
 from .jobs.api import bp as jobs_api
 from .jobs.cli import job, worker
 from .jobs.views import bp as jobs_bp
@@ -183,6 +183,7 @@ def open_installation(
     audit_witness: Path | None = None,
     smtp: SmtpRelay | None = None,
     webhooks: WebhookPolicy | None = None,
+    csaf: CsafProviderSetup | None = None,
 ) -> Installation:
     """The installation whose data directory is `data_dir` (keys are created on first start)."""
     return Installation(
@@ -193,6 +194,7 @@ def open_installation(
         audit_witness=audit_witness,
         smtp=smtp,
         webhooks=webhooks or WebhookPolicy(),
+        csaf=csaf or CsafProviderSetup(),
     )
 
 
@@ -230,6 +232,11 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         audit_witness=Path(settings.AUDIT_WITNESS) if settings.AUDIT_WITNESS else None,
         smtp=smtp_relay(settings),
         webhooks=WebhookPolicy(http_loopback=settings.WEBHOOK_HTTP_LOOPBACK),
+        csaf=CsafProviderSetup(
+            gnupg_home=Path(settings.CSAF_GNUPGHOME) if settings.CSAF_GNUPGHOME.strip() else None,
+            key_fingerprint=settings.CSAF_KEY_FINGERPRINT.strip(),
+            base_url=settings.CSAF_BASE_URL.strip().rstrip("/"),
+        ),
     )
     app.extensions[SETTINGS_EXTENSION] = settings
     app.extensions[INSTALLATION_EXTENSION] = installation

@@ -118,6 +118,13 @@ class Settings:
     SMTP_FROM: str = ""
     # Webhooks go to https URLs only; true also allows plain http to this host's loopback (tests, development).
     WEBHOOK_HTTP_LOOPBACK: bool = False
+    # Published CSAF documents are signed with this OpenPGP key of this GnuPG home (the key may stay in gpg-agent
+    # or on a smartcard; the tracker never holds it). Both empty: documents are published unsigned.
+    CSAF_GNUPGHOME: str = ""
+    CSAF_KEY_FINGERPRINT: str = ""
+    # The tracker's public https URL, for the CSAF provider's metadata and documents' links to themselves
+    # (empty: the URL a request came in on, and no self link in documents published from the command line).
+    CSAF_BASE_URL: str = ""
 
     @property
     def smtp_port(self) -> int:
@@ -171,6 +178,9 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "SMTP_PASSWORD": _parse_str,
     "SMTP_FROM": _parse_str,
     "WEBHOOK_HTTP_LOOPBACK": _parse_bool,
+    "CSAF_GNUPGHOME": _parse_str,
+    "CSAF_KEY_FINGERPRINT": _parse_str,
+    "CSAF_BASE_URL": _parse_str,
 }
 SETTING_NAMES = frozenset(f.name for f in fields(Settings))
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -247,6 +257,7 @@ def _complete(settings: Settings, instance_path: str) -> Settings:
     vuln_dir = _vuln_dir(settings.VULN_DIR)
     audit_witness = _audit_witness(settings.AUDIT_WITNESS, data_dir)
     _check_smtp(settings)
+    _check_csaf(settings)
     log_level = settings.LOG_LEVEL.upper()
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL: expected one of {', '.join(LOG_LEVELS)}")
@@ -315,6 +326,15 @@ def _check_smtp(settings: Settings) -> None:
     local, _, domain = sender.rpartition("@")
     if not local or "." not in domain or any(c.isspace() or ord(c) < 32 or c in "<>," for c in sender):
         raise ConfigError(f"SMTP_FROM: expected one e-mail address such as tracker@example.com, got {sender!r}")
+
+
+def _check_csaf(settings: Settings) -> None:
+    """The CSAF signing key is named with its GnuPG home or not at all; the base URL is an absolute http(s) URL."""
+    if bool(settings.CSAF_GNUPGHOME.strip()) != bool(settings.CSAF_KEY_FINGERPRINT.strip()):
+        raise ConfigError("CSAF_KEY_FINGERPRINT: give CSAF_GNUPGHOME and CSAF_KEY_FINGERPRINT together, or neither")
+    base = settings.CSAF_BASE_URL.strip()
+    if base and (not base.startswith(("https://", "http://")) or any(c.isspace() for c in base) or "?" in base):
+        raise ConfigError(f"CSAF_BASE_URL: expected an absolute URL such as https://tracker.example.com, got {base!r}")
 
 
 def load_or_create_secret_key(data_dir: Path) -> str:

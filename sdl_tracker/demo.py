@@ -29,6 +29,7 @@ from .demo_evidence import (
 )
 from .demo_psirt import load_plc_cases
 from .demo_sboms import load_plc_sboms
+from .demo_vex import load_plc_vex
 from .errors import DomainError
 from .evidence.models import Evidence
 from .gitlink.models import Commit, CommitEvidence
@@ -225,6 +226,7 @@ def load_demo(session: Session, actor: Principal, password: str, data_dir: Path)
             # The cases come before the history, whose fix commit names the closed one.
             cases = load_plc_cases(session, actor, product.id)
             created.append(f"{len(cases)} PSIRT cases for {spec.name}")
+            created.extend(load_plc_vex(session, actor, product.id, cases))
             fixed = next(case for case in cases if case.status is CaseStatus.CLOSED)
             created.append(_demo_git(session, actor, product.id, data_dir, fixed.reference))
         if new_product and spec.claims:

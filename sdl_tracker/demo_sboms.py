@@ -138,6 +138,9 @@ def firmware_sbom(version: str) -> bytes:
         type=ComponentType.FIRMWARE,
         bom_ref="firmware",
         supplier=OrganizationalEntity(name=VENDOR),
+        # The product's own identity, which VEX documents name the release by.
+        purl=PackageURL(type="generic", namespace="northwind", name="nw-plc-5000-firmware", version=version),
+        cpe=f"cpe:2.3:o:northwind:nw-plc-5000_firmware:{version}:*:*:*:*:*:*:*",
     )
     generated = (
         datetime(2025, 11, 13, 9, 30, tzinfo=UTC) if version == "4.1.0" else datetime(2026, 6, 1, 16, 5, tzinfo=UTC)

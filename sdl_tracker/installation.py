@@ -59,6 +59,15 @@ class WebhookPolicy:
 
 
 @dataclass(frozen=True)
+class CsafProviderSetup:
+    """How published CSAF documents are signed (a GnuPG home and key; None: unsigned) and the public base URL."""
+
+    gnupg_home: Path | None = None
+    key_fingerprint: str = ""
+    base_url: str = ""
+
+
+@dataclass(frozen=True)
 class Installation:
     """Data directory, blob store, keys, git policy, audit witness, outgoing notifications and clock of one
     installation."""
@@ -73,6 +82,7 @@ class Installation:
     # None: e-mail is not configured, and no e-mail is queued.
     smtp: SmtpRelay | None = None
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
+    csaf: CsafProviderSetup = field(default_factory=CsafProviderSetup)
 
     def now(self) -> datetime:
         """The installation's current time, aware, in UTC (tests may give a fixed clock)."""

@@ -76,6 +76,10 @@ def test_client_variables_are_not_server_settings(tmp_path: Path) -> None:
             "SMTP_SECURITY",
         ),
         ({"SDL_TRACKER_WEBHOOK_HTTP_LOOPBACK": "sometimes"}, {}, "WEBHOOK_HTTP_LOOPBACK"),
+        ({"SDL_TRACKER_CSAF_GNUPGHOME": "/srv/gnupg"}, {}, "CSAF_KEY_FINGERPRINT"),
+        ({}, {"CSAF_KEY_FINGERPRINT": "0123456789ABCDEF0123456789ABCDEF01234567"}, "CSAF_KEY_FINGERPRINT"),
+        ({"SDL_TRACKER_CSAF_BASE_URL": "tracker.example.com"}, {}, "CSAF_BASE_URL"),
+        ({}, {"CSAF_BASE_URL": "https://tracker.example.com/?x=1"}, "CSAF_BASE_URL"),
     ],
 )
 def test_bad_settings_fail_fast_naming_the_setting(

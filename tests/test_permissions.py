@@ -39,10 +39,13 @@ from sdl_tracker.gitlink.signing import register_key
 from sdl_tracker.installation import installation
 from sdl_tracker.jobs.services import enqueue
 from sdl_tracker.outbox.services import add_webhook
+from sdl_tracker.products.models import Product, Release
 from sdl_tracker.products.repositories import add_repository
 from sdl_tracker.psirt.services import create_case
 from sdl_tracker.sboms.services import import_sbom
-from sdl_tracker.vex.models import DecisionOrigin
+from sdl_tracker.vex.advisory import TrackingStatus
+from sdl_tracker.vex.models import CsafProfile, CsafPublication, DecisionOrigin
+from sdl_tracker.vex.publishing import publish_csaf
 from sdl_tracker.vex.services import DecisionInput, record_decision
 from tests.factories import OPERATOR, ApiClient, make_product, make_release, make_user, member
 from tests.sboms.builders import dumps, json_bom, xml_bom
@@ -182,6 +185,13 @@ MATRIX: dict[tuple[str, str], str] = {
     # Administrators import any file, security officers (of any product) suppliers' VEX for their products.
     ("vex.vulnerability_import", "GET"): "AAFFALL",
     ("vex.vulnerability_import", "POST"): "AAFFALL",
+    ("vex.case_csaf", "GET"): "AAAANLL",
+    ("vex.case_csaf", "POST"): "AAFFNLL",  # officers publish (an empty form: 422)
+    ("vex.case_csaf_preview", "GET"): "AAAANLL",
+    ("vex.csaf_publication", "GET"): "AAAANLL",
+    # Not a provider without a signing key: 404 for everyone (tests/vex/test_publishing.py serves one).
+    ("vex.provider", "GET"): "NNNNNNN",
+    ("vex.release_vex_export", "GET"): "AAAANLL",  # a read: refused for want of a publisher, back to the page
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -301,6 +311,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.vex_api.vulnerabilities_list", "GET"): "AAAAALA",  # the caller's releases only
     ("api.vex_api.vulnerability_affected", "GET"): "AAAAALA",  # the caller's releases only
     ("api.vex_api.vulnerabilities_import", "POST"): "AAFFALF",  # as vex.vulnerability_import; a token needs vex:decide
+    ("api.vex_api.case_csaf_preview", "GET"): "AAAANLA",
+    ("api.vex_api.case_csaf_publications", "GET"): "AAAANLA",
+    ("api.vex_api.case_csaf_publish", "POST"): "AAFFNLF",  # no decision on the matrix case: 422 for officers
+    ("api.vex_api.release_vex_export", "GET"): "AAAANLA",  # a read (no format given: 422)
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -410,6 +424,7 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.outbox_api.webhooks_update": {"enabled": False},
         "api.accounts_api.account_update": {"time_zone": "Europe/Berlin"},
         "api.vex_api.release_decisions_record": {"vulnerability": "CVE-2024-3094", "status": "fixed"},
+        "api.vex_api.case_csaf_publish": {"profile": "csaf_vex", "status": "final", "tlp": "WHITE", "summary": "x"},
     }.get(endpoint)
 
 
@@ -429,7 +444,7 @@ class World:
 
 @pytest.fixture
 def world(session: Session) -> World:
-    product = make_product(session, "Matrix")
+    product = make_product(session, "Matrix", cvd_policy_url="https://psirt.example.com/cvd")
     release = make_release(session, product, "1.0")
     users = {"admin": make_user(session, "admin@example.com", admin=True)}
     for role in ("security_officer", "developer", "auditor"):
@@ -492,6 +507,7 @@ def world(session: Session) -> World:
     )
     # A confirmed VEX decision to show, and unconfirmed ones (matched) to confirm and to delete, per door.
     shown = record_decision(session, OPERATOR, release.id, "CVE-2024-3094", DecisionInput("affected", action="Update"))
+    publication = _published(session, product, release)
     proposed = [
         record_decision(
             session,
@@ -537,6 +553,10 @@ def world(session: Session) -> World:
         "position": "0",
         "decision_id": str(shown.id),
         "vulnerability": "CVE-2024-3094",
+        "profile": "csaf_vex",
+        "publication_id": str(publication.id),
+        "extension": "json",
+        "path": "provider-metadata.json",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}
@@ -564,6 +584,24 @@ def world(session: Session) -> World:
         overrides[endpoint] = {"key_id": str(register_key(session, victim_actor, MATRIX_SSH_KEYS[text]).id)}
     session.commit()
     return World(values, users, overrides)
+
+
+def _published(session: Session, product: Product, release: Release) -> CsafPublication:
+    """A published CSAF document of a case of the product (its vendor's CVD policy names the publisher)."""
+    case = create_case(
+        session,
+        OPERATOR,
+        product.id,
+        kind="vulnerability",
+        title="Published",
+        source="researcher",
+        received_at=datetime.now(UTC) - timedelta(hours=3),
+        facts={"description": "A published case.", "cvss_v31": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+    )
+    record_decision(session, OPERATOR, release.id, case.reference, DecisionInput("fixed"))
+    return publish_csaf(
+        session, OPERATOR, case.id, profile=CsafProfile.VEX, status=TrackingStatus.FINAL, tlp="WHITE", summary="x"
+    )
 
 
 def _url(rule: str, values: dict[str, str]) -> str:

@@ -60,6 +60,7 @@ expose_predicates(bp, may_manage_users, may_manage_members, may_change_member)
 
 # Endpoints open without a login.
 PUBLIC_ENDPOINTS = frozenset({"accounts.login", "web.health", "static"})
+WELL_KNOWN = "/.well-known/"
 
 
 @bp.before_app_request
@@ -75,7 +76,9 @@ def load_principal() -> Response | None:
             session.clear()
         else:
             g.principal = principal
-    if "principal" not in g and request.endpoint not in PUBLIC_ENDPOINTS:
+    # The CSAF provider directory (/.well-known/csaf/) answers for itself: its TLP:WHITE files are for anyone, and
+    # its other files refuse an anonymous reader with 401 rather than send an aggregator to a login page.
+    if "principal" not in g and request.endpoint not in PUBLIC_ENDPOINTS and not request.path.startswith(WELL_KNOWN):
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     return None
 

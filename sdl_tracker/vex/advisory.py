@@ -31,6 +31,8 @@ CSAF_VERSION = "2.0"
 GENERATOR = "sdl-tracker"
 # The schema's default TLP url: FIRST's page of the labels, which CSAF 2.0 (TLP 1.0's WHITE, not 2.0's CLEAR) names.
 TLP_URL = "https://www.first.org/tlp/"
+# The `exploit_status` threat of a known exploited vulnerability (docs/vex.md: CycloneDX carries it as a property).
+KNOWN_EXPLOITED = "Known to be exploited: listed in CISA's Known Exploited Vulnerabilities catalog or reported so."
 
 
 class Profile(enum.StrEnum):
@@ -193,6 +195,7 @@ class Vulnerability:
     notes: tuple[Note, ...] = ()
     references: tuple[Reference, ...] = ()
     remediations: tuple[Remediation, ...] = ()
+    known_exploited: bool = False  # an `exploit_status` threat, about the vulnerability rather than a product
 
 
 @dataclass(frozen=True)
@@ -329,13 +332,11 @@ def _named(vulnerability: Vulnerability) -> str:
 
 def _vulnerability(vulnerability: Vulnerability, tree: ProductTree, profile: Profile) -> dict[str, Any]:
     named = _named(vulnerability)
-    result: dict[str, Any] = {
-        "notes": [
-            {"category": "description", "text": vulnerability.description, "title": "Description"},
-            *_notes(vulnerability.notes),
-        ],
-        "title": vulnerability.title,
-    }
+    described = [{"category": "description", "text": vulnerability.description, "title": "Description"}]
+    notes = [*(described if vulnerability.description.strip() else []), *_notes(vulnerability.notes)]
+    result: dict[str, Any] = {"title": vulnerability.title}
+    if notes:  # the schema wants a note list to hold at least one note
+        result["notes"] = notes
     if vulnerability.cve:
         try:
             result["cve"] = parse_cve(vulnerability.cve)
@@ -356,6 +357,8 @@ def _vulnerability(vulnerability: Vulnerability, tree: ProductTree, profile: Pro
     if vulnerability.references:
         result["references"] = _references(vulnerability.references)
     result.update(_statements(vulnerability, tree, named))
+    if vulnerability.known_exploited:
+        result.setdefault("threats", []).append({"category": "exploit_status", "details": KNOWN_EXPLOITED})
     return result
 
 

@@ -3,12 +3,15 @@ decisions on a component, a case's vulnerability or a vulnerability across the c
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, Response, g, request
 from pydantic import Field
 
 from ..api.inputs import Input, Text
 from ..api.openapi import (
     PAGE_QUERY,
+    Download,
     ItemList,
     Page,
     json_response,
@@ -24,6 +27,9 @@ from ..evidence.services import Upload
 from ..jobs.api import accepted
 from ..jobs.schemas import JobOut
 from ..web.context import db_session, rollback
+from .advisory import Tlp, TrackingStatus
+from .downloads import vex_download
+from .exports import MEDIA_TYPES, release_vex
 from .forms import (
     DecisionFilterForm,
     VulnerabilityFilterForm,
@@ -32,9 +38,19 @@ from .forms import (
     vulnerability_filter,
 )
 from .importer import submit_feed
+from .models import CsafProfile
+from .publishing import SUMMARY_MAX, csaf_document, publications, publish_csaf
 from .queries import affected_releases, list_vulnerabilities
 from .rules import STATEMENT_MAX, CdxJustification, Justification, Status
-from .schemas import AffectedOut, ImportResultOut, KnownVulnerabilityOut, VexDecisionOut, VulnerabilityOut
+from .schemas import (
+    AffectedOut,
+    CsafPreviewOut,
+    CsafPublicationOut,
+    ImportResultOut,
+    KnownVulnerabilityOut,
+    VexDecisionOut,
+    VulnerabilityOut,
+)
 from .services import (
     MAX_NAME,
     MAX_PURL,
@@ -192,6 +208,92 @@ def vulnerability_decisions_list(vulnerability: str) -> Response:
     """List the decisions on a vulnerability."""
     decisions = vulnerability_decisions(db_session(), g.principal, vulnerability)
     return json_response(paginated(decisions, VexDecisionOut.of))
+
+
+class CsafPublishIn(Input):
+    """Publish the next version of a case's CSAF document."""
+
+    profile: CsafProfile
+    status: Literal["interim", "final"]
+    tlp: Tlp = Field(description="WHITE, GREEN, AMBER or RED (CSAF 2.0 has no CLEAR)")
+    summary: Text = Field(min_length=1, max_length=SUMMARY_MAX, description="what this version changes")
+
+
+@bp.get("/psirt/cases/<int:case_id>/csaf")
+@operation(
+    "A case's CSAF 2.0 document as its next version would be published (final, TLP:WHITE unless asked), with each "
+    "schema check and mandatory test it fails and what else keeps it from being published",
+    response=CsafPreviewOut,
+    tag="vex",
+    query={"profile": "csaf_security_advisory (default) or csaf_vex", "tlp": "WHITE (default), GREEN, AMBER, RED"},
+)
+def case_csaf_preview(case_id: int) -> Response:
+    """Preview a case's CSAF document."""
+    profile = request.args.get("profile", CsafProfile.ADVISORY.value)
+    if profile not in {p.value for p in CsafProfile}:
+        raise Invalid.field("profile", "csaf_security_advisory or csaf_vex")
+    document = csaf_document(
+        db_session(), g.principal, case_id, profile=CsafProfile(profile), tlp=request.args.get("tlp", "WHITE")
+    )
+    return json_response(CsafPreviewOut.of(document))
+
+
+@bp.get("/psirt/cases/<int:case_id>/csaf/publications")
+@operation("A case's published CSAF versions", response=ItemList[CsafPublicationOut], tag="vex")
+def case_csaf_publications(case_id: int) -> Response:
+    """List a case's publications."""
+    return json_response(
+        ItemList(items=[CsafPublicationOut.of(p) for p in publications(db_session(), g.principal, case_id)])
+    )
+
+
+@bp.post("/psirt/cases/<int:case_id>/csaf/publications")
+@operation(
+    "Publish the next version of a case's CSAF document (security officers): refused with 422 naming each failed "
+    "rule and mandatory test, nothing published",
+    body=CsafPublishIn,
+    response=CsafPublicationOut,
+    status=201,
+    problems=(409,),
+    tag="vex",
+)
+def case_csaf_publish(case_id: int) -> Response:
+    """Publish a case's CSAF document."""
+    body = parse_body(CsafPublishIn)
+    published = publish_csaf(
+        db_session(),
+        g.principal,
+        case_id,
+        profile=body.profile,
+        status=TrackingStatus(body.status),
+        tlp=body.tlp.value,
+        summary=body.summary,
+    )
+    return json_response(CsafPublicationOut.of(published), 201)
+
+
+@bp.get("/releases/<int:release_id>/vex")
+@operation(
+    "The release's VEX as CycloneDX 1.6, OpenVEX 0.2.0 or a CSAF 2.0 VEX document, validated, from its confirmed "
+    "decisions only (unconfirmed ones are left out: X-VEX-Statements and X-VEX-Left-Out count both); the same "
+    "decisions give the same bytes (docs/vex.md); 422 naming the product field to fill when it has no vendor or CVD "
+    "policy URL, or when the release has no confirmed decision",
+    response=Download(
+        tuple(sorted({media.split(";")[0] for media in MEDIA_TYPES.values()})),
+        "the document as an attachment (application/vnd.cyclonedx+json, or application/json)",
+    ),
+    tag="vex",
+    query={
+        "format": "cyclonedx, openvex or csaf (required)",
+        "tlp": "csaf only: WHITE (the default), GREEN, AMBER or RED",
+    },
+)
+def release_vex_export(release_id: int) -> Response:
+    """Export a release's VEX."""
+    export = release_vex(
+        db_session(), g.principal, release_id, format=request.args.get("format", ""), tlp=request.args.get("tlp")
+    )
+    return vex_download(export)
 
 
 class VulnerabilityImportIn(Input):

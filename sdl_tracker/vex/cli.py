@@ -1,5 +1,6 @@
-"""`sdl-tracker vex` commands: record, list, confirm and delete a release's VEX decisions; `sdl-tracker vuln`:
-import vulnerability files and ask which releases a vulnerability affects."""
+"""`sdl-tracker vex` commands: record, list, confirm and delete a release's VEX decisions, export its VEX;
+`sdl-tracker psirt csaf`: a case's CSAF document, checked, written and published; `sdl-tracker vuln`: import
+vulnerability files and ask which releases a vulnerability affects."""
 
 from __future__ import annotations
 
@@ -13,15 +14,31 @@ from sqlalchemy.orm import Session
 
 from ..app_access import app_db, app_settings
 from ..auth import Principal
-from ..commands import TEXT, acting_principal, echo_lines, emit, fail, json_option, say, say_json, server_command
+from ..commands import (
+    TEXT,
+    acting_principal,
+    echo_lines,
+    emit,
+    fail,
+    json_option,
+    say,
+    say_json,
+    server_command,
+    write_document,
+)
 from ..errors import DomainError, Invalid, NotFound
 from ..jobs.cli import as_option
 from ..jobs.registry import DatabasePhases
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
+from ..psirt.cli import psirt
+from ..psirt.services import get_case_by_reference
+from .advisory import Tlp, TrackingStatus
+from .exports import FORMAT_LABELS, VexFormat, release_vex
 from .feeds import DEFAULT_LIMITS
 from .importer import authorize_import_vulnerabilities, import_feed
-from .models import VexDecision
+from .models import CsafProfile, VexDecision
+from .publishing import PUBLISHED, csaf_document, publication_bytes, publish_csaf
 from .queries import affected_releases
 from .rules import CdxJustification, Justification, Status
 from .schemas import AffectedOut, ImportResultOut, VexDecisionOut
@@ -152,6 +169,107 @@ def vex_delete(
     name, purl = decision.vulnerability.name, decision.component_purl
     delete_decision(session, actor, decision.id)
     say(f"{release.version}: decision on {name} in {purl or 'the product'} deleted")
+
+
+PROFILES = {"advisory": CsafProfile.ADVISORY, "vex": CsafProfile.VEX}
+
+
+@psirt.command("csaf")
+@click.argument("reference", metavar="CASE")
+@click.option("--profile", type=click.Choice(sorted(PROFILES)), default="advisory", show_default=True)
+@click.option("--publish", is_flag=True, help="Publish the next version (a security officer, with --as).")
+@click.option("--status", type=click.Choice([s.value for s in PUBLISHED]), default="final", show_default=True)
+@click.option("--tlp", type=click.Choice([t.value for t in Tlp]), help="Who may read it (required with --publish).")
+@click.option("--summary", type=TEXT, default="", help="What this version changes (required with --publish).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write it here (default: standard output)."
+)
+@server_command()
+def psirt_csaf(
+    session: Session,
+    actor: Principal,
+    reference: str,
+    profile: str,
+    publish: bool,
+    status: str,
+    tlp: str | None,
+    summary: str,
+    output: Path | None,
+) -> None:
+    """Write CASE's CSAF 2.0 document (PSIRT-YYYY-NNNN) as the next version would be published, exit 1 when it may
+    not be published yet (each reason on stderr); with --publish, publish it (frozen, signed when a key is set)."""
+    case = get_case_by_reference(session, actor, reference)
+    if publish:
+        if tlp is None or not summary.strip():
+            fail("--publish needs --tlp and --summary")
+            return
+        done = publish_csaf(
+            session,
+            actor,
+            case.id,
+            profile=PROFILES[profile],
+            status=TrackingStatus(status),
+            tlp=tlp,
+            summary=summary,
+        )
+        content: bytes = publication_bytes(session, done)
+        signed = "signed" if done.signature_sha256 else "unsigned"
+        note = f"{done.tracking_id} version {done.version} published ({signed}): {done.file_name}"
+        problems: list[str] = []
+    else:
+        document = csaf_document(
+            session, actor, case.id, profile=PROFILES[profile], status=TrackingStatus(status), tlp=tlp or "WHITE"
+        )
+        content = document.content
+        problems = [*document.refusals, *(f"{f.test} at {f.path or '/'}: {f.message}" for f in document.failures)]
+        state = "not publishable yet" if problems else "valid"
+        note = f"{document.tracking_id} next version {document.version}, {state}: {document.file_name}"
+    if output is None:
+        write_document(content)
+    else:
+        try:
+            output.write_bytes(content)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+            return
+    for problem in problems:
+        say(f"not publishable: {problem}", err=True)
+    say(note, err=True)
+    if problems:
+        raise SystemExit(1)
+
+
+@vex.command("export")
+@click.argument("product_name", metavar="PRODUCT")
+@click.argument("version")
+@click.option("--format", "fmt", required=True, type=click.Choice([f.value for f in VexFormat]))
+@click.option("--tlp", type=click.Choice([t.value for t in Tlp]), help="CSAF only: the TLP label (default WHITE).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write it here (default: standard output)."
+)
+@server_command(read_only=True)
+def vex_export(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    version: str,
+    fmt: str,
+    tlp: str | None,
+    output: Path | None,
+) -> None:
+    """Write VERSION's VEX from its confirmed decisions (unconfirmed ones are left out), validated: the same
+    decisions give the same bytes. What it states and left out goes to stderr."""
+    release = _release(session, actor, product_name, version)
+    export = release_vex(session, actor, release.id, format=fmt, tlp=tlp)
+    if output is None:
+        write_document(export.data)
+    else:
+        try:
+            output.write_bytes(export.data)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+    left_out = f"; {export.left_out} unconfirmed left out" if export.left_out else ""
+    say(f"{FORMAT_LABELS[export.format]}: {export.statements} confirmed decisions{left_out}", err=True)
 
 
 vuln = AppGroup("vuln", help="Known vulnerabilities: import OSV, KEV and suppliers' VEX; which releases each affects.")

@@ -1,4 +1,5 @@
-"""The decision form, the decision list's filter (a GET form the API reads too), and how decisions read on pages."""
+"""The decision form, the decision list's filter (a GET form the API reads too), how decisions read on pages, and
+the form publishing a case's CSAF document."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..app_access import app_settings
 from ..labels import labels
 from ..web.forms import BoundedForm, TrackerForm
-from .models import DecisionOrigin
+from .advisory import Tlp, TrackingStatus
+from .models import CsafProfile, DecisionOrigin
+from .publishing import PUBLISHED, SUMMARY_MAX
 from .queries import VulnerabilityFilter
 from .rules import DEFAULT_CDX_OF_LABEL, LABEL_OF_CDX, STATEMENT_MAX, CdxJustification, Justification, Status
 from .services import MAX_NAME, DecisionFilter, DecisionInput
@@ -91,6 +94,33 @@ class DecisionForm(TrackerForm):
             self.impact.data or "",
             self.action.data or "",
         )
+
+
+PROFILE_LABELS = {CsafProfile.ADVISORY: "Security advisory", CsafProfile.VEX: "VEX"}
+
+
+class CsafPublishForm(TrackerForm):
+    """Publish the next version of a case's CSAF document (an officer)."""
+
+    profile = SelectField(
+        "Document", choices=[SelectChoice(p.value, t) for p, t in PROFILE_LABELS.items()], default=CsafProfile.ADVISORY
+    )
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice(s.value, s.value.capitalize()) for s in PUBLISHED],
+        default=TrackingStatus.FINAL.value,
+    )
+    # No label is preselected: what a document may be shared with is the officer's decision.
+    tlp = SelectField(
+        "TLP",
+        choices=[SelectChoice("", "— choose —"), *(SelectChoice(t.value, f"TLP:{t.value}") for t in Tlp)],
+        default="",
+        validators=[DataRequired(message="Choose who may read it (TLP).")],
+    )
+    summary = StringField(
+        "What changed (the revision history's entry)",
+        validators=[DataRequired(message="Say what this version changes."), Length(max=SUMMARY_MAX)],
+    )
 
 
 class VulnerabilityImportForm(TrackerForm):

@@ -94,3 +94,41 @@ class VexDecision(Base):
 
     vulnerability: Mapped[Vulnerability] = relationship(lazy="joined")
     release: Mapped[Release] = relationship(lazy="joined")
+
+
+class CsafProfile(enum.StrEnum):
+    """The CSAF 2.0 profiles a case is published in."""
+
+    ADVISORY = "csaf_security_advisory"
+    VEX = "csaf_vex"
+
+
+class CsafPublication(Base):
+    """One published version of a case's CSAF document: frozen, its bytes a blob, never changed; a later change
+    of the case is a new version with its own row (the revision history is these rows, in version order)."""
+
+    __tablename__ = "csaf_publication"
+    __table_args__ = (
+        UniqueConstraint("tracking_id", "version"),
+        UniqueConstraint("file_name", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("status IN ('interim', 'final')", name="status_published"),
+        CheckConstraint("tlp IN ('WHITE', 'GREEN', 'AMBER', 'RED')", name="tlp_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("psirt_case.id", ondelete="RESTRICT"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"), index=True)
+    profile: Mapped[CsafProfile] = mapped_column(str_enum(CsafProfile, "csaf_profile"))
+    tracking_id: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(String(10))
+    tlp: Mapped[str] = mapped_column(String(5))
+    file_name: Mapped[str] = mapped_column(String(250))  # section 5.1, from the tracking id
+    sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256", ondelete="RESTRICT"))
+    signature_sha256: Mapped[str | None] = mapped_column(ForeignKey("blob.sha256", ondelete="RESTRICT"))
+    summary: Mapped[str] = mapped_column(Text)  # the revision history entry's summary
+    initial_release_date: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the current release date of this version
+    published_by: Mapped[str] = mapped_column(String(400))
+    evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id", ondelete="SET NULL"))

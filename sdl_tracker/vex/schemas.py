@@ -1,10 +1,12 @@
-"""VEX decisions and vulnerabilities as the API, `--json` and the OpenAPI document give them."""
+"""VEX decisions, vulnerabilities and CSAF documents as the API, `--json` and the OpenAPI document give them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -12,7 +14,8 @@ from sqlalchemy.orm import Session
 from ..auth import Principal
 from .feeds import FeedFormat
 from .importer import ImportResult
-from .models import DecisionOrigin, VexDecision, Vulnerability, VulnerabilitySource
+from .models import CsafProfile, CsafPublication, DecisionOrigin, VexDecision, Vulnerability, VulnerabilitySource
+from .publishing import CsafDocument
 from .queries import Affected, KnownVulnerability
 from .rules import CdxJustification, Justification, Status
 from .services import vulnerability_case
@@ -96,6 +99,82 @@ class VulnerabilityOut(BaseModel):
             case=case.reference if case is not None else None,
             created_at=vulnerability.created_at,
             updated_at=vulnerability.updated_at,
+        )
+
+
+class CsafFailureOut(BaseModel):
+    """A schema check or mandatory test (section 6.1) a CSAF document fails."""
+
+    test: str = Field(description="`schema`, or the test's number such as 6.1.27.9")
+    path: str = Field(description="JSON pointer to the failing part")
+    message: str
+
+
+class CsafPreviewOut(BaseModel):
+    """A case's CSAF document as its next version would be published, and what keeps it from being published."""
+
+    profile: CsafProfile
+    tracking_id: str
+    version: int
+    file_name: str
+    publishable: bool
+    failures: list[CsafFailureOut]
+    refusals: list[str] = Field(description="what else keeps it back: unconfirmed decisions, an embargo, ...")
+    left_out: int = Field(description="unconfirmed decisions, not stated")
+    document: dict[str, Any]
+
+    @classmethod
+    def of(cls, document: CsafDocument) -> CsafPreviewOut:
+        """The preview of a built document."""
+        return cls(
+            profile=document.profile,
+            tracking_id=document.tracking_id,
+            version=document.version,
+            file_name=document.file_name,
+            publishable=not document.failures and not document.refusals,
+            failures=[CsafFailureOut(test=f.test, path=f.path, message=f.message) for f in document.failures],
+            refusals=list(document.refusals),
+            left_out=document.left_out,
+            document=json.loads(document.content),
+        )
+
+
+class CsafPublicationOut(BaseModel):
+    """A published, frozen version of a case's CSAF document."""
+
+    id: int
+    profile: CsafProfile
+    tracking_id: str
+    version: int
+    status: str
+    tlp: str
+    file_name: str
+    sha256: str
+    signed: bool
+    summary: str
+    initial_release_date: datetime
+    published_at: datetime
+    published_by: str
+    evidence_id: int | None = Field(description="the DM-5 process record it is")
+
+    @classmethod
+    def of(cls, publication: CsafPublication) -> CsafPublicationOut:
+        """One publication."""
+        return cls(
+            id=publication.id,
+            profile=publication.profile,
+            tracking_id=publication.tracking_id,
+            version=publication.version,
+            status=publication.status,
+            tlp=publication.tlp,
+            file_name=publication.file_name,
+            sha256=publication.sha256,
+            signed=publication.signature_sha256 is not None,
+            summary=publication.summary,
+            initial_release_date=publication.initial_release_date,
+            published_at=publication.published_at,
+            published_by=publication.published_by,
+            evidence_id=publication.evidence_id,
         )
 
 

@@ -329,3 +329,14 @@ def test_versions_are_in_version_order_under_the_vendor_they_resolve_to() -> Non
     (product,) = vendor["branches"]
     assert [branch["name"] for branch in product["branches"]] == ["1.9", "1.10"]
     assert check(document) == []
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_a_known_exploited_vulnerability_has_an_exploit_status_threat_after_its_impacts(profile: Profile) -> None:
+    own, library = _cases()
+    document = build(_advisory(profile, vulnerabilities=(dataclasses.replace(own, known_exploited=True), library)))
+    assert check(document) == []
+    threats = _vulnerability(document, "CVE-2026-10001")["threats"]
+    assert [threat["category"] for threat in threats] == ["impact", "exploit_status"]
+    assert "product_ids" not in threats[-1] and "Known Exploited Vulnerabilities" in threats[-1]["details"]
+    assert all(t["category"] != "exploit_status" for t in _vulnerability(document, "CVE-2023-0286").get("threats", []))
