@@ -296,41 +296,59 @@ def _supplier_known(statement: Statement, exploited: dict[str, date | None]) -> 
 @dataclass
 class _Portfolio:
     """The components of the primary SBOMs of the releases the import may decide for, grouped by identity and
-    version, and which releases ship each."""
+    version, which releases ship each, and which releases each is the product itself of (the SBOM's subject)."""
 
     components: list[Component] = field(default_factory=list)
     holders: dict[Component, list[int]] = field(default_factory=dict)
+    products: dict[Component, list[int]] = field(default_factory=dict)  # the releases it is the subject of
     identity: dict[Component, str] = field(default_factory=dict)  # type/namespace/name
     shipped: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))  # release -> identities
     releases: dict[int, tuple[str, str]] = field(default_factory=dict)  # release -> (product name, version)
+    _by_key: dict[tuple[str, str], Component] = field(default_factory=dict)
+
+    def add(self, release_id: int, purl: str, version: str, key: str, *, subject: bool = False) -> None:
+        """A component (or, `subject`, the product itself) of a release's primary SBOM."""
+        found = Component(purl, version)
+        component = self._by_key.setdefault((key, found.effective_version), found)
+        if component is found:
+            self.components.append(component)
+            self.identity[component] = key
+            self.holders[component], self.products[component] = [], []
+        releases = self.products[component] if subject else self.holders[component]
+        if release_id not in releases:
+            releases.append(release_id)
+        self.shipped[release_id].add(key)
+
+    def targets(self, component: Component) -> Iterator[tuple[int, bool]]:
+        """(release, whether it is the product itself) for each release a match on the component concerns."""
+        yield from ((release_id, False) for release_id in self.holders[component])
+        yield from ((release_id, True) for release_id in self.products[component])
 
 
 def _read_portfolio(session: Session, actor: Principal) -> _Portfolio:
-    """Every (release, component) of the primary published SBOMs of the products the actor decides for: all for
-    an administrator, an officer's own otherwise; one statement for the components, one for the releases."""
+    """Every (release, component) of the primary published SBOMs of the products the actor decides for (all for
+    an administrator, an officer's own otherwise), and each SBOM's subject (the product itself, when it has a
+    purl: a statement about it is a decision on the product); one statement for each, one for the releases."""
     products = (
         visible_products_clause(actor, Sbom.product_id)
         if actor.is_admin
         else Sbom.product_id.in_(_officer_products(actor))
     )
+    primary = (Sbom.is_primary.is_(True), Sbom.state == SbomState.PUBLISHED, products)
     rows = session.execute(
         select(Sbom.release_id, SbomComponent.purl, SbomComponent.version, SbomComponent.purl_key)
         .join(Sbom, Sbom.id == SbomComponent.sbom_id)
-        .where(Sbom.is_primary.is_(True), Sbom.state == SbomState.PUBLISHED, SbomComponent.purl_key != "", products)
+        .where(*primary, SbomComponent.purl_key != "")
         .distinct()
     )
     portfolio = _Portfolio()
-    by_key: dict[tuple[str, str], Component] = {}
     for release_id, purl, version, key in rows:
-        found = Component(purl, version)
-        component = by_key.setdefault((key, found.effective_version), found)
-        if component is found:
-            portfolio.components.append(component)
-            portfolio.identity[component] = key
-            portfolio.holders[component] = []
-        if release_id not in portfolio.holders[component]:
-            portfolio.holders[component].append(release_id)
-        portfolio.shipped[release_id].add(key)
+        portfolio.add(release_id, purl, version, key)
+    for release_id, subject in session.execute(select(Sbom.release_id, Sbom.subject).where(*primary)):
+        purl = str((subject or {}).get("purl") or "")
+        identity = purl_identity(purl) if purl else None
+        if identity is not None:
+            portfolio.add(release_id, purl, str(subject.get("version") or ""), identity[1], subject=True)
     if portfolio.shipped:
         named = session.execute(
             select(Release.id, Product.name, Release.version)
@@ -682,14 +700,14 @@ def _plan_osv(
         name = named.get(found.vulnerability.id)
         if name is None:
             continue
-        for release_id in portfolio.holders[found.component]:
+        for release_id, itself in portfolio.targets(found.component):
             if found.verdict is Verdict.UNDECIDABLE:
                 proposals.undecidable(name, found.component, release_id, found.reason)
                 continue
-            proposal = _Proposal(
-                release_id, name, proposals.purl(found.component), under_investigation, DecisionOrigin.MATCH
+            component = "" if itself else proposals.purl(found.component)
+            proposals.add(
+                _Proposal(release_id, name, component, under_investigation, DecisionOrigin.MATCH), found.component
             )
-            proposals.add(proposal, found.component)
 
 
 def _plan_supplier(
@@ -728,16 +746,16 @@ def _plan_supplier(
         statement = found.statement
         name = named[statement.vulnerability]
         within = purl_identity(statement.within) if statement.within else None
-        for release_id in portfolio.holders[found.component]:
+        for release_id, itself in portfolio.targets(found.component):
             if within is not None and within[1] not in portfolio.shipped[release_id]:
                 continue  # about the component as part of a product this release does not ship
             if found.verdict is Verdict.UNDECIDABLE:
                 proposals.undecidable(name, found.component, release_id, found.reason)
                 continue
-            proposal = _Proposal(
-                release_id, name, proposals.purl(found.component), usable[statement], DecisionOrigin.SUPPLIER
+            component = "" if itself else proposals.purl(found.component)
+            proposals.add(
+                _Proposal(release_id, name, component, usable[statement], DecisionOrigin.SUPPLIER), found.component
             )
-            proposals.add(proposal, found.component)
 
 
 def _unused(result: ImportResult, statement: Statement, reason: str) -> None:
