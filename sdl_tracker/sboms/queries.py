@@ -5,6 +5,7 @@ Each reads what its page shows in a fixed number of statements; the decisions ar
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -174,13 +175,19 @@ def _hits(session: Session, component_ids: list[int]) -> list[Hit]:
     return [by_id[component_id] for component_id in component_ids]
 
 
-def where_is(session: Session, actor: Principal, text: str, *, page: int = 1, per_page: int = 50) -> WhereFound:
-    """Which releases' primary SBOMs (of the products the actor sees) hold the component `text` names: a purl
-    (with or without version), a name (folded), either with a version range after it.
+@dataclass(frozen=True)
+class _Ranked:
+    """A search's answer before its page is read: every hit's component id in order, and how far they reach."""
 
-    Every candidate's sort and filter keys are read narrow (no joins beyond its SBOM); the page's rows are then
-    read in full: a broad search over a portfolio reads thousands of candidates to show fifty."""
-    wanted = rules.parse_query(text)
+    component_ids: array[int]  # 8 bytes a hit: kept answers stay small
+    releases: int
+    products: int
+    truncated: bool
+
+
+def _ranked(session: Session, actor: Principal, wanted: rules.Wanted) -> _Ranked:
+    """Every hit of the search in the order pages show them. Each candidate's sort and filter keys are read narrow
+    (no joins beyond its SBOM): a broad search over a portfolio reads thousands of candidates to show fifty."""
     with collector_paused(collect=False):  # many short-lived rows, no cycles among them
         # Through the connection: plain rows, without the ORM's per-row loading (a third of the read).
         keys = [_Key(*row) for row in session.connection().execute(_candidate_keys(actor, wanted)).all()]
@@ -196,14 +203,27 @@ def where_is(session: Session, actor: Principal, text: str, *, page: int = 1, pe
         versions = session.execute(select(Release.version, Release.id).where(Release.id.in_(release_ids))).all()
         release_rank = {row.id: rank for rank, row in enumerate(sorted(versions, key=release_sort_key))}
     taken.sort(key=lambda k: (product_rank[k.product_id], release_rank[k.release_id], k.name_folded, k.position))
+    return _Ranked(array("q", (key.component_id for key in taken)), len(release_ids), len(product_ids), truncated)
+
+
+def where_is(session: Session, actor: Principal, text: str, *, page: int = 1, per_page: int = 50) -> WhereFound:
+    """Which releases' primary SBOMs (of the products the actor sees) hold the component `text` names: a purl
+    (with or without version), a name (folded), either with a version range after it.
+
+    The ordered hits are kept until the audit chain moves (every SBOM published, made primary or withdrawn, and
+    every change of who sees which product, moves it), per query and per set of products the actor sees: paging
+    through a broad search, or many readers asking the same, then reads only the page's rows."""
+    wanted = rules.parse_query(text)
+    sees = (actor.is_admin, tuple(sorted(actor.role_by_product)), actor.token_products)
+    ranked = kept(session, ("component search", repr(wanted), sees), lambda: _ranked(session, actor, wanted))
     start = (page - 1) * per_page
     return WhereFound(
         wanted,
-        _hits(session, [key.component_id for key in taken[start : start + per_page]]),
-        len(taken),
-        len(release_ids),
-        len(product_ids),
-        truncated,
+        _hits(session, list(ranked.component_ids[start : start + per_page])),
+        len(ranked.component_ids),
+        ranked.releases,
+        ranked.products,
+        ranked.truncated,
     )
 
 

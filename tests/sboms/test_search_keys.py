@@ -12,13 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sdl_tracker import create_app, schema
+from sdl_tracker.accounts.services import add_member, find_user, principal_for
 from sdl_tracker.app_access import app_db
 from sdl_tracker.evidence.services import Upload
 from sdl_tracker.sboms.models import ComponentName, SbomComponent
 from sdl_tracker.sboms.queries import where_is
 from sdl_tracker.sboms.rules import MAX_KEY
 from sdl_tracker.sboms.services import import_sbom
-from tests.factories import OPERATOR, make_product, make_release
+from tests.factories import OPERATOR, make_product, make_release, member
 from tests.sboms.builders import dumps, json_bom
 
 pytestmark = pytest.mark.db
@@ -82,3 +83,19 @@ def test_a_search_finds_names_by_any_part_and_purls_by_identity(session: Session
     assert where_is(session, OPERATOR, "100%").items == [] and where_is(session, OPERATOR, "lib_").items == []
     long = where_is(session, OPERATOR, "x" * 30)
     assert [len(hit.name) for hit in long.items] == [MAX_KEY + 20]  # kept whole, found by its first characters
+
+
+def test_a_kept_answer_moves_with_every_sbom_and_with_who_sees_which_product(session: Session) -> None:
+    """Answers are kept until the audit chain moves: a new SBOM, and a new member, are seen at once."""
+    release = make_release(session, make_product(session, "Codec"), "1.0")
+    import_sbom(session, OPERATOR, release.id, Upload("bom.json", "", io.BytesIO(dumps(_bom()))), primary=True)
+    assert where_is(session, OPERATOR, "codec").total == 1
+    other = make_release(session, make_product(session, "Gateway"), "2.0")
+    import_sbom(session, OPERATOR, other.id, Upload("bom.json", "", io.BytesIO(dumps(_bom()))), primary=True)
+    found = where_is(session, OPERATOR, "codec")
+    assert (found.total, found.products) == (2, 2)
+    officer = member(session, other.product, "security_officer")
+    assert [hit.product for hit in where_is(session, officer, "codec").items] == ["Gateway"]
+    add_member(session, OPERATOR, release.product_id, email=officer.label.removeprefix("user:"), role="auditor")
+    officer = principal_for(session, find_user(session, officer.label.removeprefix("user:")))
+    assert sorted(hit.product for hit in where_is(session, officer, "codec").items) == ["Codec", "Gateway"]
