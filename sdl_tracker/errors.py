@@ -13,6 +13,14 @@ class FieldError:
     message: str
 
 
+def printable(text: str) -> str:
+    """Control and format characters (a newline, ESC, a bidi override) quoted in a user's text as escapes, so an
+    error that repeats it stays one plain line on every door."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class DomainError(Exception):
     """Base of the errors a user may see; `status` is the HTTP rendering."""
 
@@ -20,9 +28,10 @@ class DomainError(Exception):
     title = "Bad request"
 
     def __init__(self, message: str, *, errors: list[FieldError] | None = None) -> None:
+        message = printable(message)
         super().__init__(message)
         self.message = message
-        self.errors = errors or []
+        self.errors = [FieldError(e.field, printable(e.message)) for e in errors or []]
 
     def one_line(self) -> str:
         """The error as one line for the command line."""

@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from packageurl import PackageURL
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth import Principal
+from ..db import utcnow
 from ..errors import Invalid
 from ..products.models import Product, Release
 from ..products.services import get_release
+from ..psirt.models import PsirtCase
 from ..psirt.vocabulary import VocabularyError, parse_cve
 from ..sboms.diff import purl_identity
 from ..sboms.models import Sbom, SbomComponent, SbomState
@@ -75,7 +77,7 @@ class ExportedVex:
     filename: str
     format: VexFormat
     statements: int  # the confirmed decisions it states
-    left_out: int  # the unconfirmed decisions it does not
+    left_out: int  # the decisions it does not: unconfirmed, or on an embargoed or exercise case
 
 
 @dataclass(frozen=True)
@@ -127,25 +129,39 @@ def _refusal(product: Product, release: Release, statements: int, left_out: int)
     except Invalid as exc:
         return exc
     if not statements:
-        unconfirmed = f" ({left_out} unconfirmed: an officer confirms them first)" if left_out else ""
+        held = f" ({left_out} unconfirmed, or about an embargoed case or an exercise)" if left_out else ""
         return Invalid.field(
-            "decisions", f"{product.name} {release.version} has no confirmed VEX decision{unconfirmed}"
+            "decisions", f"{product.name} {release.version} has no confirmed VEX decision to state{held}"
         )
     return None
+
+
+def _withheld(session: Session, decisions: Sequence[VexDecision]) -> set[int]:
+    """The ids of the decisions no export states although confirmed: those on the vulnerability of a case under
+    embargo (its facts are not to be disclosed yet) or of an exercise (which counts for nothing)."""
+    # Read even when no decision names a case: as many statements for any decisions (tests/vex/test_exports.py).
+    case_ids = {d.vulnerability.case_id for d in decisions if d.vulnerability.case_id is not None}
+    today = utcnow().date()
+    held = {
+        case.id
+        for case in session.scalars(select(PsirtCase).where(PsirtCase.id.in_(case_ids)))
+        if case.exercise or (case.embargo_until is not None and case.embargo_until > today)
+    }
+    return {d.id for d in decisions if d.vulnerability.case_id in held}
+
+
+def _stated(session: Session, decisions: Sequence[VexDecision]) -> list[VexDecision]:
+    withheld = _withheld(session, decisions)
+    return [d for d in decisions if d.confirmed and d.id not in withheld]
 
 
 def export_standing(session: Session, actor: Principal, release_id: int) -> ExportStanding:
     """How many decisions an export of the release states and leaves out, and why it is refused, if it is."""
     release = get_release(session, actor, release_id)
-    rows = session.execute(
-        select(VexDecision.confirmed, func.count())
-        .where(VexDecision.release_id == release.id)
-        .group_by(VexDecision.confirmed)
-    )
-    counts = {bool(confirmed): count for confirmed, count in rows}
-    confirmed, left_out = counts.get(True, 0), counts.get(False, 0)
-    refused = _refusal(release.product, release, confirmed, left_out)
-    return ExportStanding(confirmed, left_out, refused.message if refused else "")
+    decisions = list_decisions(session, actor, release.id)
+    stated = len(_stated(session, decisions))
+    refused = _refusal(release.product, release, stated, len(decisions) - stated)
+    return ExportStanding(stated, len(decisions) - stated, refused.message if refused else "")
 
 
 def vex_format(text: str) -> VexFormat:
@@ -163,7 +179,7 @@ def _read(session: Session, actor: Principal, release_id: int) -> _Source:
     """The release, its product, its decisions and what its primary SBOM says of them: five statements at most."""
     release = get_release(session, actor, release_id)
     decisions = list_decisions(session, actor, release.id)
-    confirmed = [decision for decision in decisions if decision.confirmed]
+    confirmed = _stated(session, decisions)
     product = release.product
     refused = _refusal(product, release, len(confirmed), len(decisions) - len(confirmed))
     if refused is not None:

@@ -276,7 +276,9 @@ def _kev_known(catalog: KevCatalog, result: ImportResult) -> Iterator[_Known]:
 
 
 def _supplier_known(statement: Statement, exploited: dict[str, date | None]) -> _Known | None:
-    naming = _naming(statement.ids)
+    # By the statement's own id only: a supplier's cross-references are no aliases the tracker takes from it, as
+    # a supplier (or an officer importing its file) cannot rewrite what every product reads of other ids.
+    naming = _naming((statement.vulnerability,))
     if naming is None:
         return None
     lookup, names = naming
@@ -522,7 +524,10 @@ def _write_vulnerabilities(
                 row = next(found[n] for n in k.lookup if n in found)
                 before = _state(row)
                 replace = row.source in IMPORTED_SOURCES and row.case_id is None
-                after = _merged(before, row.name, replace, k)
+                # A supplier's file names a vulnerability; it never changes one the tracker knew already (what
+                # every product reads of a CVE is not a supplier's, nor an officer's importing it, to rewrite).
+                kept_as_is = k.source is VulnerabilitySource.SUPPLIER and row.name not in created
+                after = before if kept_as_is else _merged(before, row.name, replace, k)
                 if after != before:
                     for key in _FACTS:
                         setattr(row, key, after[key])

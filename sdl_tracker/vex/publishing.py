@@ -30,6 +30,7 @@ from ..evidence.services import create_evidence
 from ..evidence.vocabulary import EvidenceKind
 from ..installation import installation
 from ..products.models import Product, Release
+from ..products.rules import release_sort_key
 from ..psirt.models import PsirtCase, PsirtRelease
 from ..psirt.services import get_case
 from ..sboms.diff import purl_identity
@@ -129,11 +130,12 @@ def csaf_document(
     """The case's document in `profile` as the next version would be published (at `now`; a preview without it);
     Invalid naming the rule for input CSAF cannot carry (a v4.0-only score, a TLP CSAF 2.0 lacks, ...)."""
     case = get_case(session, actor, case_id)
-    decisions = case_decisions(session, actor, case.id)
+    # The case's own product's decisions: another product deciding on the same CVE states nothing of this case.
+    decisions = [d for d in case_decisions(session, actor, case.id) if d.release.product_id == case.product_id]
     # A preview is dated by the newest change of what it states, so the same data gives the same bytes; a
     # publication by the moment it is published.
     when = now or max([case.updated_at, *(d.updated_at for d in decisions)])
-    stated = [d for d in decisions if d.confirmed and d.release.product_id == case.product_id]
+    stated = [d for d in decisions if d.confirmed]
     earlier = _earlier(session, tracking_id(case, profile))
     version = len(earlier) + 1
     published = [csaf.Revision(p.version, p.published_at, p.summary) for p in earlier]
@@ -345,19 +347,32 @@ def _decisions(session: Session, product: Product, decisions: Sequence[VexDecisi
     return tuple(found)
 
 
+def _vendor_fixes(case: PsirtCase, decisions: Sequence[VexDecision]) -> tuple[csaf.Remediation, ...]:
+    """A vendor fix for each affected release that a later release fixes (in release order: a fix in an older
+    line, a backport, is no update for a newer affected release), naming the first such release."""
+    order = {d.release.version: release_sort_key(d.release) for d in decisions}
+    fixed = sorted({d.release.version for d in decisions if d.status is Status.FIXED}, key=order.__getitem__)
+    affected = {d.release.version for d in decisions if d.status is Status.AFFECTED}
+    by_fix: dict[str, list[ReleaseRef]] = defaultdict(list)
+    for version in sorted(affected, key=order.__getitem__):
+        later = next((f for f in fixed if order[f] > order[version]), None)
+        if later is not None:
+            by_fix[later].append(ReleaseRef(decisions[0].release.product.name, version))
+    return tuple(
+        csaf.Remediation(
+            csaf.RemediationCategory.VENDOR_FIX, case.remediation.strip() or f"Update to {fix} or later.", tuple(refs)
+        )
+        for fix, refs in by_fix.items()
+    )
+
+
 def _vulnerabilities(
     session: Session, case: PsirtCase, product: Product, decisions: Sequence[VexDecision]
 ) -> tuple[csaf.Vulnerability, ...]:
     """One item per CVE of the case (CSAF 2.0 carries one CVE and one CWE per item), each with the case's
     decisions; a case without a CVE is one item named by its reference."""
     stated = _decisions(session, product, decisions)
-    fixed = sorted({d.release for d in stated if d.status is Status.FIXED})
-    affected = tuple(sorted({d.release for d in stated if d.status is Status.AFFECTED}))
-    remediations = []
-    if fixed and affected:
-        versions = ", ".join(ref.version for ref in fixed)
-        details = case.remediation.strip() or f"Update to {versions} or later."
-        remediations.append(csaf.Remediation(csaf.RemediationCategory.VENDOR_FIX, details, affected))
+    remediations = _vendor_fixes(case, decisions)
 
     def item(cve: str) -> csaf.Vulnerability:
         return csaf.Vulnerability(

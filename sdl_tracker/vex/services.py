@@ -137,6 +137,8 @@ def component_purl(purl: str) -> str:
     if found is None:
         raise Invalid.field("component", f"not a purl: {text[:80]!r} (pkg:type/namespace/name@version)")
     kind, key = found
+    if not key.isprintable():  # decoded %00, %0a, %1b, U+202E...: a name no package has, and a trap in documents
+        raise Invalid.field("component", "a purl's namespace and name hold no control or format characters")
     parts = key.split("/")
     try:
         written = PackageURL(type=kind, namespace="/".join(parts[1:-1]) or None, name=parts[-1]).to_string()
@@ -258,15 +260,69 @@ def vulnerability_for_case(session: Session, actor: Principal, case_id: int) -> 
     return _case_vulnerability(session, actor, case)
 
 
+def _under_embargo(case: PsirtCase) -> bool:
+    """Whether the case's facts are still embargoed (its embargo ends after today)."""
+    return case.embargo_until is not None and case.embargo_until > utcnow().date()
+
+
+def _shared(session: Session, vulnerability: Vulnerability, product_id: int) -> bool:
+    """Whether another product's decisions name the vulnerability (a CVE several products decide on)."""
+    query = (
+        select(VexDecision.id)
+        .join(Release, Release.id == VexDecision.release_id)
+        .where(VexDecision.vulnerability_id == vulnerability.id, Release.product_id != product_id)
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def _move_decisions(session: Session, product_id: int, old: Vulnerability, new: Vulnerability) -> None:
+    """The product's decisions on `old` now name `new` (its case's CVE changed), except where the release already
+    has a decision on `new` for the component: that one stands, and the old one stays with the old id."""
+    taken = {
+        (release_id, purl)
+        for release_id, purl in session.execute(
+            select(VexDecision.release_id, VexDecision.component_purl).where(VexDecision.vulnerability_id == new.id)
+        )
+    }
+    moving = session.scalars(
+        select(VexDecision)
+        .join(Release, Release.id == VexDecision.release_id)
+        .where(VexDecision.vulnerability_id == old.id, Release.product_id == product_id)
+    )
+    for decision in moving:
+        if (decision.release_id, decision.component_purl) not in taken:
+            decision.vulnerability_id = new.id
+
+
 def _case_vulnerability(session: Session, actor: Principal, case: PsirtCase) -> Vulnerability:
+    """The case's vulnerability, recorded or brought up to date. A row other products decide on, or one known before
+    the case (imported, named by an officer), is never renamed and never loses what it holds: when the case's CVE
+    changes, the case moves to the new id with its own product's decisions. The case's own facts (other CVE ids,
+    CWE, CVSS, active exploitation) fill a row only where it is empty, and only while the row is private (named by
+    the case's reference) or the case is not under embargo: a CVE's row is visible to every signed-in reader."""
     lock_row(session, PsirtCase.id, case.id)  # two officers at once: one row for the case, renamed once
     wanted = case.cve_ids[0] if case.cve_ids else case.reference
     own = session.scalar(
         select(Vulnerability).where(Vulnerability.case_id == case.id).execution_options(populate_existing=True)
     )
-    holder = own if own is not None and own.name == wanted else _by_name(session, wanted)
     before = vulnerability_snapshot(own) if own is not None else None
+    if own is not None and own.name != wanted:
+        holder = _by_name(session, wanted)
+        if holder is None and own.source is VulnerabilitySource.CASE and not _shared(session, own, case.product_id):
+            own.name = wanted  # a CVE was assigned to the case's own row: the decisions stay with it
+        elif holder is None or holder.case_id is None:
+            target = holder or _inserted(session, wanted, source=VulnerabilitySource.CASE) or _by_name(session, wanted)
+            assert target is not None
+            target_before = vulnerability_snapshot(target) if holder is not None else None
+            own.case_id = None
+            session.flush()
+            target.case_id = case.id
+            _move_decisions(session, case.product_id, own, target)
+            session.flush()
+            _audit_vulnerability(session, actor, own, before, case.product_id, case=case.reference, unlinked=True)
+            own, before = target, target_before
     if own is None:
+        holder = _by_name(session, wanted)
         if holder is None or holder.case_id is not None:
             # Another product's case may hold the CVE already: this case's vulnerability then goes by its reference.
             name = wanted if holder is None else case.reference
@@ -276,13 +332,18 @@ def _case_vulnerability(session: Session, actor: Principal, case: PsirtCase) -> 
             own, before = holder, vulnerability_snapshot(holder)
             own.case_id = case.id
         assert own is not None
-    elif own.name != wanted and holder is None:
-        own.name = wanted  # a CVE was assigned (or the first one changed): the decisions stay with it
-    own.aliases = [cve for cve in case.cve_ids if cve != own.name]
-    own.cwe_ids = list(case.cwe_ids)
-    own.cvss_v31, own.cvss_v40 = case.cvss_v31, case.cvss_v40
-    if case.kind is CaseKind.VULNERABILITY and case.aware_at is not None:
-        own.known_exploited = True  # active exploitation known; never unset here (a KEV listing stays)
+    if own.name.startswith(CASE_PREFIX) or not _under_embargo(case):
+        if own.source is VulnerabilitySource.CASE and not _shared(session, own, case.product_id):
+            # The case's own row follows the case.
+            own.aliases = [cve for cve in case.cve_ids if cve != own.name]
+            own.cwe_ids = list(case.cwe_ids)
+            own.cvss_v31, own.cvss_v40 = case.cvss_v31, case.cvss_v40
+        else:  # a row others read too: the case adds what it lacks, and changes nothing it holds
+            own.aliases = [*own.aliases, *(c for c in case.cve_ids if c != own.name and c not in own.aliases)]
+            own.cwe_ids = own.cwe_ids or list(case.cwe_ids)
+            own.cvss_v31, own.cvss_v40 = own.cvss_v31 or case.cvss_v31, own.cvss_v40 or case.cvss_v40
+        if case.kind is CaseKind.VULNERABILITY and case.aware_at is not None and not case.exercise:
+            own.known_exploited = True  # active exploitation known; never unset here (a KEV listing stays)
     session.flush()
     _audit_vulnerability(session, actor, own, before, case.product_id, case=case.reference)
     return own

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug import Response
 
 from ..api import authenticate_bearer
-from ..app_access import app_db
+from ..app_access import app_db, app_installation
 from ..auth import Principal
 from ..errors import DomainError, Invalid, NotFound, Unauthorized
 from ..evidence.downloads import attachment_response
@@ -315,6 +315,8 @@ def provider(path: str) -> Response | str:
         response = Response(files[wanted], mimetype=PROVIDER_TYPES.get(suffix, "application/octet-stream"))
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        if needs_authentication(wanted) or not app_installation().csaf.base_url:
+            response.headers["Cache-Control"] = "private, no-store"  # per reader, or per the Host header
         return response
     entries = listing(files, wanted)
     if not entries or wanted.endswith((".json", ".txt", ".csv", ".asc", ".sha256", ".sha512")):

@@ -255,7 +255,8 @@ def test_a_release_without_a_confirmed_decision_is_refused_saying_how_many_wait(
     with pytest.raises(Invalid) as refused:
         export(session, later, "cyclonedx")
     assert refused.value.one_line() == (
-        "decisions: PLC 3.0 has no confirmed VEX decision (12 unconfirmed: an officer confirms them first)"
+        "decisions: PLC 3.0 has no confirmed VEX decision to state "
+        "(12 unconfirmed, or about an embargoed case or an exercise)"
     )
     assert export_standing(session, OPERATOR, later.id).statements == 0
 

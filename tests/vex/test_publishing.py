@@ -31,16 +31,15 @@ from sdl_tracker.psirt.services import create_case, update_case
 from sdl_tracker.vex.advisory import TrackingStatus
 from sdl_tracker.vex.models import CsafProfile, CsafPublication
 from sdl_tracker.vex.publishing import csaf_document, publication_bytes, publish_csaf, signature_bytes
-from sdl_tracker.vex.services import DecisionInput, record_decision
+from sdl_tracker.vex.services import DecisionInput
 from sdl_tracker.vex.validity import check
 from tests.factories import ApiClient, make_product, make_release, member, signed_in
 
+from .cases import CVE, V31, decide
 from .openpgp_keys import Keys, ThrowawayKey, gpg_verifies
 
 pytestmark = pytest.mark.db
 
-CVE = "CVE-2024-3094"
-V31 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
 FINAL = TrackingStatus.FINAL
 
 
@@ -53,56 +52,6 @@ def key() -> Iterator[ThrowawayKey]:
 @pytest.fixture
 def app_config(key: ThrowawayKey) -> dict[str, object]:
     return {"CSAF_GNUPGHOME": str(key.home), "CSAF_KEY_FINGERPRINT": key.fingerprint}
-
-
-@pytest.fixture
-def plc(session: Session) -> Product:
-    """PLC 1.0 (affected), 1.1 (fixed) and 2.0 (not affected), by a vendor with a CVD policy."""
-    product = make_product(session, "PLC", vendor="Example Industrial", cvd_policy_url="https://psirt.example.com/cvd")
-    for version in ("1.0", "1.1", "2.0"):
-        make_release(session, product, version)
-    return product
-
-
-@pytest.fixture
-def officer(session: Session, plc: Product) -> Principal:
-    return member(session, plc, "security_officer", "officer@plc.example")
-
-
-def release_id(session: Session, product: Product, version: str) -> int:
-    return next(r.id for r in product.releases if r.version == version)
-
-
-@pytest.fixture
-def case(session: Session, plc: Product, officer: Principal) -> PsirtCase:
-    """A case with a CVE, a CWE and a v3.1 score, and a confirmed decision for each release."""
-    made = create_case(
-        session,
-        officer,
-        plc.id,
-        kind="vulnerability",
-        title="Modbus frame overflow",
-        source="researcher",
-        received_at=datetime.now(UTC) - timedelta(days=3),
-        facts={"cve_ids": [CVE], "cwe_ids": [787], "cvss_v31": V31, "description": "A long frame overflows."},
-    )
-    decide(session, officer, plc, made, "1.0", DecisionInput("affected", action="Update to 1.1 or later."))
-    decide(session, officer, plc, made, "1.1", DecisionInput("fixed"))
-    decide(
-        session,
-        officer,
-        plc,
-        made,
-        "2.0",
-        DecisionInput("not_affected", "vulnerable_code_not_present", impact="2.0 has a new frame parser."),
-    )
-    return made
-
-
-def decide(
-    session: Session, actor: Principal, product: Product, case: PsirtCase, version: str, data: DecisionInput
-) -> None:
-    record_decision(session, actor, release_id(session, product, version), case.reference, data)
 
 
 def published(session: Session) -> int:
