@@ -280,8 +280,8 @@ def _result_lines(data: dict[str, Any]) -> list[str]:
         f"{data['file']} ({data['format']}, {data['records']} read): "
         f"{data['vulnerabilities_created']} vulnerabilities new, {data['vulnerabilities_updated']} updated, "
         f"{data['known_exploited']} known exploited; {data['decisions_proposed']} decisions proposed, "
-        f"{data['decisions_unchanged']} already so, {data['skipped']} kept; {data['undecidable']} undecidable"
-        + (f"; {data['unused']} statements not used" if data["unused"] else "")
+        f"{data['decisions_unchanged']} already so, {data['skipped']} kept, {data['retracted']} retracted; "
+        f"{data['undecidable']} undecidable" + (f"; {data['unused']} statements not used" if data["unused"] else "")
     ]
     lines += [
         f"  undecidable: {u['vulnerability']} in {u['product']} {u['release']} {u['component']}: {u['reason']}"

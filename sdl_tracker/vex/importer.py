@@ -52,7 +52,15 @@ from .feeds import (
 from .matching import Component, Verdict, match_osv, match_statements
 from .models import DecisionOrigin, VexDecision, Vulnerability, VulnerabilitySource
 from .rules import STATEMENT_MAX, DecisionError, Status, check_decision
-from .services import CASE_PREFIX, DecisionInput, component_purl, decision_snapshot, record_decision, vulnerability_name
+from .services import (
+    CASE_PREFIX,
+    DecisionInput,
+    component_purl,
+    decision_snapshot,
+    delete_decision,
+    record_decision,
+    vulnerability_name,
+)
 from .supplier import Statement, SupplierVex
 
 VULN_IMPORT_KIND = "vex.import"
@@ -131,6 +139,7 @@ class ImportResult:
     decisions_proposed: int = 0  # made or changed: under investigation (a match) or the supplier's statement
     decisions_unchanged: int = 0  # the same proposal stood already (the file imported again)
     skipped: int = 0  # an officer's (confirmed) or carried-forward decision stands and is kept
+    retracted: int = 0  # unconfirmed matches of records the file withdraws, deleted
     undecidable: int = 0  # release, vulnerability and component whose version cannot be compared
     known_exploited: int = 0  # vulnerabilities of the file that are known exploited
     unused: int = 0  # supplier statements naming no purl, or that no decision could carry
@@ -141,7 +150,9 @@ class ImportResult:
     @property
     def changed(self) -> bool:
         """Whether the import wrote anything (an import that changed nothing leaves no audit event)."""
-        return bool(self.vulnerabilities_created or self.vulnerabilities_updated or self.decisions_proposed)
+        return bool(
+            self.vulnerabilities_created or self.vulnerabilities_updated or self.decisions_proposed or self.retracted
+        )
 
     def warn(self, message: str) -> None:
         """Note a warning; past MAX_LISTED, only their number grows in the last line."""
@@ -569,6 +580,22 @@ def _write_decisions(
             progress.step(phases, session, len(batch))
 
 
+def _retract(phases: Phases, actor: Principal, names: list[str], result: ImportResult) -> None:
+    """Delete the unconfirmed matches of the vulnerabilities a file withdraws (each audited as deleted): a match
+    proposed from a record its database took back is no lead to triage. A decision an officer confirmed, or one
+    carried forward, a supplier's or an officer's own, stays: it is someone's statement, not the record's."""
+    with phases.write() as session:
+        stale = session.scalars(
+            select(VexDecision.id)
+            .join(Vulnerability, Vulnerability.id == VexDecision.vulnerability_id)
+            .where(Vulnerability.name.in_(sorted(set(names))))
+            .where(VexDecision.origin == DecisionOrigin.MATCH, VexDecision.confirmed.is_(False))
+        ).all()
+        for decision_id in stale:
+            delete_decision(session, actor, decision_id)
+        result.retracted = len(stale)
+
+
 def _propose(session: Session, actor: Principal, proposal: _Proposal) -> str:
     """Record one proposal unless a decision it may not replace stands: "proposed", "unchanged" or "skipped"."""
     lock_row(session, Release.id, proposal.release_id)  # as record_decision does: what is read here stays so
@@ -642,8 +669,9 @@ def import_feed(phases: Phases, data: bytes, filename: str, *, limits: Limits = 
     # The slow part, outside every transaction: what the file names, and what it matches.
     known: list[_Known] = []
     proposals = _Proposals(portfolio, result)
+    retract: list[str] = []  # the names of the vulnerabilities the file withdraws
     if isinstance(feed, OsvFeed):
-        _plan_osv(feed, portfolio, exploited, known, proposals, result)
+        _plan_osv(feed, portfolio, exploited, known, proposals, result, retract)
     elif isinstance(feed, KevCatalog):
         result.records = len(feed.entries)
         known = list(_kev_known(feed, result))
@@ -660,6 +688,8 @@ def import_feed(phases: Phases, data: bytes, filename: str, *, limits: Limits = 
             for p in planned
         ]
         _write_decisions(phases, actor, named, result, progress)
+        if retract:
+            _retract(phases, actor, retract, result)
     with phases.write() as session:
         if result.changed:
             details: dict[str, Any] = result.summary()
@@ -684,6 +714,7 @@ def _plan_osv(
     known: list[_Known],
     proposals: _Proposals,
     result: ImportResult,
+    retract: list[str],
 ) -> None:
     """OSV: each record (withdrawn ones only counted) becomes a vulnerability; each match of it a decision under
     investigation for each release shipping the component; an undecidable match is reported."""
@@ -696,9 +727,15 @@ def _plan_osv(
         if made is not None:
             known.append(made[0])
             named[osv.id] = made[0].lookup[0]
-    withdrawn = sum(1 for r in feed.records if r.withdrawn is not None)
+    withdrawn = [r for r in feed.records if r.withdrawn is not None]
+    for record_ in withdrawn:
+        naming = _naming((record_.id, *record_.aliases))
+        if naming is not None:
+            retract.extend(naming[0])
     if withdrawn:
-        result.warn(f"{withdrawn} withdrawn record(s) not imported (decisions they made earlier stay)")
+        result.warn(
+            f"{len(withdrawn)} withdrawn record(s): not imported; their earlier unconfirmed matches are retracted"
+        )
     under_investigation = DecisionInput(Status.UNDER_INVESTIGATION.value)
     # Known exploited is marked on the vulnerability (_osv_known), not per match: the matches' flag is not read.
     for found in match_osv(feed.records, portfolio.components):

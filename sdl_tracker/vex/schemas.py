@@ -214,6 +214,7 @@ class ImportResultOut(BaseModel):
     decisions_proposed: int = Field(description="made or changed: under investigation, or the supplier's statement")
     decisions_unchanged: int = Field(description="the same proposal stood already")
     skipped: int = Field(description="an officer's (confirmed) or carried-forward decision stands and was kept")
+    retracted: int = Field(description="unconfirmed matches of records the file withdraws, deleted")
     undecidable: int = Field(description="release, vulnerability and component whose version cannot be compared")
     known_exploited: int = Field(description="vulnerabilities of the file that are known exploited")
     unused: int = Field(description="supplier statements naming no purl, or that no decision could carry")

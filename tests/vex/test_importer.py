@@ -253,6 +253,24 @@ def test_a_withdrawn_record_and_ids_the_tracker_does_not_keep_are_reported_not_i
     assert vulnerability(session, "CVE-2022-42969").cvss_v31 == ""
 
 
+def test_a_record_withdrawn_later_retracts_its_unconfirmed_matches_and_keeps_confirmed_ones(
+    app: Flask, session: Session, plc: Product
+) -> None:
+    assert run(app, osv_list("osv-GHSA-35jh-r3h4-6jhm.json")).decisions_proposed == 2  # PLC 1.0, Elsewhere 3.0
+    kept = decisions(session, "PLC", "1.0")[("CVE-2021-23337", LODASH)]
+    confirm_decision(session, actor(session, OFFICER), kept.id)
+    session.commit()
+    withdrawn = json.loads(feed("osv-GHSA-35jh-r3h4-6jhm.json"))
+    withdrawn["withdrawn"] = "2024-01-01T00:00:00Z"
+    result = run(app, json.dumps([withdrawn]).encode())
+    assert (result.retracted, result.decisions_proposed) == (1, 0)
+    assert ("CVE-2021-23337", LODASH) not in decisions(session, "Elsewhere", "3.0")
+    assert decisions(session, "PLC", "1.0")[("CVE-2021-23337", LODASH)].confirmed
+    deleted = session.scalars(select(AuditEvent).where(AuditEvent.action == "vex:decision:delete")).all()
+    assert len(deleted) == 1 and deleted[0].details["old"]["origin"] == "match"
+    assert run(app, json.dumps([withdrawn]).encode()).retracted == 0  # nothing left to retract
+
+
 # --- KEV ---------------------------------------------------------------------------------------------------------
 
 
