@@ -142,6 +142,10 @@ class PsirtCase(Base):
         """The case's name, PSIRT-YYYY-NNNN."""
         return f"PSIRT-{self.year:04d}-{self.number:04d}"
 
+    def under_embargo(self, day: date) -> bool:
+        """Whether the case's facts are still embargoed on `day` (its embargo ends after it)."""
+        return self.embargo_until is not None and self.embargo_until > day
+
 
 class PsirtRelease(Base):
     """A release of the case's product that the case affects, or that fixes it."""

@@ -221,7 +221,7 @@ def psirt_csaf(
             session, actor, case.id, profile=PROFILES[profile], status=TrackingStatus(status), tlp=tlp or "WHITE"
         )
         content = document.content
-        problems = [*document.refusals, *(f"{f.test} at {f.path or '/'}: {f.message}" for f in document.failures)]
+        problems = document.problems
         state = "not publishable yet" if problems else "valid"
         note = f"{document.tracking_id} next version {document.version}, {state}: {document.file_name}"
     if output is None:

@@ -29,14 +29,13 @@ from ..products.models import Product, Release
 from ..products.services import get_release
 from ..psirt.models import PsirtCase
 from ..psirt.vocabulary import VocabularyError, parse_cve
-from ..sboms.diff import purl_identity
-from ..sboms.models import Sbom, SbomComponent, SbomState
+from ..sboms.models import Sbom, SbomState
 from . import advisory as csaf
 from . import statements as st
 from . import validity
 from .models import VexDecision, Vulnerability
 from .product_tree import Release as CsafRelease
-from .publishing import publisher, release_identity
+from .publishing import ShippedComponents, publisher, release_identity, shipped_components, shipped_versions
 from .services import CASE_PREFIX, list_decisions
 
 # Not a publication: generated from the current decisions on request, with no revision history (docs/vex.md).
@@ -90,16 +89,6 @@ class ExportStanding:
 
 
 @dataclass(frozen=True)
-class _Shipped:
-    """A version of a component that the release's primary SBOM lists."""
-
-    name: str
-    version: str
-    purl: str
-    bom_ref: str
-
-
-@dataclass(frozen=True)
 class _Source:
     """Everything a document is built from, read from the store."""
 
@@ -110,7 +99,7 @@ class _Source:
     publisher: csaf.Publisher
     identity: CsafRelease  # the release as CSAF names it, with the purl and CPE its primary SBOM gives it
     bom_ref: str  # the primary SBOM subject's bom-ref ('' : none)
-    shipped: dict[str, list[_Shipped]]  # a decision's component purl -> its versions in the primary SBOM
+    shipped: ShippedComponents  # what the primary SBOM lists of the components the decisions name
 
     @property
     def timestamp(self) -> datetime:
@@ -145,7 +134,7 @@ def _withheld(session: Session, decisions: Sequence[VexDecision]) -> set[int]:
     held = {
         case.id
         for case in session.scalars(select(PsirtCase).where(PsirtCase.id.in_(case_ids)))
-        if case.exercise or (case.embargo_until is not None and case.embargo_until > today)
+        if case.exercise or case.under_embargo(today)
     }
     return {d.id for d in decisions if d.vulnerability.case_id in held}
 
@@ -189,19 +178,7 @@ def _read(session: Session, actor: Principal, release_id: int) -> _Source:
             Sbom.release_id == release.id, Sbom.is_primary.is_(True), Sbom.state == SbomState.PUBLISHED
         )
     ).first()
-    keys = {found[1]: d.component_purl for d in confirmed if (found := purl_identity(d.component_purl))}
-    shipped: dict[str, list[_Shipped]] = defaultdict(list)
-    if primary is not None and keys:
-        columns = (SbomComponent.purl_key, SbomComponent.name, SbomComponent.version, SbomComponent.purl)
-        rows = session.execute(
-            select(*columns, SbomComponent.bom_ref)
-            .where(SbomComponent.sbom_id == primary.id, SbomComponent.purl_key.in_(sorted(keys)))
-            .order_by(SbomComponent.position)
-        )
-        for key, name, version, purl, bom_ref in rows:
-            versions = shipped[keys[key]]
-            if all(known.purl != purl for known in versions):  # a component nested twice is one component
-                versions.append(_Shipped(name, version, purl, bom_ref))
+    shipped = shipped_components(session, confirmed) if primary is not None else {}
     subject = dict(primary.subject or {}) if primary is not None else {}
     return _Source(
         product=product,
@@ -211,7 +188,7 @@ def _read(session: Session, actor: Principal, release_id: int) -> _Source:
         publisher=publisher(product),
         identity=release_identity(release, product, subject),
         bom_ref=str(subject.get("bom_ref") or ""),
-        shipped=dict(shipped),
+        shipped=shipped,
     )
 
 
@@ -262,7 +239,7 @@ def _components(source: _Source, decision: VexDecision) -> list[st.Component | N
     component by its purl alone (one the release does not ship, or a release without an SBOM)."""
     if not decision.component_purl:
         return [None]
-    shipped = source.shipped.get(decision.component_purl)
+    shipped = shipped_versions(decision, source.shipped)
     if shipped:
         return [st.Component(row.name, row.version, row.purl, row.bom_ref) for row in shipped]
     return [st.Component(_purl_name(decision.component_purl), "", decision.component_purl)]

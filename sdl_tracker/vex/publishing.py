@@ -64,6 +64,11 @@ class CsafDocument:
     left_out: int  # unconfirmed decisions not stated
     releases: list[str]  # the versions of the releases it states something of
 
+    @property
+    def problems(self) -> list[str]:
+        """Everything that keeps it from being published, each in one line (none: it may be published)."""
+        return [*self.refusals, *map(str, self.failures)]
+
 
 def authorize_publish_csaf(actor: Principal, product_id: int) -> None:
     """Raise unless the actor may publish the product's CSAF documents (its security officers)."""
@@ -144,6 +149,7 @@ def csaf_document(
     revisions = (*published, csaf.Revision(version, latest, summary.strip() or "Initial version."))
     product = session.get(Product, case.product_id)
     assert product is not None  # a case's product is never deleted (RESTRICT)
+    shipped = shipped_components(session, stated)
     try:
         document = csaf.build(
             csaf.Advisory(
@@ -153,8 +159,8 @@ def csaf_document(
                 tracking=csaf.Tracking(tracking_id(case, profile), status, revisions),
                 tlp=tlp,
                 releases=_releases(session, product, stated),
-                libraries=_libraries(session, product, stated),
-                vulnerabilities=_vulnerabilities(session, case, product, stated),
+                libraries=_libraries(product, stated, shipped),
+                vulnerabilities=_vulnerabilities(case, product, stated, shipped),
                 references=_references(session, product, tlp, file_name(tracking_id(case, profile)), revisions[0].date),
             )
         )
@@ -194,9 +200,8 @@ def publish_csaf(
         raise Invalid.field("summary", f"one line of at most {SUMMARY_MAX} characters")
     now = installation(session).now()
     document = csaf_document(session, actor, case.id, profile=profile, status=status, tlp=tlp, summary=summary, now=now)
-    problems = list(document.refusals) + [f"{f.test} at {f.path or '/'}: {f.message}" for f in document.failures]
-    if problems:
-        raise Invalid.field("csaf", "not published: " + "; ".join(problems))
+    if document.problems:
+        raise Invalid.field("csaf", "not published: " + "; ".join(document.problems))
     signature = _signature(session, document.content)
     blobs = session_blobs(session)
     stored = record_blob(session, blobs.put(io.BytesIO(document.content)))
@@ -292,34 +297,61 @@ def _releases(session: Session, product: Product, decisions: Sequence[VexDecisio
     return tuple(release_identity(r, product, subjects.get(r.id)) for r in releases.values())
 
 
-def _shipped(session: Session, decisions: Sequence[VexDecision]) -> dict[tuple[int, str], list[str]]:
-    """The versioned purls each release's primary SBOM ships of each component a decision names."""
+@dataclass(frozen=True)
+class Shipped:
+    """A version of a component that a release's primary SBOM lists."""
+
+    name: str
+    version: str
+    purl: str
+    bom_ref: str
+
+
+ShippedComponents = dict[tuple[int, str], list[Shipped]]  # (release id, purl identity) -> versions, in SBOM order
+
+
+def shipped_components(session: Session, decisions: Sequence[VexDecision]) -> ShippedComponents:
+    """What the releases' primary SBOMs list of each component their decisions name, in one statement (none when
+    no decision names a component); a component nested twice in an SBOM is one component."""
     keys = {identity[1] for d in decisions if d.component_purl and (identity := purl_identity(d.component_purl))}
     releases = {d.release_id for d in decisions if d.component_purl}
-    found: dict[tuple[int, str], list[str]] = defaultdict(list)
+    found: ShippedComponents = defaultdict(list)
     if not keys:
         return found
     rows = session.execute(
-        select(Sbom.release_id, SbomComponent.purl_key, SbomComponent.purl)
+        select(
+            Sbom.release_id,
+            SbomComponent.purl_key,
+            SbomComponent.name,
+            SbomComponent.version,
+            SbomComponent.purl,
+            SbomComponent.bom_ref,
+        )
         .join(Sbom, Sbom.id == SbomComponent.sbom_id)
         .where(Sbom.release_id.in_(releases), Sbom.is_primary.is_(True), Sbom.state == SbomState.PUBLISHED)
-        .where(SbomComponent.purl_key.in_(keys))
+        .where(SbomComponent.purl_key.in_(sorted(keys)))
+        .order_by(SbomComponent.position)
     )
-    for release_id, key, purl in rows:
-        if purl not in found[(release_id, key)]:
-            found[(release_id, key)].append(purl)
+    for release_id, key, name, version, purl, bom_ref in rows:
+        versions = found[(release_id, key)]
+        if all(known.purl != purl for known in versions):
+            versions.append(Shipped(name, version, purl, bom_ref))
     return found
 
 
-def _component_purls(decision: VexDecision, shipped: dict[tuple[int, str], list[str]]) -> list[str]:
+def shipped_versions(decision: VexDecision, shipped: ShippedComponents) -> list[Shipped]:
+    """The versions of the decision's component that its release's primary SBOM lists (none: it lists none)."""
+    identity = purl_identity(decision.component_purl)
+    return shipped.get((decision.release_id, identity[1] if identity else ""), [])
+
+
+def _component_purls(decision: VexDecision, shipped: ShippedComponents) -> list[str]:
     """The purls (with version, as the release's SBOM ships them) a component decision is about; the
     decision's own purl when the SBOM does not list the component."""
-    identity = purl_identity(decision.component_purl)
-    return sorted(shipped.get((decision.release_id, identity[1] if identity else ""), [])) or [decision.component_purl]
+    return sorted(s.purl for s in shipped_versions(decision, shipped)) or [decision.component_purl]
 
 
-def _libraries(session: Session, product: Product, decisions: Sequence[VexDecision]) -> tuple[Library, ...]:
-    shipped = _shipped(session, decisions)
+def _libraries(product: Product, decisions: Sequence[VexDecision], shipped: ShippedComponents) -> tuple[Library, ...]:
     releases: dict[str, set[ReleaseRef]] = defaultdict(set)
     for decision in decisions:
         if decision.component_purl:
@@ -328,8 +360,9 @@ def _libraries(session: Session, product: Product, decisions: Sequence[VexDecisi
     return tuple(Library(purl, tuple(sorted(refs))) for purl, refs in sorted(releases.items()))
 
 
-def _decisions(session: Session, product: Product, decisions: Sequence[VexDecision]) -> tuple[csaf.Decision, ...]:
-    shipped = _shipped(session, decisions)
+def _decisions(
+    product: Product, decisions: Sequence[VexDecision], shipped: ShippedComponents
+) -> tuple[csaf.Decision, ...]:
     found = []
     for decision in decisions:
         ref = ReleaseRef(product.name, decision.release.version)
@@ -367,11 +400,11 @@ def _vendor_fixes(case: PsirtCase, decisions: Sequence[VexDecision]) -> tuple[cs
 
 
 def _vulnerabilities(
-    session: Session, case: PsirtCase, product: Product, decisions: Sequence[VexDecision]
+    case: PsirtCase, product: Product, decisions: Sequence[VexDecision], shipped: ShippedComponents
 ) -> tuple[csaf.Vulnerability, ...]:
     """One item per CVE of the case (CSAF 2.0 carries one CVE and one CWE per item), each with the case's
     decisions; a case without a CVE is one item named by its reference."""
-    stated = _decisions(session, product, decisions)
+    stated = _decisions(product, decisions, shipped)
     remediations = _vendor_fixes(case, decisions)
 
     def item(cve: str) -> csaf.Vulnerability:
@@ -434,7 +467,7 @@ def _refusals(
     missing = sorted({f"{version} ({role})" for version, role in recorded if version not in decided})
     if missing:
         found.append(f"releases the case names without a confirmed decision: {', '.join(missing)}")
-    if case.embargo_until is not None and case.embargo_until > when.date() and tlp in ("WHITE", "GREEN"):
+    if case.embargo_until is not None and case.under_embargo(when.date()) and tlp in ("WHITE", "GREEN"):
         found.append(
             f"the case is under embargo until {case.embargo_until.isoformat()}: TLP:{tlp} would disclose it; "
             "publish as TLP:AMBER or RED, or after the embargo"

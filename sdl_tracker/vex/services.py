@@ -137,7 +137,7 @@ def component_purl(purl: str) -> str:
     if found is None:
         raise Invalid.field("component", f"not a purl: {text[:80]!r} (pkg:type/namespace/name@version)")
     kind, key = found
-    if not key.isprintable():  # decoded %00, %0a, %1b, U+202E...: a name no package has, and a trap in documents
+    if text_problem(key):  # decoded %00, %0a, %1b, U+202E...: a name no package has, and a trap in documents
         raise Invalid.field("component", "a purl's namespace and name hold no control or format characters")
     parts = key.split("/")
     try:
@@ -260,11 +260,6 @@ def vulnerability_for_case(session: Session, actor: Principal, case_id: int) -> 
     return _case_vulnerability(session, actor, case)
 
 
-def _under_embargo(case: PsirtCase) -> bool:
-    """Whether the case's facts are still embargoed (its embargo ends after today)."""
-    return case.embargo_until is not None and case.embargo_until > utcnow().date()
-
-
 def _shared(session: Session, vulnerability: Vulnerability, product_id: int) -> bool:
     """Whether another product's decisions name the vulnerability (a CVE several products decide on)."""
     query = (
@@ -332,7 +327,7 @@ def _case_vulnerability(session: Session, actor: Principal, case: PsirtCase) -> 
             own, before = holder, vulnerability_snapshot(holder)
             own.case_id = case.id
         assert own is not None
-    if own.name.startswith(CASE_PREFIX) or not _under_embargo(case):
+    if own.name.startswith(CASE_PREFIX) or not case.under_embargo(utcnow().date()):
         if own.source is VulnerabilitySource.CASE and not _shared(session, own, case.product_id):
             # The case's own row follows the case.
             own.aliases = [cve for cve in case.cve_ids if cve != own.name]
