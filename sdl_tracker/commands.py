@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
@@ -105,9 +106,15 @@ def say_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str, ensure_ascii=True))
 
 
-def write_document(data: bytes) -> None:
-    """Write a document's bytes (an exported BOM) to standard output as they are, for a file or a pipe; a
-    terminal is refused, as the bytes are the document's own text, not escaped for a terminal."""
+def write_document(data: bytes, output: Path | None = None) -> None:
+    """Write a document's bytes (an exported BOM) as they are to `output`, or to standard output for a file or a
+    pipe; a terminal is refused, as the bytes are the document's own text, not escaped for a terminal."""
+    if output is not None:
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+        return
     stdout = sys.stdout.buffer
     if stdout.isatty():
         fail("the document is not printed on a terminal: give -o FILE, or redirect standard output")

@@ -250,14 +250,7 @@ def sbom_export(
     except DomainError as exc:
         fail(exc.one_line())
         return
-    if output is None:
-        write_document(export.data)
-    else:
-        try:
-            output.write_bytes(export.data)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
-            return
+    write_document(export.data, output)
     say(f"{export.serial_number} version {export.version} ({len(export.data):,} bytes)", err=True)
 
 

@@ -224,14 +224,7 @@ def psirt_csaf(
         problems = document.problems
         state = "not publishable yet" if problems else "valid"
         note = f"{document.tracking_id} next version {document.version}, {state}: {document.file_name}"
-    if output is None:
-        write_document(content)
-    else:
-        try:
-            output.write_bytes(content)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
-            return
+    write_document(content, output)
     for problem in problems:
         say(f"not publishable: {problem}", err=True)
     say(note, err=True)
@@ -261,13 +254,7 @@ def vex_export(
     decisions give the same bytes. What it states and left out goes to stderr."""
     release = _release(session, actor, product_name, version)
     export = release_vex(session, actor, release.id, format=fmt, tlp=tlp)
-    if output is None:
-        write_document(export.data)
-    else:
-        try:
-            output.write_bytes(export.data)
-        except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror}")
+    write_document(export.data, output)
     left_out = f"; {export.left_out} unconfirmed left out" if export.left_out else ""
     say(f"{FORMAT_LABELS[export.format]}: {export.statements} confirmed decisions{left_out}", err=True)
 
