@@ -294,6 +294,9 @@ def test_the_command_line_checks_writes_and_publishes(
     assert len(refused_publish.output.strip().splitlines()) == 1
     unknown = runner.invoke(cli, ["psirt", "csaf", "PSIRT-1999-0001"])
     assert unknown.exit_code == 2
+    unwritable = runner.invoke(cli, ["psirt", "csaf", case.reference, "-o", str(tmp_path / "missing" / "a.json")])
+    assert unwritable.exit_code == 2 and "cannot write" in unwritable.output
+    assert len(unwritable.output.strip().splitlines()) == 1
 
 
 def test_an_actively_exploited_case_says_so_in_its_document(
