@@ -52,7 +52,7 @@ from .gitlink.scan import register_jobs as register_scan_jobs
 from .gitlink.signals import psirt_case_named
 from .gitlink.signing import register_jobs as register_signature_jobs
 from .gitlink.views import bp as gitlink_bp
-from .installation import CsafProviderSetup, GitPolicy, Installation, SmtpRelay, WebhookPolicy
+from .installation import CraLegalFacts, CsafProviderSetup, GitPolicy, Installation, SmtpRelay, WebhookPolicy
 from .jobs.api import bp as jobs_api
 from .jobs.cli import job, worker
 from .jobs.views import bp as jobs_bp
@@ -184,6 +184,7 @@ def open_installation(
     smtp: SmtpRelay | None = None,
     webhooks: WebhookPolicy | None = None,
     csaf: CsafProviderSetup | None = None,
+    cra: CraLegalFacts | None = None,
 ) -> Installation:
     """The installation whose data directory is `data_dir` (keys are created on first start)."""
     return Installation(
@@ -195,6 +196,7 @@ def open_installation(
         smtp=smtp,
         webhooks=webhooks or WebhookPolicy(),
         csaf=csaf or CsafProviderSetup(),
+        cra=cra or CraLegalFacts(),
     )
 
 
@@ -237,6 +239,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
             key_fingerprint=settings.CSAF_KEY_FINGERPRINT.strip(),
             base_url=settings.CSAF_BASE_URL.strip().rstrip("/"),
         ),
+        cra=CraLegalFacts(settings.cra_harmonised_standards, settings.CRA_CRITICAL_SCHEME_REQUIRED),
     )
     app.extensions[SETTINGS_EXTENSION] = settings
     app.extensions[INSTALLATION_EXTENSION] = installation

@@ -46,6 +46,7 @@ class Permission(enum.StrEnum):
     COMMITS_SUBMIT = "commits:submit"  # deliver commits of the product's repositories (git hooks, CI)
     PSIRT_MANAGE = "psirt:manage"
     VEX_DECIDE = "vex:decide"  # record, confirm and delete a release's VEX decisions
+    CRA_MANAGE = "cra:manage"  # the CRA conformity file: applicability, risk assessment, support period, DoC
     GATE_SIGNOFF = "gate:signoff"
     DOSSIER_EXPORT = "dossier:export"
     AUDIT_READ = "audit:read"
@@ -73,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.COMMITS_SUBMIT,
             Permission.PSIRT_MANAGE,
             Permission.VEX_DECIDE,
+            Permission.CRA_MANAGE,
             Permission.GATE_SIGNOFF,
             Permission.DOSSIER_EXPORT,
             Permission.AUDIT_READ,

@@ -125,6 +125,17 @@ class Settings:
     # The tracker's public https URL, for the CSAF provider's metadata and documents' links to themselves
     # (empty: the URL a request came in on, and no self link in documents published from the command line).
     CSAF_BASE_URL: str = ""
+    # Harmonised standards under the CRA cited in the Official Journal, separated by semicolons (empty: none is
+    # cited yet). Module A for an important class I product needs one of them applied in full; the CRA file says
+    # of every other standard applied (IEC 62443-4-1 and 4-2 among them) that it gives no presumption of conformity.
+    CRA_HARMONISED_STANDARDS: str = ""
+    # True once a delegated act requires a European cybersecurity certification scheme for critical products.
+    CRA_CRITICAL_SCHEME_REQUIRED: bool = False
+
+    @property
+    def cra_harmonised_standards(self) -> tuple[str, ...]:
+        """CRA_HARMONISED_STANDARDS as a list of references."""
+        return tuple(" ".join(s.split()) for s in self.CRA_HARMONISED_STANDARDS.split(";") if s.strip())
 
     @property
     def smtp_port(self) -> int:
@@ -181,6 +192,8 @@ _PARSERS: dict[str, Callable[[str, object], Any]] = {
     "CSAF_GNUPGHOME": _parse_str,
     "CSAF_KEY_FINGERPRINT": _parse_str,
     "CSAF_BASE_URL": _parse_str,
+    "CRA_HARMONISED_STANDARDS": _parse_str,
+    "CRA_CRITICAL_SCHEME_REQUIRED": _parse_bool,
 }
 SETTING_NAMES = frozenset(f.name for f in fields(Settings))
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -68,6 +68,14 @@ class CsafProviderSetup:
 
 
 @dataclass(frozen=True)
+class CraLegalFacts:
+    """The CRA facts that change by publication in the Official Journal, kept in settings."""
+
+    harmonised_standards: tuple[str, ...] = ()
+    critical_scheme_required: bool = False
+
+
+@dataclass(frozen=True)
 class Installation:
     """Data directory, blob store, keys, git policy, audit witness, outgoing notifications and clock of one
     installation."""
@@ -83,6 +91,7 @@ class Installation:
     smtp: SmtpRelay | None = None
     webhooks: WebhookPolicy = field(default_factory=WebhookPolicy)
     csaf: CsafProviderSetup = field(default_factory=CsafProviderSetup)
+    cra: CraLegalFacts = field(default_factory=CraLegalFacts)
 
     def now(self) -> datetime:
         """The installation's current time, aware, in UTC (tests may give a fixed clock)."""

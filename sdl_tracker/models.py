@@ -8,6 +8,7 @@ from .audit import models as audit_models
 from .builds import models as build_models
 from .catalog import models as catalog_models
 from .claims import models as claim_models
+from .cra import models as cra_models
 from .db import Base
 from .evidence import models as evidence_models
 from .gitlink import models as git_models
@@ -27,6 +28,7 @@ __all__ = [
     "build_models",
     "catalog_models",
     "claim_models",
+    "cra_models",
     "evidence_models",
     "git_models",
     "job_models",

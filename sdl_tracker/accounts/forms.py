@@ -142,6 +142,11 @@ SCOPE_LABELS: dict[Permission, ScopeLabel] = {
     Permission.VEX_DECIDE: ScopeLabel(
         "Decide", "Decide VEX statements", "Record and confirm whether releases are affected by vulnerabilities."
     ),
+    Permission.CRA_MANAGE: ScopeLabel(
+        "Decide",
+        "Keep the CRA file",
+        "Record Annex I applicability, the risk assessment, support period, user information and declaration data.",
+    ),
     Permission.SIGNING_KEYS_MANAGE: ScopeLabel(
         "Manage",
         "Manage my signing keys",

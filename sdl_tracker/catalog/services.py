@@ -38,7 +38,9 @@ from .rules import (
 
 # Loaded in this order: the mapping refers to the three catalogs.
 PACKAGED_CATALOGS = ("iec62443-4-1.json", "iec62443-4-2.json", "cra.json")
-PACKAGED_MAPPINGS = ("mapping-cra.json",)
+# In version order: the newest loaded version of a mapping is the one a new release pins.
+PACKAGED_MAPPINGS = ("mapping-cra.json", "mapping-cra-2026.2.json")
+CRA_MAPPING = "iec62443-to-cra-annex-i"
 PACKAGED_ANNOTATIONS = ("annotations.json",)
 # Every requirement of these kinds must appear in a mapping (with targets, or saying it has none).
 MAPPED_KINDS = (ItemKind.PROCESS_REQUIREMENT, ItemKind.COMPONENT_REQUIREMENT)
@@ -361,21 +363,44 @@ def _latest_mapping_ids(session: Session) -> list[int]:
     return [m.id for m in newest.values()]
 
 
-def links_from(session: Session, requirement: Requirement) -> list[RequirementLink]:
-    """What `requirement` supports in the newest mapping (a link without target: supports none)."""
+def _mapping_ids(session: Session, mapping_id: int | None) -> list[int]:
+    """The mapping a read uses: the one named (a release's pinned version), else the newest of each."""
+    return [mapping_id] if mapping_id is not None else _latest_mapping_ids(session)
+
+
+def newest_mapping(session: Session, name: str = CRA_MAPPING) -> CatalogMapping | None:
+    """The newest loaded version of a mapping (loaded in version order), None when none is loaded."""
+    return session.scalar(select(CatalogMapping).where(CatalogMapping.name == name).order_by(CatalogMapping.id.desc()))
+
+
+def get_mapping(session: Session, version: str, name: str = CRA_MAPPING) -> CatalogMapping:
+    """A loaded mapping version, else NotFound."""
+    mapping = session.scalar(
+        select(CatalogMapping).where(CatalogMapping.name == name, CatalogMapping.version == version)
+    )
+    if mapping is None:
+        raise NotFound(f"mapping {name} has no loaded version {version!r}")
+    return mapping
+
+
+def links_from(session: Session, requirement: Requirement, mapping_id: int | None = None) -> list[RequirementLink]:
+    """What `requirement` supports in a mapping version (default the newest; a link without target: supports
+    none)."""
     return list(
         session.scalars(
             select(RequirementLink)
             .where(
                 RequirementLink.source_id == requirement.id,
-                RequirementLink.mapping_id.in_(_latest_mapping_ids(session)),
+                RequirementLink.mapping_id.in_(_mapping_ids(session, mapping_id)),
             )
             .options(selectinload(RequirementLink.target))
         )
     )
 
 
-def links_from_each(session: Session, requirements: Collection[Requirement]) -> dict[int, list[RequirementLink]]:
+def links_from_each(
+    session: Session, requirements: Collection[Requirement], mapping_id: int | None = None
+) -> dict[int, list[RequirementLink]]:
     """`links_from` for many requirements in two statements: by requirement id (absent: no links)."""
     found: dict[int, list[RequirementLink]] = {}
     if not requirements:
@@ -384,7 +409,7 @@ def links_from_each(session: Session, requirements: Collection[Requirement]) -> 
         select(RequirementLink)
         .where(
             RequirementLink.source_id.in_([r.id for r in requirements]),
-            RequirementLink.mapping_id.in_(_latest_mapping_ids(session)),
+            RequirementLink.mapping_id.in_(_mapping_ids(session, mapping_id)),
         )
         .order_by(RequirementLink.id)
         .options(selectinload(RequirementLink.target))
@@ -394,12 +419,13 @@ def links_from_each(session: Session, requirements: Collection[Requirement]) -> 
     return found
 
 
-def links_to(session: Session, requirement: Requirement) -> list[RequirementLink]:
-    """The requirements that support `requirement` (a CRA point) in the newest mapping."""
+def links_to(session: Session, requirement: Requirement, mapping_id: int | None = None) -> list[RequirementLink]:
+    """The requirements that support `requirement` (a CRA point) in a mapping version (default the newest)."""
     links = session.scalars(
         select(RequirementLink)
         .where(
-            RequirementLink.target_id == requirement.id, RequirementLink.mapping_id.in_(_latest_mapping_ids(session))
+            RequirementLink.target_id == requirement.id,
+            RequirementLink.mapping_id.in_(_mapping_ids(session, mapping_id)),
         )
         .options(selectinload(RequirementLink.source).selectinload(Requirement.edition))
     ).all()

@@ -289,7 +289,7 @@ def claims_summary(session: Session, actor: Principal, release_id: int, *, today
     def judge() -> ClaimsSummary:
         report = vector_report(session, actor, release.product_id, release.id)
         items = report.catalog.applicability.items
-        links = cra_links_of(session, report.catalog, [item.ref for item in items])
+        links = cra_links_of(session, report.catalog, [item.ref for item in items], release.cra_mapping_id)
         return ClaimsSummary(
             report.catalog.edition.edition if report.catalog.edition else None,
             report.catalog.applicability,

@@ -78,18 +78,23 @@ def product_catalog(session: Session, product: Product) -> ProductCatalog:
     )
 
 
-def cra_links(session: Session, catalog: ProductCatalog, ref: str) -> list[RequirementLink]:
-    """The CRA points an item supports: its own mapping rows, else those of the item it resolves to
-    (CR 1.1 RE(1) -> CR 1.1; EDR 3.10 -> CR 3.10), as the mapping is kept per CR."""
-    return cra_links_of(session, catalog, [ref])[ref]
+def cra_links(
+    session: Session, catalog: ProductCatalog, ref: str, mapping_id: int | None = None
+) -> list[RequirementLink]:
+    """The CRA points an item supports in a mapping version (a release's pinned one; default the newest): its
+    own mapping rows, else those of the item it resolves to (CR 1.1 RE(1) -> CR 1.1; EDR 3.10 -> CR 3.10), as
+    the mapping is kept per CR."""
+    return cra_links_of(session, catalog, [ref], mapping_id)[ref]
 
 
-def cra_links_of(session: Session, catalog: ProductCatalog, refs: Collection[str]) -> dict[str, list[RequirementLink]]:
+def cra_links_of(
+    session: Session, catalog: ProductCatalog, refs: Collection[str], mapping_id: int | None = None
+) -> dict[str, list[RequirementLink]]:
     """`cra_links` of many items at once, in a fixed number of statements (a page lists every item)."""
     items = catalog.items()
     chains = {ref: resolution_chain(ref, items) for ref in refs}
     rows = {step: catalog.rows[step] for chain in chains.values() for step in chain if step in catalog.rows}
-    links = links_from_each(session, list(rows.values()))
+    links = links_from_each(session, list(rows.values()), mapping_id)
     return {
         ref: next((links[rows[step].id] for step in chain if step in rows and links.get(rows[step].id)), [])
         for ref, chain in chains.items()

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 if TYPE_CHECKING:
-    from ..catalog.models import CatalogEdition
+    from ..catalog.models import CatalogEdition, CatalogMapping
 
 from ..catalog.rules import FOUNDATIONAL_REQUIREMENTS
 from ..db import Base, UTCDateTime, str_enum, utcnow
@@ -155,8 +155,16 @@ class Release(Base):
     release_date: Mapped[date | None] = mapped_column(Date)
     git_ref: Mapped[str] = mapped_column(String(255), default="")  # a tag name or a commit SHA
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The version of the IEC 62443 -> CRA mapping the release is assessed with: the newest loaded when it was
+    # made, moved on only by an officer (audited), so a new mapping never rewrites an old release's file.
+    # None only for a release made before any mapping was loaded: reads then use the newest.
+    # RESTRICT: a mapping that releases were assessed with cannot disappear under them.
+    cra_mapping_id: Mapped[int | None] = mapped_column(
+        ForeignKey("catalog_mapping.id", ondelete="RESTRICT"), index=True
+    )
 
     product: Mapped[Product] = relationship(back_populates="releases")
+    cra_mapping: Mapped[CatalogMapping | None] = relationship()
 
     @property
     def shipped(self) -> bool:

@@ -16,7 +16,7 @@ from ..audit.rules import field_changes
 from ..audit.services import kept, record
 from ..auth import Permission, Principal, authorize, permits, visible_products_clause
 from ..catalog.models import CatalogEdition
-from ..catalog.services import current_editions, find_edition
+from ..catalog.services import current_editions, find_edition, newest_mapping
 from ..db import lock_row, locked
 from ..errors import Conflict, FieldError, Invalid, NotFound
 from . import signals
@@ -420,6 +420,7 @@ def create_release(
         status=release_status,
         release_date=release_date,
         git_ref=git_ref.strip(),
+        cra_mapping=newest_mapping(session),
     )
     session.add(release)
     flush_or_conflict(session, f"{product.name} already has a release {version!r}")
@@ -435,6 +436,7 @@ def create_release(
             "status": release.status.value,
             "git_ref": release.git_ref,
             "release_date": release_date,
+            "cra_mapping": release.cra_mapping.version if release.cra_mapping else None,
         },
     )
     signals.release_created.send(session, release=release, actor=actor)

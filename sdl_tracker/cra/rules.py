@@ -1,0 +1,484 @@
+"""The CRA conformity file's rules: which Annex I points may be not applicable, which need evidence that
+IEC 62443 cannot give, the support period (Art. 13(8)), the conformity routes a category allows (Art. 32),
+the Annex II and Annex V items, and what a release still lacks before its technical file can be exported.
+
+Pure: plain values in, plain values out; no database, Flask or clock (`today` is passed).
+"""
+
+from __future__ import annotations
+
+import calendar
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..errors import FieldError
+
+# Annex I in the catalog's own ids: Part I (1), Part I (2)(a)-(m), Part II (1)-(8).
+PART_I_2 = tuple(f"I.2{letter}" for letter in "abcdefghijklm")
+PART_II = tuple(f"II.{n}" for n in range(1, 9))
+ANNEX_I_POINTS = ("I.1", *PART_I_2, *PART_II)
+
+# Part I (1) and every Part II duty bind every product (Art. 13(4) lets only Part I (2) points be found not
+# applicable, with a justification): each shows the process evidence that meets it instead.
+ALWAYS_APPLICABLE = frozenset({"I.1", *PART_II})
+
+# Software applications (IEC 62443-4-2's SAR): how they receive updates is their platform's or the
+# manufacturer's own mechanism, which no 4-2 component requirement covers.
+SOFTWARE_APPLICATION = "SAR"
+
+
+def needs_other_evidence(ref: str, component_type: str) -> str | None:
+    """Why IEC 62443 evidence cannot show point `ref` is met (None: it can), for a component of that type."""
+    if ref == "I.2g":
+        return "data minimisation: no IEC 62443 requirement limits what data a product processes"
+    if ref == "I.2m":
+        return "secure transfer of data to other products or systems: IEC 62443 covers removal (SG-4), not transfer"
+    if ref == "II.8":
+        return "free-of-charge security updates: a commercial commitment no IEC 62443 requirement records"
+    if ref == "I.2c" and component_type == SOFTWARE_APPLICATION:
+        return "update capability of a software application: its update mechanism is outside IEC 62443-4-2"
+    return None
+
+
+def applicability_problems(ref: str, applicable: bool, justification: str) -> list[FieldError]:
+    """What is wrong with an applicability decision for point `ref` (empty: nothing)."""
+    if ref not in ANNEX_I_POINTS:
+        return [FieldError("ref", f"{ref!r} is not an Annex I point (one of I.1, I.2a-I.2m, II.1-II.8)")]
+    if not applicable and ref in ALWAYS_APPLICABLE:
+        which = "Annex I Part I (1)" if ref == "I.1" else f"Annex I Part II ({ref[3:]})"
+        return [FieldError("applicable", f"{which} applies to every product and cannot be marked not applicable")]
+    if not applicable and not justification.strip():
+        return [FieldError("justification", "a point marked not applicable needs a justification (Art. 13(4))")]
+    return []
+
+
+def point_label(ref: str) -> str:
+    """`I.2h` -> `Annex I Part I (2)(h)`; `II.3` -> `Annex I Part II (3)`."""
+    if ref == "I.1":
+        return "Annex I Part I (1)"
+    if ref.startswith("I.2"):
+        return f"Annex I Part I (2)({ref[3:]})"
+    return f"Annex I Part II ({ref[3:]})"
+
+
+# --- support period (Art. 13(8)) ------------------------------------------------------------------------
+
+MINIMUM_SUPPORT_YEARS = 5
+UPDATE_AVAILABILITY_YEARS = 10  # each security update stays available (Art. 13(9))
+DOCUMENTATION_RETENTION_YEARS = 10  # technical documentation and the declaration (Art. 13(13))
+
+
+def add_years(day: date, years: int) -> date:
+    """`day` moved `years` on (29 February to 28 February where the year has none)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def end_of_month(year: int, month: int) -> date:
+    """The last day of a month: a support period stated as month and year ends with it."""
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from `start` to `end` (a period ending on the last day of a month counts that month)."""
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if end.day < start.day and end != end_of_month(end.year, end.month):
+        months -= 1
+    return months
+
+
+@dataclass(frozen=True)
+class SupportPeriodFacts:
+    """How a product's support period was set, as recorded."""
+
+    starts_on: date | None  # placed on the market (or the start of support)
+    ends_on: date | None
+    expected_use_months: int | None
+    method: str  # how the period was set
+    shorter_reason: str  # why it is shorter than 5 years (required then)
+    published_where: str  # where the end date is published (a URL or a description)
+
+
+def support_period_problems(facts: SupportPeriodFacts) -> list[FieldError]:
+    """What makes a support period unacceptable under Art. 13(8) (empty: nothing): under 5 years needs the
+    product's shorter expected use time and a reason; it may not be shorter than the expected use time it
+    was set from."""
+    errors: list[FieldError] = []
+    if facts.starts_on is None:
+        errors.append(FieldError("starts_on", "the date the product is placed on the market is required"))
+    if facts.ends_on is None:
+        errors.append(FieldError("ends_on", "the end of the support period (at least month and year) is required"))
+    if facts.expected_use_months is not None and facts.expected_use_months <= 0:
+        errors.append(FieldError("expected_use_months", "the expected use time must be positive"))
+    if errors or facts.starts_on is None or facts.ends_on is None:
+        return errors
+    if facts.ends_on <= facts.starts_on:
+        return [FieldError("ends_on", "the support period must end after it starts")]
+    months = months_between(facts.starts_on, facts.ends_on)
+    if months < MINIMUM_SUPPORT_YEARS * 12:
+        if not facts.shorter_reason.strip():
+            errors.append(
+                FieldError(
+                    "shorter_reason",
+                    f"a support period of {describe_months(months)} is under 5 years: say why the product is "
+                    "expected to be used for less (Art. 13(8))",
+                )
+            )
+        if facts.expected_use_months is None or facts.expected_use_months >= MINIMUM_SUPPORT_YEARS * 12:
+            errors.append(
+                FieldError(
+                    "expected_use_months",
+                    "a support period under 5 years is allowed only for a product expected to be used for less "
+                    "than 5 years: state that expected use time",
+                )
+            )
+    if facts.expected_use_months is not None and months < min(facts.expected_use_months, MINIMUM_SUPPORT_YEARS * 12):
+        errors.append(
+            FieldError(
+                "ends_on",
+                f"the support period ({describe_months(months)}) is shorter than the expected use time "
+                f"({describe_months(facts.expected_use_months)}) it reflects",
+            )
+        )
+    return errors
+
+
+def describe_months(months: int) -> str:
+    """`62` -> `5 years 2 months`."""
+    years, rest = divmod(months, 12)
+    parts = [f"{years} year{'s' if years != 1 else ''}"] if years else []
+    if rest or not parts:
+        parts.append(f"{rest} month{'s' if rest != 1 else ''}")
+    return " ".join(parts)
+
+
+def update_available_until(issued: date, support_ends: date | None) -> date:
+    """How long a security update must stay available: 10 years after issue or the rest of the support
+    period, whichever is longer (Art. 13(9))."""
+    ten_years = add_years(issued, UPDATE_AVAILABILITY_YEARS)
+    return max(ten_years, support_ends) if support_ends else ten_years
+
+
+def documentation_retained_until(placed_on_market: date, support_ends: date | None) -> date:
+    """How long the technical documentation and declaration are kept: 10 years after placing on the market
+    or the support period, whichever is longer (Art. 13(13))."""
+    ten_years = add_years(placed_on_market, DOCUMENTATION_RETENTION_YEARS)
+    return max(ten_years, support_ends) if support_ends else ten_years
+
+
+# --- Annex II user information ---------------------------------------------------------------------------
+
+USER_INFORMATION_ITEMS: tuple[tuple[str, str], ...] = (
+    ("AII.1", "Manufacturer's name, postal address, e-mail or other digital contact, and website"),
+    ("AII.2", "Single point of contact for reporting vulnerabilities, and where the CVD policy is found"),
+    ("AII.3", "Name and type of the product and any information that uniquely identifies it"),
+    ("AII.4", "Intended purpose, security environment, essential functionalities and security properties"),
+    ("AII.5", "Known or foreseeable circumstances that may lead to significant cybersecurity risks"),
+    ("AII.6", "Internet address of the EU declaration of conformity, where applicable"),
+    ("AII.7", "Type of technical security support and the end date of the support period"),
+    ("AII.8a", "Instructions (8a): measures at commissioning and throughout the lifetime for secure use"),
+    ("AII.8b", "Instructions (8b): how changes to the product can affect the security of data"),
+    ("AII.8c", "Instructions (8c): how security-relevant updates can be installed"),
+    ("AII.8d", "Instructions (8d): secure decommissioning, including how user data can be securely removed"),
+    ("AII.8e", "Instructions (8e): how the default automatic installation of security updates can be turned off"),
+    ("AII.8f", "Instructions (8f): information an integrator needs to meet Annex I and Annex VII"),
+    ("AII.9", "Where the SBOM can be accessed, if it is made available to users"),
+)
+USER_INFORMATION_REFS = tuple(ref for ref, _ in USER_INFORMATION_ITEMS)
+
+
+def mapping_target(item_ref: str) -> str:
+    """The catalog point an Annex II item's evidence is mapped to: `AII.8c` -> `AII.8` (the mapping names the
+    sub-point in its rationale)."""
+    return item_ref[:5] if item_ref.startswith("AII.8") else item_ref
+
+
+# --- declaration of conformity and conformity route (Art. 28, Annex V, Art. 32) --------------------------
+
+
+class ConformityRoute(enum.StrEnum):
+    """The conformity assessment procedures of Art. 32."""
+
+    MODULE_A = "module_a"  # internal control (Annex VIII Part I)
+    MODULE_B_C = "module_b_c"  # EU-type examination and conformity to type (Annex VIII Parts II and III)
+    MODULE_H = "module_h"  # full quality assurance (Annex VIII Part IV)
+    EU_SCHEME = "eu_scheme"  # a European cybersecurity certification scheme (Art. 27(9))
+
+
+ROUTE_LABELS = {
+    ConformityRoute.MODULE_A: "Module A: internal control",
+    ConformityRoute.MODULE_B_C: "Modules B and C: EU-type examination and conformity to type",
+    ConformityRoute.MODULE_H: "Module H: full quality assurance",
+    ConformityRoute.EU_SCHEME: "European cybersecurity certification scheme",
+}
+# Routes that involve a notified body, whose name, number and certificate the declaration then names.
+NOTIFIED_BODY_ROUTES = frozenset({ConformityRoute.MODULE_B_C, ConformityRoute.MODULE_H})
+
+
+class PresumptionBasis(enum.StrEnum):
+    """What an important class I product applies in full to use module A (Art. 32(2))."""
+
+    HARMONISED_STANDARD = "harmonised_standard"
+    COMMON_SPECIFICATION = "common_specification"
+    CERTIFICATION_SCHEME = "certification_scheme"
+
+
+@dataclass(frozen=True)
+class RouteRules:
+    """The legal facts the route check depends on, kept in settings as they change."""
+
+    cited_standards: tuple[str, ...] = ()  # harmonised standards under the CRA cited in the Official Journal
+    critical_scheme_required: bool = False  # a delegated act requires a European scheme for critical products
+
+
+def allowed_routes(category: str, rules: RouteRules) -> tuple[ConformityRoute, ...]:
+    """The routes a CRA category allows (module A for class I only with a basis applied in full)."""
+    if category == "default":
+        return tuple(ConformityRoute)
+    if category == "important_class_i":
+        return tuple(ConformityRoute)
+    if category == "critical" and rules.critical_scheme_required:
+        return (ConformityRoute.EU_SCHEME,)
+    return (ConformityRoute.MODULE_B_C, ConformityRoute.MODULE_H, ConformityRoute.EU_SCHEME)
+
+
+def route_problems(category: str, route: str, basis: str, basis_reference: str, rules: RouteRules) -> list[FieldError]:
+    """What is wrong with a conformity route for a product of `category` (empty: nothing; an empty route is
+    not yet chosen, which completeness reports)."""
+    if not route:
+        return []
+    try:
+        chosen = ConformityRoute(route)
+    except ValueError:
+        return [FieldError("conformity_route", f"unknown route {route!r} (one of: {', '.join(ConformityRoute)})")]
+    names = {
+        "default": "a default-category product",
+        "important_class_i": "an important product of class I",
+        "important_class_ii": "an important product of class II",
+        "critical": "a critical product",
+    }
+    if chosen not in allowed_routes(category, rules):
+        allowed = ", ".join(ROUTE_LABELS[r] for r in allowed_routes(category, rules))
+        message = f"{ROUTE_LABELS[chosen]} is not open to {names[category]} (allowed: {allowed})"
+        return [FieldError("conformity_route", message)]
+    if category == "important_class_i" and chosen is ConformityRoute.MODULE_A:
+        return _class_i_module_a_problems(basis, basis_reference, rules)
+    return []
+
+
+def _class_i_module_a_problems(basis: str, reference: str, rules: RouteRules) -> list[FieldError]:
+    if not basis:
+        return [
+            FieldError(
+                "conformity_route",
+                "module A is open to an important product of class I only when a harmonised standard, a common "
+                "specification or a European certification scheme is applied in full; otherwise choose modules "
+                "B and C or module H",
+            )
+        ]
+    try:
+        kind = PresumptionBasis(basis)
+    except ValueError:
+        return [FieldError("presumption_basis", f"unknown basis {basis!r} (one of: {', '.join(PresumptionBasis)})")]
+    if not reference.strip():
+        return [FieldError("presumption_basis_reference", "name the standard, specification or scheme applied in full")]
+    if kind is PresumptionBasis.HARMONISED_STANDARD and not is_cited(reference, rules.cited_standards):
+        cited = "; ".join(rules.cited_standards) or "none is cited yet"
+        return [
+            FieldError(
+                "presumption_basis_reference",
+                f"{reference.strip()!r} is not a harmonised standard cited in the Official Journal under the CRA "
+                f"(cited: {cited}); IEC 62443-4-1 and 4-2 give no presumption of conformity",
+            )
+        ]
+    return []
+
+
+def is_cited(reference: str, cited: Sequence[str]) -> bool:
+    """Whether a standard's reference is among the cited ones (spacing and case aside)."""
+    key = " ".join(reference.split()).casefold()
+    return any(" ".join(c.split()).casefold() == key for c in cited)
+
+
+# The standards every file records as applied, and what it says of them.
+APPLIED_62443 = ("IEC 62443-4-1", "IEC 62443-4-2")
+
+
+def standards_statement(applied: Sequence[str], rules: RouteRules, on: date) -> str:
+    """What the file says of the standards applied: which give a presumption of conformity as of `on`."""
+    cited = [s for s in applied if is_cited(s, rules.cited_standards)]
+    uncited = [s for s in applied if s not in cited]
+    parts = []
+    if uncited:
+        parts.append(
+            f"As of {on.isoformat()}, {', '.join(uncited)} {'is' if len(uncited) == 1 else 'are'} not "
+            "harmonised standards cited in the Official Journal of the European Union under Regulation (EU) "
+            "2024/2847 and give no presumption of conformity (Art. 27); they are recorded as the solutions "
+            "applied (Annex VII point 5)."
+        )
+    if cited:
+        parts.append(f"Cited harmonised standards applied: {', '.join(cited)}.")
+    return " ".join(parts)
+
+
+# --- completeness -----------------------------------------------------------------------------------------
+
+
+class Area(enum.StrEnum):
+    """Where a missing part of the file is fixed."""
+
+    MAPPING = "mapping"
+    POINT = "point"
+    RISK = "risk"
+    SUPPORT = "support"
+    USER_INFORMATION = "user_information"
+    DECLARATION = "declaration"
+
+
+@dataclass(frozen=True)
+class PointFacts:
+    """One Annex I point of a release, as recorded and as its evidence stands."""
+
+    ref: str
+    assessed: bool  # an applicability decision is recorded
+    applicable: bool
+    justification: str
+    measures: str
+    mapped_met: int  # mapped 4-1 requirements met and mapped 4-2 claims standing, for the release
+    linked_accepted: int  # evidence linked by hand whose current revision is accepted
+    other_evidence_reason: str | None  # needs_other_evidence(...)
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """Everything completeness reads of a release's CRA file."""
+
+    category: str
+    points: tuple[PointFacts, ...]
+    risk_assessment: dict[str, str] | None  # the newest revision's fields, None: none recorded
+    risk_threat_model: bool  # the newest revision names the product's threat model
+    support: SupportPeriodFacts | None
+    user_information: dict[str, bool]  # by item ref: has text or a document
+    declaration: dict[str, str] | None  # field -> value, None: none recorded
+    route_rules: RouteRules = field(default_factory=RouteRules)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One thing a release's CRA file still lacks, and where it is fixed (area and key)."""
+
+    area: Area
+    key: str  # the point, item or field; "" for the area as a whole
+    message: str
+
+
+RISK_FIELDS = (
+    ("intended_purpose", "intended purpose"),
+    ("foreseeable_use", "reasonably foreseeable use"),
+    ("foreseeable_misuse", "reasonably foreseeable misuse"),
+    ("operational_environment", "operational environment"),
+    ("assets", "assets to protect"),
+)
+DECLARATION_FIELDS = (
+    ("manufacturer_name", "manufacturer's name"),
+    ("manufacturer_address", "manufacturer's address"),
+    ("product_identification", "product name, type and version"),
+    ("object_description", "object of the declaration"),
+    ("conformity_route", "conformity assessment route"),
+    ("place_of_issue", "place of issue"),
+    ("date_of_issue", "date of issue"),
+    ("signatory_name", "name of the signatory"),
+    ("signatory_function", "function of the signatory"),
+)
+
+
+def missing_parts(facts: FileFacts) -> list[Missing]:
+    """What the release's CRA file still lacks before it can be exported, in the file's order."""
+    found: list[Missing] = []
+    for point in facts.points:
+        found += _point_missing(point)
+    found += _risk_missing(facts)
+    found += _support_missing(facts.support)
+    for ref, _title in USER_INFORMATION_ITEMS:
+        if not facts.user_information.get(ref):
+            found.append(Missing(Area.USER_INFORMATION, ref, f"{ref}: no text or document"))
+    found += _declaration_missing(facts)
+    return found
+
+
+def _point_missing(point: PointFacts) -> list[Missing]:
+    where = point_label(point.ref)
+    if not point.assessed:
+        return [Missing(Area.POINT, point.ref, f"{where}: applicability not assessed")]
+    if not point.applicable:
+        return []  # a recorded not-applicable point always carries its justification
+    found = []
+    if not point.measures.strip():
+        found.append(Missing(Area.POINT, point.ref, f"{where}: no measures that implement it"))
+    if point.mapped_met + point.linked_accepted == 0:
+        found.append(Missing(Area.POINT, point.ref, f"{where}: no accepted evidence or claim behind it"))
+    if point.other_evidence_reason and point.linked_accepted == 0:
+        found.append(Missing(Area.POINT, point.ref, f"{where}: needs other evidence ({point.other_evidence_reason})"))
+    return found
+
+
+def _risk_missing(facts: FileFacts) -> list[Missing]:
+    if facts.risk_assessment is None:
+        return [Missing(Area.RISK, "", "no cybersecurity risk assessment recorded (Art. 13(2))")]
+    found = [
+        Missing(Area.RISK, name, f"risk assessment: no {label}")
+        for name, label in RISK_FIELDS
+        if not facts.risk_assessment.get(name, "").strip()
+    ]
+    if not facts.risk_assessment.get("expected_use_months", "").strip():
+        found.append(Missing(Area.RISK, "expected_use_months", "risk assessment: no expected use time"))
+    if not facts.risk_threat_model:
+        found.append(Missing(Area.RISK, "threat_model", "risk assessment: not linked to the product's threat model"))
+    return found
+
+
+def _support_missing(support: SupportPeriodFacts | None) -> list[Missing]:
+    if support is None:
+        return [Missing(Area.SUPPORT, "", "no support period recorded (Art. 13(8))")]
+    found = [Missing(Area.SUPPORT, e.field, f"support period: {e.message}") for e in support_period_problems(support)]
+    if not support.method.strip():
+        found.append(Missing(Area.SUPPORT, "method", "support period: not said how it was set"))
+    if not support.published_where.strip():
+        found.append(Missing(Area.SUPPORT, "published_where", "support period: not said where it is published"))
+    return found
+
+
+def _declaration_missing(facts: FileFacts) -> list[Missing]:
+    declaration = facts.declaration
+    if declaration is None:
+        return [Missing(Area.DECLARATION, "", "no EU declaration of conformity data recorded (Annex V)")]
+    found = [
+        Missing(Area.DECLARATION, name, f"declaration: no {label}")
+        for name, label in DECLARATION_FIELDS
+        if not declaration.get(name, "").strip()
+    ]
+    route = declaration.get("conformity_route", "")
+    for error in route_problems(
+        facts.category,
+        route,
+        declaration.get("presumption_basis", ""),
+        declaration.get("presumption_basis_reference", ""),
+        facts.route_rules,
+    ):
+        # A route chosen before the product's category or the cited standards changed.
+        found.append(Missing(Area.DECLARATION, error.field, f"declaration: {error.message}"))
+    if route in NOTIFIED_BODY_ROUTES:
+        for name, label in (
+            ("notified_body_name", "notified body's name"),
+            ("notified_body_number", "notified body's number"),
+            ("certificate_reference", "certificate issued"),
+        ):
+            if not declaration.get(name, "").strip():
+                found.append(Missing(Area.DECLARATION, name, f"declaration: no {label} ({route} needs one)"))
+    if route == ConformityRoute.EU_SCHEME and not declaration.get("certificate_reference", "").strip():
+        found.append(Missing(Area.DECLARATION, "certificate_reference", "declaration: no certificate of the scheme"))
+    return found
