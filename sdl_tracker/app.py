@@ -39,6 +39,9 @@ from .claims.services import copy_claims_forward
 from .claims.views import bp as claims_bp
 from .commands import set_principal_resolver
 from .config import DEFAULT_GIT_SCHEMES, Settings, load_settings
+from .cra import views as cra_views
+from .cra.api import bp as cra_api
+from .cra.cli import cra
 from .dashboard.views import bp as dashboard_bp
 from .dashboard.views import release_summaries
 from .db import Database
@@ -104,6 +107,7 @@ PAGES: tuple[Blueprint, ...] = (
     modifications_bp,
     psirt_bp,
     vex_views.bp,
+    cra_views.bp,
     builds_bp,
     gitlink_bp,
     jobs_bp,
@@ -123,6 +127,7 @@ API: tuple[Blueprint, ...] = (
     modifications_api,
     psirt_api,
     vex_api,
+    cra_api,
     builds_api,
     jobs_api,
     outbox_api,
@@ -147,6 +152,7 @@ COMMANDS: tuple[click.Command, ...] = (
     psirt,
     vex,
     vuln,
+    cra,
     blobs,
     demo,
     job,
