@@ -24,6 +24,7 @@ from ..claims.judging import ClaimsSummary, claims_summary
 from ..claims.models import Claim
 from ..claims.rules import ClaimStatus
 from ..claims.services import ACCEPTED_STATUSES
+from ..cra.completeness import CraFile, release_file
 from ..db import utcnow
 from ..evidence.assessment import CoverageView, coverage
 from ..evidence.models import Evidence, EvidenceRevision, ProductReviewInterval, RevisionRelease
@@ -330,6 +331,7 @@ class Readiness:
     vector: ClaimsSummary
     commits: ReleaseCommits
     sboms: tuple[SbomLine, ...]
+    cra: CraFile
     awaiting_review: tuple[EvidenceRow, ...] = ()
     expiring: tuple[EvidenceRow, ...] = ()
     decisions_awaiting: tuple[Decision, ...] = ()
@@ -390,6 +392,7 @@ def _readiness(session: Session, actor: Principal, release: Release, today: date
             SbomLine(s.id, s.title, s.is_primary, tuple(s.warnings or ()))
             for s in list_sboms(session, actor, product.id, release.id)
         ),
+        cra=release_file(session, actor, release.id, today=today),
         awaiting_review=tuple(row for row in mine if row.state is ReviewState.SUBMITTED),
         expiring=tuple(
             sorted(
