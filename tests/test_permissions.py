@@ -192,6 +192,7 @@ MATRIX: dict[tuple[str, str], str] = {
     # Not a provider without a signing key: 404 for everyone (tests/vex/test_publishing.py serves one).
     ("vex.provider", "GET"): "NNNNNNN",
     ("vex.release_vex_export", "GET"): "AAAANLL",  # a read: refused for want of a publisher, back to the page
+    ("cra.release_file_view", "GET"): "AAAANLL",
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -204,6 +205,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("outbox.test", "POST"): "AAFFNLL",
     # The API: the same rules, bearer tokens only.
     ("api.products_api.products_list", "GET"): "AAAAALA",
+    ("api.cra_api.release_file_show", "GET"): "AAAANLA",
     ("api.products_api.products_create", "POST"): "AFFFFLF",
     ("api.products_api.products_show", "GET"): "AAAANLA",
     ("api.products_api.products_update", "PATCH"): "AAFFNLF",
