@@ -26,7 +26,7 @@ from sdl_tracker.cra.rules import (
 def test_annex_i_has_twenty_two_points_in_order() -> None:
     assert len(ANNEX_I_POINTS) == 22
     assert ANNEX_I_POINTS[:3] == ("I.1", "I.2a", "I.2b") and ANNEX_I_POINTS[-1] == "II.8"
-    assert ALWAYS_APPLICABLE == {"I.1", "II.1", "II.2", "II.3", "II.4", "II.5", "II.6", "II.7", "II.8"}
+    assert {"I.1", "II.1", "II.2", "II.3", "II.4", "II.5", "II.6", "II.7", "II.8"} == ALWAYS_APPLICABLE
 
 
 @pytest.mark.parametrize("ref", sorted(ALWAYS_APPLICABLE))
