@@ -11,7 +11,7 @@ import calendar
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from ..errors import FieldError
 
@@ -83,12 +83,41 @@ def end_of_month(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def add_months(day: date, months: int) -> date:
+    """`day` moved `months` on (to the month's last day where it has fewer days: 31 January -> 28 February)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
 def months_between(start: date, end: date) -> int:
-    """Whole months from `start` to `end` (a period ending on the last day of a month counts that month)."""
-    months = (end.year - start.year) * 12 + (end.month - start.month)
-    if end.day < start.day and end != end_of_month(end.year, end.month):
+    """Whole months a period from `start` to `end` covers, both days included (the end date is the last day of
+    support): 1 January 2026 to 31 December 2030 is 60, 15 March to 14 March a year later 12."""
+    after = end + timedelta(days=1)  # the first day the period no longer covers
+    months = (after.year - start.year) * 12 + (after.month - start.month)
+    if add_months(start, months) > after:
         months -= 1
     return months
+
+
+def parse_support_end(text: str) -> tuple[date, str] | None:
+    """A stated end of the support period: `YYYY-MM` (it ends with that month: its last day, precision "month")
+    or `YYYY-MM-DD` (precision "day"); None when it is neither."""
+    parts = text.strip().split("-")
+    if not 2 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    if len(parts[0]) != 4 or any(len(p) != 2 for p in parts[1:]):
+        return None
+    try:
+        if len(parts) == 2:
+            return end_of_month(int(parts[0]), int(parts[1])), "month"
+        return date(int(parts[0]), int(parts[1]), int(parts[2])), "day"
+    except ValueError:  # month 13, 30 February
+        return None
+
+
+def stated_end(day: date, precision: str) -> str:
+    """The end as stated: `2031-12` for a month, `2031-12-15` for a day."""
+    return day.isoformat()[:7] if precision == "month" else day.isoformat()
 
 
 @dataclass(frozen=True)
