@@ -12,6 +12,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 from ..errors import FieldError
 
@@ -120,6 +121,20 @@ def stated_end(day: date, precision: str) -> str:
     return day.isoformat()[:7] if precision == "month" else day.isoformat()
 
 
+EXPECTED_USE_MAX_MONTHS = 1200  # a hundred years: more is a typing error
+
+
+def expected_use_problem(months: int | None) -> str | None:
+    """Why a product's expected use time in months cannot be recorded (None: it can, or it is not stated)."""
+    if months is None:
+        return None
+    if months <= 0:
+        return "the expected use time must be positive"
+    if months > EXPECTED_USE_MAX_MONTHS:
+        return f"the expected use time is at most {EXPECTED_USE_MAX_MONTHS} months (100 years)"
+    return None
+
+
 @dataclass(frozen=True)
 class SupportPeriodFacts:
     """How a product's support period was set, as recorded."""
@@ -141,8 +156,9 @@ def support_period_problems(facts: SupportPeriodFacts) -> list[FieldError]:
         errors.append(FieldError("starts_on", "the date the product is placed on the market is required"))
     if facts.ends_on is None:
         errors.append(FieldError("ends_on", "the end of the support period (at least month and year) is required"))
-    if facts.expected_use_months is not None and facts.expected_use_months <= 0:
-        errors.append(FieldError("expected_use_months", "the expected use time must be positive"))
+    use_problem = expected_use_problem(facts.expected_use_months)
+    if use_problem:
+        errors.append(FieldError("expected_use_months", use_problem))
     if errors or facts.starts_on is None or facts.ends_on is None:
         return errors
     if facts.ends_on <= facts.starts_on:
@@ -183,6 +199,31 @@ def describe_months(months: int) -> str:
     if rest or not parts:
         parts.append(f"{rest} month{'s' if rest != 1 else ''}")
     return " ".join(parts)
+
+
+PUBLISHED_DESCRIPTION_MAX = 300  # a description of where the end date is published, when it is no URL
+PUBLISHED_URL_MAX = 1000
+
+
+def is_web_address(text: str) -> bool:
+    """Whether `text` is an http(s) URL with a host (pages link only those)."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed [ of an IPv6 host
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in text)
+
+
+def published_where_problem(text: str) -> str | None:
+    """Why `text` cannot say where the support period's end is published (None: it can): an http(s) URL, or a
+    short description ("on the product's label and in its manual")."""
+    if "://" in text or text.casefold().startswith("www."):
+        if not is_web_address(text) or len(text) > PUBLISHED_URL_MAX:
+            return f"a web address is an http:// or https:// URL of at most {PUBLISHED_URL_MAX} characters"
+        return None
+    if len(text) > PUBLISHED_DESCRIPTION_MAX:
+        return f"give a URL, or describe where in at most {PUBLISHED_DESCRIPTION_MAX} characters (this is {len(text)})"
+    return None
 
 
 def update_available_until(issued: date, support_ends: date | None) -> date:
