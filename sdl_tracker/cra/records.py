@@ -66,7 +66,7 @@ def _threat_model_problem(session: Session, actor: Principal, product_id: int, e
             f"evidence item {evidence_id} is not this product's: the assessment rests on the product's own threat model"
         )
     if evidence.kind is not EvidenceKind.THREAT_MODEL:
-        return f"evidence item {evidence_id} is a {evidence.kind.value}, not a {EvidenceKind.THREAT_MODEL.value}"
+        return f"evidence item {evidence_id} is not a threat model (its kind is {evidence.kind.value})"
     return None
 
 
@@ -113,7 +113,7 @@ def record_risk_assessment(
     )
     lock_row(session, Product.id, product.id)  # two officers at once: the second numbers after the first
     current = _current(session, product.id)
-    before = _risk_values(current) if current is not None else {}
+    before = _risk_values(current if current is not None else RiskAssessmentInput())  # first: what it states
     after = _risk_values(wanted)
     if current is not None and before == after:
         return current
@@ -131,7 +131,7 @@ def record_risk_assessment(
         details={
             "number": revision.number,
             # The texts stay in the revision, which is never changed; the event names what changed.
-            "changed": sorted(name for name, value in after.items() if before.get(name) != value),
+            "changed": sorted(name for name, value in after.items() if before[name] != value),
             "expected_use_months": revision.expected_use_months,
             "threat_model_evidence_id": revision.threat_model_evidence_id,
         },

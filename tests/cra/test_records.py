@@ -191,7 +191,11 @@ def test_a_bad_risk_assessment_is_refused_naming_the_field_and_nothing_is_writte
 def test_the_threat_model_must_be_a_threat_model_of_this_product(session: Session, plc: Plc) -> None:
     before = written(session)
     cases = [
-        (officer(session), plc.other_kind, f"evidence item {plc.other_kind.id} is a other, not a threat-model"),
+        (
+            officer(session),
+            plc.other_kind,
+            f"evidence item {plc.other_kind.id} is not a threat model (its kind is other)",
+        ),
         # The officer does not see the other product: its item reads as one that does not exist.
         (officer(session), plc.foreign_model, f"there is no evidence item {plc.foreign_model.id}"),
         (OPERATOR, plc.foreign_model, "is not this product's"),
@@ -404,7 +408,7 @@ def test_the_risk_assessment_through_the_api(api: ApiClient, session: Session, p
         ({"expected_use_months": 0}, "the expected use time must be positive"),
         ({"expected_use_months": -5}, "the expected use time must be positive"),
         ({"intended_purpose": ""}, "state the product's intended purpose"),
-        ({"threat_model_evidence_id": "other"}, "is a other, not a threat-model"),
+        ({"threat_model_evidence_id": "other"}, "is not a threat model (its kind is other)"),
         ({"threat_model_evidence_id": "foreign"}, "there is no evidence item"),
         ({"rating": 3}, "Extra inputs are not permitted"),
     ],
@@ -529,7 +533,7 @@ def test_the_evidence_page_is_unchanged_without_a_provider(app: Flask, client: F
         ({"expected_use_months": "-3"}, "the expected use time must be positive"),
         ({"expected_use_months": "many"}, "Not a valid integer value."),
         ({"intended_purpose": ""}, "state the product&#39;s intended purpose"),
-        ({"threat_model_evidence_id": "other"}, "not a threat-model"),
+        ({"threat_model_evidence_id": "other"}, "is not a threat model"),
         ({"threat_model_evidence_id": "foreign"}, "there is no evidence item"),
         ({"threat_model_evidence_id": "x"}, "could not coerce"),
     ],
@@ -645,7 +649,7 @@ def test_the_command_line_records_shows_and_lists_the_risk_assessment(
     [
         ({"intended_purpose": PURPOSE, "expected_use_months": 0}, [], "expected_use_months: the expected use time"),
         ({"intended_purpose": PURPOSE, "threat_model_evidence_id": "foreign"}, [], "is not this product's"),
-        ({"intended_purpose": PURPOSE, "threat_model_evidence_id": "other"}, [], "not a threat-model"),
+        ({"intended_purpose": PURPOSE, "threat_model_evidence_id": "other"}, [], "is not a threat model"),
         ({"intended_purpose": PURPOSE, "colour": "red"}, [], "colour: Extra inputs are not permitted"),
         ([PURPOSE], [], "--file: the file must hold a JSON object"),
         ({"intended_purpose": PURPOSE}, ["--as", DEVELOPER], "error: a developer may not do this"),
