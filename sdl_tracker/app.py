@@ -49,6 +49,7 @@ from .demo import demo
 from .evidence.api import bp as evidence_api
 from .evidence.cli import evidence
 from .evidence.views import bp as evidence_bp
+from .evidence.views import set_evidence_panels
 from .gitlink import cli as gitlink_cli
 from .gitlink.api import bp as gitlink_api
 from .gitlink.scan import register_jobs as register_scan_jobs
@@ -270,6 +271,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     set_release_summaries(app, release_summaries)
     set_case_decisions(app, vex_views.case_panel)
     set_component_decisions(app, vex_views.component_panel)
+    set_evidence_panels(app, cra_views.threat_model_panel)
     connect_signals()
     register_job_kinds()
     return app

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +31,12 @@ from sdl_tracker.accounts.tokens import create_token
 from sdl_tracker.auth import Principal
 from sdl_tracker.catalog.services import find_edition
 from sdl_tracker.claims.services import ClaimInput, set_claim
+from sdl_tracker.cra.records import (
+    RiskAssessmentInput,
+    SupportPeriodInput,
+    record_risk_assessment,
+    record_support_period,
+)
 from sdl_tracker.evidence.scoping import propose_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.gitlink.intake import Delivery, deliver_commits
@@ -317,6 +323,17 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.vex_api.case_csaf_publications", "GET"): "AAAANLA",
     ("api.vex_api.case_csaf_publish", "POST"): "AAFFNLF",  # no decision on the matrix case: 422 for officers
     ("api.vex_api.release_vex_export", "GET"): "AAAANLA",  # a read (no format given: 422)
+    # The CRA file's risk assessment and support period: members read them, officers record them (an empty form: 422).
+    ("cra.risk_assessment", "GET"): "AAAANLL",
+    ("cra.risk_assessment", "POST"): "AAFFNLL",
+    ("cra.risk_revision", "GET"): "AAAANLL",
+    ("cra.support_period", "GET"): "AAAANLL",
+    ("cra.support_period", "POST"): "AAFFNLL",
+    ("api.cra_api.risk_assessments_list", "GET"): "AAAANLA",
+    ("api.cra_api.risk_assessments_record", "POST"): "AAFFNLF",
+    ("api.cra_api.risk_assessments_show", "GET"): "AAAANLA",
+    ("api.cra_api.support_period_show", "GET"): "AAAANLA",
+    ("api.cra_api.support_period_update", "PUT"): "AAFFNLF",
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -427,6 +444,8 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.accounts_api.account_update": {"time_zone": "Europe/Berlin"},
         "api.vex_api.release_decisions_record": {"vulnerability": "CVE-2024-3094", "status": "fixed"},
         "api.vex_api.case_csaf_publish": {"profile": "csaf_vex", "status": "final", "tlp": "WHITE", "summary": "x"},
+        "api.cra_api.risk_assessments_record": {"intended_purpose": f"Matrix {n}"},
+        "api.cra_api.support_period_update": {"starts_on": "2026-01-01", "ends_on": f"{2031 + n % 50}-12"},
     }.get(endpoint)
 
 
@@ -522,6 +541,11 @@ def world(session: Session) -> World:
         ).id
         for purl in ("pkg:generic/a", "pkg:generic/b", "pkg:generic/c", "pkg:generic/d")
     ]
+    # The CRA file's risk assessment (revision 1, resting on the threat model) and support period, to read.
+    record_risk_assessment(
+        session, OPERATOR, product.id, RiskAssessmentInput("Matrix", threat_model_evidence_id=evidence.id)
+    )
+    record_support_period(session, OPERATOR, product.id, SupportPeriodInput(date(2026, 1, 1), date(2031, 12, 1)))
     # Tests go to one endpoint, enabling and disabling to another, removal to a third.
     tested, toggled, removed_hook = (
         add_webhook(session, OPERATOR, product.id, url=f"https://hooks.example.com/{name}").endpoint
@@ -559,6 +583,7 @@ def world(session: Session) -> World:
         "publication_id": str(publication.id),
         "extension": "json",
         "path": "provider-metadata.json",
+        "number": "1",
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}

@@ -28,6 +28,7 @@ def upgrade() -> None:
     op.create_table('cra_support_period',
     sa.Column('product_id', sa.Integer(), nullable=False),
     sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
     sa.Column('ends_precision', sa.String(length=5), nullable=False),
     sa.Column('expected_use_months', sa.Integer(), nullable=True),
     sa.Column('method', sa.Text(), nullable=False),
@@ -35,6 +36,8 @@ def upgrade() -> None:
     sa.Column('published_where', sa.String(length=1000), nullable=False),
     sa.Column('updated_by', sa.String(length=320), nullable=False),
     sa.Column('updated_at', sdl_tracker.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('ends_on > starts_on', name=op.f('ck_cra_support_period_ends_after_start')),
+    sa.CheckConstraint("ends_precision IN ('month', 'day')", name=op.f('ck_cra_support_period_precision_known')),
     sa.CheckConstraint('expected_use_months IS NULL OR expected_use_months > 0', name=op.f('ck_cra_support_period_use_positive')),
     sa.ForeignKeyConstraint(['product_id'], ['product.id'], name=op.f('fk_cra_support_period_product_id_product'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('product_id', name=op.f('pk_cra_support_period'))

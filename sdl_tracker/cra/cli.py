@@ -3,16 +3,49 @@ version, record the risk assessment, support period, user information and declar
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
 import click
 from flask.cli import AppGroup
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from ..app_access import app_db
-from ..commands import acting_principal, json_option, say, say_json, server_command
+from ..auth import Principal
+from ..boundary import loads_json
+from ..commands import (
+    DATABASE_INT,
+    DAY,
+    TEXT,
+    acting_principal,
+    echo_lines,
+    emit,
+    json_option,
+    say,
+    say_json,
+    server_command,
+)
+from ..errors import FieldError, Invalid
 from ..jobs.cli import as_option
 from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
+from .api import RiskAssessmentIn
 from .completeness import CraFile, release_file
-from .schemas import CraFileOut, MissingOut
+from .records import (
+    RiskAssessmentInput,
+    SupportPeriodInput,
+    current_risk_assessment,
+    record_risk_assessment,
+    record_support_period,
+    risk_assessments,
+    support_obligations,
+    support_period_input,
+)
+from .rules import RISK_FIELDS, describe_months, parse_support_end
+from .schemas import CraFileOut, MissingOut, RiskAssessmentOut, SupportObligationsOut
 
 cra = AppGroup("cra", help="The CRA conformity file: Annex I applicability, risk assessment, support period, DoC data.")
 
@@ -24,6 +57,142 @@ cra = AppGroup("cra", help="The CRA conformity file: Annex I applicability, risk
 
 
 # === risk assessment and support period (records) ===
+
+
+def _risk_file(path: Path) -> RiskAssessmentInput:
+    """A revision read from a JSON object with the API's fields, checked as the API checks them."""
+    try:
+        loaded = loads_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: not JSON, or nested too deeply
+        raise Invalid.field("--file", f"cannot read {path}: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise Invalid.field("--file", "the file must hold a JSON object")
+    try:
+        return RiskAssessmentIn.model_validate(loaded).assessment()
+    except ValidationError as exc:
+        errors = [FieldError(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors(include_url=False)]
+        raise Invalid(f"{path} is not a risk assessment", errors=errors) from None
+
+
+def _months(months: int | None) -> str:
+    return describe_months(months) if months is not None else "-"
+
+
+def _risk_lines(out: dict[str, Any]) -> list[str]:
+    model = out["threat_model_evidence_id"]
+    lines = [
+        f"revision {out['number']}, recorded by {out['created_by']} at {out['created_at']}",
+        f"  {'expected use time:':<32} {_months(out['expected_use_months'])}",
+        f"  {'threat model:':<32} {f'evidence #{model}' if model else '-'}",
+    ]
+    return lines + [f"  {label + ':':<32} {out[name] or '-'}" for name, label in RISK_FIELDS]
+
+
+@cra.command("risk")
+@click.argument("product_name", metavar="PRODUCT")
+@click.option(
+    "--file",
+    "source",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Record the next revision from this JSON object (the API's fields: intended_purpose, foreseeable_use, "
+    "foreseeable_misuse, operational_environment, assets, expected_use_months, threat_model_evidence_id).",
+)
+@json_option
+@server_command()
+def cra_risk(session: Session, actor: Principal, product_name: str, source: Path | None, as_json: bool) -> None:
+    """Show PRODUCT's current risk assessment, or record its next revision with --file."""
+    product = get_product_by_name(session, actor, product_name)
+    before = current_risk_assessment(session, actor, product.id)
+    if source is None:
+        out = RiskAssessmentOut.of(before).model_dump(mode="json") if before is not None else None
+        emit(out, as_json, echo_lines(_risk_lines(out) if out else [], f"{product.name}: no risk assessment recorded"))
+        return
+    revision = record_risk_assessment(session, actor, product.id, _risk_file(source))
+    out = RiskAssessmentOut.of(revision).model_dump(mode="json")
+    unchanged = before is not None and revision.id == before.id
+    said = (
+        f"{product.name}: nothing changed, revision {revision.number} stands"
+        if unchanged
+        else (f"{product.name}: revision {revision.number} of the risk assessment recorded")
+    )
+    emit(out, as_json, lambda: say(said))
+
+
+@cra.command("risk-history")
+@click.argument("product_name", metavar="PRODUCT")
+@json_option
+@server_command(read_only=True)
+def cra_risk_history(session: Session, actor: Principal, product_name: str, as_json: bool) -> None:
+    """List the revisions of PRODUCT's risk assessment, newest (current) first."""
+    product = get_product_by_name(session, actor, product_name)
+    items = [RiskAssessmentOut.of(r).model_dump(mode="json") for r in risk_assessments(session, actor, product.id)]
+    lines = [f"{i['number']:>4}  {i['created_at'][:16]}  {i['created_by']}" for i in items]
+    emit(items, as_json, echo_lines(lines, f"{product.name}: no risk assessment recorded"))
+
+
+def _support_lines(out: dict[str, Any]) -> list[str]:
+    period = out["period"]
+    lines = [
+        f"starts:           {period['starts_on']}",
+        f"ends:             {out['support_period_end'] or '-'} (recorded as {period['ends']})",
+        f"length:           {_months(out['months'])}",
+        f"expected use:     {_months(period['expected_use_months'])}",
+        f"how it was set:   {period['method'] or '-'}",
+        f"shorter because:  {period['shorter_reason'] or '-'}",
+        f"published:        {period['published_where'] or '-'}",
+        f"documentation kept until {out['documentation_retained_until']}",
+    ]
+    for update in out["updates"]:
+        lines.append(
+            f"  {update['version']}: released {update['released_on']}, available until {update['available_until']}"
+        )
+    return lines + [f"warning: {warning}" for warning in out["warnings"]]
+
+
+@cra.command("support")
+@click.argument("product_name", metavar="PRODUCT")
+@click.option("--starts", type=DAY, help="Placed on the market: support starts.")
+@click.option("--ends", metavar="YYYY-MM|YYYY-MM-DD", help="The end: a month (its last day) or a day.")
+@click.option("--expected-use-months", type=DATABASE_INT, help="How long the product is expected to be used.")
+@click.option("--method", type=TEXT, help="How the period was set.")
+@click.option("--reason", type=TEXT, help="Why it is under 5 years (required then).")
+@click.option("--published", help="Where the end date is published: a URL or a short description.")
+@json_option
+@server_command()
+def cra_support(
+    session: Session,
+    actor: Principal,
+    product_name: str,
+    starts: date | None,
+    ends: str | None,
+    expected_use_months: int | None,
+    method: str | None,
+    reason: str | None,
+    published: str | None,
+    as_json: bool,
+) -> None:
+    """Show PRODUCT's support period and what it obliges; with options, record it (options not given keep what is
+    recorded, the end as the product states it) and make its end the product's support period end."""
+    product = get_product_by_name(session, actor, product_name)
+    changes: dict[str, Any] = {
+        "starts_on": starts,
+        "expected_use_months": expected_use_months,
+        "method": method,
+        "shorter_reason": reason,
+        "published_where": published,
+    }
+    if ends is not None:
+        parsed = parse_support_end(ends)
+        if parsed is None:
+            raise Invalid.field("--ends", f"{ends!r} is neither YYYY-MM nor YYYY-MM-DD")
+        changes["ends_on"], changes["ends_precision"] = parsed
+    given = {name: value for name, value in changes.items() if value is not None}
+    if given:
+        recorded = support_period_input(session, actor, product.id) or SupportPeriodInput(None, None)
+        record_support_period(session, actor, product.id, replace(recorded, **given))
+    obligations = support_obligations(session, actor, product.id)
+    out = SupportObligationsOut.of(obligations).model_dump(mode="json") if obligations else None
+    emit(out, as_json, echo_lines(_support_lines(out) if out else [], f"{product.name}: no support period recorded"))
 
 
 # === end ===

@@ -85,10 +85,17 @@ class SupportPeriod(Base):
     `support_period_end`, which this record sets."""
 
     __tablename__ = "cra_support_period"
-    __table_args__ = (CheckConstraint("expected_use_months IS NULL OR expected_use_months > 0", name="use_positive"),)
+    __table_args__ = (
+        CheckConstraint("expected_use_months IS NULL OR expected_use_months > 0", name="use_positive"),
+        CheckConstraint("ends_precision IN ('month', 'day')", name="precision_known"),
+        CheckConstraint("ends_on > starts_on", name="ends_after_start"),
+    )
 
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"), primary_key=True)
     starts_on: Mapped[date] = mapped_column(Date)  # placed on the market
+    # The end this record set and justified. The product's `support_period_end` is the end date in force; the
+    # product form may still change it, and where the two differ the record must be confirmed again.
+    ends_on: Mapped[date] = mapped_column(Date)
     # Stated to the month (the law's minimum) or to the day; a month ends the period on its last day.
     ends_precision: Mapped[str] = mapped_column(String(5), default="month")
     expected_use_months: Mapped[int | None] = mapped_column(Integer)

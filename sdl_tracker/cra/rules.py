@@ -11,7 +11,8 @@ import calendar
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 from ..errors import FieldError
 
@@ -83,12 +84,55 @@ def end_of_month(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def add_months(day: date, months: int) -> date:
+    """`day` moved `months` on (to the month's last day where it has fewer days: 31 January -> 28 February)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
 def months_between(start: date, end: date) -> int:
-    """Whole months from `start` to `end` (a period ending on the last day of a month counts that month)."""
-    months = (end.year - start.year) * 12 + (end.month - start.month)
-    if end.day < start.day and end != end_of_month(end.year, end.month):
+    """Whole months a period from `start` to `end` covers, both days included (the end date is the last day of
+    support): 1 January 2026 to 31 December 2030 is 60, 15 March to 14 March a year later 12."""
+    after = end + timedelta(days=1)  # the first day the period no longer covers
+    months = (after.year - start.year) * 12 + (after.month - start.month)
+    if add_months(start, months) > after:
         months -= 1
     return months
+
+
+def parse_support_end(text: str) -> tuple[date, str] | None:
+    """A stated end of the support period: `YYYY-MM` (it ends with that month: its last day, precision "month")
+    or `YYYY-MM-DD` (precision "day"); None when it is neither."""
+    parts = text.strip().split("-")
+    if not 2 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    if len(parts[0]) != 4 or any(len(p) != 2 for p in parts[1:]):
+        return None
+    try:
+        if len(parts) == 2:
+            return end_of_month(int(parts[0]), int(parts[1])), "month"
+        return date(int(parts[0]), int(parts[1]), int(parts[2])), "day"
+    except ValueError:  # month 13, 30 February
+        return None
+
+
+def stated_end(day: date, precision: str) -> str:
+    """The end as stated: `2031-12` for a month, `2031-12-15` for a day."""
+    return day.isoformat()[:7] if precision == "month" else day.isoformat()
+
+
+EXPECTED_USE_MAX_MONTHS = 1200  # a hundred years: more is a typing error
+
+
+def expected_use_problem(months: int | None) -> str | None:
+    """Why a product's expected use time in months cannot be recorded (None: it can, or it is not stated)."""
+    if months is None:
+        return None
+    if months <= 0:
+        return "the expected use time must be positive"
+    if months > EXPECTED_USE_MAX_MONTHS:
+        return f"the expected use time is at most {EXPECTED_USE_MAX_MONTHS} months (100 years)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -112,8 +156,9 @@ def support_period_problems(facts: SupportPeriodFacts) -> list[FieldError]:
         errors.append(FieldError("starts_on", "the date the product is placed on the market is required"))
     if facts.ends_on is None:
         errors.append(FieldError("ends_on", "the end of the support period (at least month and year) is required"))
-    if facts.expected_use_months is not None and facts.expected_use_months <= 0:
-        errors.append(FieldError("expected_use_months", "the expected use time must be positive"))
+    use_problem = expected_use_problem(facts.expected_use_months)
+    if use_problem:
+        errors.append(FieldError("expected_use_months", use_problem))
     if errors or facts.starts_on is None or facts.ends_on is None:
         return errors
     if facts.ends_on <= facts.starts_on:
@@ -154,6 +199,31 @@ def describe_months(months: int) -> str:
     if rest or not parts:
         parts.append(f"{rest} month{'s' if rest != 1 else ''}")
     return " ".join(parts)
+
+
+PUBLISHED_DESCRIPTION_MAX = 300  # a description of where the end date is published, when it is no URL
+PUBLISHED_URL_MAX = 1000
+
+
+def is_web_address(text: str) -> bool:
+    """Whether `text` is an http(s) URL with a host (pages link only those)."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed [ of an IPv6 host
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in text)
+
+
+def published_where_problem(text: str) -> str | None:
+    """Why `text` cannot say where the support period's end is published (None: it can): an http(s) URL, or a
+    short description ("on the product's label and in its manual")."""
+    if "://" in text or text.casefold().startswith("www."):
+        if not is_web_address(text) or len(text) > PUBLISHED_URL_MAX:
+            return f"a web address is an http:// or https:// URL of at most {PUBLISHED_URL_MAX} characters"
+        return None
+    if len(text) > PUBLISHED_DESCRIPTION_MAX:
+        return f"give a URL, or describe where in at most {PUBLISHED_DESCRIPTION_MAX} characters (this is {len(text)})"
+    return None
 
 
 def update_available_until(issued: date, support_ends: date | None) -> date:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from .completeness import CraFile
-from .rules import Area, Missing
+from .models import RiskAssessment, SupportPeriod
+from .records import RISK_TEXT_FIELDS, SupportObligations
+from .rules import Area, Missing, stated_end
 
 # === Annex I applicability and the mapping version (applicability) ===
 
@@ -16,6 +20,108 @@ from .rules import Area, Missing
 
 
 # === risk assessment and support period (records) ===
+
+
+class RiskAssessmentOut(BaseModel):
+    """A revision of a product's cybersecurity risk assessment (Art. 13(2)-(3)); revisions never change."""
+
+    product_id: int
+    number: int = Field(description="1, 2, ...: the newest is the current assessment")
+    intended_purpose: str
+    foreseeable_use: str = Field(description="reasonably foreseeable use")
+    foreseeable_misuse: str = Field(description="reasonably foreseeable misuse")
+    operational_environment: str
+    assets: str = Field(description="the assets to protect")
+    expected_use_months: int | None = Field(description="how long the product is expected to be used, in months")
+    threat_model_evidence_id: int | None = Field(
+        description="the product's threat model (an evidence item) it rests on"
+    )
+    created_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, revision: RiskAssessment) -> RiskAssessmentOut:
+        """One revision."""
+        return cls(
+            product_id=revision.product_id,
+            number=revision.number,
+            **{name: getattr(revision, name) for name in RISK_TEXT_FIELDS},
+            expected_use_months=revision.expected_use_months,
+            threat_model_evidence_id=revision.threat_model_evidence_id,
+            created_by=revision.created_by,
+            created_at=revision.created_at,
+        )
+
+
+class SupportPeriodOut(BaseModel):
+    """How a product's support period was set (Art. 13(8))."""
+
+    product_id: int
+    starts_on: date = Field(description="placed on the market: support starts")
+    ends_on: date = Field(description="the end this record set (the month's last day when stated as a month)")
+    ends_precision: Literal["month", "day"]
+    ends: str = Field(description="the end as stated: YYYY-MM or YYYY-MM-DD")
+    expected_use_months: int | None
+    method: str = Field(description="how the period was set")
+    shorter_reason: str = Field(description="why it is under 5 years ('' : it is not)")
+    published_where: str = Field(description="where the end date is published: a URL or a short description")
+    updated_by: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, period: SupportPeriod) -> SupportPeriodOut:
+        """The record."""
+        return cls(
+            product_id=period.product_id,
+            starts_on=period.starts_on,
+            ends_on=period.ends_on,
+            ends_precision="day" if period.ends_precision == "day" else "month",
+            ends=stated_end(period.ends_on, period.ends_precision),
+            expected_use_months=period.expected_use_months,
+            method=period.method,
+            shorter_reason=period.shorter_reason,
+            published_where=period.published_where,
+            updated_by=period.updated_by,
+            updated_at=period.updated_at,
+        )
+
+
+class UpdateAvailabilityOut(BaseModel):
+    """How long a shipped release (a security update, or the release placed on the market) stays available."""
+
+    release_id: int
+    version: str
+    released_on: date
+    available_until: date = Field(description="10 years after its release or the end of support, whichever is later")
+
+
+class SupportObligationsOut(BaseModel):
+    """A product's support period and what it obliges (Art. 13(8), (9), (13))."""
+
+    period: SupportPeriodOut
+    support_period_end: date | None = Field(
+        description="the end in force: the product's support period end (differs from the record's end only when the "
+        "product was changed after it, which a warning says)"
+    )
+    months: int | None = Field(description="the period's length in whole months")
+    documentation_retained_until: date = Field(
+        description="technical documentation and declaration kept until: 10 years after placing on the market or the "
+        "end of support, whichever is later"
+    )
+    updates: list[UpdateAvailabilityOut]
+    warnings: list[str] = Field(description="what is allowed but an assessor would ask about")
+
+    @classmethod
+    def of(cls, obligations: SupportObligations) -> SupportObligationsOut:
+        """The period and its obligations."""
+        return cls(
+            period=SupportPeriodOut.of(obligations.period),
+            support_period_end=obligations.ends_on,
+            months=obligations.months,
+            documentation_retained_until=obligations.documentation_retained_until,
+            updates=[UpdateAvailabilityOut(**asdict(update)) for update in obligations.updates],
+            warnings=list(obligations.warnings),
+        )
 
 
 # === end ===

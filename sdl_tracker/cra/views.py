@@ -3,14 +3,35 @@ assessment and support period, the release's user information and declaration da
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+from werkzeug import Response
 
+from ..auth import Principal
+from ..errors import DomainError
+from ..evidence.models import Evidence
+from ..evidence.vocabulary import EvidenceKind
 from ..products.models import Release
-from ..products.services import get_release
+from ..products.services import get_product, get_release
 from ..web.context import db_session
-from .applicability import may_keep_file
+from ..web.forms import apply_errors
+from ..web.templating import expose_predicates
+from .applicability import authorize_keep_file, may_keep_file
 from .completeness import release_file
-from .rules import Area, Missing
+from .forms import RiskAssessmentForm, SupportPeriodForm
+from .records import (
+    citing_revisions,
+    current_risk_assessment,
+    record_risk_assessment,
+    record_support_period,
+    risk_assessment_revision,
+    risk_assessments,
+    support_obligations,
+    support_period_input,
+    threat_models,
+)
+from .rules import RISK_FIELDS, Area, Missing, describe_months, is_web_address, stated_end
 
 bp = Blueprint("cra", __name__)
 
@@ -22,6 +43,119 @@ bp = Blueprint("cra", __name__)
 
 
 # === risk assessment and support period (records) ===
+
+expose_predicates(bp, may_keep_file)
+
+
+@bp.route("/products/<int:product_id>/cra/risk-assessment", methods=["GET", "POST"])
+def risk_assessment(product_id: int) -> Response | tuple[str, int]:
+    """The product's risk assessment: the current revision, the form its officers record the next one with
+    (filled from the current one), and every revision with who recorded it when."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    form = RiskAssessmentForm()
+    if form.is_submitted():
+        authorize_keep_file(g.principal, product.id)
+    models = threat_models(session, g.principal, product.id)
+    form.offer(models)
+    current = current_risk_assessment(session, g.principal, product.id)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            revision = record_risk_assessment(session, g.principal, product.id, form.assessment())
+        except DomainError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            if current is not None and revision.id == current.id:
+                flash(f"Nothing changed: revision {revision.number} stands.", "info")
+            else:
+                flash(f"Revision {revision.number} of the risk assessment recorded.", "success")
+            return redirect(url_for("cra.risk_assessment", product_id=product.id))
+    elif form.is_submitted():
+        status = 422
+    elif current is not None:
+        form.fill(current)
+    return render_template(
+        "cra/risk_assessment.html",
+        product=product,
+        form=form,
+        current=current,
+        revisions=risk_assessments(session, g.principal, product.id),
+        models={model.id: model for model in models},
+        labels=dict(RISK_FIELDS),
+        describe_months=describe_months,
+    ), status
+
+
+@bp.get("/products/<int:product_id>/cra/risk-assessment/<int:number>")
+def risk_revision(product_id: int, number: int) -> str:
+    """One revision of the product's risk assessment, as it was recorded."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    revision = risk_assessment_revision(session, g.principal, product.id, number)
+    return render_template(
+        "cra/risk_revision.html",
+        product=product,
+        revision=revision,
+        current=current_risk_assessment(session, g.principal, product.id),
+        models={model.id: model for model in threat_models(session, g.principal, product.id)},
+        labels=dict(RISK_FIELDS),
+        describe_months=describe_months,
+    )
+
+
+@bp.route("/products/<int:product_id>/cra/support-period", methods=["GET", "POST"], endpoint="support_period")
+def support_period_page(product_id: int) -> Response | tuple[str, int]:
+    """The product's support period: how it was set, the form its officers record it with, and what it obliges
+    (until when documentation and each release's updates are kept), with what an assessor would ask."""
+    session = db_session()
+    product = get_product(session, g.principal, product_id)
+    form = SupportPeriodForm()
+    if form.is_submitted():
+        authorize_keep_file(g.principal, product.id)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            record_support_period(session, g.principal, product.id, form.period())
+        except DomainError as exc:
+            apply_errors(form, exc)
+            status = exc.status
+        else:
+            flash("Support period recorded; its end is the product's support period end.", "success")
+            return redirect(url_for("cra.support_period", product_id=product.id))
+    elif form.is_submitted():
+        status = 422
+    if not form.is_submitted():
+        recorded = support_period_input(session, g.principal, product.id)
+        if recorded is not None:
+            form.fill(recorded)
+        else:  # a first record starts from the expected use time the risk assessment states
+            risk = current_risk_assessment(session, g.principal, product.id)
+            form.expected_use_months.data = risk.expected_use_months if risk is not None else None
+    return render_template(
+        "cra/support_period.html",
+        obligations=support_obligations(session, g.principal, product.id),
+        product=product,
+        form=form,
+        stated_end=stated_end,
+        describe_months=describe_months,
+        is_web_address=is_web_address,
+    ), status
+
+
+def threat_model_panel(session: Session, principal: Principal, evidence: Evidence) -> Markup | None:
+    """The risk assessment revisions that rest on a threat model, for its evidence page
+    (evidence.views.set_evidence_panels); None for other evidence."""
+    if evidence.kind is not EvidenceKind.THREAT_MODEL or evidence.product_id is None:
+        return None
+    html = render_template(
+        "cra/_threat_model_panel.html",
+        evidence=evidence,
+        revisions=citing_revisions(session, principal, evidence),
+        current=current_risk_assessment(session, principal, evidence.product_id),
+    )
+    return Markup(html)  # noqa: S704 - a template's own output, escaped as it was rendered
 
 
 # === end ===

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug import Response
@@ -12,6 +13,7 @@ from wtforms import SelectChoice
 
 from ..app_access import app_db
 from ..audit.services import kept
+from ..auth import Principal
 from ..errors import DomainError
 from ..products.models import Product
 from ..products.services import authorize_manage_product, get_product, list_releases, optional_release, release_choices
@@ -70,6 +72,18 @@ from .services import (
 from .triage import EvidenceFilter, EvidenceLine, EvidencePage, kept_filter, review_many, search_evidence, submitters
 
 bp = Blueprint("evidence", __name__)
+# What higher features (cra: the risk assessment revisions that rest on a threat model) show on an evidence item's
+# page, below its facts; the app module installs the providers, since this feature may not import the ones above it.
+EvidencePanel = Callable[[Session, Principal, Evidence], Markup | None]
+EVIDENCE_PANELS_EXTENSION = "sdl_tracker.evidence.panels"
+
+
+def set_evidence_panels(app: Flask, *providers: EvidencePanel) -> None:
+    """Install the panels an evidence item's page shows, in this order; a provider answers None to show none for
+    that item (nothing is shown by default)."""
+    app.extensions[EVIDENCE_PANELS_EXTENSION] = providers
+
+
 expose_predicates(
     bp, may_attach_evidence, may_edit_evidence, may_review, may_scope, may_accept_scoping, may_record_maturity
 )
@@ -275,6 +289,8 @@ def organisation_new() -> Response | str:
 
 def _detail_page(session: Session, evidence: Evidence, review: ReviewForm) -> str:
     product = session.get(Product, evidence.product_id) if evidence.product_id else None
+    providers: tuple[EvidencePanel, ...] = current_app.extensions.get(EVIDENCE_PANELS_EXTENSION, ())
+    panels = [panel for provider in providers if (panel := provider(session, g.principal, evidence)) is not None]
     return render_template(
         "evidence/detail.html",
         evidence=evidence,
@@ -282,6 +298,7 @@ def _detail_page(session: Session, evidence: Evidence, review: ReviewForm) -> st
         review=review,
         kind_labels=KIND_LABELS,
         ReviewState=ReviewState,
+        panels=panels,
     )
 
 
