@@ -18,12 +18,12 @@ from ..auth import Principal
 from ..catalog.models import CatalogMapping
 from ..catalog.services import newest_mapping
 from ..db import utcnow
-from ..products.models import Product, Release
+from ..products.models import Release
 from ..products.services import get_release
 from .applicability import PointView, release_points
 from .declarations import applied_standards, declaration, route_rules, standards_note, user_information
-from .models import Declaration, RiskAssessment, SupportPeriod
-from .records import current_risk_assessment, support_period
+from .models import Declaration, RiskAssessment
+from .records import current_risk_assessment, support_period_facts
 from .rules import (
     DECLARATION_FIELDS,
     RISK_FIELDS,
@@ -31,7 +31,6 @@ from .rules import (
     FileFacts,
     Missing,
     PointFacts,
-    SupportPeriodFacts,
     missing_parts,
 )
 
@@ -97,7 +96,7 @@ def _read_file(session: Session, actor: Principal, release: Release, today: date
     product = release.product
     points = tuple(release_points(session, actor, release.id))
     risk = current_risk_assessment(session, actor, product.id)
-    support = support_period(session, actor, product.id)
+    support = support_period_facts(session, actor, product.id)
     items = user_information(session, actor, release.id)
     recorded = declaration(session, actor, release.id)
     rules = route_rules(session)
@@ -118,7 +117,7 @@ def _read_file(session: Session, actor: Principal, release: Release, today: date
         ),
         risk_assessment=_risk_fields(risk),
         risk_threat_model=risk is not None and risk.threat_model_evidence_id is not None,
-        support=_support_facts(product, support),
+        support=support,
         user_information={item.ref: bool(item.text.strip() or item.evidence) for item in items},
         declaration=_declaration_fields(recorded),
         route_rules=rules,
@@ -151,21 +150,6 @@ def _risk_fields(risk: RiskAssessment | None) -> dict[str, str] | None:
     fields = {name: str(getattr(risk, name) or "") for name, _label in RISK_FIELDS}
     fields["expected_use_months"] = str(risk.expected_use_months or "")
     return fields
-
-
-def _support_facts(product: Product, support: SupportPeriod | None) -> SupportPeriodFacts | None:
-    if support is None:
-        return None
-    return SupportPeriodFacts(
-        starts_on=support.starts_on,
-        # The product's own field is the end date (the product form may change it after the record was made):
-        # the file is judged by the date users are told.
-        ends_on=product.support_period_end,
-        expected_use_months=support.expected_use_months,
-        method=support.method,
-        shorter_reason=support.shorter_reason,
-        published_where=support.published_where,
-    )
 
 
 def _declaration_fields(recorded: Declaration | None) -> dict[str, str] | None:
