@@ -192,6 +192,11 @@ MATRIX: dict[tuple[str, str], str] = {
     # Not a provider without a signing key: 404 for everyone (tests/vex/test_publishing.py serves one).
     ("vex.provider", "GET"): "NNNNNNN",
     ("vex.release_vex_export", "GET"): "AAAANLL",  # a read: refused for want of a publisher, back to the page
+    # A release's CRA user information and declaration data: members read, officers record (tests/cra/).
+    ("cra.user_information", "GET"): "AAAANLL",
+    ("cra.user_information", "POST"): "AAFFNLL",
+    ("cra.declaration", "GET"): "AAAANLL",
+    ("cra.declaration", "POST"): "AAFFNLL",
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -315,6 +320,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.vex_api.case_csaf_publications", "GET"): "AAAANLA",
     ("api.vex_api.case_csaf_publish", "POST"): "AAFFNLF",  # no decision on the matrix case: 422 for officers
     ("api.vex_api.release_vex_export", "GET"): "AAAANLA",  # a read (no format given: 422)
+    ("api.cra_api.user_information_show", "GET"): "AAAANLA",
+    ("api.cra_api.user_information_update", "PUT"): "AAFFNLF",
+    ("api.cra_api.declaration_show", "GET"): "AAAANLA",
+    ("api.cra_api.declaration_update", "PUT"): "AAFFNLF",
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -425,6 +434,8 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.accounts_api.account_update": {"time_zone": "Europe/Berlin"},
         "api.vex_api.release_decisions_record": {"vulnerability": "CVE-2024-3094", "status": "fixed"},
         "api.vex_api.case_csaf_publish": {"profile": "csaf_vex", "status": "final", "tlp": "WHITE", "summary": "x"},
+        "api.cra_api.user_information_update": {"items": {"AII.1": {"text": f"Matrix {n}"}}},
+        "api.cra_api.declaration_update": {"manufacturer_name": f"Matrix {n}", "conformity_route": "module_a"},
     }.get(endpoint)
 
 
