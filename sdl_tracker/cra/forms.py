@@ -62,6 +62,12 @@ class UserInformationForm(TrackerForm):
         for part, name in (("", "text"), (".text", "text"), (".evidence_id", "evidence_id"))
     }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for ref, _title in USER_INFORMATION_ITEMS:  # every item's fields say whose they are
+            self.item(ref).text.label.text = f"Text of {ref}"
+            self.item(ref).evidence_id.label.text = f"Document of {ref}"
+
     def item(self, ref: str) -> UserInformationItemForm:
         """The sub-form of one item."""
         form: UserInformationItemForm = self[item_field(ref)].form

@@ -274,9 +274,16 @@ def version_warning(text: str, version: str) -> str:
     return f"the product's identification does not name this release's version ({version})"
 
 
+# In English whatever the process's locale (calendar.month_name follows it).
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
 def month_and_year(day: date) -> str:
     """`2031-12-31` -> `December 2031`: how a support period's end is stated to users (Art. 13(19))."""
-    return f"{calendar.month_name[day.month]} {day.year}"
+    return f"{MONTHS[day.month - 1]} {day.year}"
 
 
 # --- declaration of conformity and conformity route (Art. 28, Annex V, Art. 32) --------------------------
