@@ -156,7 +156,11 @@ def _mapped(
 
 
 def _records(session: Session, release: Release) -> dict[str, UserInformation]:
-    rows = session.scalars(select(UserInformation).where(UserInformation.release_id == release.id))
+    rows = session.scalars(
+        select(UserInformation)
+        .where(UserInformation.release_id == release.id)
+        .execution_options(populate_existing=True)  # as it stands now, not as this session first read it
+    )
     return {row.ref: row for row in rows}
 
 
@@ -256,10 +260,10 @@ def record_user_information(
             errors.append(
                 FieldError(
                     f"items.{ref}",
-                    f"{ref!r} is not an Annex II item (one of: {', '.join(rules.USER_INFORMATION_REFS)})",
+                    f"{ref[:20]!r} is not an Annex II item (one of: {', '.join(rules.USER_INFORMATION_REFS)})",
                 )
             )
-        elif len(item.text.strip()) > rules.USER_INFORMATION_TEXT_MAX:
+        elif len(rules.clean_text(item.text)) > rules.USER_INFORMATION_TEXT_MAX:
             errors.append(FieldError(f"items.{ref}.text", f"at most {rules.USER_INFORMATION_TEXT_MAX:,} characters"))
         elif problem := text_problem(item.text, multi_line=True):
             errors.append(FieldError(f"items.{ref}.text", problem))
@@ -277,7 +281,7 @@ def record_user_information(
     for ref in rules.USER_INFORMATION_REFS:
         if ref not in items:
             continue
-        text, evidence_id = items[ref].text.strip(), items[ref].evidence_id
+        text, evidence_id = rules.clean_text(items[ref].text), items[ref].evidence_id
         row = records.get(ref)
         old = {"text": row.text, "evidence_id": row.evidence_id} if row is not None else None
         new = {"text": text, "evidence_id": evidence_id} if text or evidence_id is not None else None
@@ -374,7 +378,8 @@ def _snapshot(declaration: Declaration | None) -> dict[str, Any]:
 def _values(data: DeclarationInput, standards: list[str]) -> dict[str, Any]:
     """The input as it is stored: text trimmed, the other standards cleaned."""
     return {
-        **{name: getattr(data, name).strip() for name in (*LINE_LIMITS, *TEXT_LIMITS)},
+        **{name: getattr(data, name).strip() for name in LINE_LIMITS},
+        **{name: rules.clean_text(getattr(data, name)) for name in TEXT_LIMITS},
         "conformity_route": data.conformity_route.strip(),
         "presumption_basis": data.presumption_basis.strip(),
         "other_standards": standards,

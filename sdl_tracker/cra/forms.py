@@ -121,7 +121,7 @@ class DeclarationForm(TrackerForm):
     manufacturer_name = _line("Manufacturer's name", "manufacturer_name")
     manufacturer_address = _text("Manufacturer's address", "manufacturer_address")
     representative = _text("Authorised representative (name and address, if any)", "representative")
-    product_identification = _text("Product: name, type and version (Annex V point 2)", "product_identification")
+    product_identification = _text("Product: name, type and version (Annex V point 1)", "product_identification")
     object_description = _text("Object of the declaration (Annex V point 4)", "object_description")
     # The routes the product's category allows are set per request; a stale one is the service's to refuse.
     conformity_route = SelectField(

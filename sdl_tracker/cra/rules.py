@@ -213,6 +213,14 @@ def serves_item(item_ref: str, rationale: str) -> bool:
 
 
 USER_INFORMATION_TEXT_MAX = 20_000
+
+
+def clean_text(text: str) -> str:
+    """Text as it is stored: trimmed, its line breaks `\n` (a browser sends `\r\n`, so the same text saved from a
+    page and through the API is the same, and saving it again changes nothing)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 # IEC 62443-4-2's component types, as the product's identification names them.
 COMPONENT_TYPE_WORDS = {
     "SAR": "software application",

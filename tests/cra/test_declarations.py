@@ -363,6 +363,22 @@ def test_items_are_recorded_checked_first_and_audited_once(session: Session, plc
     assert len(events(session, "cra:user-information:record")) == 2  # nothing changed: nothing audited
 
 
+def test_text_from_a_page_and_from_the_api_is_the_same_text(session: Session, plc: Plc) -> None:
+    page = {"AII.4": UserInformationInput("For PLCs.\r\nIn control cabinets.\r\n")}
+    record_user_information(session, plc.officer, plc.release.id, page)
+    record_user_information(
+        session, plc.officer, plc.release.id, {"AII.4": UserInformationInput("For PLCs.\nIn control cabinets.")}
+    )
+    record_declaration(
+        session, plc.officer, plc.release.id, DeclarationInput(manufacturer_address="Musterstr. 1\r\nBerlin")
+    )
+    record_declaration(
+        session, plc.officer, plc.release.id, DeclarationInput(manufacturer_address="Musterstr. 1\nBerlin ")
+    )
+    assert user_information(session, plc.auditor, plc.release.id)[3].text == "For PLCs.\nIn control cabinets."
+    assert len(events(session, "cra:user-information:record")) == len(events(session, "cra:declaration:record")) == 1
+
+
 def test_bad_items_are_refused_all_at_once_and_nothing_written(session: Session, plc: Plc) -> None:
     theirs = attach(session, OPERATOR, plc.elsewhere, "Their guide")
     other_release = make_release(session, plc.product, "2.0")
