@@ -199,6 +199,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("vex.provider", "GET"): "NNNNNNN",
     ("vex.release_vex_export", "GET"): "AAAANLL",  # a read: refused for want of a publisher, back to the page
     ("cra.release_file_view", "GET"): "AAAANLL",
+    # A release's CRA user information and declaration data: members read, officers record (tests/cra/).
+    ("cra.user_information", "GET"): "AAAANLL",
+    ("cra.user_information", "POST"): "AAFFNLL",
+    ("cra.declaration", "GET"): "AAAANLL",
+    ("cra.declaration", "POST"): "AAFFNLL",
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -334,6 +339,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.cra_api.risk_assessments_show", "GET"): "AAAANLA",
     ("api.cra_api.support_period_show", "GET"): "AAAANLA",
     ("api.cra_api.support_period_update", "PUT"): "AAFFNLF",
+    ("api.cra_api.user_information_show", "GET"): "AAAANLA",
+    ("api.cra_api.user_information_update", "PUT"): "AAFFNLF",
+    ("api.cra_api.declaration_show", "GET"): "AAAANLA",
+    ("api.cra_api.declaration_update", "PUT"): "AAFFNLF",
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -446,6 +455,8 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.vex_api.case_csaf_publish": {"profile": "csaf_vex", "status": "final", "tlp": "WHITE", "summary": "x"},
         "api.cra_api.risk_assessments_record": {"intended_purpose": f"Matrix {n}"},
         "api.cra_api.support_period_update": {"starts_on": "2026-01-01", "ends_on": f"{2031 + n % 50}-12"},
+        "api.cra_api.user_information_update": {"items": {"AII.1": {"text": f"Matrix {n}"}}},
+        "api.cra_api.declaration_update": {"manufacturer_name": f"Matrix {n}", "conformity_route": "module_a"},
     }.get(endpoint)
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import calendar
 import enum
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
+from ..boundary import text_problem
 from ..errors import FieldError
 
 # Annex I in the catalog's own ids: Part I (1), Part I (2)(a)-(m), Part II (1)-(8).
@@ -267,6 +269,100 @@ def mapping_target(item_ref: str) -> str:
     return item_ref[:5] if item_ref.startswith("AII.8") else item_ref
 
 
+_SUB_POINT = re.compile(r"\b8\(([a-f])\)")
+
+
+def serves_item(item_ref: str, rationale: str) -> bool:
+    """Whether a mapping row to `mapping_target(item_ref)` serves that item: a row to Annex II point 8 whose
+    rationale names sub-points (`8(c)`) serves only those; one naming none serves every instruction."""
+    if not item_ref.startswith("AII.8"):
+        return True
+    named = set(_SUB_POINT.findall(rationale))
+    return not named or item_ref[5:] in named
+
+
+USER_INFORMATION_TEXT_MAX = 20_000
+
+
+def clean_text(text: str) -> str:
+    """Text as it is stored: trimmed, its line breaks `\n` (a browser sends `\r\n`, so the same text saved from a
+    page and through the API is the same, and saving it again changes nothing)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+# IEC 62443-4-2's component types, as the product's identification names them.
+COMPONENT_TYPE_WORDS = {
+    "SAR": "software application",
+    "EDR": "embedded device",
+    "HDR": "host device",
+    "NDR": "network device",
+}
+
+
+def product_identification(name: str, component_type: str, version: str) -> str:
+    """How the product of a release is identified: `PLC, embedded device (IEC 62443-4-2 EDR), version 1.0`."""
+    kind = COMPONENT_TYPE_WORDS.get(component_type, component_type)
+    return f"{name}, {kind} (IEC 62443-4-2 {component_type}), version {version}"
+
+
+def user_information_suggestions(
+    *,
+    vendor: str,
+    security_contact: str,
+    cvd_policy_url: str,
+    name: str,
+    component_type: str,
+    version: str,
+    declaration_url: str,
+    support_ends: date | None,
+) -> dict[str, str]:
+    """Starting texts for the Annex II items the tracker already knows something of (an item it knows nothing
+    of is absent)."""
+    contact = []
+    if security_contact:
+        contact.append(f"Report vulnerabilities to {security_contact}.")
+    if cvd_policy_url:
+        contact.append(f"Our coordinated vulnerability disclosure policy: {cvd_policy_url}")
+    found = {
+        "AII.1": vendor,
+        "AII.2": " ".join(contact),
+        "AII.3": product_identification(name, component_type, version),
+        "AII.6": declaration_url,
+        "AII.7": (
+            f"Security updates are provided until the end of the support period: {month_and_year(support_ends)}."
+            if support_ends
+            else ""
+        ),
+    }
+    return {ref: text for ref, text in found.items() if text}
+
+
+def names_version(text: str, version: str) -> bool:
+    """Whether `text` names `version` as a version of its own (`1.0` and `v1.0`, not `1.0.1` or `11.0`)."""
+    pattern = rf"(?<![0-9A-Za-z.])[vV]?{re.escape(version)}(?![0-9A-Za-z]|\.[0-9A-Za-z])"
+    return re.search(pattern, text) is not None
+
+
+def version_warning(text: str, version: str) -> str:
+    """A warning for a recorded identification of the product that does not name the release's version (one
+    carried forward from the release before, say); empty when it does or nothing is recorded."""
+    if not text.strip() or names_version(text, version):
+        return ""
+    return f"the product's identification does not name this release's version ({version})"
+
+
+# In English whatever the process's locale (calendar.month_name follows it).
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def month_and_year(day: date) -> str:
+    """`2031-12-31` -> `December 2031`: how a support period's end is stated to users (Art. 13(19))."""
+    return f"{MONTHS[day.month - 1]} {day.year}"
+
+
 # --- declaration of conformity and conformity route (Art. 28, Annex V, Art. 32) --------------------------
 
 
@@ -305,15 +401,54 @@ class RouteRules:
     critical_scheme_required: bool = False  # a delegated act requires a European scheme for critical products
 
 
+CATEGORY_NAMES = {
+    "default": "a default-category product",
+    "important_class_i": "an important product of class I",
+    "important_class_ii": "an important product of class II",
+    "critical": "a critical product",
+}
+_THIRD_PARTY = (ConformityRoute.MODULE_B_C, ConformityRoute.MODULE_H, ConformityRoute.EU_SCHEME)
+
+
 def allowed_routes(category: str, rules: RouteRules) -> tuple[ConformityRoute, ...]:
-    """The routes a CRA category allows (module A for class I only with a basis applied in full)."""
-    if category == "default":
-        return tuple(ConformityRoute)
-    if category == "important_class_i":
+    """The routes a CRA category allows (Art. 32); module A of class I further needs a basis applied in full,
+    which `route_problems` checks. An unknown category allows none."""
+    if category in ("default", "important_class_i"):
         return tuple(ConformityRoute)
     if category == "critical" and rules.critical_scheme_required:
         return (ConformityRoute.EU_SCHEME,)
-    return (ConformityRoute.MODULE_B_C, ConformityRoute.MODULE_H, ConformityRoute.EU_SCHEME)
+    if category in ("important_class_ii", "critical"):
+        return _THIRD_PARTY
+    return ()
+
+
+def route_note(category: str, rules: RouteRules) -> str:
+    """Why a category allows the routes it does, for the person choosing one."""
+    if category == "default":
+        return "A default-category product may use module A (internal control) or any stricter route (Art. 32(1))."
+    if category == "important_class_i":
+        return (
+            "An important product of class I may use module A only when it applies in full a harmonised standard "
+            "cited in the Official Journal, a common specification or a European cybersecurity certification "
+            "scheme (assurance level at least 'substantial'); otherwise modules B and C, module H or such a scheme "
+            "(Art. 32(2))."
+        )
+    if category == "important_class_ii":
+        return (
+            "An important product of class II needs modules B and C, module H or a European cybersecurity "
+            "certification scheme (Art. 32(3))."
+        )
+    if category == "critical" and rules.critical_scheme_required:
+        return (
+            "A delegated act requires a European cybersecurity certification scheme for critical products "
+            "(Art. 8(1), Art. 32(4)): no other route is open."
+        )
+    if category == "critical":
+        return (
+            "No delegated act requires a European cybersecurity certification scheme for critical products yet: they "
+            "use the routes of class II, modules B and C, module H or a scheme (Art. 32(4))."
+        )
+    return f"{category!r} is no CRA category (one of: {', '.join(CATEGORY_NAMES)})."
 
 
 def route_problems(category: str, route: str, basis: str, basis_reference: str, rules: RouteRules) -> list[FieldError]:
@@ -325,15 +460,10 @@ def route_problems(category: str, route: str, basis: str, basis_reference: str, 
         chosen = ConformityRoute(route)
     except ValueError:
         return [FieldError("conformity_route", f"unknown route {route!r} (one of: {', '.join(ConformityRoute)})")]
-    names = {
-        "default": "a default-category product",
-        "important_class_i": "an important product of class I",
-        "important_class_ii": "an important product of class II",
-        "critical": "a critical product",
-    }
+    if category not in CATEGORY_NAMES:
+        return [FieldError("conformity_route", route_note(category, rules))]
     if chosen not in allowed_routes(category, rules):
-        allowed = ", ".join(ROUTE_LABELS[r] for r in allowed_routes(category, rules))
-        message = f"{ROUTE_LABELS[chosen]} is not open to {names[category]} (allowed: {allowed})"
+        message = f"{ROUTE_LABELS[chosen]} is not open to {CATEGORY_NAMES[category]}. {route_note(category, rules)}"
         return [FieldError("conformity_route", message)]
     if category == "important_class_i" and chosen is ConformityRoute.MODULE_A:
         return _class_i_module_a_problems(basis, basis_reference, rules)
@@ -368,14 +498,105 @@ def _class_i_module_a_problems(basis: str, reference: str, rules: RouteRules) ->
     return []
 
 
-def is_cited(reference: str, cited: Sequence[str]) -> bool:
-    """Whether a standard's reference is among the cited ones (spacing and case aside)."""
-    key = " ".join(reference.split()).casefold()
-    return any(" ".join(c.split()).casefold() == key for c in cited)
+def basis_problems(category: str, route: str, basis: str, basis_reference: str) -> list[FieldError]:
+    """A presumption basis recorded where it means nothing: it is the condition of module A for an important
+    product of class I (Art. 32(2)) and is recorded for that route alone, never kept beside another one."""
+    if not basis and not basis_reference.strip():
+        return []
+    if category == "important_class_i" and route == ConformityRoute.MODULE_A:
+        return []
+    field_name = "presumption_basis" if basis else "presumption_basis_reference"
+    return [
+        FieldError(
+            field_name,
+            "a basis applied in full is recorded only with module A for an important product of class I "
+            "(Art. 32(2)); leave it and its reference empty for this route",
+        )
+    ]
+
+
+NOTIFIED_BODY_NUMBER = re.compile(r"^[0-9]{4}$")
+
+
+def notified_body_problems(route: str, name: str, number: str) -> list[FieldError]:
+    """What is wrong with the notified body a declaration names (Annex V point 7): its number is the four digits
+    the Commission assigns, and module A (internal control) involves none."""
+    errors = []
+    if number and not NOTIFIED_BODY_NUMBER.match(number):
+        errors.append(
+            FieldError("notified_body_number", "a notified body's number is the four digits it is listed with (0123)")
+        )
+    if route == ConformityRoute.MODULE_A and (name.strip() or number):
+        field_name = "notified_body_name" if name.strip() else "notified_body_number"
+        errors.append(
+            FieldError(
+                field_name, "module A (internal control) involves no notified body: leave its name and number empty"
+            )
+        )
+    return errors
+
+
+def url_problem(url: str) -> str | None:
+    """Why a web address cannot be published (None: it can, or it is empty): an http(s) URL with a host."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        return "must be an http(s) URL"
+    return None
 
 
 # The standards every file records as applied, and what it says of them.
 APPLIED_62443 = ("IEC 62443-4-1", "IEC 62443-4-2")
+OTHER_STANDARDS_MAX = 40
+STANDARD_REFERENCE_MAX = 300
+
+
+def standard_key(reference: str) -> str:
+    """A standard's reference compared with spacing and case aside."""
+    return " ".join(reference.split()).casefold()
+
+
+def applied_62443(editions: Mapping[str, str]) -> list[str]:
+    """IEC 62443-4-1 and 4-2 as applied, each with the edition the product is assessed against
+    (`IEC 62443-4-1:2018`)."""
+    return [f"{standard}:{editions[standard]}" if standard in editions else standard for standard in APPLIED_62443]
+
+
+def other_standards(entries: Sequence[str]) -> tuple[list[str], list[FieldError]]:
+    """The standards and specifications applied besides IEC 62443-4-1 and 4-2, trimmed, empty lines dropped and
+    repeats kept once (the first spelling), and what is wrong with them."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    errors: list[FieldError] = []
+    for entry in entries:
+        reference = entry.strip()
+        key = standard_key(reference)
+        if not reference or key in seen:
+            continue
+        seen.add(key)
+        kept.append(reference)
+        if text_problem(reference):
+            errors.append(FieldError("other_standards", f"each standard is one line: {reference[:60]!r}"))
+        elif len(reference) > STANDARD_REFERENCE_MAX:
+            errors.append(FieldError("other_standards", f"at most {STANDARD_REFERENCE_MAX} characters a standard"))
+        elif any(key.replace(" ", "").startswith(s.casefold().replace(" ", "")) for s in APPLIED_62443):
+            errors.append(
+                FieldError(
+                    "other_standards",
+                    f"{reference!r}: IEC 62443-4-1 and 4-2 are always recorded as applied, with the editions the "
+                    "product is assessed against; do not list them here",
+                )
+            )
+    if len(kept) > OTHER_STANDARDS_MAX:
+        errors.append(FieldError("other_standards", f"at most {OTHER_STANDARDS_MAX} standards ({len(kept)} given)"))
+    return kept, errors
+
+
+def is_cited(reference: str, cited: Sequence[str]) -> bool:
+    """Whether a standard's reference is among the cited ones (spacing and case aside)."""
+    key = standard_key(reference)
+    return any(standard_key(c) == key for c in cited)
 
 
 def standards_statement(applied: Sequence[str], rules: RouteRules, on: date) -> str:
@@ -383,15 +604,24 @@ def standards_statement(applied: Sequence[str], rules: RouteRules, on: date) -> 
     cited = [s for s in applied if is_cited(s, rules.cited_standards)]
     uncited = [s for s in applied if s not in cited]
     parts = []
-    if uncited:
+    if len(uncited) == 1:
         parts.append(
-            f"As of {on.isoformat()}, {', '.join(uncited)} {'is' if len(uncited) == 1 else 'are'} not "
-            "harmonised standards cited in the Official Journal of the European Union under Regulation (EU) "
-            "2024/2847 and give no presumption of conformity (Art. 27); they are recorded as the solutions "
-            "applied (Annex VII point 5)."
+            f"As of {on.isoformat()}, {uncited[0]} is not a harmonised standard cited in the Official Journal of the "
+            "European Union under Regulation (EU) 2024/2847 and gives no presumption of conformity (Art. 27); it is "
+            "recorded as a solution applied (Annex VII point 5)."
+        )
+    elif uncited:
+        parts.append(
+            f"As of {on.isoformat()}, {', '.join(uncited)} are not harmonised standards cited in the Official Journal "
+            "of the European Union under Regulation (EU) 2024/2847 and give no presumption of conformity (Art. 27); "
+            "they are recorded as the solutions applied (Annex VII point 5)."
         )
     if cited:
-        parts.append(f"Cited harmonised standards applied: {', '.join(cited)}.")
+        which = "standard" if len(cited) == 1 else "standards"
+        parts.append(
+            f"Harmonised {which} cited in the Official Journal applied, giving a presumption of conformity with the "
+            f"requirements {'it covers' if len(cited) == 1 else 'they cover'} (Art. 27(1)): {', '.join(cited)}."
+        )
     return " ".join(parts)
 
 
