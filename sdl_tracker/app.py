@@ -42,6 +42,7 @@ from .config import DEFAULT_GIT_SCHEMES, Settings, load_settings
 from .cra import views as cra_views
 from .cra.api import bp as cra_api
 from .cra.cli import cra
+from .cra.declarations import copy_forward as copy_declarations_forward
 from .dashboard.views import bp as dashboard_bp
 from .dashboard.views import release_summaries
 from .db import Database
@@ -168,6 +169,7 @@ def connect_signals() -> None:
     """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
     release_created.connect(copy_claims_forward, weak=False)
     release_created.connect(copy_decisions_forward, weak=False)
+    release_created.connect(copy_declarations_forward, weak=False)
     notified.connect(email_notifications, weak=False)
     psirt_case_named.connect(fixed_case_reference, weak=False)
 

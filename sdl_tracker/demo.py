@@ -20,6 +20,7 @@ from .app_access import app_db, app_settings
 from .auth import Principal
 from .catalog.services import load_packaged
 from .commands import fail, say
+from .demo_cra import load_plc_cra
 from .demo_evidence import (
     confirm_carried_claims,
     demo_repository,
@@ -237,6 +238,8 @@ def load_demo(session: Session, actor: Principal, password: str, data_dir: Path)
             if spec.component_type == "EDR":
                 load_plc_decisions(session, product.id, version, tested_on + timedelta(days=4))
             created.append(f"{count} claims for {spec.name} {version}")
+            if spec.component_type == "EDR":
+                created.extend(load_plc_cra(session, actor, product.id))
         later = _releases(session, actor, product, spec.later_releases)
         created += later
         if new_product and later and spec.component_type == "EDR":
