@@ -191,7 +191,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("vex.csaf_publication", "GET"): "AAAANLL",
     # Not a provider without a signing key: 404 for everyone (tests/vex/test_publishing.py serves one).
     ("vex.provider", "GET"): "NNNNNNN",
-    ("vex.release_vex_export", "GET"): "AAAANLL",  # a read: refused for want of a publisher, back to the page
+    ("vex.release_vex_export", "GET"): "AAAANLL",
+    # The CRA file: members read it; its officers keep it (an empty point form or no version: shown again, 2xx).
+    ("cra.point", "GET"): "AAAANLL",
+    ("cra.point", "POST"): "AAFFNLL",
+    ("cra.move_mapping", "POST"): "AAFFNLL",  # a read: refused for want of a publisher, back to the page
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -315,6 +319,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.vex_api.case_csaf_publications", "GET"): "AAAANLA",
     ("api.vex_api.case_csaf_publish", "POST"): "AAFFNLF",  # no decision on the matrix case: 422 for officers
     ("api.vex_api.release_vex_export", "GET"): "AAAANLA",  # a read (no format given: 422)
+    ("api.cra_api.points_list", "GET"): "AAAANLA",
+    ("api.cra_api.points_show", "GET"): "AAAANLA",
+    ("api.cra_api.points_put", "PUT"): "AAFFNLF",
+    ("api.cra_api.mapping_show", "GET"): "AAAANLA",
+    ("api.cra_api.mapping_move", "POST"): "AAFFNLF",  # the release pins the newest already: 422 for officers
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -425,6 +434,8 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.accounts_api.account_update": {"time_zone": "Europe/Berlin"},
         "api.vex_api.release_decisions_record": {"vulnerability": "CVE-2024-3094", "status": "fixed"},
         "api.vex_api.case_csaf_publish": {"profile": "csaf_vex", "status": "final", "tlp": "WHITE", "summary": "x"},
+        "api.cra_api.points_put": {"applicable": True, "measures": "Matrix"},
+        "api.cra_api.mapping_move": {"version": "2026.2"},
     }.get(endpoint)
 
 
@@ -563,6 +574,8 @@ def world(session: Session) -> World:
         for endpoint in ("evidence.review", "api.evidence_api.evidence_review")
     }
     overrides["evidence.preview_png"] = {"artifact_id": str(to_review.current.artifacts[1].id)}
+    for endpoint in ("cra.point", "api.cra_api.points_show", "api.cra_api.points_put"):
+        overrides[endpoint] = {"ref": "I.2a"}
     overrides["api.modifications_api.modifications_decide"] = {"release_id": str(later.id)}
     # The review requests of the evidence made above went to the product's security officer alone.
     officers = session.scalars(select(Notification.id).where(Notification.user_id == users["security_officer"].id))

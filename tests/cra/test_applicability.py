@@ -4,13 +4,17 @@ recording a point (and every refusal, with nothing written), who may, and copyin
 from __future__ import annotations
 
 import io
+import json
+import re
 
 import pytest
-from flask import Flask
+from flask import Flask, get_template_attribute
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sdl_tracker.claims.services import ClaimInput, set_claim
+from sdl_tracker.cli import cli
 from sdl_tracker.cra import rules
 from sdl_tracker.cra.applicability import (
     copy_points_forward,
@@ -22,8 +26,17 @@ from sdl_tracker.cra.models import PointApplicability
 from sdl_tracker.errors import Forbidden, Invalid, NotFound
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
-from tests.cra.fixtures_points import Plc, cra_events, make_plc, written
-from tests.factories import OPERATOR, attach, make_release, statements
+from tests.cra.fixtures_points import (
+    AUDITOR,
+    DEVELOPER,
+    OFFICER,
+    STRANGER,
+    Plc,
+    cra_events,
+    make_plc,
+    written,
+)
+from tests.factories import OPERATOR, ApiClient, attach, csrf_token, login, make_release, statements
 
 pytestmark = pytest.mark.db
 
@@ -239,3 +252,187 @@ def test_a_new_release_starts_with_the_previous_points_and_the_evidence_that_sti
     copy_points_forward(session, release=later, actor=OPERATOR)
     assert written(session) == before
     assert session.scalars(select(PointApplicability).where(PointApplicability.release_id == plc.release.id)).all()
+
+
+# --- the doors -------------------------------------------------------------------------------------------------
+
+
+def _form(client: FlaskClient, path: str, **changes: object) -> dict[str, object]:
+    form: dict[str, object] = {
+        "applicable": "yes",
+        "justification": "",
+        "measures": "Hardened defaults (SG-3).",
+        "csrf_token": csrf_token(client, path),
+    }
+    form.update(changes)
+    return form
+
+
+def test_the_point_page_shows_the_mapping_and_records_the_point(
+    client: FlaskClient, session: Session, plc: Plc
+) -> None:
+    session.commit()
+    path = f"/releases/{plc.release.id}/cra/points/I.2b"
+    login(client, OFFICER)
+    page = client.get(path).get_data(as_text=True)
+    assert "Annex I Part I (2)(b)" in page and "IEC 62443-4-2 CR 7.4" in page and "IEC 62443-4-1 SR-3" in page
+    assert "the reset to the original secure state of 2b" in page  # CR 7.4's rationale
+    assert "mapped requirements met" in page and 'name="applicable"' in page
+    assert f"#{plc.product_evidence.id} Data minimisation review" in page
+    assert f"#{plc.foreign_evidence.id} " not in page and f"#{plc.other_release_evidence.id} " not in page
+    form = _form(client, path, evidence_ids=[str(plc.product_evidence.id), str(plc.scoped_evidence.id)])
+    saved = client.post(path, data=form)
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(path)
+    view = point_view(session, plc.officer, plc.release.id, "I.2b")
+    assert view.assessed and view.measures == "Hardened defaults (SG-3)."
+    assert [e.id for e in view.linked] == sorted([plc.product_evidence.id, plc.scoped_evidence.id])
+    shown = client.get(path).get_data(as_text=True)
+    assert "recorded by user:officer@plc.example" in shown and "1.0 pen test" in shown
+
+
+@pytest.mark.parametrize(
+    ("ref", "changes", "shown"),
+    [
+        ("II.5", {"applicable": "no", "justification": "We do not disclose."}, "cannot be marked not applicable"),
+        ("I.1", {"applicable": "no", "justification": "n/a"}, "Part I (1) applies to every product"),
+        ("I.2g", {"applicable": "no", "justification": ""}, "needs a justification (Art. 13(4))"),
+        ("I.2g", {"applicable": ""}, "Say whether the point applies."),
+        ("I.2g", {"measures": "x" * 10_001}, "Field cannot be longer than 10000 characters."),
+        ("I.2g", {"evidence_ids": ["999999"]}, "&#39;999999&#39; is not a valid choice"),
+    ],
+)
+def test_a_refused_point_form_shows_why_and_writes_nothing(
+    client: FlaskClient, session: Session, plc: Plc, ref: str, changes: dict[str, object], shown: str
+) -> None:
+    session.commit()
+    before = written(session)
+    path = f"/releases/{plc.release.id}/cra/points/{ref}"
+    login(client, OFFICER)
+    response = client.post(path, data=_form(client, path, **changes))
+    assert response.status_code == 200 and shown in response.get_data(as_text=True)
+    assert written(session) == before
+
+
+def test_evidence_of_another_product_is_refused_on_the_page(client: FlaskClient, session: Session, plc: Plc) -> None:
+    # An item linked before that no longer covers the release is offered, and saving says why it cannot stay.
+    session.commit()
+    point = _record(session, plc, "I.2a", evidence_ids=[plc.scoped_evidence.id])
+    plc.scoped_evidence.current.release_links[0].release_id = plc.release.id - 1  # now names 0.9 only
+    session.commit()
+    before = written(session)
+    path = f"/releases/{plc.release.id}/cra/points/I.2a"
+    login(client, OFFICER)
+    assert f"#{plc.scoped_evidence.id} 1.0 pen test (does not cover 1.0)" in client.get(path).get_data(as_text=True)
+    response = client.post(path, data=_form(client, path, evidence_ids=[str(plc.scoped_evidence.id)]))
+    assert f"#{plc.scoped_evidence.id} covers other releases of PLC, not 1.0" in response.get_data(as_text=True)
+    assert written(session) == before and point.id
+
+
+def test_readers_see_the_point_without_the_form_and_cannot_post(
+    client: FlaskClient, session: Session, plc: Plc
+) -> None:
+    session.commit()
+    path = f"/releases/{plc.release.id}/cra/points/II.5"
+    for email in (DEVELOPER, AUDITOR):
+        reader = client.application.test_client()
+        login(reader, email)
+        page = reader.get(path).get_data(as_text=True)
+        assert "Every Part II duty applies to every product" in page and 'name="applicable"' not in page
+        assert reader.post(path, data=_form(reader, path)).status_code == 403
+    stranger = client.application.test_client()
+    login(stranger, STRANGER)
+    assert stranger.get(path).status_code == 404
+    login(client, OFFICER)
+    assert client.get(f"/releases/{plc.release.id}/cra/points/I.3").status_code == 404
+    page = client.get(path).get_data(as_text=True)
+    assert re.search(r'<input disabled[^>]*value="no"|<input[^>]*value="no"[^>]*disabled', page)
+
+
+def test_the_points_table_macro(app: Flask, session: Session, plc: Plc) -> None:
+    _record(session, plc, "I.2g", applicable=False, justification="Holds no personal data.")
+    _record(session, plc, "I.2a", evidence_ids=[plc.product_evidence.id, plc.organisation_evidence.id])
+    points = release_points(session, plc.officer, plc.release.id)
+    with app.test_request_context():
+        table = get_template_attribute("cra/_points.html", "points_table")(points, plc.release, True)
+    rows = table.split("<tr>")[2:]
+    assert len(rows) == 22
+    i2a = next(row for row in rows if "Annex I Part I (2)(a)" in row)
+    assert "applicable" in i2a and "Releases ship only with no known" in i2a and "2 linked, 1 accepted" in i2a
+    assert re.search(r"0 of \d+ mapped requirements met", i2a)
+    assert f'href="/releases/{plc.release.id}/cra/points/I.2a"' in i2a
+    i2g = next(row for row in rows if "Annex I Part I (2)(g)" in row)
+    assert "not applicable" in i2g and "Holds no personal data." in i2g and "needs other evidence" in i2g
+    assert "none mapped" in i2g
+    ii5 = next(row for row in rows if "Annex I Part II (5)" in row)
+    assert "not assessed" in ii5 and "always applies" in ii5
+
+
+def test_points_through_the_api(api: ApiClient, session: Session, plc: Plc) -> None:
+    session.commit()
+    base = f"/api/v1/releases/{plc.release.id}/cra/points"
+    officer, auditor = api.as_user(OFFICER), api.as_user(AUDITOR)
+    listed = api.call("GET", base, auditor).get_json()
+    assert [p["ref"] for p in listed["items"]] == list(rules.ANNEX_I_POINTS)
+    body = {"applicable": True, "measures": "Signed updates.", "evidence_ids": [plc.product_evidence.id]}
+    put = api.call("PUT", f"{base}/II.7", officer, json=body)
+    assert put.status_code == 200, put.get_data(as_text=True)
+    point = put.get_json()
+    assert point["assessed"] and point["measures"] == "Signed updates." and point["linked_accepted"] == 1
+    assert {"SM-8", "SUM-4", "CR 3.10"} <= {m["ref"] for m in point["mapped"]}
+    assert api.call("GET", f"{base}/II.7", auditor).get_json() == point
+    assert api.call("GET", f"{base}/I.3", auditor).status_code == 404
+    before = written(session)
+    for ref, changes, status, fragment in (
+        ("II.5", {"applicable": False, "justification": "No CVD."}, 422, "cannot be marked not applicable"),
+        ("I.2g", {"applicable": False}, 422, "needs a justification"),
+        ("I.2g", {"applicable": "no"}, 422, "applicable"),
+        ("I.3", {}, 422, "'I.3' is not an Annex I point"),
+        ("I.2a", {"evidence_ids": [plc.foreign_evidence.id]}, 422, f"#{plc.foreign_evidence.id} is not an evidence"),
+        ("I.2a", {"evidence_ids": [plc.other_release_evidence.id]}, 422, "covers other releases of PLC, not 1.0"),
+        ("I.2a", {"rationale": "x"}, 422, "rationale"),
+    ):
+        response = api.call("PUT", f"{base}/{ref}", officer, json={**body, **changes})
+        assert response.status_code == status and response.content_type == "application/problem+json", ref
+        problem = response.get_json()
+        assert fragment in json.dumps(problem), problem
+    for email, status in ((DEVELOPER, 403), (AUDITOR, 403), (STRANGER, 404)):
+        assert api.call("PUT", f"{base}/I.2a", api.as_user(email), json=body).status_code == status
+    assert written(session) == before
+
+
+def test_points_on_the_command_line(app: Flask, session: Session, plc: Plc) -> None:
+    session.commit()
+    runner = app.test_cli_runner()
+    listed = runner.invoke(cli, ["cra", "points", "PLC", "1.0"])
+    assert listed.exit_code == 0 and len(listed.output.splitlines()) == 22, listed.output
+    assert "I.2g  not assessed" in listed.output and "needs other evidence" in listed.output
+    recorded = runner.invoke(
+        cli,
+        [
+            "cra", "point", "PLC", "1.0", "I.2m", "--applicable", "--measures", "Factory reset wipes keys.",
+            "--evidence", str(plc.product_evidence.id), "--evidence", str(plc.organisation_evidence.id),
+            "--as", OFFICER,
+        ],
+    )  # fmt: skip
+    assert recorded.exit_code == 0, recorded.output
+    assert "I.2m Annex I Part I (2)(m)" in recorded.output and "measures: Factory reset wipes keys." in recorded.output
+    # What is not given stays as recorded.
+    changed = runner.invoke(cli, ["cra", "point", "PLC", "1.0", "I.2m", "--applicable", "--json"])
+    assert changed.exit_code == 0, changed.output
+    point = json.loads(changed.output)
+    assert point["measures"] == "Factory reset wipes keys." and len(point["linked"]) == 2
+    shown = runner.invoke(cli, ["cra", "points", "PLC", "1.0", "--json"])
+    assert [p["ref"] for p in json.loads(shown.output)] == list(rules.ANNEX_I_POINTS)
+    before = written(session)
+    for arguments, message in (
+        (["II.5", "--not-applicable", "--justification", "No CVD."], "(applicable: Annex I Part II (5) applies"),
+        (["I.2g", "--not-applicable"], "(justification: a point marked not applicable needs a justification"),
+        (["I.2a", "--applicable", "--evidence", str(plc.foreign_evidence.id)], f"#{plc.foreign_evidence.id} is not"),
+        (["I.2a", "--measures", "x"], "error: say --applicable or --not-applicable to record the point"),
+        (["I.2a", "--applicable", "--as", DEVELOPER], "error: a developer may not do this"),
+        (["I.3"], "error: 'I.3' is not an Annex I point"),
+    ):
+        result = runner.invoke(cli, ["cra", "point", "PLC", "1.0", *arguments])
+        assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+        assert result.output.startswith("error: ") and message in result.output, result.output
+    assert written(session) == before
