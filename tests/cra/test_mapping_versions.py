@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from sdl_tracker.catalog.services import newest_mapping
+from sdl_tracker.catalog.services import find_edition, newest_mapping
 from sdl_tracker.claims.judging import claims_summary
 from sdl_tracker.cli import cli
 from sdl_tracker.cra.applicability import mapping_state, move_mapping, release_points
@@ -177,3 +177,12 @@ def test_the_mapping_on_the_command_line(app: Flask, session: Session, plc: Plc)
     back = runner.invoke(cli, ["cra", "mapping", "PLC", "1.0", "--to", "2026.1"])
     assert back.exit_code == 2 and len(back.output.strip().splitlines()) == 1
     assert "is older than 2026.2" in back.output
+
+
+def test_the_catalog_page_says_which_mapping_version_it_shows(client: FlaskClient, session: Session, plc: Plc) -> None:
+    edition = find_edition(session, "IEC 62443-4-2", "2019")
+    assert edition is not None
+    login(client, AUDITOR)
+    page = client.get(f"/catalog/{edition.id}/CR 3.6").get_data(as_text=True)
+    assert "As mapping version 2026.2, the newest loaded, maps it." in page
+    assert "Annex I Part I (2h)" in page and "Annex I Part I (2i)" not in page
