@@ -22,7 +22,7 @@ from ..db import lock_row, locked, utcnow
 from ..errors import FieldError, Invalid, NotFound
 from ..evidence.assessment import coverage
 from ..evidence.coverage import CoverageState, RequirementCoverage
-from ..evidence.models import Evidence, EvidenceRevision
+from ..evidence.models import Evidence, EvidenceRevision, RevisionRelease
 from ..evidence.vocabulary import EvidenceScope, ReviewState
 from ..products.models import Product, Release
 from ..products.rules import previous_release
@@ -40,12 +40,12 @@ MEETING_STATUSES = (ClaimStatus.IMPLEMENTED, ClaimStatus.COMPENSATED)
 COVERAGE_WORDS = {
     CoverageState.ACCEPTED: "met",
     CoverageState.NOT_EXERCISED: "met (no occasion to exercise it yet)",
-    CoverageState.SUBMITTED: "not met: evidence awaits review",
-    CoverageState.INSUFFICIENT: "not met: tester independence below the minimum",
-    CoverageState.EXPIRED: "not met: its evidence is past its review",
-    CoverageState.DRAFT: "not met: only drafts",
-    CoverageState.NONE: "not met: no evidence",
-    CoverageState.SCOPED_OUT: "not met: scoped out of the product",
+    CoverageState.SUBMITTED: "evidence awaits review",
+    CoverageState.INSUFFICIENT: "tester independence below the minimum",
+    CoverageState.EXPIRED: "its evidence is past its review",
+    CoverageState.DRAFT: "only drafts",
+    CoverageState.NONE: "no evidence",
+    CoverageState.SCOPED_OUT: "scoped out of the product",
 }
 
 
@@ -80,13 +80,15 @@ class MappedRequirement:
 
 @dataclass(frozen=True)
 class LinkedEvidence:
-    """An evidence item linked to a point by hand; accepted: its current revision is accepted."""
+    """An evidence item linked to a point by hand. accepted: its current revision is accepted and it still covers
+    the release (a release-scoped item whose current revision no longer names the release shows nothing of it)."""
 
     id: int
     title: str
     kind: str
-    state: str
+    state: str  # its current revision's review state
     accepted: bool
+    covers: bool = True  # product or organisation scope, or its current revision names the release
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def _views(session: Session, actor: Principal, release: Release, refs: Sequence[
             .options(selectinload(PointApplicability.evidence))
         )
     }
-    linked = _linked(session, [link.evidence_id for r in records.values() for link in r.evidence])
+    linked = _linked(session, release, [link.evidence_id for r in records.values() for link in r.evidence])
     views = []
     for ref in refs:
         target = by_ref.get(ref)
@@ -193,14 +195,21 @@ def _views(session: Session, actor: Principal, release: Release, refs: Sequence[
     return views
 
 
-def _linked(session: Session, evidence_ids: Sequence[int]) -> dict[int, LinkedEvidence]:
-    """The evidence items linked by hand, as points show them (one statement for the items and their newest
-    revision)."""
+def _linked(session: Session, release: Release, evidence_ids: Sequence[int]) -> dict[int, LinkedEvidence]:
+    """The evidence items linked by hand, as points show them (two statements however many: the items with their
+    current revision, and the releases those that are release-scoped name)."""
     if not evidence_ids:
         return {}
     later = aliased(EvidenceRevision)
     rows = session.execute(
-        select(Evidence.id, Evidence.kind, EvidenceRevision.title, EvidenceRevision.state)
+        select(
+            Evidence.id,
+            Evidence.kind,
+            Evidence.scope,
+            EvidenceRevision.id.label("revision_id"),
+            EvidenceRevision.title,
+            EvidenceRevision.state,
+        )
         .join(EvidenceRevision, EvidenceRevision.evidence_id == Evidence.id)
         .where(
             Evidence.id.in_(sorted(set(evidence_ids))),
@@ -209,11 +218,25 @@ def _linked(session: Session, evidence_ids: Sequence[int]) -> dict[int, LinkedEv
             .where(later.evidence_id == EvidenceRevision.evidence_id, later.number > EvidenceRevision.number)
             .exists(),
         )
+    ).all()
+    scoped = [row.revision_id for row in rows if row.scope is EvidenceScope.RELEASES]
+    naming = (
+        set(
+            session.scalars(
+                select(RevisionRelease.revision_id).where(
+                    RevisionRelease.revision_id.in_(scoped), RevisionRelease.release_id == release.id
+                )
+            )
+        )
+        if scoped
+        else set()
     )
-    return {
-        row.id: LinkedEvidence(row.id, row.title, row.kind.value, row.state.value, row.state is ReviewState.ACCEPTED)
-        for row in rows
-    }
+    found = {}
+    for row in rows:
+        covers = row.scope is not EvidenceScope.RELEASES or row.revision_id in naming
+        accepted = covers and row.state is ReviewState.ACCEPTED
+        found[row.id] = LinkedEvidence(row.id, row.title, row.kind.value, row.state.value, accepted, covers)
+    return found
 
 
 def _mapped(
@@ -225,7 +248,7 @@ def _mapped(
     if standard == STANDARD_4_1:
         cell = cells.get(source.ref)
         if cell is None:
-            met, detail = False, "not met: not in the product's IEC 62443-4-1 catalog"
+            met, detail = False, "not in the product's IEC 62443-4-1 catalog"
         else:
             met, detail = cell.met, COVERAGE_WORDS[cell.state]
         return MappedRequirement(standard, source.ref, source.title, link.rationale, met, detail)

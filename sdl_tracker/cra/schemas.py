@@ -38,7 +38,8 @@ class LinkedEvidenceOut(BaseModel):
     title: str
     kind: str
     state: str = Field(description="its current revision's review state")
-    accepted: bool
+    accepted: bool = Field(description="its current revision is accepted and it still covers the release")
+    covers: bool = Field(description="product or organisation scope, or its current revision names the release")
 
     @classmethod
     def of(cls, linked: LinkedEvidence) -> LinkedEvidenceOut:
