@@ -15,7 +15,7 @@ from ..auth import Permission, Principal, authorize
 from ..boundary import MAX_ID
 from ..catalog.models import CatalogEdition, CatalogMapping, Requirement, RequirementLink
 from ..catalog.rules import STANDARD_4_1, STANDARD_4_2
-from ..catalog.services import CRA_MAPPING, current_editions, get_mapping, links_to_each
+from ..catalog.services import CRA_MAPPING, current_editions, get_mapping, links_to_each, newest_mapping
 from ..claims.judging import ClaimLine, ClaimsSummary, claims_summary
 from ..claims.rules import ClaimStatus
 from ..db import lock_row, locked, utcnow
@@ -433,7 +433,9 @@ def _loaded_versions(session: Session) -> list[CatalogMapping]:
 def _mapping_state(session: Session, release: Release) -> MappingState:
     versions = _loaded_versions(session)
     pinned = release.cra_mapping
-    newer = tuple(m.version for m in versions if pinned is None or m.id > pinned.id)
+    # Pinned to none, a release reads the newest: pinning that is the only move forward.
+    floor = pinned.id if pinned is not None else versions[-1].id - 1 if versions else 0
+    newer = tuple(m.version for m in versions if m.id > floor)
     return MappingState(
         release.id,
         release.version,
@@ -462,12 +464,14 @@ def move_mapping(session: Session, actor: Principal, release_id: int, version: s
             f"{release.version} is {release.status.value}: it keeps the mapping version it was assessed with "
             f"({pinned.version if pinned else 'the newest'})",
         )
+    # Pinned to none, a release reads the newest loaded version: that is where it stands.
+    current = pinned or newest_mapping(session)
     if pinned is not None and target.id == pinned.id:
         raise Invalid.field("version", f"{release.version} is already assessed with mapping version {version}")
-    if pinned is not None and target.id < pinned.id:
+    if current is not None and target.id < current.id:
         raise Invalid.field(
             "version",
-            f"mapping version {version} is older than {pinned.version}, which {release.version} is assessed with: "
+            f"mapping version {version} is older than {current.version}, which {release.version} is assessed with: "
             "a release's mapping only moves to a newer version",
         )
     release.cra_mapping_id = target.id

@@ -186,3 +186,17 @@ def test_the_catalog_page_says_which_mapping_version_it_shows(client: FlaskClien
     page = client.get(f"/catalog/{edition.id}/CR 3.6").get_data(as_text=True)
     assert "As mapping version 2026.2, the newest loaded, maps it." in page
     assert "Annex I Part I (2h)" in page and "Annex I Part I (2i)" not in page
+
+
+def test_a_release_pinned_to_none_reads_the_newest_and_may_pin_only_it(session: Session, plc: Plc) -> None:
+    plc.release.cra_mapping_id = None  # made before any mapping was loaded
+    session.flush()
+    session.expire(plc.release, ["cra_mapping"])
+    state = mapping_state(session, plc.officer, plc.release.id)
+    assert (state.pinned, state.newest, state.newer) == (None, "2026.2", ("2026.2",))
+    assert "CR 3.6" in _supporters(session, plc, "I.2h")
+    with session.begin_nested(), pytest.raises(Invalid, match=r"older than 2026\.2"):
+        move_mapping(session, plc.officer, plc.release.id, "2026.1")
+    move_mapping(session, plc.officer, plc.release.id, "2026.2")
+    assert cra_events(session, "cra:mapping:move")[-1].details == {"release": "1.0", "from": None, "to": "2026.2"}
+    assert mapping_state(session, plc.officer, plc.release.id).pinned == "2026.2"
