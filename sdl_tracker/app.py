@@ -41,6 +41,7 @@ from .commands import set_principal_resolver
 from .config import DEFAULT_GIT_SCHEMES, Settings, load_settings
 from .cra import views as cra_views
 from .cra.api import bp as cra_api
+from .cra.applicability import copy_points_forward
 from .cra.cli import cra
 from .cra.declarations import copy_forward as copy_declarations_forward
 from .dashboard.views import bp as dashboard_bp
@@ -169,6 +170,7 @@ def connect_signals() -> None:
     """Let higher features react to lower ones' events (DESIGN.md); connecting twice is harmless."""
     release_created.connect(copy_claims_forward, weak=False)
     release_created.connect(copy_decisions_forward, weak=False)
+    release_created.connect(copy_points_forward, weak=False)
     release_created.connect(copy_declarations_forward, weak=False)
     notified.connect(email_notifications, weak=False)
     psirt_case_named.connect(fixed_case_reference, weak=False)

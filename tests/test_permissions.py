@@ -204,6 +204,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("cra.user_information", "POST"): "AAFFNLL",
     ("cra.declaration", "GET"): "AAAANLL",
     ("cra.declaration", "POST"): "AAFFNLL",
+    # The CRA file: members read it; its officers keep it (an empty point form or no version: shown again, 2xx).
+    ("cra.point", "GET"): "AAAANLL",
+    ("cra.point", "POST"): "AAFFNLL",
+    ("cra.move_mapping", "POST"): "AAFFNLL",  # a read: refused for want of a publisher, back to the page
     ("jobs.detail", "GET"): "AAAANLL",
     ("jobs.retry", "POST"): "AAFFNLL",
     ("gitlink.scan", "POST"): "AAFFNLL",
@@ -343,6 +347,11 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.cra_api.user_information_update", "PUT"): "AAFFNLF",
     ("api.cra_api.declaration_show", "GET"): "AAAANLA",
     ("api.cra_api.declaration_update", "PUT"): "AAFFNLF",
+    ("api.cra_api.points_list", "GET"): "AAAANLA",
+    ("api.cra_api.points_show", "GET"): "AAAANLA",
+    ("api.cra_api.points_put", "PUT"): "AAFFNLF",
+    ("api.cra_api.mapping_show", "GET"): "AAAANLA",
+    ("api.cra_api.mapping_move", "POST"): "AAFFNLF",  # the release pins the newest already: 422 for officers
     ("api.catalog_api.editions_list", "GET"): "AAAAALA",
     ("api.catalog_api.edition_requirements_list", "GET"): "AAAAALA",
     ("api.catalog_api.requirement_show", "GET"): "AAAAALA",
@@ -457,6 +466,8 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.cra_api.support_period_update": {"starts_on": "2026-01-01", "ends_on": f"{2031 + n % 50}-12"},
         "api.cra_api.user_information_update": {"items": {"AII.1": {"text": f"Matrix {n}"}}},
         "api.cra_api.declaration_update": {"manufacturer_name": f"Matrix {n}", "conformity_route": "module_a"},
+        "api.cra_api.points_put": {"applicable": True, "measures": "Matrix"},
+        "api.cra_api.mapping_move": {"version": "2026.2"},
     }.get(endpoint)
 
 
@@ -601,6 +612,8 @@ def world(session: Session) -> World:
         for endpoint in ("evidence.review", "api.evidence_api.evidence_review")
     }
     overrides["evidence.preview_png"] = {"artifact_id": str(to_review.current.artifacts[1].id)}
+    for endpoint in ("cra.point", "api.cra_api.points_show", "api.cra_api.points_put"):
+        overrides[endpoint] = {"ref": "I.2a"}
     overrides["api.modifications_api.modifications_decide"] = {"release_id": str(later.id)}
     # The review requests of the evidence made above went to the product's security officer alone.
     officers = session.scalars(select(Notification.id).where(Notification.user_id == users["security_officer"].id))

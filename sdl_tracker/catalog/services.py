@@ -432,6 +432,27 @@ def links_to(session: Session, requirement: Requirement, mapping_id: int | None 
     return sorted(links, key=lambda link: (link.source.edition.standard, link.source.position))
 
 
+def links_to_each(
+    session: Session, targets: Collection[Requirement], mapping_id: int | None = None
+) -> dict[int, list[RequirementLink]]:
+    """`links_to` for many CRA points in a fixed number of statements: by target id (absent: none maps to it)."""
+    found: dict[int, list[RequirementLink]] = {}
+    if not targets:
+        return found
+    links = session.scalars(
+        select(RequirementLink)
+        .where(
+            RequirementLink.target_id.in_([t.id for t in targets]),
+            RequirementLink.mapping_id.in_(_mapping_ids(session, mapping_id)),
+        )
+        .options(selectinload(RequirementLink.source).selectinload(Requirement.edition))
+    ).all()
+    for link in sorted(links, key=lambda link: (link.source.edition.standard, link.source.position)):
+        assert link.target_id is not None  # selected by target
+        found.setdefault(link.target_id, []).append(link)
+    return found
+
+
 def mapping_versions(session: Session) -> list[CatalogMapping]:
     """Every loaded mapping version."""
     return list(session.scalars(select(CatalogMapping).order_by(CatalogMapping.name, CatalogMapping.id)))

@@ -12,6 +12,7 @@ from .services import (
     get_edition,
     list_editions,
     mapping_versions,
+    newest_mapping,
     requirement_view,
     search_requirements,
 )
@@ -65,4 +66,10 @@ def requirement(edition_id: int, ref: str) -> str:
     session = db_session()
     catalog_edition = get_edition(session, edition_id)
     view = requirement_view(session, catalog_edition, ref)
-    return render_template("catalog/requirement.html", edition=catalog_edition, view=view, kind_labels=KIND_LABELS)
+    return render_template(
+        "catalog/requirement.html",
+        edition=catalog_edition,
+        view=view,
+        kind_labels=KIND_LABELS,
+        mapping=newest_mapping(session),  # what requirement_view reads; a release reads the version it pinned
+    )

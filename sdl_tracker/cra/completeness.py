@@ -15,12 +15,10 @@ from sqlalchemy.orm import Session
 
 from ..audit.services import kept
 from ..auth import Principal
-from ..catalog.models import CatalogMapping
-from ..catalog.services import newest_mapping
 from ..db import utcnow
 from ..products.models import Release
 from ..products.services import get_release
-from .applicability import PointView, release_points
+from .applicability import MappingState, PointView, mapping_state, release_points
 from .declarations import applied_standards, declaration, route_rules, standards_note, user_information
 from .models import Declaration, RiskAssessment
 from .records import current_risk_assessment, support_period_facts
@@ -33,19 +31,6 @@ from .rules import (
     PointFacts,
     missing_parts,
 )
-
-
-@dataclass(frozen=True)
-class MappingState:
-    """The mapping version a release is assessed with, and the newest loaded."""
-
-    pinned: str | None  # None: made before any mapping was loaded (reads use the newest)
-    newest: str | None
-
-    @property
-    def behind(self) -> bool:
-        """Whether a newer mapping version is loaded than the one the release is assessed with."""
-        return self.pinned is not None and self.newest is not None and self.pinned != self.newest
 
 
 @dataclass(frozen=True)
@@ -123,13 +108,11 @@ def _read_file(session: Session, actor: Principal, release: Release, today: date
         route_rules=rules,
     )
     standards = tuple(applied_standards(session, actor, release.id))
-    newest = newest_mapping(session)
-    pinned = session.get(CatalogMapping, release.cra_mapping_id) if release.cra_mapping_id else None
     return CraFile(
         release_id=release.id,
         product_id=product.id,
         category=product.cra_category.value,
-        mapping=MappingState(pinned.version if pinned else None, newest.version if newest else None),
+        mapping=mapping_state(session, actor, release.id),
         points=points,
         risk_number=risk.number if risk else None,
         support_end=product.support_period_end,

@@ -46,7 +46,7 @@ def route_rules(session: Session) -> RouteRules:
 
 
 @dataclass(frozen=True)
-class MappedRequirement:
+class ItemRequirement:
     """A requirement the release's mapping version maps to an Annex II item, and the release's evidence for it."""
 
     standard: str
@@ -64,7 +64,7 @@ class UserInformationView:
     text: str
     evidence: tuple[int, str, str] | None  # (id, title, review state of its current revision)
     suggestion: str  # a starting text from what the tracker knows; never stored until saved
-    mapped: tuple[MappedRequirement, ...]
+    mapped: tuple[ItemRequirement, ...]
     warning: str = ""  # a recorded text that no longer fits the release (another version named)
 
     @property
@@ -107,9 +107,7 @@ def _covers(evidence: Evidence, release: Release) -> bool:
     return True
 
 
-def _mapped(
-    session: Session, release: Release, evidence: Sequence[Evidence]
-) -> dict[str, tuple[MappedRequirement, ...]]:
+def _mapped(session: Session, release: Release, evidence: Sequence[Evidence]) -> dict[str, tuple[ItemRequirement, ...]]:
     """Per Annex II item, the requirements the release's pinned mapping version maps to it (its newest when it
     pinned none), with the release's evidence linked to each: a fixed number of statements."""
     mapping_id = release.cra_mapping_id
@@ -138,14 +136,14 @@ def _mapped(
     for item in evidence:
         for linked in item.current.requirement_links:
             by_ref.setdefault(linked.requirement.ref, []).append((item.id, item.current.title))
-    found: dict[str, list[MappedRequirement]] = {}
+    found: dict[str, list[ItemRequirement]] = {}
     ordered = sorted(links, key=lambda link: (link.source.edition.standard, link.source.position))
     for ref in rules.USER_INFORMATION_REFS:
         for link in ordered:
             assert link.target is not None  # joined on it above
             if link.target.ref == rules.mapping_target(ref) and rules.serves_item(ref, link.rationale):
                 found.setdefault(ref, []).append(
-                    MappedRequirement(
+                    ItemRequirement(
                         link.source.edition.standard,
                         link.source.ref,
                         link.rationale,

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from wtforms import DateField, FormField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import (
+    DateField,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..evidence.models import Evidence
 from ..web.forms import BoundedForm, TrackerForm
+from .applicability import TEXT_MAX
 from .declarations import LINE_LIMITS, TEXT_LIMITS, DeclarationInput, EvidenceChoice, UserInformationInput
 from .models import RiskAssessment
 from .records import RISK_TEXT_FIELDS, RISK_TEXT_MAX, SUPPORT_TEXT_MAX, RiskAssessmentInput, SupportPeriodInput
@@ -26,6 +37,31 @@ from .rules import (
 )
 
 # === Annex I applicability and the mapping version (applicability) ===
+
+APPLICABLE, NOT_APPLICABLE = "yes", "no"
+
+
+class PointForm(TrackerForm):
+    """How one Annex I point applies to a release, its measures and the evidence linked to it by hand."""
+
+    applicable = RadioField(
+        "Does it apply to this release?",
+        choices=[SelectChoice(APPLICABLE, "Applicable"), SelectChoice(NOT_APPLICABLE, "Not applicable (justify)")],
+        validators=[InputRequired(message="Say whether the point applies.")],
+    )
+    justification = TextAreaField("Justification", validators=[Optional(), Length(max=TEXT_MAX)])
+    measures = TextAreaField("Measures that implement it", validators=[Optional(), Length(max=TEXT_MAX)])
+    evidence_ids = SelectMultipleField("Other evidence", coerce=int, validators=[Optional()])
+
+
+class MappingForm(TrackerForm):
+    """Move a release on to a newer version of the IEC 62443 -> CRA mapping (choices: the newer versions)."""
+
+    version = SelectField(
+        "Newer mapping version",
+        validators=[DataRequired(message="Choose a newer mapping version.")],
+        validate_choice=False,  # the service names a version that is not newer
+    )
 
 
 # === end ===

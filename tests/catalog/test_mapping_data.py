@@ -1,4 +1,4 @@
-"""Pure data checks for the IEC 62443 -> CRA Annex I mapping (no database, no Flask)."""
+"""Pure data checks for the IEC 62443 -> CRA mapping, each shipped version (no database, no Flask)."""
 
 import json
 from pathlib import Path
@@ -7,11 +7,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "sdl_tracker" / "catalog" / "data"
-MAPPING_FILE = DATA / "mapping-cra.json"
+MAPPING_FILES = ("mapping-cra.json", "mapping-cra-2026.2.json")
 
 STD_41 = "IEC 62443-4-1"
 STD_42 = "IEC 62443-4-2"
-MAX_RATIONALE = 240
+# One line; 2026.2's rows name up to four targets (Annex I, II and VII), each with its reason.
+MAX_RATIONALE = 300
 
 
 def _catalog_file(name):
@@ -24,9 +25,9 @@ def _load(path):
         return json.load(fh)
 
 
-@pytest.fixture(scope="module")
-def mapping():
-    return _load(MAPPING_FILE)
+@pytest.fixture(scope="module", params=MAPPING_FILES)
+def mapping(request):
+    return _load(DATA / request.param)
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +57,20 @@ def catalog_order(ids_41, ids_42):
 
 
 @pytest.fixture(scope="module")
-def known_points():
+def annex_i_points():
     cra = _load(_catalog_file("cra.json"))
     points = {"I." + key for key in cra["annex_i_part_i"]}
     points |= {"II." + key for key in cra["annex_i_part_ii"]}
+    return points
+
+
+@pytest.fixture(scope="module")
+def known_points(annex_i_points):
+    """Every target in the CRA catalog's own ids: Annex I, Annex II items (AII.8) and Annex VII items (VII.3)."""
+    cra = _load(_catalog_file("cra.json"))
+    points = set(annex_i_points)
+    points |= {"AII." + key for key in cra["annex_ii_user_information"]}
+    points |= {"VII." + key for key in cra["annex_vii_technical_documentation"]}
     return points
 
 
@@ -79,9 +90,9 @@ def test_catalog_sizes(ids_41, ids_42):
     assert len(ids_42) == 58, f"expected 58 IEC 62443-4-2 CRs, found {len(ids_42)}"
 
 
-def test_known_point_ids(known_points):
+def test_known_point_ids(annex_i_points):
     expected = {"I.1"} | {"I.2" + c for c in "abcdefghijklm"} | {f"II.{n}" for n in range(1, 9)}
-    assert known_points == expected
+    assert annex_i_points == expected
 
 
 def test_every_requirement_has_exactly_one_row(rows, catalog_order):
@@ -162,3 +173,98 @@ def test_rows_in_catalog_order(rows, catalog_order):
                 f"row {key[0]} {key[1]} is out of catalog order (it follows {previous[0]} {previous[1]})"
             )
         previous = key
+
+
+# --- 2026.2: the corrections, and the Annex II and Annex VII targets (issue 22) --------------------------------
+
+
+def _rows_of(name):
+    return {row["requirement"]: row for row in _load(DATA / name)["rows"]}
+
+
+@pytest.fixture(scope="module")
+def first():
+    return _rows_of("mapping-cra.json")
+
+
+@pytest.fixture(scope="module")
+def second():
+    return _rows_of("mapping-cra-2026.2.json")
+
+
+def test_2026_1_maps_to_annex_i_only(first, annex_i_points):
+    assert {p for row in first.values() for p in row["cra_points"]} <= annex_i_points
+
+
+def test_2026_2_supersedes_2026_1():
+    assert _load(DATA / "mapping-cra-2026.2.json")["supersedes"] == "2026.1"
+    assert _load(DATA / "mapping-cra-2026.2.json")["version"] == "2026.2"
+
+
+@pytest.mark.parametrize(
+    ("ref", "added", "removed"),
+    [
+        ("CR 3.6", {"I.2h", "I.2k"}, {"I.2i"}),
+        ("CR 7.4", {"I.2b"}, set()),
+        ("CR 7.7", {"I.2b"}, set()),
+        ("SVV-3", {"II.1"}, set()),
+        ("SR-2", {"II.3"}, set()),
+        ("SR-3", {"I.2b", "I.2m"}, set()),
+    ],
+)
+def test_2026_2_corrections(first, second, ref, added, removed):
+    assert added <= set(second[ref]["cra_points"]), ref
+    assert not removed & set(second[ref]["cra_points"]), ref
+    assert removed <= set(first[ref]["cra_points"]), ref  # what was corrected was there before
+    # A correction only adds or moves targets named here: the row's other Annex I targets stay.
+    annex_i = {p for p in second[ref]["cra_points"] if p.startswith(("I.", "II."))}
+    assert annex_i == (set(first[ref]["cra_points"]) - removed) | added, ref
+
+
+ANNEX_II = {
+    "SR-1": ({"AII.4", "AII.5"}, None),
+    "DM-1": ({"AII.2"}, None),
+    "SG-1": ({"AII.8"}, "8(f)"),
+    "SG-2": ({"AII.8"}, "8(f)"),
+    "SG-3": ({"AII.8"}, "8(a)"),
+    "SG-5": ({"AII.8"}, "8(a)"),
+    "SG-6": ({"AII.8"}, "8(a)"),
+    "SG-4": ({"AII.8"}, "8(d)"),
+    "SUM-2": ({"AII.8"}, "8(c)"),
+    "SUM-3": ({"AII.8"}, "8(c)"),
+}
+ANNEX_VII = {
+    "SR-2": "VII.3",
+    **dict.fromkeys(("SVV-1", "SVV-2", "SVV-3", "SVV-4"), "VII.6"),
+    **dict.fromkeys(("DM-1", "DM-2", "DM-3", "DM-4", "DM-5", "SUM-4"), "VII.2"),
+    "SM-9": "VII.8",
+}
+
+
+def test_2026_2_annex_ii_targets_name_their_sub_point(second):
+    for ref, (targets, sub_point) in ANNEX_II.items():
+        row = second[ref]
+        assert {p for p in row["cra_points"] if p.startswith("AII.")} == targets, ref
+        if sub_point:
+            assert f"Annex II point {sub_point}" in row["rationale"], (ref, row["rationale"])
+        for target in targets:
+            assert f"Annex II point {target.removeprefix('AII.')}" in row["rationale"], (ref, target)
+    others = {ref for ref, row in second.items() if any(p.startswith("AII.") for p in row["cra_points"])}
+    assert others == set(ANNEX_II)
+
+
+def test_2026_2_annex_vii_targets(second):
+    for ref, target in ANNEX_VII.items():
+        assert [p for p in second[ref]["cra_points"] if p.startswith("VII.")] == [target], ref
+        assert f"Annex VII point {target.removeprefix('VII.')}" in second[ref]["rationale"], ref
+    others = {ref for ref, row in second.items() if any(p.startswith("VII.") for p in row["cra_points"])}
+    assert others == set(ANNEX_VII)
+
+
+def test_2026_2_changes_nothing_else(first, second):
+    """Apart from the corrections and the Annex II and VII targets, the rows' targets are 2026.1's."""
+    corrected = {"CR 3.6", "CR 7.4", "CR 7.7", "SVV-3", "SR-2", "SR-3"}
+    for ref, row in second.items():
+        annex_i = [p for p in row["cra_points"] if p.startswith(("I.", "II."))]
+        if ref not in corrected:
+            assert annex_i == first[ref]["cra_points"], ref
