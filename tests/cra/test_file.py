@@ -3,14 +3,15 @@ the checklist on the file's page, the readiness page, the API and `sdl-tracker c
 
 from __future__ import annotations
 
-from datetime import date
+import io
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from sdl_tracker.accounts.services import principal_for_email
+from sdl_tracker.accounts.services import find_user, principal_for
 from sdl_tracker.auth import Principal
 from sdl_tracker.cli import cli
 from sdl_tracker.cra.applicability import record_point
@@ -29,6 +30,7 @@ from sdl_tracker.cra.records import (
 )
 from sdl_tracker.cra.rules import ALWAYS_APPLICABLE, ANNEX_I_POINTS, USER_INFORMATION_REFS, Area
 from sdl_tracker.evidence.review import review_evidence
+from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.products.models import Product, Release
 from tests.factories import ApiClient, attach, login, make_product, make_release, member
 
@@ -48,8 +50,14 @@ def plc(session: Session) -> Product:
     return product
 
 
+def person(session: Session, email: str) -> Principal:
+    user = find_user(session, email)
+    assert user is not None
+    return principal_for(session, user)
+
+
 def officer_of(session: Session, product: Product) -> Principal:
-    return principal_for_email(session, OFFICER)
+    return person(session, OFFICER)
 
 
 def release_of(product: Product) -> Release:
@@ -58,7 +66,7 @@ def release_of(product: Product) -> Release:
 
 def accepted(session: Session, product: Product, title: str, kind: str = "other") -> int:
     """Evidence a developer attached and the officer accepted."""
-    evidence = attach(session, principal_for_email(session, DEVELOPER), product, title, kind=kind)
+    evidence = attach(session, person(session, DEVELOPER), product, title, kind=kind)
     review_evidence(session, officer_of(session, product), evidence.id, accept=True)
     return evidence.id
 
@@ -85,7 +93,15 @@ def fill_everything(session: Session, product: Product) -> None:
                 session, officer, release.id, ref, applicable=True, justification="", measures="Described.",
                 evidence_ids=[note],
             )  # fmt: skip
-    threat_model = accepted(session, product, "PLC threat model", kind="threat-model")
+    upload = Upload("model.json", "application/json", io.BytesIO(b'{"threats": []}'))
+    due = (date.today() + timedelta(days=180)).isoformat()
+    model = EvidenceInput(
+        title="PLC threat model",
+        requirements=["SR-2"],
+        files=[upload],
+        details={"threats_total": 2, "next_review_due": due},
+    )
+    threat_model = create_evidence(session, officer, product_id=product.id, kind="threat-model", data=model).id
     record_risk_assessment(
         session,
         officer,
@@ -206,7 +222,7 @@ def test_the_api_and_the_command_line_say_what_is_missing(
     app: Flask, api: ApiClient, session: Session, plc: Product
 ) -> None:
     release = release_of(plc)
-    body = api.as_user(DEVELOPER).get(f"/api/v1/releases/{release.id}/cra").json
+    body = api.call("GET", f"/api/v1/releases/{release.id}/cra", api.as_user(DEVELOPER)).json
     assert body["complete"] is False and (body["mapping"]["pinned"], body["mapping"]["newer"]) == ("2026.2", [])
     assert {"area": "risk", "key": "", "message": "no cybersecurity risk assessment recorded (Art. 13(2))"} in body[
         "missing"
@@ -219,7 +235,7 @@ def test_the_api_and_the_command_line_say_what_is_missing(
     assert runner.invoke(cli, ["cra", "check", "PLC", "1.0"]).exit_code == 0
     shown = runner.invoke(cli, ["cra", "show", "PLC", "1.0"])
     assert shown.exit_code == 0 and "complete: nothing is missing" in shown.output
-    assert api.as_user(DEVELOPER).get(f"/api/v1/releases/{release.id}/cra").json["complete"] is True
+    assert api.call("GET", f"/api/v1/releases/{release.id}/cra", api.as_user(DEVELOPER)).json["complete"] is True
     unknown = runner.invoke(cli, ["cra", "check", "PLC", "9.9"])
     assert unknown.exit_code == 2 and len(unknown.output.strip().splitlines()) == 1
 
@@ -228,7 +244,7 @@ def test_a_stranger_learns_nothing(api: ApiClient, session: Session, plc: Produc
     other = make_product(session, "Elsewhere")
     member(session, other, "security_officer", "stranger@example.com")
     session.commit()
-    response = api.as_user("stranger@example.com").get(f"/api/v1/releases/{release_of(plc).id}/cra")
+    response = api.call("GET", f"/api/v1/releases/{release_of(plc).id}/cra", api.as_user("stranger@example.com"))
     assert response.status_code == 404
 
 
