@@ -381,9 +381,12 @@ def release_file_view(release_id: int) -> str:
     session = db_session()
     release = get_release(session, g.principal, release_id)
     file = release_file(session, g.principal, release.id)
+    mapping_form = MappingForm()
+    mapping_form.version.choices = [SelectChoice(v, v) for v in file.mapping.newer]
     return render_template(
         "cra/file.html",
         file=file,
+        mapping_form=mapping_form,
         release=release,
         product=release.product,
         may_edit=may_keep_file(g.principal, release.product_id),

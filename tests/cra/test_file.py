@@ -32,7 +32,9 @@ from sdl_tracker.cra.rules import ALWAYS_APPLICABLE, ANNEX_I_POINTS, USER_INFORM
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
 from sdl_tracker.products.models import Product, Release
-from tests.factories import ApiClient, attach, login, make_product, make_release, member
+from tests.factories import ApiClient, attach, csrf_token, login, make_product, make_release, member, signed_in
+
+from .fixtures_points import pin
 
 pytestmark = pytest.mark.db
 
@@ -250,3 +252,20 @@ def test_a_stranger_learns_nothing(api: ApiClient, session: Session, plc: Produc
 
 def test_always_applicable_points_are_the_issue_s() -> None:
     assert "I.1" in ALWAYS_APPLICABLE and all(ref in ALWAYS_APPLICABLE for ref in ANNEX_I_POINTS if ref[:3] == "II.")
+
+
+def test_a_release_behind_the_newest_mapping_is_moved_on_from_its_file_page(
+    app: Flask, session: Session, plc: Product
+) -> None:
+    release = release_of(plc)
+    pin(session, release, "2026.1")
+    session.commit()
+    path = f"/releases/{release.id}/cra"
+    page = signed_in(app, DEVELOPER).get(path).get_data(as_text=True)
+    assert "assessed with mapping <b>2026.1</b> (newer: 2026.2)" in page and "Move 1.0 to this version" not in page
+    officer = signed_in(app, OFFICER)
+    assert "Move 1.0 to this version" in officer.get(path).get_data(as_text=True)
+    token = csrf_token(officer, path)
+    moved = officer.post(f"{path}/mapping", data={"csrf_token": token, "version": "2026.2", "next": path})
+    assert moved.status_code == 302 and moved.headers["Location"].endswith(path)
+    assert "assessed with mapping <b>2026.2</b></p>" in officer.get(path).get_data(as_text=True)
