@@ -1,0 +1,46 @@
+"""Attempts to break the CRA file as a demanding assessor would: each test is one finding of the review, with what
+was wrong in its docstring."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy.orm import Session
+
+from sdl_tracker.cra.applicability import point_view, record_point
+from sdl_tracker.cra.completeness import release_file
+from sdl_tracker.cra.declarations import UserInformationInput, record_user_information
+from sdl_tracker.cra.records import SupportPeriodInput, record_support_period
+from sdl_tracker.cra.rules import Area
+from sdl_tracker.errors import Invalid
+from sdl_tracker.evidence.review import review_evidence
+from tests.cra.fixtures_points import Plc, make_plc, written
+from tests.factories import OPERATOR, attach
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def plc(session: Session) -> Plc:
+    return make_plc(session)
+
+
+def test_evidence_past_its_review_linked_to_a_point_shows_nothing(session: Session, plc: Plc) -> None:
+    """A process document accepted long ago and past its review (24 months for its kind) counted as accepted
+    evidence behind an Annex I point, so the point read complete, while 4-1 coverage calls the same document
+    expired and meets nothing with it."""
+    stale = attach(
+        session, OPERATOR, plc.product, "2021 data policy", kind="process-document", effective=date(2021, 1, 4)
+    )
+    review_evidence(session, plc.officer, stale.id, accept=True)
+    record_point(
+        session, plc.officer, plc.release.id, "I.2g", applicable=True, justification="", measures="Collect only "
+        "what the control loop needs.", evidence_ids=[stale.id],
+    )  # fmt: skip
+    point = point_view(session, plc.auditor, plc.release.id, "I.2g")
+    [linked] = point.linked
+    assert linked.state == "accepted" and linked.expired and not linked.accepted
+    assert point.linked_accepted == 0
+    missing = release_file(session, plc.auditor, plc.release.id).missing_in(Area.POINT)
+    assert any(m.key == "I.2g" and "needs other evidence" in m.message for m in missing)
