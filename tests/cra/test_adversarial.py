@@ -44,3 +44,25 @@ def test_evidence_past_its_review_linked_to_a_point_shows_nothing(session: Sessi
     assert point.linked_accepted == 0
     missing = release_file(session, plc.auditor, plc.release.id).missing_in(Area.POINT)
     assert any(m.key == "I.2g" and "needs other evidence" in m.message for m in missing)
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\ufeff", "\u2060 \u200c", "\u00ad"])
+def test_an_invisible_justification_or_reason_is_none(session: Session, plc: Plc, invisible: str) -> None:
+    """A point marked not applicable with a justification of zero-width characters (no door refuses them, they are
+    not control characters, and `strip()` keeps them) was recorded as justified; likewise a support period under 5
+    years with an invisible reason."""
+    before = written(session)
+    with pytest.raises(Invalid) as refused:
+        record_point(
+            session, plc.officer, plc.release.id, "I.2g", applicable=False, justification=invisible, measures="",
+            evidence_ids=[],
+        )  # fmt: skip
+    assert [e.field for e in refused.value.errors] == ["justification"]
+    assert written(session) == before
+    short = SupportPeriodInput(
+        date(2026, 1, 1), date(2028, 12, 31), "day", 36, "expected use time", invisible, "on the label"
+    )
+    with pytest.raises(Invalid) as refused:
+        record_support_period(session, plc.officer, plc.product.id, short)
+    assert [e.field for e in refused.value.errors] == ["shorter_reason"]
+    assert plc.product.support_period_end is None
