@@ -669,7 +669,7 @@ class FileFacts:
     risk_assessment: dict[str, str] | None  # the newest revision's fields, None: none recorded
     risk_threat_model: bool  # the newest revision names the product's threat model
     support: SupportPeriodFacts | None
-    user_information: dict[str, bool]  # by item ref: has text or a document
+    user_information: dict[str, bool]  # by item ref: has text or an accepted document
     declaration: dict[str, str] | None  # field -> value, None: none recorded
     route_rules: RouteRules = field(default_factory=RouteRules)
 
@@ -712,7 +712,7 @@ def missing_parts(facts: FileFacts) -> list[Missing]:
     found += _support_missing(facts.support)
     for ref, _title in USER_INFORMATION_ITEMS:
         if not facts.user_information.get(ref):
-            found.append(Missing(Area.USER_INFORMATION, ref, f"{ref}: no text or document"))
+            found.append(Missing(Area.USER_INFORMATION, ref, f"{ref}: no text or accepted document"))
     found += _declaration_missing(facts)
     return found
 

@@ -66,3 +66,22 @@ def test_an_invisible_justification_or_reason_is_none(session: Session, plc: Plc
         record_support_period(session, plc.officer, plc.product.id, short)
     assert [e.field for e in refused.value.errors] == ["shorter_reason"]
     assert plc.product.support_period_end is None
+
+
+@pytest.mark.parametrize("state", ["draft", "submitted", "rejected"])
+def test_a_user_information_item_counts_only_with_an_accepted_document(session: Session, plc: Plc, state: str) -> None:
+    """An Annex II item whose only content was a draft, submitted or rejected document counted as done, so the
+    file could read complete on a user manual nobody had accepted."""
+    manual = attach(
+        session, OPERATOR, plc.product, "Integration guide", kind="guideline-document", draft=state == "draft"
+    )
+    if state == "rejected":
+        review_evidence(session, plc.officer, manual.id, accept=False, reason="Wrong product.")
+    record_user_information(session, plc.officer, plc.release.id, {"AII.8f": UserInformationInput("", manual.id)})
+    file = release_file(session, plc.auditor, plc.release.id)
+    assert "AII.8f" in {m.key for m in file.missing_in(Area.USER_INFORMATION)}
+    assert file.user_information_done == 0
+    if state == "submitted":  # accepted, it counts
+        review_evidence(session, plc.officer, manual.id, accept=True)
+        file = release_file(session, plc.auditor, plc.release.id)
+        assert "AII.8f" not in {m.key for m in file.missing_in(Area.USER_INFORMATION)}
