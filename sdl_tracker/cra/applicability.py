@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -23,6 +23,8 @@ from ..errors import FieldError, Invalid, NotFound
 from ..evidence.assessment import coverage
 from ..evidence.coverage import CoverageState, RequirementCoverage
 from ..evidence.models import Evidence, EvidenceRevision, RevisionRelease
+from ..evidence.scoping import product_intervals
+from ..evidence.standing import expired, review_months
 from ..evidence.vocabulary import EvidenceScope, ReviewState
 from ..products.models import Product, Release
 from ..products.rules import previous_release
@@ -80,8 +82,9 @@ class MappedRequirement:
 
 @dataclass(frozen=True)
 class LinkedEvidence:
-    """An evidence item linked to a point by hand. accepted: its current revision is accepted and it still covers
-    the release (a release-scoped item whose current revision no longer names the release shows nothing of it)."""
+    """An evidence item linked to a point by hand. accepted: its current revision is accepted, it still covers the
+    release (a release-scoped item whose current revision no longer names the release shows nothing of it) and it
+    is not past its review (as 4-1 coverage reads it: a stale policy meets nothing)."""
 
     id: int
     title: str
@@ -89,6 +92,7 @@ class LinkedEvidence:
     state: str  # its current revision's review state
     accepted: bool
     covers: bool = True  # product or organisation scope, or its current revision names the release
+    expired: bool = False  # past its review on the day the release is judged: it shows nothing any more
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,8 @@ def _views(session: Session, actor: Principal, release: Release, refs: Sequence[
     )
     by_ref = {t.ref: t for t in targets}
     links = links_to_each(session, targets, release.cra_mapping_id)
-    cells = {cell.ref: cell for cell in coverage(session, actor, product.id, release).cells}
+    judged = coverage(session, actor, product.id, release)
+    cells = {cell.ref: cell for cell in judged.cells}
     summary = claims_summary(session, actor, release.id)
     records = {
         r.ref: r
@@ -165,7 +170,9 @@ def _views(session: Session, actor: Principal, release: Release, refs: Sequence[
             .options(selectinload(PointApplicability.evidence))
         )
     }
-    linked = _linked(session, release, [link.evidence_id for r in records.values() for link in r.evidence])
+    linked = _linked(
+        session, release, [link.evidence_id for r in records.values() for link in r.evidence], judged.judged.as_of
+    )
     views = []
     for ref in refs:
         target = by_ref.get(ref)
@@ -195,9 +202,10 @@ def _views(session: Session, actor: Principal, release: Release, refs: Sequence[
     return views
 
 
-def _linked(session: Session, release: Release, evidence_ids: Sequence[int]) -> dict[int, LinkedEvidence]:
-    """The evidence items linked by hand, as points show them (two statements however many: the items with their
-    current revision, and the releases those that are release-scoped name)."""
+def _linked(session: Session, release: Release, evidence_ids: Sequence[int], as_of: date) -> dict[int, LinkedEvidence]:
+    """The evidence items linked by hand, as points show them on `as_of`, the day the release is judged on (three
+    statements however many: the items with their current revision, the releases those that are release-scoped
+    name, and the product's review intervals)."""
     if not evidence_ids:
         return {}
     later = aliased(EvidenceRevision)
@@ -209,6 +217,8 @@ def _linked(session: Session, release: Release, evidence_ids: Sequence[int]) -> 
             EvidenceRevision.id.label("revision_id"),
             EvidenceRevision.title,
             EvidenceRevision.state,
+            EvidenceRevision.effective_date,
+            EvidenceRevision.review_due,
         )
         .join(EvidenceRevision, EvidenceRevision.evidence_id == Evidence.id)
         .where(
@@ -231,11 +241,13 @@ def _linked(session: Session, release: Release, evidence_ids: Sequence[int]) -> 
         if scoped
         else set()
     )
+    intervals = product_intervals(session, release.product_id)
     found = {}
     for row in rows:
         covers = row.scope is not EvidenceScope.RELEASES or row.revision_id in naming
-        accepted = covers and row.state is ReviewState.ACCEPTED
-        found[row.id] = LinkedEvidence(row.id, row.title, row.kind.value, row.state.value, accepted, covers)
+        stale = expired(row.effective_date, row.review_due, review_months(row.kind, intervals), as_of)
+        accepted = covers and not stale and row.state is ReviewState.ACCEPTED
+        found[row.id] = LinkedEvidence(row.id, row.title, row.kind.value, row.state.value, accepted, covers, stale)
     return found
 
 

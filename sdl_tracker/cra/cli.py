@@ -96,7 +96,8 @@ def _say_point(point: PointView) -> None:
     for mapped in point.mapped:
         say(f"  {'met    ' if mapped.met else 'not met'} {mapped.standard} {mapped.ref}: {mapped.detail}")
     for linked in point.linked:
-        say(f"  linked  #{linked.id} {linked.title} ({linked.kind}, {linked.state})")
+        stale = ", past its review" if linked.expired else ""
+        say(f"  linked  #{linked.id} {linked.title} ({linked.kind}, {linked.state}{stale})")
 
 
 @cra.command("points")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..audit.services import kept
 from ..auth import Principal
 from ..db import utcnow
+from ..evidence.vocabulary import ReviewState
 from ..products.models import Release
 from ..products.services import get_release
 from .applicability import MappingState, PointView, mapping_state, release_points
@@ -103,7 +104,11 @@ def _read_file(session: Session, actor: Principal, release: Release, today: date
         risk_assessment=_risk_fields(risk),
         risk_threat_model=risk is not None and risk.threat_model_evidence_id is not None,
         support=support,
-        user_information={item.ref: bool(item.text.strip() or item.evidence) for item in items},
+        # A document counts once accepted: a draft or rejected manual is not yet the information users get.
+        user_information={
+            item.ref: bool(item.text.strip() or (item.evidence and item.evidence[2] == ReviewState.ACCEPTED))
+            for item in items
+        },
         declaration=_declaration_fields(recorded),
         route_rules=rules,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import enum
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -45,6 +46,12 @@ def needs_other_evidence(ref: str, component_type: str) -> str | None:
     return None
 
 
+def says_something(text: str) -> bool:
+    """Whether `text` has a visible character: blanks and invisible format characters (a zero-width space, a
+    word joiner, a byte order mark) alone say nothing, though no door refuses them as control characters."""
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in text)
+
+
 def applicability_problems(ref: str, applicable: bool, justification: str) -> list[FieldError]:
     """What is wrong with an applicability decision for point `ref` (empty: nothing)."""
     if ref not in ANNEX_I_POINTS:
@@ -52,7 +59,7 @@ def applicability_problems(ref: str, applicable: bool, justification: str) -> li
     if not applicable and ref in ALWAYS_APPLICABLE:
         which = "Annex I Part I (1)" if ref == "I.1" else f"Annex I Part II ({ref[3:]})"
         return [FieldError("applicable", f"{which} applies to every product and cannot be marked not applicable")]
-    if not applicable and not justification.strip():
+    if not applicable and not says_something(justification):
         return [FieldError("justification", "a point marked not applicable needs a justification (Art. 13(4))")]
     return []
 
@@ -167,7 +174,7 @@ def support_period_problems(facts: SupportPeriodFacts) -> list[FieldError]:
         return [FieldError("ends_on", "the support period must end after it starts")]
     months = months_between(facts.starts_on, facts.ends_on)
     if months < MINIMUM_SUPPORT_YEARS * 12:
-        if not facts.shorter_reason.strip():
+        if not says_something(facts.shorter_reason):
             errors.append(
                 FieldError(
                     "shorter_reason",
@@ -662,7 +669,7 @@ class FileFacts:
     risk_assessment: dict[str, str] | None  # the newest revision's fields, None: none recorded
     risk_threat_model: bool  # the newest revision names the product's threat model
     support: SupportPeriodFacts | None
-    user_information: dict[str, bool]  # by item ref: has text or a document
+    user_information: dict[str, bool]  # by item ref: has text or an accepted document
     declaration: dict[str, str] | None  # field -> value, None: none recorded
     route_rules: RouteRules = field(default_factory=RouteRules)
 
@@ -705,7 +712,7 @@ def missing_parts(facts: FileFacts) -> list[Missing]:
     found += _support_missing(facts.support)
     for ref, _title in USER_INFORMATION_ITEMS:
         if not facts.user_information.get(ref):
-            found.append(Missing(Area.USER_INFORMATION, ref, f"{ref}: no text or document"))
+            found.append(Missing(Area.USER_INFORMATION, ref, f"{ref}: no text or accepted document"))
     found += _declaration_missing(facts)
     return found
 

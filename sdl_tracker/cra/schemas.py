@@ -45,8 +45,11 @@ class LinkedEvidenceOut(BaseModel):
     title: str
     kind: str
     state: str = Field(description="its current revision's review state")
-    accepted: bool = Field(description="its current revision is accepted and it still covers the release")
+    accepted: bool = Field(
+        description="its current revision is accepted, it still covers the release and it is not past its review"
+    )
     covers: bool = Field(description="product or organisation scope, or its current revision names the release")
+    expired: bool = Field(description="past its review on the day the release is judged: it shows nothing any more")
 
     @classmethod
     def of(cls, linked: LinkedEvidence) -> LinkedEvidenceOut:
