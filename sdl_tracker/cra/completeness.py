@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..audit.services import kept
 from ..auth import Principal
 from ..db import utcnow
+from ..evidence.models import Evidence
 from ..evidence.vocabulary import ReviewState
 from ..products.models import Release
 from ..products.services import get_release
@@ -102,7 +103,7 @@ def _read_file(session: Session, actor: Principal, release: Release, today: date
             for p in points
         ),
         risk_assessment=_risk_fields(risk),
-        risk_threat_model=risk is not None and risk.threat_model_evidence_id is not None,
+        risk_threat_model=_rests_on_accepted_model(session, risk),
         support=support,
         # A document counts once accepted: a draft or rejected manual is not yet the information users get.
         user_information={
@@ -130,6 +131,15 @@ def _read_file(session: Session, actor: Principal, release: Release, today: date
         standards_note=standards_note(session, actor, release.id, today),
         missing=tuple(missing_parts(facts)),
     )
+
+
+def _rests_on_accepted_model(session: Session, risk: RiskAssessment | None) -> bool:
+    """Whether the risk assessment names a threat model whose current revision is accepted: a draft or a
+    rejected model is no basis an assessor would accept."""
+    if risk is None or risk.threat_model_evidence_id is None:
+        return False
+    model = session.get(Evidence, risk.threat_model_evidence_id)
+    return model is not None and model.current.state is ReviewState.ACCEPTED
 
 
 def _risk_fields(risk: RiskAssessment | None) -> dict[str, str] | None:

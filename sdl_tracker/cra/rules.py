@@ -638,7 +638,6 @@ def standards_statement(applied: Sequence[str], rules: RouteRules, on: date) -> 
 class Area(enum.StrEnum):
     """Where a missing part of the file is fixed."""
 
-    MAPPING = "mapping"
     POINT = "point"
     RISK = "risk"
     SUPPORT = "support"
@@ -667,7 +666,7 @@ class FileFacts:
     category: str
     points: tuple[PointFacts, ...]
     risk_assessment: dict[str, str] | None  # the newest revision's fields, None: none recorded
-    risk_threat_model: bool  # the newest revision names the product's threat model
+    risk_threat_model: bool  # the newest revision names the product's threat model, and it is accepted
     support: SupportPeriodFacts | None
     user_information: dict[str, bool]  # by item ref: has text or an accepted document
     declaration: dict[str, str] | None  # field -> value, None: none recorded
@@ -744,7 +743,11 @@ def _risk_missing(facts: FileFacts) -> list[Missing]:
     if not facts.risk_assessment.get("expected_use_months", "").strip():
         found.append(Missing(Area.RISK, "expected_use_months", "risk assessment: no expected use time"))
     if not facts.risk_threat_model:
-        found.append(Missing(Area.RISK, "threat_model", "risk assessment: not linked to the product's threat model"))
+        found.append(
+            Missing(
+                Area.RISK, "threat_model", "risk assessment: not resting on an accepted threat model of the product"
+            )
+        )
     return found
 
 

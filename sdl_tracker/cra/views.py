@@ -76,7 +76,7 @@ def _fill(form: PointForm, point: PointView) -> None:
 
 
 @bp.route("/releases/<int:release_id>/cra/points/<ref>", methods=["GET", "POST"])
-def point(release_id: int, ref: str) -> Response | str:
+def point(release_id: int, ref: str) -> Response | tuple[str, int]:
     """One Annex I point of a release: how it applies, its measures, the mapping's requirements and other
     evidence; its officers record it."""
     session = db_session()
@@ -127,7 +127,7 @@ def point(release_id: int, ref: str) -> Response | str:
         form=form,
         mapping=state,
         mapping_form=mapping_form,
-    )
+    ), 422 if form.errors else 200
 
 
 @bp.post("/releases/<int:release_id>/cra/mapping", endpoint="move_mapping")
@@ -405,9 +405,7 @@ def fix_url(release: Release, missing: Missing) -> str:
         return url_for("cra.support_period", product_id=release.product_id) + anchor
     if missing.area is Area.USER_INFORMATION:
         return url_for("cra.user_information", release_id=release.id) + anchor
-    if missing.area is Area.DECLARATION:
-        return url_for("cra.declaration", release_id=release.id) + anchor
-    return url_for("cra.release_file_view", release_id=release.id) + "#mapping"
+    return url_for("cra.declaration", release_id=release.id) + anchor
 
 
 # === end ===

@@ -310,7 +310,7 @@ def test_a_refused_point_form_shows_why_and_writes_nothing(
     path = f"/releases/{plc.release.id}/cra/points/{ref}"
     login(client, OFFICER)
     response = client.post(path, data=_form(client, path, **changes))
-    assert response.status_code == 200 and shown in response.get_data(as_text=True)
+    assert response.status_code == 422 and shown in response.get_data(as_text=True)
     assert written(session) == before
 
 

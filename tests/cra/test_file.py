@@ -25,6 +25,7 @@ from sdl_tracker.cra.declarations import (
 from sdl_tracker.cra.records import (
     RiskAssessmentInput,
     SupportPeriodInput,
+    current_risk_assessment,
     record_risk_assessment,
     record_support_period,
 )
@@ -103,7 +104,10 @@ def fill_everything(session: Session, product: Product) -> None:
         files=[upload],
         details={"threats_total": 2, "next_review_due": due},
     )
-    threat_model = create_evidence(session, officer, product_id=product.id, kind="threat-model", data=model).id
+    threat_model = create_evidence(
+        session, person(session, DEVELOPER), product_id=product.id, kind="threat-model", data=model
+    ).id
+    review_evidence(session, officer, threat_model, accept=True)
     record_risk_assessment(
         session,
         officer,
@@ -269,3 +273,33 @@ def test_a_release_behind_the_newest_mapping_is_moved_on_from_its_file_page(
     moved = officer.post(f"{path}/mapping", data={"csrf_token": token, "version": "2026.2", "next": path})
     assert moved.status_code == 302 and moved.headers["Location"].endswith(path)
     assert "assessed with mapping <b>2026.2</b></p>" in officer.get(path).get_data(as_text=True)
+
+
+def test_a_risk_assessment_on_a_threat_model_awaiting_review_rests_on_nothing(session: Session, plc: Product) -> None:
+    fill_everything(session, plc)
+    officer = officer_of(session, plc)
+    upload = Upload("model.json", "application/json", io.BytesIO(b'{"threats": [1]}'))
+    due = (date.today() + timedelta(days=180)).isoformat()
+    data = EvidenceInput(
+        title="PLC threat model v2", requirements=["SR-2"], files=[upload],
+        details={"threats_total": 3, "next_review_due": due},
+    )  # fmt: skip
+    draft = create_evidence(session, person(session, DEVELOPER), product_id=plc.id, kind="threat-model", data=data)
+    current = current_risk_assessment(session, officer, plc.id)
+    assert current is not None
+    record_risk_assessment(
+        session,
+        officer,
+        plc.id,
+        RiskAssessmentInput(
+            intended_purpose=current.intended_purpose,
+            foreseeable_use=current.foreseeable_use,
+            foreseeable_misuse=current.foreseeable_misuse,
+            operational_environment=current.operational_environment,
+            assets=current.assets,
+            expected_use_months=current.expected_use_months,
+            threat_model_evidence_id=draft.id,
+        ),
+    )
+    [missing] = release_file(session, officer, release_of(plc).id).missing
+    assert missing.message == "risk assessment: not resting on an accepted threat model of the product"
