@@ -53,7 +53,7 @@ from .schemas import (
 bp = Blueprint("cra_api", __name__)
 
 
-# === Annex I applicability and the mapping version (applicability) ===
+# --- Annex I applicability and the mapping version ---
 
 
 class PointIn(Input):
@@ -137,10 +137,7 @@ def mapping_move(release_id: int) -> Response:
     return json_response(MappingStateOut.of(mapping_state(session, g.principal, release_id)))
 
 
-# === end ===
-
-
-# === risk assessment and support period (records) ===
+# --- risk assessment and support period ---
 
 
 class RiskAssessmentIn(Input):
@@ -259,10 +256,7 @@ def support_period_update(product_id: int) -> Response:
     return json_response(SupportObligationsOut.of(_obligations(product_id)))
 
 
-# === end ===
-
-
-# === Annex II user information and declaration of conformity (declarations) ===
+# --- Annex II user information and declaration of conformity ---
 
 
 class UserInformationItemIn(Input):
@@ -388,10 +382,7 @@ def declaration_update(release_id: int) -> Response:
     return _declaration(release_id)
 
 
-# === end ===
-
-
-# === the file as a whole and its completeness (completeness) ===
+# --- the file as a whole and its completeness ---
 
 
 @bp.get("/releases/<int:release_id>/cra")
@@ -403,6 +394,3 @@ def declaration_update(release_id: int) -> Response:
 def release_file_show(release_id: int) -> Response:
     """Show a release's CRA file and its completeness."""
     return json_response(CraFileOut.of(release_file(db_session(), g.principal, release_id)))
-
-
-# === end ===

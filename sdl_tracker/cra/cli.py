@@ -62,7 +62,7 @@ from .schemas import (
 cra = AppGroup("cra", help="The CRA conformity file: Annex I applicability, risk assessment, support period, DoC data.")
 
 
-# === Annex I applicability and the mapping version (applicability) ===
+# --- Annex I applicability and the mapping version ---
 
 
 def _release(session: Session, actor: Principal, product_name: str, version: str) -> Release:
@@ -199,10 +199,7 @@ def cra_mapping(
     emit(MappingStateOut.of(state).model_dump(mode="json"), as_json, text)
 
 
-# === end ===
-
-
-# === risk assessment and support period (records) ===
+# --- risk assessment and support period ---
 
 
 def _risk_file(path: Path) -> RiskAssessmentInput:
@@ -341,10 +338,7 @@ def cra_support(
     emit(out, as_json, echo_lines(_support_lines(out) if out else [], f"{product.name}: no support period recorded"))
 
 
-# === end ===
-
-
-# === Annex II user information and declaration of conformity (declarations) ===
+# --- Annex II user information and declaration of conformity ---
 
 In = TypeVar("In", bound=Input)
 file_option = click.option(
@@ -455,10 +449,7 @@ def cra_declaration(
     emit(data, as_json, text)
 
 
-# === end ===
-
-
-# === the file as a whole and its completeness (completeness) ===
+# --- the file as a whole and its completeness ---
 
 
 @cra.command("show")
@@ -512,6 +503,3 @@ def _say_missing(file: CraFile) -> None:
     say(f"{len(file.missing)} missing:")
     for missing in file.missing:
         say(f"  - {missing.message}")
-
-
-# === end ===

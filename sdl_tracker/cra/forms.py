@@ -36,7 +36,7 @@ from .rules import (
     stated_end,
 )
 
-# === Annex I applicability and the mapping version (applicability) ===
+# --- Annex I applicability and the mapping version ---
 
 APPLICABLE, NOT_APPLICABLE = "yes", "no"
 
@@ -64,10 +64,7 @@ class MappingForm(TrackerForm):
     )
 
 
-# === end ===
-
-
-# === risk assessment and support period (records) ===
+# --- risk assessment and support period ---
 
 
 def _evidence_id(value: object) -> int | None:
@@ -158,10 +155,7 @@ class SupportPeriodForm(TrackerForm):
         )
 
 
-# === end ===
-
-
-# === Annex II user information and declaration of conformity (declarations) ===
+# --- Annex II user information and declaration of conformity ---
 
 
 def _whole_or_empty(_form: Any, field: Any) -> None:
@@ -306,12 +300,3 @@ class DeclarationForm(TrackerForm):
             signatory_name=self.signatory_name.data or "",
             signatory_function=self.signatory_function.data or "",
         )
-
-
-# === end ===
-
-
-# === the file as a whole and its completeness (completeness) ===
-
-
-# === end ===

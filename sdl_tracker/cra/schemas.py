@@ -16,7 +16,7 @@ from .models import RiskAssessment, SupportPeriod
 from .records import RISK_TEXT_FIELDS, SupportObligations
 from .rules import Area, ConformityRoute, Missing, PresumptionBasis, stated_end
 
-# === Annex I applicability and the mapping version (applicability) ===
+# --- Annex I applicability and the mapping version ---
 
 
 class MappedRequirementOut(BaseModel):
@@ -122,10 +122,7 @@ class MappingStateOut(BaseModel):
         )
 
 
-# === end ===
-
-
-# === risk assessment and support period (records) ===
+# --- risk assessment and support period ---
 
 
 class RiskAssessmentOut(BaseModel):
@@ -230,10 +227,7 @@ class SupportObligationsOut(BaseModel):
         )
 
 
-# === end ===
-
-
-# === Annex II user information and declaration of conformity (declarations) ===
+# --- Annex II user information and declaration of conformity ---
 
 
 class DocumentOut(BaseModel):
@@ -383,10 +377,7 @@ class DeclarationOut(BaseModel):
         )
 
 
-# === end ===
-
-
-# === the file as a whole and its completeness (completeness) ===
+# --- the file as a whole and its completeness ---
 
 
 class MissingOut(BaseModel):
@@ -466,6 +457,3 @@ class CraFileOut(BaseModel):
             applied_standards=list(file.standards),
             standards_statement=file.standards_note,
         )
-
-
-# === end ===

@@ -63,7 +63,7 @@ from .rules import RISK_FIELDS, ROUTE_LABELS, Area, Missing, describe_months, is
 bp = Blueprint("cra", __name__)
 
 
-# === Annex I applicability and the mapping version (applicability) ===
+# --- Annex I applicability and the mapping version ---
 expose_predicates(bp, may_keep_file)
 
 
@@ -151,10 +151,7 @@ def move_mapping_view(release_id: int) -> Response:
     return redirect(local_path(back) if back else url_for("products.release_detail", release_id=release.id))
 
 
-# === end ===
-
-
-# === risk assessment and support period (records) ===
+# --- risk assessment and support period ---
 
 expose_predicates(bp, may_keep_file)
 
@@ -270,10 +267,7 @@ def threat_model_panel(session: Session, principal: Principal, evidence: Evidenc
     return Markup(html)  # noqa: S704 - a template's own output, escaped as it was rendered
 
 
-# === end ===
-
-
-# === Annex II user information and declaration of conformity (declarations) ===
+# --- Annex II user information and declaration of conformity ---
 
 
 @bp.route("/releases/<int:release_id>/cra/user-information", methods=["GET", "POST"])
@@ -369,10 +363,7 @@ def declaration(release_id: int) -> Response | tuple[str, int]:
     ), status
 
 
-# === end ===
-
-
-# === the file as a whole and its completeness (completeness) ===
+# --- the file as a whole and its completeness ---
 
 
 @bp.route("/releases/<int:release_id>/cra")
@@ -406,6 +397,3 @@ def fix_url(release: Release, missing: Missing) -> str:
     if missing.area is Area.USER_INFORMATION:
         return url_for("cra.user_information", release_id=release.id) + anchor
     return url_for("cra.declaration", release_id=release.id) + anchor
-
-
-# === end ===
