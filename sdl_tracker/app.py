@@ -52,6 +52,7 @@ from .evidence.api import bp as evidence_api
 from .evidence.cli import evidence
 from .evidence.views import bp as evidence_bp
 from .evidence.views import set_evidence_panels
+from .gates.cli import gate
 from .gitlink import cli as gitlink_cli
 from .gitlink.api import bp as gitlink_api
 from .gitlink.scan import register_jobs as register_scan_jobs
@@ -156,6 +157,7 @@ COMMANDS: tuple[click.Command, ...] = (
     vex,
     vuln,
     cra,
+    gate,
     blobs,
     demo,
     job,
