@@ -257,3 +257,12 @@ def test_several_problems_are_reported_together() -> None:
         policy_from_yaml(text)
     assert exc.value.message == "the gate policy is invalid"
     assert {"rules.commits_reviewed.minimum_percent", "rules.threat_model.max_age_months"} <= set(_fields(exc))
+
+
+def test_the_example_in_the_documentation_reads() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "gates.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    policy = policy_from_yaml(example)
+    assert not policy.waivable(RuleId.OPEN_ISSUES) and policy.waivable(RuleId.FUZZING)
