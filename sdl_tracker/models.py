@@ -11,6 +11,7 @@ from .claims import models as claim_models
 from .cra import models as cra_models
 from .db import Base
 from .evidence import models as evidence_models
+from .gates import models as gate_models
 from .gitlink import models as git_models
 from .jobs import models as job_models
 from .modifications import models as modification_models
@@ -30,6 +31,7 @@ __all__ = [
     "claim_models",
     "cra_models",
     "evidence_models",
+    "gate_models",
     "git_models",
     "job_models",
     "modification_models",

@@ -376,6 +376,9 @@ def _check_git_ref(git_ref: str, errors: list[FieldError]) -> None:
         errors.append(FieldError("git_ref", "not a valid tag name or commit SHA"))
 
 
+SHIPPED_STATUSES = (ReleaseStatus.RELEASED, ReleaseStatus.WITHDRAWN)
+
+
 def create_release(
     session: Session,
     actor: Principal,
@@ -417,13 +420,17 @@ def create_release(
     release = Release(
         product=product,
         version=version,
-        status=release_status,
+        status=ReleaseStatus.PLANNED if release_status in SHIPPED_STATUSES else release_status,
         release_date=release_date,
         git_ref=git_ref.strip(),
         cra_mapping=newest_mapping(session),
     )
     session.add(release)
     flush_or_conflict(session, f"{product.name} already has a release {version!r}")
+    if release_status in SHIPPED_STATUSES:
+        # Made shipped at once: it goes through the same check as a release marked released later.
+        signals.release_shipping.send(session, release=release, actor=actor, status=release_status)
+        release.status = release_status
     record(
         session,
         actor,
@@ -464,6 +471,8 @@ def update_release(
     if errors:
         raise Invalid("the release was not changed", errors=errors)
     before = {"status": release.status.value, "release_date": release.release_date, "git_ref": release.git_ref}
+    if new_status is ReleaseStatus.RELEASED and release.status is not ReleaseStatus.RELEASED:
+        signals.release_shipping.send(session, release=release, actor=actor, status=new_status)
     release.status = new_status
     release.git_ref = new_ref
     if release_date is not None:
