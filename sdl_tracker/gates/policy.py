@@ -36,7 +36,7 @@ class RuleId(enum.StrEnum):
     SBOM_TRIAGE = "sbom_triage"  # 4-1 SM-9/DM, CRA Annex I Part II (1)-(2)
     NO_KNOWN_EXPLOITABLE = "no_known_exploitable"  # CRA Annex I Part I (2)(a): never off, never waived
     OPEN_ISSUES = "open_issues"  # 4-1 SM-11
-    PATCH_RELEASE = "patch_release"  # 4-1 SUM-1..SUM-3, CRA Annex I Part II (2)
+    PATCH_RELEASE = "patch_release"  # 4-1 SUM-1, SUM-2, SUM-4, CRA Annex I Part II (2)
     CRA_DUTIES = "cra_duties"  # CRA Art. 13-14, Annex II, Annex VII
 
 
@@ -63,7 +63,7 @@ CRA_2A_REFUSAL = (
 )
 
 PRACTICES = ("SM", "SR", "SD", "SI", "SVV", "DM", "SUM", "SG")
-SUM_ASPECTS = ("qualification", "documentation", "delivery")  # SUM-1, SUM-2, SUM-3 (and SUM-4 delivery)
+SUM_ASPECTS = ("qualification", "documentation", "delivery")  # SUM-1, SUM-2 and SUM-4 (SUM-3 is about dependent components)
 # Table 3 of 4-1: penetration testing needs at least an independent department; a policy may ask more.
 PENETRATION_TEST_FLOOR = TesterIndependence.DEPARTMENT
 

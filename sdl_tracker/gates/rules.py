@@ -511,7 +511,7 @@ def _patch_release(policy: Policy, facts: GateFacts, now: datetime) -> _Judged:
         return judged
     rule = policy.patch_release
     scoped = _scoped_out(facts)
-    for aspect, ref in zip(("qualification", "documentation", "delivery"), ("SUM-1", "SUM-2", "SUM-3"), strict=True):
+    for aspect, ref in zip(("qualification", "documentation", "delivery"), ("SUM-1", "SUM-2", "SUM-4"), strict=True):
         if aspect not in rule.required_records:
             continue
         if ref in scoped:

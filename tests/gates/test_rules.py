@@ -503,7 +503,7 @@ def test_a_patch_release_needs_each_accepted_sum_record() -> None:
     _fails(
         RuleId.PATCH_RELEASE,
         _patch(records=ALL_SUM[:2]),
-        "no accepted update delivery record (SUM-3)",
+        "no accepted update delivery record (SUM-4)",
         Fix(FixArea.UPDATES, "delivery"),
     )
     submitted = (ALL_SUM[0], ALL_SUM[1], SumRecord("delivery", EvidenceRef(62, "x", ReviewState.SUBMITTED)))
