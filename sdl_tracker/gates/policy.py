@@ -63,7 +63,8 @@ CRA_2A_REFUSAL = (
 )
 
 PRACTICES = ("SM", "SR", "SD", "SI", "SVV", "DM", "SUM", "SG")
-SUM_ASPECTS = ("qualification", "documentation", "delivery")  # SUM-1, SUM-2 and SUM-4 (SUM-3 is about dependent components)
+# SUM-1, SUM-2 and SUM-4 (SUM-3 is about dependent components).
+SUM_ASPECTS = ("qualification", "documentation", "delivery")
 # Table 3 of 4-1: penetration testing needs at least an independent department; a policy may ask more.
 PENETRATION_TEST_FLOOR = TesterIndependence.DEPARTMENT
 
