@@ -60,11 +60,12 @@ from .facts import (
     VulnerabilityFacts,
     snapshot_digest,
 )
+from .policy import SUM_RECORDS
 
 # Interfaces reached over a network, radio included: what `fuzzing: {interfaces: network}` asks campaigns for.
 NETWORK_KINDS = frozenset({InterfaceKind.NETWORK, InterfaceKind.WIRELESS})
-# The SUM records of a patch release (IEC 62443-4-1 clause 10), by the aspect gates/rules.py asks for.
-SUM_ASPECTS = {"SUM-1": "qualification", "SUM-2": "documentation", "SUM-4": "delivery"}
+# The SUM records of a patch release by requirement, for the aspect gates/rules.py asks for.
+SUM_ASPECTS = {ref: aspect for aspect, ref in SUM_RECORDS.items()}
 REVIEW_KINDS = frozenset({EvidenceKind.CODE_REVIEW, EvidenceKind.DESIGN_REVIEW})
 # Kinds whose details the gate reads (fuzz campaigns' interface and hours, reviews' open findings).
 DETAIL_KINDS = frozenset({EvidenceKind.FUZZ_CAMPAIGN, *REVIEW_KINDS})

@@ -63,8 +63,9 @@ CRA_2A_REFUSAL = (
 )
 
 PRACTICES = ("SM", "SR", "SD", "SI", "SVV", "DM", "SUM", "SG")
-# SUM-1, SUM-2 and SUM-4 (SUM-3 is about dependent components).
-SUM_ASPECTS = ("qualification", "documentation", "delivery")
+# A patch release's SUM records by aspect (IEC 62443-4-1 clause 10; SUM-3 is about dependent components).
+SUM_RECORDS = {"qualification": "SUM-1", "documentation": "SUM-2", "delivery": "SUM-4"}
+SUM_ASPECTS = tuple(SUM_RECORDS)
 # Table 3 of 4-1: penetration testing needs at least an independent department; a policy may ask more.
 PENETRATION_TEST_FLOOR = TesterIndependence.DEPARTMENT
 

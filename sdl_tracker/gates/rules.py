@@ -46,7 +46,7 @@ from .facts import (
     facts_to_json,
     snapshot_digest,
 )
-from .policy import CRA_2A_REFUSAL, FuzzScope, Policy, RuleId, policy_digest
+from .policy import CRA_2A_REFUSAL, SUM_RECORDS, FuzzScope, Policy, RuleId, policy_digest
 
 # The snapshot's types are part of this module's vocabulary: the services build facts and evaluate here.
 __all__ = [
@@ -511,7 +511,7 @@ def _patch_release(policy: Policy, facts: GateFacts, now: datetime) -> _Judged:
         return judged
     rule = policy.patch_release
     scoped = _scoped_out(facts)
-    for aspect, ref in zip(("qualification", "documentation", "delivery"), ("SUM-1", "SUM-2", "SUM-4"), strict=True):
+    for aspect, ref in SUM_RECORDS.items():
         if aspect not in rule.required_records:
             continue
         if ref in scoped:
