@@ -78,7 +78,7 @@ def fix_url(release: Release, area: FixArea | str, key: str) -> str:
     if area in (FixArea.PSIRT, FixArea.CLOCKS):
         if key.isdigit():
             return url_for("psirt.case", case_id=int(key))
-        return url_for("psirt.cases", product=product_id, q=key)
+        return url_for("psirt.cases", product=product_id)  # a reference (PSIRT-YYYY-NNNN): the product's cases
     if area is FixArea.CRA:
         return _cra_url(release, key)
     return url_for("products.release_detail", release_id=release.id)
