@@ -29,8 +29,8 @@ from ..db import utcnow
 from ..evidence.assessment import CoverageView, coverage
 from ..evidence.models import Evidence, EvidenceRevision, ProductReviewInterval, RevisionRelease
 from ..evidence.standing import expires_on, review_months
-from ..gates.evaluations import GateStatus, gate_status
 from ..evidence.vocabulary import EvidenceKind, EvidenceScope, ReviewState
+from ..gates.evaluations import GateStatus, gate_status
 from ..gitlink.schemas import review_summary
 from ..gitlink.services import ReleaseCommits, release_commits_by_id
 from ..products.models import Product, Release, ReleaseStatus
