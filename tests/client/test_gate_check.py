@@ -21,7 +21,7 @@ from sdl_tracker.gates.policy import Policy, policy_from_document
 from tests.client.live import Live, served, with_ci_token
 from tests.client.repos import SDL, environment
 from tests.factories import OPERATOR
-from tests.gates.test_doors import lenient
+from tests.gates.builders import lenient
 
 PRODUCT, RELEASE = 7, 70
 

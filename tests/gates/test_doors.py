@@ -9,7 +9,6 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -25,10 +24,10 @@ from sdl_tracker.cli import cli
 from sdl_tracker.evidence.review import review_evidence
 from sdl_tracker.evidence.services import EvidenceInput, create_evidence
 from sdl_tracker.gates.models import GateEvaluation, GateSignoff, GateWaiver
-from sdl_tracker.gates.policy import Policy, policy_document
 from sdl_tracker.products.models import Product, Release, ReleaseStatus
 from sdl_tracker.vex.services import DecisionInput, record_decision
 from tests.factories import OPERATOR, ApiClient, csrf_token, login, make_product, make_release, member
+from tests.gates.builders import lenient
 
 pytestmark = pytest.mark.db
 
@@ -36,16 +35,6 @@ OFFICER, SECOND, DEVELOPER, AUDITOR = "so@example.com", "so2@example.com", "dev@
 STRANGER = "other@example.com"
 PROBLEM = "application/problem+json"
 CVE = "CVE-2024-3094"
-
-
-def lenient(*enabled: str) -> dict[str, Any]:
-    """A policy document with every rule off but CRA I(2)(a) (never off) and `enabled`: a release with nothing
-    matched passes it."""
-    document = policy_document(Policy())
-    for rule, entry in document["rules"].items():
-        if rule != "no_known_exploitable":
-            entry["enabled"] = rule in enabled
-    return document
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from sdl_tracker.products.models import Release
 from sdl_tracker.sboms.models import Sbom
 from tests.client.live import Live, served, with_ci_token
 from tests.factories import OPERATOR
-from tests.gates.test_doors import lenient
+from tests.gates.builders import lenient
 from tests.sboms.builders import dumps, json_bom
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "integrations" / "ci"
