@@ -52,7 +52,9 @@ from .evidence.api import bp as evidence_api
 from .evidence.cli import evidence
 from .evidence.views import bp as evidence_bp
 from .evidence.views import set_evidence_panels
+from .gates.api import bp as gates_api
 from .gates.cli import gate
+from .gates.views import bp as gates_bp
 from .gitlink import cli as gitlink_cli
 from .gitlink.api import bp as gitlink_api
 from .gitlink.scan import register_jobs as register_scan_jobs
@@ -112,6 +114,7 @@ PAGES: tuple[Blueprint, ...] = (
     psirt_bp,
     vex_views.bp,
     cra_views.bp,
+    gates_bp,
     builds_bp,
     gitlink_bp,
     jobs_bp,
@@ -132,6 +135,7 @@ API: tuple[Blueprint, ...] = (
     psirt_api,
     vex_api,
     cra_api,
+    gates_api,
     builds_api,
     jobs_api,
     outbox_api,

@@ -55,8 +55,7 @@ def test_importing_the_package_loads_no_third_party_module() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [["check"], ["sbom-upload", "--product", "P", "--release", "1.0", "/dev/null"], ["gate-check", "--product",
-     "P", "--release", "1.0"]],
+    [["check"], ["sbom-upload", "--product", "P", "--release", "1.0", "/dev/null"], ["gate-check", "P", "1.0"]],
     ids=["check", "sbom-upload", "gate-check"],
 )  # fmt: skip
 def test_the_client_entry_loads_no_third_party_module(command: list[str]) -> None:

@@ -39,6 +39,9 @@ from sdl_tracker.cra.records import (
 )
 from sdl_tracker.evidence.scoping import propose_scoping
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
+from sdl_tracker.gates.models import GateEvaluation, GateSignoff, GateWaiver
+from sdl_tracker.gates.policy import Policy, RuleId, policy_document
+from sdl_tracker.gates.rules import Outcome
 from sdl_tracker.gitlink.intake import Delivery, deliver_commits
 from sdl_tracker.gitlink.objects import object_id
 from sdl_tracker.gitlink.signing import register_key
@@ -198,6 +201,18 @@ MATRIX: dict[tuple[str, str], str] = {
     # Not a provider without a signing key: 404 for everyone (tests/vex/test_publishing.py serves one).
     ("vex.provider", "GET"): "NNNNNNN",
     ("vex.release_vex_export", "GET"): "AAAANLL",  # a read: refused for want of a publisher, back to the page
+    # Release gates: members read a release's gate and ask for an evaluation (it judges, changes no fact); the
+    # product's security officers waive, revoke, sign off and set the policy (who exactly: tests/gates/test_doors.py).
+    ("gates.release_gate", "GET"): "AAAANLL",
+    ("gates.evaluate", "POST"): "AAAANLL",
+    ("gates.add_waiver", "POST"): "AAFFNLL",  # an empty form: 422
+    ("gates.revoke_waiver", "POST"): "AAFFNLL",  # revoked by the first actor, then refused as revoked already
+    ("gates.sign_off", "POST"): "AAFFNLL",  # nothing current and passing to sign off: refused on the page
+    ("gates.verdict", "GET"): "AAAANLL",
+    ("gates.policy", "GET"): "AAAANLL",
+    ("gates.policy", "POST"): "AAFFNLL",  # an empty form: 422
+    ("gates.reset_policy", "POST"): "AAFFNLL",
+    ("gates.policy_yaml", "GET"): "AAAANLL",
     ("cra.release_file_view", "GET"): "AAAANLL",
     # A release's CRA user information and declaration data: members read, officers record (tests/cra/).
     ("cra.user_information", "GET"): "AAAANLL",
@@ -343,6 +358,15 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.cra_api.risk_assessments_show", "GET"): "AAAANLA",
     ("api.cra_api.support_period_show", "GET"): "AAAANLA",
     ("api.cra_api.support_period_update", "PUT"): "AAFFNLF",
+    ("api.gates_api.gate_show", "GET"): "AAAANLA",
+    ("api.gates_api.gate_evaluate", "POST"): "AAAANLA",  # a CI token (product:read) asks for a current result
+    ("api.gates_api.gate_waive", "POST"): "AAFFNLF",  # a passing or unevaluated rule: 422 for officers
+    ("api.gates_api.gate_waiver_revoke", "POST"): "AAFFNLF",  # as gates.revoke_waiver
+    ("api.gates_api.gate_signoff", "POST"): "AAFFNLF",  # nothing current and passing: 422 for officers
+    ("api.gates_api.gate_verdict", "GET"): "AAAANLA",
+    ("api.gates_api.gate_policy_show", "GET"): "AAAANLA",
+    ("api.gates_api.gate_policy_put", "PUT"): "AAFFNLF",
+    ("api.gates_api.gate_policy_reset", "DELETE"): "AAFFNLF",
     ("api.cra_api.user_information_show", "GET"): "AAAANLA",
     ("api.cra_api.user_information_update", "PUT"): "AAFFNLF",
     ("api.cra_api.declaration_show", "GET"): "AAAANLA",
@@ -418,7 +442,7 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
     """A valid body, so the answer depends on who asks and not on what they sent."""
     n = next(_unique)
     levels = {f"FR{i}": 2 for i in range(1, 8)}
-    return {
+    bodies: dict[str, dict[str, Any]] = {
         "api.products_api.products_create": {
             "name": f"Matrix product {n}",
             "component_type": "SAR",
@@ -468,7 +492,15 @@ def _api_body(endpoint: str) -> dict[str, Any] | None:
         "api.cra_api.declaration_update": {"manufacturer_name": f"Matrix {n}", "conformity_route": "module_a"},
         "api.cra_api.points_put": {"applicable": True, "measures": "Matrix"},
         "api.cra_api.mapping_move": {"version": "2026.2"},
-    }.get(endpoint)
+        "api.gates_api.gate_waive": {
+            "rule": "commits_reviewed",
+            "justification": "Matrix",
+            "expires_at": _moment(days=30),
+        },
+        "api.gates_api.gate_signoff": {"note": "Matrix"},
+        "api.gates_api.gate_policy_put": policy_document(Policy()),
+    }
+    return bodies.get(endpoint)
 
 
 def _moment(**delta: float) -> str:
@@ -568,6 +600,38 @@ def world(session: Session) -> World:
         session, OPERATOR, product.id, RiskAssessmentInput("Matrix", threat_model_evidence_id=evidence.id)
     )
     record_support_period(session, OPERATOR, product.id, SupportPeriodInput(date(2026, 1, 1), date(2031, 12, 1)))
+    # A signed-off evaluation to download the verdict of, and a waiver per door to revoke.
+    evaluation = GateEvaluation(
+        release_id=release.id,
+        outcome=Outcome.PASS,
+        facts={},
+        facts_digest="0" * 64,
+        policy=policy_document(Policy()),
+        policy_digest="0" * 64,
+        results=[],
+        evaluated_by="cli:matrix",
+    )
+    session.add(evaluation)
+    session.flush()
+    signoff = GateSignoff(
+        release_id=release.id,
+        evaluation_id=evaluation.id,
+        envelope='{"payload": "", "payloadType": "application/vnd.in-toto+json", "signatures": []}',
+        key_id="0" * 16,
+        signed_by="cli:matrix",
+    )
+    waivers = [
+        GateWaiver(
+            release_id=release.id,
+            rule=RuleId.COMMITS_REVIEWED,
+            justification="Matrix",
+            expires_at=datetime.now(UTC) + timedelta(days=30),
+            created_by="cli:matrix",
+        )
+        for _ in range(2)
+    ]
+    session.add_all([signoff, *waivers])
+    session.flush()
     # Tests go to one endpoint, enabling and disabling to another, removal to a third.
     tested, toggled, removed_hook = (
         add_webhook(session, OPERATOR, product.id, url=f"https://hooks.example.com/{name}").endpoint
@@ -606,6 +670,8 @@ def world(session: Session) -> World:
         "extension": "json",
         "path": "provider-metadata.json",
         "number": "1",
+        "signoff_id": str(signoff.id),
+        "waiver_id": str(waivers[0].id),
     }
     overrides = {
         endpoint: {"evidence_id": str(to_review.id)}
@@ -614,6 +680,7 @@ def world(session: Session) -> World:
     overrides["evidence.preview_png"] = {"artifact_id": str(to_review.current.artifacts[1].id)}
     for endpoint in ("cra.point", "api.cra_api.points_show", "api.cra_api.points_put"):
         overrides[endpoint] = {"ref": "I.2a"}
+    overrides["api.gates_api.gate_waiver_revoke"] = {"waiver_id": str(waivers[1].id)}
     overrides["api.modifications_api.modifications_decide"] = {"release_id": str(later.id)}
     # The review requests of the evidence made above went to the product's security officer alone.
     officers = session.scalars(select(Notification.id).where(Notification.user_id == users["security_officer"].id))

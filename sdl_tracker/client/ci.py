@@ -1,4 +1,5 @@
-"""What a CI job sends a tracker: evidence files, an SBOM (following its import job), a build's artifact digests.
+"""What a CI job sends a tracker (evidence files, an SBOM following its import job, a build's artifact digests) and
+asks it (whether the release's gate passes on current facts).
 
 Every upload is idempotent on the tracker (keyed on the files' SHA-256), so a retried request or a
 re-run job never records anything twice.
@@ -13,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .http import ClientError, Part, Server, printable, with_retries
+from .http import Answered, ClientError, Part, Server, printable, with_retries
 from .tracker import pages, product_id
 
 MAX_ARTIFACTS = 200  # what the tracker takes in one request; more go in several
@@ -189,3 +190,90 @@ def record_artifacts(server: Server, where: Where, paths: Sequence[str], run_url
             raise ClientError(f"{server.base_url} answered with something that is not a list of recorded artifacts")
         recorded += items
     return recorded
+
+
+GATE_WAIT = 300.0  # seconds `gate-check` waits for a current result by default
+GATE_POLL_FIRST = 0.5  # seconds before looking again after asking for an evaluation; doubled up to GATE_POLL_MAX
+GATE_POLL_MAX = 5.0
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """What `gate-check` found: pass (current), fail (current), or outdated after waiting; the tracker's status."""
+
+    verdict: str  # "pass", "fail" or "outdated"
+    status: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        """0 a current pass; 1 a fail, or a result still outdated when the wait ran out."""
+        return 0 if self.verdict == "pass" else 1
+
+
+def _gate(server: Server, answer: Any) -> dict[str, Any]:
+    """A gate status as the tracker gives it, checked enough to judge (never a pass by default)."""
+    if (
+        not isinstance(answer, dict)
+        or not isinstance(answer.get("current"), bool)
+        or answer.get("outcome") not in ("pass", "fail", None)
+    ):
+        raise ClientError(f"{server.base_url} answered with something that is not a release's gate")
+    return answer
+
+
+def _current(gate: dict[str, Any]) -> bool:
+    return gate["current"] is True and gate.get("outcome") in ("pass", "fail")
+
+
+def check_gate(
+    server: Server,
+    where: Where,
+    wait: float,
+    retries: int,
+    progress: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> GateVerdict:
+    """Read the release's gate; while it is outdated, ask the tracker once to evaluate and read it again, for at
+    most `wait` seconds. An outdated result is never a pass."""
+    path = f"/releases/{where.release}/gate"
+    deadline = clock() + wait
+    gate = _gate(server, with_retries(lambda: server.get_json(path), retries))
+    asked = False
+    pause = GATE_POLL_FIRST
+    while not _current(gate):
+        left = deadline - clock()
+        why = printable(str(gate.get("outdated_because") or ("not evaluated" if gate.get("outcome") is None else "")))
+        if left <= 0:
+            break
+        if not asked:
+            asked = True
+            progress(f"gate outdated ({why or 'the facts changed'}): asking the tracker to evaluate it")
+            try:
+                with_retries(lambda: server.post_json(f"{path}/evaluations", {}), retries)
+            except Answered as exc:
+                if exc.status != 403:
+                    raise
+                # This token may only read: a running evaluation (a job on the tracker) is waited for instead.
+                progress(f"this token may not ask for an evaluation ({exc}); waiting for the tracker's own")
+        else:
+            progress(f"still outdated ({why or 'the facts changed'}); looking again ({left:.0f} s left)")
+            sleep(min(pause, max(left, 0.0)))
+            pause = min(pause * 2, GATE_POLL_MAX)
+        gate = _gate(server, with_retries(lambda: server.get_json(path), retries))
+    if not _current(gate):
+        return GateVerdict("outdated", gate)
+    return GateVerdict("pass" if gate["outcome"] == "pass" else "fail", gate)
+
+
+def failing_rules(gate: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each failing rule of the gate's evaluation with its first reason."""
+    evaluation = gate.get("evaluation")
+    results = evaluation.get("results") if isinstance(evaluation, dict) else None
+    failing = []
+    for result in results if isinstance(results, list) else []:
+        if isinstance(result, dict) and result.get("outcome") == "fail":
+            reasons = result.get("reasons") if isinstance(result.get("reasons"), list) else []
+            first = reasons[0].get("message", "") if reasons and isinstance(reasons[0], dict) else ""
+            failing.append((printable(str(result.get("rule", "?")), 60), printable(str(first) or "fails")))
+    return failing

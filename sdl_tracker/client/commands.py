@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import vocabulary
-from .ci import EvidenceFields, add_evidence, ci_run_url, locate, parse_details, record_artifacts, upload_sbom
+from .ci import (
+    GATE_WAIT,
+    EvidenceFields,
+    add_evidence,
+    check_gate,
+    ci_run_url,
+    failing_rules,
+    locate,
+    parse_details,
+    record_artifacts,
+    upload_sbom,
+)
 from .git import Repository, open_repository, top_level
 from .hooks import (
     DEFAULT_TOKEN_ENV,
@@ -62,6 +73,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not 0 < value <= 600:
         raise argparse.ArgumentTypeError("between 0 and 600 seconds")
+    return value
+
+
+def _wait_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("between 0 and 3600 seconds")
     return value
 
 
@@ -143,8 +164,14 @@ def _ci_commands(commands: Any) -> None:
     artifacts.add_argument("files", nargs="+", metavar="FILE")
     artifacts.add_argument("--ci-run-url", default=ci_run_url(dict(os.environ)), metavar="URL",
                            help="The CI run (default: from GITHUB_* or CI_PIPELINE_URL).")  # fmt: skip
-    gate = commands.add_parser("gate-check", help="Whether the release passes its gates (none exist yet: exit 2).")
-    _where(gate, release=True)
+    gate = commands.add_parser(
+        "gate-check",
+        help="Whether the release's gate passes on current facts: exit 0 pass, 1 fail (or still outdated), 2 error.",
+    )
+    gate.add_argument("product", metavar="PRODUCT", help="The product: its id or name.")
+    gate.add_argument("version", metavar="VERSION", help="The release version, such as 4.2.0.")
+    gate.add_argument("--timeout", dest="wait", type=_wait_seconds, default=GATE_WAIT, metavar="SECONDS",
+                      help=f"How long to wait for a current result (default {GATE_WAIT:g}).")  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -169,7 +196,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = client.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="Check the server answers and the token is accepted; list its products.")
     _ci_commands(commands)
-    for sub in (check, *(commands.choices[name] for name in [*CI_COMMANDS, "gate-check"])):
+    for sub in (check, *(commands.choices[name] for name in CI_COMMANDS)):
         sub.add_argument("--json", action="store_true", help="Print JSON.")
 
     hook = groups.add_parser("hook", help="The git hooks: install them, deliver queued commits.")
@@ -310,16 +337,31 @@ def artifact_add(server: Server, arguments: argparse.Namespace) -> int:
     return 0
 
 
-def gate_check(arguments: argparse.Namespace) -> int:
-    """No release gates exist yet: say so and exit 2, so a pipeline that relies on one notices."""
+def gate_check(server: Server, arguments: argparse.Namespace) -> int:
+    """Say whether the release's gate passes on current facts (waiting, with progress, while it is outdated)."""
+    where = locate(server, arguments.product, arguments.version, arguments.retries)
+    verdict = check_gate(server, where, arguments.wait, arguments.retries, lambda line: say(line, err=True))
+    name = f"{printable(arguments.product, 120)} {printable(arguments.version, 64)}"
     if arguments.json:
-        say_json({"verdict": "no gates yet", "product": arguments.product, "release": arguments.release})
-    else:
-        say("no gates yet", err=True)
-    return 2
+        say_json({"verdict": verdict.verdict, "product": arguments.product, "release": arguments.version,
+                  "gate": verdict.status})  # fmt: skip
+        return verdict.exit_code
+    if verdict.verdict == "outdated":
+        why = printable(str(verdict.status.get("outdated_because") or "not evaluated"))
+        say(f"{name}: gate still outdated after {arguments.wait:g} s ({why}): not a pass")
+        return 1
+    say(f"{name}: {verdict.verdict} (current)")
+    for rule, reason in failing_rules(verdict.status):
+        say(f"  FAIL {rule}: {reason}")
+    return verdict.exit_code
 
 
-CI_COMMANDS = {"evidence-add": evidence_add, "sbom-upload": sbom_upload, "artifact-add": artifact_add}
+CI_COMMANDS = {
+    "evidence-add": evidence_add,
+    "sbom-upload": sbom_upload,
+    "artifact-add": artifact_add,
+    "gate-check": gate_check,
+}
 
 
 def _installed_settings(path: str) -> tuple[Repository, Spool, Settings]:
@@ -484,8 +526,6 @@ def run(argv: Sequence[str]) -> int:
     arguments = _parser().parse_args(list(argv))
     try:
         if arguments.group == "client":
-            if arguments.command == "gate-check":
-                return gate_check(arguments)
             if arguments.command in CI_COMMANDS:
                 server = _server(arguments, timeout=arguments.timeout or UPLOAD_TIMEOUT)
                 return CI_COMMANDS[arguments.command](server, arguments)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -30,6 +30,7 @@ from ..evidence.assessment import CoverageView, coverage
 from ..evidence.models import Evidence, EvidenceRevision, ProductReviewInterval, RevisionRelease
 from ..evidence.standing import expires_on, review_months
 from ..evidence.vocabulary import EvidenceKind, EvidenceScope, ReviewState
+from ..gates.evaluations import GateStatus, gate_status
 from ..gitlink.schemas import review_summary
 from ..gitlink.services import ReleaseCommits, release_commits_by_id
 from ..products.models import Product, Release, ReleaseStatus
@@ -335,6 +336,7 @@ class Readiness:
     awaiting_review: tuple[EvidenceRow, ...] = ()
     expiring: tuple[EvidenceRow, ...] = ()
     decisions_awaiting: tuple[Decision, ...] = ()
+    gate: GateStatus | None = None  # read on every request, never kept: time alone outdates a gate result
 
     @property
     def gap(self) -> dict[str, list[str]]:
@@ -360,7 +362,9 @@ def release_readiness(session: Session, actor: Principal, release_id: int, *, to
     and reading them all took most of the page's time."""
     today = today or utcnow().date()
     release = get_release(session, actor, release_id)  # access is checked on every request, kept or not
-    return kept(session, ("readiness", release.id, today), lambda: _readiness(session, actor, release, today))
+    found = kept(session, ("readiness", release.id, today), lambda: _readiness(session, actor, release, today))
+    # Not kept with the rest: a gate result goes out of date with the facts or the clock, within the day too.
+    return replace(found, gate=gate_status(session, actor, release.id))
 
 
 def _readiness(session: Session, actor: Principal, release: Release, today: date) -> Readiness:

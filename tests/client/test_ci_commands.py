@@ -108,11 +108,6 @@ def test_artifact_add_records_names_sizes_and_digests_with_the_run(live: Live, t
     _one_line_error(live.client(*args[:4], "9.9.9", *files), "has no release '9.9.9'")
 
 
-def test_gate_check_says_there_are_no_gates_yet(live: Live) -> None:
-    result = live.client("gate-check", "--product", "NW-PLC 5000", "--release", "4.2.0")
-    assert (result.returncode, result.stdout, result.stderr) == (2, "", "no gates yet\n")
-
-
 def test_a_token_without_the_scope_is_one_line(live: Live, tmp_path: Path) -> None:
     report = tmp_path / "r.txt"
     report.write_bytes(b"r")

@@ -21,9 +21,13 @@ from sqlalchemy import select
 from sdl_tracker.app_access import app_db
 from sdl_tracker.builds.models import BuildArtifact
 from sdl_tracker.evidence.models import Evidence, EvidenceKind
+from sdl_tracker.gates.evaluations import set_policy
+from sdl_tracker.gates.policy import policy_from_document
 from sdl_tracker.products.models import Release
 from sdl_tracker.sboms.models import Sbom
 from tests.client.live import Live, served, with_ci_token
+from tests.factories import OPERATOR
+from tests.gates.builders import lenient
 from tests.sboms.builders import dumps, json_bom
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "integrations" / "ci"
@@ -80,7 +84,11 @@ def gitlab_steps() -> tuple[dict[str, str], str]:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with served(tmp_path_factory.mktemp("templates"), "--no-job-worker") as tracker:
-        yield with_ci_token(tracker, versions=("4.2.0", "4.3.0"))
+        live = with_ci_token(tracker, versions=("4.2.0", "4.3.0"))
+        # A gate policy the tagged releases pass (every rule off but CRA I(2)(a), with nothing matched).
+        with app_db(live.app).unit_of_work() as session:
+            set_policy(session, OPERATOR, live.product_id, policy_from_document(lenient()))
+        yield live
 
 
 def _workspace(root: Path, version: str) -> None:
@@ -126,7 +134,8 @@ def test_the_template_steps_deliver_a_tagged_build(live: Live, tmp_path: Path, p
 
     first = run()
     assert first.returncode == 0, (first.stdout, first.stderr)
-    assert "no gates yet" in first.stderr
+    # The gate step: the product's policy (set below) passes a release with nothing matched; on current facts.
+    assert f"NW-PLC 5000 {version}: pass (current)" in first.stdout
     again = run()
     assert again.returncode == 0, (again.stdout, again.stderr)
     assert "already imported" in again.stdout and "already attached as #" in again.stdout
