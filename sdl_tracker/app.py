@@ -54,6 +54,8 @@ from .evidence.views import bp as evidence_bp
 from .evidence.views import set_evidence_panels
 from .gates.api import bp as gates_api
 from .gates.cli import gate
+from .gates.evaluations import register_jobs as register_gate_jobs
+from .gates.signoff import check_shipping
 from .gates.views import bp as gates_bp
 from .gitlink import cli as gitlink_cli
 from .gitlink.api import bp as gitlink_api
@@ -76,7 +78,7 @@ from .outbox.views import bp as outbox_bp
 from .outbox.worker import register_jobs as register_outbox_jobs
 from .products.api import bp as products_api
 from .products.cli import product, release, repo
-from .products.signals import release_created
+from .products.signals import release_created, release_shipping
 from .products.views import bp as products_bp
 from .products.views import set_release_summaries
 from .psirt.api import bp as psirt_api
@@ -180,6 +182,7 @@ def connect_signals() -> None:
     release_created.connect(copy_declarations_forward, weak=False)
     notified.connect(email_notifications, weak=False)
     psirt_case_named.connect(fixed_case_reference, weak=False)
+    release_shipping.connect(check_shipping, weak=False)
 
 
 def register_job_kinds() -> None:
@@ -190,6 +193,7 @@ def register_job_kinds() -> None:
     register_outbox_jobs()
     register_psirt_jobs()
     register_vex_jobs()
+    register_gate_jobs()
 
 
 def open_installation(

@@ -33,6 +33,7 @@ from .demo_sboms import load_plc_sboms
 from .demo_vex import load_plc_vex
 from .errors import DomainError
 from .evidence.models import Evidence
+from .gates.signoff import import_legacy_release
 from .gitlink.models import Commit, CommitEvidence
 from .products.interfaces import InterfaceData
 from .products.models import Product, Release
@@ -171,17 +172,27 @@ def _demo_git(session: Session, actor: Principal, product_id: int, data_dir: Pat
     return f"git history of {summary['new_commits']} commits"
 
 
+DEMO_LEGACY_REASON = "Demo portfolio: shipped before release gates were introduced; records kept as they were."
+
+
 def _releases(
     session: Session, actor: Principal, product: Product, releases: list[tuple[str, str, date | None, str]]
 ) -> list[str]:
     existing = set(session.scalars(select(Release.version).where(Release.product_id == product.id)))
     created = []
     for version, status, released_on, tag in releases:
-        if version not in existing:
+        if version in existing:
+            continue
+        if status == "released":
+            # The demo's shipped releases came before its gates: recorded as such, as an installation's would be.
+            import_legacy_release(
+                session, actor, product.id, version, release_date=released_on, reason=DEMO_LEGACY_REASON, git_ref=tag
+            )
+        else:
             create_release(
                 session, actor, product.id, version=version, status=status, release_date=released_on, git_ref=tag
             )
-            created.append(f"release {product.name} {version}")
+        created.append(f"release {product.name} {version}")
     return created
 
 

@@ -23,9 +23,10 @@ from sdl_tracker.auth import ACCOUNT_PERMISSIONS, ROLE_PERMISSIONS, Permission, 
 from sdl_tracker.demo_evidence import recorded_on as recorded_on  # dates a record as if made on a past day
 from sdl_tracker.evidence.models import Evidence
 from sdl_tracker.evidence.services import EvidenceInput, Upload, create_evidence
+from sdl_tracker.gates.signoff import import_legacy_release
 from sdl_tracker.products.interfaces import InterfaceData
 from sdl_tracker.products.models import Product, Release
-from sdl_tracker.products.services import create_product, create_release
+from sdl_tracker.products.services import create_product, create_release, update_release
 
 OPERATOR = Principal.operator("tests")
 PASSWORD = "correct horse battery staple"
@@ -50,9 +51,28 @@ def make_product(session: Session, name: str | None = None, **fields: Any) -> Pr
     return create_product(session, OPERATOR, name=name or f"Product {next(_counter)}", **values)
 
 
+LEGACY_REASON = "test fixture: shipped before gates"
+
+
 def make_release(session: Session, product: Product, version: str, **fields: Any) -> Release:
-    """A release of `product`."""
-    return create_release(session, OPERATOR, product.id, version=version, **fields)
+    """A release of `product`; one released or withdrawn is recorded as shipped before gates existed (a legacy
+    import), since nothing else may ship without a signed-off gate."""
+    status = fields.pop("status", "planned")
+    if status not in ("released", "withdrawn"):
+        return create_release(session, OPERATOR, product.id, version=version, status=status, **fields)
+    release = import_legacy_release(
+        session,
+        OPERATOR,
+        product.id,
+        version,
+        release_date=fields.pop("release_date", None),
+        reason=LEGACY_REASON,
+        git_ref=fields.pop("git_ref", ""),
+    )
+    assert not fields, f"make_release cannot ship a release with {sorted(fields)}"
+    if status == "withdrawn":
+        update_release(session, OPERATOR, release.id, status="withdrawn")
+    return release
 
 
 def member(session: Session, product: Product, role: str, email: str | None = None) -> Principal:

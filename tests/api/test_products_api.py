@@ -123,8 +123,12 @@ def test_releases_through_the_api(api: ApiClient, admin_token: str, session: Ses
     dup = api.call("POST", path, admin_token, json={"version": "1.9"})
     assert dup.status_code == 409
     release_id = session.scalar(select(Release.id).where(Release.version == "1.9"))
-    patched = api.call("PATCH", f"/api/v1/releases/{release_id}", admin_token, json={"status": "released"})
-    assert patched.get_json()["status"] == "released"
+    patched = api.call("PATCH", f"/api/v1/releases/{release_id}", admin_token, json={"status": "candidate"})
+    assert patched.get_json()["status"] == "candidate"
+    # Released only through a signed-off gate (tests/gates): refused as invalid input, the field named.
+    refused = api.call("PATCH", f"/api/v1/releases/{release_id}", admin_token, json={"status": "released"})
+    assert refused.status_code == 422 and _problem(refused)["errors"][0]["field"] == "status"
+    assert "without a signed-off release gate" in _problem(refused)["detail"]
     assert api.call("PATCH", f"/api/v1/releases/{release_id}", admin_token, json={"version": "2"}).status_code == 422
 
 

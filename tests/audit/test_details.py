@@ -88,15 +88,15 @@ def test_the_log_page_and_the_command_show_details_as_changes(app: Flask, sessio
     product = make_product(session, "P", vendor="<b>V</b>")
     release = make_release(session, product, "1.0")
     session.commit()
-    update_release(session, OPERATOR, release.id, status="released", release_date=None, git_ref="v1")
+    update_release(session, OPERATOR, release.id, status="candidate", release_date=None, git_ref="v1")
     session.commit()
     client = app.test_client()
     login(client, "admin@example.com")
     page = client.get("/audit?action=products:").get_data(as_text=True)
     assert '<table class="changes">' in page and '<th scope="col">Old value</th>' in page
-    assert '<th scope="row">Status</th><td class="old">Planned</td><td class="new">Released</td>' in page
+    assert '<th scope="row">Status</th><td class="old">Planned</td><td class="new">Candidate</td>' in page
     assert '<th scope="row">Git ref</th><td class="old">—</td><td class="new">v1</td>' in page
     assert "&lt;b&gt;V&lt;/b&gt;" in page and "<b>V</b>" not in page  # escaped as before
     assert "{&#39;old&#39;" not in page and "{'old'" not in page
     output = app.test_cli_runner().invoke(cli, ["audit", "log", "--action", "products:release:update"]).output
-    assert "        Status: Planned → Released" in output
+    assert "        Status: Planned → Candidate" in output

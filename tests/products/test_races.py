@@ -55,7 +55,8 @@ def test_release_changes_at_once_are_audited_one_after_the_other(shared_app: Fla
             with database.unit_of_work() as session:
                 update_release(session, OPERATOR, release_id, status=status)
 
-        answers = at_once([lambda s=s: change(s) for s in ("development", "candidate", "released")])
+        # Not "released": that needs a signed-off gate (tests/gates), which is not what this races.
+        answers = at_once([lambda s=s: change(s) for s in ("development", "candidate", "withdrawn")])
         assert all(a is None for a in answers), answers
         steps = _audited_changes(shared_app, "products:release:update", release_id, "status")
         with database.unit_of_work(read_only=True) as session:

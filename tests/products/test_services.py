@@ -202,10 +202,24 @@ def test_release_of_another_product_is_not_found(session: Session) -> None:
 def test_update_release(session: Session) -> None:
     product = make_product(session)
     release = make_release(session, product, "1.0")
-    update_release(session, OPERATOR, release.id, status="released", release_date=date(2026, 11, 1), git_ref="v1.0")
-    assert (release.status.value, release.git_ref) == ("released", "v1.0")
+    update_release(session, OPERATOR, release.id, status="candidate", release_date=date(2026, 11, 1), git_ref="v1.0")
+    assert (release.status.value, release.git_ref) == ("candidate", "v1.0")
     event = session.scalars(select(AuditEvent).where(AuditEvent.action == "products:release:update")).one()
-    assert event.details["status"] == {"old": "planned", "new": "released"}
+    assert event.details["status"] == {"old": "planned", "new": "candidate"}
+
+
+def test_a_release_is_marked_released_only_through_a_signed_off_gate(session: Session) -> None:
+    # The gates' receiver of `release_shipping` refuses; tests/gates/test_signoff.py lets one through.
+    product = make_product(session)
+    release = make_release(session, product, "1.0", git_ref="v1.0")
+    with pytest.raises(Invalid, match="without a signed-off release gate") as caught, session.begin_nested():
+        update_release(session, OPERATOR, release.id, status="released", release_date=date(2026, 11, 1))
+    assert caught.value.errors[0].field == "status"
+    with pytest.raises(Invalid, match="without a signed-off release gate"), session.begin_nested():
+        create_release(session, OPERATOR, product.id, version="1.1", status="released")  # the door rolls back
+    session.refresh(release)
+    assert release.status.value == "planned" and release.release_date is None
+    assert session.scalars(select(Release.version).where(Release.product_id == product.id)).all() == ["1.0"]
 
 
 def test_release_created_signal_fires_inside_the_transaction(session: Session) -> None:
