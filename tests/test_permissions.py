@@ -365,6 +365,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api.gates_api.gate_signoff", "POST"): "AAFFNLF",  # nothing current and passing: 422 for officers
     ("api.gates_api.gate_verdict", "GET"): "AAAANLA",
     ("api.gates_api.gate_policy_show", "GET"): "AAAANLA",
+    ("api.gates_api.gate_policy_yaml_show", "GET"): "AAAANLA",
     ("api.gates_api.gate_policy_put", "PUT"): "AAFFNLF",
     ("api.gates_api.gate_policy_reset", "DELETE"): "AAFFNLF",
     ("api.cra_api.user_information_show", "GET"): "AAAANLA",

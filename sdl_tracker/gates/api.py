@@ -116,25 +116,32 @@ def gate_verdict(signoff_id: int) -> Response:
     return verdict_download(session, signoff_id, envelope)
 
 
-def _wants_yaml() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", *YAML_TYPES], default="application/json")
-    return best in YAML_TYPES
-
-
 @bp.get("/products/<int:product_id>/gate-policy")
 @operation(
-    "A product's gate policy as its document (every rule, every parameter); `Accept: application/yaml` gives the "
-    "YAML; the X-Gate-Policy header says `default` or `product`",
+    "A product's gate policy as its document (every rule, every parameter); the X-Gate-Policy header says "
+    "`default` or `product`",
     response=PolicyDocumentOut,
     tag="gates",
 )
 def gate_policy_show(product_id: int) -> Response:
     """Show a product's gate policy."""
     policy, is_default = product_policy(db_session(), g.principal, product_id)
-    if _wants_yaml():
-        response = Response(policy_to_yaml(policy), mimetype=YAML_TYPE)
-    else:
-        response = json_response(PolicyDocumentOut.of(policy))
+    response = json_response(PolicyDocumentOut.of(policy))
+    response.headers[POLICY_HEADER] = "default" if is_default else "product"
+    return response
+
+
+@bp.get("/products/<int:product_id>/gate-policy.yaml")
+@operation(
+    "A product's gate policy as YAML, the form `gate policy --import` and PUT with Content-Type: application/yaml "
+    "take back; the X-Gate-Policy header says `default` or `product`",
+    response=Download((YAML_TYPE,), "the policy (YAML)"),
+    tag="gates",
+)
+def gate_policy_yaml_show(product_id: int) -> Response:
+    """Show a product's gate policy as YAML."""
+    policy, is_default = product_policy(db_session(), g.principal, product_id)
+    response = Response(policy_to_yaml(policy), mimetype=YAML_TYPE)
     response.headers[POLICY_HEADER] = "default" if is_default else "product"
     return response
 

@@ -301,7 +301,8 @@ def evaluation_outdated_because(
 @dataclass(frozen=True)
 class GateStatus:
     """Where a release's gate stands: the newest evaluation and whether it is current (else why not), the
-    newest sign-off and whether it still stands, the waivers in force, whether the policy is the default."""
+    newest sign-off and whether it still stands, every waiver of the release (in force, expired or revoked, newest
+    first), whether the policy is the default."""
 
     release_id: int
     evaluation: GateEvaluation | None
@@ -355,7 +356,11 @@ def gate_status_for(session: Session, actor: Principal, release_id: int, *, dige
         outdated_because=why,
         signoff=signoff,
         signoff_current=signoff is not None and signoff_stands(session, release, signoff, digest=digest, now=now),
-        waivers=tuple(in_force),
+        waivers=tuple(
+            session.scalars(
+                select(GateWaiver).where(GateWaiver.release_id == release.id).order_by(GateWaiver.id.desc())
+            )
+        ),
         policy_is_default=is_default,
     )
 
