@@ -81,7 +81,12 @@ def gate_waive(release_id: int) -> Response:
 
 
 @bp.post("/gate/waivers/<int:waiver_id>/revoke")
-@operation("Revoke a waiver (security officers)", response=WaiverOut, tag="gates")
+@operation(
+    "Revoke a waiver (security officers); 409 when it was revoked already",
+    response=WaiverOut,
+    problems=(409,),
+    tag="gates",
+)
 def gate_waiver_revoke(waiver_id: int) -> Response:
     """Revoke a waiver."""
     return json_response(WaiverOut.of(revoke_waiver(db_session(), g.principal, waiver_id)))
@@ -94,6 +99,7 @@ def gate_waiver_revoke(waiver_id: int) -> Response:
     body=SignoffIn,
     response=SignoffOut,
     status=201,
+    problems=(409,),
     tag="gates",
 )
 def gate_signoff(release_id: int) -> Response:
