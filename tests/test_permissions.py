@@ -206,7 +206,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("gates.release_gate", "GET"): "AAAANLL",
     ("gates.evaluate", "POST"): "AAAANLL",
     ("gates.add_waiver", "POST"): "AAFFNLL",  # an empty form: 422
-    ("gates.revoke_waiver", "POST"): "AAFFNLL",  # revoked by the first actor, then refused as revoked already
+    ("gates.revoke_waiver", "POST"): "AAFFNLL",  # revoked by the first actor, then again (a no-op)
     ("gates.sign_off", "POST"): "AAFFNLL",  # nothing current and passing to sign off: refused on the page
     ("gates.verdict", "GET"): "AAAANLL",
     ("gates.policy", "GET"): "AAAANLL",
