@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.gates import evaluations, signoff
 from sdl_tracker.gates.rules import GateFacts, snapshot_digest
@@ -64,3 +66,8 @@ class Clock:
             yield
         finally:
             self.now = before
+
+
+def events(session: Session, action: str) -> list[AuditEvent]:
+    """The audit events of one action, in chain order."""
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))

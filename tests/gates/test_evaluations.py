@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.errors import Forbidden, Invalid, NotFound
 from sdl_tracker.gates.evaluations import (
     EVALUATE_KIND,
@@ -34,31 +33,12 @@ from sdl_tracker.jobs.registry import handler_for
 from sdl_tracker.products.models import Product, Release
 from tests.factories import OPERATOR, make_product, make_release, member
 from tests.gates.builders import NOW, RECORDS_STAND_UNTIL
-from tests.gates.fakes import Clock, Gathered, fake_gathering
-
-
-@pytest.fixture
-def gathered(monkeypatch: pytest.MonkeyPatch) -> Gathered:
-    return fake_gathering(monkeypatch)
-
-
-@pytest.fixture
-def clock(session: Session) -> Clock:
-    return Clock(session)
-
-
-@pytest.fixture
-def product(session: Session) -> Product:
-    return make_product(session, "PLC")
+from tests.gates.fakes import Clock, Gathered, events
 
 
 @pytest.fixture
 def release(session: Session, product: Product) -> Release:
     return make_release(session, product, "2.1.0")
-
-
-def _events(session: Session, action: str) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
 
 
 def _count(session: Session) -> int:
@@ -79,20 +59,20 @@ def test_a_product_starts_on_the_default_policy_and_an_officer_sets_and_resets_i
     row = set_policy(session, officer, product.id, stricter)
     assert (row.digest, row.updated_by) == (policy_digest(stricter), officer.label)
     assert product_policy(session, officer, product.id) == (stricter, False)
-    (event,) = _events(session, "gates:policy:set")
+    (event,) = events(session, "gates:policy:set")
     assert event.details["from_default"] is True
     assert event.details["changes"] == {"rules.commits_reviewed.minimum_percent": {"old": 90, "new": 100}}
 
     assert set_policy(session, officer, product.id, stricter) is row  # unchanged: nothing written
-    assert len(_events(session, "gates:policy:set")) == 1
+    assert len(events(session, "gates:policy:set")) == 1
 
     assert reset_policy(session, officer, product.id) == default
     assert session.get(GatePolicy, product.id) is None
     assert product_policy(session, officer, product.id) == (default, True)
-    (reset,) = _events(session, "gates:policy:reset")
+    (reset,) = events(session, "gates:policy:reset")
     assert reset.details["changes"] == {"rules.commits_reviewed.minimum_percent": {"old": 100, "new": 90}}
     reset_policy(session, officer, product.id)  # already the default: nothing
-    assert len(_events(session, "gates:policy:reset")) == 1
+    assert len(events(session, "gates:policy:reset")) == 1
 
 
 def test_only_officers_set_a_policy_and_other_products_do_not_exist(session: Session, product: Product) -> None:
@@ -146,12 +126,12 @@ def test_an_evaluation_is_stored_with_its_snapshot_digests_and_results_once(
         "waivers": [],
         "ignored_waivers": [],
     }
-    (event,) = _events(session, "gates:release:evaluate")
+    (event,) = events(session, "gates:release:evaluate")
     assert event.details["evaluation"] == stored.id and event.details["facts_digest"] == stored.facts_digest
 
     # Judged again, later, on the same facts: the same result, not stored twice.
     assert record_evaluation(session, OPERATOR, release.id, facts, now=NOW + timedelta(hours=3)) is stored
-    assert _count(session) == 1 and len(_events(session, "gates:release:evaluate")) == 1
+    assert _count(session) == 1 and len(events(session, "gates:release:evaluate")) == 1
 
     failing = gathered.passing(release, commits=CommitFacts(10, 5))
     second = evaluate_release(session, OPERATOR, release.id, now=NOW)  # through gathering
@@ -280,7 +260,7 @@ def test_an_evaluation_is_queued_once_per_release_and_the_job_records_it(
     )
     assert request_evaluation(session, OPERATOR, release.id) is job  # queued already: that one
     assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == EVALUATE_KIND)) == 1
-    assert len(_events(session, "gates:release:queue-evaluation")) == 1
+    assert len(events(session, "gates:release:queue-evaluation")) == 1
     with pytest.raises(NotFound):
         request_evaluation(session, member(session, make_product(session), "security_officer"), release.id)
 

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sdl_tracker.audit.models import AuditEvent
 from sdl_tracker.auth import Principal
 from sdl_tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from sdl_tracker.gates.evaluations import gate_status_for, record_evaluation
@@ -42,24 +41,9 @@ from sdl_tracker.products.services import create_release, update_release
 from sdl_tracker.vex.rules import Status
 from tests.factories import OPERATOR, make_product, make_release, member
 from tests.gates.builders import NOW
-from tests.gates.fakes import Clock, Gathered, fake_gathering
+from tests.gates.fakes import Clock, Gathered, events
 
 LATER = NOW + timedelta(days=30)
-
-
-@pytest.fixture
-def gathered(monkeypatch: pytest.MonkeyPatch) -> Gathered:
-    return fake_gathering(monkeypatch)
-
-
-@pytest.fixture
-def clock(session: Session) -> Clock:
-    return Clock(session)
-
-
-@pytest.fixture
-def product(session: Session) -> Product:
-    return make_product(session, "PLC")
 
 
 @pytest.fixture
@@ -70,10 +54,6 @@ def release(session: Session, product: Product) -> Release:
 @pytest.fixture
 def officer(session: Session, product: Product) -> Principal:
     return member(session, product, "security_officer", "officer@example.com")
-
-
-def _events(session: Session, action: str) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
 
 
 def _failing(gathered: Gathered, release: Release) -> None:
@@ -99,7 +79,7 @@ def test_a_waiver_turns_a_failing_rule_waived_until_it_expires_or_is_revoked(
         "Reviewed by the vendor",
         "user:officer@example.com",
     )
-    (event,) = _events(session, "gates:waiver:add")
+    (event,) = events(session, "gates:waiver:add")
     assert event.details["rule"] == "commits_reviewed" and event.details["waiver"] == waiver.id
 
     waived = record_evaluation(session, officer, release.id, gathered[release.id], now=NOW)
@@ -122,7 +102,7 @@ def test_a_waiver_turns_a_failing_rule_waived_until_it_expires_or_is_revoked(
     assert _evaluate(session, officer, gathered, release) is Outcome.FAIL
     again = revoke_waiver(session, officer, waiver.id)  # a no-op: the first revocation stands
     assert again.revoked_at == waiver.revoked_at
-    (revoked,) = _events(session, "gates:waiver:revoke")
+    (revoked,) = events(session, "gates:waiver:revoke")
     assert revoked.details == {"waiver": waiver.id, "rule": "commits_reviewed", "expired": False}
 
 
@@ -162,7 +142,7 @@ def test_a_waiver_needs_a_failing_rule_words_and_an_expiry_within_a_year(
     with pytest.raises(Invalid) as caught:
         add_waiver(session, officer, release.id, rule, justification, NOW + expires)
     assert [e.field for e in caught.value.errors] == [field] and message in caught.value.errors[0].message
-    assert not _events(session, "gates:waiver:add")
+    assert not events(session, "gates:waiver:add")
 
 
 def test_only_officers_waive(session: Session, release: Release, gathered: Gathered) -> None:
@@ -212,7 +192,7 @@ def test_a_passing_current_evaluation_is_signed_off_with_a_verdict_that_verifies
     )
     assert predicate["signed_at"] == NOW.isoformat() and predicate["waivers"] == []
     assert {r["rule"]: r["outcome"] for r in predicate["rules"]}["commits_reviewed"] == "pass"
-    (event,) = _events(session, "gates:release:signoff")
+    (event,) = events(session, "gates:release:signoff")
     assert event.details["signoff"] == signoff.id and event.details["key_id"] == signoff.key_id
     with pytest.raises(Conflict, match="already signed off"):
         sign_off_release(session, officer, release.id)
@@ -350,7 +330,7 @@ def test_a_legacy_import_records_a_release_shipped_before_gates_and_says_so(
     legacy = session.scalars(select(GateSignoff).where(GateSignoff.release_id == shipped.id)).one()
     assert (legacy.legacy, legacy.evaluation_id, legacy.note, legacy.envelope) == (True, None, "Shipped in 2025", "")
     assert current_signoff(session, shipped, digest="0" * 64, now=NOW) is legacy  # whatever the facts
-    (event,) = _events(session, "gates:release:legacy-import")
+    (event,) = events(session, "gates:release:legacy-import")
     assert event.details["reason"] == "Shipped in 2025"
     assert "shipped before release gates existed" in event.details["legacy"]
     with pytest.raises(NotFound, match="no signed verdict"):
