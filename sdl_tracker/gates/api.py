@@ -3,6 +3,8 @@ a product's gate policy (JSON, or YAML with Content-Type and Accept: application
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, g, request
 from pydantic import AwareDatetime, Field
 
@@ -15,7 +17,15 @@ from ..web.context import db_session
 from .downloads import verdict_download
 from .evaluations import evaluate_release, gate_status, product_policy, reset_policy, set_policy
 from .forms import JUSTIFICATION_MAX, NOTE_MAX
-from .policy import MAX_YAML_BYTES, RuleId, policy_from_document, policy_from_yaml, policy_to_yaml
+from .policy import (
+    MAX_YAML_BYTES,
+    POLICY_FORMAT,
+    POLICY_VERSION,
+    RuleId,
+    policy_from_document,
+    policy_from_yaml,
+    policy_to_yaml,
+)
 from .schemas import EvaluationOut, GateStatusOut, PolicyDocumentOut, SignoffOut, WaiverOut
 from .signoff import add_waiver, revoke_waiver, sign_off_release, verdict_envelope
 
@@ -152,11 +162,20 @@ def gate_policy_yaml_show(product_id: int) -> Response:
     return response
 
 
+class PolicyDocumentIn(Input):
+    """A gate policy's document, as GET gives it; every rule and parameter is then checked by the policy's own
+    model (gates/policy.py), which names each problem by its path."""
+
+    format: str = Field(default=POLICY_FORMAT, max_length=60)
+    version: int = Field(default=POLICY_VERSION, ge=1, le=1000)
+    rules: dict[str, dict[str, Any]] = Field(max_length=64)
+
+
 @bp.put("/products/<int:product_id>/gate-policy")
 @operation(
     "Set a product's gate policy (security officers): the document as GET gives it, in JSON, or its YAML with "
     "Content-Type: application/yaml; 422 names each problem by its path in the document",
-    body=PolicyDocumentOut,
+    body=PolicyDocumentIn,
     response=PolicyDocumentOut,
     tag="gates",
 )
