@@ -22,7 +22,7 @@ from ..accounts.models import User
 from ..audit.services import record
 from ..auth import Permission, Principal, authorize
 from ..boundary import text_problem
-from ..cra.rules import says_something
+from ..cra.rules import clean_text, says_something
 from ..db import lock_row
 from ..errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ..installation import installation
@@ -48,7 +48,7 @@ LEGACY_NOTE = "shipped before release gates existed: recorded without an evaluat
 
 def _text(name: str, text: str, *, required: str | None) -> tuple[str, list[FieldError]]:
     """The text as kept, and why it cannot be (empty: it can)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    text = clean_text(text)
     if problem := text_problem(text, multi_line=True):
         return text, [FieldError(name, problem)]
     if len(text) > MAX_TEXT:
