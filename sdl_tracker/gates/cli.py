@@ -21,7 +21,7 @@ from ..products.models import Release
 from ..products.services import get_product_by_name, get_release_by_version
 from .evaluations import evaluate_release, gate_status, product_policy, reset_policy, set_policy
 from .forms import expiry_instant
-from .policy import RuleId, policy_from_yaml, policy_to_yaml
+from .policy import MAX_YAML_BYTES, RuleId, policy_from_yaml, policy_to_yaml
 from .rules import Outcome
 from .schemas import EvaluationOut, GateStatusOut, SignoffOut, WaiverOut
 from .signoff import add_waiver, import_legacy_release, sign_off_release
@@ -29,7 +29,6 @@ from .verdict import VerdictRefused, verify_file
 
 gate = AppGroup("gate", help="Release gates: status, CI check, waivers, sign-off, policy, signed verdicts.")
 MAX_WAIT = 3600  # seconds `gate check --wait` may wait for a current result
-MAX_POLICY_FILE = 64 * 1024
 
 
 def _release(session: Session, actor: Principal, product_name: str, version: str) -> Release:
@@ -184,8 +183,8 @@ def gate_signoff(session: Session, actor: Principal, product_name: str, version:
 
 def _read_policy(path: Path) -> str:
     try:
-        if path.stat().st_size > MAX_POLICY_FILE:
-            raise Invalid.field("import", f"{path} is larger than {MAX_POLICY_FILE} bytes")
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise Invalid.field("import", f"{path} is larger than {MAX_YAML_BYTES} bytes")
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise Invalid.field("import", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
