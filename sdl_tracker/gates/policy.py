@@ -55,7 +55,6 @@ RULE_TITLES: Mapping[RuleId, str] = {
 }
 
 UNWAIVABLE = frozenset({RuleId.NO_KNOWN_EXPLOITABLE})
-NOT_SWITCHABLE = UNWAIVABLE
 CRA_2A_REFUSAL = (
     "CRA Annex I Part I (2)(a) forbids placing a product with a known exploitable vulnerability on the market: "
     "this rule cannot be switched off or waived; the way through is a fix, a mitigation, or a VEX decision "
