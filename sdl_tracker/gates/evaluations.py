@@ -365,14 +365,24 @@ def gate_status_for(session: Session, actor: Principal, release_id: int, *, dige
     )
 
 
-def evaluation_history(session: Session, actor: Principal, release_id: int) -> list[GateEvaluation]:
-    """The release's evaluations, newest first."""
+def gate_history(
+    session: Session, actor: Principal, release_id: int, *, limit: int
+) -> tuple[list[GateEvaluation], list[GateSignoff]]:
+    """The release's latest `limit` evaluations and sign-offs, newest first."""
     release = get_release(session, actor, release_id)
-    return list(
-        session.scalars(
-            select(GateEvaluation).where(GateEvaluation.release_id == release.id).order_by(GateEvaluation.id.desc())
-        )
+    evaluations = session.scalars(
+        select(GateEvaluation)
+        .where(GateEvaluation.release_id == release.id)
+        .order_by(GateEvaluation.evaluated_at.desc(), GateEvaluation.id.desc())
+        .limit(limit)
     )
+    signoffs = session.scalars(
+        select(GateSignoff)
+        .where(GateSignoff.release_id == release.id)
+        .order_by(GateSignoff.signed_at.desc(), GateSignoff.id.desc())
+        .limit(limit)
+    )
+    return list(evaluations), list(signoffs)
 
 
 # --- evaluation as a job --------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import io
 from datetime import UTC
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
-from sqlalchemy import select
 from werkzeug import Response
 
 from ..auth import Permission, Principal, authorize, permits
@@ -20,9 +19,9 @@ from ..web.context import db_session, rollback
 from ..web.forms import apply_errors, flash_refusal
 from ..web.templating import expose_predicates
 from .downloads import verdict_download
-from .evaluations import evaluate_release, gate_status, product_policy, reset_policy, set_policy
+from .evaluations import evaluate_release, gate_history, gate_status, product_policy, reset_policy, set_policy
 from .forms import ActionForm, PolicyForm, SignoffForm, WaiverForm, expiry_instant
-from .models import GateEvaluation, GateSignoff, GateWaiver
+from .models import GateWaiver
 from .policy import RULE_TITLES, UNWAIVABLE, RuleId, policy_from_yaml, policy_to_yaml
 from .rules import FixArea, Outcome
 from .schemas import GateStatusOut, RuleResultOut
@@ -103,31 +102,13 @@ def _cra_url(release: Release, key: str) -> str:
     return url_for("cra.release_file_view", release_id=release.id)
 
 
-def _history(release: Release) -> tuple[list[GateEvaluation], list[GateSignoff]]:
-    """The release's evaluations and sign-offs, newest first (the caller checked access)."""
-    session = db_session()
-    evaluations = session.scalars(
-        select(GateEvaluation)
-        .where(GateEvaluation.release_id == release.id)
-        .order_by(GateEvaluation.evaluated_at.desc(), GateEvaluation.id.desc())
-        .limit(HISTORY)
-    ).all()
-    signoffs = session.scalars(
-        select(GateSignoff)
-        .where(GateSignoff.release_id == release.id)
-        .order_by(GateSignoff.signed_at.desc(), GateSignoff.id.desc())
-        .limit(HISTORY)
-    ).all()
-    return list(evaluations), list(signoffs)
-
-
 def _page(release_id: int, waiver_form: WaiverForm | None = None, status_code: int = 200) -> tuple[str, int]:
     session = db_session()
     release = get_release(session, g.principal, release_id)
     now = utcnow()
     status = gate_status(session, g.principal, release.id, now=now)
     shown = GateStatusOut.of(status, now)
-    evaluations, signoffs = _history(release)
+    evaluations, signoffs = gate_history(session, g.principal, release.id, limit=HISTORY)
     results: list[RuleResultOut] = shown.evaluation.results if shown.evaluation else []
     waivable: set[RuleId] = set()
     if shown.evaluation is not None:
