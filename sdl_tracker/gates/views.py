@@ -4,6 +4,7 @@ sign off), the signed verdict's download, and a product's gate policy as YAML.""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import UTC
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
@@ -16,7 +17,7 @@ from ..evidence.downloads import attachment_response
 from ..products.models import Release
 from ..products.services import get_product, get_release
 from ..web.context import db_session, rollback
-from ..web.forms import apply_errors, flash_refusal
+from ..web.forms import TrackerForm, apply_errors, flash_refusal
 from ..web.templating import expose_predicates
 from .downloads import verdict_download
 from .evaluations import evaluate_release, gate_history, gate_status, product_policy, reset_policy, set_policy
@@ -137,6 +138,21 @@ def _page(release_id: int, waiver_form: WaiverForm | None = None, status_code: i
     ), status_code
 
 
+def _button(form: TrackerForm, act: Callable[[], str], invalid: str, back: str) -> Response:
+    """Do a button's action once its form validates and flash what it says; a refusal is flashed and undone, an
+    invalid form said so. Back to `back` either way."""
+    if form.validate_on_submit():
+        try:
+            done = act()
+        except DomainError as exc:
+            flash_refusal(exc)
+        else:
+            flash(done, "success")
+    else:
+        flash(invalid, "error")
+    return redirect(back)
+
+
 @bp.get("/releases/<int:release_id>/gate")
 def release_gate(release_id: int) -> tuple[str, int]:
     """A release's gate: the newest result and whether it is current, each rule with what fixes it, waivers,
@@ -149,16 +165,12 @@ def evaluate(release_id: int) -> Response:
     """Evaluate the release's gate now, on the facts as they stand, and show the result."""
     session = db_session()
     release = get_release(session, g.principal, release_id)
-    if ActionForm().validate_on_submit():
-        try:
-            evaluation = evaluate_release(session, g.principal, release.id)
-        except DomainError as exc:
-            flash_refusal(exc)
-        else:
-            flash(f"Evaluated: {evaluation.outcome.value}.", "success")
-    else:
-        flash("The form expired: evaluate again.", "error")
-    return redirect(url_for("gates.release_gate", release_id=release.id))
+    return _button(
+        ActionForm(),
+        lambda: f"Evaluated: {evaluate_release(session, g.principal, release.id).outcome.value}.",
+        "The form expired: evaluate again.",
+        url_for("gates.release_gate", release_id=release.id),
+    )
 
 
 @bp.post("/releases/<int:release_id>/gate/waivers", endpoint="add_waiver")
@@ -191,22 +203,17 @@ def revoke_waiver_view(waiver_id: int) -> Response:
     """Revoke a waiver (security officers); back on its release's gate."""
     session = db_session()
     found = session.get(GateWaiver, waiver_id)
-    release_id = found.release_id if found is not None else None
-    if release_id is not None:
-        release = get_release(session, g.principal, release_id)  # a waiver of a product the reader does not see: 404
+    back = url_for("dashboard.index")
+    if found is not None:
+        release = get_release(session, g.principal, found.release_id)  # a waiver of a product unseen: 404
         authorize(g.principal, Permission.GATE_SIGNOFF, release.product_id)
-    try:
-        if not ActionForm().validate_on_submit():
-            flash("The form expired: revoke again.", "error")
-        else:
-            waiver = revoke_waiver(session, g.principal, waiver_id)
-            release_id = waiver.release_id
-            flash(f"The waiver of {waiver.rule.value} is revoked.", "success")
-    except DomainError as exc:
-        flash_refusal(exc)
-    if release_id is None:
-        return redirect(url_for("dashboard.index"))
-    return redirect(url_for("gates.release_gate", release_id=release_id))
+        back = url_for("gates.release_gate", release_id=release.id)
+    return _button(
+        ActionForm(),
+        lambda: f"The waiver of {revoke_waiver(session, g.principal, waiver_id).rule.value} is revoked.",
+        "The form expired: revoke again.",
+        back,
+    )
 
 
 @bp.post("/releases/<int:release_id>/gate/signoff")
@@ -216,16 +223,14 @@ def sign_off(release_id: int) -> Response:
     release = get_release(session, g.principal, release_id)
     authorize(g.principal, Permission.GATE_SIGNOFF, release.product_id)
     form = SignoffForm()
-    if form.validate_on_submit():
-        try:
-            signed = sign_off_release(session, g.principal, release.id, form.note.data or "")
-        except DomainError as exc:
-            flash_refusal(exc)
-        else:
-            flash(f"Signed off (verdict signed with key {signed.key_id}).", "success")
-    else:
-        flash("The note is too long, or the form expired.", "error")
-    return redirect(url_for("gates.release_gate", release_id=release.id))
+
+    def sign() -> str:
+        signed = sign_off_release(session, g.principal, release.id, form.note.data or "")
+        return f"Signed off (verdict signed with key {signed.key_id})."
+
+    return _button(
+        form, sign, "The note is too long, or the form expired.", url_for("gates.release_gate", release_id=release.id)
+    )
 
 
 @bp.get("/gate/signoffs/<int:signoff_id>/verdict")
@@ -283,16 +288,14 @@ def reset_policy_view(product_id: int) -> Response:
     session = db_session()
     product = get_product(session, g.principal, product_id)
     authorize(g.principal, Permission.GATE_SIGNOFF, product.id)
-    if ActionForm().validate_on_submit():
-        try:
-            reset_policy(session, g.principal, product.id)
-        except DomainError as exc:
-            flash_refusal(exc)
-        else:
-            flash("Gate policy reset to the default.", "success")
-    else:
-        flash("The form expired: reset again.", "error")
-    return redirect(url_for("gates.policy", product_id=product.id))
+
+    def reset() -> str:
+        reset_policy(session, g.principal, product.id)
+        return "Gate policy reset to the default."
+
+    return _button(
+        ActionForm(), reset, "The form expired: reset again.", url_for("gates.policy", product_id=product.id)
+    )
 
 
 @bp.get("/products/<int:product_id>/gate-policy.yaml")
