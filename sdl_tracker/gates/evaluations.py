@@ -29,8 +29,8 @@ from ..products.services import get_product, get_release
 from .facts import canonical_facts
 from .gathering import current_digest, gather_facts
 from .models import GateEvaluation, GatePolicy, GateSignoff, GateWaiver
-from .policy import Policy, default_policy, policy_digest, policy_document, policy_from_document
-from .rules import Evaluation, GateFacts, Waiver, evaluate
+from .policy import UNWAIVABLE, Policy, RuleId, default_policy, policy_digest, policy_document, policy_from_document
+from .rules import Evaluation, GateFacts, Outcome, Waiver, evaluate
 
 EVALUATE_KIND = "gate-evaluate"
 
@@ -296,6 +296,18 @@ def evaluation_outdated_because(
     policy, _ = policy_in_force(session, release.product)
     in_force = frozenset(w.id for w in waivers_in_force(session, release.id, now))
     return outdated_because(evaluation, digest=digest, policy_digest=policy_digest(policy), waivers=in_force, now=now)
+
+
+def waivable_rules(evaluation: GateEvaluation | None) -> frozenset[RuleId]:
+    """The rules the evaluation fails that the policy it was judged by lets an officer waive; CRA I(2)(a) never
+    (add_waiver refuses it too)."""
+    if evaluation is None:
+        return frozenset()
+    rules = evaluation.policy.get("rules", {}) if isinstance(evaluation.policy, dict) else {}
+    failing = [RuleId(r["rule"]) for r in evaluation.results if r["outcome"] == Outcome.FAIL.value]
+    return frozenset(
+        rule for rule in failing if rules.get(rule.value, {}).get("waivable", True) and rule not in UNWAIVABLE
+    )
 
 
 @dataclass(frozen=True)

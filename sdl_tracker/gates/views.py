@@ -20,11 +20,19 @@ from ..web.context import db_session, rollback
 from ..web.forms import TrackerForm, apply_errors, flash_refusal
 from ..web.templating import expose_predicates
 from .downloads import verdict_download
-from .evaluations import evaluate_release, gate_history, gate_status, product_policy, reset_policy, set_policy
+from .evaluations import (
+    evaluate_release,
+    gate_history,
+    gate_status,
+    product_policy,
+    reset_policy,
+    set_policy,
+    waivable_rules,
+)
 from .forms import ActionForm, PolicyForm, SignoffForm, WaiverForm, expiry_instant
 from .models import GateWaiver
-from .policy import RULE_TITLES, UNWAIVABLE, RuleId, policy_from_yaml, policy_to_yaml
-from .rules import FixArea, Outcome
+from .policy import RULE_TITLES, policy_from_yaml, policy_to_yaml
+from .rules import FixArea
 from .schemas import GateStatusOut, RuleResultOut
 from .signoff import add_waiver, revoke_waiver, sign_off_release, verdict_envelope
 
@@ -111,22 +119,13 @@ def _page(release_id: int, waiver_form: WaiverForm | None = None, status_code: i
     shown = GateStatusOut.of(status, now)
     evaluations, signoffs = gate_history(session, g.principal, release.id, limit=HISTORY)
     results: list[RuleResultOut] = shown.evaluation.results if shown.evaluation else []
-    waivable: set[RuleId] = set()
-    if shown.evaluation is not None:
-        document = status.evaluation.policy if status.evaluation is not None else {}
-        rules = document.get("rules", {}) if isinstance(document, dict) else {}
-        for result in results:
-            entry = rules.get(result.rule.value, {})
-            # The policy judged by says which rules may be waived; CRA I(2)(a) never (the service refuses too).
-            if result.outcome is Outcome.FAIL and entry.get("waivable", True) and result.rule not in UNWAIVABLE:
-                waivable.add(result.rule)
     return render_template(
         "gates/release_gate.html",
         release=release,
         product=release.product,
         status=shown,
         results=results,
-        waivable=waivable,
+        waivable=waivable_rules(status.evaluation),
         evaluations=evaluations,
         signoffs=signoffs,
         waiver_form=waiver_form or WaiverForm(),
