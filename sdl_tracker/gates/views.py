@@ -31,7 +31,7 @@ from .evaluations import (
 )
 from .forms import ActionForm, PolicyForm, SignoffForm, WaiverForm, expiry_instant
 from .models import GateWaiver
-from .policy import RULE_TITLES, policy_from_yaml, policy_to_yaml
+from .policy import RULE_TITLES, SUM_RECORDS, policy_from_yaml, policy_to_yaml
 from .rules import FixArea
 from .schemas import GateStatusOut, RuleResultOut
 from .signoff import add_waiver, revoke_waiver, sign_off_release, verdict_envelope
@@ -59,8 +59,8 @@ def fix_url(release: Release, area: FixArea | str, key: str) -> str:
     area = FixArea(area)
     product_id, version = release.product_id, release.version
     if area in (FixArea.EVIDENCE, FixArea.UPDATES) and key not in ("", "separation"):
-        if area is FixArea.UPDATES:  # SUM-1 qualification, SUM-2 documentation, SUM-3 delivery
-            key = {"qualification": "SUM-1", "documentation": "SUM-2", "delivery": "SUM-3"}.get(key, key)
+        if area is FixArea.UPDATES:  # the patch release's SUM record of that aspect
+            key = SUM_RECORDS.get(key, key)
         if "-" not in key:  # a practice: its requirements on the coverage map
             return url_for("evidence.coverage_view", product_id=product_id, release=version)
         return url_for("evidence.index", product_id=product_id, release=version, requirement=key)
