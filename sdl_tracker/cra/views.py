@@ -153,8 +153,6 @@ def move_mapping_view(release_id: int) -> Response:
 
 # --- risk assessment and support period ---
 
-expose_predicates(bp, may_keep_file)
-
 
 @bp.route("/products/<int:product_id>/cra/risk-assessment", methods=["GET", "POST"])
 def risk_assessment(product_id: int) -> Response | tuple[str, int]:
