@@ -32,7 +32,7 @@ from ..products.services import get_release
 from . import rules
 from .models import PointApplicability, PointEvidence
 
-CRA_STANDARD = "CRA"
+CRA_STANDARD = "CRA"  # the catalog's standard of the CRA's points (Annex I, II, VII)
 TEXT_MAX = 10_000  # a justification or the measures, each
 # A mapped 4-2 claim shows a point is met only when the capability is there: implemented, or met by a
 # compensating countermeasure. An accepted "not applicable" claim counts toward the SL-C vector, but says the

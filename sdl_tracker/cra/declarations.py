@@ -27,11 +27,9 @@ from ..products.models import Release
 from ..products.rules import previous_release
 from ..products.services import get_release
 from . import rules
-from .applicability import authorize_keep_file
+from .applicability import CRA_STANDARD, authorize_keep_file
 from .models import Declaration, UserInformation
 from .rules import ConformityRoute, PresumptionBasis, RouteRules
-
-CRA_STANDARD = "CRA"  # the catalog's standard of the CRA's points (Annex I, II, VII)
 
 
 def route_rules(session: Session) -> RouteRules:
