@@ -308,7 +308,6 @@ def user_information(release_id: int) -> Response | tuple[str, int]:
         items=items,
         form=form,
         item_field=item_field,
-        may_keep=may_keep_file(g.principal, release.product_id),
     ), status
 
 
@@ -357,7 +356,6 @@ def declaration(release_id: int) -> Response | tuple[str, int]:
         form=form,
         route_labels=ROUTE_LABELS,
         basis_labels=BASIS_LABELS,
-        may_keep=may_keep_file(g.principal, release.product_id),
     ), status
 
 
@@ -378,7 +376,6 @@ def release_file_view(release_id: int) -> str:
         mapping_form=mapping_form,
         release=release,
         product=release.product,
-        may_edit=may_keep_file(g.principal, release.product_id),
         fix_url=fix_url,
     )
 
