@@ -421,15 +421,7 @@ def links_from_each(
 
 def links_to(session: Session, requirement: Requirement, mapping_id: int | None = None) -> list[RequirementLink]:
     """The requirements that support `requirement` (a CRA point) in a mapping version (default the newest)."""
-    links = session.scalars(
-        select(RequirementLink)
-        .where(
-            RequirementLink.target_id == requirement.id,
-            RequirementLink.mapping_id.in_(_mapping_ids(session, mapping_id)),
-        )
-        .options(selectinload(RequirementLink.source).selectinload(Requirement.edition))
-    ).all()
-    return sorted(links, key=lambda link: (link.source.edition.standard, link.source.position))
+    return links_to_each(session, [requirement], mapping_id).get(requirement.id, [])
 
 
 def links_to_each(

@@ -32,7 +32,7 @@ from ..products.services import get_release
 from . import rules
 from .models import PointApplicability, PointEvidence
 
-CRA_STANDARD = "CRA"
+CRA_STANDARD = "CRA"  # the catalog's standard of the CRA's points (Annex I, II, VII)
 TEXT_MAX = 10_000  # a justification or the measures, each
 # A mapped 4-2 claim shows a point is met only when the capability is there: implemented, or met by a
 # compensating countermeasure. An accepted "not applicable" claim counts toward the SL-C vector, but says the
@@ -325,12 +325,20 @@ def _unknown(evidence_id: int, release: Release) -> str:
     return f"evidence #{evidence_id} is not an evidence item of {release.product.name} or of the organisation"
 
 
+def stands_for(evidence: Evidence, release: Release) -> bool:
+    """Whether evidence may stand for the release (in a point or an Annex II item): the product's or the
+    organisation's, and naming the release in its current revision when it is release-scoped."""
+    if evidence.product_id not in (None, release.product_id):
+        return False
+    if evidence.scope is EvidenceScope.RELEASES:
+        return any(link.release_id == release.id for link in evidence.current.release_links)
+    return True
+
+
 def _evidence_problem(evidence: Evidence, release: Release) -> str | None:
-    if evidence.product_id is not None and evidence.product_id != release.product_id:
+    if evidence.product_id not in (None, release.product_id):
         return _unknown(evidence.id, release)
-    if evidence.scope is EvidenceScope.RELEASES and release.id not in {
-        link.release_id for link in evidence.current.release_links
-    }:
+    if not stands_for(evidence, release):
         return f"evidence #{evidence.id} covers other releases of {release.product.name}, not {release.version}"
     return None
 
@@ -539,7 +547,7 @@ def copy_points_forward(session: Session, *, release: Release, actor: Principal)
             .options(selectinload(Evidence.revisions).selectinload(EvidenceRevision.release_links))
         )
     }
-    carried = {i for i in ids if _evidence_problem(evidence[i], release) is None}
+    carried = {i for i in ids if stands_for(evidence[i], release)}
     dropped = 0
     for point in points:
         kept = [link.evidence_id for link in point.evidence if link.evidence_id in carried]

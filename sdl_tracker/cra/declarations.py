@@ -21,17 +21,14 @@ from ..db import lock_row
 from ..errors import FieldError, Invalid
 from ..evidence.models import Evidence
 from ..evidence.queries import EvidenceQuery, list_evidence, with_revisions
-from ..evidence.vocabulary import EvidenceScope
 from ..installation import installation
 from ..products.models import Release
 from ..products.rules import previous_release
 from ..products.services import get_release
 from . import rules
-from .applicability import authorize_keep_file
+from .applicability import CRA_STANDARD, authorize_keep_file, stands_for
 from .models import Declaration, UserInformation
 from .rules import ConformityRoute, PresumptionBasis, RouteRules
-
-CRA_STANDARD = "CRA"  # the catalog's standard of the CRA's points (Annex I, II, VII)
 
 
 def route_rules(session: Session) -> RouteRules:
@@ -95,16 +92,6 @@ def _release_evidence(session: Session, actor: Principal, release: Release) -> l
     """The evidence that may stand for the release: its product's (release-scoped only if naming it) and the
     organisation's."""
     return list_evidence(session, actor, EvidenceQuery(release.product_id, release.id, include_organisation=True))
-
-
-def _covers(evidence: Evidence, release: Release) -> bool:
-    """Whether evidence may stand for the release: the product's or the organisation's, and naming the release
-    when it is release-scoped."""
-    if evidence.product_id not in (None, release.product_id):
-        return False
-    if evidence.scope is EvidenceScope.RELEASES:
-        return any(link.release_id == release.id for link in evidence.current.release_links)
-    return True
 
 
 def _mapped(session: Session, release: Release, evidence: Sequence[Evidence]) -> dict[str, tuple[ItemRequirement, ...]]:
@@ -238,7 +225,7 @@ def _evidence_problems(
                     where, f"#{evidence_id} is another product's evidence: name this product's or the organisation's"
                 )
             )
-        elif not _covers(item, release):
+        elif not stands_for(item, release):
             errors.append(
                 FieldError(where, f"#{evidence_id} covers other releases of the product, not {release.version}")
             )
@@ -552,7 +539,7 @@ def copy_forward(session: Session, *, release: Release, actor: Principal) -> Non
     copied, not_carried = [], []
     for item in items:
         document = documents.get(item.evidence_id) if item.evidence_id is not None else None
-        evidence_id = document.id if document is not None and _covers(document, release) else None
+        evidence_id = document.id if document is not None and stands_for(document, release) else None
         if item.evidence_id is not None and evidence_id is None:
             not_carried.append(item.ref)
         if not item.text and evidence_id is None:

@@ -29,12 +29,6 @@ RISK_TEXT_FIELDS = tuple(name for name, _label in rules.RISK_FIELDS)
 PRECISIONS = ("month", "day")
 
 
-def _clean(text: str) -> str:
-    """Text as kept: line breaks as `\\n` (a browser sends `\\r\\n`), no blanks around it, so the same words
-    from any door compare equal."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
 def _too_long(name: str, text: str, limit: int) -> FieldError | None:
     return FieldError(name, f"at most {limit} characters (this is {len(text)})") if len(text) > limit else None
 
@@ -93,7 +87,7 @@ def record_risk_assessment(
     Input that states what the current revision states records nothing and returns that revision."""
     product = get_product(session, actor, product_id)
     authorize_keep_file(actor, product.id)
-    texts = {name: _clean(getattr(data, name)) for name in RISK_TEXT_FIELDS}
+    texts = {name: rules.clean_text(getattr(data, name)) for name in RISK_TEXT_FIELDS}
     errors = [e for name, text in texts.items() if (e := _too_long(name, text, RISK_TEXT_MAX))]
     if not texts["intended_purpose"]:
         errors.append(
@@ -224,7 +218,11 @@ def _checked_support(data: SupportPeriodInput) -> SupportPeriodInput:
         if day_error:
             errors.append(FieldError(name, day_error))
             dated = False
-    method, reason, published = _clean(data.method), _clean(data.shorter_reason), data.published_where.strip()
+    method, reason, published = (
+        rules.clean_text(data.method),
+        rules.clean_text(data.shorter_reason),
+        data.published_where.strip(),
+    )
     for name, text in (("method", method), ("shorter_reason", reason)):
         error = _too_long(name, text, SUPPORT_TEXT_MAX)
         if error:

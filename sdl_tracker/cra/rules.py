@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from ..boundary import text_problem
 from ..errors import FieldError
+from ..evidence.standing import add_months
 
 # Annex I in the catalog's own ids: Part I (1), Part I (2)(a)-(m), Part II (1)-(8).
 PART_I_2 = tuple(f"I.2{letter}" for letter in "abcdefghijklm")
@@ -91,12 +92,6 @@ def add_years(day: date, years: int) -> date:
 def end_of_month(year: int, month: int) -> date:
     """The last day of a month: a support period stated as month and year ends with it."""
     return date(year, month, calendar.monthrange(year, month)[1])
-
-
-def add_months(day: date, months: int) -> date:
-    """`day` moved `months` on (to the month's last day where it has fewer days: 31 January -> 28 February)."""
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def months_between(start: date, end: date) -> int:

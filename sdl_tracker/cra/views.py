@@ -153,8 +153,6 @@ def move_mapping_view(release_id: int) -> Response:
 
 # --- risk assessment and support period ---
 
-expose_predicates(bp, may_keep_file)
-
 
 @bp.route("/products/<int:product_id>/cra/risk-assessment", methods=["GET", "POST"])
 def risk_assessment(product_id: int) -> Response | tuple[str, int]:
@@ -310,7 +308,6 @@ def user_information(release_id: int) -> Response | tuple[str, int]:
         items=items,
         form=form,
         item_field=item_field,
-        may_keep=may_keep_file(g.principal, release.product_id),
     ), status
 
 
@@ -359,7 +356,6 @@ def declaration(release_id: int) -> Response | tuple[str, int]:
         form=form,
         route_labels=ROUTE_LABELS,
         basis_labels=BASIS_LABELS,
-        may_keep=may_keep_file(g.principal, release.product_id),
     ), status
 
 
@@ -380,7 +376,6 @@ def release_file_view(release_id: int) -> str:
         mapping_form=mapping_form,
         release=release,
         product=release.product,
-        may_edit=may_keep_file(g.principal, release.product_id),
         fix_url=fix_url,
     )
 
